@@ -1,0 +1,122 @@
+import { chromium, type BrowserContext, type Page, type Worker } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './server';
+
+export const EXTENSION_DIR = join(ROOT, 'dist/chrome');
+
+export interface LoadedExtension {
+  context: BrowserContext;
+  serviceWorker: Worker;
+  extensionId: string;
+  close(): Promise<void>;
+}
+
+/** Launches Debian's Chromium with the built extension loaded (a fresh profile each time). */
+export async function launchWithExtension(): Promise<LoadedExtension> {
+  const profile = mkdtempSync(join(tmpdir(), 'tacit-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      `--disable-extensions-except=${EXTENSION_DIR}`,
+      `--load-extension=${EXTENSION_DIR}`,
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-gpu',
+    ],
+  });
+  const serviceWorker =
+    context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+  const extensionId = new URL(serviceWorker.url()).host;
+  return { context, serviceWorker, extensionId, close: () => context.close() };
+}
+
+/** Points the extension at a server and protects the bank's origin (as the options page would). */
+export async function configure(
+  ext: LoadedExtension,
+  config: { serverUrl: string; protectedOrigins: string[]; attestationIntervalMs?: number },
+): Promise<void> {
+  await ext.serviceWorker.evaluate(async (value) => {
+    await chrome.storage.local.set({ config: value });
+  }, config);
+}
+
+/** An extension page, used to ask the service worker for its status or to read storage. */
+export async function extensionPage(ext: LoadedExtension): Promise<Page> {
+  const page = await ext.context.newPage();
+  await page.goto(`chrome-extension://${ext.extensionId}/src/popup/popup.html`);
+  return page;
+}
+
+/** A seeded PRNG so each run types with the same rhythm. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Typist {
+  /** Mean key hold (down → up), ms. */
+  holdMs: number;
+  /** Mean gap from one key's up to the next key's down, ms. */
+  gapMs: number;
+  /** Relative jitter (0.1 = ±10 %). */
+  jitter: number;
+  seed: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function keyName(ch: string): string {
+  return ch === ' ' ? 'Space' : ch;
+}
+
+/** Types `text` key by key with the typist's hold and gap times (keyboard.down/up, not type()). */
+export async function typeWithRhythm(page: Page, text: string, typist: Typist): Promise<void> {
+  const random = rng(typist.seed);
+  const vary = (mean: number) => mean * (1 + (random() * 2 - 1) * typist.jitter);
+  for (const ch of text) {
+    await page.keyboard.down(keyName(ch));
+    await sleep(vary(typist.holdMs));
+    await page.keyboard.up(keyName(ch));
+    await sleep(vary(typist.gapMs));
+  }
+}
+
+export interface Mover {
+  /** Pixels per step. */
+  stepPx: number;
+  /** Delay between steps, ms. */
+  stepMs: number;
+  seed: number;
+}
+
+/** Moves the pointer along a few straight-ish strokes with the mover's speed. */
+export async function moveWithRhythm(page: Page, strokes: number, mover: Mover): Promise<void> {
+  const random = rng(mover.seed);
+  let x = 200;
+  let y = 200;
+  await page.mouse.move(x, y);
+  for (let s = 0; s < strokes; s++) {
+    const tx = 100 + random() * 600;
+    const ty = 100 + random() * 400;
+    const distance = Math.hypot(tx - x, ty - y);
+    const steps = Math.max(4, Math.round(distance / mover.stepPx));
+    for (let i = 1; i <= steps; i++) {
+      await page.mouse.move(x + ((tx - x) * i) / steps, y + ((ty - y) * i) / steps);
+      await sleep(mover.stepMs);
+    }
+    x = tx;
+    y = ty;
+    await sleep(150);
+  }
+}

@@ -1,0 +1,39 @@
+import { test as base } from '@playwright/test';
+import { configure, launchWithExtension, type LoadedExtension } from './extension';
+import { startRecordingProxy, startServer, type RecordingProxy, type RunningServer } from './server';
+
+export interface TacitFixtures {
+  server: RunningServer;
+  recorder: RecordingProxy;
+  ext: LoadedExtension;
+}
+
+/**
+ * Each test gets its own real server (SQLite in a temp dir), a recording proxy in front of it
+ * (the extension's configured server URL), and a fresh Chromium profile with the built
+ * extension, configured to protect the demo bank's origin.
+ */
+export const test = base.extend<TacitFixtures>({
+  server: async ({}, use) => {
+    const server = await startServer();
+    await use(server);
+    await server.stop();
+  },
+  recorder: async ({ server }, use) => {
+    const proxy = await startRecordingProxy(server.url);
+    await use(proxy);
+    await proxy.stop();
+  },
+  ext: async ({ server, recorder }, use) => {
+    const ext = await launchWithExtension();
+    await configure(ext, {
+      serverUrl: recorder.url,
+      protectedOrigins: [server.url],
+      attestationIntervalMs: 1000,
+    });
+    await use(ext);
+    await ext.close();
+  },
+});
+
+export { expect } from '@playwright/test';

@@ -1,0 +1,98 @@
+/**
+ * The device key: the one module that holds it. A non-extractable ECDSA P-256 key made with
+ * WebCrypto, stored as a CryptoKey in IndexedDB (structured clone keeps it non-extractable),
+ * used to sign every statement the device makes (docs/protocol.md §4).
+ */
+import { openDB, type DBSchema } from 'idb';
+import { CompactSign, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+
+interface DeviceKeyRecord {
+  version: 1;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  jkt: string;
+  createdAt: number;
+}
+
+interface DeviceDb extends DBSchema {
+  keys: { key: string; value: DeviceKeyRecord };
+}
+
+const DB_NAME = 'tacit-device';
+const KEY_ID = 'device';
+
+export type StatementType = 'tacit-enroll+jwt' | 'tacit-bind+jwt' | 'tacit-att+jwt';
+
+function openDeviceDb() {
+  return openDB<DeviceDb>(DB_NAME, 1, {
+    upgrade(db, oldVersion) {
+      // Numbered migrations: add a case per version.
+      if (oldVersion < 1) db.createObjectStore('keys');
+    },
+  });
+}
+
+let pending: Promise<DeviceKeyRecord> | undefined;
+
+async function loadOrCreate(): Promise<DeviceKeyRecord> {
+  const db = await openDeviceDb();
+  try {
+    const existing = await db.get('keys', KEY_ID);
+    if (existing) return existing;
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const publicJwk = await exportJWK(pair.publicKey);
+    const record: DeviceKeyRecord = {
+      version: 1,
+      privateKey: pair.privateKey,
+      publicJwk: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y },
+      jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
+      createdAt: Date.now(),
+    };
+    // `add` fails if another context raced us; then read theirs.
+    try {
+      await db.add('keys', record, KEY_ID);
+      return record;
+    } catch {
+      const winner = await db.get('keys', KEY_ID);
+      if (!winner) throw new Error('device key could not be stored');
+      return winner;
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The device key, created on first use. */
+export function deviceKey(): Promise<DeviceKeyRecord> {
+  pending ??= loadOrCreate().catch((error: unknown) => {
+    pending = undefined;
+    throw error;
+  });
+  return pending;
+}
+
+/** Signs a statement of the given kind as a compact JWS (ES256). */
+export async function signStatement(
+  typ: StatementType,
+  payload: Record<string, unknown>,
+): Promise<string> {
+  const key = await deviceKey();
+  const header =
+    typ === 'tacit-enroll+jwt'
+      ? { alg: 'ES256', typ, jwk: key.publicJwk }
+      : { alg: 'ES256', typ, kid: key.jkt };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader(header)
+    .sign(key.privateKey);
+}
+
+/** base64url(SHA-256(text)): links an attestation to the previous one. */
+export async function hashStatement(jws: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(jws)));
+  let binary = '';
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

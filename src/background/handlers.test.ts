@@ -1,0 +1,87 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Runtime } from 'webextension-polyfill';
+import { DEFAULT_CONFIG } from '../shared/config';
+import type { ScoreUpdate } from '../shared/protocol';
+import { createListener, type HandlerDeps } from './handlers';
+import type { SessionService } from './session';
+
+vi.mock('webextension-polyfill', () => ({ default: {} }));
+
+const ID = 'abcdefghijklmnopabcdefghijklmnop';
+const EXT = `chrome-extension://${ID}/`;
+const BANK = 'https://bank.example';
+
+const update: ScoreUpdate = {
+  state: 'enrolling',
+  progress: 0.5,
+  confidence: null,
+  windowsScored: 0,
+  counts: { k: 2, p: 0 },
+  modelVersion: 'fs1',
+};
+
+function setup() {
+  const ingest = vi.fn(async () => update);
+  const handleHints = vi.fn(async () => undefined);
+  const onScore = vi.fn(async () => undefined);
+  const deps: HandlerDeps = {
+    config: async () => ({ ...DEFAULT_CONFIG, protectedOrigins: [BANK] }),
+    host: () => ({ ingest, status: vi.fn(), checkGolden: vi.fn() }),
+    sessions: { handleHints, onScore, recordError: vi.fn() } as unknown as SessionService,
+    storageSession: { get: async () => ({}) },
+    extensionId: ID,
+    extensionOrigin: EXT,
+  };
+  return { listener: createListener(deps), ingest, handleHints, onScore };
+}
+
+const tabSender = (url: string, id = ID): Runtime.MessageSender =>
+  ({ id, url, tab: { id: 7 } }) as unknown as Runtime.MessageSender;
+const batch = { schema: 1, events: [{ t: 1, k: 'kd', c: 'letter', i: 1 }], dropped: 0 };
+
+describe('service worker listener', () => {
+  it('tells a content script on a protected origin to capture, and nowhere else', async () => {
+    const { listener } = setup();
+    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/accounts`))).resolves.toEqual({ capture: true });
+    await expect(listener({ type: 'capture-policy' }, tabSender('https://evil.example/'))).resolves.toEqual({ capture: false });
+    await expect(listener({ type: 'capture-policy' }, tabSender('https://bank.example.evil.example/'))).resolves.toEqual({ capture: false });
+  });
+
+  it('feeds the model only from protected origins', async () => {
+    const { listener, ingest } = setup();
+    await expect(listener({ type: 'events', batch }, tabSender('https://evil.example/'))).resolves.toBeUndefined();
+    expect(ingest).not.toHaveBeenCalled();
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({ accepted: 1 });
+    expect(ingest).toHaveBeenCalledOnce();
+  });
+
+  it('scores a tab\'s events for the session its page declared', async () => {
+    const { listener, onScore, handleHints } = setup();
+    const hints = { session: { sid: 'session-1234', challenge: 'c'.repeat(43) } };
+    await listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
+    expect(handleHints).toHaveBeenCalledWith(hints);
+    await listener({ type: 'events', batch }, tabSender(`${BANK}/a`));
+    expect(onScore).toHaveBeenCalledWith('session-1234', update);
+  });
+
+  it('drops other extensions, unknown types, malformed batches and offscreen traffic', async () => {
+    const { listener, ingest, handleHints } = setup();
+    const hostile: [unknown, Runtime.MessageSender][] = [
+      [{ type: 'events', batch }, tabSender(`${BANK}/`, 'another-extension-id')],
+      [{ type: 'fetch', url: 'https://evil.example' }, tabSender(`${BANK}/`)],
+      [{ type: 'events', batch: { schema: 2, events: [] } }, tabSender(`${BANK}/`)],
+      [{ type: 'events' }, tabSender(`${BANK}/`)],
+      [{ type: 'page-hints' }, tabSender(`${BANK}/`)],
+      [null, tabSender(`${BANK}/`)],
+      ['status', tabSender(`${BANK}/`)],
+      [{ target: 'offscreen', type: 'ingest', batch }, { id: ID, url: `${EXT}x` } as Runtime.MessageSender],
+      [{ type: 'status' }, tabSender(`${BANK}/`)],
+      [{ type: 'status' }, { id: ID, url: 'https://evil.example/' } as Runtime.MessageSender],
+    ];
+    for (const [message, sender] of hostile) {
+      expect(await listener(message, sender)).toBeUndefined();
+    }
+    expect(ingest).not.toHaveBeenCalled();
+    expect(handleHints).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Handler tables for the closed message protocol. The listener checks who is speaking:
+ * content scripts only from protected origins, extension pages only from our own origin.
+ * Unknown types and unexpected senders are dropped without an answer.
+ */
+import type { Runtime } from 'webextension-polyfill';
+import type { TacitConfig } from '../shared/config';
+import type {
+  ContentMessage,
+  ContentReplies,
+  ExtensionStatus,
+  PageMessage,
+  PageReplies,
+} from '../shared/protocol';
+import type { ModelHost } from './model-host';
+import type { SessionService } from './session';
+
+export interface HandlerDeps {
+  config(): Promise<TacitConfig>;
+  host(): ModelHost;
+  sessions: SessionService;
+  storageSession: { get(key: string): Promise<Record<string, unknown>> };
+  extensionId: string;
+  extensionOrigin: string;
+}
+
+type ContentHandlers = {
+  [K in ContentMessage['type']]: (
+    message: Extract<ContentMessage, { type: K }>,
+    sender: { origin: string; tabId: number },
+  ) => Promise<ContentReplies[K]>;
+};
+
+type PageHandlers = {
+  [K in PageMessage['type']]: (message: Extract<PageMessage, { type: K }>) => Promise<PageReplies[K]>;
+};
+
+/** The page's session id per tab, so each batch is scored for the right session. */
+const tabSessions = new Map<number, string>();
+
+export function contentHandlers(deps: HandlerDeps): ContentHandlers {
+  return {
+    'capture-policy': async () => ({ capture: true }),
+    events: async (message, sender) => {
+      const batch = message.batch;
+      const sid = tabSessions.get(sender.tabId) ?? null;
+      const update = await deps.host().ingest(batch, sid);
+      if (sid) await deps.sessions.onScore(sid, update).catch((e: unknown) => deps.sessions.recordError(e));
+      return { accepted: batch.events.length };
+    },
+    'page-hints': async (message, sender) => {
+      if (message.hints.session) tabSessions.set(sender.tabId, message.hints.session.sid);
+      await deps.sessions.handleHints(message.hints).catch((e: unknown) => deps.sessions.recordError(e));
+      return { ok: true };
+    },
+  };
+}
+
+export function pageHandlers(deps: HandlerDeps): PageHandlers {
+  return {
+    status: async (): Promise<ExtensionStatus> => {
+      const config = await deps.config();
+      const enrolment = await deps.sessions.enrolment();
+      const session = await deps.sessions.latestSession();
+      const stored = await deps.storageSession.get('lastError');
+      const model = await deps.host().status().catch(() => null);
+      return {
+        enrolled: enrolment !== null,
+        deviceId: enrolment?.deviceId ?? null,
+        serverUrl: config.serverUrl,
+        model,
+        lastConfidence: session?.last?.confidence ?? null,
+        session: session
+          ? { sid: session.sid, bound: session.bound, seq: session.seq, lastSentAt: session.lastSentAt }
+          : null,
+        lastError: typeof stored.lastError === 'string' ? stored.lastError : null,
+      };
+    },
+  };
+}
+
+function isContentMessage(message: unknown): message is ContentMessage {
+  if (typeof message !== 'object' || message === null) return false;
+  const m = message as { type?: unknown; batch?: unknown; hints?: unknown };
+  switch (m.type) {
+    case 'capture-policy':
+      return true;
+    case 'events': {
+      const batch = m.batch as { schema?: unknown; events?: unknown } | undefined;
+      return batch?.schema === 1 && Array.isArray(batch.events);
+    }
+    case 'page-hints':
+      return typeof m.hints === 'object' && m.hints !== null;
+    default:
+      return false;
+  }
+}
+
+function isPageMessage(message: unknown): message is PageMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'status';
+}
+
+/** Builds the runtime.onMessage listener: sender check, then table lookup. */
+export function createListener(deps: HandlerDeps) {
+  const content = contentHandlers(deps);
+  const pages = pageHandlers(deps);
+  return (message: unknown, sender: Runtime.MessageSender): Promise<unknown> | undefined => {
+    if (sender.id !== deps.extensionId) return undefined;
+    if (typeof message === 'object' && message !== null && 'target' in message) return undefined; // for the offscreen document
+    if (sender.tab?.id !== undefined && sender.url) {
+      if (!isContentMessage(message)) return undefined;
+      const tabId = sender.tab.id;
+      const origin = new URL(sender.url).origin;
+      return deps.config().then((config) => {
+        const isProtected = config.protectedOrigins.includes(origin);
+        if (message.type === 'capture-policy') return { capture: isProtected };
+        if (!isProtected) return undefined; // a content script elsewhere never gets to feed the model
+        const handler = content[message.type] as (m: ContentMessage, s: { origin: string; tabId: number }) => Promise<unknown>;
+        return handler(message, { origin, tabId });
+      });
+    }
+    if (sender.url?.startsWith(deps.extensionOrigin) && isPageMessage(message)) {
+      return pages[message.type](message);
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Where the model worker lives. Chrome: an MV3 service worker cannot start workers, so the
+ * worker lives in an offscreen document (reason WORKERS) and we talk to it with typed
+ * messages. Firefox: the background is an event page that starts the worker directly.
+ */
+import type { RawEventBatch } from '../../model/events/schema';
+import { ExtensionError } from '../shared/errors';
+import { sendToOffscreen } from '../shared/messaging';
+import type { GoldenReply, ModelWorkerApi, ScoreUpdate, WorkerStatus } from '../shared/protocol';
+
+export interface ModelHost {
+  ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate>;
+  status(): Promise<WorkerStatus>;
+  checkGolden(): Promise<GoldenReply>;
+}
+
+export const OFFSCREEN_PATH = 'src/offscreen/offscreen.html';
+
+let creating: Promise<void> | undefined;
+
+async function ensureOffscreen(): Promise<void> {
+  const url = chrome.runtime.getURL(OFFSCREEN_PATH);
+  const contexts = await chrome.runtime.getContexts({
+    contextTypes: [chrome.runtime.ContextType.OFFSCREEN_DOCUMENT],
+    documentUrls: [url],
+  });
+  if (contexts.length > 0) return;
+  // Only one offscreen document may exist: concurrent callers share one creation.
+  creating ??= chrome.offscreen
+    .createDocument({
+      url: OFFSCREEN_PATH,
+      reasons: [chrome.offscreen.Reason.WORKERS],
+      justification: 'Runs the on-device behavioral model in a Web Worker.',
+    })
+    .finally(() => {
+      creating = undefined;
+    });
+  await creating;
+}
+
+async function viaOffscreen<T>(send: () => Promise<T>): Promise<T> {
+  await ensureOffscreen();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const reply = await send();
+      if (reply === undefined) throw new ExtensionError('ERR_MODEL', 'offscreen document did not answer');
+      return reply;
+    } catch (error) {
+      // The document may still be loading its script: retry briefly.
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+const offscreenHost: ModelHost = {
+  ingest: (batch, sid) => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'ingest', batch, sid })),
+  status: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status' })),
+  checkGolden: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'check-golden' })),
+};
+
+let direct: Promise<ModelWorkerApi> | undefined;
+
+function directHost(): ModelHost {
+  direct ??= import('../shared/worker-client').then((m) => m.startModelWorker() as unknown as ModelWorkerApi);
+  return {
+    ingest: async (batch, sid) => (await direct!).ingest(batch, sid),
+    status: async () => (await direct!).status(),
+    checkGolden: async () => (await direct!).checkGolden(),
+  };
+}
+
+/** The model host for this browser. */
+export function modelHost(): ModelHost {
+  return typeof chrome !== 'undefined' && chrome.offscreen ? offscreenHost : directHost();
+}

@@ -1,0 +1,189 @@
+/**
+ * Device enrolment, session binding and attestations (docs/protocol.md §4–5).
+ * State that must survive the service worker being stopped lives in extension storage:
+ * the enrolment in `storage.local`, per-session sequence/chain state in `storage.session`.
+ * All operations run one at a time so that sequence numbers never race.
+ */
+import browser from 'webextension-polyfill';
+import type { TacitConfig } from '../shared/config';
+import { ExtensionError, logError } from '../shared/errors';
+import type { PageHints, ScoreUpdate } from '../shared/protocol';
+import { deviceKey, hashStatement, signStatement } from './device-key';
+import { bindSession, enrollDevice, sendAttestation } from './server-client';
+
+export interface DeviceEnrolment {
+  deviceId: string;
+  subject: string;
+  serverUrl: string;
+  enrolledAt: number;
+}
+
+export interface SessionState {
+  sid: string;
+  challenge: string;
+  bound: boolean;
+  seq: number;
+  prev: string;
+  lastSentAt: number | null;
+  /** Trusted events seen since the last attestation. */
+  pending: { k: number; p: number };
+  last: ScoreUpdate | null;
+}
+
+type Sessions = Record<string, SessionState>;
+
+const MAX_SESSIONS = 16;
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class SessionService {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: () => Promise<TacitConfig>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Runs `task` after every task queued before it. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async enrolment(): Promise<DeviceEnrolment | null> {
+    const { device } = await browser.storage.local.get('device');
+    const config = await this.config();
+    const enrolment = (device ?? null) as DeviceEnrolment | null;
+    // An enrolment belongs to one server: a new server means enrolling again.
+    return enrolment && enrolment.serverUrl === config.serverUrl ? enrolment : null;
+  }
+
+  private async sessions(): Promise<Sessions> {
+    const { sessions } = await browser.storage.session.get('sessions');
+    return (sessions ?? {}) as Sessions;
+  }
+
+  private async saveSession(state: SessionState): Promise<void> {
+    const sessions = await this.sessions();
+    sessions[state.sid] = state;
+    const ids = Object.keys(sessions);
+    // Keep the newest few: a session the bank has long closed needs no state here.
+    for (const sid of ids.slice(0, Math.max(0, ids.length - MAX_SESSIONS))) delete sessions[sid];
+    await browser.storage.session.set({ sessions });
+  }
+
+  async recordError(error: unknown): Promise<void> {
+    logError('session', error);
+    const text =
+      error instanceof ExtensionError ? `${error.code}${error.serverCode ? `/${error.serverCode}` : ''}` : 'ERR_INTERNAL';
+    await browser.storage.session.set({ lastError: text });
+  }
+
+  /** Acts on what a bank page declared: enrol with a code, then bind the page's session. */
+  handleHints(hints: PageHints): Promise<void> {
+    return this.serial(async () => {
+      const config = await this.config();
+      if (hints.enrollmentCode && !(await this.enrolment())) {
+        const key = await deviceKey();
+        const enrollment = await signStatement('tacit-enroll+jwt', {
+          code: hints.enrollmentCode,
+          iat: Math.floor(this.now() / 1000),
+          jti: randomId(),
+        });
+        const result = await enrollDevice(config.serverUrl, enrollment);
+        if (result.deviceId !== key.jkt) throw new ExtensionError('ERR_SERVER', 'server named another device');
+        const device: DeviceEnrolment = {
+          deviceId: result.deviceId,
+          subject: result.subject,
+          serverUrl: config.serverUrl,
+          enrolledAt: this.now(),
+        };
+        await browser.storage.local.set({ device });
+      }
+      if (hints.session) await this.bind(config, hints.session.sid, hints.session.challenge);
+    });
+  }
+
+  private async bind(config: TacitConfig, sid: string, challenge: string): Promise<void> {
+    const sessions = await this.sessions();
+    const known = sessions[sid];
+    if (known?.bound && known.challenge === challenge) return;
+    const state: SessionState = known ?? {
+      sid,
+      challenge,
+      bound: false,
+      seq: 0,
+      prev: '',
+      lastSentAt: null,
+      pending: { k: 0, p: 0 },
+      last: null,
+    };
+    state.challenge = challenge;
+    await this.saveSession(state);
+    if (!(await this.enrolment())) return; // bound later, once the device is enrolled
+    const binding = await signStatement('tacit-bind+jwt', {
+      sid,
+      chal: challenge,
+      iat: Math.floor(this.now() / 1000),
+      jti: randomId(),
+    });
+    await bindSession(config.serverUrl, binding);
+    state.bound = true;
+    await this.saveSession(state);
+  }
+
+  /**
+   * Takes the worker's latest update for a session and sends an attestation when the
+   * session is bound, the user has been active and the interval has passed.
+   */
+  onScore(sid: string, update: ScoreUpdate): Promise<void> {
+    return this.serial(async () => {
+      await browser.storage.session.set({ lastUpdate: update });
+      const sessions = await this.sessions();
+      const state = sessions[sid];
+      if (!state) return;
+      state.pending.k += update.counts.k;
+      state.pending.p += update.counts.p;
+      state.last = update;
+      const config = await this.config();
+      const due =
+        state.lastSentAt === null || this.now() - state.lastSentAt >= config.attestationIntervalMs;
+      if (!state.bound || !due || state.pending.k + state.pending.p === 0) {
+        await this.saveSession(state);
+        return;
+      }
+      const seq = state.seq + 1;
+      const attestation = await signStatement('tacit-att+jwt', {
+        sid,
+        seq,
+        iat: Math.floor(this.now() / 1000),
+        state: update.state,
+        conf: update.state === 'scoring' ? update.confidence : null,
+        progress: update.progress,
+        mv: update.modelVersion,
+        n: { ...state.pending },
+        prev: state.prev,
+      });
+      try {
+        await sendAttestation(config.serverUrl, attestation);
+      } finally {
+        // Counted as sent either way: a refused statement is not retried with the same data.
+        state.lastSentAt = this.now();
+        await this.saveSession(state);
+      }
+      state.seq = seq;
+      state.prev = await hashStatement(attestation);
+      state.pending = { k: 0, p: 0 };
+      await this.saveSession(state);
+    });
+  }
+
+  async latestSession(): Promise<SessionState | null> {
+    const sessions = Object.values(await this.sessions());
+    return sessions.at(-1) ?? null;
+  }
+}

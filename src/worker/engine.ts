@@ -1,0 +1,170 @@
+/**
+ * The worker's scoring engine: raw events → feature windows (model/features) → per-user,
+ * per-modality models (model/detector) → fused session confidence (model/fusion).
+ *
+ * Until a modality has `minEnrollWindows` windows it is enrolling: its windows are stored
+ * (as features, never raw events) and nothing is scored — no made-up confidence. Once enough
+ * are stored, the model is trained on the device and every later window is scored.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RawEventBatch } from '../../model/events/schema';
+import { FLAG } from '../../model/events/schema';
+import {
+  FEATURE_SCHEMA_VERSION,
+  UserModel,
+  checkGolden,
+  createFusion,
+  createWindower,
+  type Fusion,
+  type Windower,
+} from '../../model';
+import golden from '../../model/features/golden-v1.json';
+import type { GoldenReply, ScoreUpdate, WorkerStatus } from '../shared/protocol';
+import { initBackend } from './backend';
+import { ModelStore, type Modality } from './model-store';
+
+const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
+const IGNORED = FLAG.untrusted | FLAG.repeat | FLAG.composing;
+
+export class Engine {
+  private readonly models = new Map<Modality, UserModel>();
+  private readonly enrolCounts = new Map<Modality, number>();
+  private readonly windowers = new Map<string, Windower>();
+  private readonly fusions = new Map<string, Fusion>();
+  private training: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly store: ModelStore,
+    private readonly backend: string,
+    private readonly minEnrollWindows: number,
+  ) {}
+
+  static async start(): Promise<Engine> {
+    const backend = await initBackend();
+    const store = await ModelStore.open();
+    const engine = new Engine(store, backend, UserModel.defaults.minEnrollWindows);
+    for (const modality of MODALITIES) {
+      engine.enrolCounts.set(modality, (await store.windows(modality, FEATURE_SCHEMA_VERSION)).length);
+      const json = await store.loadModel(modality);
+      if (json === null) continue;
+      try {
+        engine.models.set(modality, UserModel.fromJSON(json));
+      } catch (error) {
+        // A model of another feature schema (or a corrupt one) is not used: enrol again.
+        console.warn('[tacit] stored model refused', (error as { code?: string }).code);
+      }
+    }
+    return engine;
+  }
+
+  private windower(key: string): Windower {
+    let windower = this.windowers.get(key);
+    if (!windower) {
+      windower = createWindower();
+      this.windowers.set(key, windower);
+    }
+    return windower;
+  }
+
+  private fusion(key: string): Fusion {
+    let fusion = this.fusions.get(key);
+    if (!fusion) {
+      fusion = createFusion();
+      this.fusions.set(key, fusion);
+    }
+    return fusion;
+  }
+
+  private async enrol(modality: Modality, vector: Float32Array): Promise<void> {
+    await this.store.addWindow({
+      modality,
+      featureSchema: FEATURE_SCHEMA_VERSION,
+      vector: Array.from(vector),
+      createdAt: Date.now(),
+    });
+    const count = (this.enrolCounts.get(modality) ?? 0) + 1;
+    this.enrolCounts.set(modality, count);
+    if (count >= this.minEnrollWindows && !this.models.has(modality)) {
+      const vectors = (await this.store.windows(modality, FEATURE_SCHEMA_VERSION)).map(
+        (v) => new Float32Array(v),
+      );
+      const model = UserModel.create(modality);
+      await model.fit(vectors);
+      this.models.set(modality, model);
+      await this.store.saveModel(modality, model.toJSON());
+    }
+  }
+
+  async ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate> {
+    const key = sid ?? '';
+    const counts = { k: 0, p: 0 };
+    for (const event of batch.events) {
+      if ((event.f ?? 0) & IGNORED) continue;
+      if (event.k === 'kd' || event.k === 'ku') counts.k++;
+      else counts.p++;
+    }
+    const windows = this.windower(key).push(batch.events);
+    let windowsScored = 0;
+    let confidence: number | null = null;
+    // Training is serialized: two batches must not train the same model twice.
+    const work = this.training.then(async () => {
+      for (const window of windows) {
+        const model = this.models.get(window.modality);
+        if (!model) {
+          await this.enrol(window.modality, window.vector);
+          continue;
+        }
+        const score = model.score(window.vector);
+        confidence = this.fusion(key).update(window.modality, score).confidence;
+        windowsScored++;
+      }
+    });
+    this.training = work.catch(() => undefined);
+    await work;
+    return {
+      state: this.models.size > 0 ? 'scoring' : 'enrolling',
+      progress: this.progress(),
+      confidence: confidence ?? this.fusions.get(key)?.current()?.confidence ?? null,
+      windowsScored,
+      counts,
+      modelVersion: this.modelVersion(),
+    };
+  }
+
+  private progress(): number {
+    let best = 0;
+    for (const modality of MODALITIES) {
+      if (this.models.has(modality)) return 1;
+      best = Math.max(best, Math.min(1, (this.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows));
+    }
+    return best;
+  }
+
+  private modelVersion(): string {
+    const parts = MODALITIES.filter((m) => this.models.has(m)).map(
+      (m) => `${m[0]}${this.models.get(m)!.version}`,
+    );
+    return `fs${FEATURE_SCHEMA_VERSION}${parts.length ? `-${parts.join('-')}` : ''}`;
+  }
+
+  async status(): Promise<WorkerStatus> {
+    const modalities = {} as WorkerStatus['modalities'];
+    for (const modality of MODALITIES) {
+      modalities[modality] = {
+        trained: this.models.has(modality),
+        enrolWindows: this.enrolCounts.get(modality) ?? 0,
+      };
+    }
+    return {
+      backend: tf.getBackend() ?? this.backend,
+      state: this.models.size > 0 ? 'scoring' : 'enrolling',
+      progress: this.progress(),
+      modelVersion: this.modelVersion(),
+      modalities,
+    };
+  }
+
+  async checkGolden(): Promise<GoldenReply> {
+    return checkGolden(golden);
+  }
+}
