@@ -44,6 +44,7 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
     await moveWithRhythm(page, 3, { ...HOLDER_MOUSE, seed: 20 + round });
     await page.click('#memo');
     const s = await status(popup);
+    console.log('round', round, JSON.stringify(s));
     if (s.model?.state === 'scoring' && s.model.modalities.keystroke.trained) break;
   }
   const trained = await status(popup);

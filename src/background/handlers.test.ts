@@ -85,3 +85,12 @@ describe('service worker listener', () => {
     expect(handleHints).not.toHaveBeenCalled();
   });
 });
+
+describe('extension pages', () => {
+  it('answers status to our own page, even opened in a tab, and never treats it as a content script', async () => {
+    const { listener, ingest } = setup();
+    const page = { id: ID, url: `${EXT}src/popup/popup.html`, tab: { id: 3 } } as unknown as Runtime.MessageSender;
+    expect(await listener({ type: 'events', batch }, page)).toBeUndefined();
+    expect(ingest).not.toHaveBeenCalled();
+  });
+});

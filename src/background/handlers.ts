@@ -107,6 +107,10 @@ export function createListener(deps: HandlerDeps) {
   return (message: unknown, sender: Runtime.MessageSender): Promise<unknown> | undefined => {
     if (sender.id !== deps.extensionId) return undefined;
     if (typeof message === 'object' && message !== null && 'target' in message) return undefined; // for the offscreen document
+    // Our own pages (popup, options; also when opened in a tab) come first.
+    if (sender.url?.startsWith(deps.extensionOrigin)) {
+      return isPageMessage(message) ? pages[message.type](message) : undefined;
+    }
     if (sender.tab?.id !== undefined && sender.url) {
       if (!isContentMessage(message)) return undefined;
       const tabId = sender.tab.id;
@@ -118,9 +122,6 @@ export function createListener(deps: HandlerDeps) {
         const handler = content[message.type] as (m: ContentMessage, s: { origin: string; tabId: number }) => Promise<unknown>;
         return handler(message, { origin, tabId });
       });
-    }
-    if (sender.url?.startsWith(deps.extensionOrigin) && isPageMessage(message)) {
-      return pages[message.type](message);
     }
     return undefined;
   };

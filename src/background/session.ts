@@ -152,7 +152,9 @@ export class SessionService {
       const config = await this.config();
       const due =
         state.lastSentAt === null || this.now() - state.lastSentAt >= config.attestationIntervalMs;
-      if (!state.bound || !due || state.pending.k + state.pending.p === 0) {
+      // A trained model that has not scored a window of this session yet has nothing to say.
+      const nothingToSay = update.state === 'scoring' && update.confidence === null;
+      if (!state.bound || !due || nothingToSay || state.pending.k + state.pending.p === 0) {
         await this.saveSession(state);
         return;
       }
@@ -163,6 +165,7 @@ export class SessionService {
         iat: Math.floor(this.now() / 1000),
         state: update.state,
         conf: update.state === 'scoring' ? update.confidence : null,
+        // Enrolling statements carry progress; the server shows it to the bank.
         progress: update.progress,
         mv: update.modelVersion,
         n: { ...state.pending },

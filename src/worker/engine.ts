@@ -10,12 +10,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
 import { FLAG } from '../../model/events/schema';
 import {
+  DEFAULT_DETECTOR_CONFIG,
+  EMPTY_FUSION_STATE,
   FEATURE_SCHEMA_VERSION,
+  MODEL_VERSION,
   UserModel,
   checkGolden,
-  createFusion,
   createWindower,
-  type Fusion,
+  fusionResult,
+  resolveFusionConfig,
+  updateFusion,
+  type FusionState,
   type Windower,
 } from '../../model';
 import golden from '../../model/features/golden-v1.json';
@@ -25,12 +30,17 @@ import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
 const IGNORED = FLAG.untrusted | FLAG.repeat | FLAG.composing;
+/**
+ * Session fusion: a short half-life so that a change of person shows within a few windows
+ * (continuous authentication), weighting keystrokes above pointer movement.
+ */
+const FUSION = resolveFusionConfig({ halfLifeWindows: 3 });
 
 export class Engine {
   private readonly models = new Map<Modality, UserModel>();
   private readonly enrolCounts = new Map<Modality, number>();
   private readonly windowers = new Map<string, Windower>();
-  private readonly fusions = new Map<string, Fusion>();
+  private readonly fusions = new Map<string, FusionState>();
   private training: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -42,7 +52,7 @@ export class Engine {
   static async start(): Promise<Engine> {
     const backend = await initBackend();
     const store = await ModelStore.open();
-    const engine = new Engine(store, backend, UserModel.defaults.minEnrollWindows);
+    const engine = new Engine(store, backend, DEFAULT_DETECTOR_CONFIG.minEnrollWindows);
     for (const modality of MODALITIES) {
       engine.enrolCounts.set(modality, (await store.windows(modality, FEATURE_SCHEMA_VERSION)).length);
       const json = await store.loadModel(modality);
@@ -66,13 +76,10 @@ export class Engine {
     return windower;
   }
 
-  private fusion(key: string): Fusion {
-    let fusion = this.fusions.get(key);
-    if (!fusion) {
-      fusion = createFusion();
-      this.fusions.set(key, fusion);
-    }
-    return fusion;
+  private fuse(key: string, modality: Modality, confidence: number): number | null {
+    const state = updateFusion(this.fusions.get(key) ?? EMPTY_FUSION_STATE, { modality, confidence }, FUSION);
+    this.fusions.set(key, state);
+    return fusionResult(state).confidence;
   }
 
   private async enrol(modality: Modality, vector: Float32Array): Promise<void> {
@@ -88,7 +95,7 @@ export class Engine {
       const vectors = (await this.store.windows(modality, FEATURE_SCHEMA_VERSION)).map(
         (v) => new Float32Array(v),
       );
-      const model = UserModel.create(modality);
+      const model = new UserModel(modality);
       await model.fit(vectors);
       this.models.set(modality, model);
       await this.store.saveModel(modality, model.toJSON());
@@ -114,8 +121,7 @@ export class Engine {
           await this.enrol(window.modality, window.vector);
           continue;
         }
-        const score = model.score(window.vector);
-        confidence = this.fusion(key).update(window.modality, score).confidence;
+        confidence = this.fuse(key, window.modality, model.score(window.vector));
         windowsScored++;
       }
     });
@@ -124,7 +130,7 @@ export class Engine {
     return {
       state: this.models.size > 0 ? 'scoring' : 'enrolling',
       progress: this.progress(),
-      confidence: confidence ?? this.fusions.get(key)?.current()?.confidence ?? null,
+      confidence: confidence ?? fusionResult(this.fusions.get(key) ?? EMPTY_FUSION_STATE).confidence,
       windowsScored,
       counts,
       modelVersion: this.modelVersion(),
@@ -140,11 +146,10 @@ export class Engine {
     return best;
   }
 
+  /** Format versions plus which modalities are trained, e.g. `um1.fs1+k+p`. */
   private modelVersion(): string {
-    const parts = MODALITIES.filter((m) => this.models.has(m)).map(
-      (m) => `${m[0]}${this.models.get(m)!.version}`,
-    );
-    return `fs${FEATURE_SCHEMA_VERSION}${parts.length ? `-${parts.join('-')}` : ''}`;
+    const trained = MODALITIES.filter((m) => this.models.has(m)).map((m) => `+${m[0]}`);
+    return `${MODEL_VERSION}${trained.join('')}`;
   }
 
   async status(): Promise<WorkerStatus> {
@@ -165,6 +170,7 @@ export class Engine {
   }
 
   async checkGolden(): Promise<GoldenReply> {
-    return checkGolden(golden);
+    const check = checkGolden(golden);
+    return { ok: check.ok, maxAbsDiff: check.maxAbsDiff };
   }
 }

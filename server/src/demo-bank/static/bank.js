@@ -1,0 +1,46 @@
+// Demo bank: refreshes the assurance panel once a second from GET /bank/api/assurance.
+// Loaded as a static file because the page's CSP (default-src 'self') forbids inline scripts.
+'use strict';
+
+(() => {
+  const byId = (id) => document.getElementById(id);
+  const panel = byId('assurance-panel');
+  if (!panel) return;
+
+  const setText = (id, text) => {
+    const el = byId(id);
+    if (el && el.textContent !== text) el.textContent = text;
+  };
+
+  let inFlight = false;
+  async function refresh() {
+    // One request at a time: a slow answer must not pile up behind the timer.
+    if (inFlight) return;
+    inFlight = true;
+    try {
+      const res = await fetch('/bank/api/assurance', {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      });
+      if (res.status === 401) {
+        window.location.assign('/bank/login');
+        return;
+      }
+      if (!res.ok) return;
+      const s = await res.json();
+      setText('assurance', typeof s.assurance === 'number' ? s.assurance.toFixed(2) : '—');
+      setText('assurance-level', String(s.level));
+      setText('attestation-count', String(s.attestations));
+      setText('device-status', s.deviceEnrolled ? 'enrolled' : 'not enrolled');
+      panel.dataset.level = String(s.level);
+    } catch {
+      // Offline or server restarting: keep the last values and try again next tick.
+    } finally {
+      inFlight = false;
+    }
+  }
+
+  void refresh();
+  setInterval(refresh, 1000);
+})();

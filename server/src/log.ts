@@ -1,0 +1,72 @@
+/**
+ * A tiny structured logger: one JSON object per line. Callers pass an event name and flat
+ * fields. By convention nothing logged is a token, a key, an enrollment code, a request body
+ * or behavioral data; route patterns are logged instead of paths so ids stay out too.
+ *
+ * @module
+ */
+
+/** Values a log field may take. */
+export type LogValue = string | number | boolean | null | undefined;
+
+/** Flat fields of one log line. */
+export type LogFields = Record<string, LogValue>;
+
+/** Severity of a log line. */
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** What the server logs through. */
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+/** One recorded line, as {@link memoryLogger} keeps it. */
+export interface LogRecord extends LogFields {
+  level: LogLevel;
+  event: string;
+}
+
+/**
+ * Writes JSON lines (`{time, level, event, ...fields}`) to `write`, stdout by default.
+ * `time` is ISO 8601 from `now` so logs line up with the injected clock.
+ */
+export function jsonLogger(
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  now: () => number = Date.now,
+): Logger {
+  const emit = (level: LogLevel, event: string, fields?: LogFields) => {
+    write(JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields }));
+  };
+  return {
+    info: (event, fields) => emit('info', event, fields),
+    warn: (event, fields) => emit('warn', event, fields),
+    error: (event, fields) => emit('error', event, fields),
+  };
+}
+
+/** A logger that keeps its lines in memory (tests assert on them). */
+export function memoryLogger(): Logger & { records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const push = (level: LogLevel, event: string, fields?: LogFields) => {
+    records.push({ ...fields, level, event });
+  };
+  return {
+    records,
+    info: (event, fields) => push('info', event, fields),
+    warn: (event, fields) => push('warn', event, fields),
+    error: (event, fields) => push('error', event, fields),
+  };
+}
+
+/** Fields describing an error for the log: its class, code and message, and `cause` if text. */
+export function errorFields(err: unknown): LogFields {
+  if (!(err instanceof Error)) return { error: typeof err };
+  const fields: LogFields = { error: err.name, message: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') fields.code = code;
+  if (typeof err.cause === 'string') fields.cause = err.cause;
+  else if (err.cause instanceof Error) fields.cause = `${err.cause.name}: ${err.cause.message}`;
+  return fields;
+}

@@ -1,0 +1,129 @@
+/**
+ * Entry point (`npm run serve`): load config, open the store, load keys, listen, print where.
+ * Only wiring lives here; everything it wires is tested in-process.
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { getRequestListener } from '@hono/node-server';
+import { createApp } from './app';
+import { createApiKeyRegistry } from './auth';
+import { systemClock } from './clock';
+import { ConfigError, loadConfig, type Config } from './config';
+import { loadServerKeys } from './keys';
+import { errorFields, jsonLogger } from './log';
+import { openSqliteStore } from './store/sqlite';
+
+/** How often expired jtis, codes and sessions are purged (ms). */
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+/** How long shutdown waits for open requests before dropping connections (ms). */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** A host as it appears in a URL: wildcard addresses become loopback, IPv6 gets brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = jsonLogger();
+  const store = openSqliteStore(config.dbPath);
+  const keys = await loadServerKeys(store, systemClock);
+  const apiKeys = createApiKeyRegistry(config.apiKeys);
+
+  // The issuer defaults to the URL we actually listen on, known only after listen (port 0):
+  // requests arriving before the app exists get a 503.
+  let fetchApp: ((req: Request) => Response | Promise<Response>) | undefined;
+  const server = createServer(
+    getRequestListener((req) => (fetchApp ? fetchApp(req) : new Response(null, { status: 503 }))),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${urlHost(config.host)}:${port}`;
+  const { app, service } = createApp({
+    store,
+    keys,
+    clock: systemClock,
+    logger,
+    issuer: config.issuer ?? url,
+    apiKeys,
+    demo: config.demo,
+  });
+  fetchApp = app.fetch;
+
+  const extension = fileURLToPath(new URL('../../dist/chrome', import.meta.url));
+  const lines = [`Tacit server listening on ${url}`];
+  if (config.demo) {
+    lines.push(`Demo bank: ${url}/bank/login`);
+    if (config.demoBankKeyGenerated) {
+      lines.push('Demo bank API key: generated for this run (set TACIT_DEMO_BANK_KEY to fix it)');
+    }
+  }
+  const built = existsSync(extension) ? '' : ' (not built yet: npm run build:chrome)';
+  lines.push(`Chrome extension (load unpacked): ${extension}${built}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  logger.info('started', {
+    url,
+    issuer: config.issuer ?? url,
+    db: config.dbPath,
+    demo: config.demo,
+  });
+
+  const purge = async () => {
+    try {
+      logger.info('purge', { ...(await service.purgeExpired()) });
+    } catch (err) {
+      logger.error('purge_failed', errorFields(err));
+    }
+  };
+  await purge();
+  const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    clearInterval(purgeTimer);
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      void store.close().then(() => {
+        logger.info('stopped', {});
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Tacit server failed to start: ${JSON.stringify(errorFields(err))}\n`);
+  process.exit(1);
+});

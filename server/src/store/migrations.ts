@@ -1,0 +1,103 @@
+/**
+ * SQLite schema migrations, applied in order. Migration `i` (0-based) moves the database from
+ * `PRAGMA user_version = i` to `i + 1`. Never edit a released migration: append a new one.
+ *
+ * @module
+ */
+
+/** The migrations; `MIGRATIONS.length` is the schema version this server writes. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema.
+  `
+  CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+  ) STRICT;
+
+  CREATE TABLE enrollment_codes (
+    code_hash TEXT PRIMARY KEY,
+    rp TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  ) STRICT;
+  CREATE INDEX enrollment_codes_expiry ON enrollment_codes (expires_at);
+
+  CREATE TABLE devices (
+    jkt TEXT NOT NULL,
+    rp TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    PRIMARY KEY (jkt, rp, subject)
+  ) STRICT;
+  CREATE INDEX devices_subject ON devices (rp, subject);
+
+  CREATE TABLE sessions (
+    sid TEXT PRIMARY KEY,
+    rp TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    challenge TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    device_jkt TEXT,
+    bound_at INTEGER,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    last_hash TEXT NOT NULL DEFAULT '',
+    attestations INTEGER NOT NULL DEFAULT 0,
+    last_attestation_at INTEGER,
+    last_state TEXT CHECK (last_state IN ('enrolling', 'scoring')),
+    ewma REAL,
+    progress REAL
+  ) STRICT;
+  CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+  CREATE TABLE attestations (
+    sid TEXT NOT NULL REFERENCES sessions (sid) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    jkt TEXT NOT NULL,
+    iat REAL NOT NULL,
+    received_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('enrolling', 'scoring')),
+    conf REAL,
+    progress REAL NOT NULL,
+    mv TEXT NOT NULL,
+    key_events INTEGER NOT NULL,
+    pointer_events INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (sid, seq)
+  ) STRICT;
+
+  CREATE TABLE jtis (
+    jkt TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (jkt, jti)
+  ) STRICT;
+  CREATE INDEX jtis_expiry ON jtis (expires_at);
+
+  CREATE TABLE bank_sessions (
+    id_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    tacit_sid TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    pending_code TEXT,
+    pending_code_issued_at INTEGER,
+    pending_code_expires_at INTEGER
+  ) STRICT;
+  CREATE INDEX bank_sessions_expiry ON bank_sessions (expires_at);
+  `,
+];

@@ -1,0 +1,428 @@
+/**
+ * {@link Store} on SQLite (better-sqlite3). Durability: WAL with `synchronous = FULL`, so a
+ * method that returned has committed to disk: an acknowledged attestation survives a crash.
+ * Atomicity: better-sqlite3 is synchronous, and every multi-step method runs in one
+ * `IMMEDIATE` transaction, so no other writer interleaves with its checks.
+ *
+ * @module
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AttestationState } from '../assurance';
+import { MIGRATIONS } from './migrations';
+import type {
+  AttestationPrecondition,
+  AttestationRecord,
+  BankSessionRecord,
+  BindSessionInput,
+  BindSessionResult,
+  DeviceRecord,
+  EnrollDeviceInput,
+  EnrollDeviceResult,
+  EnrollmentCodeRecord,
+  JtiEntry,
+  NewSession,
+  PublicJwk,
+  PurgeCutoffs,
+  PurgeResult,
+  SessionAttestationUpdate,
+  SessionRecord,
+  SigningKeyRecord,
+  Store,
+  StoreCounts,
+} from './store';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => v as number;
+const numOrNull = (v: unknown): number | null => (v === null ? null : (v as number));
+const str = (v: unknown): string => v as string;
+
+function toDevice(r: Row): DeviceRecord {
+  return {
+    jkt: str(r.jkt),
+    jwk: JSON.parse(str(r.jwk)) as PublicJwk,
+    subject: str(r.subject),
+    rp: str(r.rp),
+    createdAt: num(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function toSession(r: Row): SessionRecord {
+  return {
+    sid: str(r.sid),
+    rp: str(r.rp),
+    subject: str(r.subject),
+    challenge: str(r.challenge),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    endedAt: numOrNull(r.ended_at),
+    deviceJkt: r.device_jkt === null ? null : str(r.device_jkt),
+    boundAt: numOrNull(r.bound_at),
+    lastSeq: num(r.last_seq),
+    lastHash: str(r.last_hash),
+    attestations: num(r.attestations),
+    lastAttestationAt: numOrNull(r.last_attestation_at),
+    lastState: r.last_state === null ? null : (str(r.last_state) as AttestationState),
+    ewma: numOrNull(r.ewma),
+    progress: numOrNull(r.progress),
+  };
+}
+
+function toBankSession(r: Row): BankSessionRecord {
+  return {
+    idHash: str(r.id_hash),
+    username: str(r.username),
+    subject: str(r.subject),
+    tacitSid: str(r.tacit_sid),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    pendingCode: r.pending_code === null ? null : str(r.pending_code),
+    pendingCodeIssuedAt: numOrNull(r.pending_code_issued_at),
+    pendingCodeExpiresAt: numOrNull(r.pending_code_expires_at),
+  };
+}
+
+/** Thrown when the database was written by a newer server (downgrades are not supported). */
+export class SchemaTooNewError extends Error {
+  constructor(found: number, supported: number) {
+    super(`database schema version ${found} is newer than this server's (${supported})`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/**
+ * Opens (creating if needed) the database at `path`, applies pending migrations and returns
+ * the store. The directory is created private to the user (0700) and the file made 0600: it
+ * holds the server's signing keys.
+ *
+ * @throws {SchemaTooNewError} if the file's schema is newer than {@link MIGRATIONS}.
+ */
+export function openSqliteStore(path: string): SqliteStore {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path);
+  try {
+    chmodSync(path, 0o600);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** Applies the migrations the database has not seen yet, each in its own transaction. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) throw new SchemaTooNewError(current, MIGRATIONS.length);
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      // user_version lives in the database header and commits with the transaction.
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+/** Prepares every statement once. */
+function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    ping: p('SELECT 1'),
+    getMeta: p('SELECT value FROM meta WHERE name = ?').pluck(),
+    insertMeta: p('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
+    listKeys: p('SELECT * FROM signing_keys ORDER BY created_at, kid'),
+    insertKey: p(
+      `INSERT OR IGNORE INTO signing_keys (kid, private_jwk, public_jwk, created_at, retired_at)
+       VALUES (@kid, @privateJwk, @publicJwk, @createdAt, @retiredAt)`,
+    ),
+    insertCode: p(
+      `INSERT INTO enrollment_codes (code_hash, rp, subject, created_at, expires_at, used_at)
+       VALUES (@codeHash, @rp, @subject, @createdAt, @expiresAt, @usedAt)`,
+    ),
+    getCode: p('SELECT * FROM enrollment_codes WHERE code_hash = ?'),
+    useCode: p('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL'),
+    getJti: p('SELECT 1 FROM jtis WHERE jkt = ? AND jti = ?').pluck(),
+    insertJti: p('INSERT INTO jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)'),
+    devicesByKey: p('SELECT * FROM devices WHERE jkt = ? ORDER BY created_at, rp, subject'),
+    devicesBySubject: p(
+      'SELECT * FROM devices WHERE rp = ? AND subject = ? ORDER BY created_at, jkt',
+    ),
+    getDevice: p('SELECT * FROM devices WHERE jkt = ? AND rp = ? AND subject = ?'),
+    insertDevice: p(
+      `INSERT INTO devices (jkt, rp, subject, jwk, created_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, NULL)`,
+    ),
+    revokeAll: p('UPDATE devices SET revoked_at = ? WHERE jkt = ? AND revoked_at IS NULL'),
+    revokeOne: p(
+      `UPDATE devices SET revoked_at = ?
+       WHERE jkt = ? AND rp = ? AND subject = ? AND revoked_at IS NULL`,
+    ),
+    insertSession: p(
+      `INSERT INTO sessions (sid, rp, subject, challenge, created_at, expires_at)
+       VALUES (@sid, @rp, @subject, @challenge, @createdAt, @expiresAt)`,
+    ),
+    getSession: p('SELECT * FROM sessions WHERE sid = ?'),
+    bind: p(
+      'UPDATE sessions SET device_jkt = ?, bound_at = ? WHERE sid = ? AND device_jkt IS NULL',
+    ),
+    advance: p(
+      `UPDATE sessions SET last_seq = @lastSeq, last_hash = @lastHash,
+         attestations = @attestations, last_attestation_at = @lastAttestationAt,
+         last_state = @lastState, ewma = @ewma, progress = @progress
+       WHERE sid = @sid AND device_jkt = @jkt AND last_seq = @expectedSeq
+         AND last_hash = @expectedHash AND ended_at IS NULL AND expires_at > @now`,
+    ),
+    insertAttestation: p(
+      `INSERT INTO attestations (sid, seq, jkt, iat, received_at, state, conf, progress, mv,
+         key_events, pointer_events, hash)
+       VALUES (@sid, @seq, @jkt, @iat, @receivedAt, @state, @conf, @progress, @mv,
+         @keyEvents, @pointerEvents, @hash)`,
+    ),
+    endSession: p('UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE sid = ?'),
+    insertBank: p(
+      `INSERT INTO bank_sessions (id_hash, username, subject, tacit_sid, created_at, expires_at,
+         pending_code, pending_code_issued_at, pending_code_expires_at)
+       VALUES (@idHash, @username, @subject, @tacitSid, @createdAt, @expiresAt,
+         @pendingCode, @pendingCodeIssuedAt, @pendingCodeExpiresAt)`,
+    ),
+    getBank: p('SELECT * FROM bank_sessions WHERE id_hash = ?'),
+    setPending: p(
+      `UPDATE bank_sessions SET pending_code = ?, pending_code_issued_at = ?,
+         pending_code_expires_at = ? WHERE id_hash = ?`,
+    ),
+    deleteBank: p('DELETE FROM bank_sessions WHERE id_hash = ?'),
+    purgeJtis: p('DELETE FROM jtis WHERE expires_at < ?'),
+    purgeCodes: p('DELETE FROM enrollment_codes WHERE expires_at < ?'),
+    purgeSessions: p('DELETE FROM sessions WHERE expires_at < ?'),
+    purgeBank: p('DELETE FROM bank_sessions WHERE expires_at < ?'),
+    counts: p(
+      `SELECT
+         (SELECT count(*) FROM signing_keys) AS signingKeys,
+         (SELECT count(*) FROM enrollment_codes) AS enrollmentCodes,
+         (SELECT count(*) FROM enrollment_codes WHERE used_at IS NOT NULL) AS usedEnrollmentCodes,
+         (SELECT count(*) FROM devices) AS devices,
+         (SELECT count(*) FROM devices WHERE revoked_at IS NOT NULL) AS revokedDevices,
+         (SELECT count(*) FROM sessions) AS sessions,
+         (SELECT count(*) FROM sessions WHERE device_jkt IS NOT NULL) AS boundSessions,
+         (SELECT count(*) FROM attestations) AS attestations,
+         (SELECT count(*) FROM jtis) AS jtis,
+         (SELECT count(*) FROM bank_sessions) AS bankSessions`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** SQLite implementation of {@link Store}. Create it with {@link openSqliteStore}. */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #q: Statements;
+
+  /** @internal use {@link openSqliteStore}. */
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#q = prepareStatements(db);
+  }
+
+  /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front). */
+  #tx<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+
+  #jtiSeen(entry: JtiEntry): boolean {
+    return this.#q.getJti.get(entry.jkt, entry.jti) !== undefined;
+  }
+
+  async ping(): Promise<void> {
+    this.#q.ping.get();
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    return this.#tx(() => {
+      const existing = this.#q.getMeta.get(name) as string | undefined;
+      if (existing !== undefined) return existing;
+      const value = create();
+      this.#q.insertMeta.run(name, value);
+      return value;
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (this.#q.listKeys.all() as Row[]).map((r) => ({
+      kid: str(r.kid),
+      privateJwk: str(r.private_jwk),
+      publicJwk: str(r.public_jwk),
+      createdAt: num(r.created_at),
+      retiredAt: numOrNull(r.retired_at),
+    }));
+  }
+
+  async addSigningKey(key: SigningKeyRecord): Promise<void> {
+    this.#q.insertKey.run(key);
+  }
+
+  async createEnrollmentCode(code: EnrollmentCodeRecord): Promise<void> {
+    this.#q.insertCode.run(code);
+  }
+
+  async enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult> {
+    return this.#tx((): EnrollDeviceResult => {
+      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
+      const code = this.#q.getCode.get(input.codeHash) as Row | undefined;
+      if (!code || code.used_at !== null || num(code.expires_at) <= input.now) {
+        return { ok: false, reason: 'code' };
+      }
+      const rp = str(code.rp);
+      const subject = str(code.subject);
+      const existing = this.#q.getDevice.get(input.jkt, rp, subject) as Row | undefined;
+      if (existing && existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
+      this.#q.useCode.run(input.now, input.codeHash);
+      this.#q.insertJti.run(input.jti);
+      if (existing) return { ok: true, device: toDevice(existing), created: false };
+      this.#q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), input.now);
+      const device: DeviceRecord = {
+        jkt: input.jkt,
+        jwk: input.jwk,
+        subject,
+        rp,
+        createdAt: input.now,
+        revokedAt: null,
+      };
+      return { ok: true, device, created: true };
+    });
+  }
+
+  async findDevicesByKey(jkt: string): Promise<DeviceRecord[]> {
+    return (this.#q.devicesByKey.all(jkt) as Row[]).map(toDevice);
+  }
+
+  async listDevicesBySubject(rp: string, subject: string): Promise<DeviceRecord[]> {
+    return (this.#q.devicesBySubject.all(rp, subject) as Row[]).map(toDevice);
+  }
+
+  async revokeDevice(
+    jkt: string,
+    now: number,
+    scope?: { rp: string; subject: string },
+  ): Promise<number> {
+    const result = scope
+      ? this.#q.revokeOne.run(now, jkt, scope.rp, scope.subject)
+      : this.#q.revokeAll.run(now, jkt);
+    return result.changes;
+  }
+
+  async createSession(session: NewSession): Promise<void> {
+    this.#q.insertSession.run(session);
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    const row = this.#q.getSession.get(sid) as Row | undefined;
+    return row && toSession(row);
+  }
+
+  async bindSession(input: BindSessionInput): Promise<BindSessionResult> {
+    return this.#tx((): BindSessionResult => {
+      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
+      const row = this.#q.getSession.get(input.sid) as Row | undefined;
+      if (!row) return { ok: false, reason: 'unknown' };
+      const session = toSession(row);
+      if (session.endedAt !== null || session.expiresAt <= input.now) {
+        return { ok: false, reason: 'expired' };
+      }
+      if (session.deviceJkt !== null && session.deviceJkt !== input.jkt) {
+        return { ok: false, reason: 'bound' };
+      }
+      this.#q.insertJti.run(input.jti);
+      if (session.deviceJkt === input.jkt) return { ok: true, session, alreadyBound: true };
+      this.#q.bind.run(input.jkt, input.now, input.sid);
+      return {
+        ok: true,
+        session: { ...session, deviceJkt: input.jkt, boundAt: input.now },
+        alreadyBound: false,
+      };
+    });
+  }
+
+  async appendAttestation(
+    attestation: AttestationRecord,
+    update: SessionAttestationUpdate,
+    expected: AttestationPrecondition,
+  ): Promise<boolean> {
+    return this.#tx(() => {
+      const changed = this.#q.advance.run({
+        ...update,
+        sid: attestation.sid,
+        jkt: expected.jkt,
+        expectedSeq: expected.lastSeq,
+        expectedHash: expected.lastHash,
+        now: expected.now,
+      }).changes;
+      if (changed !== 1) return false;
+      this.#q.insertAttestation.run(attestation);
+      return true;
+    });
+  }
+
+  async endSession(sid: string, now: number): Promise<boolean> {
+    return this.#q.endSession.run(now, sid).changes === 1;
+  }
+
+  async createBankSession(session: BankSessionRecord): Promise<void> {
+    this.#q.insertBank.run(session);
+  }
+
+  async getBankSession(idHash: string): Promise<BankSessionRecord | undefined> {
+    const row = this.#q.getBank.get(idHash) as Row | undefined;
+    return row && toBankSession(row);
+  }
+
+  async setBankPendingCode(
+    idHash: string,
+    pending: { code: string; issuedAt: number; expiresAt: number } | null,
+  ): Promise<void> {
+    this.#q.setPending.run(
+      pending?.code ?? null,
+      pending?.issuedAt ?? null,
+      pending?.expiresAt ?? null,
+      idHash,
+    );
+  }
+
+  async deleteBankSession(idHash: string): Promise<void> {
+    this.#q.deleteBank.run(idHash);
+  }
+
+  async purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
+    return this.#tx(() => ({
+      jtis: this.#q.purgeJtis.run(cutoffs.jtisBefore).changes,
+      enrollmentCodes: this.#q.purgeCodes.run(cutoffs.enrollmentCodesBefore).changes,
+      sessions: this.#q.purgeSessions.run(cutoffs.sessionsBefore).changes,
+      bankSessions: this.#q.purgeBank.run(cutoffs.bankSessionsBefore).changes,
+    }));
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return this.#q.counts.get() as StoreCounts;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** The schema version recorded in the file (for tests and diagnostics). */
+  schemaVersion(): number {
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** A pragma's current value (for tests: journal mode, synchronous level). */
+  pragma(name: 'journal_mode' | 'synchronous' | 'foreign_keys'): unknown {
+    return this.#db.pragma(name, { simple: true });
+  }
+}

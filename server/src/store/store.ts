@@ -1,0 +1,266 @@
+/**
+ * The persistence boundary. Every method is async (a Redis store will implement the same
+ * interface) and atomic: a method either commits all of its effect or none of it, so a
+ * rejected request stores nothing. Methods whose outcome depends on concurrent writers
+ * (enrollment, binding, appending an attestation) check their preconditions inside the same
+ * atomic step and report a typed outcome instead of throwing.
+ *
+ * Times are milliseconds since the epoch unless a field says otherwise.
+ *
+ * @module
+ */
+import type { AttestationState } from '../assurance';
+
+/** A public EC P-256 JWK, exactly as stored (no private or optional members). */
+export interface PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+/** A server signing key. The private JWK is only ever read by `keys.ts`. */
+export interface SigningKeyRecord {
+  kid: string;
+  /** JSON of the private JWK. */
+  privateJwk: string;
+  /** JSON of the public JWK. */
+  publicJwk: string;
+  createdAt: number;
+  /** When the key stopped signing (it stays in the JWKS), null while active. */
+  retiredAt: number | null;
+}
+
+/** An enrollment code, stored by hash. */
+export interface EnrollmentCodeRecord {
+  codeHash: string;
+  rp: string;
+  subject: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** A device enrolled for one subject of one relying party. */
+export interface DeviceRecord {
+  /** RFC 7638 thumbprint of `jwk`: the device id and the `kid` of its statements. */
+  jkt: string;
+  jwk: PublicJwk;
+  subject: string;
+  rp: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** A behavioral session. */
+export interface SessionRecord {
+  sid: string;
+  rp: string;
+  subject: string;
+  challenge: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Set when the relying party ends the session. */
+  endedAt: number | null;
+  /** The bound device, null until bound. */
+  deviceJkt: string | null;
+  boundAt: number | null;
+  /** `seq` of the last accepted attestation, 0 before the first. */
+  lastSeq: number;
+  /** Chain hash of the last accepted attestation, `""` before the first. */
+  lastHash: string;
+  attestations: number;
+  lastAttestationAt: number | null;
+  lastState: AttestationState | null;
+  /** EWMA of `conf` over accepted `scoring` attestations. */
+  ewma: number | null;
+  /** Last reported enrolment progress in [0, 1]. */
+  progress: number | null;
+}
+
+/** A fresh session as created (everything about binding and attestations still empty). */
+export type NewSession = Pick<
+  SessionRecord,
+  'sid' | 'rp' | 'subject' | 'challenge' | 'createdAt' | 'expiresAt'
+>;
+
+/** One accepted attestation (the signed JWS itself is not kept, only its hash and claims). */
+export interface AttestationRecord {
+  sid: string;
+  seq: number;
+  jkt: string;
+  /** `iat` claim (s). */
+  iat: number;
+  receivedAt: number;
+  state: AttestationState;
+  conf: number | null;
+  progress: number;
+  mv: string;
+  keyEvents: number;
+  pointerEvents: number;
+  /** base64url SHA-256 of the compact JWS: the next attestation's `prev`. */
+  hash: string;
+}
+
+/** A `jti` to remember, per device key, until the statement could no longer be fresh. */
+export interface JtiEntry {
+  jkt: string;
+  jti: string;
+  expiresAt: number;
+}
+
+/** Input of {@link Store.enrollDevice}. */
+export interface EnrollDeviceInput {
+  codeHash: string;
+  jwk: PublicJwk;
+  jkt: string;
+  jti: JtiEntry;
+  now: number;
+}
+
+/** Outcome of {@link Store.enrollDevice}. */
+export type EnrollDeviceResult =
+  | { ok: true; device: DeviceRecord; created: boolean }
+  | { ok: false; reason: 'replay' | 'code' | 'revoked' };
+
+/** Input of {@link Store.bindSession}. */
+export interface BindSessionInput {
+  sid: string;
+  jkt: string;
+  jti: JtiEntry;
+  now: number;
+}
+
+/** Outcome of {@link Store.bindSession}. */
+export type BindSessionResult =
+  | { ok: true; session: SessionRecord; alreadyBound: boolean }
+  | { ok: false; reason: 'replay' | 'unknown' | 'expired' | 'bound' };
+
+/** The session fields an accepted attestation changes. */
+export interface SessionAttestationUpdate {
+  lastSeq: number;
+  lastHash: string;
+  attestations: number;
+  lastAttestationAt: number;
+  lastState: AttestationState;
+  ewma: number | null;
+  progress: number;
+}
+
+/** What the session must still look like for an attestation to be appended. */
+export interface AttestationPrecondition {
+  jkt: string;
+  lastSeq: number;
+  lastHash: string;
+  now: number;
+}
+
+/** The demo bank's own login session (cookie value stored by hash). */
+export interface BankSessionRecord {
+  idHash: string;
+  username: string;
+  subject: string;
+  /** The Tacit session opened at login. */
+  tacitSid: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Enrollment code shown to the user until used or expired. */
+  pendingCode: string | null;
+  pendingCodeIssuedAt: number | null;
+  pendingCodeExpiresAt: number | null;
+}
+
+/** Row counts per table, for tests and diagnostics. */
+export interface StoreCounts {
+  signingKeys: number;
+  enrollmentCodes: number;
+  usedEnrollmentCodes: number;
+  devices: number;
+  revokedDevices: number;
+  sessions: number;
+  boundSessions: number;
+  attestations: number;
+  jtis: number;
+  bankSessions: number;
+}
+
+/** Rows expiring before these instants are deleted by {@link Store.purgeExpired}. */
+export interface PurgeCutoffs {
+  jtisBefore: number;
+  enrollmentCodesBefore: number;
+  sessionsBefore: number;
+  bankSessionsBefore: number;
+}
+
+/** Rows removed by {@link Store.purgeExpired}. */
+export interface PurgeResult {
+  jtis: number;
+  enrollmentCodes: number;
+  sessions: number;
+  bankSessions: number;
+}
+
+/** Everything the server persists. See the module comment for the atomicity contract. */
+export interface Store {
+  /** Succeeds when the store can answer (health check). */
+  ping(): Promise<void>;
+
+  /** The value of secret `name`, created with `create()` on first use (first writer wins). */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Adds a key unless one with the same kid exists. */
+  addSigningKey(key: SigningKeyRecord): Promise<void>;
+
+  createEnrollmentCode(code: EnrollmentCodeRecord): Promise<void>;
+  /**
+   * Atomically: rejects a seen `jti` (`replay`), a code that is unknown, used or expired
+   * (`code`), a key already revoked for the code's subject (`revoked`); otherwise marks the
+   * code used, remembers the `jti` and enrolls the device for the code's rp and subject
+   * (`created: false` when that exact enrollment already exists).
+   */
+  enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult>;
+  /** Every enrollment of a device key (any relying party, revoked ones included). */
+  findDevicesByKey(jkt: string): Promise<DeviceRecord[]>;
+  /** Enrollments of one subject of one relying party, oldest first. */
+  listDevicesBySubject(rp: string, subject: string): Promise<DeviceRecord[]>;
+  /**
+   * Revokes the enrollments of `jkt` (only the one of `scope` when given) not yet revoked.
+   * Returns how many were revoked now.
+   */
+  revokeDevice(jkt: string, now: number, scope?: { rp: string; subject: string }): Promise<number>;
+
+  createSession(session: NewSession): Promise<void>;
+  getSession(sid: string): Promise<SessionRecord | undefined>;
+  /**
+   * Atomically: rejects a seen `jti` (`replay`), an unknown (`unknown`), expired or ended
+   * (`expired`) session, or one bound to another key (`bound`); otherwise remembers the `jti`
+   * and binds the session to `jkt` if it was not bound yet.
+   */
+  bindSession(input: BindSessionInput): Promise<BindSessionResult>;
+  /**
+   * Atomically: if the session is still bound to `expected.jkt`, unexpired, not ended, and its
+   * `lastSeq` and `lastHash` are still the expected ones, records the attestation and applies
+   * `update`; returns false (and changes nothing) otherwise.
+   */
+  appendAttestation(
+    attestation: AttestationRecord,
+    update: SessionAttestationUpdate,
+    expected: AttestationPrecondition,
+  ): Promise<boolean>;
+  /** Ends a session (idempotent). Returns false if there is no such session. */
+  endSession(sid: string, now: number): Promise<boolean>;
+
+  createBankSession(session: BankSessionRecord): Promise<void>;
+  getBankSession(idHash: string): Promise<BankSessionRecord | undefined>;
+  setBankPendingCode(
+    idHash: string,
+    pending: { code: string; issuedAt: number; expiresAt: number } | null,
+  ): Promise<void>;
+  deleteBankSession(idHash: string): Promise<void>;
+
+  /** Deletes rows whose expiry is before the cutoffs (attestations go with their session). */
+  purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult>;
+  counts(): Promise<StoreCounts>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,20 @@
+/**
+ * Hono environment shared by the app, its routes and middleware.
+ *
+ * @module
+ */
+import type { RelyingParty } from './auth';
+import type { LogFields } from './log';
+
+/** Per-request variables. */
+export interface AppVariables {
+  /** The authenticated relying party, set by `requireRole`. */
+  rp: RelyingParty;
+  /** How the request failed (code, fixed message, cause): set by the error boundary, logged. */
+  error: LogFields;
+}
+
+/** The `Env` type parameter of every Hono instance in the server. */
+export interface AppEnv {
+  Variables: AppVariables;
+}
