@@ -1,4 +1,5 @@
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import type { RecordedRequest } from './support/server';
 import { login, introspect, sessionId } from './support/bank';
 import { extensionPage, moveWithRhythm, typeWithRhythm, type Typist } from './support/extension';
 import { expect, test } from './support/fixtures';
@@ -23,6 +24,7 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
   server,
   recorder,
 }) => {
+  const started = Date.now();
   const page = await ext.context.newPage();
   await login(page, server, 'alice', HOLDER);
 
@@ -31,6 +33,7 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
   const code = await page.locator('meta[name="tacit-enrollment"]').getAttribute('content');
   expect(code).toMatch(/^[0-9A-Z-]{6,}$/);
   const popup = await extensionPage(ext);
+  await page.bringToFront(); // a hidden tab's input is throttled and its timings distorted
   await expect.poll(async () => (await status(popup)).enrolled).toBe(true);
 
   await page.click('#to-transfer');
@@ -41,54 +44,73 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
   await page.click('#memo');
   for (let round = 0; round < 8; round++) {
     await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 10 + round });
-    await moveWithRhythm(page, 3, { ...HOLDER_MOUSE, seed: 20 + round });
+    await moveWithRhythm(page, 6, { ...HOLDER_MOUSE, seed: 20 + round });
     await page.click('#memo');
     const s = await status(popup);
-    console.log('round', round, JSON.stringify(s));
+    console.log(`enrol round ${round} at ${((Date.now() - started) / 1000).toFixed(0)} s`, JSON.stringify(s.model));
     if (s.model?.state === 'scoring' && s.model.modalities.keystroke.trained) break;
   }
   const trained = await status(popup);
   expect(trained.model?.modalities.keystroke.trained).toBe(true);
 
   // The holder keeps typing: scored windows, high confidence.
-  await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 99 });
-  await moveWithRhythm(page, 2, { ...HOLDER_MOUSE, seed: 98 });
-  await page.click('#memo');
-  await typeWithRhythm(page, TEXT.slice(0, 40), { ...HOLDER, seed: 97 });
+  const holderFrom = recorder.requests.length;
+  for (let round = 0; round < 2; round++) {
+    await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 90 + round });
+    await moveWithRhythm(page, 6, { ...HOLDER_MOUSE, seed: 95 + round });
+    await page.click('#memo');
+  }
   await page.waitForTimeout(2500); // the last batch flushes and is attested
+  const holderConfs = attestedConfidences(recorder.requests.slice(holderFrom));
   const holderStatus = await status(popup);
-  const holderConfidence = holderStatus.lastConfidence;
-  expect(holderConfidence).not.toBeNull();
   const holderView = await introspect(server, sid);
+  console.log('holder confidences', holderConfs.map((c) => c.toFixed(2)).join(' '), holderView);
+
+  // The server received attestations whose signatures it verified, and shows their assurance.
+  expect(holderConfs.length).toBeGreaterThanOrEqual(4);
   expect(holderView.active).toBe(true);
   expect(holderView.tacit_state).toBe('scoring');
   expect(holderView.cnf?.jkt).toBe(holderStatus.deviceId);
-
-  // The server received attestations whose signatures it verified (it answered 202 to them).
-  const attestations = recorder.requests.filter((r) => r.path === '/v1/attestations');
-  expect(attestations.length).toBeGreaterThan(3);
-  const first = JSON.parse(attestations[0]!.body) as { attestation: string };
-  expect(decodeProtectedHeader(first.attestation)).toMatchObject({ alg: 'ES256', typ: 'tacit-att+jwt' });
-  expect(holderView.tacit_attestations).toBeGreaterThan(3);
-
-  // Assurance follows the worker's scores.
-  expect(holderConfidence!).toBeGreaterThan(0.6);
-  expect(holderView.tacit_assurance).toBeGreaterThan(0.5);
+  expect(holderView.tacit_attestations).toBeGreaterThan(holderConfs.length);
+  const holderMean = mean(holderConfs);
+  expect(holderMean).toBeGreaterThan(0.6);
+  // Assurance follows the worker's scores (EWMA of the attested confidences).
+  expect(Math.abs(holderView.tacit_assurance! - mean(holderConfs.slice(-2)))).toBeLessThan(0.25);
 
   // Someone else takes over the keyboard and mouse in the same browser.
-  await page.click('#memo');
+  const otherFrom = recorder.requests.length;
   for (let round = 0; round < 3; round++) {
     await typeWithRhythm(page, TEXT, { ...OTHER, seed: 50 + round });
-    await moveWithRhythm(page, 2, { ...OTHER_MOUSE, seed: 60 + round });
+    await moveWithRhythm(page, 6, { ...OTHER_MOUSE, seed: 60 + round });
     await page.click('#memo');
   }
   await page.waitForTimeout(2500);
-  const otherConfidence = (await status(popup)).lastConfidence;
+  const otherConfs = attestedConfidences(recorder.requests.slice(otherFrom));
   const otherView = await introspect(server, sid);
+  console.log('other confidences', otherConfs.map((c) => c.toFixed(2)).join(' '), otherView);
 
-  expect(otherConfidence).not.toBeNull();
-  expect(otherConfidence!).toBeLessThan(0.3);
-  expect(otherConfidence!).toBeLessThan(holderConfidence! - 0.4);
+  // Once the fused confidence has caught up with the change, it is clearly lower.
+  const settled = otherConfs.slice(-4);
+  expect(settled.length).toBe(4);
+  expect(mean(settled)).toBeLessThan(0.3);
+  expect(mean(settled)).toBeLessThan(holderMean - 0.4);
   expect(otherView.tacit_assurance!).toBeLessThan(holderView.tacit_assurance! - 0.3);
   expect(['low', 'medium']).toContain(otherView.tacit_level);
 });
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The confidences of the scoring attestations among recorded requests, in order. */
+function attestedConfidences(requests: RecordedRequest[]): number[] {
+  return requests
+    .filter((r) => r.path === '/v1/attestations')
+    .map((r) => {
+      const jws = (JSON.parse(r.body) as { attestation: string }).attestation;
+      expect(decodeProtectedHeader(jws)).toMatchObject({ alg: 'ES256', typ: 'tacit-att+jwt' });
+      return decodeJwt(jws) as { state: string; conf: number | null };
+    })
+    .filter((p) => p.state === 'scoring' && p.conf !== null)
+    .map((p) => p.conf!);
+}

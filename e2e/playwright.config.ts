@@ -4,7 +4,7 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: '.',
   testMatch: '**/*.spec.ts',
-  timeout: 240_000,
+  timeout: 300_000,
   expect: { timeout: 30_000 },
   workers: 1,
   fullyParallel: false,

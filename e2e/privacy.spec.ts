@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { login } from './support/bank';
-import { extensionPage, typeWithRhythm, type Typist } from './support/extension';
+import type { ExtensionStatus } from '../src/shared/protocol';
+import { configure, extensionPage, typeWithRhythm, type Typist } from './support/extension';
 import { expect, test } from './support/fixtures';
 
 // Typed, pasted and autofilled into the bank page; must never appear anywhere we can look.
@@ -23,10 +24,15 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
   server,
   recorder,
 }) => {
+  // The detector itself must be able to find the canary, plain or inside a JWS segment.
+  expect(containsCanary(`{"memo":"${CANARY.toUpperCase()}"}`)).toBe(true);
+  expect(containsCanary(`x.${Buffer.from(`{"m":"${CANARY}"}`).toString('base64url')}.y`)).toBe(true);
+
   const page = await ext.context.newPage();
   await login(page, server, 'carol', TYPIST);
   await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
   const popup = await extensionPage(ext);
+  await page.bringToFront(); // a hidden tab's input is throttled and its timings distorted
   await expect
     .poll(() => popup.evaluate(async () => (await chrome.runtime.sendMessage({ type: 'status' })).enrolled))
     .toBe(true);
@@ -98,4 +104,24 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
     expect(containsCanary(bytes.toString('latin1')), file).toBe(false);
     expect(bytes.toString('utf16le').toLowerCase().includes(CANARY), file).toBe(false);
   }
+});
+
+test('nothing is captured on an origin that is not protected', async ({ ext, server, recorder }) => {
+  await configure(ext, { serverUrl: recorder.url, protectedOrigins: ['https://bank.example'] });
+  const page = await ext.context.newPage();
+  await login(page, server, 'erin', TYPIST);
+  await page.click('#enroll');
+  await page.click('#to-transfer');
+  await page.click('#memo');
+  for (let i = 0; i < 4; i++) await typeWithRhythm(page, 'nothing to see here ', { ...TYPIST, seed: i });
+  await page.mouse.move(300, 300, { steps: 80 });
+  await page.waitForTimeout(2000);
+
+  const popup = await extensionPage(ext);
+  const status = (await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'status' }))) as ExtensionStatus;
+  expect(status.enrolled).toBe(false);
+  expect(status.session).toBeNull();
+  expect(status.model?.modalities.keystroke.enrolWindows).toBe(0);
+  expect(status.model?.modalities.pointer.enrolWindows).toBe(0);
+  expect(recorder.requests).toHaveLength(0);
 });

@@ -10,7 +10,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
 import { FLAG } from '../../model/events/schema';
 import {
-  DEFAULT_DETECTOR_CONFIG,
   EMPTY_FUSION_STATE,
   FEATURE_SCHEMA_VERSION,
   MODEL_VERSION,
@@ -23,7 +22,7 @@ import {
   type FusionState,
   type Windower,
 } from '../../model';
-import golden from '../../model/features/golden-v1.json';
+import goldenFile from '../../model/features/golden-v1.json';
 import type { GoldenReply, ScoreUpdate, WorkerStatus } from '../shared/protocol';
 import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
@@ -35,6 +34,12 @@ const IGNORED = FLAG.untrusted | FLAG.repeat | FLAG.composing;
  * (continuous authentication), weighting keystrokes above pointer movement.
  */
 const FUSION = resolveFusionConfig({ halfLifeWindows: 3 });
+/**
+ * On the device a user types far more than in a lab session, so enrolment waits for 10
+ * windows (≈ 200 keystrokes) rather than the library's minimum: calibration on fewer windows
+ * proved fragile for real typing (e2e).
+ */
+const DETECTOR = { minEnrollWindows: 10 } as const;
 
 export class Engine {
   private readonly models = new Map<Modality, UserModel>();
@@ -52,7 +57,10 @@ export class Engine {
   static async start(): Promise<Engine> {
     const backend = await initBackend();
     const store = await ModelStore.open();
-    const engine = new Engine(store, backend, DEFAULT_DETECTOR_CONFIG.minEnrollWindows);
+    // Refuse to run with a feature extractor that disagrees with the checked-in golden vectors.
+    const golden = checkGolden(goldenFile);
+    if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
+    const engine = new Engine(store, backend, DETECTOR.minEnrollWindows);
     for (const modality of MODALITIES) {
       engine.enrolCounts.set(modality, (await store.windows(modality, FEATURE_SCHEMA_VERSION)).length);
       const json = await store.loadModel(modality);
@@ -95,7 +103,7 @@ export class Engine {
       const vectors = (await this.store.windows(modality, FEATURE_SCHEMA_VERSION)).map(
         (v) => new Float32Array(v),
       );
-      const model = new UserModel(modality);
+      const model = new UserModel(modality, DETECTOR);
       await model.fit(vectors);
       this.models.set(modality, model);
       await this.store.saveModel(modality, model.toJSON());
@@ -170,7 +178,7 @@ export class Engine {
   }
 
   async checkGolden(): Promise<GoldenReply> {
-    const check = checkGolden(golden);
+    const check = checkGolden(goldenFile);
     return { ok: check.ok, maxAbsDiff: check.maxAbsDiff };
   }
 }

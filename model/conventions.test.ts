@@ -1,0 +1,60 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/** Architecture rules of model/, checked on the source (STYLE.md points 10, 14, 15). */
+const root = dirname(fileURLToPath(import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'cli' ? [] : sources(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const files = sources(root).map((path) => ({ name: relative(root, path), text: readFileSync(path, 'utf8') }));
+
+describe('model/ conventions', () => {
+  it('finds the library sources', () => {
+    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['index.ts', 'features/windower.ts', 'detector/user-model.ts']));
+  });
+
+  it('uses neither DOM nor Node APIs, and never picks the tfjs backend', () => {
+    const forbidden = [/from 'node:/, /\brequire\(/, /\bdocument\./, /\bwindow\./, /\bBuffer\b/, /\bbtoa\(/, /\batob\(/, /\bprocess\./, /setBackend\(/, /\bperformance\./];
+    for (const f of files) {
+      const code = f.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      for (const re of forbidden) expect(re.test(code), `${f.name} matches ${re}`).toBe(false);
+    }
+  });
+
+  it('keeps feature extraction free of tfjs and of the detector (one pure implementation)', () => {
+    for (const f of files.filter((x) => x.name.startsWith('features/'))) {
+      expect(f.text, f.name).not.toMatch(/@tensorflow|from '\.\.\/detector/);
+    }
+  });
+
+  it('touches tfjs in one module only', () => {
+    expect(files.filter((f) => f.text.includes("from '@tensorflow/tfjs'")).map((f) => f.name)).toEqual(['detector/autoencoder.ts']);
+  });
+
+  it('documents every exported declaration with TSDoc', () => {
+    const missing: string[] = [];
+    // events/schema.ts is the shared wire format of docs/protocol.md §1, owned with the capture side.
+    for (const f of files.filter((x) => !x.name.startsWith('events/'))) {
+      const lines = f.text.split('\n');
+      lines.forEach((line, i) => {
+        if (!/^export (async )?(const|function|class|interface|type) /.test(line)) return;
+        let j = i - 1;
+        while (j >= 0 && lines[j]!.trim() === '') j--;
+        if (!lines[j]?.trim().endsWith('*/')) missing.push(`${f.name}:${i + 1}`);
+      });
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('names files in kebab-case', () => {
+    for (const f of files) expect(f.name, f.name).toMatch(/^([a-z0-9-]+\/)*[a-z0-9-]+\.ts$/);
+  });
+});

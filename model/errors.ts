@@ -1,0 +1,72 @@
+/**
+ * Typed errors of the model library. A `TypeError`/`RangeError` means the caller misconfigured
+ * something (bad config, a vector of the wrong length); a {@link TacitModelError} means stored or
+ * incoming data was rejected, and carries a stable `code` to `switch` on. Messages are fixed
+ * text: they never contain feature values or any other behavioural data.
+ */
+
+/** Every code a {@link TacitModelError} can carry. */
+export type ModelErrorCode =
+  | 'ERR_FEATURE_SCHEMA'
+  | 'ERR_MODEL_FORMAT'
+  | 'ERR_MODEL_VERSION'
+  | 'ERR_TOO_FEW_WINDOWS'
+  | 'ERR_NOT_FITTED'
+  | 'ERR_DISPOSED';
+
+/** Base class of the model library's domain errors. */
+export class TacitModelError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ModelErrorCode;
+
+  /** @param code stable code; @param message fixed text without behavioural data. */
+  constructor(code: ModelErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A stored model, golden file or vector set was made for another feature schema version (or
+ * feature list) than the one compiled into this build. The data must not be used: features of
+ * different versions are not comparable. The usual remedy is re-enrolment.
+ */
+export class FeatureSchemaError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'feature schema version mismatch') {
+    super('ERR_FEATURE_SCHEMA', message);
+  }
+}
+
+/** A serialized model is not a `tacit-user-model` document or is malformed. */
+export class ModelFormatError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'malformed user model') {
+    super('ERR_MODEL_FORMAT', message);
+  }
+}
+
+/** A serialized model has a format version this build cannot read. */
+export class ModelVersionError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'unsupported user model version') {
+    super('ERR_MODEL_VERSION', message);
+  }
+}
+
+/** `fit` got fewer windows than `minEnrollWindows`. */
+export class NotEnoughWindowsError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'not enough enrolment windows') {
+    super('ERR_TOO_FEW_WINDOWS', message);
+  }
+}
+
+/** A model was used before `fit`/`fromJSON` (`ERR_NOT_FITTED`) or after `dispose` (`ERR_DISPOSED`). */
+export class ModelStateError extends TacitModelError {
+  /** @param code which misuse; @param message fixed text. */
+  constructor(code: 'ERR_NOT_FITTED' | 'ERR_DISPOSED', message: string) {
+    super(code, message);
+  }
+}

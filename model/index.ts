@@ -1,0 +1,81 @@
+/**
+ * Public API of Tacit's on-device model library: raw events → feature windows → per-user
+ * detector → session fusion. Pure TypeScript plus TensorFlow.js; no DOM, no Node. The synthetic
+ * user generator for tests lives apart, in `model/testing/synthetic`.
+ */
+import { USER_MODEL_VERSION } from './detector/serialization';
+import { FEATURE_SCHEMA_VERSION } from './features/schema';
+
+export {
+  FLAG,
+  KEY_CLASSES,
+  RAW_EVENT_SCHEMA_VERSION,
+  type KeyClass,
+  type RawEvent,
+  type RawEventBatch,
+  type RawEventKind,
+} from './events/schema';
+
+export {
+  FEATURE_NAMES,
+  FEATURE_SCHEMA_VERSION,
+  FEATURE_SPECS,
+  KEYSTROKE_FEATURES,
+  KEYSTROKE_LIMITS,
+  MODALITIES,
+  POINTER_FEATURES,
+  POINTER_LIMITS,
+  featureDimension,
+  isModality,
+  type FeatureSpec,
+  type Modality,
+} from './features/schema';
+export {
+  DEFAULT_WINDOWER_CONFIG,
+  TIMELINE_TOLERANCE_MS,
+  createWindower,
+  resolveWindowerConfig,
+  type FeatureWindow,
+  type Windower,
+  type WindowerConfig,
+} from './features/windower';
+export { keystrokeFeatures, pairKeyPresses, type KeyPress } from './features/keystroke';
+export { pointerFeatures } from './features/pointer';
+export { checkGolden, type GoldenCheck, type GoldenFile } from './features/golden';
+
+export { UserModel, type FitReport, type ScoreDetail } from './detector/user-model';
+export { DEFAULT_DETECTOR_CONFIG, resolveDetectorConfig, type DetectorConfig } from './detector/config';
+export {
+  USER_MODEL_FORMAT,
+  USER_MODEL_VERSION,
+  type UserModelJSON,
+} from './detector/serialization';
+
+export {
+  DEFAULT_FUSION_CONFIG,
+  EMPTY_FUSION_STATE,
+  fuseWindows,
+  fusionResult,
+  resolveFusionConfig,
+  updateFusion,
+  type FusionConfig,
+  type FusionResult,
+  type FusionState,
+  type ScoredWindow,
+} from './fusion';
+
+export {
+  FeatureSchemaError,
+  ModelFormatError,
+  ModelStateError,
+  ModelVersionError,
+  NotEnoughWindowsError,
+  TacitModelError,
+  type ModelErrorCode,
+} from './errors';
+
+/**
+ * Model version string for attestations (`mv`): user-model format and feature schema versions.
+ * It changes whenever a stored model would stop being loadable.
+ */
+export const MODEL_VERSION = `um${USER_MODEL_VERSION}.fs${FEATURE_SCHEMA_VERSION}` as const;
