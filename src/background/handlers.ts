@@ -76,6 +76,8 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
         lastError: typeof stored.lastError === 'string' ? stored.lastError : null,
       };
     },
+    // Lets a test (or a support page) prove the worker's features match the golden vectors.
+    'check-golden': () => deps.host().checkGolden(),
   };
 }
 
@@ -96,8 +98,10 @@ function isContentMessage(message: unknown): message is ContentMessage {
   }
 }
 
+const PAGE_TYPES: ReadonlySet<unknown> = new Set<PageMessage['type']>(['status', 'check-golden']);
+
 function isPageMessage(message: unknown): message is PageMessage {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'status';
+  return typeof message === 'object' && message !== null && PAGE_TYPES.has((message as { type?: unknown }).type);
 }
 
 /** Builds the runtime.onMessage listener: sender check, then table lookup. */
@@ -109,7 +113,9 @@ export function createListener(deps: HandlerDeps) {
     if (typeof message === 'object' && message !== null && 'target' in message) return undefined; // for the offscreen document
     // Our own pages (popup, options; also when opened in a tab) come first.
     if (sender.url?.startsWith(deps.extensionOrigin)) {
-      return isPageMessage(message) ? pages[message.type](message) : undefined;
+      if (!isPageMessage(message)) return undefined;
+      const handler = pages[message.type] as (m: PageMessage) => Promise<unknown>;
+      return handler(message);
     }
     if (sender.tab?.id !== undefined && sender.url) {
       if (!isContentMessage(message)) return undefined;

@@ -49,7 +49,7 @@ export type OffscreenMessage =
   | { target: 'offscreen'; type: 'check-golden' };
 
 /** Extension pages (popup, options) → service worker. */
-export type PageMessage = { type: 'status' };
+export type PageMessage = { type: 'status' } | { type: 'check-golden' };
 
 export interface CapturePolicyReply {
   capture: boolean;
@@ -93,4 +93,5 @@ export interface OffscreenReplies {
 
 export interface PageReplies {
   status: ExtensionStatus;
+  'check-golden': GoldenReply;
 }
