@@ -4,10 +4,17 @@
  */
 
 /** Version of {@link RawEvent} and {@link RawEventBatch}; bump on any change of meaning. */
-export const RAW_EVENT_SCHEMA_VERSION = 1 as const;
+export const RAW_EVENT_SCHEMA_VERSION = 2 as const;
 
-/** kd/ku: key down/up; pm/pd/pu: pointer move/down/up; wh: wheel. */
-export type RawEventKind = 'kd' | 'ku' | 'pm' | 'pd' | 'pu' | 'wh';
+/**
+ * kd/ku: key down/up; pm/pd/pu: pointer move/down/up; wh: wheel;
+ * in: text changed without usable key events (IME composition, Android keyCode 229, paste,
+ *     autofill) — only the signed length change `n` is kept, never the text;
+ * fc: focus moved to another field (the flight across it is not a typing rhythm);
+ * br: the page lost focus or was hidden (tab switch): pending windows end here.
+ * (v2 added in, fc and br.)
+ */
+export type RawEventKind = 'kd' | 'ku' | 'pm' | 'pd' | 'pu' | 'wh' | 'in' | 'fc' | 'br';
 
 /** Coarse key class: the only thing recorded about which key was pressed. */
 export type KeyClass =
@@ -67,6 +74,8 @@ export interface RawEvent {
   dy?: number;
   /** Pointer button (pd/pu). */
   b?: number;
+  /** Signed change of the field's length in characters (`in` only). */
+  n?: number;
   /** Bitwise OR of {@link FLAG} values; absent means 0. */
   f?: number;
 }

@@ -37,7 +37,7 @@ function setup() {
 
 const tabSender = (url: string, id = ID): Runtime.MessageSender =>
   ({ id, url, tab: { id: 7 } }) as unknown as Runtime.MessageSender;
-const batch = { schema: 1, events: [{ t: 1, k: 'kd', c: 'letter', i: 1 }], dropped: 0 };
+const batch = { schema: 2, events: [{ t: 1, k: 'kd', c: 'letter', i: 1 }], dropped: 0 };
 
 describe('service worker listener', () => {
   it('tells a content script on a protected origin to capture, and nowhere else', async () => {
@@ -69,7 +69,7 @@ describe('service worker listener', () => {
     const hostile: [unknown, Runtime.MessageSender][] = [
       [{ type: 'events', batch }, tabSender(`${BANK}/`, 'another-extension-id')],
       [{ type: 'fetch', url: 'https://evil.example' }, tabSender(`${BANK}/`)],
-      [{ type: 'events', batch: { schema: 2, events: [] } }, tabSender(`${BANK}/`)],
+      [{ type: 'events', batch: { schema: 1, events: [] } }, tabSender(`${BANK}/`)],
       [{ type: 'events' }, tabSender(`${BANK}/`)],
       [{ type: 'page-hints' }, tabSender(`${BANK}/`)],
       [null, tabSender(`${BANK}/`)],

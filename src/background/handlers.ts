@@ -4,6 +4,7 @@
  * Unknown types and unexpected senders are dropped without an answer.
  */
 import type { Runtime } from 'webextension-polyfill';
+import { RAW_EVENT_SCHEMA_VERSION } from '../../model/events/schema';
 import type { TacitConfig } from '../shared/config';
 import type {
   ContentMessage,
@@ -89,7 +90,7 @@ function isContentMessage(message: unknown): message is ContentMessage {
       return true;
     case 'events': {
       const batch = m.batch as { schema?: unknown; events?: unknown } | undefined;
-      return batch?.schema === 1 && Array.isArray(batch.events);
+      return batch?.schema === RAW_EVENT_SCHEMA_VERSION && Array.isArray(batch.events);
     }
     case 'page-hints':
       return typeof m.hints === 'object' && m.hints !== null;
