@@ -7,6 +7,7 @@ import { COLLECTORS } from './content/collectors';
 
 const ROOT = join(import.meta.dirname, '..');
 const HELPERS = new Set(['index.ts', 'types.ts', 'target-flags.ts']);
+const isCollectorFile = (f: string) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !HELPERS.has(f);
 
 describe('collectors', () => {
   it('every collector file is registered with the orchestrator', async () => {
@@ -25,7 +26,7 @@ describe('collectors', () => {
 
   it('collectors register every listener with the abort signal', () => {
     const dir = join(ROOT, 'src/content/collectors');
-    for (const file of readdirSync(dir).filter((f) => !HELPERS.has(f) && f.endsWith('.ts'))) {
+    for (const file of readdirSync(dir).filter(isCollectorFile)) {
       const source = readFileSync(join(dir, file), 'utf8');
       const listeners = source.match(/addEventListener\(/g)?.length ?? 0;
       const withSignal = source.match(/signal\s*[},]|\boptions\s*,?\s*\)/g)?.length ?? 0;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RawEventBatch } from '../../model/events/schema';
+import { RAW_EVENT_SCHEMA_VERSION, type RawEventBatch } from '../../model/events/schema';
 import { createEventBuffer } from './event-buffer';
 
 describe('createEventBuffer', () => {
@@ -11,7 +11,7 @@ describe('createEventBuffer', () => {
     const buffer = createEventBuffer({ capacity: 10, flushAt: 3, flushEveryMs: 1000, send: (b) => sent.push(b) });
     for (let t = 0; t < 7; t++) buffer.push({ t, k: 'pm', x: t, y: t });
     expect(sent.map((b) => b.events.length)).toEqual([3, 3]);
-    expect(sent[0]?.schema).toBe(1);
+    expect(sent[0]?.schema).toBe(RAW_EVENT_SCHEMA_VERSION);
   });
 
   it('flushes waiting events after flushEveryMs', () => {

@@ -14,7 +14,16 @@ export const pointerCollector: Collector = {
       (event) => {
         let f = baseFlags(event);
         if (event.buttons !== 0) f |= FLAG.drag;
-        sink.push({ t: event.timeStamp, k: 'pm', x: round(event.clientX), y: round(event.clientY), ...(f ? { f } : {}) });
+        // Coalesced samples carry the real movement between two dispatched events (the
+        // browser merges them per frame): speeds and curvature need them.
+        const samples = event.getCoalescedEvents?.() ?? [];
+        if (samples.length === 0) {
+          sink.push({ t: event.timeStamp, k: 'pm', x: round(event.clientX), y: round(event.clientY), ...(f ? { f } : {}) });
+          return;
+        }
+        for (const sample of samples) {
+          sink.push({ t: sample.timeStamp, k: 'pm', x: round(sample.clientX), y: round(sample.clientY), ...(f ? { f } : {}) });
+        }
       },
       options,
     );
