@@ -41,6 +41,8 @@ export default defineConfig(({ mode }) => {
     browser === 'chrome' ? { offscreen: 'src/offscreen/offscreen.html' } : {};
   return {
     publicDir: 'src/public',
+    // Lets each build drop the other browser's code (Firefox has no offscreen documents).
+    define: { __TACIT_BROWSER__: JSON.stringify(browser) },
     plugins: [crx({ manifest: manifestFor(browser), browser })],
     worker: { format: 'es' },
     build: {

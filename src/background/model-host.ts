@@ -72,5 +72,5 @@ function directHost(): ModelHost {
 
 /** The model host for this browser. */
 export function modelHost(): ModelHost {
-  return typeof chrome !== 'undefined' && chrome.offscreen ? offscreenHost : directHost();
+  return __TACIT_BROWSER__ === 'chrome' ? offscreenHost : directHost();
 }
