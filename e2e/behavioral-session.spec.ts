@@ -77,6 +77,11 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
   // Assurance follows the worker's scores (EWMA of the attested confidences).
   expect(Math.abs(holderView.tacit_assurance! - mean(holderConfs.slice(-2)))).toBeLessThan(0.25);
 
+  // MV3 stops idle service workers: stop it now. Sequence and chain state must survive.
+  const cdp = await ext.context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+
   // Someone else takes over the keyboard and mouse in the same browser.
   const otherFrom = recorder.requests.length;
   for (let round = 0; round < 3; round++) {
@@ -95,6 +100,8 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
   expect(mean(settled)).toBeLessThan(0.3);
   expect(mean(settled)).toBeLessThan(holderMean - 0.4);
   expect(otherView.tacit_assurance!).toBeLessThan(holderView.tacit_assurance! - 0.3);
+  // Every statement after the restart was verified and accepted (seq and chain continued).
+  expect(otherView.tacit_attestations).toBe(holderView.tacit_attestations! + otherConfs.length);
   expect(['low', 'medium']).toContain(otherView.tacit_level);
 });
 

@@ -20,7 +20,7 @@ const update: ScoreUpdate = {
   modelVersion: 'fs1',
 };
 
-function setup() {
+function setup(stored: Record<string, unknown> = {}) {
   const ingest = vi.fn(async () => update);
   const handleHints = vi.fn(async () => undefined);
   const onScore = vi.fn(async () => undefined);
@@ -28,11 +28,14 @@ function setup() {
     config: async () => ({ ...DEFAULT_CONFIG, protectedOrigins: [BANK] }),
     host: () => ({ ingest, status: vi.fn(), checkGolden: vi.fn() }),
     sessions: { handleHints, onScore, recordError: vi.fn() } as unknown as SessionService,
-    storageSession: { get: async () => ({}) },
+    storageSession: {
+      get: async (key: string) => ({ [key]: stored[key] }),
+      set: async (items: Record<string, unknown>) => void Object.assign(stored, items),
+    },
     extensionId: ID,
     extensionOrigin: EXT,
   };
-  return { listener: createListener(deps), ingest, handleHints, onScore };
+  return { listener: createListener(deps), ingest, handleHints, onScore, stored };
 }
 
 const tabSender = (url: string, id = ID): Runtime.MessageSender =>
@@ -62,6 +65,15 @@ describe('service worker listener', () => {
     expect(handleHints).toHaveBeenCalledWith(hints);
     await listener({ type: 'events', batch }, tabSender(`${BANK}/a`));
     expect(onScore).toHaveBeenCalledWith('session-1234', update);
+  });
+
+  it('still knows the tab\'s session after the service worker was stopped and restarted', async () => {
+    const first = setup();
+    const hints = { session: { sid: 'session-5678', challenge: 'c'.repeat(43) } };
+    await first.listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
+    const restarted = setup(first.stored); // new listener, empty memory, same storage.session
+    await restarted.listener({ type: 'events', batch }, tabSender(`${BANK}/a`));
+    expect(restarted.onScore).toHaveBeenCalledWith('session-5678', update);
   });
 
   it('drops other extensions, unknown types, malformed batches and offscreen traffic', async () => {

@@ -20,7 +20,10 @@ export interface HandlerDeps {
   config(): Promise<TacitConfig>;
   host(): ModelHost;
   sessions: SessionService;
-  storageSession: { get(key: string): Promise<Record<string, unknown>> };
+  storageSession: {
+    get(key: string): Promise<Record<string, unknown>>;
+    set(items: Record<string, unknown>): Promise<void>;
+  };
   extensionId: string;
   extensionOrigin: string;
 }
@@ -36,21 +39,32 @@ type PageHandlers = {
   [K in PageMessage['type']]: (message: Extract<PageMessage, { type: K }>) => Promise<PageReplies[K]>;
 };
 
-/** The page's session id per tab, so each batch is scored for the right session. */
-const tabSessions = new Map<number, string>();
-
 export function contentHandlers(deps: HandlerDeps): ContentHandlers {
+  // The page's session id per tab, so each batch is scored for the right session. Mirrored in
+  // storage.session because MV3 stops idle service workers and in-memory state goes with them.
+  const tabSessions = new Map<number, string>();
+  const sessionOfTab = async (tabId: number): Promise<string | null> => {
+    const known = tabSessions.get(tabId);
+    if (known) return known;
+    const { tabSessions: stored } = await deps.storageSession.get('tabSessions');
+    const sid = (stored as Record<string, string> | undefined)?.[String(tabId)];
+    if (sid) tabSessions.set(tabId, sid);
+    return sid ?? null;
+  };
   return {
     'capture-policy': async () => ({ capture: true }),
     events: async (message, sender) => {
       const batch = message.batch;
-      const sid = tabSessions.get(sender.tabId) ?? null;
+      const sid = await sessionOfTab(sender.tabId);
       const update = await deps.host().ingest(batch, sid);
       if (sid) await deps.sessions.onScore(sid, update).catch((e: unknown) => deps.sessions.recordError(e));
       return { accepted: batch.events.length };
     },
     'page-hints': async (message, sender) => {
-      if (message.hints.session) tabSessions.set(sender.tabId, message.hints.session.sid);
+      if (message.hints.session) {
+        tabSessions.set(sender.tabId, message.hints.session.sid);
+        await deps.storageSession.set({ tabSessions: Object.fromEntries(tabSessions) });
+      }
       await deps.sessions.handleHints(message.hints).catch((e: unknown) => deps.sessions.recordError(e));
       return { ok: true };
     },
