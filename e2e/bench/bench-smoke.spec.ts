@@ -1,0 +1,73 @@
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { runBench } from './benches';
+
+// The benchmarks with tiny parameters, so they cannot rot. No timing thresholds: figures on a
+// shared CI machine mean nothing; the full runs are `npm run bench -- <name>` (docs/benchmarks.md).
+
+function expectPositive(json: Record<string, unknown>, keys: string[]): void {
+  for (const key of keys) {
+    const value = json[key];
+    expect(typeof value, key).toBe('number');
+    expect(Number.isFinite(value), key).toBe(true);
+    expect(value as number, key).toBeGreaterThan(0);
+  }
+}
+
+function expectCount(json: Record<string, unknown>, keys: string[]): void {
+  for (const key of keys) {
+    expect(Number.isInteger(json[key]), key).toBe(true);
+    expect(json[key] as number, key).toBeGreaterThanOrEqual(0);
+  }
+}
+
+test('capture bench: handler cost, long tasks, content script size', async ({}, testInfo) => {
+  test.setTimeout(120_000);
+  const { file } = await runBench('capture', { events: 2_000, seconds: 3 }, testInfo.outputPath('capture.json'));
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  expect(json.bench).toBe('capture');
+  expect(json.browserVersion).toMatch(/^Chromium \d+/);
+  expect(Number.isNaN(Date.parse(json.date as string))).toBe(false);
+  expectPositive(json, [
+    'events',
+    'medianUsPerEvent',
+    'p99UsPerEvent',
+    'baselineMedianUsPerEvent',
+    'baselineP99UsPerEvent',
+    'withCaptureMedianUsPerEvent',
+    'ratioMedian',
+    'contentScriptGzipBytes',
+    'contentScriptBytes',
+  ]);
+  // Long tasks may well be zero: counts, not magnitudes.
+  expectCount(json, ['longTasks', 'baselineLongTasks']);
+  const handler = json.handler as { captured: number; untrustedFlagged: number };
+  expect(handler.captured).toBeGreaterThan(0);
+  expect(handler.untrustedFlagged).toBe(handler.captured);
+  const runs = json.longTaskRuns as Record<
+    string,
+    { keyPresses: number; mouseMoves: number; pagePointermoves: number; longTasksBeforeRun: number }
+  >;
+  for (const run of Object.values(runs)) {
+    expect(run.longTasksBeforeRun).toBeGreaterThanOrEqual(1); // the 80 ms probe was observed
+    expect(run.keyPresses).toBeGreaterThan(0);
+    expect(run.mouseMoves).toBeGreaterThan(0);
+    expect(run.pagePointermoves).toBeGreaterThan(0);
+  }
+  expect(json.extensionModel).toBeTruthy();
+  const files = json.contentScriptFiles as { file: string }[];
+  expect(files.length).toBeGreaterThan(1); // the loader and the script it imports, at least
+});
+
+test('features bench: windower throughput in Node and in a Web Worker', async ({}, testInfo) => {
+  test.setTimeout(60_000);
+  const { file } = await runBench('features', { events: 4_000, reps: 2 }, testInfo.outputPath('features.json'));
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  expect(json.bench).toBe('features');
+  expect(json.browserVersion).toMatch(/^Chromium \d+/);
+  expectPositive(json, ['events', 'keyEvents', 'pointerEvents', 'ratioWorkerToNode']);
+  for (const runtime of ['node', 'worker'] as const) {
+    expectPositive(json[runtime] as Record<string, unknown>, ['eventsPerSec', 'windowsPerSec', 'medianMs']);
+  }
+  expect(json.featureSumRelDiff).toBeLessThan(1e-9);
+});

@@ -1,0 +1,53 @@
+/** The benchmarks by name, shared by the CLI (run.ts) and the smoke spec. */
+import { join } from 'node:path';
+import { ROOT } from '../support/server';
+import { printCapture, runCaptureBench } from './capture';
+import { printFeatures, runFeaturesBench } from './features';
+import { writeJson } from './report';
+
+export interface BenchParams {
+  /** Events per run (capture: dispatched per phase; features: input events). */
+  events?: number;
+  /** capture only: length of each typing + mouse run, s. */
+  seconds?: number;
+  /** features only: timed repetitions. */
+  reps?: number;
+}
+
+interface Bench {
+  run(params: BenchParams): Promise<object>;
+  print(result: object): void;
+}
+
+export const BENCHES = {
+  capture: {
+    run: (p: BenchParams) => runCaptureBench({ events: p.events, seconds: p.seconds }),
+    print: (r: object) => printCapture(r as Awaited<ReturnType<typeof runCaptureBench>>),
+  },
+  features: {
+    run: (p: BenchParams) => runFeaturesBench({ events: p.events, reps: p.reps }),
+    print: (r: object) => printFeatures(r as Awaited<ReturnType<typeof runFeaturesBench>>),
+  },
+} satisfies Record<string, Bench>;
+
+export type BenchName = keyof typeof BENCHES;
+
+export function isBenchName(name: string): name is BenchName {
+  return Object.hasOwn(BENCHES, name);
+}
+
+export const defaultOut = (name: BenchName): string => join(ROOT, 'bench-results', `${name}.json`);
+
+/** Runs a benchmark, prints its table and writes its JSON. Returns the result and the file. */
+export async function runBench(
+  name: BenchName,
+  params: BenchParams,
+  out: string = defaultOut(name),
+): Promise<{ result: object; file: string }> {
+  const bench: Bench = BENCHES[name];
+  const result = await bench.run(params);
+  bench.print(result);
+  const file = writeJson(out, result);
+  console.log(`\nwrote ${file}`);
+  return { result, file };
+}

@@ -1,0 +1,54 @@
+/**
+ * Benchmarks: `npm run bench -- <capture|features> [--out file.json] [--seconds N] [--events N] [--reps N]`.
+ * Prints a table and writes JSON (default bench-results/<name>.json). See docs/benchmarks.md.
+ */
+import { BENCHES, isBenchName, runBench, type BenchParams } from './benches';
+
+const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json] [--seconds N] [--events N] [--reps N]`;
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function positive(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n <= 0) fail(`${flag} needs a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const args = process.argv.slice(2);
+const name = args.shift();
+if (name === undefined) fail('which benchmark?');
+if (!isBenchName(name)) fail(`unknown benchmark ${JSON.stringify(name)}; available: ${Object.keys(BENCHES).join(', ')}`);
+
+const params: BenchParams = {};
+let out: string | undefined;
+while (args.length > 0) {
+  const flag = args.shift()!;
+  const value = args.shift();
+  switch (flag) {
+    case '--out':
+      if (!value) fail('--out needs a file name');
+      out = value;
+      break;
+    case '--seconds':
+      params.seconds = positive(flag, value);
+      break;
+    case '--events':
+      params.events = Math.round(positive(flag, value));
+      break;
+    case '--reps':
+      params.reps = Math.round(positive(flag, value));
+      break;
+    default:
+      fail(`unknown option ${JSON.stringify(flag)}`);
+  }
+}
+
+try {
+  await runBench(name, params, out);
+} catch (error) {
+  console.error(`bench ${name} failed:`, error);
+  process.exit(1);
+}
