@@ -9,28 +9,42 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
+import { AuditTrail } from './audit';
 import type { ApiKeyRegistry, RelyingParty } from './auth';
 import type { Clock } from './clock';
+import type { DecisionPolicy } from './decision';
 import { createDemoBank } from './demo-bank/bank';
 import {
   BadRequest,
   Forbidden,
   NotFound,
   PayloadTooLarge,
+  RateLimited,
   TacitError,
   Unauthorized,
   errorBody,
 } from './errors';
 import type { ServerKeys } from './keys';
 import { errorFields, type Logger } from './log';
+import { createMetrics, methodLabel, type Metrics } from './metrics';
+import { OPENAPI } from './openapi';
 import { POLICY } from './policy';
+import {
+  DEFAULT_RATE_LIMITS,
+  MemoryRateLimiter,
+  rateLimit,
+  type RateLimitConfig,
+  type RateLimiter,
+} from './rate-limit';
 import { attestationRoutes } from './routes/attestations';
+import { auditRoutes } from './routes/audit';
 import type { RouteDeps } from './routes/deps';
 import { deviceRoutes } from './routes/devices';
 import { enrollmentCodeRoutes } from './routes/enrollment-codes';
 import { healthRoutes } from './routes/health';
 import { introspectRoutes } from './routes/introspect';
 import { jwksRoutes } from './routes/jwks';
+import { metricsRoutes } from './routes/metrics';
 import { sessionRoutes } from './routes/sessions';
 import { TacitService } from './service';
 import type { Store } from './store/store';
@@ -47,13 +61,35 @@ export interface AppDeps {
   apiKeys: ApiKeyRegistry;
   /** Mount the demo bank under `/bank` (and redirect `/` to it). */
   demo: boolean;
+  /** Decision thresholds (built-in defaults when omitted). */
+  policy?: DecisionPolicy;
+  /** Audit retention in days (default 365). */
+  auditRetentionDays?: number;
+  /** Metrics of this process (a fresh set when omitted). */
+  metrics?: Metrics;
+  /** Bearer token accepted on `GET /metrics` besides an `admin` API key. */
+  metricsToken?: string;
+  /** Fixed-window limits of `/v1/*` (defaults when omitted). */
+  rateLimits?: RateLimitConfig;
+  /** Where the counters live (in memory when omitted). */
+  rateLimiter?: RateLimiter;
+  /** Client address from the last `X-Forwarded-For` entry (behind exactly one proxy). */
+  trustProxy?: boolean;
+  /** Served over HTTPS: send `Strict-Transport-Security`. */
+  hsts?: boolean;
 }
 
-/** The app and its service layer (exposed for tests and for periodic maintenance). */
+/** The app, its service layer, audit trail and metrics (for tests and maintenance). */
 export interface TacitApp {
   app: Hono<AppEnv>;
   service: TacitService;
+  audit: AuditTrail;
+  metrics: Metrics;
 }
+
+/** CSP of every response that does not set its own (the demo bank does). */
+export const DEFAULT_CSP =
+  "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Maps an exception some middleware threw (csrf, body limit) to our error type. */
 function fromHttpException(err: HTTPException): TacitError | undefined {
@@ -76,37 +112,57 @@ function fromHttpException(err: HTTPException): TacitError | undefined {
 /** Builds the application. */
 export function createApp(deps: AppDeps): TacitApp {
   const { logger } = deps;
-  const service = new TacitService(deps);
+  const metrics = deps.metrics ?? createMetrics();
+  const audit = new AuditTrail({ store: deps.store, clock: deps.clock, logger, metrics });
+  const service = new TacitService({ ...deps, metrics, audit });
   const routeDeps: RouteDeps = {
     service,
     apiKeys: deps.apiKeys,
     keys: deps.keys,
     store: deps.store,
+    audit,
+    metrics,
+    logger,
+    metricsToken: deps.metricsToken,
   };
   const app = new Hono<AppEnv>();
 
-  // Access log: route pattern, not path (paths carry session and device ids); no bodies.
+  // Access log and request metrics: route pattern, not path (paths carry session and device
+  // ids); no bodies.
   app.use('*', async (c, next) => {
     const started = performance.now();
     await next();
-    const route = matchedRoutes(c)
-      .filter((r) => r.method !== 'ALL')
-      .at(-1)?.path;
+    const route =
+      matchedRoutes(c)
+        .filter((r) => r.method !== 'ALL')
+        .at(-1)?.path ?? '(unmatched)';
     const rp = c.get('rp') as RelyingParty | undefined;
+    const seconds = (performance.now() - started) / 1000;
+    const method = methodLabel(c.req.method);
+    metrics.httpRequests.inc({ method, route, status: String(c.res.status) });
+    metrics.httpDuration.observe({ method, route }, seconds);
     logger.info('request', {
       method: c.req.method,
-      route: route ?? '(unmatched)',
+      route,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(seconds * 10_000) / 10,
       rp: rp?.id,
       ...c.get('error'),
     });
   });
 
+  // Security headers on every answer; the ones a route set itself (the demo bank's CSP, the
+  // JWKS's Cache-Control) are kept.
   app.use('*', async (c, next) => {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
+    c.header('X-Frame-Options', 'DENY');
+    if (!c.res.headers.has('Content-Security-Policy')) {
+      c.header('Content-Security-Policy', DEFAULT_CSP);
+    }
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    if (deps.hsts) c.header('Strict-Transport-Security', 'max-age=31536000');
   });
 
   const limit = bodyLimit({
@@ -121,14 +177,28 @@ export function createApp(deps: AppDeps): TacitApp {
     // Answers carry tokens and live assurance: never cache them.
     c.header('Cache-Control', 'no-store');
   });
+  app.use(
+    '/v1/*',
+    rateLimit({
+      limiter: deps.rateLimiter ?? new MemoryRateLimiter(),
+      limits: deps.rateLimits ?? DEFAULT_RATE_LIMITS,
+      apiKeys: deps.apiKeys,
+      clock: deps.clock,
+      metrics,
+      trustProxy: deps.trustProxy ?? false,
+    }),
+  );
 
   app.route('/', healthRoutes(routeDeps));
+  app.route('/', metricsRoutes(routeDeps));
+  app.get('/openapi.json', (c) => c.json(OPENAPI));
   app.route('/', jwksRoutes(routeDeps));
   app.route('/', enrollmentCodeRoutes(routeDeps));
   app.route('/', deviceRoutes(routeDeps));
   app.route('/', sessionRoutes(routeDeps));
   app.route('/', attestationRoutes(routeDeps));
   app.route('/', introspectRoutes(routeDeps));
+  app.route('/', auditRoutes(routeDeps));
 
   if (deps.demo) {
     app.use('/bank/*', limit);
@@ -162,6 +232,7 @@ export function createApp(deps: AppDeps): TacitApp {
           : undefined;
     if (known && known.status < 500) {
       c.set('error', errorFields(known));
+      if (known instanceof RateLimited) c.header('Retry-After', String(known.retryAfterS));
       return c.json(errorBody(known), known.status);
     }
     logger.error('unhandled_error', { ...errorFields(err), stack: err.stack });
@@ -169,5 +240,5 @@ export function createApp(deps: AppDeps): TacitApp {
     return c.json({ error: { code: 'ERR_INTERNAL', message: 'internal error' } }, 500);
   });
 
-  return { app, service };
+  return { app, service, audit, metrics };
 }

@@ -10,8 +10,14 @@ import type { MiddlewareHandler } from 'hono';
 import { Forbidden, Unauthorized } from './errors';
 import type { AppEnv } from './types';
 
-/** `bank`: opens sessions, issues codes, reads tokens. `admin`: operator actions. */
-export type Role = 'bank' | 'admin';
+/**
+ * `bank`: opens sessions, issues codes, reads tokens and decisions. `admin`: operator actions
+ * (and everything `auditor` may do). `auditor`: reads and verifies the audit trail.
+ */
+export type Role = 'bank' | 'admin' | 'auditor';
+
+/** Every role, as accepted in `TACIT_API_KEYS`. */
+export const ROLES: readonly Role[] = ['bank', 'admin', 'auditor'];
 
 /** An authenticated relying party. */
 export interface RelyingParty {
@@ -65,11 +71,15 @@ export function createApiKeyRegistry(
 }
 
 /**
- * Middleware: the request must carry the API key of a relying party with `role`. Sets
- * `c.var.rp`. A missing or unknown key is a generic 401 (cause logged by the boundary); a
- * known key with another role is a 403.
+ * Middleware: the request must carry the API key of a caller with `role` (or one of the
+ * roles). Sets `c.var.rp`. A missing or unknown key is a generic 401 (cause logged by the
+ * boundary); a known key with another role is a 403.
  */
-export function requireRole(registry: ApiKeyRegistry, role: Role): MiddlewareHandler<AppEnv> {
+export function requireRole(
+  registry: ApiKeyRegistry,
+  role: Role | readonly Role[],
+): MiddlewareHandler<AppEnv> {
+  const allowed: readonly Role[] = typeof role === 'string' ? [role] : role;
   return async (c, next) => {
     const { rp, why } = registry.authenticate(c.req.header('authorization'));
     if (!rp) {
@@ -77,9 +87,29 @@ export function requireRole(registry: ApiKeyRegistry, role: Role): MiddlewareHan
       throw new Unauthorized({ cause: why });
     }
     c.set('rp', rp);
-    if (rp.role !== role) {
-      throw new Forbidden({ cause: `role ${rp.role} used where ${role} needed` });
+    if (!allowed.includes(rp.role)) {
+      throw new Forbidden({ cause: `role ${rp.role} used where ${allowed.join('|')} needed` });
     }
     await next();
+  };
+}
+
+/**
+ * Middleware for `GET /metrics`: a key with role `admin`, or the bearer `metricsToken` when
+ * one is configured (a scraper then needs no API key). Compared as digests in constant time.
+ */
+export function requireMetricsAccess(
+  registry: ApiKeyRegistry,
+  metricsToken: string | undefined,
+): MiddlewareHandler<AppEnv> {
+  const admin = requireRole(registry, 'admin');
+  const tokenDigest = metricsToken === undefined ? undefined : digest(metricsToken);
+  return async (c, next) => {
+    if (tokenDigest) {
+      const presented = c.req.header('authorization')?.trim() ?? '';
+      const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(presented);
+      if (match && timingSafeEqual(tokenDigest, digest(match[1]!))) return next();
+    }
+    return admin(c, next);
   };
 }

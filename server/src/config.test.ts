@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEMO_BANK_ID, loadConfig } from './config';
+import { DEFAULT_POLICY, DEFAULT_THRESHOLDS } from './decision';
+import { DEFAULT_RATE_LIMITS } from './rate-limit';
 
 const SECRET = 'abcdefghijklmnop';
 
@@ -71,6 +76,18 @@ describe('loadConfig', () => {
     [{ TACIT_ISSUER: 'not a url' }, 'TACIT_ISSUER'],
     [{ TACIT_ISSUER: 'ftp://x.example' }, 'TACIT_ISSUER'],
     [{ TACIT_ISSUER: 'https://x.example/' }, 'TACIT_ISSUER'],
+    [{ TACIT_AUDIT_RETENTION_DAYS: '0' }, 'TACIT_AUDIT_RETENTION_DAYS'],
+    [{ TACIT_AUDIT_RETENTION_DAYS: '1.5' }, 'TACIT_AUDIT_RETENTION_DAYS'],
+    [{ TACIT_AUDIT_RETENTION_DAYS: '36501' }, 'TACIT_AUDIT_RETENTION_DAYS'],
+    [{ TACIT_METRICS_TOKEN: 'short' }, 'TACIT_METRICS_TOKEN'],
+    [{ TACIT_RATE_LIMIT_WINDOW_SECONDS: '0' }, 'TACIT_RATE_LIMIT_WINDOW_SECONDS'],
+    [{ TACIT_RATE_LIMIT_RP: '-1' }, 'TACIT_RATE_LIMIT_RP'],
+    [{ TACIT_RATE_LIMIT_DEVICE: 'lots' }, 'TACIT_RATE_LIMIT_DEVICE'],
+    [{ TACIT_RATE_LIMIT_ADDRESS: '1e3' }, 'TACIT_RATE_LIMIT_ADDRESS'],
+    [{ TACIT_TRUST_PROXY: 'sometimes' }, 'TACIT_TRUST_PROXY'],
+    [{ TACIT_POLICY_FILE: '/nonexistent/tacit-policy.json' }, 'TACIT_POLICY_FILE'],
+    [{ TACIT_TLS_CERT: '/nonexistent/cert.pem' }, 'TACIT_TLS_KEY'],
+    [{ TACIT_API_KEYS: `a:bank:${SECRET}`, TACIT_METRICS_TOKEN: SECRET }, 'TACIT_METRICS_TOKEN'],
   ])('fails fast on %j naming %s, never echoing a secret', (env, name) => {
     let error: unknown;
     try {
@@ -81,5 +98,59 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).not.toContain(SECRET);
+  });
+});
+
+describe('loadConfig: operations settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tacit-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const policyFile = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return name; // relative: resolved against cwd
+  };
+
+  it('defaults: built-in policy, 365 days, no metrics token, default limits, no proxy, no TLS', () => {
+    const c = loadConfig({}, dir);
+    expect(c.policy).toEqual(DEFAULT_POLICY);
+    expect(c.policyFile).toBeUndefined();
+    expect(c.auditRetentionDays).toBe(365);
+    expect(c.metricsToken).toBeUndefined();
+    expect(c.rateLimits).toEqual(DEFAULT_RATE_LIMITS);
+    expect(c.trustProxy).toBe(false);
+    expect(c.tls).toBeUndefined();
+  });
+
+  it('reads the operations variables and the auditor role', () => {
+    const c = loadConfig(
+      {
+        TACIT_API_KEYS: `siem:auditor:${SECRET}a`,
+        TACIT_POLICY_FILE: policyFile('p.json', '{"relyingParties": {"siem": {"stepUpBelow": 0.9}}}'),
+        TACIT_AUDIT_RETENTION_DAYS: '30',
+        TACIT_METRICS_TOKEN: `${SECRET}m`,
+        TACIT_RATE_LIMIT_WINDOW_SECONDS: '10',
+        TACIT_RATE_LIMIT_RP: '0',
+        TACIT_RATE_LIMIT_DEVICE: '50',
+        TACIT_RATE_LIMIT_ADDRESS: '20',
+        TACIT_TRUST_PROXY: 'on',
+        TACIT_DEMO: '0',
+      },
+      dir,
+    );
+    expect(c.apiKeys).toEqual([{ id: 'siem', role: 'auditor', secret: `${SECRET}a` }]);
+    expect(c.policyFile).toBe(join(dir, 'p.json'));
+    expect(c.policy.relyingParties.siem).toEqual({ ...DEFAULT_THRESHOLDS, stepUpBelow: 0.9 });
+    expect(c.auditRetentionDays).toBe(30);
+    expect(c.metricsToken).toBe(`${SECRET}m`);
+    expect(c.rateLimits).toEqual({ windowMs: 10_000, rp: 0, device: 50, address: 20 });
+    expect(c.trustProxy).toBe(true);
+  });
+
+  it('an invalid policy file stops the start, naming the variable and the path in the file', () => {
+    const bad = policyFile('bad.json', '{"default": {"terminateBelow": 7}}');
+    expect(() => loadConfig({ TACIT_POLICY_FILE: bad }, dir)).toThrow(
+      /TACIT_POLICY_FILE: invalid policy: default\.terminateBelow/,
+    );
+    const notJson = policyFile('nope.json', 'stepUpBelow = 0.5');
+    expect(() => loadConfig({ TACIT_POLICY_FILE: notJson }, dir)).toThrow(/not valid JSON/);
   });
 });

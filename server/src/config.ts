@@ -5,9 +5,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
-import type { Role } from './auth';
+import { ROLES, type Role } from './auth';
+import { DEFAULT_POLICY, PolicyError, loadPolicyFile, type DecisionPolicy } from './decision';
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './rate-limit';
 
 /** One relying-party API key. */
 export interface ApiKeyConfig {
@@ -34,6 +38,20 @@ export interface Config {
   demoBankKeyGenerated: boolean;
   /** `TACIT_ISSUER`, or undefined to use the URL the server listens on. */
   issuer: string | undefined;
+  /** Decision policy from `TACIT_POLICY_FILE`, or the built-in defaults. */
+  policy: DecisionPolicy;
+  /** Absolute path of the policy file, if one is configured. */
+  policyFile: string | undefined;
+  /** Days audit records are kept (`TACIT_AUDIT_RETENTION_DAYS`, default 365). */
+  auditRetentionDays: number;
+  /** Bearer token a Prometheus scraper may use on `GET /metrics` (`TACIT_METRICS_TOKEN`). */
+  metricsToken: string | undefined;
+  /** Fixed-window limits (`TACIT_RATE_LIMIT_*`). */
+  rateLimits: RateLimitConfig;
+  /** Client address from `X-Forwarded-For` (`TACIT_TRUST_PROXY`, default off). */
+  trustProxy: boolean;
+  /** PEM certificate chain and key when `TACIT_TLS_CERT` and `TACIT_TLS_KEY` are set. */
+  tls: { cert: string; key: string } | undefined;
 }
 
 /** Relying-party id of the demo bank; reserved in `TACIT_API_KEYS`. */
@@ -70,8 +88,8 @@ const apiKeyEntry = z.string().transform((entry, ctx): ApiKeyConfig => {
       message: `id "${DEMO_BANK_ID}" is reserved (TACIT_DEMO_BANK_KEY)`,
     });
   }
-  if (role !== 'bank' && role !== 'admin') {
-    ctx.addIssue({ code: 'custom', message: `key "${id}": role must be bank or admin` });
+  if (!(ROLES as readonly string[]).includes(role)) {
+    ctx.addIssue({ code: 'custom', message: `key "${id}": role must be bank, admin or auditor` });
   }
   if (!SECRET.test(secret)) {
     ctx.addIssue({
@@ -110,6 +128,14 @@ const flag = z
   .optional()
   .transform((v) => (v === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(v)));
 
+/** A non-negative integer with an upper bound, from a variable. */
+const intVar = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `must be an integer ${min}-${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be an integer ${min}-${max}`);
+
 const envSchema = z.object({
   TACIT_HOST: z.string().min(1).default('127.0.0.1'),
   TACIT_PORT: z
@@ -129,7 +155,60 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .refine((u) => !u.endsWith('/'), 'must not end with "/"')
     .optional(),
+  TACIT_POLICY_FILE: z.string().min(1).optional(),
+  TACIT_AUDIT_RETENTION_DAYS: intVar(1, 36_500).default(365),
+  TACIT_METRICS_TOKEN: z
+    .string()
+    .regex(SECRET, 'must be 16-256 printable characters without spaces')
+    .optional(),
+  TACIT_RATE_LIMIT_WINDOW_SECONDS: intVar(1, 86_400).default(DEFAULT_RATE_LIMITS.windowMs / 1000),
+  TACIT_RATE_LIMIT_RP: intVar(0, 1_000_000_000).default(DEFAULT_RATE_LIMITS.rp),
+  TACIT_RATE_LIMIT_DEVICE: intVar(0, 1_000_000_000).default(DEFAULT_RATE_LIMITS.device),
+  TACIT_RATE_LIMIT_ADDRESS: intVar(0, 1_000_000_000).default(DEFAULT_RATE_LIMITS.address),
+  TACIT_TRUST_PROXY: flag,
+  TACIT_TLS_CERT: z.string().min(1).optional(),
+  TACIT_TLS_KEY: z.string().min(1).optional(),
 });
+
+/** Reads one configured file, or a {@link ConfigError} naming its variable (not its content). */
+function readConfigFile(variable: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`Invalid configuration:\n  ${variable}: cannot read the file (${code})`);
+  }
+}
+
+/**
+ * Reads the TLS certificate chain and key and checks that Node accepts them as a pair.
+ *
+ * @throws {ConfigError} if only one is set, a file is unreadable, or they do not match.
+ */
+function loadTls(
+  certVar: string | undefined,
+  keyVar: string | undefined,
+  cwd: string,
+): Config['tls'] {
+  if (certVar === undefined && keyVar === undefined) return undefined;
+  if (certVar === undefined || keyVar === undefined) {
+    const missing = certVar === undefined ? 'TACIT_TLS_CERT' : 'TACIT_TLS_KEY';
+    throw new ConfigError(
+      `Invalid configuration:\n  ${missing}: TACIT_TLS_CERT and TACIT_TLS_KEY must be set together`,
+    );
+  }
+  const cert = readConfigFile('TACIT_TLS_CERT', resolve(cwd, certVar));
+  const key = readConfigFile('TACIT_TLS_KEY', resolve(cwd, keyVar));
+  try {
+    createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+  } catch (err) {
+    // OpenSSL's reason (e.g. "key values mismatch"), never the PEM itself.
+    const reason = (err as { reason?: unknown }).reason;
+    const why = typeof reason === 'string' ? reason : 'not a usable certificate and key';
+    throw new ConfigError(`Invalid configuration:\n  TACIT_TLS_CERT/TACIT_TLS_KEY: ${why}`);
+  }
+  return { cert, key };
+}
 
 /**
  * Reads and validates the configuration. Empty variables count as unset.
@@ -162,6 +241,24 @@ export function loadConfig(
     }
     apiKeys.push({ id: DEMO_BANK_ID, role: 'bank', secret });
   }
+  const metricsToken = e.TACIT_METRICS_TOKEN;
+  if (metricsToken !== undefined && apiKeys.some((k) => k.secret === metricsToken)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TACIT_METRICS_TOKEN: reuses the secret of an API key',
+    );
+  }
+  const policyFile =
+    e.TACIT_POLICY_FILE === undefined ? undefined : resolve(cwd, e.TACIT_POLICY_FILE);
+  let policy = DEFAULT_POLICY;
+  if (policyFile !== undefined) {
+    try {
+      policy = loadPolicyFile(policyFile);
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      throw new ConfigError(`Invalid configuration:\n  TACIT_POLICY_FILE: ${err.message}`);
+    }
+  }
+  const tls = loadTls(e.TACIT_TLS_CERT, e.TACIT_TLS_KEY, cwd);
   return {
     host: e.TACIT_HOST,
     port: e.TACIT_PORT,
@@ -170,5 +267,17 @@ export function loadConfig(
     demo,
     demoBankKeyGenerated,
     issuer: e.TACIT_ISSUER,
+    policy,
+    policyFile,
+    auditRetentionDays: e.TACIT_AUDIT_RETENTION_DAYS,
+    metricsToken,
+    rateLimits: {
+      windowMs: e.TACIT_RATE_LIMIT_WINDOW_SECONDS * 1000,
+      rp: e.TACIT_RATE_LIMIT_RP,
+      device: e.TACIT_RATE_LIMIT_DEVICE,
+      address: e.TACIT_RATE_LIMIT_ADDRESS,
+    },
+    trustProxy: e.TACIT_TRUST_PROXY ?? false,
+    tls,
   };
 }

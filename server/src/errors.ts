@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'ERR_STALE'
   | 'ERR_CHAIN'
   | 'ERR_ENROLLMENT_CODE'
+  | 'ERR_SESSION_TERMINATED'
+  | 'ERR_RATE_LIMITED'
   | 'ERR_INTERNAL';
 
 /** Options every error accepts; `cause` is logged, never sent. */
@@ -231,6 +233,27 @@ export class EnrollmentCodeInvalid extends TacitError {
   readonly status = 400;
   constructor(options?: TacitErrorOptions) {
     super('enrollment code invalid, expired or already used', options);
+  }
+}
+
+/** The session was terminated by a policy decision (`POST /v1/sessions/:sid/decision`). */
+export class SessionTerminated extends TacitError {
+  readonly code = 'ERR_SESSION_TERMINATED';
+  readonly status = 410;
+  constructor(options?: TacitErrorOptions) {
+    super('session terminated by policy', options);
+  }
+}
+
+/** The caller sent more requests than its fixed window allows; `retryAfterS` says when to retry. */
+export class RateLimited extends TacitError {
+  readonly code = 'ERR_RATE_LIMITED';
+  readonly status = 429;
+  /** Whole seconds until the window resets (the `Retry-After` header). */
+  readonly retryAfterS: number;
+  constructor(retryAfterS: number, options?: TacitErrorOptions) {
+    super('too many requests', options);
+    this.retryAfterS = retryAfterS;
   }
 }
 

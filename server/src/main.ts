@@ -5,19 +5,19 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { getRequestListener } from '@hono/node-server';
 import { createApp } from './app';
 import { createApiKeyRegistry } from './auth';
 import { systemClock } from './clock';
 import { ConfigError, loadConfig, type Config } from './config';
 import { loadServerKeys } from './keys';
 import { errorFields, jsonLogger } from './log';
+import { MemoryRateLimiter } from './rate-limit';
+import { createNodeServer, listen, type FetchHandler } from './server';
 import { openSqliteStore } from './store/sqlite';
+import type { AuditValue } from './store/store';
 
-/** How often expired jtis, codes and sessions are purged (ms). */
+/** How often expired jtis, codes, sessions and audit records are purged (ms). */
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for open requests before dropping connections (ms). */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -50,20 +50,15 @@ async function main(): Promise<void> {
 
   // The issuer defaults to the URL we actually listen on, known only after listen (port 0):
   // requests arriving before the app exists get a 503.
-  let fetchApp: ((req: Request) => Response | Promise<Response>) | undefined;
-  const server = createServer(
-    getRequestListener((req) => (fetchApp ? fetchApp(req) : new Response(null, { status: 503 }))),
+  let fetchApp: FetchHandler | undefined;
+  const server = createNodeServer(
+    (req, env) => (fetchApp ? fetchApp(req, env) : new Response(null, { status: 503 })),
+    config.tls,
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${urlHost(config.host)}:${port}`;
-  const { app, service } = createApp({
+  const port = await listen(server, config.port, config.host);
+  const scheme = config.tls ? 'https' : 'http';
+  const url = `${scheme}://${urlHost(config.host)}:${port}`;
+  const { app, service, audit } = createApp({
     store,
     keys,
     clock: systemClock,
@@ -71,8 +66,15 @@ async function main(): Promise<void> {
     issuer: config.issuer ?? url,
     apiKeys,
     demo: config.demo,
+    policy: config.policy,
+    auditRetentionDays: config.auditRetentionDays,
+    metricsToken: config.metricsToken,
+    rateLimits: config.rateLimits,
+    rateLimiter: new MemoryRateLimiter(),
+    trustProxy: config.trustProxy,
+    hsts: config.tls !== undefined,
   });
-  fetchApp = app.fetch;
+  fetchApp = (req, env) => app.fetch(req, env);
 
   const extension = fileURLToPath(new URL('../../dist/chrome', import.meta.url));
   const lines = [`Tacit server listening on ${url}`];
@@ -90,6 +92,14 @@ async function main(): Promise<void> {
     issuer: config.issuer ?? url,
     db: config.dbPath,
     demo: config.demo,
+    tls: config.tls !== undefined,
+    policyFile: config.policyFile ?? null,
+  });
+  await audit.record('server.started', 'system', {
+    tls: config.tls !== undefined,
+    // The thresholds in force from now on.
+    policy: JSON.parse(JSON.stringify(config.policy)) as AuditValue,
+    auditRetentionDays: config.auditRetentionDays,
   });
 
   const purge = async () => {

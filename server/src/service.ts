@@ -11,6 +11,7 @@
 import { jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { assess, nextEwma, type Assessment, type AssuranceLevel } from './assurance';
+import { actor, type AuditTrail, type AuditType } from './audit';
 import {
   chainHash,
   checkFreshness,
@@ -20,6 +21,14 @@ import {
 } from './attestation';
 import type { RelyingParty } from './auth';
 import type { Clock } from './clock';
+import {
+  DEFAULT_POLICY,
+  decide,
+  thresholdsFor,
+  type Action,
+  type Decision,
+  type DecisionPolicy,
+} from './decision';
 import { constantTimeEqual, randomToken } from './digest';
 import {
   generateEnrollmentCode,
@@ -35,11 +44,14 @@ import {
   SessionBound,
   SessionExpired,
   SessionNotBound,
+  SessionTerminated,
+  TacitError,
   UnknownDevice,
   UnknownSession,
 } from './errors';
 import type { ServerKeys } from './keys';
 import type { Logger } from './log';
+import type { Metrics } from './metrics';
 import { POLICY } from './policy';
 import type { DeviceRecord, SessionRecord, Store } from './store/store';
 
@@ -54,6 +66,13 @@ export interface ServiceDeps {
   /** `iss` of session tokens. */
   issuer: string;
   logger: Logger;
+  metrics: Metrics;
+  /** Where security-relevant outcomes are recorded. */
+  audit: AuditTrail;
+  /** Decision thresholds per relying party (built-in defaults when omitted). */
+  policy?: DecisionPolicy;
+  /** Audit records older than this are purged by {@link TacitService.purgeExpired} (days). */
+  auditRetentionDays?: number;
 }
 
 /** An enrollment as shown to its relying party. */
@@ -87,6 +106,16 @@ export interface ActiveToken {
   /** Seconds since the epoch, null before the first attestation. */
   tacit_last_attestation_at: number | null;
   tacit_attestations: number;
+  /** What `POST /v1/sessions/:sid/decision` would answer now (not recorded, not enforced). */
+  tacit_action: Action;
+}
+
+/** Identities proven so far while a device statement is checked (for the audit record). */
+interface Proven {
+  /** Set once the statement's signature verified. */
+  jkt?: string;
+  sid?: string;
+  seq?: number;
 }
 
 const sessionTokenClaims = z.object({
@@ -111,6 +140,10 @@ export class TacitService {
   readonly #clock: Clock;
   readonly #issuer: string;
   readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #audit: AuditTrail;
+  readonly #policy: DecisionPolicy;
+  readonly #auditRetentionDays: number;
 
   constructor(deps: ServiceDeps) {
     this.#store = deps.store;
@@ -118,6 +151,17 @@ export class TacitService {
     this.#clock = deps.clock;
     this.#issuer = deps.issuer;
     this.#log = deps.logger;
+    this.#metrics = deps.metrics;
+    this.#audit = deps.audit;
+    this.#policy = deps.policy ?? DEFAULT_POLICY;
+    this.#auditRetentionDays = deps.auditRetentionDays ?? 365;
+  }
+
+  /** Records a rejected device statement (only Tacit errors: our own faults are logged). */
+  async #rejected(type: AuditType, err: unknown, proven: Proven): Promise<void> {
+    if (!(err instanceof TacitError)) return;
+    const who = proven.jkt === undefined ? actor.anonymous : actor.device(proven.jkt);
+    await this.#audit.record(type, who, { code: err.code, sid: proven.sid, seq: proven.seq });
   }
 
   readonly #findDevices = (jkt: string) => this.#store.findDevicesByKey(jkt);
@@ -139,6 +183,10 @@ export class TacitService {
       usedAt: null,
     });
     this.#log.info('enrollment_code_issued', { rp: rp.id });
+    await this.#audit.record('enrollment_code.issued', actor.rp(rp.id), {
+      subject,
+      expiresAt: iso(expiresAt),
+    });
     return { code, expiresAt: iso(expiresAt) };
   }
 
@@ -148,8 +196,19 @@ export class TacitService {
    * code); a key revoked for that subject stays revoked.
    */
   async enrollDevice(enrollment: string): Promise<{ deviceId: string; subject: string }> {
+    const proven: Proven = {};
+    try {
+      return await this.#enroll(enrollment, proven);
+    } catch (err) {
+      await this.#rejected('device.enrollment_rejected', err, proven);
+      throw err;
+    }
+  }
+
+  async #enroll(enrollment: string, proven: Proven) {
     const now = this.#clock.now();
     const { jkt, jwk, claims } = await verifyEnrollment(enrollment, now);
+    proven.jkt = jkt;
     const normalized = normalizeEnrollmentCode(claims.code);
     if (normalized === undefined) throw new EnrollmentCodeInvalid({ cause: 'malformed code' });
     const result = await this.#store.enrollDevice({
@@ -165,6 +224,11 @@ export class TacitService {
       throw new EnrollmentCodeInvalid({ cause: 'code unknown, used or expired' });
     }
     this.#log.info('device_enrolled', { rp: result.device.rp, created: result.created });
+    await this.#audit.record('device.enrolled', actor.device(jkt), {
+      rp: result.device.rp,
+      subject: result.device.subject,
+      created: result.created,
+    });
     return { deviceId: jkt, subject: result.device.subject };
   }
 
@@ -181,19 +245,30 @@ export class TacitService {
       (d) => d.rp === rp.id && d.subject === subject,
     );
     if (!mine) throw new UnknownDevice({ cause: 'no such enrollment for this rp' });
-    await this.#store.revokeDevice(deviceId, now, { rp: rp.id, subject });
+    const revoked = await this.#store.revokeDevice(deviceId, now, { rp: rp.id, subject });
     this.#log.info('device_revoked', { rp: rp.id, scope: 'subject' });
+    await this.#audit.record('device.revoked', actor.rp(rp.id), { deviceId, subject, revoked });
     return deviceView({ ...mine, revokedAt: mine.revokedAt ?? now });
   }
 
-  /** Operator action: revokes every enrollment of a device key (e.g. a compromised key). */
-  async revokeDeviceEverywhere(deviceId: string): Promise<{ deviceId: string; revoked: number }> {
+  /**
+   * Operator action: revokes every enrollment of a device key (e.g. a compromised key).
+   * `by` is the operator's key, recorded in the audit trail (`system` when omitted).
+   */
+  async revokeDeviceEverywhere(
+    deviceId: string,
+    by?: RelyingParty,
+  ): Promise<{ deviceId: string; revoked: number }> {
     const now = this.#clock.now();
     if ((await this.#store.findDevicesByKey(deviceId)).length === 0) {
       throw new UnknownDevice({ cause: 'no such device' });
     }
     const revoked = await this.#store.revokeDevice(deviceId, now);
     this.#log.info('device_revoked', { scope: 'all', revoked });
+    await this.#audit.record('admin.device_revoked', by ? actor.rp(by.id) : actor.system, {
+      deviceId,
+      revoked,
+    });
     return { deviceId, revoked };
   }
 
@@ -212,6 +287,7 @@ export class TacitService {
       expiresAt: now + POLICY.sessionTtlMs,
     };
     await this.#store.createSession(session);
+    await this.#audit.record('session.opened', actor.rp(rp.id), { sid: session.sid, subject });
     return {
       sessionId: session.sid,
       challenge: session.challenge,
@@ -223,6 +299,7 @@ export class TacitService {
   async endSession(rp: RelyingParty, sid: string): Promise<void> {
     await this.#ownSession(rp, sid);
     await this.#store.endSession(sid, this.#clock.now());
+    await this.#audit.record('session.deleted', actor.rp(rp.id), { sid });
   }
 
   /** The session record, if the calling relying party opened it. */
@@ -236,11 +313,23 @@ export class TacitService {
    * session's challenge. Binding again from the same device is accepted; from another, 409.
    */
   async bindSession(binding: string): Promise<{ sessionId: string }> {
+    const proven: Proven = {};
+    try {
+      return await this.#bind(binding, proven);
+    } catch (err) {
+      await this.#rejected('session.bind_rejected', err, proven);
+      throw err;
+    }
+  }
+
+  async #bind(binding: string, proven: Proven): Promise<{ sessionId: string }> {
     const now = this.#clock.now();
     const { jkt, devices, claims } = await verifyBinding(binding, now, this.#findDevices);
+    proven.jkt = jkt;
+    proven.sid = claims.sid;
     const session = await this.#store.getSession(claims.sid);
     if (!session) throw new UnknownSession({ cause: 'bind: no such session' });
-    if (!isLive(session, now)) throw new SessionExpired({ cause: 'bind: session over' });
+    if (!isLive(session, now)) throw over(session, 'bind: session over');
     const device = enrollmentFor(devices, session);
     if (!device) throw new UnknownDevice({ cause: 'bind: not enrolled for this subject' });
     if (device.revokedAt !== null) throw new DeviceRevoked({ cause: 'bind: enrollment revoked' });
@@ -262,7 +351,14 @@ export class TacitService {
       if (result.reason === 'expired') throw new SessionExpired({ cause: 'bind: ended meanwhile' });
       throw new UnknownSession({ cause: 'bind: deleted meanwhile' });
     }
-    if (!result.alreadyBound) this.#log.info('session_bound', { rp: session.rp });
+    if (!result.alreadyBound) {
+      this.#log.info('session_bound', { rp: session.rp });
+      await this.#audit.record('session.bound', actor.device(jkt), {
+        sid: session.sid,
+        rp: session.rp,
+        subject: session.subject,
+      });
+    }
     return { sessionId: session.sid };
   }
 
@@ -273,13 +369,44 @@ export class TacitService {
   async acceptAttestation(
     attestation: string,
   ): Promise<{ seq: number; assurance: number | null; level: AssuranceLevel }> {
+    const proven: Proven = {};
+    try {
+      const accepted = await this.#attest(attestation, proven);
+      this.#metrics.attestationsAccepted.inc();
+      return accepted;
+    } catch (err) {
+      await this.#attestationRejected(err, proven);
+      throw err;
+    }
+  }
+
+  /**
+   * Counts and records an attestation request rejected before it reached
+   * {@link acceptAttestation} (a malformed body). Nothing else is stored.
+   */
+  async attestationRejected(err: unknown): Promise<void> {
+    await this.#attestationRejected(err, {});
+  }
+
+  async #attestationRejected(err: unknown, proven: Proven): Promise<void> {
+    if (err instanceof TacitError) this.#metrics.attestationsRejected.inc({ code: err.code });
+    await this.#rejected('attestation.rejected', err, proven);
+  }
+
+  async #attest(
+    attestation: string,
+    proven: Proven,
+  ): Promise<{ seq: number; assurance: number | null; level: AssuranceLevel }> {
     const now = this.#clock.now();
     const { jkt, devices, claims } = await verifyAttestation(attestation, now, this.#findDevices);
+    proven.jkt = jkt;
+    proven.sid = claims.sid;
+    proven.seq = claims.seq;
     const hash = chainHash(attestation);
     for (let attempt = 1; ; attempt++) {
       const session = await this.#store.getSession(claims.sid);
       if (!session) throw new UnknownSession({ cause: 'att: no such session' });
-      if (!isLive(session, now)) throw new SessionExpired({ cause: 'att: session over' });
+      if (!isLive(session, now)) throw over(session, 'att: session over');
       if (session.deviceJkt === null) throw new SessionNotBound({ cause: 'att: unbound' });
       if (session.deviceJkt !== jkt) throw new SessionBound({ cause: 'att: other device' });
       const device = enrollmentFor(devices, session);
@@ -319,6 +446,14 @@ export class TacitService {
       );
       if (appended) {
         const { assurance, level } = assess(update, now);
+        await this.#audit.record('attestation.accepted', actor.device(jkt), {
+          sid: session.sid,
+          seq: claims.seq,
+          state: claims.state,
+          conf: claims.conf,
+          assurance,
+          level,
+        });
         return { seq: claims.seq, assurance, level };
       }
       // Another attestation of this session committed in between: re-check against it.
@@ -336,7 +471,7 @@ export class TacitService {
   ): Promise<{ token: string; expiresAt: string }> {
     const now = this.#clock.now();
     const session = await this.#ownSession(rp, sid);
-    if (!isLive(session, now)) throw new SessionExpired({ cause: 'token: session over' });
+    if (!isLive(session, now)) throw over(session, 'token: session over');
     if (session.deviceJkt === null) throw new SessionNotBound({ cause: 'token: unbound' });
     if (!(await this.#deviceActive(session))) {
       throw new DeviceRevoked({ cause: 'token: enrollment revoked' });
@@ -397,7 +532,19 @@ export class TacitService {
     ) {
       return inactive;
     }
-    const { assurance, level, state } = assess(session, now);
+    const assessment = assess(session, now);
+    const { assurance, level, state } = assessment;
+    const { action } = decide(
+      thresholdsFor(this.#policy, rp.id),
+      {
+        bound: true,
+        deviceRevoked: false,
+        attestations: session.attestations,
+        lastAttestationAt: session.lastAttestationAt,
+        assessment,
+      },
+      now,
+    );
     return {
       active: true,
       iss: claims.iss,
@@ -415,18 +562,61 @@ export class TacitService {
       tacit_last_attestation_at:
         session.lastAttestationAt === null ? null : Math.floor(session.lastAttestationAt / 1000),
       tacit_attestations: session.attestations,
+      tacit_action: action,
     };
   }
 
-  /** Deletes what is past its retention; returns what was removed. */
+  /**
+   * The policy decision for a session the calling relying party opened: its action, the
+   * reasons and the thresholds used. Recorded in the audit trail. A `terminate` ends the
+   * session for good: no more attestations, tokens, or active introspection.
+   */
+  async decide(rp: RelyingParty, sid: string): Promise<Decision> {
+    const now = this.#clock.now();
+    const session = await this.#ownSession(rp, sid);
+    if (!isLive(session, now)) throw over(session, 'decision: session over');
+    const bound = session.deviceJkt !== null;
+    const decision = decide(
+      thresholdsFor(this.#policy, rp.id),
+      {
+        bound,
+        deviceRevoked: bound && !(await this.#deviceActive(session)),
+        attestations: session.attestations,
+        lastAttestationAt: session.lastAttestationAt,
+        assessment: assess(session, now),
+      },
+      now,
+    );
+    const terminated =
+      decision.action === 'terminate' && (await this.#store.terminateSession(sid, now));
+    this.#metrics.decisions.inc({ action: decision.action });
+    await this.#audit.record('policy.decision', actor.rp(rp.id), {
+      sid,
+      action: decision.action,
+      reasons: decision.reasons,
+      assurance: decision.assurance,
+      level: decision.level,
+    });
+    if (terminated) {
+      this.#log.info('session_terminated', { rp: rp.id });
+      await this.#audit.record('session.terminated', actor.rp(rp.id), {
+        sid,
+        reasons: decision.reasons,
+      });
+    }
+    return decision;
+  }
+
+  /** Deletes what is past its retention (audit records included); returns what was removed. */
   async purgeExpired() {
     const now = this.#clock.now();
-    return this.#store.purgeExpired({
+    const purged = await this.#store.purgeExpired({
       jtisBefore: now,
       enrollmentCodesBefore: now - POLICY.enrollmentCodeRetentionMs,
       sessionsBefore: now - POLICY.sessionRetentionMs,
       bankSessionsBefore: now,
     });
+    return { ...purged, auditRecords: await this.#audit.purge(this.#auditRetentionDays) };
   }
 
   async #ownSession(rp: RelyingParty, sid: string): Promise<SessionRecord> {
@@ -441,6 +631,13 @@ export class TacitService {
     const device = enrollmentFor(await this.#store.findDevicesByKey(session.deviceJkt), session);
     return device !== undefined && device.revokedAt === null;
   }
+}
+
+/** The error for a session that is not live: terminated by policy, or expired or ended. */
+function over(session: SessionRecord, cause: string): SessionExpired | SessionTerminated {
+  return session.terminatedAt !== null
+    ? new SessionTerminated({ cause })
+    : new SessionExpired({ cause });
 }
 
 /** The session is within its lifetime and not ended. */

@@ -25,6 +25,7 @@ import {
   DeviceRevoked,
   SessionExpired,
   SessionNotBound,
+  SessionTerminated,
   Unauthorized,
   UnknownSession,
 } from '../errors';
@@ -136,8 +137,14 @@ export function createDemoBank(deps: DemoBankDeps): Hono<BankEnv> {
       };
     } catch (err) {
       if (err instanceof SessionNotBound || err instanceof DeviceRevoked) return none;
-      // The behavioral session is over: so is the login.
-      if (err instanceof SessionExpired || err instanceof UnknownSession) return undefined;
+      // The behavioral session is over (expired, ended, terminated by policy): so is the login.
+      if (
+        err instanceof SessionExpired ||
+        err instanceof SessionTerminated ||
+        err instanceof UnknownSession
+      ) {
+        return undefined;
+      }
       throw err;
     }
   };

@@ -17,7 +17,14 @@ const body = z.strictObject({ attestation: jwsSchema });
  */
 export function attestationRoutes({ service }: RouteDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post('/v1/attestations', async (c) => {
-    const { attestation } = await readJson(c, body);
+    let attestation: string;
+    try {
+      ({ attestation } = await readJson(c, body));
+    } catch (err) {
+      // A malformed body is an attestation outcome too: counted and audited.
+      await service.attestationRejected(err);
+      throw err;
+    }
     return c.json(await service.acceptAttestation(attestation), 202);
   });
 }

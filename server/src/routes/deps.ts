@@ -3,8 +3,11 @@
  *
  * @module
  */
+import type { AuditTrail } from '../audit';
 import type { ApiKeyRegistry } from '../auth';
 import type { ServerKeys } from '../keys';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import type { TacitService } from '../service';
 import type { Store } from '../store/store';
 
@@ -14,4 +17,9 @@ export interface RouteDeps {
   apiKeys: ApiKeyRegistry;
   keys: ServerKeys;
   store: Store;
+  audit: AuditTrail;
+  metrics: Metrics;
+  logger: Logger;
+  /** Bearer token accepted on `GET /metrics` besides an `admin` key. */
+  metricsToken: string | undefined;
 }

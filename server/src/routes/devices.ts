@@ -39,6 +39,6 @@ export function deviceRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
     })
     .post('/v1/admin/devices/:deviceId/revoke', admin, async (c) => {
       const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
-      return c.json(await service.revokeDeviceEverywhere(deviceId));
+      return c.json(await service.revokeDeviceEverywhere(deviceId, c.var.rp));
     });
 }

@@ -19,6 +19,8 @@ const bindBody = z.strictObject({ binding: jwsSchema });
  * - `POST /v1/sessions/bind` (device): `{binding}` → 200 `{sessionId}`
  * - `POST /v1/sessions/:sid/token` (bank that opened it): → 200 `{token, expiresAt}`
  * - `DELETE /v1/sessions/:sid` (bank that opened it): → 204
+ * - `POST /v1/sessions/:sid/decision` (bank that opened it): → 200 `{action, reasons,
+ *   assurance, level, policy}`; a `terminate` ends the session (ERR_SESSION_TERMINATED after)
  */
 export function sessionRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
@@ -34,6 +36,10 @@ export function sessionRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
     .post('/v1/sessions/:sid/token', bank, async (c) => {
       const sid = validate(pathIdSchema, c.req.param('sid'));
       return c.json(await service.issueSessionToken(c.var.rp, sid));
+    })
+    .post('/v1/sessions/:sid/decision', bank, async (c) => {
+      const sid = validate(pathIdSchema, c.req.param('sid'));
+      return c.json(await service.decide(c.var.rp, sid));
     })
     .delete('/v1/sessions/:sid', bank, async (c) => {
       const sid = validate(pathIdSchema, c.req.param('sid'));

@@ -100,4 +100,29 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX bank_sessions_expiry ON bank_sessions (expires_at);
   `,
+  // 2: policy termination of sessions; the audit trail and its retention anchor.
+  `
+  ALTER TABLE sessions ADD COLUMN terminated_at INTEGER;
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    type TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_ts ON audit (ts);
+
+  -- Append-only for the application (defence in depth: the hash chain is what detects edits).
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+  CREATE TABLE audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, auditHash } from '../audit';
 import { MIGRATIONS } from './migrations';
 import { SchemaTooNewError, openSqliteStore, type SqliteStore } from './sqlite';
 
@@ -32,6 +33,24 @@ describe('openSqliteStore', () => {
     const again = openSqliteStore(path);
     expect(again.schemaVersion()).toBe(MIGRATIONS.length);
     await again.close();
+  });
+
+  it('upgrades a version-1 database in place (sessions gain terminated_at, audit tables)', async () => {
+    const path = tempPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare(
+      `INSERT INTO sessions (sid, rp, subject, challenge, created_at, expires_at)
+       VALUES ('old', 'rp', 'u', 'c', 1, 2)`,
+    ).run();
+    db.close();
+    const store = openSqliteStore(path);
+    expect(store.schemaVersion()).toBe(MIGRATIONS.length);
+    expect(await store.getSession('old')).toMatchObject({ sid: 'old', terminatedAt: null });
+    expect((await store.appendAudit({ ts: 0, type: 't', actor: 'system', data: {} })).seq).toBe(1);
+    await store.close();
   });
 
   it('refuses a database written by a newer server', () => {
@@ -172,6 +191,57 @@ describe('atomic operations', () => {
     });
     expect(purged).toEqual({ jtis: 1, enrollmentCodes: 0, sessions: 1, bankSessions: 0 });
     expect(await store.counts()).toMatchObject({ sessions: 0, attestations: 0, jtis: 0 });
+    await store.close();
+  });
+});
+
+describe('audit and termination', () => {
+  it('appendAudit numbers and chains records; listAudit pages by seq', async () => {
+    const store = openSqliteStore(tempPath());
+    const appended = await Promise.all(
+      [1, 2, 3].map((i) => store.appendAudit({ ts: i, type: 't', actor: 'system', data: { i } })),
+    );
+    expect(appended.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(appended[0]!.prev).toBe(GENESIS_HASH);
+    expect(appended[1]!.prev).toBe(appended[0]!.hash);
+    expect(appended[0]).toEqual({
+      seq: 1,
+      ts: '1970-01-01T00:00:00.001Z',
+      type: 't',
+      actor: 'system',
+      data: { i: 1 },
+      prev: GENESIS_HASH,
+      hash: auditHash(appended[0]!),
+    });
+    expect(await store.listAudit(0, 10)).toEqual(appended);
+    expect((await store.listAudit(1, 1)).map((r) => r.seq)).toEqual([2]);
+    await store.close();
+  });
+
+  it('purgeAudit removes a prefix, sets the anchor, and appending continues from it', async () => {
+    const store = openSqliteStore(tempPath());
+    for (const ts of [10, 20, 30]) {
+      await store.appendAudit({ ts, type: 't', actor: 'system', data: {} });
+    }
+    expect(await store.purgeAudit(5)).toEqual({ records: 0, anchor: null });
+    const second = (await store.listAudit(1, 1))[0]!;
+    expect(await store.purgeAudit(25)).toEqual({ records: 2, anchor: { seq: 2, hash: second.hash } });
+    expect(await store.auditAnchor()).toEqual({ seq: 2, hash: second.hash });
+    expect(await store.purgeAudit(31)).toMatchObject({ records: 1, anchor: { seq: 3 } });
+    const next = await store.appendAudit({ ts: 40, type: 't', actor: 'system', data: {} });
+    expect(next.seq).toBe(4);
+    expect(next.prev).toBe((await store.auditAnchor())!.hash);
+    await store.close();
+  });
+
+  it('terminateSession ends a live session once; not an ended or expired one', async () => {
+    const store = openSqliteStore(tempPath());
+    await store.createSession(session(1000));
+    expect(await store.terminateSession('s1', 1000)).toBe(false); // expired at 1000
+    expect(await store.terminateSession('s1', 5)).toBe(true);
+    expect(await store.getSession('s1')).toMatchObject({ endedAt: 5, terminatedAt: 5 });
+    expect(await store.terminateSession('s1', 6)).toBe(false);
+    expect(await store.terminateSession('nope', 6)).toBe(false);
     await store.close();
   });
 });

@@ -10,9 +10,15 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AttestationState } from '../assurance';
+import { GENESIS_HASH, auditHash, canonicalJson } from '../audit';
 import { MIGRATIONS } from './migrations';
 import type {
   AttestationPrecondition,
+  AuditAnchor,
+  AuditEvent,
+  AuditPurgeResult,
+  AuditRecord,
+  AuditValue,
   AttestationRecord,
   BankSessionRecord,
   BindSessionInput,
@@ -59,6 +65,7 @@ function toSession(r: Row): SessionRecord {
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
     endedAt: numOrNull(r.ended_at),
+    terminatedAt: numOrNull(r.terminated_at),
     deviceJkt: r.device_jkt === null ? null : str(r.device_jkt),
     boundAt: numOrNull(r.bound_at),
     lastSeq: num(r.last_seq),
@@ -82,6 +89,25 @@ function toBankSession(r: Row): BankSessionRecord {
     pendingCode: r.pending_code === null ? null : str(r.pending_code),
     pendingCodeIssuedAt: numOrNull(r.pending_code_issued_at),
     pendingCodeExpiresAt: numOrNull(r.pending_code_expires_at),
+  };
+}
+
+function toAudit(r: Row): AuditRecord {
+  let data: Record<string, AuditValue>;
+  try {
+    data = JSON.parse(str(r.data)) as Record<string, AuditValue>;
+  } catch {
+    // Not JSON any more: someone edited the row. Keep the text so the hash check fails on it.
+    data = { $corrupt: str(r.data) };
+  }
+  return {
+    seq: num(r.seq),
+    ts: str(r.ts),
+    type: str(r.type),
+    actor: str(r.actor),
+    data,
+    prev: str(r.prev),
+    hash: str(r.hash),
   };
 }
 
@@ -186,6 +212,29 @@ function prepareStatements(db: Database.Database) {
          @keyEvents, @pointerEvents, @hash)`,
     ),
     endSession: p('UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE sid = ?'),
+    terminateSession: p(
+      `UPDATE sessions SET ended_at = @now, terminated_at = @now
+       WHERE sid = @sid AND ended_at IS NULL AND expires_at > @now`,
+    ),
+    lastAudit: p('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
+    getAnchor: p('SELECT seq, hash FROM audit_anchor WHERE id = 1'),
+    setAnchor: p(
+      `INSERT INTO audit_anchor (id, seq, hash) VALUES (1, @seq, @hash)
+       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+    ),
+    insertAudit: p(
+      `INSERT INTO audit (seq, ts, type, actor, data, prev, hash)
+       VALUES (@seq, @ts, @type, @actor, @data, @prev, @hash)`,
+    ),
+    listAudit: p('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+    // The last record of the longest prefix older than the cutoff.
+    auditPurgeEnd: p(
+      `SELECT seq, hash FROM audit
+       WHERE ts < @before
+         AND seq < COALESCE((SELECT min(seq) FROM audit WHERE ts >= @before), 9e18)
+       ORDER BY seq DESC LIMIT 1`,
+    ),
+    deleteAuditThrough: p('DELETE FROM audit WHERE seq <= ?'),
     insertBank: p(
       `INSERT INTO bank_sessions (id_hash, username, subject, tacit_sid, created_at, expires_at,
          pending_code, pending_code_issued_at, pending_code_expires_at)
@@ -372,6 +421,50 @@ export class SqliteStore implements Store {
 
   async endSession(sid: string, now: number): Promise<boolean> {
     return this.#q.endSession.run(now, sid).changes === 1;
+  }
+
+  async terminateSession(sid: string, now: number): Promise<boolean> {
+    return this.#q.terminateSession.run({ sid, now }).changes === 1;
+  }
+
+  async appendAudit(event: AuditEvent): Promise<AuditRecord> {
+    return this.#tx(() => {
+      const last = (this.#q.lastAudit.get() ?? this.#q.getAnchor.get()) as AuditAnchor | undefined;
+      const unhashed = {
+        seq: (last?.seq ?? 0) + 1,
+        ts: new Date(event.ts).toISOString(),
+        type: event.type,
+        actor: event.actor,
+        data: event.data,
+        prev: last?.hash ?? GENESIS_HASH,
+      };
+      const record: AuditRecord = { ...unhashed, hash: auditHash(unhashed) };
+      this.#q.insertAudit.run({ ...record, data: canonicalJson(record.data) });
+      return record;
+    });
+  }
+
+  async listAudit(after: number, limit: number): Promise<AuditRecord[]> {
+    return (this.#q.listAudit.all(after, limit) as Row[]).map(toAudit);
+  }
+
+  async auditAnchor(): Promise<AuditAnchor | null> {
+    return (this.#q.getAnchor.get() as AuditAnchor | undefined) ?? null;
+  }
+
+  async purgeAudit(before: number): Promise<AuditPurgeResult> {
+    return this.#tx((): AuditPurgeResult => {
+      const end = this.#q.auditPurgeEnd.get({ before: new Date(before).toISOString() }) as
+        | AuditAnchor
+        | undefined;
+      if (!end) {
+        return { records: 0, anchor: (this.#q.getAnchor.get() as AuditAnchor | undefined) ?? null };
+      }
+      const records = this.#q.deleteAuditThrough.run(end.seq).changes;
+      const anchor = { seq: end.seq, hash: end.hash };
+      this.#q.setAnchor.run(anchor);
+      return { records, anchor };
+    });
   }
 
   async createBankSession(session: BankSessionRecord): Promise<void> {

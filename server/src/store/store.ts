@@ -60,8 +60,10 @@ export interface SessionRecord {
   challenge: string;
   createdAt: number;
   expiresAt: number;
-  /** Set when the relying party ends the session. */
+  /** Set when the relying party ends the session (or a policy decision terminates it). */
   endedAt: number | null;
+  /** Set when a policy decision terminated the session (`endedAt` is set too). */
+  terminatedAt: number | null;
   /** The bound device, null until bound. */
   deviceJkt: string | null;
   boundAt: number | null;
@@ -200,6 +202,51 @@ export interface PurgeResult {
   bankSessions: number;
 }
 
+/** A value in an audit record's `data` (JSON, finite numbers only). */
+export type AuditValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly AuditValue[]
+  | { readonly [key: string]: AuditValue };
+
+/** What a caller appends to the audit trail; the store assigns `seq`, `prev` and `hash`. */
+export interface AuditEvent {
+  /** When it happened (ms since the epoch); stored as ISO 8601 UTC. */
+  ts: number;
+  type: string;
+  actor: string;
+  data: Record<string, AuditValue>;
+}
+
+/** One audit record exactly as exported and hashed (see audit.ts). */
+export interface AuditRecord {
+  seq: number;
+  /** ISO 8601 UTC with milliseconds. */
+  ts: string;
+  type: string;
+  actor: string;
+  data: Record<string, AuditValue>;
+  /** `hash` of the previous record (or the anchor, or the genesis hash). */
+  prev: string;
+  /** Hex SHA-256 of the canonical JSON of the other members. */
+  hash: string;
+}
+
+/** The last record removed by retention: where the stored chain now starts. */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+/** Outcome of {@link Store.purgeAudit}. */
+export interface AuditPurgeResult {
+  records: number;
+  /** The anchor after the purge (unchanged when nothing was removed). */
+  anchor: AuditAnchor | null;
+}
+
 /** Everything the server persists. See the module comment for the atomicity contract. */
 export interface Store {
   /** Succeeds when the store can answer (health check). */
@@ -250,6 +297,27 @@ export interface Store {
   ): Promise<boolean>;
   /** Ends a session (idempotent). Returns false if there is no such session. */
   endSession(sid: string, now: number): Promise<boolean>;
+  /**
+   * Atomically ends a live session (unexpired, not ended) and marks it terminated by policy.
+   * Returns false (and changes nothing) if it was not live.
+   */
+  terminateSession(sid: string, now: number): Promise<boolean>;
+
+  /**
+   * Atomically appends an audit record: `seq` is one more than the last record's (or the
+   * anchor's, or 0), `prev` the last record's hash (or the anchor's, or the genesis hash),
+   * `hash` computed by `auditHash`. Returns the stored record.
+   */
+  appendAudit(event: AuditEvent): Promise<AuditRecord>;
+  /** Records with `seq > after`, in `seq` order, at most `limit`. */
+  listAudit(after: number, limit: number): Promise<AuditRecord[]>;
+  /** The retention anchor, null while nothing was purged. */
+  auditAnchor(): Promise<AuditAnchor | null>;
+  /**
+   * Atomically deletes the longest prefix of the chain whose records are older than
+   * `before` (ms) and makes the last deleted record the anchor.
+   */
+  purgeAudit(before: number): Promise<AuditPurgeResult>;
 
   createBankSession(session: BankSessionRecord): Promise<void>;
   getBankSession(idHash: string): Promise<BankSessionRecord | undefined>;

@@ -16,15 +16,18 @@ import {
   generateKeyPair,
   type CryptoKey,
 } from 'jose';
-import { createApp } from '../app';
+import { createApp, type AppDeps } from '../app';
+import type { AuditTrail } from '../audit';
 import { chainHash } from '../attestation';
 import { createApiKeyRegistry } from '../auth';
 import { manualClock, type ManualClock } from '../clock';
 import { loadServerKeys } from '../keys';
 import { memoryLogger } from '../log';
+import type { Metrics } from '../metrics';
+import { NO_RATE_LIMITS } from '../rate-limit';
 import type { TacitService } from '../service';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite';
-import type { PublicJwk, SessionRecord, StoreCounts } from '../store/store';
+import type { AuditRecord, PublicJwk, SessionRecord, StoreCounts } from '../store/store';
 
 /** 2025-06-02T09:00:00Z: where every test clock starts. */
 export const T0 = Date.UTC(2025, 5, 2, 9, 0, 0);
@@ -34,6 +37,7 @@ export const KEYS = {
   bankA: 'bank-a-secret-0123456789abcdef',
   bankB: 'bank-b-secret-0123456789abcdef',
   admin: 'admin-secret-0123456789abcdef',
+  auditor: 'auditor-secret-0123456789abcdef',
   demo: 'demo-bank-secret-0123456789abcdef',
 } as const;
 
@@ -56,12 +60,31 @@ export interface CallOptions {
   body?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** The client's remote address as the node server would report it. */
+  remote?: string;
 }
+
+/** Options of {@link createHarness}: the optional {@link AppDeps} (rate limits off by default). */
+export type HarnessOptions = Partial<
+  Pick<
+    AppDeps,
+    | 'policy'
+    | 'auditRetentionDays'
+    | 'metricsToken'
+    | 'rateLimits'
+    | 'rateLimiter'
+    | 'trustProxy'
+    | 'hsts'
+    | 'demo'
+  >
+>;
 
 /** A running in-process server. */
 export interface Harness {
   app: ReturnType<typeof createApp>['app'];
   service: TacitService;
+  audit: AuditTrail;
+  metrics: Metrics;
   store: SqliteStore;
   clock: ManualClock;
   logger: ReturnType<typeof memoryLogger>;
@@ -72,7 +95,7 @@ export interface Harness {
 }
 
 /** Starts a harness (demo bank mounted). Close it in `afterEach`. */
-export async function createHarness(): Promise<Harness> {
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'tacit-test-'));
   const dbPath = join(dir, 'db', 'tacit.db');
   const store = openSqliteStore(dbPath);
@@ -80,17 +103,20 @@ export async function createHarness(): Promise<Harness> {
   const logger = memoryLogger();
   const keys = await loadServerKeys(store, clock);
   const issuer = 'http://tacit.test';
-  const { app, service } = createApp({
+  const { app, service, audit, metrics } = createApp({
     store,
     keys,
     clock,
     logger,
     issuer,
     demo: true,
+    rateLimits: NO_RATE_LIMITS,
+    ...options,
     apiKeys: createApiKeyRegistry([
       { id: 'bank-a', role: 'bank', secret: KEYS.bankA },
       { id: 'bank-b', role: 'bank', secret: KEYS.bankB },
       { id: 'ops', role: 'admin', secret: KEYS.admin },
+      { id: 'siem', role: 'auditor', secret: KEYS.auditor },
       { id: 'demo-bank', role: 'bank', secret: KEYS.demo },
     ]),
   });
@@ -105,7 +131,10 @@ export async function createHarness(): Promise<Harness> {
       body = o.body;
       if (o.contentType !== undefined) headers.set('content-type', o.contentType);
     }
-    const res = await app.request(path, { method, headers, body });
+    // What @hono/node-server passes as env: the incoming message and its socket.
+    const env =
+      o.remote === undefined ? undefined : { incoming: { socket: { remoteAddress: o.remote } } };
+    const res = await app.request(path, { method, headers, body }, env);
     const text = await res.text();
     let json: unknown;
     try {
@@ -118,6 +147,8 @@ export async function createHarness(): Promise<Harness> {
   return {
     app,
     service,
+    audit,
+    metrics,
     store,
     clock,
     logger,
@@ -328,4 +359,9 @@ export function introspect(h: Harness, token: string, key: string = KEYS.bankA):
 /** `POST /v1/devices/:id/revoke` for `subject` as the relying party of `key`. */
 export function revoke(h: Harness, deviceId: string, subject = 'alice', key: string = KEYS.bankA) {
   return h.call('POST', `/v1/devices/${deviceId}/revoke`, { key, json: { subject } });
+}
+
+/** Every stored audit record, oldest first. */
+export function auditRecords(h: Harness): Promise<AuditRecord[]> {
+  return h.store.listAudit(0, 100_000);
 }

@@ -1,0 +1,224 @@
+/**
+ * Decision policy: per relying party, thresholds that turn a session's assurance into an
+ * action (`allow`, `step-up`, `terminate`) with stable reason codes. The policy comes from a
+ * JSON file (`TACIT_POLICY_FILE`) validated once at start-up; {@link decide} is a pure
+ * function of the thresholds, stored session state and `now`, so tests pin every outcome.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Assessment, AssuranceLevel } from './assurance';
+
+/** What a relying party should do with the session now, from least to most severe. */
+export type Action = 'allow' | 'step-up' | 'terminate';
+
+/** Stable reason codes of a decision (several may apply; the most severe action wins). */
+export type DecisionReason =
+  /** Assurance is below `stepUpBelow`. */
+  | 'ASSURANCE_BELOW_STEP_UP'
+  /** Assurance is below `terminateBelow`. */
+  | 'ASSURANCE_BELOW_TERMINATE'
+  /** The last accepted attestation is older than `staleAfterSeconds`. */
+  | 'SESSION_STALE'
+  /** The device's model is still learning (level `enrolling`): it vouches for nobody yet. */
+  | 'ENROLLING'
+  /** No attestation was accepted in this session yet. */
+  | 'NO_ATTESTATION'
+  /** No device has bound the session (also `NO_ATTESTATION`). */
+  | 'SESSION_NOT_BOUND'
+  /** The bound device's enrollment was revoked: always `terminate`. */
+  | 'DEVICE_REVOKED';
+
+/** The thresholds used for one relying party (every field resolved). */
+export interface Thresholds {
+  /** Assurance strictly below this → `step-up` (in [0, 1]). */
+  stepUpBelow: number;
+  /** Assurance strictly below this → `terminate` (in [0, 1], at most `stepUpBelow`). */
+  terminateBelow: number;
+  /** An attestation gap longer than this (s, 1–86400) → `staleAction`. */
+  staleAfterSeconds: number;
+  /** Action while the device's model is enrolling. */
+  enrollingAction: Action;
+  /** Action when the session is stale. */
+  staleAction: Action;
+  /** Action before the first attestation (unbound sessions included). */
+  noAttestationAction: Action;
+}
+
+/** The whole policy: defaults and the resolved thresholds of each listed relying party. */
+export interface DecisionPolicy {
+  default: Thresholds;
+  relyingParties: Readonly<Record<string, Thresholds>>;
+}
+
+/** Built-in defaults, used for every field a policy file leaves out. */
+export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
+  stepUpBelow: 0.5,
+  terminateBelow: 0.2,
+  staleAfterSeconds: 120,
+  enrollingAction: 'step-up',
+  staleAction: 'step-up',
+  noAttestationAction: 'step-up',
+});
+
+/** The policy of a server without `TACIT_POLICY_FILE`. */
+export const DEFAULT_POLICY: DecisionPolicy = Object.freeze({
+  default: DEFAULT_THRESHOLDS,
+  relyingParties: Object.freeze({}),
+});
+
+const action = z.enum(['allow', 'step-up', 'terminate']);
+const partialThresholds = z.strictObject({
+  stepUpBelow: z.number().min(0).max(1).optional(),
+  terminateBelow: z.number().min(0).max(1).optional(),
+  staleAfterSeconds: z.number().int().min(1).max(86_400).optional(),
+  enrollingAction: action.optional(),
+  staleAction: action.optional(),
+  noAttestationAction: action.optional(),
+});
+
+/** The file format (docs/server.md "Decision policy file"). */
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  default: partialThresholds.optional(),
+  relyingParties: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), partialThresholds)
+    .optional(),
+});
+
+/** A policy file the server refuses to start with; the message names paths, not values. */
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+type ThresholdOverrides = z.infer<typeof partialThresholds>;
+
+function resolve(
+  base: Thresholds,
+  over: ThresholdOverrides | undefined,
+  where: string,
+): Thresholds {
+  const merged: Thresholds = { ...base };
+  for (const [k, v] of Object.entries(over ?? {})) {
+    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (merged.terminateBelow > merged.stepUpBelow) {
+    throw new PolicyError(`${where}: terminateBelow must not exceed stepUpBelow`);
+  }
+  return Object.freeze(merged);
+}
+
+/**
+ * Validates a parsed policy file and resolves it: `default` over the built-in defaults, each
+ * relying party's entry over `default`.
+ *
+ * @throws {PolicyError} naming every invalid path.
+ */
+export function parsePolicy(input: unknown): DecisionPolicy {
+  const parsed = policyFileSchema.safeParse(input);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new PolicyError(`invalid policy: ${paths.join('; ')}`);
+  }
+  const base = resolve(DEFAULT_THRESHOLDS, parsed.data.default, 'default');
+  const relyingParties: Record<string, Thresholds> = {};
+  for (const [rp, over] of Object.entries(parsed.data.relyingParties ?? {})) {
+    relyingParties[rp] = resolve(base, over, `relyingParties.${rp}`);
+  }
+  return Object.freeze({ default: base, relyingParties: Object.freeze(relyingParties) });
+}
+
+/**
+ * Reads and validates a policy file.
+ *
+ * @throws {PolicyError} if it cannot be read, is not JSON, or is not a valid policy.
+ */
+export function loadPolicyFile(path: string): DecisionPolicy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PolicyError(`cannot read the policy file (${(err as NodeJS.ErrnoException).code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new PolicyError('the policy file is not valid JSON');
+  }
+  return parsePolicy(json);
+}
+
+/** The thresholds that apply to relying party `rp`. */
+export function thresholdsFor(policy: DecisionPolicy, rp: string): Thresholds {
+  return Object.hasOwn(policy.relyingParties, rp) ? policy.relyingParties[rp]! : policy.default;
+}
+
+/** The session facts a decision depends on. */
+export interface DecisionInput {
+  /** A device is bound to the session. */
+  bound: boolean;
+  /** The bound device's enrollment is revoked. */
+  deviceRevoked: boolean;
+  attestations: number;
+  /** Server receive time of the last accepted attestation (ms), null before the first. */
+  lastAttestationAt: number | null;
+  /** The session's current assessment (assurance.ts). */
+  assessment: Assessment;
+}
+
+/** A decision: the action, why, and what it was based on. */
+export interface Decision {
+  action: Action;
+  reasons: DecisionReason[];
+  assurance: number | null;
+  level: AssuranceLevel;
+  policy: Thresholds;
+}
+
+const SEVERITY: Record<Action, number> = { allow: 0, 'step-up': 1, terminate: 2 };
+
+/** The most severe of `actions` (`allow` for none). */
+export function mostSevere(actions: Action[]): Action {
+  return actions.reduce<Action>((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a), 'allow');
+}
+
+/**
+ * Decides what the relying party should do. Every reason that applies is listed (in a fixed
+ * order); the action is the most severe of their actions, `allow` when none applies.
+ */
+export function decide(t: Thresholds, input: DecisionInput, now: number): Decision {
+  const found: [DecisionReason, Action][] = [];
+  const { assurance, level } = input.assessment;
+  if (input.deviceRevoked) {
+    found.push(['DEVICE_REVOKED', 'terminate']);
+  } else if (!input.bound) {
+    found.push(['SESSION_NOT_BOUND', t.noAttestationAction]);
+    found.push(['NO_ATTESTATION', t.noAttestationAction]);
+  } else if (input.attestations === 0 || input.lastAttestationAt === null) {
+    found.push(['NO_ATTESTATION', t.noAttestationAction]);
+  } else {
+    if (now - input.lastAttestationAt > t.staleAfterSeconds * 1000) {
+      found.push(['SESSION_STALE', t.staleAction]);
+    }
+    if (level === 'enrolling' || assurance === null) {
+      found.push(['ENROLLING', t.enrollingAction]);
+    } else if (assurance < t.terminateBelow) {
+      found.push(['ASSURANCE_BELOW_STEP_UP', 'step-up']);
+      found.push(['ASSURANCE_BELOW_TERMINATE', 'terminate']);
+    } else if (assurance < t.stepUpBelow) {
+      found.push(['ASSURANCE_BELOW_STEP_UP', 'step-up']);
+    }
+  }
+  return {
+    action: mostSevere(found.map(([, a]) => a)),
+    reasons: found.map(([r]) => r),
+    assurance,
+    level,
+    policy: { ...t },
+  };
+}
