@@ -25,6 +25,10 @@ export interface SessionState {
   seq: number;
   prev: string;
   lastSentAt: number | null;
+  /** The server ended this session (terminated, expired, unknown): never attest to it again. */
+  ended?: boolean;
+  /** Don't send before this time (ms): the server asked us to slow down. */
+  notBefore?: number;
   /** Trusted events seen since the last attestation. */
   pending: { k: number; p: number };
   last: ScoreUpdate | null;
@@ -33,6 +37,9 @@ export interface SessionState {
 type Sessions = Record<string, SessionState>;
 
 const MAX_SESSIONS = 16;
+/** Server codes after which a session will never accept a statement again. */
+const SESSION_OVER = new Set(['ERR_SESSION_TERMINATED', 'ERR_SESSION_EXPIRED', 'ERR_UNKNOWN_SESSION']);
+const RATE_LIMIT_BACKOFF_MS = 30_000;
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -154,7 +161,8 @@ export class SessionService {
         state.lastSentAt === null || this.now() - state.lastSentAt >= config.attestationIntervalMs;
       // A trained model that has not scored a window of this session yet has nothing to say.
       const nothingToSay = update.state === 'scoring' && update.confidence === null;
-      if (!state.bound || !due || nothingToSay || state.pending.k + state.pending.p === 0) {
+      const held = state.ended === true || (state.notBefore ?? 0) > this.now();
+      if (!state.bound || !due || held || nothingToSay || state.pending.k + state.pending.p === 0) {
         await this.saveSession(state);
         return;
       }
@@ -173,6 +181,11 @@ export class SessionService {
       });
       try {
         await sendAttestation(config.serverUrl, attestation);
+      } catch (error) {
+        const code = error instanceof ExtensionError ? error.serverCode : undefined;
+        if (code && SESSION_OVER.has(code)) state.ended = true;
+        if (code === 'ERR_RATE_LIMITED') state.notBefore = this.now() + RATE_LIMIT_BACKOFF_MS;
+        throw error;
       } finally {
         // Counted as sent either way: a refused statement is not retried with the same data.
         state.lastSentAt = this.now();
