@@ -39,8 +39,13 @@ export {
   type Windower,
   type WindowerConfig,
 } from './features/windower';
-export { keystrokeFeatures, pairKeyPresses, type KeyPress } from './features/keystroke';
-export { pointerFeatures } from './features/pointer';
+export {
+  IGNORED_KEY_FLAGS,
+  keystrokeFeatures,
+  pairKeyPresses,
+  type KeyPress,
+} from './features/keystroke';
+export { IGNORED_POINTER_FLAGS, pointerFeatures } from './features/pointer';
 export { checkGolden, type GoldenCheck, type GoldenFile } from './features/golden';
 
 export { UserModel, type FitReport, type ScoreDetail } from './detector/user-model';

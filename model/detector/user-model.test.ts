@@ -184,7 +184,7 @@ describe('UserModel training', () => {
 
   it('rejects vectors of the wrong length or with non-finite values for enrolment', async () => {
     const data = keyWindows(TYPIST_A, 6, 51);
-    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(/pointer vectors must have length 15, got 20/);
+    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(/pointer vectors must have length 20, got 26/);
     data[2] = Float32Array.from(data[2]!, (v, j) => (j === 0 ? NaN : v));
     await expect(new UserModel('keystroke').fit(data)).rejects.toThrow(TypeError);
   });
@@ -228,7 +228,7 @@ describe('UserModel state and serialization', () => {
   });
 
   it('rejects a scoring vector of the wrong length', () => {
-    expect(() => model.score(new Float32Array(15))).toThrow(/keystroke vectors must have length 20, got 15/);
+    expect(() => model.score(new Float32Array(20))).toThrow(/keystroke vectors must have length 26, got 20/);
   });
 
   it('writes a versioned, self-describing document without feature vectors', () => {
@@ -241,12 +241,12 @@ describe('UserModel state and serialization', () => {
       normalization: { method: 'median-iqr' },
       calibration: { method: 'log-logistic' },
     });
-    expect(json.featureNames).toHaveLength(20);
+    expect(json.featureNames).toHaveLength(26);
     expect(json.network.layers.map((l) => [l.inputs, l.units, l.activation])).toEqual([
-      [20, 16, 'tanh'],
+      [26, 16, 'tanh'],
       [16, 6, 'linear'],
       [6, 16, 'tanh'],
-      [16, 20, 'linear'],
+      [16, 26, 'linear'],
     ]);
     expect(typeof json.network.layers[0]!.weights).toBe('string');
   });
@@ -281,6 +281,22 @@ describe('UserModel state and serialization', () => {
     expect(e).toBeInstanceOf(FeatureSchemaError);
     expect(e.code).toBe('ERR_FEATURE_SCHEMA');
     expect(rejects(mutate((j) => (j.featureSchema = 0))).code).toBe('ERR_FEATURE_SCHEMA');
+  });
+
+  it('refuses a stored feature-schema-v1 model (20 keystroke features) with ERR_FEATURE_SCHEMA', () => {
+    // What a v1 build stored: schema 1, the 20 v1 names (v2 appended 6), 20-wide statistics.
+    const v1 = mutate((j) => {
+      j.featureSchema = 1;
+      j.featureNames = j.featureNames.slice(0, 20);
+      j.normalization.center = j.normalization.center.slice(0, 20);
+      j.normalization.scale = j.normalization.scale.slice(0, 20);
+    });
+    const e = rejects(v1);
+    expect(e).toBeInstanceOf(FeatureSchemaError);
+    expect(e.code).toBe('ERR_FEATURE_SCHEMA');
+    expect(rejects(JSON.stringify(v1)).code).toBe('ERR_FEATURE_SCHEMA');
+    // Relabelled as schema 2, its feature list still gives it away.
+    expect(rejects({ ...(v1 as object), featureSchema: 2 }).code).toBe('ERR_FEATURE_SCHEMA');
   });
 
   it('rejects a model whose feature list differs with ERR_FEATURE_SCHEMA', () => {

@@ -1,12 +1,12 @@
 /**
  * Golden feature vectors: fixed raw-event inputs with hand-computed expected vectors
- * (`golden-v1.json`). Node tests and the real browser worker run the same check, so a
+ * (`golden-v2.json`, one file per feature schema version). Node tests and the real browser worker run the same check, so a
  * difference between engines, bundlers or a stray edit of the feature code shows up as a
  * failed check instead of silent training/serving skew.
  */
 import type { RawEvent } from '../events/schema';
 import { FEATURE_SCHEMA_VERSION, featureDimension, isModality } from './schema';
-import { type WindowerConfig, createWindower } from './windower';
+import { type FeatureWindow, type WindowerConfig, createWindower } from './windower';
 
 /** Format tag of a golden file. */
 export const GOLDEN_FORMAT = 'tacit-feature-golden' as const;
@@ -17,6 +17,8 @@ export interface GoldenWindow {
   count: number;
   start: number;
   end: number;
+  /** Expected {@link FeatureWindow.textInputs}; not compared when absent. */
+  textInputs?: number;
   vector: number[];
 }
 
@@ -80,7 +82,7 @@ export function checkGolden(golden: unknown): GoldenCheck {
       continue;
     }
     const name = typeof c.name === 'string' ? c.name : '(unnamed)';
-    let actual;
+    let actual: FeatureWindow[];
     try {
       const windower = createWindower(isRecord(c.config) ? (c.config as Partial<WindowerConfig>) : {});
       actual = (c.batches as unknown[]).flatMap((b) =>
@@ -105,11 +107,12 @@ export function checkGolden(golden: unknown): GoldenCheck {
         !isModality(e.modality) ||
         e.modality !== a.modality ||
         e.count !== a.count ||
+        (e.textInputs !== undefined && e.textInputs !== a.textInputs) ||
         !Array.isArray(e.vector) ||
         e.vector.length !== featureDimension(a.modality) ||
         a.vector.length !== e.vector.length
       ) {
-        fail(`${name}: window ${w} has another modality, count or length`);
+        fail(`${name}: window ${w} has another modality, count, text-input count or length`);
         result.maxAbsDiff = Infinity;
         continue;
       }
@@ -133,7 +136,7 @@ function diff(a: number, e: unknown): number {
 function restoreNaN(e: unknown): RawEvent {
   if (!isRecord(e)) return e as RawEvent;
   const out: Record<string, unknown> = { ...e };
-  for (const key of ['t', 'i', 'x', 'y', 'dx', 'dy', 'b', 'f']) if (out[key] === null) out[key] = NaN;
+  for (const key of ['t', 'i', 'x', 'y', 'dx', 'dy', 'b', 'n', 'f']) if (out[key] === null) out[key] = NaN;
   return out as unknown as RawEvent;
 }
 

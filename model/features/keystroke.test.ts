@@ -46,7 +46,88 @@ describe('keystrokeFeatures', () => {
       backspace_fraction: 0,
       rollover_fraction: 0,
       pause_fraction: 0,
+      dd_letter_letter_mean: 150, // no letter→letter pair: falls back to dd_mean
+      dd_letter_space_mean: 150,
+      dd_space_letter_mean: 150, // fallback
+      trigraph_letter_mean: 300, // fallback: 2 × dd_mean
+      burst_length_mean: 2,
+      burst_count: 1,
     });
+  });
+
+  it('computes class digraphs, letter trigraphs and bursts', () => {
+    // A–F one burst, a 1220 ms up-down pause, then G–I a second burst.
+    const v = keystrokeFeatures([
+      press(0, 80), //               A
+      press(100, 170), //            B   dd 100 letter→letter
+      press(250, 330), //            C   dd 150 letter→letter; A→C trigraph 250
+      press(400, 500, 'space'), //   D   dd 150 letter→space
+      press(560, 640), //            E   dd 160 space→letter
+      press(700, 780), //            F   dd 140 letter→letter (D-E-F starts with a space)
+      press(2000, 2080), //          G   ud 1220: a pause (dd 1300 clipped only for the rate)
+      press(2150, 2230), //          H   dd 150 letter→letter (F-G-H crosses the pause)
+      press(2300, 2380), //          I   dd 150 letter→letter; G→I trigraph 300
+    ]);
+    expectFeatures(v, {
+      dd_mean: 1000 / 7, // 100 + 150 + 150 + 160 + 140 + 150 + 150
+      dd_letter_letter_mean: (100 + 150 + 140 + 150 + 150) / 5,
+      dd_letter_space_mean: 150,
+      dd_space_letter_mean: 160,
+      trigraph_letter_mean: (250 + 300) / 2,
+      burst_length_mean: 9 / 2,
+      burst_count: 2,
+      pause_fraction: 1 / 8,
+      typing_rate: 9000 / (1000 + 1300 + 80),
+    });
+  });
+
+  it('falls back to the window rhythm when no letter digraph is present', () => {
+    // Digits only (a PIN): dd 200 and 300.
+    const v = keystrokeFeatures([press(0, 90, 'digit'), press(200, 290, 'digit'), press(500, 590, 'digit')]);
+    expectFeatures(v, {
+      dd_mean: 250,
+      dd_letter_letter_mean: 250,
+      dd_letter_space_mean: 250,
+      dd_space_letter_mean: 250,
+      trigraph_letter_mean: 500,
+      burst_length_mean: 3,
+      burst_count: 1,
+    });
+  });
+
+  it('keeps the flight across a focus change out of every statistic', () => {
+    // Two fields: letters 0→80, 150→230, then (focus change) 900→980, 1050→1130.
+    const v = keystrokeFeatures([
+      press(0, 80),
+      press(150, 230),
+      { ...press(900, 980), focusBreak: true },
+      press(1050, 1130),
+    ]);
+    expectFeatures(v, {
+      dd_mean: 150, // 150 and 150; the 750 ms across the fields is not a flight
+      dd_std: 0,
+      ud_mean: 70,
+      uu_mean: 150,
+      du_mean: 230,
+      dd_letter_letter_mean: 150,
+      trigraph_letter_mean: 300, // each letter triple crosses the break: 2 × dd_mean
+      pause_fraction: 0, // 0 pauses among the 2 rhythm pairs
+      rollover_fraction: 0,
+      burst_length_mean: 2,
+      burst_count: 2,
+      typing_rate: 3000 / (150 + 150 + 80), // (n − breaks) keys over the rhythm time
+    });
+    // The same presses without the break: the 670 ms gap is an ordinary (slow) flight.
+    expectFeatures(keystrokeFeatures([press(0, 80), press(150, 230), press(900, 980), press(1050, 1130)]), {
+      dd_mean: (150 + 750 + 150) / 3,
+      burst_count: 1,
+    });
+  });
+
+  it('ignores the focus-break mark of the first press', () => {
+    const plain = keystrokeFeatures([press(0, 80), press(150, 230)]);
+    const marked = keystrokeFeatures([{ ...press(0, 80), focusBreak: true }, press(150, 230)]);
+    expect(Array.from(marked)).toEqual(Array.from(plain));
   });
 
   it('computes spreads, medians and per-class holds on five presses', () => {
@@ -79,6 +160,12 @@ describe('keystrokeFeatures', () => {
       backspace_fraction: 0.2,
       rollover_fraction: 0.25,
       pause_fraction: 0,
+      dd_letter_letter_mean: 180, // only the first pair; 1180 → 1250 is letter→space
+      dd_letter_space_mean: 70,
+      dd_space_letter_mean: 200,
+      trigraph_letter_mean: 300, // no letter triple: 2 × dd_mean
+      burst_length_mean: 5,
+      burst_count: 1,
     });
   });
 
@@ -132,7 +219,16 @@ describe('keystrokeFeatures', () => {
 
   it('gives all zeros for no presses and zero flights for one press', () => {
     expect(Array.from(keystrokeFeatures([]))).toEqual(new Array(KEYSTROKE_FEATURES.length).fill(0));
-    expectFeatures(keystrokeFeatures([press(0, 80)]), { hold_mean: 80, dd_mean: 0, ud_std: 0, typing_rate: 12.5 });
+    expectFeatures(keystrokeFeatures([press(0, 80)]), {
+      hold_mean: 80,
+      dd_mean: 0,
+      ud_std: 0,
+      typing_rate: 12.5,
+      dd_letter_letter_mean: 0,
+      trigraph_letter_mean: 0,
+      burst_length_mean: 1,
+      burst_count: 1,
+    });
   });
 });
 
@@ -153,6 +249,54 @@ describe('pairKeyPresses', () => {
       ku(100, 1),
     ]);
     expect(presses).toEqual([press(0, 100)]);
+  });
+
+  it('ignores paste- and autofill-flagged key events (text changed without the rhythm)', () => {
+    const presses = pairKeyPresses([
+      kd(0, 1),
+      ku(80, 1),
+      kd(100, 2, 'letter', FLAG.paste),
+      ku(150, 2, 'letter', FLAG.paste),
+      kd(200, 3, 'letter', FLAG.autofill),
+      ku(250, 3),
+      kd(300, 4),
+      ku(390, 4, 'letter', FLAG.autofill), // cancels press 4
+      kd(400, 5),
+      ku(470, 5),
+    ]);
+    expect(presses).toEqual([press(0, 80), press(400, 470)]);
+  });
+
+  it('marks the first press after a trusted focus change', () => {
+    const presses = pairKeyPresses([
+      kd(0, 1),
+      ku(80, 1),
+      { t: 100, k: 'fc' },
+      kd(120, 2, 'letter', FLAG.untrusted), // ignored, so the mark waits for the next press
+      kd(300, 3),
+      ku(380, 3),
+      { t: 400, k: 'fc', f: FLAG.untrusted }, // a page script cannot split the rhythm
+      kd(450, 4),
+      ku(520, 4),
+    ]);
+    expect(presses).toEqual([press(0, 80), { ...press(300, 380), focusBreak: true }, press(450, 520)]);
+  });
+
+  it('marks a Tab that moves the focus: the flight after the Tab is the break', () => {
+    // Tab down moves the focus (fc) before Tab up; the next press is in the other field.
+    const presses = pairKeyPresses([
+      kd(0, 1, 'nav'),
+      { t: 2, k: 'fc' },
+      ku(90, 1, 'nav'),
+      kd(400, 2),
+      ku(480, 2),
+    ]);
+    expect(presses).toEqual([press(0, 90, 'nav'), { ...press(400, 480), focusBreak: true }]);
+  });
+
+  it('forgets open presses on a page blur (their ku never comes) and marks the next press', () => {
+    const presses = pairKeyPresses([kd(0, 1), ku(60, 1), kd(100, 2), { t: 120, k: 'br' }, ku(5000, 2), kd(5100, 3), ku(5180, 3)]);
+    expect(presses).toEqual([press(0, 60), { ...press(5100, 5180), focusBreak: true }]);
   });
 
   it('ignores a ku without kd and a second unflagged kd of an open press', () => {

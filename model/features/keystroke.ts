@@ -1,5 +1,5 @@
 /**
- * Keystroke features: pairing `kd`/`ku` events into presses by press id, and the v1 feature
+ * Keystroke features: pairing `kd`/`ku` events into presses by press id, and the v2 feature
  * vector of a run of presses (see {@link KEYSTROKE_FEATURES}).
  */
 import { FLAG, type KeyClass, type RawEvent } from '../events/schema';
@@ -14,13 +14,21 @@ export interface KeyPress {
   up: number;
   /** Key class of the press. */
   c: KeyClass;
+  /**
+   * True when the focus moved (`fc`) or the page was blurred (`br`) between the previous press's
+   * key-down and this one: the flight into this press is not a typing rhythm. Absent means false.
+   */
+  focusBreak?: boolean;
 }
 
 /**
  * Flags that make a key event unusable for learning: synthetic events are not the user, key
- * auto-repeat is the OS's rhythm, and IME composition events have no reliable key timing.
+ * auto-repeat is the OS's rhythm, IME composition events have no reliable key timing, and
+ * paste or autofill changed the text without the keys' rhythm. Such events are "no data",
+ * never evidence against the user.
  */
-export const IGNORED_KEY_FLAGS = FLAG.untrusted | FLAG.repeat | FLAG.composing;
+export const IGNORED_KEY_FLAGS =
+  FLAG.untrusted | FLAG.repeat | FLAG.composing | FLAG.paste | FLAG.autofill;
 
 /** True when `e` is a `kd`/`ku` with a finite time and press id and none of {@link IGNORED_KEY_FLAGS}. */
 export function isUsableKeyEvent(e: RawEvent): boolean {
@@ -38,6 +46,7 @@ interface PendingPress {
   up: number | undefined;
   c: KeyClass;
   cancelled: boolean;
+  focusBreak: boolean;
 }
 
 /**
@@ -47,19 +56,38 @@ interface PendingPress {
  * - a `kd` with an ignored flag is skipped; a second `kd` for an open id is skipped (it is
  *   auto-repeat even if unflagged);
  * - a `ku` with no open `kd` is skipped;
- * - a `ku` with an ignored flag *cancels* its open press, so one odd event cannot stall the queue.
+ * - a `ku` with an ignored flag *cancels* its open press, so one odd event cannot stall the queue;
+ * - a trusted `fc` marks the next accepted press with `focusBreak`;
+ * - a trusted `br` forgets every open and queued press (keys released while the page has no
+ *   focus send no `ku`) and marks the next accepted press with `focusBreak`.
  */
 export class KeyPairer {
   private readonly open = new Map<number, PendingPress>();
   private queue: PendingPress[] = [];
+  private breakPending = false;
 
-  /** Feeds one event (non-key events are ignored); returns the presses it completed, in order. */
+  /** Feeds one event (other kinds are ignored); returns the presses it completed, in order. */
   push(e: RawEvent): KeyPress[] {
+    if (e.k === 'fc' || e.k === 'br') {
+      // A page script must not be able to split or discard the user's rhythm with fake events.
+      if (((e.f ?? 0) & FLAG.untrusted) !== 0) return [];
+      if (e.k === 'br') this.reset();
+      this.breakPending = true;
+      return [];
+    }
     if ((e.k !== 'kd' && e.k !== 'ku') || !isFiniteNumber(e.t) || !isFiniteNumber(e.i)) return [];
     const usable = ((e.f ?? 0) & IGNORED_KEY_FLAGS) === 0;
     if (e.k === 'kd') {
       if (!usable || this.open.has(e.i)) return [];
-      const press: PendingPress = { id: e.i, down: e.t, up: undefined, c: e.c ?? 'other', cancelled: false };
+      const press: PendingPress = {
+        id: e.i,
+        down: e.t,
+        up: undefined,
+        c: e.c ?? 'other',
+        cancelled: false,
+        focusBreak: this.breakPending,
+      };
+      this.breakPending = false;
       this.open.set(e.i, press);
       this.queue.push(press);
       return [];
@@ -93,10 +121,11 @@ export class KeyPairer {
     return this.queue.length;
   }
 
-  /** Forgets every open and queued press. */
+  /** Forgets every open and queued press and any pending focus break. */
   reset(): void {
     this.open.clear();
     this.queue = [];
+    this.breakPending = false;
   }
 
   private drain(): KeyPress[] {
@@ -109,7 +138,9 @@ export class KeyPairer {
         continue;
       }
       if (p.up === undefined) break;
-      out.push({ down: p.down, up: p.up, c: p.c });
+      const press: KeyPress = { down: p.down, up: p.up, c: p.c };
+      if (p.focusBreak) press.focusBreak = true;
+      out.push(press);
       n++;
     }
     if (n > 0) this.queue = this.queue.slice(n);
@@ -119,7 +150,8 @@ export class KeyPairer {
 
 /**
  * Pairs a complete list of raw events into presses (key-down order), with the same rules as the
- * streaming windower but without its pause handling; presses with no usable `ku` are dropped.
+ * streaming windower (including `fc` and `br`) but without its long-pause handling; presses with
+ * no usable `ku` are dropped.
  */
 export function pairKeyPresses(events: readonly RawEvent[]): KeyPress[] {
   const pairer = new KeyPairer();
@@ -129,10 +161,10 @@ export function pairKeyPresses(events: readonly RawEvent[]): KeyPress[] {
 }
 
 /**
- * The v1 keystroke feature vector of a run of presses (see {@link KEYSTROKE_FEATURES} for every
+ * The v2 keystroke feature vector of a run of presses (see {@link KEYSTROKE_FEATURES} for every
  * definition). Presses are sorted by `down` first. Every output is finite, whatever the input:
- * presses with a non-finite time are dropped, fewer than two presses (or only pauses between
- * them) give 0 for every flight feature, and an empty list gives all zeros.
+ * presses with a non-finite time are dropped, fewer than two presses (or only pauses and focus
+ * breaks between them) give 0 for every flight feature, and an empty list gives all zeros.
  */
 export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
   const L = KEYSTROKE_LIMITS;
@@ -152,12 +184,26 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
   const ud: number[] = [];
   const uu: number[] = [];
   const du: number[] = [];
+  const ddLetterLetter: number[] = [];
+  const ddLetterSpace: number[] = [];
+  const ddSpaceLetter: number[] = [];
+  const trigraphs: number[] = [];
   let rollovers = 0;
   let pauses = 0;
+  let breaks = 0;
   let activeMs = holds[n - 1]!;
+  // dd of pair (k-2, k-1) when that pair was a rhythm pair and not a pause, for trigraphs.
+  let prevDd: number | undefined;
   for (let k = 1; k < n; k++) {
     const prev = ps[k - 1]!;
     const cur = ps[k]!;
+    // The flight across a focus change is the time to click or tab into another field: not a
+    // typing rhythm, and not a hesitation either, so it is left out of every statistic.
+    if (cur.focusBreak === true) {
+      breaks++;
+      prevDd = undefined;
+      continue;
+    }
     const rawUd = cur.down - prev.up;
     const ddk = clamp(cur.down - prev.down, 0, L.flightClipMs);
     activeMs += ddk;
@@ -166,17 +212,26 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     // statistics, so one long pause cannot dominate a window's means and stds.
     if (rawUd > L.pauseMs) {
       pauses++;
+      prevDd = undefined;
       continue;
     }
     dd.push(ddk);
     ud.push(clamp(rawUd, -L.flightClipMs, L.flightClipMs));
     uu.push(clamp(cur.up - prev.up, -L.flightClipMs, L.flightClipMs));
     du.push(clamp(cur.up - prev.down, 0, L.flightClipMs));
+    if (prev.c === 'letter' && cur.c === 'letter') {
+      ddLetterLetter.push(ddk);
+      if (prevDd !== undefined && ps[k - 2]!.c === 'letter') trigraphs.push(prevDd + ddk);
+    } else if (prev.c === 'letter' && cur.c === 'space') ddLetterSpace.push(ddk);
+    else if (prev.c === 'space' && cur.c === 'letter') ddSpaceLetter.push(ddk);
+    prevDd = ddk;
   }
-  const pairs = n - 1;
+  const rhythmPairs = n - 1 - breaks;
+  const bursts = 1 + pauses + breaks;
 
   const holdMean = mean(holds);
-  const rate = activeMs > 0 ? clamp((n * 1000) / activeMs, 0, L.maxRateKps) : 0;
+  const ddMean = mean(dd);
+  const rate = activeMs > 0 ? clamp(((n - breaks) * 1000) / activeMs, 0, L.maxRateKps) : 0;
 
   const values = [
     holdMean,
@@ -185,7 +240,7 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     mean(byClass((c) => c === 'letter'), holdMean),
     mean(byClass((c) => c === 'space'), holdMean),
     mean(byClass((c) => c !== 'letter' && c !== 'space'), holdMean),
-    mean(dd),
+    ddMean,
     std(dd),
     median(dd),
     mean(ud),
@@ -197,8 +252,16 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     std(du),
     rate,
     ps.filter((p) => p.c === 'backspace').length / n,
-    pairs > 0 ? rollovers / pairs : 0,
-    pairs > 0 ? pauses / pairs : 0,
+    rhythmPairs > 0 ? rollovers / rhythmPairs : 0,
+    rhythmPairs > 0 ? pauses / rhythmPairs : 0,
+    // Absent digraph kinds fall back to the window's own rhythm, so that a window without,
+    // say, a space does not look like an anomaly.
+    mean(ddLetterLetter, ddMean),
+    mean(ddLetterSpace, ddMean),
+    mean(ddSpaceLetter, ddMean),
+    mean(trigraphs, 2 * ddMean),
+    n / bursts,
+    bursts,
   ];
   for (let j = 0; j < values.length; j++) out[j] = values[j]!;
   return out;

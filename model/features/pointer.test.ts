@@ -18,7 +18,7 @@ function expectFeatures(v: Float32Array, expected: Record<string, number>): void
 const pm = (t: number, x: number, y: number, f?: number): RawEvent => ({ t, k: 'pm', x, y, ...(f ? { f } : {}) });
 const pd = (t: number, x: number, y: number, b = 0): RawEvent => ({ t, k: 'pd', x, y, b });
 const pu = (t: number, x: number, y: number, b = 0): RawEvent => ({ t, k: 'pu', x, y, b });
-const wh = (t: number): RawEvent => ({ t, k: 'wh', dx: 0, dy: 100 });
+const wh = (t: number, dy = 100, dx = 0): RawEvent => ({ t, k: 'wh', dx, dy });
 
 describe('pointerFeatures', () => {
   it('measures a straight line at constant speed', () => {
@@ -40,6 +40,11 @@ describe('pointerFeatures', () => {
       click_count: 0,
       drag_fraction: 0,
       wheel_rate: 0,
+      click_interval_mean: 0,
+      click_interval_std: 0,
+      wheel_speed: 0,
+      wheel_interval_mean: 0,
+      precision_index: 1, // no click: the window's straightness
     });
   });
 
@@ -130,6 +135,98 @@ describe('pointerFeatures', () => {
     expectFeatures(pointerFeatures([pm(0, 0, 0), wh(5), pm(10, 1, 0)]), { wheel_rate: 10 });
   });
 
+  it('measures the click rhythm over pd events of any button', () => {
+    // Clicks at 0, 300 (right button) and 1000: intervals 300 and 700.
+    const v = pointerFeatures([
+      pd(0, 0, 0),
+      pu(50, 0, 0),
+      pd(300, 0, 0, 2),
+      pu(340, 0, 0, 2),
+      pm(600, 5, 0),
+      pd(1000, 5, 0),
+      pu(1080, 5, 0),
+    ]);
+    expectFeatures(v, { click_count: 3, click_interval_mean: 500, click_interval_std: 200 });
+    expectFeatures(pointerFeatures([pd(0, 0, 0), pd(8000, 0, 0)]), { click_interval_mean: 5000, click_interval_std: 0 });
+    expectFeatures(pointerFeatures([pm(0, 0, 0), pd(10, 0, 0)]), { click_interval_mean: 0 });
+  });
+
+  it('measures scroll speed and the rhythm within scroll gestures', () => {
+    // Span 0 → 2500 ms; |deltas| 100, 50 (3-4-5), 100, 100: 350 px; intervals 30, 30, and a
+    // 1840 ms gap between gestures that is left out.
+    const v = pointerFeatures([pm(0, 0, 0), wh(100), wh(130, 40, 30), wh(160, -100), wh(2000), pm(2500, 10, 0)]);
+    expectFeatures(v, { wheel_rate: 4 / 2.5, wheel_speed: 350 / 2.5, wheel_interval_mean: 30 });
+  });
+
+  it('counts a non-finite wheel delta as 0 and clips a huge one', () => {
+    const v = pointerFeatures([pm(0, 0, 0), wh(10, NaN), wh(20, 1e308, 1e308), pm(1000, 1, 0)]);
+    expectFeatures(v, { wheel_speed: 2000, wheel_interval_mean: 10 });
+  });
+
+  describe('precision_index', () => {
+    it('is 1 for a straight approach, skipping the dwell before the press', () => {
+      // Right 30 px in 30 ms, rest 170 ms, press where the pointer rests.
+      const v = pointerFeatures([pm(0, 0, 0), pm(10, 10, 0), pm(20, 20, 0), pm(30, 30, 0), pd(200, 30, 0), pu(260, 30, 0)]);
+      expectFeatures(v, { precision_index: 1 });
+    });
+
+    it('is chord / path of the movement since the last pause', () => {
+      // (100,100) then a 500 ms pause; the approach is (0,0) → (30,0) → (30,40): 50 / 70.
+      const v = pointerFeatures([pm(0, 100, 100), pm(500, 0, 0), pm(510, 30, 0), pm(520, 30, 40), pd(600, 30, 40)]);
+      expectFeatures(v, { precision_index: 50 / 70 });
+    });
+
+    it('looks at most 1 s back from the press', () => {
+      // Up 50 px every 100 ms (0 → 1000 ms), then right 100 px every 100 ms to (300,500) at
+      // 1300; press at 1301. Samples from 301 ms on: (0,200)@400 … (300,500): path 300 + 300.
+      const up = Array.from({ length: 11 }, (_, k) => pm(100 * k, 0, 50 * k));
+      const right = [1, 2, 3].map((k) => pm(1000 + 100 * k, 100 * k, 500));
+      const v = pointerFeatures([...up, ...right, pd(1301, 300, 500)]);
+      expectFeatures(v, { precision_index: Math.hypot(300, 300) / 600 });
+    });
+
+    it('averages over clicks', () => {
+      const v = pointerFeatures([
+        pm(0, 0, 0),
+        pm(10, 30, 0),
+        pd(20, 30, 0), // straight: 1
+        pu(80, 30, 0),
+        pm(400, 30, 0),
+        pm(410, 60, 0),
+        pm(420, 60, 40),
+        pd(430, 60, 40), // L: 50 / 70
+        pu(500, 60, 40),
+      ]);
+      expectFeatures(v, { click_count: 2, precision_index: (1 + 50 / 70) / 2 });
+    });
+
+    it('falls back to straightness when no click has an approach of 5 px', () => {
+      // An L (straightness √200 / 20), then a press after a pause at another place (a jump).
+      const events = [pm(0, 0, 0), pm(10, 10, 0), pm(20, 10, 10)];
+      const fallback = Math.sqrt(200) / 20;
+      expectFeatures(pointerFeatures([...events, pd(300, 50, 50)]), { straightness: fallback, precision_index: fallback });
+      expectFeatures(pointerFeatures(events), { precision_index: fallback });
+      // A 3 px approach is too short to say anything (and too short a segment for straightness).
+      expectFeatures(pointerFeatures([...events, pm(400, 0, 0), pm(410, 3, 0), pd(420, 3, 0)]), {
+        straightness: fallback,
+        precision_index: fallback,
+      });
+    });
+  });
+
+  it('ignores paste- and autofill-flagged pointer events', () => {
+    const clean = pointerFeatures([pm(0, 0, 0), pm(10, 10, 0), pm(20, 20, 0)]);
+    const noisy = pointerFeatures([
+      pm(0, 0, 0),
+      pm(5, 500, 500, FLAG.paste),
+      pm(10, 10, 0),
+      { t: 12, k: 'pd', x: 10, y: 0, b: 0, f: FLAG.autofill },
+      { t: 15, k: 'wh', dy: 100, f: FLAG.paste },
+      pm(20, 20, 0),
+    ]);
+    expect(Array.from(noisy)).toEqual(Array.from(clean));
+  });
+
   it('ignores untrusted events and events with non-finite coordinates', () => {
     const clean = pointerFeatures([pm(0, 0, 0), pm(10, 10, 0), pm(20, 20, 0)]);
     const noisy = pointerFeatures([
@@ -158,6 +255,8 @@ describe('pointerFeatures', () => {
     ['huge coordinates', [pm(0, -1e308, -1e308), pm(10, 1e308, 1e308), pm(20, -1e308, 1e308)]],
     ['huge timestamps', [pm(1.7e308, 0, 0), pm(1.79e308, 10, 0), pm(-1.7e308, 20, 0)]],
     ['only wheel', [wh(0), wh(0), wh(0)]],
+    ['hostile wheel deltas', [wh(0, NaN, Infinity), wh(-1e308, 1e308, -1e308), { t: 5, k: 'wh' }]],
+    ['clicks at identical and decreasing times', [pd(5, 0, 0), pd(5, 0, 0), pd(-1e308, 1, 1), pd(1e308, 2, 2)]],
     ['pu without pd', [pu(0, 0, 0), pu(10, 0, 0)]],
     ['zero-length moves', [pm(0, 5, 5), pm(10, 5, 5), pm(20, 5, 5)]],
   ];

@@ -1,5 +1,5 @@
 /**
- * Pointer features: the v1 feature vector of a window of pointer events (see
+ * Pointer features: the v2 feature vector of a window of pointer events (see
  * {@link POINTER_FEATURES} for every definition and {@link POINTER_LIMITS} for the limits).
  */
 import { FLAG, type RawEvent } from '../events/schema';
@@ -16,20 +16,33 @@ interface PointerPoint {
   f: number;
 }
 
-/** True when `e` is a trusted pm/pd/pu with finite time and coordinates (counts toward a window). */
+/**
+ * Flags that make a pointer or wheel event unusable: synthetic events are not the user, and an
+ * event flagged paste or autofill is part of a text change without the user's own movement.
+ */
+export const IGNORED_POINTER_FLAGS = FLAG.untrusted | FLAG.paste | FLAG.autofill;
+
+/** True when `e` is a usable pm/pd/pu with finite time and coordinates (counts toward a window). */
 export function isUsablePointerEvent(e: RawEvent): boolean {
   return (
     (e.k === 'pm' || e.k === 'pd' || e.k === 'pu') &&
     isFiniteNumber(e.t) &&
     isFiniteNumber(e.x) &&
     isFiniteNumber(e.y) &&
-    ((e.f ?? 0) & FLAG.untrusted) === 0
+    ((e.f ?? 0) & IGNORED_POINTER_FLAGS) === 0
   );
 }
 
-/** True when `e` is a trusted wheel event with a finite time. */
+/** True when `e` is a usable wheel event with a finite time. */
 export function isUsableWheelEvent(e: RawEvent): boolean {
-  return e.k === 'wh' && isFiniteNumber(e.t) && ((e.f ?? 0) & FLAG.untrusted) === 0;
+  return e.k === 'wh' && isFiniteNumber(e.t) && ((e.f ?? 0) & IGNORED_POINTER_FLAGS) === 0;
+}
+
+/** A motion sample after merging. */
+interface Sample {
+  t: number;
+  x: number;
+  y: number;
 }
 
 interface Interval {
@@ -43,18 +56,21 @@ interface Interval {
 }
 
 /**
- * The v1 pointer feature vector of one window of raw events (pm, pd, pu and wh; other kinds,
- * untrusted events and events with non-finite time or coordinates are ignored). Events are taken
+ * The v2 pointer feature vector of one window of raw events (pm, pd, pu and wh; other kinds,
+ * flagged events and events with non-finite time or coordinates are ignored). Events are taken
  * in the given order. Every output is finite for any input, including an empty list, a single
  * event, identical timestamps and NaN coordinates.
  */
 export function pointerFeatures(events: readonly RawEvent[]): Float32Array {
   const L = POINTER_LIMITS;
   const pts: PointerPoint[] = [];
-  let wheels = 0;
+  const wheels: { t: number; delta: number }[] = [];
   for (const e of events) {
-    if (isUsableWheelEvent(e)) wheels++;
-    else if (isUsablePointerEvent(e)) {
+    if (isUsableWheelEvent(e)) {
+      // Non-finite deltas count 0; the hypot of huge ones is Infinity, which the clamp caps.
+      const delta = clamp(Math.hypot(finiteOr0(e.dx), finiteOr0(e.dy)), 0, L.wheelDeltaClipPx);
+      wheels.push({ t: e.t, delta });
+    } else if (isUsablePointerEvent(e)) {
       pts.push({ t: e.t, k: e.k as PointerPoint['k'], x: e.x!, y: e.y!, b: e.b ?? 0, f: e.f ?? 0 });
     }
   }
@@ -62,12 +78,18 @@ export function pointerFeatures(events: readonly RawEvent[]): Float32Array {
   // Clicks and drags use the raw events: a pd/pu pair may share its timestamp with a move.
   const downAt = new Map<number, number>();
   let clicks = 0;
+  let lastClickT: number | undefined;
+  const clickIntervals: number[] = [];
   const holds: number[] = [];
   let moves = 0;
   let dragMoves = 0;
   for (const p of pts) {
     if (p.k === 'pd') {
       clicks++;
+      if (lastClickT !== undefined) {
+        clickIntervals.push(clamp(p.t - lastClickT, 0, L.clickIntervalClipMs));
+      }
+      lastClickT = p.t;
       downAt.set(p.b, p.t);
     } else if (p.k === 'pu') {
       const d = downAt.get(p.b);
@@ -82,13 +104,15 @@ export function pointerFeatures(events: readonly RawEvent[]): Float32Array {
   }
 
   // Motion samples: merge samples closer than minDtMs (incl. equal or decreasing timestamps).
-  const s: { t: number; x: number; y: number }[] = [];
+  const s: Sample[] = [];
+  const clickSamples: number[] = [];
   for (const p of pts) {
     const last = s[s.length - 1];
     if (last !== undefined && p.t - last.t < L.minDtMs) {
       last.x = p.x;
       last.y = p.y;
     } else s.push({ t: p.t, x: p.x, y: p.y });
+    if (p.k === 'pd') clickSamples.push(s.length - 1);
   }
 
   const iv: Interval[] = [];
@@ -173,6 +197,22 @@ export function pointerFeatures(events: readonly RawEvent[]): Float32Array {
     span = Math.max(hi - lo, L.minSpanMs);
   }
 
+  const wheelIntervals: number[] = [];
+  let wheelDelta = 0;
+  for (let j = 0; j < wheels.length; j++) {
+    wheelDelta += wheels[j]!.delta;
+    if (j === 0) continue;
+    const dt = Math.max(0, wheels[j]!.t - wheels[j - 1]!.t);
+    if (dt <= L.wheelGestureGapMs) wheelIntervals.push(dt);
+  }
+
+  const efficiencies: number[] = [];
+  for (const j of clickSamples) {
+    const e = approachEfficiency(s, j);
+    if (e !== undefined) efficiencies.push(e);
+  }
+  const straightnessMean = mean(straightness, 1);
+
   const values = [
     mean(speeds),
     std(speeds),
@@ -183,16 +223,55 @@ export function pointerFeatures(events: readonly RawEvent[]): Float32Array {
     mean(jerks.map(Math.abs)),
     mean(turns),
     mean(curvatures),
-    mean(straightness, 1),
+    straightnessMean,
     iv.length > 0 ? pauses / iv.length : 0,
     mean(holds),
     clicks,
     moves > 0 ? dragMoves / moves : 0,
-    clamp((wheels * 1000) / span, 0, L.wheelRateClip),
+    clamp((wheels.length * 1000) / span, 0, L.wheelRateClip),
+    mean(clickIntervals),
+    std(clickIntervals),
+    clamp((wheelDelta * 1000) / span, 0, L.wheelSpeedClip),
+    mean(wheelIntervals),
+    // Without a click the window's general movement efficiency stands in, so that a window
+    // without clicks does not look like an anomaly.
+    mean(efficiencies, straightnessMean),
   ];
   const out = new Float32Array(POINTER_FEATURES.length);
   for (let j = 0; j < values.length; j++) out[j] = values[j]!;
   return out;
+}
+
+/**
+ * Efficiency of the approach to the click at sample `j`: chord / path length of the movement
+ * that led to it, in `[0, 1]` (1 = perfectly direct), or `undefined` when that movement is
+ * shorter than {@link POINTER_LIMITS.minSegmentPx}. The approach is found walking back from the
+ * click, only over samples at most {@link POINTER_LIMITS.approachMs} before it:
+ * 1. first over the *dwell*: intervals that moved less than `minStepPx` (however long: people
+ *    stop on the target before they press);
+ * 2. then over the movement proper, up to the last pause (an interval > `pauseMs`).
+ */
+function approachEfficiency(s: readonly Sample[], j: number): number | undefined {
+  const L = POINTER_LIMITS;
+  const since = s[j]!.t - L.approachMs;
+  let end = j;
+  while (end > 0 && s[end - 1]!.t >= since && dist(s[end - 1]!, s[end]!) < L.minStepPx) end--;
+  let start = end;
+  let path = 0;
+  while (start > 0 && s[start - 1]!.t >= since && s[start]!.t - s[start - 1]!.t <= L.pauseMs) {
+    path += dist(s[start - 1]!, s[start]!);
+    start--;
+  }
+  if (!(path >= L.minSegmentPx)) return undefined;
+  return clamp(dist(s[start]!, s[end]!) / path, 0, 1);
+}
+
+function dist(a: Sample, b: Sample): number {
+  return Math.hypot(b.x - a.x, b.y - a.y);
+}
+
+function finiteOr0(v: number | undefined): number {
+  return isFiniteNumber(v) ? v : 0;
 }
 
 /** Wraps an angle difference to `(-π, π]`. */

@@ -10,9 +10,29 @@ import {
   isModality,
 } from './schema';
 
-describe('feature schema v1', () => {
-  it('is version 1', () => {
-    expect(FEATURE_SCHEMA_VERSION).toBe(1);
+describe('feature schema v2', () => {
+  it('is version 2', () => {
+    expect(FEATURE_SCHEMA_VERSION).toBe(2);
+  });
+
+  it('keeps the v1 features first, in their v1 order, and appends the v2 ones', () => {
+    expect(FEATURE_NAMES.keystroke.slice(20)).toEqual([
+      'dd_letter_letter_mean',
+      'dd_letter_space_mean',
+      'dd_space_letter_mean',
+      'trigraph_letter_mean',
+      'burst_length_mean',
+      'burst_count',
+    ]);
+    expect(FEATURE_NAMES.keystroke.slice(0, 3)).toEqual(['hold_mean', 'hold_std', 'hold_median']);
+    expect(FEATURE_NAMES.pointer.slice(15)).toEqual([
+      'click_interval_mean',
+      'click_interval_std',
+      'wheel_speed',
+      'wheel_interval_mean',
+      'precision_index',
+    ]);
+    expect(FEATURE_NAMES.pointer[14]).toBe('wheel_rate');
   });
 
   it.each(MODALITIES)('%s: names are unique snake_case with a unit, description and positive minScale', (m) => {
@@ -28,11 +48,11 @@ describe('feature schema v1', () => {
     expect(featureDimension(m)).toBe(specs.length);
   });
 
-  it('has 20 keystroke and 15 pointer features, matching the extractors', () => {
-    expect(featureDimension('keystroke')).toBe(20);
-    expect(featureDimension('pointer')).toBe(15);
-    expect(keystrokeFeatures([])).toHaveLength(20);
-    expect(pointerFeatures([])).toHaveLength(15);
+  it('has 26 keystroke and 20 pointer features, matching the extractors', () => {
+    expect(featureDimension('keystroke')).toBe(26);
+    expect(featureDimension('pointer')).toBe(20);
+    expect(keystrokeFeatures([])).toHaveLength(26);
+    expect(pointerFeatures([])).toHaveLength(20);
   });
 
   it('is frozen, so no caller can reorder features at run time', () => {

@@ -1,12 +1,12 @@
 /**
- * Feature schema v1: the names, order, units and outlier limits of the feature vectors. See
+ * Feature schema v2: the names, order, units and outlier limits of the feature vectors. See
  * docs/protocol.md §2 and docs/model.md. Any change of meaning (a new feature, another order,
  * another clip limit) is a new `FEATURE_SCHEMA_VERSION`, a new golden file, and re-enrolment:
  * stored models refuse vectors of another version.
  */
 
 /** Version of the feature vectors produced by this module. */
-export const FEATURE_SCHEMA_VERSION = 1 as const;
+export const FEATURE_SCHEMA_VERSION = 2 as const;
 
 /** The two behavioural modalities Tacit scores, one model per modality. */
 export type Modality = 'keystroke' | 'pointer';
@@ -39,7 +39,10 @@ export const KEYSTROKE_LIMITS = Object.freeze({
    * `[0, flightClipMs]`), so one 3-second pause moves a mean by at most 1.5 s / n.
    */
   flightClipMs: 1500,
-  /** An up-down gap longer than this (ms) counts as a pause in `pause_fraction`. */
+  /**
+   * An up-down gap longer than this (ms) is a pause: counted in `pause_fraction`, kept out of the
+   * flight and digraph statistics, and the boundary between two typing bursts.
+   */
   pauseMs: 1000,
   /** Upper clip of `typing_rate` (keys/s). */
   maxRateKps: 50,
@@ -73,14 +76,31 @@ export const POINTER_LIMITS = Object.freeze({
   minSpanMs: 100,
   /** Upper clip of `wheel_rate` (events/s). */
   wheelRateClip: 100,
+  /** Intervals between consecutive clicks are clipped to `[0, clickIntervalClipMs]` ms. */
+  clickIntervalClipMs: 5000,
+  /** One wheel event's |delta| (px) is clipped to `[0, wheelDeltaClipPx]` (non-finite counts 0). */
+  wheelDeltaClipPx: 2000,
+  /** Upper clip of `wheel_speed` (px/s). */
+  wheelSpeedClip: 20000,
+  /**
+   * Wheel events further apart than this (ms) belong to different scroll gestures: that gap is
+   * left out of `wheel_interval_mean`, which measures the rhythm within a gesture.
+   */
+  wheelGestureGapMs: 1000,
+  /** The approach to a click is at most this long (ms) before the click. */
+  approachMs: 1000,
 });
 
 const ms = 'ms';
 
 /**
- * Keystroke features v1, in vector order. A window is a run of complete presses sorted by key
- * down time; "flight" pairs are consecutive presses in that order (k-1, k). Holds and flights are
- * clipped per {@link KEYSTROKE_LIMITS} before any statistic; std is the population std.
+ * Keystroke features v2, in vector order. A window is a run of complete presses sorted by key
+ * down time; "flight" pairs are consecutive presses in that order (k-1, k). A pair across a focus
+ * change (the later press has `focusBreak`) is not a typing rhythm: it is in no statistic at all.
+ * The other pairs are *rhythm pairs*; a rhythm pair with an up-down gap > 1000 ms is a *pause*.
+ * Flight and digraph statistics use the rhythm pairs that are not pauses. Holds and flights are
+ * clipped per {@link KEYSTROKE_LIMITS} before any statistic; std is the population std. Every
+ * statistic over an empty set is 0 unless a fallback is stated.
  */
 export const KEYSTROKE_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
@@ -142,7 +162,8 @@ export const KEYSTROKE_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'typing_rate',
     unit: 'keys/s',
-    description: 'n × 1000 / (Σ clipped down-down + clipped hold of the last press); 0 if that is 0; clipped to 50',
+    description:
+      '(n − focus breaks) × 1000 / (Σ clipped down-down over rhythm pairs, pauses included, + clipped hold of the last press); 0 if that is 0; clipped to 50',
     minScale: 0.1,
   },
   {
@@ -154,22 +175,64 @@ export const KEYSTROKE_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'rollover_fraction',
     unit: 'ratio',
-    description: 'pairs whose next key goes down before the previous one is up / pairs; 0 if no pair',
+    description:
+      'rhythm pairs whose next key goes down before the previous one is up / rhythm pairs; 0 if none',
     minScale: 0.05,
   },
   {
     name: 'pause_fraction',
     unit: 'ratio',
-    description: 'pairs with an up-down gap > 1000 ms / pairs; 0 if no pair',
+    description: 'rhythm pairs with an up-down gap > 1000 ms / rhythm pairs; 0 if none',
     minScale: 0.05,
+  },
+  {
+    name: 'dd_letter_letter_mean',
+    unit: ms,
+    description:
+      'mean down-down (clipped like dd) of letter→letter rhythm pairs that are not pauses; dd_mean if none',
+    minScale: 8,
+  },
+  {
+    name: 'dd_letter_space_mean',
+    unit: ms,
+    description:
+      'mean down-down of letter→space rhythm pairs that are not pauses; dd_mean if none',
+    minScale: 10,
+  },
+  {
+    name: 'dd_space_letter_mean',
+    unit: ms,
+    description:
+      'mean down-down of space→letter rhythm pairs that are not pauses; dd_mean if none',
+    minScale: 10,
+  },
+  {
+    name: 'trigraph_letter_mean',
+    unit: ms,
+    description:
+      'mean first-down → third-down of three consecutive letters whose two pairs are rhythm pairs and not pauses (sum of the two clipped dd); 2 × dd_mean if none',
+    minScale: 15,
+  },
+  {
+    name: 'burst_length_mean',
+    unit: 'keys',
+    description:
+      'presses / bursts; a burst is a maximal run of presses joined by rhythm pairs that are not pauses (a pause or a focus change ends it); 0 if no press',
+    minScale: 1,
+  },
+  {
+    name: 'burst_count',
+    unit: 'count',
+    description: 'bursts in the window; 0 if no press',
+    minScale: 1,
   },
 ]);
 
 /**
- * Pointer features v1, in vector order. Samples are the window's pm/pd/pu events with finite
+ * Pointer features v2, in vector order. Samples are the window's pm/pd/pu events with finite
  * coordinates, merged per {@link POINTER_LIMITS.minDtMs}; an interval is two consecutive samples;
  * intervals longer than {@link POINTER_LIMITS.pauseMs} are pauses and carry no speed. Wheel
- * events only feed `wheel_rate`. Every statistic over an empty set is 0 unless stated.
+ * events only feed the `wheel_*` features. Every statistic over an empty set is 0 unless stated.
  */
 export const POINTER_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
@@ -246,6 +309,40 @@ export const POINTER_FEATURES: readonly FeatureSpec[] = Object.freeze([
     unit: 'events/s',
     description: 'wheel events × 1000 / max(window span, 100 ms), clipped to 100',
     minScale: 0.2,
+  },
+  {
+    name: 'click_interval_mean',
+    unit: ms,
+    description:
+      'mean time between consecutive pd events (any button), each clipped to [0, 5000]; 0 if < 2 clicks',
+    minScale: 50,
+  },
+  {
+    name: 'click_interval_std',
+    unit: ms,
+    description: 'std of the inter-click intervals; 0 if < 2 clicks',
+    minScale: 50,
+  },
+  {
+    name: 'wheel_speed',
+    unit: 'px/s',
+    description:
+      'Σ |wheel delta| (√(dx² + dy²) per event, clipped to [0, 2000]) × 1000 / max(window span, 100 ms), clipped to 20000',
+    minScale: 20,
+  },
+  {
+    name: 'wheel_interval_mean',
+    unit: ms,
+    description:
+      'mean time between consecutive wheel events ≤ 1000 ms apart (within a scroll gesture); 0 if none',
+    minScale: 10,
+  },
+  {
+    name: 'precision_index',
+    unit: 'ratio',
+    description:
+      'mean over clicks of the approach efficiency: chord / path length of the movement that led to the pd (see pointer.ts); 1 = perfectly direct; straightness if no click has an approach of ≥ 5 px',
+    minScale: 0.02,
   },
 ]);
 

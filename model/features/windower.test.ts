@@ -195,6 +195,121 @@ describe('createWindower', () => {
     expect(w.push([{ t: 500, k: 'ku', c: 'letter', i: 2 }, ...moving(1, 500)])).toEqual([]);
   });
 
+  describe('v2 event kinds', () => {
+    it('br discards the pending partial windows of both modalities', () => {
+      const w = createWindower({ keysPerWindow: 5, pointerEventsPerWindow: 4 });
+      expect(w.push([...typing(4), ...moving(3, 0)].sort((a, b) => a.t - b.t))).toEqual([]);
+      expect(w.push([{ t: 700, k: 'br' }])).toEqual([]);
+      expect(w.pending()).toEqual({ keystroke: 0, pointer: 0 });
+      // Back 300 ms later (not a long pause): the windows start afresh from the new events.
+      const windows = w.push([...typing(5, 1000, 10), ...moving(4, 1000)].sort((a, b) => a.t - b.t));
+      expect(windows.map((x) => [x.modality, x.start])).toEqual([
+        ['pointer', 1000],
+        ['keystroke', 1000],
+      ]);
+    });
+
+    it('br forgets a key held across it: its late ku is ignored', () => {
+      const w = createWindower({ keysPerWindow: 2 });
+      const windows = w.push([
+        { t: 0, k: 'kd', c: 'letter', i: 1 },
+        { t: 50, k: 'br' },
+        { t: 900, k: 'ku', c: 'letter', i: 1 },
+        ...typing(2, 1000, 5),
+      ]);
+      expect(windows.map((x) => [x.start, x.end])).toEqual([[1000, 1280]]);
+    });
+
+    it('lets an untrusted ku cancel its open press instead of leaving it stuck', () => {
+      // A page script's synthetic keyup consumes the press id in the content script, so the
+      // real ku never comes: waiting for it would discard the whole window as a stuck key.
+      const w = createWindower({ keysPerWindow: 3, maxPauseMs: 1000 });
+      const windows = w.push([
+        { t: 0, k: 'kd', c: 'letter', i: 1 },
+        { t: 40, k: 'ku', c: 'letter', i: 1, f: FLAG.untrusted },
+        ...typing(3, 200, 2),
+        ...typing(1, 800, 9),
+      ]);
+      expect(windows.map((x) => [x.start, x.count])).toEqual([[200, 3]]);
+    });
+
+    it('ignores an untrusted br', () => {
+      const w = createWindower({ keysPerWindow: 5 });
+      w.push(typing(4));
+      w.push([{ t: 700, k: 'br', f: FLAG.untrusted }]);
+      expect(w.pending().keystroke).toBe(4);
+      expect(w.push(typing(1, 800, 10)).map((x) => x.start)).toEqual([0]);
+    });
+
+    it('fc keeps the window but keeps the flight across it out of the statistics', () => {
+      // Two presses, a click into another field 600 ms later, two more presses.
+      const events: RawEvent[] = [...typing(2), { t: 500, k: 'fc' }, ...typing(2, 1000, 10)];
+      const [win] = createWindower({ keysPerWindow: 4 }).push(events);
+      expect([win!.start, win!.count]).toEqual([0, 4]);
+      const presses = [
+        { down: 0, up: 80, c: 'letter' as const },
+        { down: 200, up: 280, c: 'letter' as const },
+        { down: 1000, up: 1080, c: 'letter' as const, focusBreak: true },
+        { down: 1200, up: 1280, c: 'letter' as const },
+      ];
+      expect(Array.from(win!.vector)).toEqual(Array.from(keystrokeFeatures(presses)));
+      const named = Object.fromEntries(KEYSTROKE_FEATURES.map((f, j) => [f.name, win!.vector[j]!]));
+      expect(named.dd_mean).toBe(200); // not (200 + 800 + 200) / 3
+      expect(named.burst_count).toBe(2);
+    });
+
+    it('an fc does not move the key clock and an untrusted fc is ignored', () => {
+      const w = createWindower({ keysPerWindow: 4, maxPauseMs: 1000 });
+      // fc at 5000 does not refresh the clock: the key at 5100 comes 4.8 s after the last key.
+      expect(w.push([...typing(2), { t: 5000, k: 'fc' }, ...typing(2, 5100, 10)])).toEqual([]);
+      expect(w.pending().keystroke).toBe(2);
+      const [win] = createWindower({ keysPerWindow: 4 }).push([...typing(2), { t: 500, k: 'fc', f: FLAG.untrusted }, ...typing(2, 1000, 10)]);
+      expect(win!.vector[KEYSTROKE_FEATURES.findIndex((f) => f.name === 'burst_count')]).toBe(1);
+    });
+
+    it('in, paste and autofill never form windows, and are counted as a side note', () => {
+      const text: RawEvent[] = [
+        { t: 10, k: 'in', n: 5, f: FLAG.paste },
+        { t: 20, k: 'in', n: 1, f: FLAG.composing },
+        { t: 30, k: 'in', n: -3 },
+        { t: 40, k: 'in', n: 12, f: FLAG.autofill },
+        { t: 45, k: 'in', n: 2, f: FLAG.untrusted }, // not counted
+        { t: 50, k: 'kd', c: 'modifier', i: 90, f: FLAG.paste }, // counted once, on its kd
+        { t: 60, k: 'ku', c: 'modifier', i: 90, f: FLAG.paste },
+        { t: 70, k: 'kd', c: 'other', i: 91, f: FLAG.autofill },
+        { t: 75, k: 'ku', c: 'other', i: 91 },
+      ];
+      const only = createWindower({ keysPerWindow: 2 });
+      expect(only.push([...text, ...text.map((e) => ({ ...e, t: e.t + 100, i: e.i === undefined ? undefined : e.i + 10 }))])).toEqual([]);
+      expect(only.pending()).toEqual({ keystroke: 0, pointer: 0 });
+
+      const clean = createWindower({ keysPerWindow: 3 }).push(typing(6, 1000));
+      const mixed = createWindower({ keysPerWindow: 3 }).push([...text, ...typing(6, 1000)]);
+      expect(mixed.map((x) => Array.from(x.vector))).toEqual(clean.map((x) => Array.from(x.vector)));
+      expect(mixed.map((x) => x.textInputs)).toEqual([6, 0]);
+      expect(clean.map((x) => x.textInputs)).toEqual([0, 0]);
+    });
+
+    it('starts the text-input count afresh after a br or reset(), not after a long pause', () => {
+      const w = createWindower({ keysPerWindow: 2, maxPauseMs: 1000 });
+      w.push([{ t: 0, k: 'in', n: 4 }, { t: 10, k: 'br' }, { t: 20, k: 'in', n: 1 }]);
+      expect(w.push(typing(2, 100)).map((x) => x.textInputs)).toEqual([1]);
+      // One key, a paste during a 5 s silence, then typing: the partial window is discarded,
+      // the paste is counted in the next window.
+      w.push(typing(1, 1000, 10));
+      w.push([{ t: 3000, k: 'in', n: 12, f: FLAG.paste }]);
+      expect(w.push(typing(2, 6000, 20)).map((x) => [x.start, x.textInputs])).toEqual([[6000, 1]]);
+      w.push([{ t: 7000, k: 'in', n: 1 }]);
+      w.reset();
+      expect(w.push(typing(2, 8000, 30)).map((x) => x.textInputs)).toEqual([0]);
+    });
+
+    it('gives pointer windows textInputs 0', () => {
+      const [win] = createWindower({ pointerEventsPerWindow: 4 }).push([{ t: 0, k: 'in', n: 1 }, ...moving(4, 10)]);
+      expect(win!.textInputs).toBe(0);
+    });
+  });
+
   it('ignores unknown event kinds and empty batches', () => {
     const w = createWindower();
     expect(w.push([])).toEqual([]);

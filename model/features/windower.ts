@@ -3,11 +3,14 @@
  * partial windows between calls. It is the only way the worker, training and evaluation make
  * feature vectors (STYLE.md point 10).
  */
-import type { RawEvent } from '../events/schema';
+import { FLAG, type RawEvent } from '../events/schema';
 import { assertInteger, assertKnownKeys, assertNumber } from '../assert';
 import { KeyPairer, type KeyPress, keystrokeFeatures } from './keystroke';
 import { isUsablePointerEvent, isUsableWheelEvent, pointerFeatures } from './pointer';
 import { FEATURE_SCHEMA_VERSION, type Modality } from './schema';
+
+/** Key-down flags that mean the text changed without the keys' rhythm. */
+const TEXT_FLAGS = FLAG.paste | FLAG.autofill;
 
 /** Windowing parameters. Training and scoring must use the same values. */
 export interface WindowerConfig {
@@ -52,6 +55,13 @@ export interface FeatureWindow {
   end: number;
   /** {@link FEATURE_SCHEMA_VERSION} of `vector`, for anything that stores windows. */
   schema: typeof FEATURE_SCHEMA_VERSION;
+  /**
+   * Keystroke windows: text changes without usable keystrokes (trusted `in` events, and key
+   * downs flagged paste or autofill) since the previous keystroke window, `br` or `reset()` (a
+   * long pause keeps the count: a paste during the pause belongs to the next window). A side
+   * note, not a feature: such input is "no data", never evidence. Always 0 for pointer windows.
+   */
+  textInputs: number;
 }
 
 /** A stateful windower; see {@link createWindower}. */
@@ -60,9 +70,12 @@ export interface Windower {
   readonly config: Readonly<WindowerConfig>;
   /**
    * Feeds the next batch of events (in capture order) and returns the windows it completed, in
-   * completion order. Events of other kinds, untrusted events, key auto-repeat and IME
-   * composition events are ignored. A timestamp more than {@link TIMELINE_TOLERANCE_MS} before
-   * the previous one of its modality means a new page timeline: that modality starts afresh.
+   * completion order. Untrusted events, key auto-repeat, IME composition, paste and autofill
+   * events never form windows. A `br` (page blurred or hidden) discards both pending windows;
+   * an `fc` (focus change) keeps the keystroke window but keeps the flight across it out of
+   * every statistic; `in` events are only counted ({@link FeatureWindow.textInputs}). A
+   * timestamp more than {@link TIMELINE_TOLERANCE_MS} before the previous one of its modality
+   * means a new page timeline: that modality starts afresh.
    */
   push(events: readonly RawEvent[]): FeatureWindow[];
   /** Units pending in the current partial windows (for progress displays). */
@@ -89,6 +102,7 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
   const pairer = new KeyPairer();
   let presses: KeyPress[] = [];
   let lastKeyT: number | undefined;
+  let textInputs = 0;
 
   // Pointer state: pending window events (incl. wheel), and how many of them count.
   let pointerEvents: RawEvent[] = [];
@@ -135,8 +149,10 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
           start: presses[0]!.down,
           end,
           schema: FEATURE_SCHEMA_VERSION,
+          textInputs,
         });
         presses = [];
+        textInputs = 0;
       }
     }
   };
@@ -166,9 +182,22 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
         start,
         end,
         schema: FEATURE_SCHEMA_VERSION,
+        textInputs: 0,
       });
       pointerEvents = [];
       pointerCount = 0;
+    }
+  };
+
+  /** `in`, `fc` and `br`: no window data of their own. */
+  const onMarker = (e: RawEvent): void => {
+    if (e.k === 'in') textInputs++;
+    else if (e.k === 'fc') pairer.push(e);
+    else {
+      // Like a long pause: a window never straddles a tab switch, in either modality.
+      resetKeys();
+      resetPointer();
+      textInputs = 0;
     }
   };
 
@@ -177,8 +206,16 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
     push(events) {
       const out: FeatureWindow[] = [];
       for (const e of events) {
-        if (e.k === 'kd' || e.k === 'ku') onKey(e, out);
-        else if (isUsablePointerEvent(e)) onPointer(e, true, out);
+        const f = e.f ?? 0;
+        const trusted = (f & FLAG.untrusted) === 0;
+        if (e.k === 'kd' || e.k === 'ku') {
+          // Flagged key events go to the pairer too: a flagged ku must cancel its open press.
+          if (e.k === 'kd' && trusted && (f & TEXT_FLAGS) !== 0) textInputs++;
+          onKey(e, out);
+        } else if (e.k === 'in' || e.k === 'fc' || e.k === 'br') {
+          // Synthetic events must not be able to discard, split or annotate windows.
+          if (trusted) onMarker(e);
+        } else if (isUsablePointerEvent(e)) onPointer(e, true, out);
         else if (isUsableWheelEvent(e)) onPointer(e, false, out);
       }
       return out;
@@ -189,6 +226,7 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
     reset() {
       resetKeys();
       resetPointer();
+      textInputs = 0;
     },
   };
 }

@@ -8,10 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
-import { FLAG } from '../../model/events/schema';
 import {
   EMPTY_FUSION_STATE,
   FEATURE_SCHEMA_VERSION,
+  IGNORED_KEY_FLAGS,
+  IGNORED_POINTER_FLAGS,
   MODEL_VERSION,
   UserModel,
   checkGolden,
@@ -22,13 +23,12 @@ import {
   type FusionState,
   type Windower,
 } from '../../model';
-import goldenFile from '../../model/features/golden-v1.json';
+import goldenFile from '../../model/features/golden-v2.json';
 import type { GoldenReply, ScoreUpdate, WorkerStatus } from '../shared/protocol';
 import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
-const IGNORED = FLAG.untrusted | FLAG.repeat | FLAG.composing;
 /**
  * Session fusion: a short half-life so that a change of person shows within a few windows
  * (continuous authentication), weighting keystrokes above pointer movement.
@@ -113,10 +113,14 @@ export class Engine {
   async ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate> {
     const key = sid ?? '';
     const counts = { k: 0, p: 0 };
+    // What the attestation's `n` reports: the events the model could actually learn from.
     for (const event of batch.events) {
-      if ((event.f ?? 0) & IGNORED) continue;
-      if (event.k === 'kd' || event.k === 'ku') counts.k++;
-      else counts.p++;
+      const f = event.f ?? 0;
+      if (event.k === 'kd' || event.k === 'ku') {
+        if (!(f & IGNORED_KEY_FLAGS)) counts.k++;
+      } else if (event.k === 'pm' || event.k === 'pd' || event.k === 'pu' || event.k === 'wh') {
+        if (!(f & IGNORED_POINTER_FLAGS)) counts.p++;
+      }
     }
     const windows = this.windower(key).push(batch.events);
     let windowsScored = 0;

@@ -24,14 +24,15 @@ export const focusCollector: Collector = {
       (event) => {
         // Not a capture listener: element blurs don't bubble, so this is the window's own.
         focused = null;
-        sink.push({ t: event.timeStamp, k: 'br' });
+        sink.push({ t: event.timeStamp, k: 'br', ...(event.isTrusted ? {} : { f: FLAG.untrusted }) });
       },
       { signal },
     );
     document.addEventListener(
       'visibilitychange',
       (event) => {
-        if (document.visibilityState === 'hidden') sink.push({ t: event.timeStamp, k: 'br' });
+        if (document.visibilityState !== 'hidden') return;
+        sink.push({ t: event.timeStamp, k: 'br', ...(event.isTrusted ? {} : { f: FLAG.untrusted }) });
       },
       { signal },
     );
