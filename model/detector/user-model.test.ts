@@ -184,7 +184,7 @@ describe('UserModel training', () => {
 
   it('rejects vectors of the wrong length or with non-finite values for enrolment', async () => {
     const data = keyWindows(TYPIST_A, 6, 51);
-    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(/pointer vectors must have length 20, got 26/);
+    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(/pointer vectors must have length 20, got 24/);
     data[2] = Float32Array.from(data[2]!, (v, j) => (j === 0 ? NaN : v));
     await expect(new UserModel('keystroke').fit(data)).rejects.toThrow(TypeError);
   });
@@ -228,7 +228,7 @@ describe('UserModel state and serialization', () => {
   });
 
   it('rejects a scoring vector of the wrong length', () => {
-    expect(() => model.score(new Float32Array(20))).toThrow(/keystroke vectors must have length 26, got 20/);
+    expect(() => model.score(new Float32Array(20))).toThrow(/keystroke vectors must have length 24, got 20/);
   });
 
   it('writes a versioned, self-describing document without feature vectors', () => {
@@ -241,12 +241,12 @@ describe('UserModel state and serialization', () => {
       normalization: { method: 'median-iqr' },
       calibration: { method: 'log-logistic' },
     });
-    expect(json.featureNames).toHaveLength(26);
+    expect(json.featureNames).toHaveLength(24);
     expect(json.network.layers.map((l) => [l.inputs, l.units, l.activation])).toEqual([
-      [26, 16, 'tanh'],
+      [24, 16, 'tanh'],
       [16, 6, 'linear'],
       [6, 16, 'tanh'],
-      [16, 26, 'linear'],
+      [16, 24, 'linear'],
     ]);
     expect(typeof json.network.layers[0]!.weights).toBe('string');
   });

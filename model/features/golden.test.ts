@@ -25,7 +25,6 @@ import { createWindower } from './windower';
  *   backspace 0; 6 rhythm pairs: roll-over 1/6, pause 1/6
  *   letter→letter dd 150, 150, 150 → 150; letter→space 80; space→letter 170;
  *     trigraph P1→P3 = 300 (P4-P5-P6 starts with a space; P5-P6-P7 crosses the fc)
- *   bursts P1–P6 | P7 | P8 = 3 → mean length 8/3
  *
  * pointer (pointerEventsPerWindow 13): samples after merging the same-timestamp pairs are
  * s0 (0,0)@0, s1 (20,0)@10, s2 (30,0)@20, s3 (30,10)@30 (pm + pd), s4 @110 (pu), then a 190 ms

@@ -50,8 +50,6 @@ describe('keystrokeFeatures', () => {
       dd_letter_space_mean: 150,
       dd_space_letter_mean: 150, // fallback
       trigraph_letter_mean: 300, // fallback: 2 × dd_mean
-      burst_length_mean: 2,
-      burst_count: 1,
     });
   });
 
@@ -74,8 +72,6 @@ describe('keystrokeFeatures', () => {
       dd_letter_space_mean: 150,
       dd_space_letter_mean: 160,
       trigraph_letter_mean: (250 + 300) / 2,
-      burst_length_mean: 9 / 2,
-      burst_count: 2,
       pause_fraction: 1 / 8,
       typing_rate: 9000 / (1000 + 1300 + 80),
     });
@@ -90,8 +86,6 @@ describe('keystrokeFeatures', () => {
       dd_letter_space_mean: 250,
       dd_space_letter_mean: 250,
       trigraph_letter_mean: 500,
-      burst_length_mean: 3,
-      burst_count: 1,
     });
   });
 
@@ -113,14 +107,11 @@ describe('keystrokeFeatures', () => {
       trigraph_letter_mean: 300, // each letter triple crosses the break: 2 × dd_mean
       pause_fraction: 0, // 0 pauses among the 2 rhythm pairs
       rollover_fraction: 0,
-      burst_length_mean: 2,
-      burst_count: 2,
       typing_rate: 3000 / (150 + 150 + 80), // (n − breaks) keys over the rhythm time
     });
     // The same presses without the break: the 670 ms gap is an ordinary (slow) flight.
     expectFeatures(keystrokeFeatures([press(0, 80), press(150, 230), press(900, 980), press(1050, 1130)]), {
       dd_mean: (150 + 750 + 150) / 3,
-      burst_count: 1,
     });
   });
 
@@ -164,8 +155,6 @@ describe('keystrokeFeatures', () => {
       dd_letter_space_mean: 70,
       dd_space_letter_mean: 200,
       trigraph_letter_mean: 300, // no letter triple: 2 × dd_mean
-      burst_length_mean: 5,
-      burst_count: 1,
     });
   });
 
@@ -226,8 +215,6 @@ describe('keystrokeFeatures', () => {
       typing_rate: 12.5,
       dd_letter_letter_mean: 0,
       trigraph_letter_mean: 0,
-      burst_length_mean: 1,
-      burst_count: 1,
     });
   });
 });

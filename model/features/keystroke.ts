@@ -227,7 +227,6 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     prevDd = ddk;
   }
   const rhythmPairs = n - 1 - breaks;
-  const bursts = 1 + pauses + breaks;
 
   const holdMean = mean(holds);
   const ddMean = mean(dd);
@@ -260,8 +259,6 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     mean(ddLetterSpace, ddMean),
     mean(ddSpaceLetter, ddMean),
     mean(trigraphs, 2 * ddMean),
-    n / bursts,
-    bursts,
   ];
   for (let j = 0; j < values.length; j++) out[j] = values[j]!;
   return out;

@@ -21,8 +21,6 @@ describe('feature schema v2', () => {
       'dd_letter_space_mean',
       'dd_space_letter_mean',
       'trigraph_letter_mean',
-      'burst_length_mean',
-      'burst_count',
     ]);
     expect(FEATURE_NAMES.keystroke.slice(0, 3)).toEqual(['hold_mean', 'hold_std', 'hold_median']);
     expect(FEATURE_NAMES.pointer.slice(15)).toEqual([
@@ -48,10 +46,10 @@ describe('feature schema v2', () => {
     expect(featureDimension(m)).toBe(specs.length);
   });
 
-  it('has 26 keystroke and 20 pointer features, matching the extractors', () => {
-    expect(featureDimension('keystroke')).toBe(26);
+  it('has 24 keystroke and 20 pointer features, matching the extractors', () => {
+    expect(featureDimension('keystroke')).toBe(24);
     expect(featureDimension('pointer')).toBe(20);
-    expect(keystrokeFeatures([])).toHaveLength(26);
+    expect(keystrokeFeatures([])).toHaveLength(24);
     expect(pointerFeatures([])).toHaveLength(20);
   });
 

@@ -213,19 +213,6 @@ export const KEYSTROKE_FEATURES: readonly FeatureSpec[] = Object.freeze([
       'mean first-down → third-down of three consecutive letters whose two pairs are rhythm pairs and not pauses (sum of the two clipped dd); 2 × dd_mean if none',
     minScale: 15,
   },
-  {
-    name: 'burst_length_mean',
-    unit: 'keys',
-    description:
-      'presses / bursts; a burst is a maximal run of presses joined by rhythm pairs that are not pauses (a pause or a focus change ends it); 0 if no press',
-    minScale: 1,
-  },
-  {
-    name: 'burst_count',
-    unit: 'count',
-    description: 'bursts in the window; 0 if no press',
-    minScale: 1,
-  },
 ]);
 
 /**
