@@ -1,0 +1,194 @@
+/**
+ * The evaluation CLI's work (Node): argument parsing, loading a dataset directory, running a
+ * protocol of `model/eval/protocols.ts`, and writing the JSON report and its ROC SVG. The entry
+ * point `eval.ts` only wires this to `process.argv`; tests call {@link runEval} directly.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { DetectorConfig } from '../detector/config';
+import { keystrokeAaltoProtocol, keystrokeFixedProtocol, mouseSapiMouseProtocol } from '../eval/protocols';
+import {
+  EVAL_TASKS,
+  type EvalReport,
+  type EvalTask,
+  aaltoReport,
+  fixedReport,
+  sapiMouseReport,
+} from '../eval/report';
+import { type RocCurveInput, rocSvg } from '../eval/roc-svg';
+import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
+
+/** Parsed command line of `npm run eval`. */
+export interface EvalArgs {
+  task: EvalTask;
+  /** Dataset directory (aalto-dev, sapimouse-dev or pohmm). */
+  data: string;
+  /** JSON report path; the ROC SVG goes next to it (`x.json` → `x.roc.svg`). */
+  out?: string;
+  /** Evaluate at most this many users (per set for keystroke-fixed). */
+  users?: number;
+  /** Skip this many users first. */
+  offset?: number;
+  /** keystroke-fixed: evaluate only the first this many held-out sample indices. */
+  folds?: number;
+  /** keystroke-aalto: keys per window (default 10, see `AaltoProtocolOptions.keysPerWindow`). */
+  keysPerWindow?: number;
+  /** tfjs backend: `wasm` (default, ≈ 4× faster training) or `cpu`. */
+  backend: 'wasm' | 'cpu';
+}
+
+/** Usage text. */
+export const USAGE = `usage: npm run eval -- <task> --data <dir> [--out report.json] [--users N] [--offset K]
+                       [--folds F] [--keys-per-window W] [--backend wasm|cpu]
+tasks: ${EVAL_TASKS.join(', ')}
+  keystroke-aalto   --data ../shared/datasets/aalto-dev
+  mouse-sapimouse   --data ../shared/datasets/sapimouse-dev
+  keystroke-fixed   --data ../shared/datasets/pohmm`;
+
+/**
+ * Parses `argv` (without node and the script).
+ * @throws {TypeError} with a usage hint for anything wrong.
+ */
+export function parseEvalArgs(argv: readonly string[]): EvalArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const value = inline ?? argv[++k];
+      if (value === undefined) throw new TypeError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else positional.push(a);
+  }
+  const task = positional[0];
+  if (task === undefined || !(EVAL_TASKS as readonly string[]).includes(task)) {
+    throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
+  }
+  const known = ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend'];
+  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
+  const data = flags.get('data');
+  if (data === undefined) throw new TypeError('--data <dir> is required');
+  const int = (name: string, min: number): number | undefined => {
+    const v = flags.get(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+    return n;
+  };
+  const backend = flags.get('backend') ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
+  const args: EvalArgs = { task: task as EvalTask, data, backend };
+  const out = flags.get('out');
+  if (out !== undefined) args.out = out;
+  const users = int('users', 2);
+  if (users !== undefined) args.users = users;
+  const offset = int('offset', 0);
+  if (offset !== undefined) args.offset = offset;
+  const folds = int('folds', 1);
+  if (folds !== undefined) args.folds = folds;
+  const keysPerWindow = int('keys-per-window', 2);
+  if (keysPerWindow !== undefined) args.keysPerWindow = keysPerWindow;
+  return args;
+}
+
+/** Options of {@link runEval} that the command line does not expose. */
+export interface RunOptions {
+  /** Detector overrides: tests only (fewer epochs); benchmark runs keep the defaults. */
+  detector?: Partial<DetectorConfig>;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** The part of a list selected by `--offset` and `--users`. */
+function slice<T>(list: readonly T[], args: EvalArgs): T[] {
+  const start = args.offset ?? 0;
+  return list.slice(start, args.users === undefined ? undefined : start + args.users);
+}
+
+/**
+ * Loads the task's data, runs its protocol on the current tfjs backend and returns the report
+ * (with `run.wallSeconds`). Writes nothing: see {@link writeReport}.
+ */
+export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise<EvalReport> {
+  const started = performance.now();
+  const log = options.log ?? ((): void => undefined);
+  let lastLog = 0;
+  const onProgress = (done: number, total: number): void => {
+    const now = performance.now();
+    if (now - lastLog > 10_000 || done === total) {
+      lastLog = now;
+      log(`  ${done}/${total} models, ${((now - started) / 1000).toFixed(0)} s`);
+    }
+  };
+  const common = { onProgress, ...(options.detector === undefined ? {} : { detector: options.detector }) };
+  let report: EvalReport;
+  let loadSeconds: number;
+  if (args.task === 'keystroke-aalto') {
+    const users = loadAalto(args.data, {
+      offset: args.offset ?? 0,
+      ...(args.users === undefined ? {} : { limit: args.users }),
+    });
+    loadSeconds = (performance.now() - started) / 1000;
+    log(`loaded ${users.length} Aalto participants in ${loadSeconds.toFixed(1)} s`);
+    const options = { ...common, ...(args.keysPerWindow === undefined ? {} : { keysPerWindow: args.keysPerWindow }) };
+    report = aaltoReport(await keystrokeAaltoProtocol(users, options), users.length);
+  } else if (args.task === 'mouse-sapimouse') {
+    const users = slice(loadSapiMouse(args.data), args);
+    loadSeconds = (performance.now() - started) / 1000;
+    log(`loaded ${users.length} SapiMouse folders in ${loadSeconds.toFixed(1)} s`);
+    report = sapiMouseReport(await mouseSapiMouseProtocol(users, common), users.length);
+  } else {
+    const { keypad, fixedText } = loadPohmm(args.data);
+    loadSeconds = (performance.now() - started) / 1000;
+    const sets = [
+      { name: 'keypad', users: slice(keypad.users, args), keysPerWindow: 11 },
+      { name: 'fixedText', users: slice(fixedText.users, args), keysPerWindow: 20 },
+    ];
+    log(`loaded pohmm keypad ${sets[0]!.users.length} and fixed text ${sets[1]!.users.length} users`);
+    const result = await keystrokeFixedProtocol(sets, {
+      ...common,
+      ...(args.folds === undefined ? {} : { maxFolds: args.folds }),
+    });
+    report = fixedReport(result, sets[0]!.users.length + sets[1]!.users.length);
+  }
+  report.run = {
+    data: args.data,
+    offset: args.offset ?? 0,
+    loadSeconds: Math.round(loadSeconds * 10) / 10,
+    wallSeconds: Math.round((performance.now() - started) / 100) / 10,
+    detector: options.detector === undefined ? 'defaults' : JSON.stringify(options.detector),
+  };
+  return report;
+}
+
+/** `x.json` → `x.roc.svg` (any other name gets `.roc.svg` appended). */
+export function svgPathFor(jsonPath: string): string {
+  return jsonPath.endsWith('.json') ? `${jsonPath.slice(0, -5)}.roc.svg` : `${jsonPath}.roc.svg`;
+}
+
+/** The ROC SVG of a report: one curve per block count or data set, else the global one. */
+export function reportSvg(report: EvalReport): string {
+  const curves: RocCurveInput[] = [];
+  const parts = report.byBlocks ?? report.bySet;
+  if (parts !== undefined) {
+    for (const [name, s] of Object.entries(parts)) {
+      const label = report.byBlocks !== undefined ? `${name} block${name === '1' ? '' : 's'}` : name;
+      curves.push({ label, points: s.roc, eer: s.eer, auc: s.auc });
+    }
+  }
+  if (report.byBlocks === undefined) {
+    curves.unshift({ label: report.bySet === undefined ? 'all queries' : 'pooled', points: report.roc, eer: report.eer, auc: report.auc });
+  }
+  return rocSvg(curves, { title: `${report.task}: ${report.users} users` });
+}
+
+/** Writes the JSON report and its ROC SVG beside it; returns both paths. */
+export function writeReport(report: EvalReport, jsonPath: string): { json: string; svg: string } {
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  const svg = svgPathFor(jsonPath);
+  writeFileSync(svg, reportSvg(report));
+  return { json: jsonPath, svg };
+}
