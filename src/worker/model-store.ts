@@ -43,10 +43,6 @@ export class ModelStore {
     return all.filter((w) => w.featureSchema === featureSchema).map((w) => w.vector);
   }
 
-  async countWindows(modality: Modality): Promise<number> {
-    return this.db.countFromIndex('windows', 'modality', modality);
-  }
-
   async saveModel(modality: Modality, json: unknown): Promise<void> {
     await this.db.put('models', { modality, json, savedAt: Date.now() });
   }
