@@ -5,6 +5,7 @@
  */
 import { USER_MODEL_VERSION } from './detector/serialization';
 import { FEATURE_SCHEMA_VERSION } from './features/schema';
+import { SEQUENCE_SCHEMA_VERSION } from './features/sequence';
 
 export {
   FLAG,
@@ -48,6 +49,31 @@ export {
 export { IGNORED_POINTER_FLAGS, pointerFeatures } from './features/pointer';
 export { checkGolden, type GoldenCheck, type GoldenFile } from './features/golden';
 
+export {
+  KEY_STEP_FEATURES,
+  POINTER_STEP_FEATURES,
+  SEQUENCE_SCHEMA_VERSION,
+  keystrokeSteps,
+  pointerSteps,
+} from './features/sequence';
+export {
+  SHARED_ENCODER_FORMAT,
+  SHARED_ENCODER_VERSION,
+  encode,
+  encoderFromJSON,
+  encoderToJSON,
+  type EncoderProvenance,
+  type SharedEncoder,
+  type SharedEncoderJSON,
+} from './shared/encoder';
+export {
+  DEFAULT_EMBEDDING_MODEL_CONFIG,
+  EmbeddingUserModel,
+  encoderId,
+  type EmbeddingModelConfig,
+  type EmbeddingModelJSON,
+} from './shared/embedding-model';
+
 export { UserModel, type FitReport, type ScoreDetail } from './detector/user-model';
 export { DEFAULT_DETECTOR_CONFIG, resolveDetectorConfig, type DetectorConfig } from './detector/config';
 export {
@@ -80,7 +106,9 @@ export {
 } from './errors';
 
 /**
- * Model version string for attestations (`mv`): user-model format and feature schema versions.
+ * Model version string for attestations (`mv`): user-model format, feature schema and step
+ * sequence schema versions.
  * It changes whenever a stored model would stop being loadable.
  */
-export const MODEL_VERSION = `um${USER_MODEL_VERSION}.fs${FEATURE_SCHEMA_VERSION}` as const;
+export const MODEL_VERSION =
+  `um${USER_MODEL_VERSION}.fs${FEATURE_SCHEMA_VERSION}.sq${SEQUENCE_SCHEMA_VERSION}` as const;

@@ -3,15 +3,27 @@ import { join } from 'node:path';
 import { ROOT } from '../support/server';
 import { printCapture, runCaptureBench } from './capture';
 import { printFeatures, runFeaturesBench } from './features';
+import { printModel, runModelBench } from './model';
 import { writeJson } from './report';
+import { printServer, runServerBench, type StoreName } from './server';
 
 export interface BenchParams {
   /** Events per run (capture: dispatched per phase; features: input events). */
   events?: number;
   /** capture only: length of each typing + mouse run, s. */
   seconds?: number;
-  /** features only: timed repetitions. */
+  /** features: timed repetitions; model: fit + score + dispose cycles of the memory check. */
   reps?: number;
+  /** server only: enrolled devices, one bound session each. */
+  sessions?: number;
+  /** server only: measured seconds per arrival-rate step. */
+  stepSeconds?: number;
+  /** server only: arrival rates to step through, attestations/s. */
+  rates?: number[];
+  /** server only: stores to run. */
+  stores?: StoreName[];
+  /** server only: write a V8 CPU profile of each server process here. */
+  profileDir?: string;
 }
 
 interface Bench {
@@ -27,6 +39,22 @@ export const BENCHES = {
   features: {
     run: (p: BenchParams) => runFeaturesBench({ events: p.events, reps: p.reps }),
     print: (r: object) => printFeatures(r as Awaited<ReturnType<typeof runFeaturesBench>>),
+  },
+  model: {
+    // --events: scored windows per modality (default 1,000); --reps: memory cycles (default 50).
+    run: (p: BenchParams) => runModelBench({ windows: p.events, cycles: p.reps }),
+    print: (r: object) => printModel(r as Awaited<ReturnType<typeof runModelBench>>),
+  },
+  server: {
+    run: (p: BenchParams) =>
+      runServerBench({
+        sessions: p.sessions,
+        stepSeconds: p.stepSeconds,
+        rates: p.rates,
+        stores: p.stores,
+        profileDir: p.profileDir,
+      }),
+    print: (r: object) => printServer(r as Awaited<ReturnType<typeof runServerBench>>),
   },
 } satisfies Record<string, Bench>;
 

@@ -1,10 +1,14 @@
 /**
- * Benchmarks: `npm run bench -- <capture|features> [--out file.json] [--seconds N] [--events N] [--reps N]`.
+ * Benchmarks: `npm run bench -- <capture|features|server|model> [--out file.json] [options]`.
  * Prints a table and writes JSON (default bench-results/<name>.json). See docs/benchmarks.md.
  */
+import { resolve } from 'node:path';
 import { BENCHES, isBenchName, runBench, type BenchParams } from './benches';
+import { STORES, type StoreName } from './server';
 
-const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json] [--seconds N] [--events N] [--reps N]`;
+const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json] [--seconds N] [--events N] [--reps N]
+  server: [--sessions N] [--step-seconds S] [--rates a,b,c] [--stores ${STORES.join(',')}] [--profile dir]
+  model: [--events N scored windows per modality] [--reps N memory cycles]`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -40,6 +44,26 @@ while (args.length > 0) {
       break;
     case '--reps':
       params.reps = Math.round(positive(flag, value));
+      break;
+    case '--sessions':
+      params.sessions = Math.round(positive(flag, value));
+      break;
+    case '--step-seconds':
+      params.stepSeconds = positive(flag, value);
+      break;
+    case '--rates':
+      params.rates = (value ?? '').split(',').map((r) => Math.round(positive(flag, r)));
+      break;
+    case '--stores': {
+      const stores = (value ?? '').split(',');
+      const bad = stores.find((s) => !(STORES as readonly string[]).includes(s));
+      if (bad !== undefined) fail(`--stores takes ${STORES.join(',')}, got ${JSON.stringify(bad)}`);
+      params.stores = stores as StoreName[];
+      break;
+    }
+    case '--profile':
+      if (!value) fail('--profile needs a directory');
+      params.profileDir = resolve(value);
       break;
     default:
       fail(`unknown option ${JSON.stringify(flag)}`);

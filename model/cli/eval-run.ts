@@ -3,8 +3,8 @@
  * protocol of `model/eval/protocols.ts`, and writing the JSON report and its ROC SVG. The entry
  * point `eval.ts` only wires this to `process.argv`; tests call {@link runEval} directly.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DetectorConfig } from '../detector/config';
 import { keystrokeAaltoProtocol, keystrokeFixedProtocol, mouseSapiMouseProtocol } from '../eval/protocols';
@@ -18,6 +18,12 @@ import {
 } from '../eval/report';
 import { type RocCurveInput, rocSvg } from '../eval/roc-svg';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
+import {
+  keystrokeAaltoEncoderProtocol,
+  keystrokeFixedEncoderProtocol,
+  mouseSapiMouseEncoderProtocol,
+} from '../eval/encoder-protocols';
+import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
 
 /** Parsed command line of `npm run eval`. */
 export interface EvalArgs {
@@ -36,11 +42,14 @@ export interface EvalArgs {
   keysPerWindow?: number;
   /** tfjs backend: `wasm` (default, ≈ 4× faster training) or `cpu`. */
   backend: 'wasm' | 'cpu';
+  /** Directory written by `npm run train` (`encoder.json`, `training.json`): score with the shared encoder. */
+  model?: string;
 }
 
 /** Usage text. */
 export const USAGE = `usage: npm run eval -- <task> --data <dir> [--out report.json] [--users N] [--offset K]
                        [--folds F] [--keys-per-window W] [--backend wasm|cpu]
+                       [--model <dir written by npm run train>]
 tasks: ${EVAL_TASKS.join(', ')}
   keystroke-aalto   --data ../shared/datasets/aalto-dev
   mouse-sapimouse   --data ../shared/datasets/sapimouse-dev
@@ -66,7 +75,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   if (task === undefined || !(EVAL_TASKS as readonly string[]).includes(task)) {
     throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
   }
-  const known = ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend'];
+  const known = ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend', 'model'];
   for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
   const data = flags.get('data');
   if (data === undefined) throw new TypeError('--data <dir> is required');
@@ -82,6 +91,8 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   const args: EvalArgs = { task: task as EvalTask, data, backend };
   const out = flags.get('out');
   if (out !== undefined) args.out = out;
+  const model = flags.get('model');
+  if (model !== undefined) args.model = model;
   const users = int('users', 2);
   if (users !== undefined) args.users = users;
   const offset = int('offset', 0);
@@ -123,6 +134,8 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     }
   };
   const common = { onProgress, ...(options.detector === undefined ? {} : { detector: options.detector }) };
+  const shared = args.model === undefined ? undefined : loadSharedModel(args.model);
+  if (shared !== undefined) log(`shared encoder ${shared.encoder.provenance.task}: ${shared.encoder.provenance.users} training users (${shared.encoder.provenance.dataset})`);
   let report: EvalReport;
   let loadSeconds: number;
   if (args.task === 'keystroke-aalto') {
@@ -133,12 +146,28 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     loadSeconds = (performance.now() - started) / 1000;
     log(`loaded ${users.length} Aalto participants in ${loadSeconds.toFixed(1)} s`);
     const options = { ...common, ...(args.keysPerWindow === undefined ? {} : { keysPerWindow: args.keysPerWindow }) };
-    report = aaltoReport(await keystrokeAaltoProtocol(users, options), users.length);
+    report = aaltoReport(
+      shared === undefined
+        ? await keystrokeAaltoProtocol(users, options)
+        : await keystrokeAaltoEncoderProtocol(shared.encoder, refuseTrainingUsers(users, 'aalto', shared.trainingUsers), options),
+      users.length,
+    );
   } else if (args.task === 'mouse-sapimouse') {
     const users = slice(loadSapiMouse(args.data), args);
     loadSeconds = (performance.now() - started) / 1000;
     log(`loaded ${users.length} SapiMouse folders in ${loadSeconds.toFixed(1)} s`);
-    report = sapiMouseReport(await mouseSapiMouseProtocol(users, common), users.length);
+    report = sapiMouseReport(
+      shared === undefined
+        ? await mouseSapiMouseProtocol(users, common)
+        : await mouseSapiMouseEncoderProtocol(
+            shared.encoder,
+            refuseTrainingUsers(users.map((u) => ({ ...u, userId: u.subject, folder: u.userId })), 'sapimouse', shared.trainingUsers).map(
+              (u) => ({ ...u, userId: u.folder }),
+            ),
+            common,
+          ),
+      users.length,
+    );
   } else {
     const { keypad, fixedText } = loadPohmm(args.data);
     loadSeconds = (performance.now() - started) / 1000;
@@ -147,10 +176,18 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
       { name: 'fixedText', users: slice(fixedText.users, args), keysPerWindow: 20 },
     ];
     log(`loaded pohmm keypad ${sets[0]!.users.length} and fixed text ${sets[1]!.users.length} users`);
-    const result = await keystrokeFixedProtocol(sets, {
-      ...common,
-      ...(args.folds === undefined ? {} : { maxFolds: args.folds }),
-    });
+    const folds = args.folds === undefined ? {} : { maxFolds: args.folds };
+    const result =
+      shared === undefined
+        ? await keystrokeFixedProtocol(sets, { ...common, ...folds })
+        : keystrokeFixedEncoderProtocol(
+            shared.encoder,
+            sets.map((set) => ({
+              ...set,
+              users: refuseTrainingUsers(set.users, set.name === 'keypad' ? 'keypad' : 'fixed', shared.trainingUsers),
+            })),
+            { onProgress, ...folds },
+          );
     report = fixedReport(result, sets[0]!.users.length + sets[1]!.users.length);
   }
   report.run = {
@@ -159,8 +196,40 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     loadSeconds: Math.round(loadSeconds * 10) / 10,
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     detector: options.detector === undefined ? 'defaults' : JSON.stringify(options.detector),
+    ...(shared === undefined
+      ? {}
+      : { model: args.model, encoder: `${shared.encoder.provenance.task}, ${shared.encoder.provenance.users} users, ${shared.encoder.provenance.dataset} (${shared.encoder.provenance.licence}), ${shared.encoder.provenance.notes}` }),
   };
   return report;
+}
+
+/** A model directory written by `npm run train`. */
+export interface SharedModelDir {
+  encoder: SharedEncoder;
+  /** Ids of every training user, prefixed by data set (`aalto:5`, `sapimouse:12`, `keypad:s002`). */
+  trainingUsers: ReadonlySet<string>;
+}
+
+/** Loads `<dir>/encoder.json` and the training user list of `<dir>/training.json`. */
+export function loadSharedModel(dir: string): SharedModelDir {
+  const encoder = encoderFromJSON(readFileSync(join(dir, 'encoder.json'), 'utf8'));
+  const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { trainingUsers?: unknown };
+  if (!Array.isArray(training.trainingUsers)) throw new TypeError(`${dir}/training.json has no trainingUsers list`);
+  return { encoder, trainingUsers: new Set(training.trainingUsers.map(String)) };
+}
+
+/**
+ * Never test on a training user: throws when any of `users` was in the encoder's training set
+ * (same data set prefix and id).
+ */
+export function refuseTrainingUsers<U extends { userId: string }>(users: readonly U[], prefix: string, training: ReadonlySet<string>): U[] {
+  const overlap = users.filter((u) => training.has(`${prefix}:${u.userId}`));
+  if (overlap.length > 0) {
+    throw new TypeError(
+      `${overlap.length} of the test users were used to train this encoder (e.g. ${prefix}:${overlap[0]!.userId}): evaluate on other users (--offset/--users) or train on others`,
+    );
+  }
+  return users.slice();
 }
 
 /** `x.json` → `x.roc.svg` (any other name gets `.roc.svg` appended). */

@@ -33,6 +33,16 @@ function expectReport(r: EvalReport, task: string): void {
   expect(r.run?.['wallSeconds']).toBeGreaterThan(0);
   const back = JSON.parse(JSON.stringify(r)) as EvalReport; // JSON-safe
   expect(back.eer).toBe(r.eer);
+  // Continuous-authentication figures (model/eval/continuous.ts) in every report.
+  const c = r.continuous!;
+  expect(c.threshold).toBe(0.5);
+  expect(c.genuine.sessions).toBeGreaterThan(0);
+  expect(c.impostor.pairs).toBeGreaterThan(0);
+  for (const x of [c.impostor.neverFlaggedFraction, c.genuine.noFalseFlagFraction]) {
+    expect(x).toBeGreaterThanOrEqual(0);
+    expect(x).toBeLessThanOrEqual(1);
+  }
+  expect(back.continuous).toEqual(c);
 }
 
 describe('parseEvalArgs', () => {

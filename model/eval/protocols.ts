@@ -15,8 +15,18 @@ import { NotEnoughWindowsError } from '../errors';
 import type { RawEvent } from '../events/schema';
 import { IGNORED_KEY_FLAGS } from '../features/keystroke';
 import type { Modality } from '../features/schema';
-import { createWindower } from '../features/windower';
+import { type FeatureWindow, createWindower } from '../features/windower';
+import { IGNORED_POINTER_FLAGS } from '../features/pointer';
 import { createRng } from '../random';
+import {
+  type ActionStream,
+  type ContinuousOptions,
+  type ContinuousTrials,
+  actionStream,
+  continuousTrials,
+  emptyTrials,
+  mergeTrials,
+} from './continuous';
 import { eer } from './metrics';
 
 /** Options shared by every protocol. */
@@ -32,6 +42,12 @@ export interface ProtocolOptions {
   detector?: Partial<DetectorConfig>;
   /** Called after each enrolled model (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Continuous-authentication simulation (`continuous.ts`): its options, and at most
+   * `impostorsPerUser` impostor streams per enrolled user (a seeded draw among the other
+   * subjects; default 50).
+   */
+  continuous?: Partial<ContinuousOptions> & { impostorsPerUser?: number };
 }
 
 /** A user the protocol could not evaluate, and why. */
@@ -62,6 +78,8 @@ export interface ProtocolResult extends ScoreSet {
   emptyQueries: { genuine: number; impostor: number };
   /** Settings and data facts worth printing next to the figures. */
   notes: string[];
+  /** Continuous-authentication outcomes (`continuous.ts`), summarized by the report. */
+  continuous: ContinuousTrials;
 }
 
 /** The seed of a run (default 1). */
@@ -126,6 +144,79 @@ function vectorsOf(
     .map((w) => w.vector);
 }
 
+/** Actions of a raw stream: complete key presses, or counted pointer events (pm, pd, pu). */
+function actionsOf(events: readonly RawEvent[], modality: Modality): number {
+  if (modality === 'keystroke') return truncateKeys(events, Infinity).presses;
+  let n = 0;
+  for (const e of events) {
+    if ((e.k === 'pm' || e.k === 'pd' || e.k === 'pu') && ((e.f ?? 0) & IGNORED_POINTER_FLAGS) === 0) n++;
+  }
+  return n;
+}
+
+/**
+ * Segments (each through a fresh windower, like the protocol's queries) as one continuous stream
+ * of whole feature windows (vector and steps), for scorers that need more than the vector.
+ */
+export function windowStreamOf(
+  segments: readonly (readonly RawEvent[])[],
+  modality: Modality,
+  config: { keysPerWindow?: number; pointerEventsPerWindow?: number },
+): ActionStream<FeatureWindow> {
+  return actionStream(
+    segments.map((events) => ({
+      windows: createWindower(config)
+        .push(events)
+        .filter((w) => w.modality === modality)
+        .map((w) => ({ window: w, count: w.count })),
+      actions: actionsOf(events, modality),
+    })),
+  );
+}
+
+/** Segments (each through a fresh windower, like the protocol's queries) as one continuous stream. */
+function streamOf(
+  segments: readonly (readonly RawEvent[])[],
+  modality: Modality,
+  config: { keysPerWindow?: number; pointerEventsPerWindow?: number },
+): ActionStream {
+  return actionStream(
+    segments.map((events) => ({
+      windows: createWindower(config)
+        .push(events)
+        .filter((w) => w.modality === modality)
+        .map((w) => ({ window: w.vector, count: w.count })),
+      actions: actionsOf(events, modality),
+    })),
+  );
+}
+
+/**
+ * Continuous trials of one enrolled model: its own held-out stream, and a seeded draw of at most
+ * `impostorsPerUser` of the `candidates` (indices into `streams`) as impostors.
+ */
+export function continuousOf<W = Float32Array>(
+  model: { score(window: W): number },
+  modality: Modality,
+  own: ActionStream<W>,
+  streams: readonly ActionStream<W>[],
+  candidates: number[],
+  options: Pick<ProtocolOptions, 'continuous'>,
+  rngSeed: number,
+): Promise<ContinuousTrials> {
+  const max = options.continuous?.impostorsPerUser ?? 50;
+  const rng = createRng(rngSeed >>> 0);
+  const pool = candidates.slice();
+  // Partial Fisher–Yates: the first `max` of a seeded shuffle.
+  for (let k = 0; k < Math.min(max, pool.length); k++) {
+    const r = k + Math.floor(rng() * (pool.length - k));
+    [pool[k], pool[r]] = [pool[r]!, pool[k]!];
+  }
+  const { impostorsPerUser: _unused, ...sim } = options.continuous ?? {};
+  const picked = pool.slice(0, max).map((o) => streams[o]!);
+  return continuousTrials((ws) => ws.map((w) => model.score(w)), modality, own, picked, sim);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Aalto free text: the TypeNet protocol.
 
@@ -173,7 +264,7 @@ export async function keystrokeAaltoProtocol(
   let sequencesUsed = 0;
 
   // Windows of every usable sequence, computed once.
-  const subjects: { userId: string; gallery: Float32Array[]; queries: Float32Array[][] }[] = [];
+  const subjects: { userId: string; gallery: Float32Array[]; queries: Float32Array[][]; held: ActionStream }[] = [];
   for (const u of users) {
     if (u.sequences.length < G + Q) {
       skipped.push({ userId: u.userId, reason: `${u.sequences.length} sequences < G + ${Q}` });
@@ -187,8 +278,12 @@ export async function keystrokeAaltoProtocol(
     };
     const gallery = u.sequences.slice(0, G).flatMap(cut);
     const queries = u.sequences.slice(u.sequences.length - Q).map(cut);
-    subjects.push({ userId: u.userId, gallery, queries });
+    // Continuous figures: every sentence after the gallery, whole (not cut to M), as one session.
+    const held = streamOf(u.sequences.slice(G), 'keystroke', { keysPerWindow });
+    subjects.push({ userId: u.userId, gallery, queries, held });
   }
+  const heldStreams = subjects.map((x) => x.held);
+  const continuous = emptyTrials();
 
   const genuine: number[] = [];
   const impostor: number[] = [];
@@ -224,6 +319,8 @@ export async function keystrokeAaltoProtocol(
       if (q.length === 0) emptyQueries.impostor++;
       else im.push(score(q));
     }
+    const others = subjects.map((_, o) => o).filter((o) => o !== s);
+    mergeTrials(continuous, await continuousOf(model, 'keystroke', subject.held, heldStreams, others, options, seed * 7919 + s));
     model.dispose();
     genuine.push(...g);
     for (const x of im) impostor.push(x);
@@ -244,7 +341,9 @@ export async function keystrokeAaltoProtocol(
       `G = ${G} gallery sequences, ${Q} genuine queries, M = ${M} keys (first complete presses), ` +
         `${keysPerWindow}-key windows, query score = mean window confidence`,
       `${shortSequences} of ${sequencesUsed} sequences had fewer than ${M} complete presses and were used as they are (not padded)`,
+      `continuous: a session = all sentences after the gallery, whole, ${keysPerWindow}-key windows; impostor = another subject's such session`,
     ],
+    continuous,
   };
 }
 
@@ -296,7 +395,10 @@ export async function mouseSapiMouseProtocol(
     subject: u.subject,
     enrol: vectorsOf(u.session3min, 'pointer', config),
     test: vectorsOf(u.session1min, 'pointer', config),
+    held: streamOf([u.session1min], 'pointer', config),
   }));
+  const heldStreams = data.map((u) => u.held);
+  const continuous = emptyTrials();
   const groups = (scores: readonly number[], n: number): number[] => {
     const out: number[] = [];
     for (let k = 0; k + n <= scores.length; k += n) out.push(meanOf(scores.slice(k, k + n)));
@@ -323,6 +425,8 @@ export async function mouseSapiMouseProtocol(
     const others = data
       .filter((o) => o.subject !== u.subject)
       .map((o) => o.test.map((v) => model.score(v)));
+    const candidates = data.map((_, o) => o).filter((o) => data[o]!.subject !== u.subject);
+    mergeTrials(continuous, await continuousOf(model, 'pointer', u.held, heldStreams, candidates, options, seed * 7919 + s));
     model.dispose();
     for (const n of blockCounts) {
       const set = byBlocks[String(n)]!;
@@ -351,7 +455,9 @@ export async function mouseSapiMouseProtocol(
         `(median ${mid(enrolBlocks)}); 1-minute test blocks ${testBlocks[0] ?? 0}–` +
         `${testBlocks[testBlocks.length - 1] ?? 0} (median ${mid(testBlocks)})`,
       'folders of one subject (user35.1/.2, user62.1/.2) are never each other’s impostors',
+      `continuous: a session = the 1-minute session, ${eventsPerBlock}-event windows; impostor = another subject's 1-minute session`,
     ],
+    continuous,
   };
 }
 
@@ -398,6 +504,11 @@ async function leaveOneOut(
   const impostorBy = set.users.map((): number[] => []);
   const emptyQueries = { genuine: 0, impostor: 0 };
   const tooFew = new Set<number>();
+  // Continuous figures on the first fold only: a session = one held-out sample.
+  const firstSamples = set.users.map((u) =>
+    streamOf(u.sequences.slice(0, 1), 'keystroke', { keysPerWindow: set.keysPerWindow }),
+  );
+  const continuous = emptyTrials();
   let fits = 0;
   for (let j = 0; j < folds; j++) {
     for (let u = 0; u < set.users.length; u++) {
@@ -424,6 +535,10 @@ async function leaveOneOut(
         if (q === undefined) continue;
         if (q.length === 0) emptyQueries.impostor++;
         else impostorBy[u]!.push(score(q));
+      }
+      if (j === 0) {
+        const others = set.users.map((_, o) => o).filter((o) => o !== u && set.users[o]!.sequences.length > 0);
+        mergeTrials(continuous, await continuousOf(model, 'keystroke', firstSamples[u]!, firstSamples, others, options, seed * 7919 + u));
       }
       model.dispose();
       progress();
@@ -452,7 +567,9 @@ async function leaveOneOut(
       `${set.name}: ${set.users.length} users, ${folds} of ${maxSamples} held-out sample indices, ` +
         `${set.keysPerWindow}-key windows (${windowsPerSample[0] ?? 0}–` +
         `${windowsPerSample[windowsPerSample.length - 1] ?? 0} per sample), query score = mean window confidence`,
+      `${set.name} continuous: first fold only, a session = held-out sample 0; impostor = another user's sample 0`,
     ],
+    continuous,
   };
 }
 
@@ -485,6 +602,7 @@ export async function keystrokeFixedProtocol(
       impostor: all.reduce((n, r) => n + r.emptyQueries.impostor, 0),
     },
     notes: all.flatMap((r) => r.notes),
+    continuous: all.reduce((acc, r) => mergeTrials(acc, r.continuous), emptyTrials()),
     bySet,
   };
 }

@@ -2,6 +2,7 @@
  * Evaluation reports (pure): the JSON shape written by `npm run eval`, the published figures
  * each task is compared with, and the plain-text table printed next to them.
  */
+import { type ContinuousSummary, formatContinuous, summarizeContinuous } from './continuous';
 import { type Distribution, type RocPoint, distribution, verificationMetrics } from './metrics';
 import type { FixedResult, MouseResult, ProtocolResult, ScoreSet, SkippedUser } from './protocols';
 
@@ -65,6 +66,8 @@ export interface EvalSummary {
   /** Global ROC, thinned. */
   roc: RocPoint[];
   published?: PublishedFigure;
+  /** Continuous-authentication figures (`continuous.ts`; docs/model.md §8). */
+  continuous?: ContinuousSummary;
 }
 
 /** The JSON report of one `npm run eval` run. */
@@ -127,6 +130,7 @@ export function aaltoReport(result: ProtocolResult, usersLoaded: number): EvalRe
   return {
     ...summarize(result),
     ...base('keystroke-aalto', result, usersLoaded),
+    continuous: summarizeContinuous(result.continuous, 'keystroke'),
     published: PUBLISHED['keystroke-aalto'],
     headline: 'global ROC over all queries; TypeNet reports perUserEer.mean',
   };
@@ -143,6 +147,7 @@ export function sapiMouseReport(result: MouseResult, usersLoaded: number): EvalR
   return {
     ...top,
     ...base('mouse-sapimouse', result, usersLoaded),
+    continuous: summarizeContinuous(result.continuous, 'pointer'),
     published: PUBLISHED_SAPIMOUSE_BY_BLOCKS[head] ?? PUBLISHED['mouse-sapimouse'],
     headline: `${head} block(s) of scores averaged (see byBlocks)`,
     byBlocks,
@@ -152,10 +157,13 @@ export function sapiMouseReport(result: MouseResult, usersLoaded: number): EvalR
 /** The report of a `keystroke-fixed` run: top level = all sets pooled; `bySet` each alone. */
 export function fixedReport(result: FixedResult, usersLoaded: number): EvalReport {
   const bySet: Record<string, EvalSummary> = {};
-  for (const [name, r] of Object.entries(result.bySet)) bySet[name] = summarize(r);
+  for (const [name, r] of Object.entries(result.bySet)) {
+    bySet[name] = { ...summarize(r), continuous: summarizeContinuous(r.continuous, 'keystroke') };
+  }
   return {
     ...summarize(result),
     ...base('keystroke-fixed', result, usersLoaded),
+    continuous: summarizeContinuous(result.continuous, 'keystroke'),
     published: PUBLISHED['keystroke-fixed'],
     headline: 'keypad and fixed text pooled (see bySet)',
     bySet,
@@ -202,6 +210,10 @@ export function formatReport(report: EvalReport): string {
     `published: ${report.published.source}`,
     ...report.notes.map((n) => `note: ${n}`),
   ];
+  if (report.continuous !== undefined) out.push(...formatContinuous(report.continuous));
+  for (const [name, s] of Object.entries(report.bySet ?? {})) {
+    if (s.continuous !== undefined) out.push(...formatContinuous(s.continuous, `continuous ${name}`));
+  }
   if (report.skipped.length > 0) out.push(`skipped ${report.skipped.length} user(s): ${report.skipped.slice(0, 5).map((s) => `${s.userId} (${s.reason})`).join(', ')}${report.skipped.length > 5 ? ', …' : ''}`);
   if (report.emptyQueries.genuine + report.emptyQueries.impostor > 0) {
     out.push(`queries without a window (not scored): ${report.emptyQueries.genuine} genuine, ${report.emptyQueries.impostor} impostor`);

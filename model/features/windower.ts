@@ -3,6 +3,7 @@
  * partial windows between calls. It is the only way the worker, training and evaluation make
  * feature vectors (STYLE.md point 10).
  */
+import { keystrokeSteps, pointerSteps } from './sequence';
 import { FLAG, type RawEvent } from '../events/schema';
 import { assertInteger, assertKnownKeys, assertNumber } from '../assert';
 import { KeyPairer, type KeyPress, keystrokeFeatures } from './keystroke';
@@ -62,6 +63,14 @@ export interface FeatureWindow {
    * note, not a feature: such input is "no data", never evidence. Always 0 for pointer windows.
    */
   textInputs: number;
+  /**
+   * The window's step sequence (features/sequence.ts: one row per key press or kept pointer
+   * sample, `steps.length / stepCount` values each), the input of the shared encoder. Computed
+   * from exactly the presses or events behind `vector`.
+   */
+  steps: Float32Array;
+  /** Rows in `steps`. */
+  stepCount: number;
 }
 
 /** A stateful windower; see {@link createWindower}. */
@@ -142,8 +151,11 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
       if (presses.length === cfg.keysPerWindow) {
         let end = -Infinity;
         for (const p of presses) end = Math.max(end, p.up);
+        const seq = keystrokeSteps(presses);
         out.push({
           modality: 'keystroke',
+          steps: seq.steps,
+          stepCount: seq.n,
           vector: keystrokeFeatures(presses),
           count: presses.length,
           start: presses[0]!.down,
@@ -175,8 +187,11 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
           end = Math.max(end, p.t);
         }
       }
+      const seq = pointerSteps(pointerEvents);
       out.push({
         modality: 'pointer',
+        steps: seq.steps,
+        stepCount: seq.n,
         vector: pointerFeatures(pointerEvents),
         count: pointerCount,
         start,

@@ -12,10 +12,14 @@ import { matchedRoutes } from 'hono/route';
 import { AuditTrail } from './audit';
 import type { ApiKeyRegistry, RelyingParty } from './auth';
 import type { Clock } from './clock';
+import { cors, type CorsConfig } from './cors';
 import type { DecisionPolicy } from './decision';
 import { createDemoBank } from './demo-bank/bank';
+import { DeviceSelfService } from './device-self';
+import { DPOP_CHALLENGE } from './dpop';
 import {
   BadRequest,
+  DpopError,
   Forbidden,
   NotFound,
   PayloadTooLarge,
@@ -39,6 +43,7 @@ import {
 import { attestationRoutes } from './routes/attestations';
 import { auditRoutes } from './routes/audit';
 import type { RouteDeps } from './routes/deps';
+import { deviceSelfRoutes } from './routes/device-self';
 import { deviceRoutes } from './routes/devices';
 import { enrollmentCodeRoutes } from './routes/enrollment-codes';
 import { healthRoutes } from './routes/health';
@@ -46,6 +51,7 @@ import { introspectRoutes } from './routes/introspect';
 import { jwksRoutes } from './routes/jwks';
 import { metricsRoutes } from './routes/metrics';
 import { sessionRoutes } from './routes/sessions';
+import { signingKeyRoutes } from './routes/signing-keys';
 import { TacitService } from './service';
 import type { Store } from './store/store';
 import type { AppEnv } from './types';
@@ -77,6 +83,8 @@ export interface AppDeps {
   trustProxy?: boolean;
   /** Served over HTTPS: send `Strict-Transport-Security`. */
   hsts?: boolean;
+  /** Browser origins that get CORS headers on the endpoints they use (none when omitted). */
+  cors?: CorsConfig;
 }
 
 /** The app, its service layer, audit trail and metrics (for tests and maintenance). */
@@ -115,8 +123,10 @@ export function createApp(deps: AppDeps): TacitApp {
   const metrics = deps.metrics ?? createMetrics();
   const audit = new AuditTrail({ store: deps.store, clock: deps.clock, logger, metrics });
   const service = new TacitService({ ...deps, metrics, audit });
+  const deviceSelf = new DeviceSelfService({ ...deps, audit });
   const routeDeps: RouteDeps = {
     service,
+    deviceSelf,
     apiKeys: deps.apiKeys,
     keys: deps.keys,
     store: deps.store,
@@ -165,6 +175,9 @@ export function createApp(deps: AppDeps): TacitApp {
     if (deps.hsts) c.header('Strict-Transport-Security', 'max-age=31536000');
   });
 
+  // Before the body and rate limits, so their refusals carry CORS headers too.
+  app.use('*', cors(deps.cors ?? { extensionOrigins: [], bankOrigins: [] }));
+
   const limit = bodyLimit({
     maxSize: POLICY.maxBodyBytes,
     onError: () => {
@@ -199,6 +212,8 @@ export function createApp(deps: AppDeps): TacitApp {
   app.route('/', attestationRoutes(routeDeps));
   app.route('/', introspectRoutes(routeDeps));
   app.route('/', auditRoutes(routeDeps));
+  app.route('/', deviceSelfRoutes(routeDeps));
+  app.route('/', signingKeyRoutes(routeDeps));
 
   if (deps.demo) {
     app.use('/bank/*', limit);
@@ -233,6 +248,7 @@ export function createApp(deps: AppDeps): TacitApp {
     if (known && known.status < 500) {
       c.set('error', errorFields(known));
       if (known instanceof RateLimited) c.header('Retry-After', String(known.retryAfterS));
+      if (known instanceof DpopError) c.header('WWW-Authenticate', DPOP_CHALLENGE);
       return c.json(errorBody(known), known.status);
     }
     logger.error('unhandled_error', { ...errorFields(err), stack: err.stack });

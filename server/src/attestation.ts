@@ -1,7 +1,10 @@
 /**
  * Verification policy for the statements a device signs (docs/protocol.md §4): enrollment,
- * session binding and attestation. jose does the cryptography and the standard claim checks;
- * this module states the policy and maps every failure to one typed error.
+ * session binding and attestation. jose does the cryptography and the standard claim checks of
+ * self-signed statements (enrollment, rotation); for the statements of enrolled devices (binding,
+ * attestation: the hot path) jose parses the header and payload and node:crypto checks the ES256
+ * signature with the device's cached key (see {@link verifyEs256}). This module states the
+ * policy and maps every failure to one typed error.
  *
  * Checking order, for every kind: the compact shape and protected header first (`alg` must be
  * `ES256`, `typ` must be this kind's), then the key (embedded public JWK for enrollment; `kid`
@@ -12,14 +15,15 @@
  *
  * @module
  */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import {
   EmbeddedJWK,
   calculateJwkThumbprint,
+  decodeJwt,
   decodeProtectedHeader,
   errors,
   importJWK,
   jwtVerify,
-  type CryptoKey,
   type JWTPayload,
   type JWTVerifyOptions,
   type ProtectedHeaderParameters,
@@ -44,6 +48,7 @@ export const STATEMENT_TYP = {
   enroll: 'tacit-enroll+jwt',
   bind: 'tacit-bind+jwt',
   attest: 'tacit-att+jwt',
+  rotate: 'tacit-rotate+jwt',
 } as const;
 
 /** The only JWS algorithm accepted from devices. */
@@ -88,12 +93,22 @@ const attestClaims = z
   // `conf` is null exactly while the model is enrolling.
   .refine((c) => (c.state === 'scoring') === (c.conf !== null), { path: ['conf'] });
 
+const rotateClaims = z.object({
+  // The thumbprint of the key being replaced.
+  old: b64u.length(43),
+  iat,
+  jti,
+});
+
 /** Claims of a verified enrollment statement. */
 export type EnrollClaims = z.infer<typeof enrollClaims>;
 /** Claims of a verified binding statement. */
 export type BindClaims = z.infer<typeof bindClaims>;
 /** Claims of a verified attestation. */
 export type AttestClaims = z.infer<typeof attestClaims>;
+
+/** Claims of a verified rotation statement. */
+export type RotateClaims = z.infer<typeof rotateClaims>;
 
 /** A verified enrollment statement. */
 export interface VerifiedEnrollment {
@@ -179,39 +194,157 @@ function parseClaims<S extends z.ZodType>(schema: S, payload: JWTPayload): z.inf
 }
 
 /**
- * Verifies an enrollment statement (`tacit-enroll+jwt`) signed by the key in its own `jwk`
- * header, which must be a public EC P-256 key. Checks freshness; the code and `jti` are the
- * caller's to check against the store.
+ * Verifies a statement signed by the public EC P-256 key in its own `jwk` header (enrollment,
+ * rotation): header, key, signature. Claims are the caller's.
  */
-export async function verifyEnrollment(jws: string, now: number): Promise<VerifiedEnrollment> {
-  const header = readHeader(jws, STATEMENT_TYP.enroll);
+async function verifySelfSigned(
+  jws: string,
+  typ: string,
+  now: number,
+): Promise<{ jkt: string; jwk: PublicJwk; payload: JWTPayload }> {
+  const header = readHeader(jws, typ);
   const jwk = header.jwk as Record<string, unknown> | undefined;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
-    throw new JwsInvalid('enrollment must carry its public key', { cause: 'no jwk header' });
+    throw new JwsInvalid('statement must carry its public key', { cause: 'no jwk header' });
   }
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) {
-    throw new JwsInvalid('enrollment key must be a public key', { cause: 'private jwk members' });
+    throw new JwsInvalid('statement key must be a public key', { cause: 'private jwk members' });
   }
   const { kty, crv, x, y } = jwk;
   if (kty !== 'EC' || crv !== 'P-256' || typeof x !== 'string' || typeof y !== 'string') {
-    throw new JwsInvalid('enrollment key must be an EC P-256 key', { cause: 'jwk not P-256' });
+    throw new JwsInvalid('statement key must be an EC P-256 key', { cause: 'jwk not P-256' });
   }
   const publicJwk: PublicJwk = { kty: 'EC', crv: 'P-256', x, y };
   try {
     // The key is attacker-chosen: an invalid point must be a 400, not a WebCrypto 500.
     await importJWK({ ...jwk }, DEVICE_ALG);
   } catch (cause) {
-    throw new JwsInvalid('enrollment key must be an EC P-256 key', { cause });
+    throw new JwsInvalid('statement key must be an EC P-256 key', { cause });
   }
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(jws, EmbeddedJWK, verifyOptions(STATEMENT_TYP.enroll, now)));
+    ({ payload } = await jwtVerify(jws, EmbeddedJWK, verifyOptions(typ, now)));
   } catch (err) {
     throw fromJose(err);
   }
+  return { jkt: await calculateJwkThumbprint(publicJwk, 'sha256'), jwk: publicJwk, payload };
+}
+
+/**
+ * Verifies an enrollment statement (`tacit-enroll+jwt`) signed by the key in its own `jwk`
+ * header, which must be a public EC P-256 key. Checks freshness; the code and `jti` are the
+ * caller's to check against the store.
+ */
+export async function verifyEnrollment(jws: string, now: number): Promise<VerifiedEnrollment> {
+  const { jkt, jwk, payload } = await verifySelfSigned(jws, STATEMENT_TYP.enroll, now);
   const claims = parseClaims(enrollClaims, payload);
   checkFreshness(claims.iat, now);
-  return { jkt: await calculateJwkThumbprint(publicJwk, 'sha256'), jwk: publicJwk, claims };
+  return { jkt, jwk, claims };
+}
+
+/**
+ * Verifies a rotation statement (`tacit-rotate+jwt`): signed by the **new** device key, carried
+ * in its own `jwk` header, naming the old key's thumbprint in `old`. Checks freshness; that
+ * `old` is the key of the request's DPoP proof, and the `jti`, are the caller's.
+ */
+export async function verifyRotation(
+  jws: string,
+  now: number,
+): Promise<{ jkt: string; jwk: PublicJwk; claims: RotateClaims }> {
+  const { jkt, jwk, payload } = await verifySelfSigned(jws, STATEMENT_TYP.rotate, now);
+  const claims = parseClaims(rotateClaims, payload);
+  checkFreshness(claims.iat, now);
+  return { jkt, jwk, claims };
+}
+
+/** Most device keys kept imported (a few hundred bytes each). */
+const KEY_CACHE_SIZE = 100_000;
+const keyCache = new Map<string, KeyObject>();
+
+/**
+ * The stored public key of a device as a `KeyObject`, imported once: importing costs about as
+ * much as verifying, and every statement of a device is checked against the same key. Entries
+ * are keyed by the stored key material itself (not the `kid`), so an entry can never stand for
+ * another key; revocation is unaffected, as it is checked in the store before the key is used.
+ * Least recently used entries go first past {@link KEY_CACHE_SIZE}.
+ */
+function deviceKey(jwk: PublicJwk): KeyObject {
+  const id = `${jwk.crv}.${jwk.x}.${jwk.y}`;
+  let key = keyCache.get(id);
+  if (key) {
+    keyCache.delete(id);
+  } else {
+    const { kty, crv, x, y } = jwk;
+    key = createPublicKey({ key: { kty, crv, x, y }, format: 'jwk' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new TypeError('not a P-256 key');
+    }
+    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  }
+  keyCache.set(id, key);
+  return key;
+}
+
+/** An ES256 signature: base64url of the 64 bytes r‖s, no padding. */
+const ES256_SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
+const B64U_SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks the ES256 signature of a compact JWS whose protected header {@link readHeader} has
+ * already accepted: node:crypto `verify` (SHA-256, IEEE P1363 r‖s, as RFC 7518 §3.4 encodes
+ * it) over the JWS signing input, on libuv's thread pool so the event loop keeps serving. This
+ * is jose's check without the WebCrypto layer, whose per-call overhead on the event loop is
+ * larger than the verification itself.
+ */
+async function verifyEs256(jws: string, key: KeyObject): Promise<void> {
+  const dot = jws.lastIndexOf('.');
+  const [header, payload] = jws.slice(0, dot).split('.');
+  const signature = jws.slice(dot + 1);
+  if (!B64U_SEGMENT.test(header!) || !B64U_SEGMENT.test(payload!)) {
+    throw new JwsInvalid('invalid signed statement', { cause: 'segment not base64url' });
+  }
+  if (!ES256_SIGNATURE.test(signature)) {
+    throw new JwsInvalid('invalid signed statement', { cause: 'not an ES256 signature' });
+  }
+  const valid = await new Promise<boolean>((resolve, reject) =>
+    verify(
+      'sha256',
+      Buffer.from(jws.slice(0, dot), 'latin1'),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(signature, 'base64url'),
+      (err, ok) => (err ? reject(err) : resolve(ok)),
+    ),
+  );
+  if (!valid) throw new JwsInvalid('invalid signed statement', { cause: 'signature' });
+}
+
+/**
+ * The payload of a signature-checked statement as a JSON object, with the time claims jose's
+ * `jwtVerify` would check under {@link verifyOptions}: `exp` and `nbf`, when present, must be
+ * numbers and within the tolerance (`iat` is checked by {@link checkFreshness}).
+ */
+function readPayload(jws: string, now: number): JWTPayload {
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(jws);
+  } catch (cause) {
+    throw new JwsInvalid('invalid signed statement', { cause });
+  }
+  const nowS = Math.floor(now / 1000);
+  const tolerance = POLICY.freshnessWindowS;
+  for (const claim of ['exp', 'nbf'] as const) {
+    const value = payload[claim];
+    if (value !== undefined && typeof value !== 'number') {
+      throw new JwsClaims({ cause: `invalid claims: ${claim}` });
+    }
+  }
+  if (payload.nbf !== undefined && payload.nbf > nowS + tolerance) {
+    throw new Stale({ cause: 'nbf in the future' });
+  }
+  if (payload.exp !== undefined && payload.exp <= nowS - tolerance) {
+    throw new Stale({ cause: 'exp passed' });
+  }
+  return payload;
 }
 
 async function verifyDeviceStatement(
@@ -221,6 +354,10 @@ async function verifyDeviceStatement(
   lookup: DeviceLookup,
 ): Promise<{ jkt: string; devices: DeviceRecord[]; payload: JWTPayload }> {
   const header = readHeader(jws, typ);
+  // No extension is understood, so none may be critical (RFC 7515 §4.1.11).
+  if (header.crit !== undefined) {
+    throw new JwsInvalid('invalid signed statement', { cause: 'crit header' });
+  }
   const kid = header.kid;
   if (typeof kid !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(kid)) {
     // Device ids are SHA-256 thumbprints; anything else cannot name a device.
@@ -230,19 +367,15 @@ async function verifyDeviceStatement(
   const devices = await lookup(kid);
   if (devices.length === 0) throw new UnknownDevice({ cause: 'kid not enrolled' });
   if (devices.every((d) => d.revokedAt !== null)) throw new DeviceRevoked({ cause: 'all revoked' });
-  let key: CryptoKey;
+  let key: KeyObject;
   try {
-    key = (await importJWK(devices[0]!.jwk, DEVICE_ALG)) as CryptoKey;
+    key = deviceKey(devices[0]!.jwk);
   } catch (cause) {
     // Stored keys were validated at enrollment: failing here is our fault.
     throw new TypeError('stored device key does not import', { cause });
   }
-  try {
-    const { payload } = await jwtVerify(jws, key, verifyOptions(typ, now));
-    return { jkt: kid, devices, payload };
-  } catch (err) {
-    throw fromJose(err);
-  }
+  await verifyEs256(jws, key);
+  return { jkt: kid, devices, payload: readPayload(jws, now) };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   snapshot,
   type Harness,
 } from './testing/harness';
+import { TEST_STORE } from './testing/test-store';
 
 let h: Harness;
 beforeEach(async () => {
@@ -22,16 +23,8 @@ afterEach(async () => {
   await h.close();
 });
 
-/** Runs `sql` on the harness database through a second connection, as an intruder would. */
-function tamper(sql: string, ...params: unknown[]): number {
-  const db = new Database(h.dbPath);
-  try {
-    db.exec('DROP TRIGGER IF EXISTS audit_no_update');
-    return db.prepare(sql).run(...params).changes;
-  } finally {
-    db.close();
-  }
-}
+/** Edits stored records behind the server's back, as an intruder with store access would. */
+const tamper = () => h.tamper;
 
 const verify = async () => {
   const res = await h.call('GET', '/v1/audit/verify', { key: KEYS.auditor });
@@ -171,22 +164,46 @@ describe('what is recorded', () => {
     });
   });
 
-  it('a failing audit write is logged and counted, the answer is unchanged', async () => {
+  it('a failing lone record (a rejection) is logged and counted; the answer is unchanged', async () => {
     const s = await boundSession(h);
+    await attest(h, s.device, { sid: s.sid, seq: 1 });
     const original = h.store.appendAudit.bind(h.store);
     h.store.appendAudit = async () => {
       throw new Error('disk full');
     };
     try {
-      expect((await attest(h, s.device, { sid: s.sid, seq: 1 })).status).toBe(202);
+      expectError(await attest(h, s.device, { sid: s.sid, seq: 1 }), 409, 'ERR_REPLAY');
     } finally {
       h.store.appendAudit = original;
     }
     expect(h.metrics.auditWriteFailures.get()).toBe(1);
     expect(h.logger.records.find((r) => r.event === 'audit_write_failed')).toMatchObject({
       level: 'error',
-      type: 'attestation.accepted',
+      type: 'attestation.rejected',
     });
+  });
+
+  it('an action commits with its record: when the record cannot be written, nothing is', async () => {
+    const s = await boundSession(h);
+    const before = await snapshot(h, s.sid);
+    const count = (await auditRecords(h)).length;
+    const original = h.audit.event.bind(h.audit);
+    // A record the store cannot hash (non-finite number): its append fails inside the action.
+    h.audit.event = (type, who, data) =>
+      type === 'attestation.accepted'
+        ? { ...original(type, who, data), data: { conf: Number.NaN } }
+        : original(type, who, data);
+    try {
+      expect((await attest(h, s.device, { sid: s.sid, seq: 1 })).status).toBe(500);
+    } finally {
+      h.audit.event = original;
+    }
+    expect(await snapshot(h, s.sid)).toEqual(before);
+    expect(await auditRecords(h)).toHaveLength(count);
+    // Nothing half-done: the same attestation is accepted now, with its record.
+    expect((await attest(h, s.device, { sid: s.sid, seq: 1 })).status).toBe(202);
+    expect((await auditRecords(h)).at(-1)).toMatchObject({ type: 'attestation.accepted' });
+    expect((await snapshot(h, s.sid)).counts.attestations).toBe(before.counts.attestations + 1);
   });
 });
 
@@ -197,9 +214,10 @@ describe('tamper evidence', () => {
     return s;
   };
 
-  it('the store refuses UPDATE of audit rows (append-only)', async () => {
+  const sqliteOnly = it.skipIf(TEST_STORE !== 'sqlite');
+  sqliteOnly('SQLite refuses UPDATE of audit rows (append-only)', async () => {
     await fill();
-    const db = new Database(h.dbPath);
+    const db = new Database(h.dbPath!);
     try {
       expect(() => db.prepare("UPDATE audit SET actor = 'x' WHERE seq = 1").run()).toThrow(
         /append-only/,
@@ -214,7 +232,7 @@ describe('tamper evidence', () => {
     expect((await verify()).ok).toBe(true);
     const row = (await auditRecords(h)).find((r) => r.type === 'attestation.accepted')!;
     const forged = JSON.stringify({ ...row.data, conf: 0.99 });
-    expect(tamper('UPDATE audit SET data = ? WHERE seq = ?', forged, row.seq)).toBe(1);
+    await tamper().update(row.seq, { data: forged });
     expect(await verify()).toMatchObject({ ok: false, brokenAt: row.seq, records: row.seq - 1 });
   });
 
@@ -223,19 +241,19 @@ describe('tamper evidence', () => {
     const records = await auditRecords(h);
     const victim = records[2]!;
     const edited = { ...victim, actor: 'rp:someone-else' };
-    tamper('UPDATE audit SET actor = ?, hash = ? WHERE seq = ?', edited.actor, auditHash(edited), victim.seq);
+    await tamper().update(victim.seq, { actor: edited.actor, hash: auditHash(edited) });
     expect(await verify()).toMatchObject({ ok: false, brokenAt: victim.seq + 1 });
   });
 
   it('a deleted record breaks the chain where it was', async () => {
     await fill();
-    tamper('DELETE FROM audit WHERE seq = 4');
+    await tamper().delete(4);
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 5, records: 3 });
   });
 
   it('a row that is no longer JSON is reported, not a crash', async () => {
     await fill();
-    tamper("UPDATE audit SET data = '{not json' WHERE seq = 2");
+    await tamper().update(2, { data: '{not json' });
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 2 });
     const res = await h.call('GET', '/v1/audit', { key: KEYS.auditor });
     expect(res.status).toBe(200);
@@ -268,7 +286,7 @@ describe('retention', () => {
       head: { seq: 9 },
     });
     // Tampering right after the anchor is still caught.
-    tamper('UPDATE audit SET prev = ? WHERE seq = 5', 'f'.repeat(64));
+    await tamper().update(5, { prev: 'f'.repeat(64) });
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 5 });
   });
 

@@ -18,7 +18,14 @@ import { createHash } from 'node:crypto';
 import type { Clock } from './clock';
 import { errorFields, type Logger } from './log';
 import type { Metrics } from './metrics';
-import type { AuditAnchor, AuditRecord, AuditValue, Store } from './store/store';
+import type {
+  AuditAnchor,
+  AuditEvent,
+  AuditEvents,
+  AuditRecord,
+  AuditValue,
+  Store,
+} from './store/store';
 
 /** `prev` of the very first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -31,6 +38,10 @@ export type AuditType =
   | 'device.enrollment_rejected'
   | 'device.revoked'
   | 'admin.device_revoked'
+  | 'device.self_revoked'
+  | 'device.rotated'
+  | 'device.rotate_rejected'
+  | 'signing_key.rotated'
   | 'session.opened'
   | 'session.bound'
   | 'session.bind_rejected'
@@ -83,6 +94,30 @@ export function auditHash(record: Omit<AuditRecord, 'hash'>): string {
     .digest('hex');
 }
 
+/**
+ * The record that follows `last` (the last stored record, or the anchor; null for the first
+ * record of the chain): `seq` one more, `prev` its hash, `hash` computed here.
+ *
+ * @throws {TypeError} if `event.data` is not representable as canonical JSON.
+ */
+export function nextAuditRecord(last: AuditAnchor | null, event: AuditEvent): AuditRecord {
+  const unhashed = {
+    seq: (last?.seq ?? 0) + 1,
+    ts: new Date(event.ts).toISOString(),
+    type: event.type,
+    actor: event.actor,
+    data: event.data,
+    prev: last?.hash ?? GENESIS_HASH,
+  };
+  return { ...unhashed, hash: auditHash(unhashed) };
+}
+
+/** {@link AuditEvents} as a list. */
+export function auditEventList(events: AuditEvents): readonly AuditEvent[] {
+  if (events === undefined) return [];
+  return Array.isArray(events) ? events : [events as AuditEvent];
+}
+
 /** Result of {@link AuditTrail.verify}. */
 export interface AuditVerification {
   /** The whole stored chain (from the anchor on) is intact. */
@@ -117,24 +152,38 @@ export class AuditTrail {
   }
 
   /**
-   * Appends a record. It is written after the action it describes has committed, in its own
-   * atomic step; a failure to write it never changes the answer of the request: it is logged
-   * (`audit_write_failed`) and counted (`tacit_audit_write_failures_total`).
+   * An event stamped now, for a store method to append in the same atomic step as the action
+   * it describes (see `AuditFor` in store.ts). Members without a value are left out.
+   */
+  event(type: AuditType, who: string, data: Record<string, AuditValue | undefined>): AuditEvent {
+    // Members without a value are left out (not stored as null).
+    const defined = Object.fromEntries(
+      Object.entries(data).filter((e): e is [string, AuditValue] => e[1] !== undefined),
+    );
+    return { ts: this.#d.clock.now(), type, actor: who, data: defined };
+  }
+
+  /**
+   * Appends a record on its own, for what is not part of a stored action (a rejected request,
+   * a decision, the server's start). A failure to write it never changes the answer of the
+   * request: it is logged (`audit_write_failed`) and counted
+   * (`tacit_audit_write_failures_total`).
    */
   async record(
     type: AuditType,
     who: string,
     data: Record<string, AuditValue | undefined>,
   ): Promise<void> {
-    // Members without a value are left out (not stored as null).
-    const defined = Object.fromEntries(
-      Object.entries(data).filter((e): e is [string, AuditValue] => e[1] !== undefined),
-    );
+    await this.append(this.event(type, who, data));
+  }
+
+  /** {@link record} for an event already built with {@link event}. */
+  async append(event: AuditEvent): Promise<void> {
     try {
-      await this.#d.store.appendAudit({ ts: this.#d.clock.now(), type, actor: who, data: defined });
+      await this.#d.store.appendAudit(event);
     } catch (err) {
       this.#d.metrics.auditWriteFailures.inc();
-      this.#d.logger.error('audit_write_failed', { type, ...errorFields(err) });
+      this.#d.logger.error('audit_write_failed', { type: event.type, ...errorFields(err) });
     }
   }
 

@@ -88,6 +88,15 @@ describe('loadConfig', () => {
     [{ TACIT_POLICY_FILE: '/nonexistent/tacit-policy.json' }, 'TACIT_POLICY_FILE'],
     [{ TACIT_TLS_CERT: '/nonexistent/cert.pem' }, 'TACIT_TLS_KEY'],
     [{ TACIT_API_KEYS: `a:bank:${SECRET}`, TACIT_METRICS_TOKEN: SECRET }, 'TACIT_METRICS_TOKEN'],
+    [{ TACIT_SIGNING_KEY_ROTATION_DAYS: '0' }, 'TACIT_SIGNING_KEY_ROTATION_DAYS'],
+    [{ TACIT_SIGNING_KEY_ROTATION_DAYS: '3651' }, 'TACIT_SIGNING_KEY_ROTATION_DAYS'],
+    [{ TACIT_SIGNING_KEY_ROTATION_DAYS: '7d' }, 'TACIT_SIGNING_KEY_ROTATION_DAYS'],
+    [{ TACIT_CORS_ORIGINS: 'https://bank.example/' }, 'TACIT_CORS_ORIGINS'],
+    [{ TACIT_CORS_ORIGINS: 'https://bank.example,*' }, 'TACIT_CORS_ORIGINS'],
+    [{ TACIT_CORS_ORIGINS: 'bank.example' }, 'TACIT_CORS_ORIGINS'],
+    [{ TACIT_CORS_ORIGINS: 'https://bank.example/login' }, 'TACIT_CORS_ORIGINS'],
+    [{ TACIT_EXTENSION_ORIGINS: 'chrome-extension://xyz' }, 'TACIT_EXTENSION_ORIGINS'],
+    [{ TACIT_EXTENSION_ORIGINS: 'https://bank.example' }, 'TACIT_EXTENSION_ORIGINS'],
   ])('fails fast on %j naming %s, never echoing a secret', (env, name) => {
     let error: unknown;
     try {
@@ -98,6 +107,34 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).not.toContain(SECRET);
+  });
+});
+
+describe('loadConfig: signing keys and CORS', () => {
+  it('rotates signing keys every 30 days by default', () => {
+    expect(loadConfig({}).signingKeyRotationDays).toBe(30);
+    expect(loadConfig({ TACIT_SIGNING_KEY_ROTATION_DAYS: '7' }).signingKeyRotationDays).toBe(7);
+  });
+
+  it('allows the extension of manifest.json by default and no bank origin', () => {
+    expect(loadConfig({}).cors).toEqual({
+      extensionOrigins: ['chrome-extension://ncmjhdbejcemcpikjidibbgbflieoobh'],
+      bankOrigins: [],
+    });
+    // Without the manifest (the server deployed alone): only what is configured.
+    expect(loadConfig({}, '/srv', '/nonexistent/manifest.json').cors.extensionOrigins).toEqual([]);
+  });
+
+  it('reads TACIT_CORS_ORIGINS and TACIT_EXTENSION_ORIGINS', () => {
+    const firefox = 'moz-extension://0f1e2d3c-4b5a-4697-8877-665544332211';
+    const c = loadConfig({
+      TACIT_CORS_ORIGINS: 'https://bank.example, http://localhost:3000,https://bank.example',
+      TACIT_EXTENSION_ORIGINS: firefox,
+    });
+    expect(c.cors).toEqual({
+      extensionOrigins: ['chrome-extension://ncmjhdbejcemcpikjidibbgbflieoobh', firefox],
+      bankOrigins: ['https://bank.example', 'http://localhost:3000'],
+    });
   });
 });
 
@@ -152,5 +189,33 @@ describe('loadConfig: operations settings', () => {
     );
     const notJson = policyFile('nope.json', 'stepUpBelow = 0.5');
     expect(() => loadConfig({ TACIT_POLICY_FILE: notJson }, dir)).toThrow(/not valid JSON/);
+  });
+});
+
+describe('store configuration', () => {
+  it('defaults to SQLite; redis needs a redis(s):// URL; the prefix is checked', () => {
+    expect(loadConfig({})).toMatchObject({ store: 'sqlite', redisUrl: undefined, redisPrefix: 'tacit:' });
+    const url = 'rediss://user:pa55word@redis.internal:6380/2';
+    expect(
+      loadConfig({ TACIT_STORE: 'redis', TACIT_REDIS_URL: url, TACIT_REDIS_PREFIX: 'bank-a:tacit:' }),
+    ).toMatchObject({ store: 'redis', redisUrl: url, redisPrefix: 'bank-a:tacit:' });
+    const fails = (env: Record<string, string>, message: RegExp) => {
+      let error: unknown;
+      try {
+        loadConfig(env);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(message);
+      // Never the URL itself: it may carry a password.
+      expect((error as Error).message).not.toContain('pa55word');
+    };
+    fails({ TACIT_STORE: 'redis' }, /TACIT_REDIS_URL: required when TACIT_STORE=redis/);
+    fails({ TACIT_STORE: 'postgres' }, /TACIT_STORE: must be sqlite or redis/);
+    for (const bad of ['http://x:pa55word@h', 'redis://', 'localhost:6379', 'pa55word']) {
+      fails({ TACIT_STORE: 'redis', TACIT_REDIS_URL: bad }, /TACIT_REDIS_URL: must be a redis/);
+    }
+    fails({ TACIT_REDIS_PREFIX: 'a b' }, /TACIT_REDIS_PREFIX: must be 1-64/);
   });
 });

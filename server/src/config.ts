@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ROLES, type Role } from './auth';
+import { chromeExtensionId, isExtensionOrigin, isWebOrigin, type CorsConfig } from './cors';
 import { DEFAULT_POLICY, PolicyError, loadPolicyFile, type DecisionPolicy } from './decision';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './rate-limit';
 
@@ -30,6 +32,12 @@ export interface Config {
   port: number;
   /** Absolute path of the SQLite database (`TACIT_DB`, default `data/tacit.db`). */
   dbPath: string;
+  /** Where state lives (`TACIT_STORE`, default `sqlite`; `redis` to share it between instances). */
+  store: 'sqlite' | 'redis';
+  /** `redis://` or `rediss://` URL (`TACIT_REDIS_URL`), required with `TACIT_STORE=redis`. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key (`TACIT_REDIS_PREFIX`, default `tacit:`). */
+  redisPrefix: string;
   /** Relying-party API keys (`TACIT_API_KEYS`), the demo bank's included when enabled. */
   apiKeys: ApiKeyConfig[];
   /** Whether the demo bank is mounted under `/bank` (`TACIT_DEMO`, default on). */
@@ -52,6 +60,33 @@ export interface Config {
   trustProxy: boolean;
   /** PEM certificate chain and key when `TACIT_TLS_CERT` and `TACIT_TLS_KEY` are set. */
   tls: { cert: string; key: string } | undefined;
+  /** Days after which the signing key is replaced (`TACIT_SIGNING_KEY_ROTATION_DAYS`). */
+  signingKeyRotationDays: number;
+  /**
+   * Browser origins that get CORS headers: the extension's (manifest.json's Chrome id plus
+   * `TACIT_EXTENSION_ORIGINS`) and the banks' (`TACIT_CORS_ORIGINS`).
+   */
+  cors: CorsConfig;
+}
+
+/** Where the extension's manifest is read for its Chrome id (the repository's manifest.json). */
+export const MANIFEST_PATH = fileURLToPath(new URL('../../manifest.json', import.meta.url));
+
+/**
+ * `chrome-extension://<id>` of the manifest's `key`, or none when the file is missing or has no
+ * key (a server deployed without the extension sources: list the origin in
+ * `TACIT_EXTENSION_ORIGINS` then).
+ */
+export function manifestExtensionOrigins(path: string): string[] {
+  let key: unknown;
+  try {
+    key = (JSON.parse(readFileSync(path, 'utf8')) as { key?: unknown }).key;
+  } catch {
+    return [];
+  }
+  return typeof key === 'string' && key.length > 0
+    ? [`chrome-extension://${chromeExtensionId(key)}`]
+    : [];
 }
 
 /** Relying-party id of the demo bank; reserved in `TACIT_API_KEYS`. */
@@ -123,6 +158,19 @@ const apiKeyList = z
     }
   });
 
+/** A comma-separated list whose every entry passes `check` (empty entries ignored). */
+const originList = (check: (v: string) => boolean, message: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    .refine((list) => list.every(check), message);
+
 const flag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
   .optional()
@@ -145,6 +193,15 @@ const envSchema = z.object({
     .refine((n) => n <= 65535, 'must be an integer 0-65535')
     .default(8787),
   TACIT_DB: z.string().min(1).default('data/tacit.db'),
+  TACIT_STORE: z.enum(['sqlite', 'redis'], { error: 'must be sqlite or redis' }).default('sqlite'),
+  TACIT_REDIS_URL: z
+    .string()
+    .refine(isRedisUrl, 'must be a redis:// or rediss:// URL with a host')
+    .optional(),
+  TACIT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+    .default('tacit:'),
   TACIT_API_KEYS: apiKeyList,
   TACIT_DEMO: flag,
   TACIT_DEMO_BANK_KEY: z
@@ -168,7 +225,26 @@ const envSchema = z.object({
   TACIT_TRUST_PROXY: flag,
   TACIT_TLS_CERT: z.string().min(1).optional(),
   TACIT_TLS_KEY: z.string().min(1).optional(),
+  TACIT_SIGNING_KEY_ROTATION_DAYS: intVar(1, 3650).default(30),
+  TACIT_CORS_ORIGINS: originList(
+    isWebOrigin,
+    'each entry must be an http(s) origin such as https://bank.example (no path, no trailing /)',
+  ),
+  TACIT_EXTENSION_ORIGINS: originList(
+    isExtensionOrigin,
+    'each entry must be chrome-extension://<32 letters a-p> or moz-extension://<lower-case uuid>',
+  ),
 });
+
+/** A `redis://` / `rediss://` URL with a host (credentials, port and database optional). */
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /** Reads one configured file, or a {@link ConfigError} naming its variable (not its content). */
 function readConfigFile(variable: string, path: string): string {
@@ -218,6 +294,7 @@ function loadTls(
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   cwd: string = process.cwd(),
+  manifestPath: string = MANIFEST_PATH,
 ): Config {
   const cleaned = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k.startsWith('TACIT_') && v !== undefined && v !== ''),
@@ -259,10 +336,18 @@ export function loadConfig(
     }
   }
   const tls = loadTls(e.TACIT_TLS_CERT, e.TACIT_TLS_KEY, cwd);
+  if (e.TACIT_STORE === 'redis' && e.TACIT_REDIS_URL === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TACIT_REDIS_URL: required when TACIT_STORE=redis',
+    );
+  }
   return {
     host: e.TACIT_HOST,
     port: e.TACIT_PORT,
     dbPath: resolve(cwd, e.TACIT_DB),
+    store: e.TACIT_STORE,
+    redisUrl: e.TACIT_REDIS_URL,
+    redisPrefix: e.TACIT_REDIS_PREFIX,
     apiKeys,
     demo,
     demoBankKeyGenerated,
@@ -279,5 +364,12 @@ export function loadConfig(
     },
     trustProxy: e.TACIT_TRUST_PROXY ?? false,
     tls,
+    signingKeyRotationDays: e.TACIT_SIGNING_KEY_ROTATION_DAYS,
+    cors: {
+      extensionOrigins: [
+        ...new Set([...manifestExtensionOrigins(manifestPath), ...e.TACIT_EXTENSION_ORIGINS]),
+      ],
+      bankOrigins: [...new Set(e.TACIT_CORS_ORIGINS)],
+    },
   };
 }

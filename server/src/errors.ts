@@ -35,6 +35,10 @@ export type ErrorCode =
   | 'ERR_ENROLLMENT_CODE'
   | 'ERR_SESSION_TERMINATED'
   | 'ERR_RATE_LIMITED'
+  | 'ERR_DPOP_INVALID'
+  | 'ERR_DPOP_STALE'
+  | 'ERR_DPOP_REPLAY'
+  | 'ERR_KEY_IN_USE'
   | 'ERR_INTERNAL';
 
 /** Options every error accepts; `cause` is logged, never sent. */
@@ -254,6 +258,50 @@ export class RateLimited extends TacitError {
   constructor(retryAfterS: number, options?: TacitErrorOptions) {
     super('too many requests', options);
     this.retryAfterS = retryAfterS;
+  }
+}
+
+/**
+ * A DPoP proof (RFC 9449) was refused. Always a 401; the error boundary adds
+ * `WWW-Authenticate: DPoP error="invalid_dpop_proof", algs="ES256"`.
+ */
+export abstract class DpopError extends TacitError {
+  readonly status = 401;
+}
+
+/**
+ * The DPoP proof is missing, not one compact JWS, has the wrong `typ`, `alg` or `jwk`, a bad
+ * signature, missing claims, or an `htm`/`htu` that is not this request's.
+ */
+export class DpopInvalid extends DpopError {
+  readonly code = 'ERR_DPOP_INVALID';
+  constructor(options?: TacitErrorOptions) {
+    super('invalid DPoP proof', options);
+  }
+}
+
+/** The DPoP proof's `iat` is outside the freshness window. */
+export class DpopStale extends DpopError {
+  readonly code = 'ERR_DPOP_STALE';
+  constructor(options?: TacitErrorOptions) {
+    super('DPoP proof outside the freshness window', options);
+  }
+}
+
+/** The DPoP proof's `jti` was already used by this device key. */
+export class DpopReplay extends DpopError {
+  readonly code = 'ERR_DPOP_REPLAY';
+  constructor(options?: TacitErrorOptions) {
+    super('DPoP proof replayed', options);
+  }
+}
+
+/** Key rotation to a key that is already enrolled (or was, and was revoked). */
+export class KeyInUse extends TacitError {
+  readonly code = 'ERR_KEY_IN_USE';
+  readonly status = 409;
+  constructor(options?: TacitErrorOptions) {
+    super('new device key already in use', options);
   }
 }
 

@@ -7,14 +7,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app';
+import { actor } from './audit';
 import { createApiKeyRegistry } from './auth';
 import { systemClock } from './clock';
 import { ConfigError, loadConfig, type Config } from './config';
-import { loadServerKeys } from './keys';
+import { KEY_CHECK_INTERVAL_MS, loadServerKeys } from './keys';
 import { errorFields, jsonLogger } from './log';
-import { MemoryRateLimiter } from './rate-limit';
 import { createNodeServer, listen, type FetchHandler } from './server';
-import { openSqliteStore } from './store/sqlite';
+import { openConfiguredStore } from './store/open';
 import type { AuditValue } from './store/store';
 
 /** How often expired jtis, codes, sessions and audit records are purged (ms). */
@@ -44,8 +44,11 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = jsonLogger();
-  const store = openSqliteStore(config.dbPath);
-  const keys = await loadServerKeys(store, systemClock);
+  // SQLite (default) or Redis (TACIT_STORE=redis): an unreachable Redis stops the start here.
+  const { store, rateLimiter, description } = await openConfiguredStore(config, logger);
+  const keys = await loadServerKeys(store, systemClock, {
+    rotationDays: config.signingKeyRotationDays,
+  });
   const apiKeys = createApiKeyRegistry(config.apiKeys);
 
   // The issuer defaults to the URL we actually listen on, known only after listen (port 0):
@@ -70,9 +73,10 @@ async function main(): Promise<void> {
     auditRetentionDays: config.auditRetentionDays,
     metricsToken: config.metricsToken,
     rateLimits: config.rateLimits,
-    rateLimiter: new MemoryRateLimiter(),
+    rateLimiter,
     trustProxy: config.trustProxy,
     hsts: config.tls !== undefined,
+    cors: config.cors,
   });
   fetchApp = (req, env) => app.fetch(req, env);
 
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
   logger.info('started', {
     url,
     issuer: config.issuer ?? url,
-    db: config.dbPath,
+    ...description,
     demo: config.demo,
     tls: config.tls !== undefined,
     policyFile: config.policyFile ?? null,
@@ -113,12 +117,33 @@ async function main(): Promise<void> {
   const purgeTimer = setInterval(() => void purge(), PURGE_INTERVAL_MS);
   purgeTimer.unref();
 
+  // Signing-key rotation by age: at start, then every minute (also picks up another
+  // instance's rotation). The first instance to rotate wins; the others reload its key.
+  const checkKeys = async () => {
+    try {
+      const rotation = await keys.refresh();
+      if (!rotation) return;
+      logger.info('signing_key_rotated', { kid: rotation.kid, forced: false });
+      await audit.record('signing_key.rotated', actor.system, {
+        kid: rotation.kid,
+        retired: rotation.retired,
+        forced: false,
+      });
+    } catch (err) {
+      logger.error('signing_key_check_failed', errorFields(err));
+    }
+  };
+  await checkKeys();
+  const keyTimer = setInterval(() => void checkKeys(), KEY_CHECK_INTERVAL_MS);
+  keyTimer.unref();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
     clearInterval(purgeTimer);
+    clearInterval(keyTimer);
     const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {

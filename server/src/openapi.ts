@@ -33,6 +33,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_ENROLLMENT_CODE: 400,
   ERR_SESSION_TERMINATED: 410,
   ERR_RATE_LIMITED: 429,
+  ERR_DPOP_INVALID: 401,
+  ERR_DPOP_STALE: 401,
+  ERR_DPOP_REPLAY: 401,
+  ERR_KEY_IN_USE: 409,
   ERR_INTERNAL: 500,
 });
 
@@ -84,6 +88,15 @@ const BODY: ErrorCode[] = ['ERR_BAD_REQUEST', 'ERR_PAYLOAD_TOO_LARGE'];
 const AUTH: ErrorCode[] = ['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN'];
 const JWS: ErrorCode[] = ['ERR_JWS_INVALID', 'ERR_JWS_ALG', 'ERR_JWS_TYP', 'ERR_JWS_CLAIMS'];
 const apiKeyAuth = [{ apiKey: [] }];
+const dpopAuth = [{ dpop: [] }];
+/** Refusals of a DPoP-authenticated device call (401 carries `WWW-Authenticate: DPoP …`). */
+const DPOP: ErrorCode[] = [
+  'ERR_DPOP_INVALID',
+  'ERR_DPOP_STALE',
+  'ERR_DPOP_REPLAY',
+  'ERR_UNKNOWN_DEVICE',
+  'ERR_DEVICE_REVOKED',
+];
 /** A demo-bank operation (cookie session, no API key). */
 const page = (summary: string, responses: Json): Json => ({
   tags: ['demo-bank'],
@@ -105,6 +118,16 @@ const schemas: Json = {
   CompactJws: str({ minLength: 1, maxLength: 8192 }),
   Level: { type: 'string', enum: ['none', 'enrolling', 'high', 'medium', 'low'] },
   Action: { type: 'string', enum: ['allow', 'step-up', 'terminate'] },
+  DeviceSession: strict({
+    sessionId: str(),
+    status: { type: 'string', enum: ['active', 'ended', 'terminated', 'expired', 'revoked'] },
+    assurance: nullable('number', { minimum: 0, maximum: 1 }),
+    level: ref('Level'),
+    state: { enum: ['enrolling', 'scoring', null] },
+    attestations: int({ minimum: 0 }),
+    lastAttestationAt: nullable('integer'),
+    expiresAt: isoTime,
+  }),
   Device: strict({
     deviceId: str(),
     subject: ref('Subject'),
@@ -494,6 +517,109 @@ const paths: Json = {
       },
     },
   },
+  '/v1/device/sessions/{sid}': {
+    get: {
+      summary: 'The bound device reads its session (DPoP)',
+      tags: ['device'],
+      security: dpopAuth,
+      parameters: [sidParam],
+      responses: {
+        '200': { description: 'session', content: json(ref('DeviceSession')) },
+        ...errors(['ERR_BAD_REQUEST', ...DPOP, 'ERR_UNKNOWN_SESSION']),
+      },
+    },
+  },
+  '/v1/device/enrollments': {
+    get: {
+      summary: "The calling device's enrollments, revoked ones included (DPoP)",
+      tags: ['device'],
+      security: dpopAuth,
+      responses: {
+        '200': {
+          description: 'enrollments',
+          content: json(
+            strict({
+              deviceId: str(),
+              enrollments: {
+                type: 'array',
+                items: strict({
+                  rp: str(),
+                  subject: ref('Subject'),
+                  createdAt: isoTime,
+                  revokedAt: nullable('string', { format: 'date-time' }),
+                }),
+              },
+            }),
+          ),
+        },
+        ...errors(DPOP),
+      },
+    },
+  },
+  '/v1/device/revoke': {
+    post: {
+      summary: 'The calling device revokes every enrollment of its key (DPoP)',
+      tags: ['device'],
+      security: dpopAuth,
+      description: 'No body, or {}.',
+      responses: {
+        '200': {
+          description: 'revoked',
+          content: json(strict({ deviceId: str(), revoked: int({ minimum: 0 }) })),
+        },
+        ...errors([...BODY, ...DPOP]),
+      },
+    },
+  },
+  '/v1/device/rotate': {
+    post: {
+      summary: 'Move the enrollments to a new device key (DPoP by the old key)',
+      tags: ['device'],
+      security: dpopAuth,
+      description:
+        'The body carries a tacit-rotate+jwt signed by the new key (jwk header) naming the old ' +
+        "key's thumbprint in `old`. Live sessions bound to the old key are re-bound to the " +
+        'new one.',
+      requestBody: body(strict({ rotation: ref('CompactJws') })),
+      responses: {
+        '200': {
+          description: 'rotated',
+          content: json(
+            strict({
+              deviceId: str(),
+              previousDeviceId: str(),
+              enrollments: int({ minimum: 1 }),
+              sessions: int({ minimum: 0 }),
+            }),
+          ),
+        },
+        ...errors([...BODY, ...DPOP, ...JWS, 'ERR_STALE', 'ERR_REPLAY', 'ERR_KEY_IN_USE']),
+      },
+    },
+  },
+  '/v1/admin/signing-keys/rotate': {
+    post: {
+      summary: "Operator: retire the server's signing key and sign with a new one",
+      tags: ['admin'],
+      security: apiKeyAuth,
+      description:
+        'Role admin. The retired key stays in the JWKS until every token it signed has expired. ' +
+        '`rotated` is false when another instance rotated at the same moment.',
+      responses: {
+        '200': {
+          description: 'rotated',
+          content: json(
+            strict({
+              kid: str(),
+              retired: { type: 'array', items: str() },
+              rotated: { type: 'boolean' },
+            }),
+          ),
+        },
+        ...errors(AUTH),
+      },
+    },
+  },
   '/': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
   '/bank': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
   '/bank/static/{file}': {
@@ -547,7 +673,7 @@ export const OPENAPI = Object.freeze({
       'docs/protocol.md §4–5 and docs/server.md. ' +
       'Every error is {"error": {"code", "message"}}. ' +
       'Relying parties use Authorization: Bearer <API key>; device endpoints are authenticated ' +
-      'by the signature of the statement they carry.',
+      'by the signature of the statement they carry, or (/v1/device/*) by a DPoP proof.',
   },
   security: apiKeyAuth,
   components: {
@@ -558,6 +684,13 @@ export const OPENAPI = Object.freeze({
         description: 'the secret of an API key (TACIT_API_KEYS id:role:secret)',
       },
       metricsToken: { type: 'http', scheme: 'bearer', description: 'TACIT_METRICS_TOKEN' },
+      dpop: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'DPoP',
+        description:
+          'RFC 9449 proof (typ dpop+jwt, ES256, jwk = an enrolled device key; htm, htu, iat, jti)',
+      },
     },
     schemas: {
       ...schemas,

@@ -174,19 +174,22 @@ export class TacitService {
     const now = this.#clock.now();
     const code = generateEnrollmentCode();
     const expiresAt = now + POLICY.enrollmentCodeTtlMs;
-    await this.#store.createEnrollmentCode({
-      codeHash: hashEnrollmentCode(normalizeEnrollmentCode(code)!),
-      rp: rp.id,
-      subject,
-      createdAt: now,
-      expiresAt,
-      usedAt: null,
-    });
+    await this.#store.createEnrollmentCode(
+      {
+        codeHash: hashEnrollmentCode(normalizeEnrollmentCode(code)!),
+        rp: rp.id,
+        subject,
+        createdAt: now,
+        expiresAt,
+        usedAt: null,
+      },
+      () =>
+        this.#audit.event('enrollment_code.issued', actor.rp(rp.id), {
+          subject,
+          expiresAt: iso(expiresAt),
+        }),
+    );
     this.#log.info('enrollment_code_issued', { rp: rp.id });
-    await this.#audit.record('enrollment_code.issued', actor.rp(rp.id), {
-      subject,
-      expiresAt: iso(expiresAt),
-    });
     return { code, expiresAt: iso(expiresAt) };
   }
 
@@ -211,24 +214,27 @@ export class TacitService {
     proven.jkt = jkt;
     const normalized = normalizeEnrollmentCode(claims.code);
     if (normalized === undefined) throw new EnrollmentCodeInvalid({ cause: 'malformed code' });
-    const result = await this.#store.enrollDevice({
-      codeHash: hashEnrollmentCode(normalized),
-      jwk,
-      jkt,
-      jti: { jkt, jti: claims.jti, expiresAt: jtiExpiry(claims.iat) },
-      now,
-    });
+    const result = await this.#store.enrollDevice(
+      {
+        codeHash: hashEnrollmentCode(normalized),
+        jwk,
+        jkt,
+        jti: { jkt, jti: claims.jti, expiresAt: jtiExpiry(claims.iat) },
+        now,
+      },
+      ({ device, created }) =>
+        this.#audit.event('device.enrolled', actor.device(jkt), {
+          rp: device.rp,
+          subject: device.subject,
+          created,
+        }),
+    );
     if (!result.ok) {
       if (result.reason === 'replay') throw new Replay({ cause: 'enrollment jti seen' });
       if (result.reason === 'revoked') throw new DeviceRevoked({ cause: 're-enroll of revoked' });
       throw new EnrollmentCodeInvalid({ cause: 'code unknown, used or expired' });
     }
     this.#log.info('device_enrolled', { rp: result.device.rp, created: result.created });
-    await this.#audit.record('device.enrolled', actor.device(jkt), {
-      rp: result.device.rp,
-      subject: result.device.subject,
-      created: result.created,
-    });
     return { deviceId: jkt, subject: result.device.subject };
   }
 
@@ -245,9 +251,10 @@ export class TacitService {
       (d) => d.rp === rp.id && d.subject === subject,
     );
     if (!mine) throw new UnknownDevice({ cause: 'no such enrollment for this rp' });
-    const revoked = await this.#store.revokeDevice(deviceId, now, { rp: rp.id, subject });
+    await this.#store.revokeDevice(deviceId, now, { rp: rp.id, subject }, (revoked) =>
+      this.#audit.event('device.revoked', actor.rp(rp.id), { deviceId, subject, revoked }),
+    );
     this.#log.info('device_revoked', { rp: rp.id, scope: 'subject' });
-    await this.#audit.record('device.revoked', actor.rp(rp.id), { deviceId, subject, revoked });
     return deviceView({ ...mine, revokedAt: mine.revokedAt ?? now });
   }
 
@@ -263,12 +270,13 @@ export class TacitService {
     if ((await this.#store.findDevicesByKey(deviceId)).length === 0) {
       throw new UnknownDevice({ cause: 'no such device' });
     }
-    const revoked = await this.#store.revokeDevice(deviceId, now);
+    const revoked = await this.#store.revokeDevice(deviceId, now, undefined, (count) =>
+      this.#audit.event('admin.device_revoked', by ? actor.rp(by.id) : actor.system, {
+        deviceId,
+        revoked: count,
+      }),
+    );
     this.#log.info('device_revoked', { scope: 'all', revoked });
-    await this.#audit.record('admin.device_revoked', by ? actor.rp(by.id) : actor.system, {
-      deviceId,
-      revoked,
-    });
     return { deviceId, revoked };
   }
 
@@ -286,8 +294,9 @@ export class TacitService {
       createdAt: now,
       expiresAt: now + POLICY.sessionTtlMs,
     };
-    await this.#store.createSession(session);
-    await this.#audit.record('session.opened', actor.rp(rp.id), { sid: session.sid, subject });
+    await this.#store.createSession(session, () =>
+      this.#audit.event('session.opened', actor.rp(rp.id), { sid: session.sid, subject }),
+    );
     return {
       sessionId: session.sid,
       challenge: session.challenge,
@@ -298,8 +307,9 @@ export class TacitService {
   /** Ends a session the calling relying party opened (idempotent). */
   async endSession(rp: RelyingParty, sid: string): Promise<void> {
     await this.#ownSession(rp, sid);
-    await this.#store.endSession(sid, this.#clock.now());
-    await this.#audit.record('session.deleted', actor.rp(rp.id), { sid });
+    await this.#store.endSession(sid, this.#clock.now(), () =>
+      this.#audit.event('session.deleted', actor.rp(rp.id), { sid }),
+    );
   }
 
   /** The session record, if the calling relying party opened it. */
@@ -339,26 +349,30 @@ export class TacitService {
     if (session.deviceJkt !== null && session.deviceJkt !== jkt) {
       throw new SessionBound({ cause: 'bind: other device' });
     }
-    const result = await this.#store.bindSession({
-      sid: session.sid,
-      jkt,
-      jti: { jkt, jti: claims.jti, expiresAt: jtiExpiry(claims.iat) },
-      now,
-    });
+    const result = await this.#store.bindSession(
+      {
+        sid: session.sid,
+        jkt,
+        jti: { jkt, jti: claims.jti, expiresAt: jtiExpiry(claims.iat) },
+        now,
+      },
+      // Only the first binding is recorded.
+      ({ alreadyBound }) =>
+        alreadyBound
+          ? undefined
+          : this.#audit.event('session.bound', actor.device(jkt), {
+              sid: session.sid,
+              rp: session.rp,
+              subject: session.subject,
+            }),
+    );
     if (!result.ok) {
       if (result.reason === 'replay') throw new Replay({ cause: 'bind jti seen' });
       if (result.reason === 'bound') throw new SessionBound({ cause: 'bind: lost race' });
       if (result.reason === 'expired') throw new SessionExpired({ cause: 'bind: ended meanwhile' });
       throw new UnknownSession({ cause: 'bind: deleted meanwhile' });
     }
-    if (!result.alreadyBound) {
-      this.#log.info('session_bound', { rp: session.rp });
-      await this.#audit.record('session.bound', actor.device(jkt), {
-        sid: session.sid,
-        rp: session.rp,
-        subject: session.subject,
-      });
-    }
+    if (!result.alreadyBound) this.#log.info('session_bound', { rp: session.rp });
     return { sessionId: session.sid };
   }
 
@@ -426,6 +440,7 @@ export class TacitService {
         ewma: claims.conf === null ? session.ewma : nextEwma(session.ewma, claims.conf),
         progress: claims.progress,
       };
+      const { assurance, level } = assess(update, now);
       const appended = await this.#store.appendAttestation(
         {
           sid: session.sid,
@@ -443,19 +458,17 @@ export class TacitService {
         },
         update,
         { jkt, lastSeq: session.lastSeq, lastHash: session.lastHash, now },
+        () =>
+          this.#audit.event('attestation.accepted', actor.device(jkt), {
+            sid: session.sid,
+            seq: claims.seq,
+            state: claims.state,
+            conf: claims.conf,
+            assurance,
+            level,
+          }),
       );
-      if (appended) {
-        const { assurance, level } = assess(update, now);
-        await this.#audit.record('attestation.accepted', actor.device(jkt), {
-          sid: session.sid,
-          seq: claims.seq,
-          state: claims.state,
-          conf: claims.conf,
-          assurance,
-          level,
-        });
-        return { seq: claims.seq, assurance, level };
-      }
+      if (appended) return { seq: claims.seq, assurance, level };
       // Another attestation of this session committed in between: re-check against it.
       if (attempt >= APPEND_ATTEMPTS) throw new Replay({ cause: 'att: lost the race repeatedly' });
     }
@@ -587,22 +600,30 @@ export class TacitService {
       },
       now,
     );
+    const decided = () =>
+      this.#audit.event('policy.decision', actor.rp(rp.id), {
+        sid,
+        action: decision.action,
+        reasons: decision.reasons,
+        assurance: decision.assurance,
+        level: decision.level,
+      });
+    // A termination commits with both of its records; a decision that changes nothing (or
+    // whose session ended meanwhile) is recorded on its own.
     const terminated =
-      decision.action === 'terminate' && (await this.#store.terminateSession(sid, now));
+      decision.action === 'terminate' &&
+      (await this.#store.terminateSession(sid, now, () => [
+        decided(),
+        this.#audit.event('session.terminated', actor.rp(rp.id), {
+          sid,
+          reasons: decision.reasons,
+        }),
+      ]));
     this.#metrics.decisions.inc({ action: decision.action });
-    await this.#audit.record('policy.decision', actor.rp(rp.id), {
-      sid,
-      action: decision.action,
-      reasons: decision.reasons,
-      assurance: decision.assurance,
-      level: decision.level,
-    });
     if (terminated) {
       this.#log.info('session_terminated', { rp: rp.id });
-      await this.#audit.record('session.terminated', actor.rp(rp.id), {
-        sid,
-        reasons: decision.reasons,
-      });
+    } else {
+      await this.#audit.append(decided());
     }
     return decision;
   }

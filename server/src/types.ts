@@ -4,12 +4,15 @@
  * @module
  */
 import type { RelyingParty } from './auth';
+import type { AuthenticatedDevice } from './device-self';
 import type { LogFields } from './log';
 
 /** Per-request variables. */
 export interface AppVariables {
   /** The authenticated relying party, set by `requireRole`. */
   rp: RelyingParty;
+  /** The device whose DPoP proof was accepted, set by `requireDpop` on `/v1/device/*`. */
+  device: AuthenticatedDevice;
   /** How the request failed (code, fixed message, cause): set by the error boundary, logged. */
   error: LogFields;
 }

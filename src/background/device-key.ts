@@ -4,7 +4,7 @@
  * used to sign every statement the device makes (docs/protocol.md §4).
  */
 import { openDB, type DBSchema } from 'idb';
-import { CompactSign, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { CompactSign, SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 
 interface DeviceKeyRecord {
   version: 1;
@@ -22,6 +22,12 @@ const DB_NAME = 'tacit-device';
 const KEY_ID = 'device';
 
 export type StatementType = 'tacit-enroll+jwt' | 'tacit-bind+jwt' | 'tacit-att+jwt';
+
+/** What a DPoP proof is made with: the private key and the public JWK it publishes. */
+export interface ProofKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
 
 function openDeviceDb() {
   return openDB<DeviceDb>(DB_NAME, 1, {
@@ -87,6 +93,53 @@ export async function signStatement(
   return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader(header)
     .sign(key.privateKey);
+}
+
+function randomJti(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * A DPoP proof (RFC 9449, docs/protocol.md §4) for one request: header `typ: dpop+jwt`, ES256,
+ * the public JWK only; claims `htm`, `htu` (the URL without query and fragment), `iat`, and a
+ * fresh random `jti`. Kept apart from the stored key so it can be tested without IndexedDB.
+ */
+export function createDpopProof(
+  key: ProofKey,
+  method: string,
+  url: string,
+  nowMs: number,
+): Promise<string> {
+  const htu = new URL(url);
+  htu.search = '';
+  htu.hash = '';
+  const { kty, crv, x, y } = key.publicJwk;
+  const claims = { htm: method, htu: htu.href, iat: Math.floor(nowMs / 1000), jti: randomJti() };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty, crv, x, y } })
+    .sign(key.privateKey);
+}
+
+/** A DPoP proof by the device key for `method url` (the key is created on first use). */
+export async function dpopProof(method: string, url: string, nowMs = Date.now()): Promise<string> {
+  return createDpopProof(await deviceKey(), method, url, nowMs);
+}
+
+/**
+ * Deletes the device key ("forget this device"). The next statement creates a new key, which
+ * must be enrolled again. The key was never extractable: once deleted it is gone.
+ */
+export async function forgetDeviceKey(): Promise<void> {
+  const db = await openDeviceDb();
+  try {
+    await db.delete('keys', KEY_ID);
+  } finally {
+    db.close();
+    pending = undefined;
+  }
 }
 
 /** base64url(SHA-256(text)): links an attestation to the previous one. */

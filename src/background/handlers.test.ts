@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Runtime } from 'webextension-polyfill';
 import { DEFAULT_CONFIG } from '../shared/config';
+import { ExtensionError } from '../shared/errors';
 import type { ScoreUpdate } from '../shared/protocol';
 import { createListener, type HandlerDeps } from './handlers';
 import type { SessionService } from './session';
@@ -24,10 +25,25 @@ function setup(stored: Record<string, unknown> = {}) {
   const ingest = vi.fn(async () => update);
   const handleHints = vi.fn(async () => undefined);
   const onScore = vi.fn(async () => undefined);
+  const serverSession = vi.fn(async (_sid: string) => ({
+    status: 'active' as const,
+    assurance: 0.8,
+    level: 'high' as const,
+    state: 'scoring' as const,
+    attestations: 4,
+  }));
+  const forgetDevice = vi.fn(async () => ({ revoked: 1 }));
+  const recordError = vi.fn(async () => undefined);
   const deps: HandlerDeps = {
     config: async () => ({ ...DEFAULT_CONFIG, protectedOrigins: [BANK] }),
     host: () => ({ ingest, status: vi.fn(), checkGolden: vi.fn() }),
-    sessions: { handleHints, onScore, recordError: vi.fn() } as unknown as SessionService,
+    sessions: {
+      handleHints,
+      onScore,
+      recordError,
+      serverSession,
+      forgetDevice,
+    } as unknown as SessionService,
     storageSession: {
       get: async (key: string) => ({ [key]: stored[key] }),
       set: async (items: Record<string, unknown>) => void Object.assign(stored, items),
@@ -35,7 +51,16 @@ function setup(stored: Record<string, unknown> = {}) {
     extensionId: ID,
     extensionOrigin: EXT,
   };
-  return { listener: createListener(deps), ingest, handleHints, onScore, stored };
+  return {
+    listener: createListener(deps),
+    ingest,
+    handleHints,
+    onScore,
+    serverSession,
+    forgetDevice,
+    recordError,
+    stored,
+  };
 }
 
 const tabSender = (url: string, id = ID): Runtime.MessageSender =>
@@ -104,5 +129,49 @@ describe('extension pages', () => {
     const page = { id: ID, url: `${EXT}src/popup/popup.html`, tab: { id: 3 } } as unknown as Runtime.MessageSender;
     expect(await listener({ type: 'events', batch }, page)).toBeUndefined();
     expect(ingest).not.toHaveBeenCalled();
+  });
+});
+
+describe('server-side assurance and forgetting the device', () => {
+  const page = { id: ID, url: `${EXT}src/popup/popup.html` } as Runtime.MessageSender;
+
+  it('asks the server about the session the tab declared, never one named by the message', async () => {
+    const { listener, serverSession } = setup({ tabSessions: { '7': 'session-of-tab-7' } });
+    const reply = await listener({ type: 'session-assurance', tabId: 7, sid: 'chosen' }, page);
+    expect(serverSession).toHaveBeenCalledWith('session-of-tab-7');
+    expect(reply).toEqual({
+      session: { sid: 'session-of-tab-7', status: 'active', assurance: 0.8, level: 'high', state: 'scoring', attestations: 4 },
+      error: null,
+    });
+    expect(await listener({ type: 'session-assurance', tabId: 8 }, page)).toEqual({ session: null, error: null });
+    expect(serverSession).toHaveBeenCalledOnce();
+  });
+
+  it('reports a failure as a stable code', async () => {
+    const { listener, serverSession } = setup({ tabSessions: { '7': 'sid' } });
+    serverSession.mockRejectedValueOnce(new ExtensionError('ERR_SERVER', 'refused', 'ERR_UNKNOWN_SESSION'));
+    expect(await listener({ type: 'session-assurance', tabId: 7 }, page)).toEqual({
+      session: null,
+      error: 'ERR_SERVER/ERR_UNKNOWN_SESSION',
+    });
+  });
+
+  it('forgets the device for our own pages only', async () => {
+    const { listener, forgetDevice, recordError } = setup();
+    expect(await listener({ type: 'forget-device' }, page)).toEqual({ ok: true, revoked: 1, error: null });
+    expect(await listener({ type: 'forget-device' }, tabSender(`${BANK}/`))).toBeUndefined();
+    expect(forgetDevice).toHaveBeenCalledOnce();
+    forgetDevice.mockRejectedValueOnce(new ExtensionError('ERR_NETWORK', 'down'));
+    expect(await listener({ type: 'forget-device' }, page)).toEqual({ ok: false, revoked: null, error: 'ERR_NETWORK' });
+    expect(recordError).toHaveBeenCalledOnce();
+  });
+
+  it('drops malformed session-assurance messages', async () => {
+    const { listener, serverSession } = setup({ tabSessions: { '7': 'sid' } });
+    for (const tabId of ['7', -1, 1.5, null, undefined, Number.MAX_SAFE_INTEGER + 1]) {
+      expect(await listener({ type: 'session-assurance', tabId }, page)).toBeUndefined();
+    }
+    expect(await listener({ type: 'session-assurance', tabId: 7 }, tabSender(`${BANK}/`))).toBeUndefined();
+    expect(serverSession).not.toHaveBeenCalled();
   });
 });

@@ -6,6 +6,7 @@
 import type { Runtime } from 'webextension-polyfill';
 import { RAW_EVENT_SCHEMA_VERSION } from '../../model/events/schema';
 import type { TacitConfig } from '../shared/config';
+import { ExtensionError } from '../shared/errors';
 import type {
   ContentMessage,
   ContentReplies,
@@ -71,6 +72,12 @@ export function contentHandlers(deps: HandlerDeps): ContentHandlers {
   };
 }
 
+/** A stable code for a failure shown on an extension page (never a message or a value). */
+function failureCode(error: unknown): string {
+  if (!(error instanceof ExtensionError)) return 'ERR_INTERNAL';
+  return error.serverCode ? `${error.code}/${error.serverCode}` : error.code;
+}
+
 export function pageHandlers(deps: HandlerDeps): PageHandlers {
   return {
     status: async (): Promise<ExtensionStatus> => {
@@ -93,6 +100,28 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
     },
     // Lets a test (or a support page) prove the worker's features match the golden vectors.
     'check-golden': () => deps.host().checkGolden(),
+    // The session id comes from what the tab's page declared (kept by the content handlers),
+    // never from the message: the page only names a tab.
+    'session-assurance': async ({ tabId }) => {
+      const { tabSessions } = await deps.storageSession.get('tabSessions');
+      const sid = (tabSessions as Record<string, string> | undefined)?.[String(tabId)];
+      if (!sid) return { session: null, error: null };
+      try {
+        const view = await deps.sessions.serverSession(sid);
+        return { session: view && { sid, ...view }, error: null };
+      } catch (error) {
+        return { session: null, error: failureCode(error) };
+      }
+    },
+    'forget-device': async () => {
+      try {
+        const { revoked } = await deps.sessions.forgetDevice();
+        return { ok: true, revoked, error: null };
+      } catch (error) {
+        await deps.sessions.recordError(error);
+        return { ok: false, revoked: null, error: failureCode(error) };
+      }
+    },
   };
 }
 
@@ -113,10 +142,21 @@ function isContentMessage(message: unknown): message is ContentMessage {
   }
 }
 
-const PAGE_TYPES: ReadonlySet<unknown> = new Set<PageMessage['type']>(['status', 'check-golden']);
+const PAGE_TYPES: ReadonlySet<unknown> = new Set<PageMessage['type']>([
+  'status',
+  'check-golden',
+  'session-assurance',
+  'forget-device',
+]);
 
 function isPageMessage(message: unknown): message is PageMessage {
-  return typeof message === 'object' && message !== null && PAGE_TYPES.has((message as { type?: unknown }).type);
+  if (typeof message !== 'object' || message === null) return false;
+  const m = message as { type?: unknown; tabId?: unknown };
+  if (!PAGE_TYPES.has(m.type)) return false;
+  if (m.type === 'session-assurance') {
+    return typeof m.tabId === 'number' && Number.isSafeInteger(m.tabId) && m.tabId >= 0;
+  }
+  return true;
 }
 
 /** Builds the runtime.onMessage listener: sender check, then table lookup. */

@@ -1,16 +1,29 @@
 /**
  * The extension's only HTTP client. It talks to the configured server only: never to a URL
- * taken from a message or a page. Bodies are signed statements; nothing else is sent.
+ * taken from a message or a page. Bodies are signed statements; nothing else is sent. Calls
+ * that are not statements (`/v1/device/*`) carry a DPoP proof of the device key instead
+ * (RFC 9449: the `DPoP` header alone, no `Authorization`: there is no access token).
  */
 import { ExtensionError } from '../shared/errors';
+import type { ServerSessionView } from '../shared/protocol';
+import { dpopProof } from './device-key';
 
-async function post<T>(serverUrl: string, path: string, body: Record<string, string>): Promise<T> {
+/** A session id as the server issues them; anything else never reaches a URL path. */
+const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+async function send<T>(
+  serverUrl: string,
+  path: string,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  body?: Record<string, string>,
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${serverUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       credentials: 'omit',
       cache: 'no-store',
     });
@@ -26,6 +39,30 @@ async function post<T>(serverUrl: string, path: string, body: Record<string, str
   }
   if (json === null) throw new ExtensionError('ERR_SERVER', `server sent no JSON for ${path}`);
   return json;
+}
+
+function post<T>(serverUrl: string, path: string, body: Record<string, string>): Promise<T> {
+  return send<T>(serverUrl, path, 'POST', {}, body);
+}
+
+/** A `/v1/device/*` call, authenticated by a fresh DPoP proof for exactly this method and URL. */
+async function deviceCall<T>(serverUrl: string, method: 'GET' | 'POST', path: string): Promise<T> {
+  const proof = await dpopProof(method, `${serverUrl}${path}`);
+  return send<T>(serverUrl, path, method, { DPoP: proof });
+}
+
+/** The server's view of a session this device is bound to. */
+export async function readDeviceSession(
+  serverUrl: string,
+  sid: string,
+): Promise<ServerSessionView & { sessionId: string }> {
+  if (!SESSION_ID.test(sid)) throw new ExtensionError('ERR_SENDER', 'malformed session id');
+  return deviceCall(serverUrl, 'GET', `/v1/device/sessions/${sid}`);
+}
+
+/** Revokes every enrolment of this device's key at the server. */
+export function revokeThisDevice(serverUrl: string) {
+  return deviceCall<{ deviceId: string; revoked: number }>(serverUrl, 'POST', '/v1/device/revoke');
 }
 
 export function enrollDevice(serverUrl: string, enrollment: string) {

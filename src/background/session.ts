@@ -7,9 +7,15 @@
 import browser from 'webextension-polyfill';
 import type { TacitConfig } from '../shared/config';
 import { ExtensionError, logError } from '../shared/errors';
-import type { PageHints, ScoreUpdate } from '../shared/protocol';
-import { deviceKey, hashStatement, signStatement } from './device-key';
-import { bindSession, enrollDevice, sendAttestation } from './server-client';
+import type { PageHints, ScoreUpdate, ServerSessionView } from '../shared/protocol';
+import { deviceKey, forgetDeviceKey, hashStatement, signStatement } from './device-key';
+import {
+  bindSession,
+  enrollDevice,
+  readDeviceSession,
+  revokeThisDevice,
+  sendAttestation,
+} from './server-client';
 
 export interface DeviceEnrolment {
   deviceId: string;
@@ -40,6 +46,8 @@ const MAX_SESSIONS = 16;
 /** Server codes after which a session will never accept a statement again. */
 const SESSION_OVER = new Set(['ERR_SESSION_TERMINATED', 'ERR_SESSION_EXPIRED', 'ERR_UNKNOWN_SESSION']);
 const RATE_LIMIT_BACKOFF_MS = 30_000;
+/** Server codes meaning there is nothing of this device left to revoke there. */
+const NOTHING_TO_REVOKE = new Set(['ERR_UNKNOWN_DEVICE', 'ERR_DEVICE_REVOKED']);
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -195,6 +203,44 @@ export class SessionService {
       state.prev = await hashStatement(attestation);
       state.pending = { k: 0, p: 0 };
       await this.saveSession(state);
+    });
+  }
+
+  /**
+   * The server's view of session `sid` (DPoP-authenticated as this device), or null when this
+   * device is not enrolled with the configured server.
+   */
+  async serverSession(sid: string): Promise<ServerSessionView | null> {
+    if (!(await this.enrolment())) return null;
+    const config = await this.config();
+    const view = await readDeviceSession(config.serverUrl, sid);
+    // Only the members the popup shows: the reply crosses into an extension page.
+    const { status, assurance, level, state, attestations } = view;
+    return { status, assurance, level, state, attestations };
+  }
+
+  /**
+   * "Forget this device": revokes every enrolment of the device key at the server, then deletes
+   * the key, the enrolment and the per-session state. If the server already does not know the
+   * device (or revoked it), forgetting goes on; any other failure (unreachable server) stops it
+   * before anything local is deleted, so the user can retry and no live enrolment is orphaned.
+   */
+  forgetDevice(): Promise<{ revoked: number | null }> {
+    return this.serial(async () => {
+      let revoked: number | null = null;
+      if (await this.enrolment()) {
+        const config = await this.config();
+        try {
+          revoked = (await revokeThisDevice(config.serverUrl)).revoked;
+        } catch (error) {
+          const code = error instanceof ExtensionError ? error.serverCode : undefined;
+          if (!code || !NOTHING_TO_REVOKE.has(code)) throw error;
+        }
+      }
+      await forgetDeviceKey();
+      await browser.storage.local.remove('device');
+      await browser.storage.session.remove(['sessions', 'tabSessions', 'lastError', 'lastUpdate']);
+      return { revoked };
     });
   }
 

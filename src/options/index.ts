@@ -1,10 +1,13 @@
 import browser from 'webextension-polyfill';
 import { loadConfig, parseConfig } from '../shared/config';
+import { sendFromPage } from '../shared/messaging';
 
 const form = document.getElementById('form') as HTMLFormElement;
 const server = document.getElementById('serverUrl') as HTMLInputElement;
 const origins = document.getElementById('protectedOrigins') as HTMLTextAreaElement;
 const saved = document.getElementById('saved') as HTMLSpanElement;
+const forget = document.getElementById('forget-device') as HTMLButtonElement;
+const forgotten = document.getElementById('forgotten') as HTMLSpanElement;
 
 async function load(): Promise<void> {
   const config = await loadConfig();
@@ -30,5 +33,31 @@ form.addEventListener('submit', (event) => {
   } catch {
     saved.textContent = 'Invalid value: use full origins such as https://bank.example';
   }
+});
+// Two clicks instead of confirm(): dialogs may not show in an embedded options page.
+let armed = false;
+forget.addEventListener('click', () => {
+  if (!armed) {
+    armed = true;
+    forget.textContent = 'Click again to forget this device';
+    return;
+  }
+  armed = false;
+  forget.disabled = true;
+  forget.textContent = 'Forget this device';
+  forgotten.textContent = 'Forgetting…';
+  void sendFromPage({ type: 'forget-device' })
+    .then((reply) => {
+      forgotten.textContent = reply.ok
+        ? 'This device is forgotten.'
+        : `Could not forget this device (${reply.error ?? 'unknown'}): nothing was deleted, ` +
+          'try again.';
+    })
+    .catch(() => {
+      forgotten.textContent = 'Something went wrong: nothing was deleted, try again.';
+    })
+    .finally(() => {
+      forget.disabled = false;
+    });
 });
 void load();

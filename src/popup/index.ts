@@ -28,8 +28,28 @@ async function render(): Promise<void> {
   }
 }
 
+/** The server's own view of the current tab's session (its live, decayed assurance). */
+async function renderServerAssurance(): Promise<void> {
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+  if (tab?.id === undefined) {
+    set('server-assurance', '—');
+    return;
+  }
+  const reply = await sendFromPage({ type: 'session-assurance', tabId: tab.id });
+  if (reply.error) {
+    set('server-assurance', `unavailable (${reply.error})`);
+  } else if (!reply.session) {
+    set('server-assurance', 'no session on this page');
+  } else {
+    const { status, assurance, level } = reply.session;
+    const value = assurance === null ? level : `${assurance.toFixed(2)} (${level})`;
+    set('server-assurance', status === 'active' ? value : `${value}, session ${status}`);
+  }
+}
+
 document.getElementById('open-options')?.addEventListener('click', (event) => {
   event.preventDefault();
   void browser.runtime.openOptionsPage();
 });
 render().catch(() => set('model', 'unavailable'));
+renderServerAssurance().catch(() => set('server-assurance', 'unavailable'));

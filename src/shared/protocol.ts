@@ -49,7 +49,13 @@ export type OffscreenMessage =
   | { target: 'offscreen'; type: 'check-golden' };
 
 /** Extension pages (popup, options) → service worker. */
-export type PageMessage = { type: 'status' } | { type: 'check-golden' };
+export type PageMessage =
+  | { type: 'status' }
+  | { type: 'check-golden' }
+  /** The server's view of the session the page in tab `tabId` declared. */
+  | { type: 'session-assurance'; tabId: number }
+  /** Revoke this device at the server, then delete the device key and the enrolment. */
+  | { type: 'forget-device' };
 
 export interface CapturePolicyReply {
   capture: boolean;
@@ -69,6 +75,31 @@ export interface ExtensionStatus {
   lastConfidence: number | null;
   session: { sid: string; bound: boolean; seq: number; lastSentAt: number | null } | null;
   lastError: string | null;
+}
+
+/** The server's view of a session, as its bound device reads it (GET /v1/device/sessions/:sid). */
+export interface ServerSessionView {
+  /** `revoked`: this device's enrolment for the session was revoked. */
+  status: 'active' | 'ended' | 'terminated' | 'expired' | 'revoked';
+  /** Current (decayed) assurance in [0, 1], null before the first scored attestation. */
+  assurance: number | null;
+  level: 'none' | 'enrolling' | 'high' | 'medium' | 'low';
+  state: ModelState | null;
+  attestations: number;
+}
+
+export interface SessionAssuranceReply {
+  /** Null when the tab declared no session or this device is not enrolled. */
+  session: (ServerSessionView & { sid: string }) | null;
+  /** Stable code when the server could not be asked (e.g. `ERR_NETWORK`, `ERR_SERVER/…`). */
+  error: string | null;
+}
+
+export interface ForgetDeviceReply {
+  ok: boolean;
+  /** Enrolments the server revoked; null when there was nothing to revoke there. */
+  revoked: number | null;
+  error: string | null;
 }
 
 /** The API the model worker exposes through comlink (its only surface). */
@@ -94,4 +125,6 @@ export interface OffscreenReplies {
 export interface PageReplies {
   status: ExtensionStatus;
   'check-golden': GoldenReply;
+  'session-assurance': SessionAssuranceReply;
+  'forget-device': ForgetDeviceReply;
 }

@@ -1,6 +1,9 @@
 /**
  * The worker's scoring engine: raw events → feature windows (model/features) → per-user,
- * per-modality models (model/detector) → fused session confidence (model/fusion).
+ * per-modality models → fused session confidence (model/fusion). Each modality has two per-user
+ * models: the detector over the window's feature vector (model/detector) and the embedding model
+ * over the shared encoder (model/shared, weights shipped with the extension); a window's
+ * confidence is their mean.
  *
  * Until a modality has `minEnrollWindows` windows it is enrolling: its windows are stored
  * (as features, never raw events) and nothing is scored — no made-up confidence. Once enough
@@ -10,7 +13,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
 import {
   EMPTY_FUSION_STATE,
+  EmbeddingUserModel,
   FEATURE_SCHEMA_VERSION,
+  SEQUENCE_SCHEMA_VERSION,
+  encoderFromJSON,
+  type EmbeddingModelJSON,
+  type FeatureWindow,
+  type SharedEncoder,
   IGNORED_KEY_FLAGS,
   IGNORED_POINTER_FLAGS,
   MODEL_VERSION,
@@ -24,6 +33,8 @@ import {
   type Windower,
 } from '../../model';
 import goldenFile from '../../model/features/golden-v2.json';
+import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
+import pointerEncoderFile from '../../model/shared/default-pointer.json';
 import type { GoldenReply, ScoreUpdate, WorkerStatus } from '../shared/protocol';
 import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
@@ -41,8 +52,26 @@ const FUSION = resolveFusionConfig({ halfLifeWindows: 3 });
  */
 const DETECTOR = { minEnrollWindows: 10 } as const;
 
+/** The shared encoders shipped with the extension (provenance in model/shared/README.md). */
+function loadEncoders(): Map<Modality, SharedEncoder> {
+  const encoders = new Map<Modality, SharedEncoder>();
+  for (const file of [keystrokeEncoderFile, pointerEncoderFile]) {
+    const encoder = encoderFromJSON(file);
+    encoders.set(encoder.modality, encoder);
+  }
+  return encoders;
+}
+
+/** A modality's per-user models. */
+interface ModalityModels {
+  detector: UserModel;
+  /** Absent when the enrolment windows had no step sequences (stored by an older build). */
+  embedding?: EmbeddingUserModel;
+}
+
 export class Engine {
-  private readonly models = new Map<Modality, UserModel>();
+  private readonly models = new Map<Modality, ModalityModels>();
+  private readonly encoders = loadEncoders();
   private readonly enrolCounts = new Map<Modality, number>();
   private readonly windowers = new Map<string, Windower>();
   private readonly fusions = new Map<string, FusionState>();
@@ -62,11 +91,24 @@ export class Engine {
     if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
     const engine = new Engine(store, backend, DETECTOR.minEnrollWindows);
     for (const modality of MODALITIES) {
-      engine.enrolCounts.set(modality, (await store.windows(modality, FEATURE_SCHEMA_VERSION)).length);
-      const json = await store.loadModel(modality);
-      if (json === null) continue;
+      engine.enrolCounts.set(
+        modality,
+        (await store.windows(modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)).length,
+      );
+      const stored = await store.loadModel(modality);
+      if (stored === null) continue;
       try {
-        engine.models.set(modality, UserModel.fromJSON(json));
+        const models: ModalityModels = { detector: UserModel.fromJSON(stored.json) };
+        const encoder = engine.encoders.get(modality);
+        if (stored.embedding !== undefined && encoder !== undefined) {
+          try {
+            models.embedding = EmbeddingUserModel.fromJSON(encoder, stored.embedding as EmbeddingModelJSON);
+          } catch (error) {
+            // Enrolled with another shared encoder: the detector alone scores until re-enrolment.
+            console.warn('[tacit] stored embedding model refused', (error as { code?: string }).code);
+          }
+        }
+        engine.models.set(modality, models);
       } catch (error) {
         // A model of another feature schema (or a corrupt one) is not used: enrol again.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
@@ -90,24 +132,42 @@ export class Engine {
     return fusionResult(state).confidence;
   }
 
-  private async enrol(modality: Modality, vector: Float32Array): Promise<void> {
+  private async enrol(modality: Modality, window: FeatureWindow): Promise<void> {
     await this.store.addWindow({
       modality,
       featureSchema: FEATURE_SCHEMA_VERSION,
-      vector: Array.from(vector),
+      vector: Array.from(window.vector),
+      steps: Array.from(window.steps),
+      stepCount: window.stepCount,
+      sequenceSchema: SEQUENCE_SCHEMA_VERSION,
       createdAt: Date.now(),
     });
     const count = (this.enrolCounts.get(modality) ?? 0) + 1;
     this.enrolCounts.set(modality, count);
     if (count >= this.minEnrollWindows && !this.models.has(modality)) {
-      const vectors = (await this.store.windows(modality, FEATURE_SCHEMA_VERSION)).map(
-        (v) => new Float32Array(v),
+      const stored = await this.store.windows(modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
+      const detector = new UserModel(modality, DETECTOR);
+      await detector.fit(stored.map((w) => new Float32Array(w.vector)));
+      const models: ModalityModels = { detector };
+      const encoder = this.encoders.get(modality);
+      const sequences = stored.flatMap((w) =>
+        w.steps === undefined ? [] : [{ steps: new Float32Array(w.steps.steps), n: w.steps.n }],
       );
-      const model = new UserModel(modality, DETECTOR);
-      await model.fit(vectors);
-      this.models.set(modality, model);
-      await this.store.saveModel(modality, model.toJSON());
+      if (encoder !== undefined && sequences.length >= DETECTOR.minEnrollWindows) {
+        const embedding = new EmbeddingUserModel(encoder, { minEnrollWindows: DETECTOR.minEnrollWindows });
+        embedding.fit(sequences);
+        models.embedding = embedding;
+      }
+      this.models.set(modality, models);
+      await this.store.saveModel(modality, detector.toJSON(), models.embedding?.toJSON());
     }
+  }
+
+  /** A window's confidence: the mean of the modality's per-user models. */
+  private static score(models: ModalityModels, window: FeatureWindow): number {
+    const detector = models.detector.score(window.vector);
+    if (models.embedding === undefined || window.stepCount < 2) return detector;
+    return (detector + models.embedding.score({ steps: window.steps, n: window.stepCount })) / 2;
   }
 
   async ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate> {
@@ -128,12 +188,12 @@ export class Engine {
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
       for (const window of windows) {
-        const model = this.models.get(window.modality);
-        if (!model) {
-          await this.enrol(window.modality, window.vector);
+        const models = this.models.get(window.modality);
+        if (!models) {
+          await this.enrol(window.modality, window);
           continue;
         }
-        confidence = this.fuse(key, window.modality, model.score(window.vector));
+        confidence = this.fuse(key, window.modality, Engine.score(models, window));
         windowsScored++;
       }
     });
@@ -158,9 +218,14 @@ export class Engine {
     return best;
   }
 
-  /** Format versions plus which modalities are trained, e.g. `um1.fs1+k+p`. */
+  /**
+   * Format versions plus which modalities are trained, e.g. `um1.fs2.sq1+k+p`; a modality scored
+   * with its shared encoder too is in capitals (`+K`).
+   */
   private modelVersion(): string {
-    const trained = MODALITIES.filter((m) => this.models.has(m)).map((m) => `+${m[0]}`);
+    const trained = MODALITIES.filter((m) => this.models.has(m)).map((m) =>
+      this.models.get(m)!.embedding !== undefined ? `+${m[0]!.toUpperCase()}` : `+${m[0]}`,
+    );
     return `${MODEL_VERSION}${trained.join('')}`;
   }
 

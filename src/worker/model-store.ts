@@ -10,12 +10,26 @@ export interface StoredWindow {
   modality: Modality;
   featureSchema: number;
   vector: number[];
+  /** The window's step sequence (model/features/sequence.ts), for the shared encoder. */
+  steps?: number[];
+  stepCount?: number;
+  /** `SEQUENCE_SCHEMA_VERSION` of `steps`; windows of another version are not used for it. */
+  sequenceSchema?: number;
   createdAt: number;
+}
+
+/** What a stored enrolment window gives back: its vector and, when present, its steps. */
+export interface EnrolWindow {
+  vector: number[];
+  steps?: { steps: number[]; n: number };
 }
 
 interface ModelDb extends DBSchema {
   windows: { key: number; value: StoredWindow; indexes: { modality: Modality } };
-  models: { key: Modality; value: { modality: Modality; json: unknown; savedAt: number } };
+  models: {
+    key: Modality;
+    value: { modality: Modality; json: unknown; embedding?: unknown; savedAt: number };
+  };
 }
 
 export class ModelStore {
@@ -38,16 +52,25 @@ export class ModelStore {
     await this.db.add('windows', window);
   }
 
-  async windows(modality: Modality, featureSchema: number): Promise<number[][]> {
+  async windows(modality: Modality, featureSchema: number, sequenceSchema: number): Promise<EnrolWindow[]> {
     const all = await this.db.getAllFromIndex('windows', 'modality', modality);
-    return all.filter((w) => w.featureSchema === featureSchema).map((w) => w.vector);
+    return all
+      .filter((w) => w.featureSchema === featureSchema)
+      .map((w) =>
+        w.steps !== undefined && w.stepCount !== undefined && w.sequenceSchema === sequenceSchema
+          ? { vector: w.vector, steps: { steps: w.steps, n: w.stepCount } }
+          : { vector: w.vector },
+      );
   }
 
-  async saveModel(modality: Modality, json: unknown): Promise<void> {
-    await this.db.put('models', { modality, json, savedAt: Date.now() });
+  /** Saves a modality's detector model and (optionally) its embedding model together. */
+  async saveModel(modality: Modality, json: unknown, embedding?: unknown): Promise<void> {
+    await this.db.put('models', { modality, json, ...(embedding === undefined ? {} : { embedding }), savedAt: Date.now() });
   }
 
-  async loadModel(modality: Modality): Promise<unknown | null> {
-    return (await this.db.get('models', modality))?.json ?? null;
+  async loadModel(modality: Modality): Promise<{ json: unknown; embedding?: unknown } | null> {
+    const record = await this.db.get('models', modality);
+    if (record === undefined) return null;
+    return record.embedding === undefined ? { json: record.json } : { json: record.json, embedding: record.embedding };
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { AuditTrail } from '../audit';
 import type { ApiKeyRegistry } from '../auth';
+import type { DeviceSelfService } from '../device-self';
 import type { ServerKeys } from '../keys';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -14,6 +15,8 @@ import type { Store } from '../store/store';
 /** Dependencies of the API routes. */
 export interface RouteDeps {
   service: TacitService;
+  /** The DPoP-authenticated device endpoints' operations. */
+  deviceSelf: DeviceSelfService;
   apiKeys: ApiKeyRegistry;
   keys: ServerKeys;
   store: Store;

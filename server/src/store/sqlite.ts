@@ -2,7 +2,8 @@
  * {@link Store} on SQLite (better-sqlite3). Durability: WAL with `synchronous = FULL`, so a
  * method that returned has committed to disk: an acknowledged attestation survives a crash.
  * Atomicity: better-sqlite3 is synchronous, and every multi-step method runs in one
- * `IMMEDIATE` transaction, so no other writer interleaves with its checks.
+ * `IMMEDIATE` transaction (a savepoint of a group commit, see `#tx`), so no other writer
+ * interleaves with its checks.
  *
  * @module
  */
@@ -10,12 +11,14 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AttestationState } from '../assurance';
-import { GENESIS_HASH, auditHash, canonicalJson } from '../audit';
+import { auditEventList, canonicalJson, nextAuditRecord } from '../audit';
 import { MIGRATIONS } from './migrations';
 import type {
   AttestationPrecondition,
   AuditAnchor,
   AuditEvent,
+  AuditEvents,
+  AuditFor,
   AuditPurgeResult,
   AuditRecord,
   AuditValue,
@@ -32,6 +35,9 @@ import type {
   PublicJwk,
   PurgeCutoffs,
   PurgeResult,
+  RotateDeviceInput,
+  RotateDeviceResult,
+  RotateSigningKeyResult,
   SessionAttestationUpdate,
   SessionRecord,
   SigningKeyRecord,
@@ -174,7 +180,16 @@ function prepareStatements(db: Database.Database) {
     ),
     getCode: p('SELECT * FROM enrollment_codes WHERE code_hash = ?'),
     useCode: p('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL'),
+    newestActiveKey: p(
+      `SELECT kid FROM signing_keys WHERE retired_at IS NULL
+       ORDER BY created_at DESC, kid DESC LIMIT 1`,
+    ).pluck(),
+    activeKeys: p('SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY kid').pluck(),
+    retireActiveKeys: p('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
     getJti: p('SELECT 1 FROM jtis WHERE jkt = ? AND jti = ?').pluck(),
+    insertJtiUnlessSeen: p(
+      'INSERT OR IGNORE INTO jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)',
+    ),
     insertJti: p('INSERT INTO jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)'),
     devicesByKey: p('SELECT * FROM devices WHERE jkt = ? ORDER BY created_at, rp, subject'),
     devicesBySubject: p(
@@ -197,6 +212,14 @@ function prepareStatements(db: Database.Database) {
     getSession: p('SELECT * FROM sessions WHERE sid = ?'),
     bind: p(
       'UPDATE sessions SET device_jkt = ?, bound_at = ? WHERE sid = ? AND device_jkt IS NULL',
+    ),
+    liveSessionsOfKey: p(
+      `SELECT sid FROM sessions
+       WHERE device_jkt = ? AND ended_at IS NULL AND expires_at > ? ORDER BY sid`,
+    ).pluck(),
+    rebindLive: p(
+      `UPDATE sessions SET device_jkt = @newJkt
+       WHERE device_jkt = @oldJkt AND ended_at IS NULL AND expires_at > @now`,
     ),
     advance: p(
       `UPDATE sessions SET last_seq = @lastSeq, last_hash = @lastHash,
@@ -269,6 +292,13 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** A write waiting for the next group commit. */
+interface PendingWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /** SQLite implementation of {@link Store}. Create it with {@link openSqliteStore}. */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -278,11 +308,68 @@ export class SqliteStore implements Store {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#q = prepareStatements(db);
+    this.#batch = db.transaction((run: () => void) => run());
+    // Called inside #batch's transaction, a transaction function opens a savepoint.
+    this.#savepoint = db.transaction((fn: () => unknown) => fn());
   }
 
-  /** Runs `fn` in an IMMEDIATE transaction (takes the write lock up front). */
-  #tx<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+  readonly #batch: Database.Transaction<(run: () => void) => void>;
+  readonly #savepoint: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  /**
+   * Runs `fn` atomically and durably, with group commit: the writes requested during one turn
+   * of the event loop run one after the other, each in its own savepoint, inside a single
+   * `IMMEDIATE` transaction, and every promise settles only after that transaction committed
+   * (so an acknowledged write is on disk). One fsync per batch instead of one per write is
+   * what lets the attestation path scale; a write that throws is rolled back to its savepoint
+   * and rejects alone.
+   */
+  #tx<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#commit());
+    });
+  }
+
+  readonly #pending: PendingWrite[] = [];
+
+  /** Commits the pending writes as one transaction (see {@link #tx}). */
+  #commit(): void {
+    const batch = this.#pending.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.#batch.immediate(() => {
+        for (const write of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.#savepoint(write.fn) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // BEGIN or COMMIT failed: nothing of the batch is stored.
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+  }
+
+  /** Appends audit records; only inside a transaction (the action's, or its own). */
+  #appendAuditEvents(events: AuditEvents): AuditRecord[] {
+    const records: AuditRecord[] = [];
+    for (const event of auditEventList(events)) {
+      const last = (this.#q.lastAudit.get() ?? this.#q.getAnchor.get()) as AuditAnchor | undefined;
+      const record = nextAuditRecord(last ?? null, event);
+      this.#q.insertAudit.run({ ...record, data: canonicalJson(record.data) });
+      records.push(record);
+    }
+    return records;
   }
 
   #jtiSeen(entry: JtiEntry): boolean {
@@ -317,11 +404,31 @@ export class SqliteStore implements Store {
     this.#q.insertKey.run(key);
   }
 
-  async createEnrollmentCode(code: EnrollmentCodeRecord): Promise<void> {
-    this.#q.insertCode.run(code);
+  async rotateSigningKey(
+    expectedKid: string,
+    next: SigningKeyRecord,
+    now: number,
+  ): Promise<RotateSigningKeyResult> {
+    return this.#tx((): RotateSigningKeyResult => {
+      if (this.#q.newestActiveKey.get() !== expectedKid) return { ok: false };
+      const retired = this.#q.activeKeys.all() as string[];
+      this.#q.retireActiveKeys.run(now);
+      this.#q.insertKey.run(next);
+      return { ok: true, retired };
+    });
   }
 
-  async enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult> {
+  async createEnrollmentCode(code: EnrollmentCodeRecord, audit?: AuditFor<void>): Promise<void> {
+    await this.#tx(() => {
+      this.#q.insertCode.run(code);
+      this.#appendAuditEvents(audit?.());
+    });
+  }
+
+  async enrollDevice(
+    input: EnrollDeviceInput,
+    audit?: AuditFor<{ device: DeviceRecord; created: boolean }>,
+  ): Promise<EnrollDeviceResult> {
     return this.#tx((): EnrollDeviceResult => {
       if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
       const code = this.#q.getCode.get(input.codeHash) as Row | undefined;
@@ -334,17 +441,23 @@ export class SqliteStore implements Store {
       if (existing && existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
       this.#q.useCode.run(input.now, input.codeHash);
       this.#q.insertJti.run(input.jti);
-      if (existing) return { ok: true, device: toDevice(existing), created: false };
-      this.#q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), input.now);
-      const device: DeviceRecord = {
-        jkt: input.jkt,
-        jwk: input.jwk,
-        subject,
-        rp,
-        createdAt: input.now,
-        revokedAt: null,
-      };
-      return { ok: true, device, created: true };
+      let outcome: { device: DeviceRecord; created: boolean };
+      if (existing) {
+        outcome = { device: toDevice(existing), created: false };
+      } else {
+        this.#q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), input.now);
+        const device: DeviceRecord = {
+          jkt: input.jkt,
+          jwk: input.jwk,
+          subject,
+          rp,
+          createdAt: input.now,
+          revokedAt: null,
+        };
+        outcome = { device, created: true };
+      }
+      this.#appendAuditEvents(audit?.(outcome));
+      return { ok: true, ...outcome };
     });
   }
 
@@ -360,15 +473,51 @@ export class SqliteStore implements Store {
     jkt: string,
     now: number,
     scope?: { rp: string; subject: string },
+    audit?: AuditFor<number>,
   ): Promise<number> {
-    const result = scope
-      ? this.#q.revokeOne.run(now, jkt, scope.rp, scope.subject)
-      : this.#q.revokeAll.run(now, jkt);
-    return result.changes;
+    return this.#tx(() => {
+      const revoked = (
+        scope
+          ? this.#q.revokeOne.run(now, jkt, scope.rp, scope.subject)
+          : this.#q.revokeAll.run(now, jkt)
+      ).changes;
+      this.#appendAuditEvents(audit?.(revoked));
+      return revoked;
+    });
   }
 
-  async createSession(session: NewSession): Promise<void> {
-    this.#q.insertSession.run(session);
+  async useJti(entry: JtiEntry): Promise<boolean> {
+    return this.#q.insertJtiUnlessSeen.run(entry).changes === 1;
+  }
+
+  async rotateDevice(input: RotateDeviceInput): Promise<RotateDeviceResult> {
+    return this.#tx((): RotateDeviceResult => {
+      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
+      const live = (this.#q.devicesByKey.all(input.oldJkt) as Row[])
+        .map(toDevice)
+        .filter((d) => d.revokedAt === null);
+      if (live.length === 0) return { ok: false, reason: 'revoked' };
+      if ((this.#q.devicesByKey.all(input.newJkt) as Row[]).length > 0) {
+        return { ok: false, reason: 'in-use' };
+      }
+      this.#q.insertJti.run(input.jti);
+      const jwk = JSON.stringify(input.newJwk);
+      const enrollments = live.map((d): DeviceRecord => {
+        this.#q.insertDevice.run(input.newJkt, d.rp, d.subject, jwk, input.now);
+        this.#q.revokeOne.run(input.now, input.oldJkt, d.rp, d.subject);
+        return { ...d, jkt: input.newJkt, jwk: input.newJwk, createdAt: input.now };
+      });
+      const sessions = this.#q.liveSessionsOfKey.all(input.oldJkt, input.now) as string[];
+      this.#q.rebindLive.run({ oldJkt: input.oldJkt, newJkt: input.newJkt, now: input.now });
+      return { ok: true, enrollments, sessions };
+    });
+  }
+
+  async createSession(session: NewSession, audit?: AuditFor<void>): Promise<void> {
+    await this.#tx(() => {
+      this.#q.insertSession.run(session);
+      this.#appendAuditEvents(audit?.());
+    });
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -376,7 +525,10 @@ export class SqliteStore implements Store {
     return row && toSession(row);
   }
 
-  async bindSession(input: BindSessionInput): Promise<BindSessionResult> {
+  async bindSession(
+    input: BindSessionInput,
+    audit?: AuditFor<{ session: SessionRecord; alreadyBound: boolean }>,
+  ): Promise<BindSessionResult> {
     return this.#tx((): BindSessionResult => {
       if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
       const row = this.#q.getSession.get(input.sid) as Row | undefined;
@@ -389,13 +541,14 @@ export class SqliteStore implements Store {
         return { ok: false, reason: 'bound' };
       }
       this.#q.insertJti.run(input.jti);
-      if (session.deviceJkt === input.jkt) return { ok: true, session, alreadyBound: true };
-      this.#q.bind.run(input.jkt, input.now, input.sid);
-      return {
-        ok: true,
-        session: { ...session, deviceJkt: input.jkt, boundAt: input.now },
-        alreadyBound: false,
+      const alreadyBound = session.deviceJkt === input.jkt;
+      if (!alreadyBound) this.#q.bind.run(input.jkt, input.now, input.sid);
+      const outcome = {
+        session: alreadyBound ? session : { ...session, deviceJkt: input.jkt, boundAt: input.now },
+        alreadyBound,
       };
+      this.#appendAuditEvents(audit?.(outcome));
+      return { ok: true, ...outcome };
     });
   }
 
@@ -403,6 +556,7 @@ export class SqliteStore implements Store {
     attestation: AttestationRecord,
     update: SessionAttestationUpdate,
     expected: AttestationPrecondition,
+    audit?: AuditFor<void>,
   ): Promise<boolean> {
     return this.#tx(() => {
       const changed = this.#q.advance.run({
@@ -415,33 +569,29 @@ export class SqliteStore implements Store {
       }).changes;
       if (changed !== 1) return false;
       this.#q.insertAttestation.run(attestation);
+      this.#appendAuditEvents(audit?.());
       return true;
     });
   }
 
-  async endSession(sid: string, now: number): Promise<boolean> {
-    return this.#q.endSession.run(now, sid).changes === 1;
+  async endSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
+    return this.#tx(() => {
+      if (this.#q.endSession.run(now, sid).changes !== 1) return false;
+      this.#appendAuditEvents(audit?.());
+      return true;
+    });
   }
 
-  async terminateSession(sid: string, now: number): Promise<boolean> {
-    return this.#q.terminateSession.run({ sid, now }).changes === 1;
+  async terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
+    return this.#tx(() => {
+      if (this.#q.terminateSession.run({ sid, now }).changes !== 1) return false;
+      this.#appendAuditEvents(audit?.());
+      return true;
+    });
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditRecord> {
-    return this.#tx(() => {
-      const last = (this.#q.lastAudit.get() ?? this.#q.getAnchor.get()) as AuditAnchor | undefined;
-      const unhashed = {
-        seq: (last?.seq ?? 0) + 1,
-        ts: new Date(event.ts).toISOString(),
-        type: event.type,
-        actor: event.actor,
-        data: event.data,
-        prev: last?.hash ?? GENESIS_HASH,
-      };
-      const record: AuditRecord = { ...unhashed, hash: auditHash(unhashed) };
-      this.#q.insertAudit.run({ ...record, data: canonicalJson(record.data) });
-      return record;
-    });
+    return this.#tx(() => this.#appendAuditEvents(event)[0]!);
   }
 
   async listAudit(after: number, limit: number): Promise<AuditRecord[]> {
@@ -506,6 +656,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes already requested are committed (or rejected) before the file closes.
+    if (this.#db.open) this.#commit();
     if (this.#db.open) this.#db.close();
   }
 

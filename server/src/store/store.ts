@@ -1,9 +1,14 @@
 /**
- * The persistence boundary. Every method is async (a Redis store will implement the same
- * interface) and atomic: a method either commits all of its effect or none of it, so a
- * rejected request stores nothing. Methods whose outcome depends on concurrent writers
- * (enrollment, binding, appending an attestation) check their preconditions inside the same
- * atomic step and report a typed outcome instead of throwing.
+ * The persistence boundary, implemented on SQLite (`sqlite.ts`) and Redis (`redis.ts`, shared
+ * by several instances); both pass `store.contract.test.ts`. Every method is async and atomic:
+ * a method either commits all of its effect or none of it, so a rejected request stores nothing.
+ * Methods whose outcome depends on concurrent writers (enrollment, binding, appending an
+ * attestation) check their preconditions inside the same atomic step and report a typed
+ * outcome instead of throwing.
+ *
+ * Methods that perform an audited action take an optional {@link AuditFor} builder: the audit
+ * record(s) it returns are appended in the same atomic step as the action (both commit or
+ * neither does), and only when the action succeeded.
  *
  * Times are milliseconds since the epoch unless a field says otherwise.
  *
@@ -138,6 +143,35 @@ export type BindSessionResult =
   | { ok: true; session: SessionRecord; alreadyBound: boolean }
   | { ok: false; reason: 'replay' | 'unknown' | 'expired' | 'bound' };
 
+/** Input of {@link Store.rotateDevice}. */
+export interface RotateDeviceInput {
+  /** The key being replaced (proven by the DPoP proof). */
+  oldJkt: string;
+  /** The replacement (proven by the rotation statement it signed). */
+  newJkt: string;
+  newJwk: PublicJwk;
+  /** The rotation statement's `jti`, remembered for the new key. */
+  jti: JtiEntry;
+  now: number;
+}
+
+/** Outcome of {@link Store.rotateDevice}. */
+export type RotateDeviceResult =
+  | {
+      ok: true;
+      /** The enrollments moved to the new key (the old key's are revoked at `now`). */
+      enrollments: DeviceRecord[];
+      /** Live sessions re-bound from the old key to the new one. */
+      sessions: string[];
+    }
+  | { ok: false; reason: 'replay' | 'revoked' | 'in-use' };
+
+/** Outcome of {@link Store.rotateSigningKey}. */
+export type RotateSigningKeyResult =
+  | { ok: true; retired: string[] }
+  /** The newest active key was no longer the expected one: another instance rotated first. */
+  | { ok: false };
+
 /** The session fields an accepted attestation changes. */
 export interface SessionAttestationUpdate {
   lastSeq: number;
@@ -220,6 +254,17 @@ export interface AuditEvent {
   data: Record<string, AuditValue>;
 }
 
+/** Audit events to append with an action (none: `undefined` or `[]`), in this order. */
+export type AuditEvents = AuditEvent | readonly AuditEvent[] | undefined;
+
+/**
+ * Builds the audit record(s) of an action from its successful outcome. It must be pure and
+ * cheap: SQLite calls it inside the action's transaction; Redis calls it before the action's
+ * script with the outcome the script then re-checks (and calls it again if that changed). If
+ * it throws, the action is not applied.
+ */
+export type AuditFor<O> = (outcome: O) => AuditEvents;
+
 /** One audit record exactly as exported and hashed (see audit.ts). */
 export interface AuditRecord {
   seq: number;
@@ -258,55 +303,95 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /** Adds a key unless one with the same kid exists. */
   addSigningKey(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Atomically, and only if the newest active key (by `createdAt`, then `kid`) is still
+   * `expectedKid`: retires every active key at `now` and adds `next` (first writer wins when
+   * several instances rotate at once). Otherwise changes nothing and answers `{ok: false}`.
+   */
+  rotateSigningKey(
+    expectedKid: string,
+    next: SigningKeyRecord,
+    now: number,
+  ): Promise<RotateSigningKeyResult>;
 
-  createEnrollmentCode(code: EnrollmentCodeRecord): Promise<void>;
+  createEnrollmentCode(code: EnrollmentCodeRecord, audit?: AuditFor<void>): Promise<void>;
   /**
    * Atomically: rejects a seen `jti` (`replay`), a code that is unknown, used or expired
    * (`code`), a key already revoked for the code's subject (`revoked`); otherwise marks the
    * code used, remembers the `jti` and enrolls the device for the code's rp and subject
-   * (`created: false` when that exact enrollment already exists).
+   * (`created: false` when that exact enrollment already exists). `audit` is appended on
+   * success only.
    */
-  enrollDevice(input: EnrollDeviceInput): Promise<EnrollDeviceResult>;
+  enrollDevice(
+    input: EnrollDeviceInput,
+    audit?: AuditFor<{ device: DeviceRecord; created: boolean }>,
+  ): Promise<EnrollDeviceResult>;
   /** Every enrollment of a device key (any relying party, revoked ones included). */
   findDevicesByKey(jkt: string): Promise<DeviceRecord[]>;
   /** Enrollments of one subject of one relying party, oldest first. */
   listDevicesBySubject(rp: string, subject: string): Promise<DeviceRecord[]>;
   /**
    * Revokes the enrollments of `jkt` (only the one of `scope` when given) not yet revoked.
-   * Returns how many were revoked now.
+   * Returns how many were revoked now (`audit` gets that number, 0 included).
    */
-  revokeDevice(jkt: string, now: number, scope?: { rp: string; subject: string }): Promise<number>;
+  revokeDevice(
+    jkt: string,
+    now: number,
+    scope?: { rp: string; subject: string },
+    audit?: AuditFor<number>,
+  ): Promise<number>;
+  /**
+   * Atomically remembers `entry` unless that `jti` was already seen for that key. Returns false
+   * (a replay) if it was. Used for DPoP proofs; statements record theirs inside their own method.
+   */
+  useJti(entry: JtiEntry): Promise<boolean>;
+  /**
+   * Atomically: rejects a seen `jti` (`replay`), an old key without any unrevoked enrollment
+   * (`revoked`), a new key that has any enrollment, revoked ones included (`in-use`); otherwise
+   * remembers the `jti`, enrolls the new key for every unrevoked enrollment of the old one
+   * (`createdAt` = `now`), revokes those of the old key, and re-binds the old key's live
+   * sessions (not ended, unexpired) to the new key.
+   */
+  rotateDevice(input: RotateDeviceInput): Promise<RotateDeviceResult>;
 
-  createSession(session: NewSession): Promise<void>;
+  createSession(session: NewSession, audit?: AuditFor<void>): Promise<void>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
   /**
    * Atomically: rejects a seen `jti` (`replay`), an unknown (`unknown`), expired or ended
    * (`expired`) session, or one bound to another key (`bound`); otherwise remembers the `jti`
-   * and binds the session to `jkt` if it was not bound yet.
+   * and binds the session to `jkt` if it was not bound yet. `audit` is appended on success only.
    */
-  bindSession(input: BindSessionInput): Promise<BindSessionResult>;
+  bindSession(
+    input: BindSessionInput,
+    audit?: AuditFor<{ session: SessionRecord; alreadyBound: boolean }>,
+  ): Promise<BindSessionResult>;
   /**
    * Atomically: if the session is still bound to `expected.jkt`, unexpired, not ended, and its
    * `lastSeq` and `lastHash` are still the expected ones, records the attestation and applies
-   * `update`; returns false (and changes nothing) otherwise.
+   * `update` (and appends `audit`); returns false (and changes nothing) otherwise.
    */
   appendAttestation(
     attestation: AttestationRecord,
     update: SessionAttestationUpdate,
     expected: AttestationPrecondition,
+    audit?: AuditFor<void>,
   ): Promise<boolean>;
-  /** Ends a session (idempotent). Returns false if there is no such session. */
-  endSession(sid: string, now: number): Promise<boolean>;
   /**
-   * Atomically ends a live session (unexpired, not ended) and marks it terminated by policy.
-   * Returns false (and changes nothing) if it was not live.
+   * Ends a session (idempotent; `audit` is appended each time). Returns false (and appends
+   * nothing) if there is no such session.
    */
-  terminateSession(sid: string, now: number): Promise<boolean>;
+  endSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean>;
+  /**
+   * Atomically ends a live session (unexpired, not ended) and marks it terminated by policy
+   * (and appends `audit`). Returns false (and changes nothing) if it was not live.
+   */
+  terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean>;
 
   /**
    * Atomically appends an audit record: `seq` is one more than the last record's (or the
    * anchor's, or 0), `prev` the last record's hash (or the anchor's, or the genesis hash),
-   * `hash` computed by `auditHash`. Returns the stored record.
+   * `hash` computed by `auditHash`. Returns the stored record. (A record describing an
+   * action goes to the action's method instead: see {@link AuditFor}.)
    */
   appendAudit(event: AuditEvent): Promise<AuditRecord>;
   /** Records with `seq > after`, in `seq` order, at most `limit`. */

@@ -1,13 +1,10 @@
 /**
- * Test harness: the real app over a real SQLite file in a temporary directory, a frozen
- * clock, a memory logger, and devices with real jose-generated ES256 keys. Used by the
+ * Test harness: the real app over a real store (a SQLite file in a temporary directory, or a
+ * fresh Redis namespace when `TACIT_TEST_STORE=redis`: see test-store.ts), a frozen clock, a memory logger, and devices with real jose-generated ES256 keys. Used by the
  * `*.test.ts` files; never by production code.
  *
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CompactSign,
   base64url,
@@ -26,8 +23,8 @@ import { memoryLogger } from '../log';
 import type { Metrics } from '../metrics';
 import { NO_RATE_LIMITS } from '../rate-limit';
 import type { TacitService } from '../service';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite';
-import type { AuditRecord, PublicJwk, SessionRecord, StoreCounts } from '../store/store';
+import type { AuditRecord, PublicJwk, SessionRecord, Store, StoreCounts } from '../store/store';
+import { openTestStore, type AuditTamper } from './test-store';
 
 /** 2025-06-02T09:00:00Z: where every test clock starts. */
 export const T0 = Date.UTC(2025, 5, 2, 9, 0, 0);
@@ -76,6 +73,7 @@ export type HarnessOptions = Partial<
     | 'trustProxy'
     | 'hsts'
     | 'demo'
+    | 'cors'
   >
 >;
 
@@ -85,20 +83,27 @@ export interface Harness {
   service: TacitService;
   audit: AuditTrail;
   metrics: Metrics;
-  store: SqliteStore;
+  store: Store;
+  /** Which store this run uses. */
+  storeKind: 'sqlite' | 'redis';
   clock: ManualClock;
   logger: ReturnType<typeof memoryLogger>;
   issuer: string;
-  dbPath: string;
+  /** The SQLite file (SQLite runs only). */
+  dbPath: string | undefined;
+  /** Everything stored, as text (to check a secret is stored nowhere). */
+  dump(): Promise<string>;
+  /** Edits stored audit records behind the server's back. */
+  tamper: AuditTamper;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
   close(): Promise<void>;
 }
 
 /** Starts a harness (demo bank mounted). Close it in `afterEach`. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'tacit-test-'));
-  const dbPath = join(dir, 'db', 'tacit.db');
-  const store = openSqliteStore(dbPath);
+  const testStore = await openTestStore();
+  const { store } = testStore;
+  const rateLimiter = testStore.rateLimiter();
   const clock = manualClock(T0);
   const logger = memoryLogger();
   const keys = await loadServerKeys(store, clock);
@@ -111,6 +116,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     issuer,
     demo: true,
     rateLimits: NO_RATE_LIMITS,
+    // Shared counters when the store is Redis, as in production.
+    ...(rateLimiter ? { rateLimiter } : {}),
     ...options,
     apiKeys: createApiKeyRegistry([
       { id: 'bank-a', role: 'bank', secret: KEYS.bankA },
@@ -150,15 +157,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     audit,
     metrics,
     store,
+    storeKind: testStore.kind,
     clock,
     logger,
     issuer,
-    dbPath,
+    dbPath: testStore.dbPath,
+    dump: () => testStore.dump(),
+    tamper: testStore.tamper,
     call,
-    close: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => testStore.destroy(),
   };
 }
 
@@ -227,6 +234,22 @@ export class TestDevice {
     return this.sign(
       { typ: 'tacit-bind+jwt', kid: this.jkt, ...header },
       { sid, chal, iat: this.#iat, jti: newJti(), ...claims },
+    );
+  }
+
+  /** A DPoP proof (`dpop+jwt`, own public key in `jwk`) for `method` and `htu`. */
+  dpop(method: string, htu: string, claims: Claims = {}, header: Claims = {}) {
+    return this.sign(
+      { typ: 'dpop+jwt', jwk: this.jwk, ...header },
+      { jti: newJti(), htm: method, htu, iat: this.#iat, ...claims },
+    );
+  }
+
+  /** A `tacit-rotate+jwt` signed by this (new) key naming the key it replaces. */
+  rotation(old: string, claims: Claims = {}, header: Claims = {}) {
+    return this.sign(
+      { typ: 'tacit-rotate+jwt', jwk: this.jwk, ...header },
+      { old, iat: this.#iat, jti: newJti(), ...claims },
     );
   }
 
@@ -359,6 +382,31 @@ export function introspect(h: Harness, token: string, key: string = KEYS.bankA):
 /** `POST /v1/devices/:id/revoke` for `subject` as the relying party of `key`. */
 export function revoke(h: Harness, deviceId: string, subject = 'alice', key: string = KEYS.bankA) {
   return h.call('POST', `/v1/devices/${deviceId}/revoke`, { key, json: { subject } });
+}
+
+/** Options of {@link deviceCall}: a harness call plus what to change in the DPoP proof. */
+export interface DeviceCallOptions extends CallOptions {
+  /** Claims merged over the proof's (`htm`, `htu`, `iat`, `jti`). */
+  claims?: Record<string, unknown>;
+  /** Header members merged over the proof's. */
+  header?: Record<string, unknown>;
+  /** Send this as the `DPoP` header instead of a fresh proof (null: no header). */
+  proof?: string | null;
+}
+
+/** Calls a `/v1/device/*` endpoint as `device`, with a fresh DPoP proof for that exact request. */
+export async function deviceCall(
+  h: Harness,
+  device: TestDevice,
+  method: string,
+  path: string,
+  options: DeviceCallOptions = {},
+): Promise<Answer> {
+  const { claims, header, proof, ...call } = options;
+  const htu = `${h.issuer}${path.split(/[?#]/)[0]}`;
+  const dpop = proof === undefined ? await device.dpop(method, htu, claims, header) : proof;
+  const headers = { ...call.headers, ...(dpop === null ? {} : { dpop }) };
+  return h.call(method, path, { ...call, headers });
 }
 
 /** Every stored audit record, oldest first. */

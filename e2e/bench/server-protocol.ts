@@ -1,0 +1,75 @@
+/**
+ * Messages between the server bench (`server.ts`, the parent) and its load generator
+ * (`server-load.ts`, a forked child process). Wire types only, no logic.
+ */
+
+/** Parent → generator. */
+export type ToGenerator =
+  | {
+      type: 'setup';
+      /** Base URL of the server under test (loopback). */
+      url: string;
+      /** Bearer API key of the relying party the sessions belong to. */
+      apiKey: string;
+      /** Devices to enroll, each with its own key and one bound session. */
+      sessions: number;
+      /** Device set-ups in flight at once. */
+      concurrency: number;
+      /** Keep-alive connections of the generator's pool. */
+      connections: number;
+    }
+  | {
+      type: 'step';
+      /** Target arrival rate, attestations/s. */
+      rate: number;
+      /** Warm-up at the same rate before the measured part, s (not in the latencies). */
+      warmupSeconds: number;
+      /** Measured part, s. */
+      seconds: number;
+      /** How long to wait for answers after the last send, ms (then unanswered = error). */
+      drainMs: number;
+      /** Per-request timeout, ms. */
+      timeoutMs: number;
+    }
+  | { type: 'exit' };
+
+/** Generator → parent. */
+export type FromGenerator =
+  | { type: 'progress'; phase: 'setup' | 'sign'; done: number; total: number }
+  | { type: 'ready'; setupMs: number; devices: number; sessions: number; requests: number }
+  | { type: 'presigned'; attestations: number; ms: number }
+  | { type: 'step'; result: GeneratorStep }
+  | { type: 'error'; message: string };
+
+/** One step's figures as the generator measured them (latencies from the scheduled time). */
+export interface GeneratorStep {
+  rate: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** Attestations scheduled in the measured part. */
+  scheduled: number;
+  /** ... of which were sent (all of them unless the step was cut short). */
+  sent: number;
+  /** ... answered 202. */
+  accepted: number;
+  /** Accepted ÷ measured seconds. */
+  acceptedPerSecond: number;
+  /** Any answer but 202, transport errors, timeouts and unanswered (measured part). */
+  errors: number;
+  /** The same during warm-up. */
+  warmupErrors: number;
+  /** Errors by `ERR_…` code, HTTP status or transport error, warm-up included. */
+  errorsByKind: Record<string, number>;
+  /** Latency from the scheduled send time to the answer's headers, ms (accepted only). */
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /** How late each request left the generator against its schedule, ms. */
+  sendSlipMs: { p50: number; p99: number; max: number };
+  /** Event-loop delay of the generator during the step, ms (perf_hooks histogram). */
+  clientLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Generator CPU time ÷ wall time during the step (1 = one core). */
+  clientCpu: number;
+  /** Most requests in flight at once. */
+  maxInFlight: number;
+  /** Wall time of the step from first scheduled send to last answer, ms. */
+  wallMs: number;
+}

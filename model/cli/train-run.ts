@@ -1,0 +1,238 @@
+/**
+ * The training CLI's work (Node): `npm run train -- <task> --data <dir> --out <model-dir>`
+ * trains a shared encoder (model/shared) on a directory of users and writes
+ * `<model-dir>/encoder.json` (the weights, with provenance) and `<model-dir>/training.json`
+ * (configuration, per-epoch history, and the ids of every training user, so that evaluation can
+ * refuse to test on them). Training sequences come from the product's own feature code: the
+ * windower (pointer blocks) and `keystrokeSteps(pairKeyPresses(...))` (keystroke sequences).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { RawEvent } from '../events/schema';
+import { pairKeyPresses } from '../features/keystroke';
+import { keystrokeSteps } from '../features/sequence';
+import { createWindower } from '../features/windower';
+import type { Modality } from '../features/schema';
+import { encoderToJSON } from '../shared/encoder';
+import { type EncoderTrainConfig, type StepSequence, type TrainingUser, trainEncoder } from '../shared/train';
+import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
+import { readTrainConfigFile } from './train-config-file';
+
+/** Training tasks: which data, which modality. */
+export const TRAIN_TASKS = ['keystroke-aalto', 'keystroke-pohmm', 'mouse-sapimouse'] as const;
+/** One of {@link TRAIN_TASKS}. */
+export type TrainTask = (typeof TRAIN_TASKS)[number];
+
+/** Events per pointer block, the SapiMouse protocol's block size. */
+export const POINTER_BLOCK_EVENTS = 128;
+
+/** Parsed command line of `npm run train`. */
+export interface TrainArgs {
+  task: TrainTask;
+  data: string;
+  out: string;
+  users?: number;
+  offset?: number;
+  epochs?: number;
+  backend: 'wasm' | 'cpu';
+  seed?: number;
+  /** Settings of `--config <file>` (a tune report's `chosen`, or a bare config); `--epochs`/`--seed` win. */
+  config?: Partial<EncoderTrainConfig>;
+}
+
+/** Usage text. */
+export const TRAIN_USAGE = `usage: npm run train -- <task> --data <dir> --out <model-dir> [--users N] [--offset K]
+                        [--epochs E] [--seed S] [--backend wasm|cpu] [--config tuned.json]
+tasks: ${TRAIN_TASKS.join(', ')}
+  keystroke-aalto   --data ../shared/datasets/aalto-dev   (non-commercial licence: measurement only)
+  keystroke-pohmm   --data ../shared/datasets/pohmm       (BSD-3-Clause: may be shipped)
+  mouse-sapimouse   --data ../shared/datasets/sapimouse-dev (MIT: may be shipped)`;
+
+/** @throws {TypeError} with a usage hint for anything wrong. */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      const value = inline ?? argv[++k];
+      if (value === undefined) throw new TypeError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else positional.push(a);
+  }
+  const task = positional[0];
+  if (task === undefined || !(TRAIN_TASKS as readonly string[]).includes(task)) {
+    throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
+  }
+  const known = ['data', 'out', 'users', 'offset', 'epochs', 'backend', 'seed', 'config'];
+  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
+  const data = flags.get('data');
+  const out = flags.get('out');
+  if (data === undefined) throw new TypeError('--data <dir> is required');
+  if (out === undefined) throw new TypeError('--out <model-dir> is required');
+  const int = (name: string, min: number): number | undefined => {
+    const v = flags.get(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+    return n;
+  };
+  const backend = flags.get('backend') ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
+  const args: TrainArgs = { task: task as TrainTask, data, out, backend };
+  const users = int('users', 2);
+  if (users !== undefined) args.users = users;
+  const offset = int('offset', 0);
+  if (offset !== undefined) args.offset = offset;
+  const epochs = int('epochs', 1);
+  if (epochs !== undefined) args.epochs = epochs;
+  const seed = int('seed', 0);
+  if (seed !== undefined) args.seed = seed;
+  const configFile = flags.get('config');
+  if (configFile !== undefined) args.config = readTrainConfigFile(configFile);
+  return args;
+}
+
+/** Keystroke step sequence of one raw-event stream (all its complete presses). */
+export function keySequence(events: readonly RawEvent[]): StepSequence {
+  return keystrokeSteps(pairKeyPresses(events));
+}
+
+/** The product windower's pointer blocks of a stream, as step sequences. */
+export function pointerBlocks(events: readonly RawEvent[], eventsPerBlock = POINTER_BLOCK_EVENTS): StepSequence[] {
+  const w = createWindower({ pointerEventsPerWindow: eventsPerBlock });
+  return w
+    .push(events)
+    .filter((x) => x.modality === 'pointer')
+    .map((x) => ({ steps: x.steps, n: x.stepCount }));
+}
+
+/** What a task trains on. */
+export interface TrainingData {
+  modality: Modality;
+  users: TrainingUser[];
+  dataset: string;
+  licence: string;
+  /** Crop lengths suited to the task's sequences. */
+  config: Partial<EncoderTrainConfig>;
+}
+
+/** Loads a task's training users (the `--offset`/`--users` slice). */
+export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users' | 'offset'>): TrainingData {
+  const from = args.offset ?? 0;
+  const slice = <T>(list: readonly T[]): T[] => list.slice(from, args.users === undefined ? undefined : from + args.users);
+  if (args.task === 'keystroke-aalto') {
+    const users = loadAalto(args.data, { offset: from, ...(args.users === undefined ? {} : { limit: args.users }) });
+    return {
+      modality: 'keystroke',
+      dataset: 'Aalto 136M keystrokes (Dhakal et al., CHI 2018)',
+      licence: 'non-commercial research use with attribution: not for shipping',
+      users: users.map((u) => ({ userId: `aalto:${u.userId}`, sequences: u.sequences.map(keySequence) })),
+      config: { minLength: 10, maxLength: 50 },
+    };
+  }
+  if (args.task === 'keystroke-pohmm') {
+    const { keypad, fixedText } = loadPohmm(args.data);
+    const users = [
+      ...slice(keypad.users).map((u) => ({ userId: `keypad:${u.userId}`, sequences: u.sequences.map(keySequence) })),
+      ...slice(fixedText.users).map((u) => ({
+        userId: `fixed:${u.userId}`,
+        // ~100-key samples: cut into 50-key pieces so crops stay within maxLength.
+        sequences: u.sequences.flatMap((s) => splitSequence(keySequence(s), 50, 14)),
+      })),
+    ];
+    return {
+      modality: 'keystroke',
+      dataset: 'pohmm keystroke (CMU keypad, fixed text; Monaco & Tappert 2018)',
+      licence: 'BSD-3-Clause',
+      users,
+      config: { minLength: 10, maxLength: 50 },
+    };
+  }
+  // Folders of the same subject (user35.1 / .2) are one training class.
+  const bySubject = new Map<string, StepSequence[]>();
+  for (const u of slice(loadSapiMouse(args.data))) {
+    const list = bySubject.get(u.subject) ?? [];
+    list.push(...pointerBlocks(u.session3min), ...pointerBlocks(u.session1min));
+    bySubject.set(u.subject, list);
+  }
+  return {
+    modality: 'pointer',
+    dataset: 'SapiMouse (Antal et al., SACI 2021)',
+    licence: 'MIT',
+    users: [...bySubject].map(([subject, sequences]) => ({ userId: `sapimouse:${subject}`, sequences })),
+    config: { minLength: 32, maxLength: POINTER_BLOCK_EVENTS },
+  };
+}
+
+/** Cuts a sequence into pieces of at most `length` rows (the last one kept if ≥ `min`). */
+export function splitSequence(seq: StepSequence, length: number, width: number): StepSequence[] {
+  const out: StepSequence[] = [];
+  for (let start = 0; start < seq.n; start += length) {
+    const n = Math.min(length, seq.n - start);
+    if (n < 2 || (start > 0 && n < 10)) break;
+    const steps = seq.steps.slice(start * width, (start + n) * width);
+    if (start > 0) {
+      // The first press of a piece has no flight into it within the piece.
+      steps.fill(0, 1, 4);
+      steps[4] = 1;
+    }
+    out.push({ steps, n });
+  }
+  return out;
+}
+
+/** Options of {@link runTrain} the command line does not expose. */
+export interface TrainRunOptions {
+  config?: Partial<EncoderTrainConfig>;
+  log?: (line: string) => void;
+  backendName?: string;
+}
+
+/** Trains and writes `encoder.json` and `training.json` into `args.out`. */
+export async function runTrain(args: TrainArgs, options: TrainRunOptions = {}): Promise<{ encoderPath: string; summary: Record<string, unknown> }> {
+  const log = options.log ?? ((): void => undefined);
+  const started = performance.now();
+  const data = loadTrainingData(args);
+  const sequences = data.users.reduce((s, u) => s + u.sequences.length, 0);
+  log(`${args.task}: ${data.users.length} training users, ${sequences} sequences (${((performance.now() - started) / 1000).toFixed(1)} s to load)`);
+  const config: Partial<EncoderTrainConfig> = {
+    ...data.config,
+    ...args.config,
+    ...(args.epochs === undefined ? {} : { epochs: args.epochs }),
+    ...(args.seed === undefined ? {} : { seed: args.seed }),
+    ...options.config,
+  };
+  const t0 = performance.now();
+  const { encoder, history } = await trainEncoder(
+    data.modality,
+    data.users,
+    config,
+    { dataset: data.dataset, licence: data.licence, task: args.task, notes: `backend ${options.backendName ?? 'unknown'}` },
+    (r) => log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(3)}, train top-1 ${(100 * r.trainAccuracy).toFixed(1)} %, ${r.seconds.toFixed(1)} s`),
+  );
+  const trainSeconds = (performance.now() - t0) / 1000;
+  mkdirSync(args.out, { recursive: true });
+  const encoderPath = join(args.out, 'encoder.json');
+  writeFileSync(encoderPath, `${JSON.stringify(encoderToJSON(encoder))}\n`);
+  const summary = {
+    task: args.task,
+    modality: data.modality,
+    dataset: data.dataset,
+    licence: data.licence,
+    data: args.data,
+    offset: args.offset ?? 0,
+    users: data.users.length,
+    sequences,
+    config,
+    backend: options.backendName ?? 'unknown',
+    trainSeconds: Math.round(trainSeconds * 10) / 10,
+    wallSeconds: Math.round((performance.now() - started) / 100) / 10,
+    history,
+    trainingUsers: data.users.map((u) => u.userId),
+  };
+  writeFileSync(join(args.out, 'training.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  return { encoderPath, summary };
+}

@@ -1,0 +1,357 @@
+/**
+ * Training of a shared encoder (encoder.ts) across many users with TensorFlow.js, on whatever
+ * backend the caller set (wasm or cpu in Node; the CLI is `npm run train`).
+ *
+ * Objective: additive-margin softmax (CosFace, Wang et al. 2018) over the training users: every
+ * user has a learned unit "centre"; the loss pushes a sequence's embedding towards its user's
+ * centre and away from the others by a cosine margin. It learns a metric space like TypeNet's
+ * triplet loss, but every batch compares each sequence with every training user, so it needs far
+ * fewer steps (this runs on 2 CPU cores, not a GPU).
+ *
+ * Inputs are random crops (length `minLength`…`maxLength`, so the encoder serves 10-key windows
+ * as well as 50-key sequences) padded to `maxLength` with a mask: each conv output is multiplied
+ * by the mask, and pooling is masked, so a padded batch computes exactly what the plain-JS
+ * `encode()` computes on the unpadded sequence.
+ *
+ * Class imbalance: users contribute different numbers of sequences; batches draw users uniformly
+ * first and then one of that user's sequences, so every user weighs the same in the loss
+ * (instead of SMOTE-style oversampling: synthetic timing sequences would teach the encoder
+ * interpolated people).
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Modality } from '../features/schema';
+import { createRng, gaussian, type Rng } from '../random';
+import {
+  POOL_EPSILON,
+  type ConvLayer,
+  type EncoderProvenance,
+  type SharedEncoder,
+  stepFeatureNames,
+} from './encoder';
+
+/** One step sequence (features/sequence.ts output). */
+export interface StepSequence {
+  steps: Float32Array;
+  n: number;
+}
+
+/** A training user: their sequences. At least 2 are needed to be useful. */
+export interface TrainingUser {
+  userId: string;
+  sequences: StepSequence[];
+}
+
+/** Training settings; every field documents its default and valid range. */
+export interface EncoderTrainConfig {
+  /** Convolutions (kernel odd 1–15, units 1–512). Default [{5, 48}, {5, 48}, {3, 48}]. */
+  convs: { kernel: number; units: number }[];
+  /** Embedding size, 2–512. Default 48. */
+  embedding: number;
+  /** Passes over the users (each user once per epoch, in batches). Default 300; 1–10000. */
+  epochs: number;
+  /** Sequences per batch, 8–4096. Default 64. */
+  batchSize: number;
+  /** Adam learning rate, (0, 1]. Default 0.01; × 0.5 from 60 % and × 0.25 from 85 % of the epochs. */
+  learningRate: number;
+  /** CosFace scale s, (0, 100]. Default 16. */
+  scale: number;
+  /** CosFace margin m, [0, 1). Default 0.1. */
+  margin: number;
+  /** Shortest random crop (steps), 2–maxLength. Default 10. */
+  minLength: number;
+  /** Longest crop and padded length, 2–1024. Default 50. */
+  maxLength: number;
+  /** Std of Gaussian noise added to the timing features of each input (0 = none). Default 0.01. */
+  inputNoise: number;
+  /** Seed of initial weights, batches, crops and noise. Default 1. */
+  seed: number;
+}
+
+/** Defaults of {@link EncoderTrainConfig}. */
+export const DEFAULT_ENCODER_TRAIN_CONFIG: Readonly<EncoderTrainConfig> = Object.freeze({
+  convs: [
+    { kernel: 5, units: 48 },
+    { kernel: 5, units: 48 },
+    { kernel: 3, units: 48 },
+  ],
+  embedding: 48,
+  epochs: 300,
+  batchSize: 64,
+  learningRate: 0.01,
+  scale: 16,
+  margin: 0.1,
+  minLength: 10,
+  maxLength: 50,
+  inputNoise: 0.01,
+  seed: 1,
+});
+
+/** Merges overrides into the defaults and validates (RangeError quoting the bad value). */
+export function resolveEncoderTrainConfig(
+  overrides: Partial<EncoderTrainConfig> = {},
+): EncoderTrainConfig {
+  const c = { ...DEFAULT_ENCODER_TRAIN_CONFIG, ...overrides };
+  const int = (name: keyof EncoderTrainConfig, lo: number, hi: number) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  };
+  int('embedding', 2, 512);
+  int('epochs', 1, 10000);
+  int('batchSize', 8, 4096);
+  int('maxLength', 2, 1024);
+  int('minLength', 2, c.maxLength);
+  int('seed', 0, 2 ** 32 - 1);
+  if (!(c.learningRate > 0 && c.learningRate <= 1)) throw new RangeError(`learningRate must be in (0, 1], got ${c.learningRate}`);
+  if (!(c.scale > 0 && c.scale <= 100)) throw new RangeError(`scale must be in (0, 100], got ${c.scale}`);
+  if (!(c.margin >= 0 && c.margin < 1)) throw new RangeError(`margin must be in [0, 1), got ${c.margin}`);
+  if (!(c.inputNoise >= 0 && c.inputNoise <= 1)) throw new RangeError(`inputNoise must be in [0, 1], got ${c.inputNoise}`);
+  if (!Array.isArray(c.convs) || c.convs.length < 1 || c.convs.length > 8) throw new RangeError('convs must have 1–8 layers');
+  for (const l of c.convs) {
+    if (!Number.isInteger(l.kernel) || l.kernel < 1 || l.kernel > 15 || l.kernel % 2 !== 1) throw new RangeError(`conv kernel must be odd in [1, 15], got ${l.kernel}`);
+    if (!Number.isInteger(l.units) || l.units < 1 || l.units > 512) throw new RangeError(`conv units must be in [1, 512], got ${l.units}`);
+  }
+  return { ...c, convs: c.convs.map((l) => ({ ...l })) };
+}
+
+/**
+ * The encoder's graph in TensorFlow.js on a padded batch: `x` [B, T, F], `mask` [B, T, 1] (1 on
+ * real steps), `count` [B, 1] (real steps per row, ≥ 1). The same computation as `encode()`.
+ */
+export function forwardTf(
+  x: tf.Tensor3D,
+  mask: tf.Tensor3D,
+  count: tf.Tensor2D,
+  convs: readonly { kernel: number; w: tf.Tensor2D; b: tf.Tensor1D }[],
+  denseW: tf.Tensor2D,
+  denseB: tf.Tensor1D,
+): tf.Tensor2D {
+  const T = x.shape[1];
+  let a: tf.Tensor3D = x;
+  let width = x.shape[2];
+  for (const l of convs) {
+    const units = l.w.shape[1];
+    // "same" convolution as im2col + matMul: every op here has a gradient on the wasm backend
+    // (which lacks Conv2DBackpropFilter), and the layout is encode()'s.
+    const pad = (l.kernel - 1) >> 1;
+    const padded = tf.pad(a, [[0, 0], [pad, pad], [0, 0]]);
+    const cols: tf.Tensor3D[] = [];
+    for (let j = 0; j < l.kernel; j++) cols.push(tf.slice(padded, [0, j, 0], [-1, T, width]));
+    const unfolded = (l.kernel === 1 ? cols[0]! : tf.concat(cols, 2)).reshape([-1, l.kernel * width]);
+    const y = tf.relu(tf.add(tf.matMul(unfolded, l.w), l.b)).reshape([-1, T, units]);
+    a = tf.mul(y, mask) as tf.Tensor3D;
+    width = units;
+  }
+  const mean = tf.div(tf.sum(a, 1), count);
+  const centred = tf.mul(tf.sub(a, mean.expandDims(1)), mask);
+  const std = tf.sqrt(tf.add(tf.div(tf.sum(tf.square(centred), 1), count), POOL_EPSILON));
+  const e = tf.add(tf.matMul(tf.concat([mean, std], 1), denseW), denseB);
+  return tf.div(e, tf.norm(e, 2, 1, true)) as tf.Tensor2D;
+}
+
+/** Progress of one epoch. */
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  /** Fraction of the epoch's sequences whose nearest user centre is their own. */
+  trainAccuracy: number;
+  seconds: number;
+}
+
+/** Number of timing (non-categorical) step features per modality: the ones noise is added to. */
+const TIMING_FEATURES: Record<Modality, number> = { keystroke: 4, pointer: 4 };
+
+/**
+ * Trains an encoder. Deterministic for a config on a given backend (weights, batches, crops and
+ * noise come from the seeded JS generator). Every tensor it creates is disposed before it
+ * returns or throws.
+ */
+export async function trainEncoder(
+  modality: Modality,
+  users: readonly TrainingUser[],
+  overrides: Partial<EncoderTrainConfig>,
+  provenance: Omit<EncoderProvenance, 'users' | 'trainedAt' | 'notes'> & { notes?: string },
+  onEpoch?: (report: EpochReport) => void,
+): Promise<{ encoder: SharedEncoder; history: EpochReport[] }> {
+  const cfg = resolveEncoderTrainConfig(overrides);
+  const usable = users.filter((u) => u.sequences.some((s) => s.n >= 2));
+  if (usable.length < 2) throw new RangeError(`need at least 2 users with sequences, got ${usable.length}`);
+  const names = stepFeatureNames(modality);
+  const F = names.length;
+  const T = cfg.maxLength;
+  const B = cfg.batchSize;
+  const U = usable.length;
+  const rng = createRng(cfg.seed);
+
+  const glorot = (fanIn: number, fanOut: number, size: number): Float32Array => {
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const w = new Float32Array(size);
+    for (let i = 0; i < size; i++) w[i] = (2 * rng() - 1) * limit;
+    return w;
+  };
+
+  const tensors: tf.Tensor[] = [];
+  const keep = <X extends tf.Tensor>(t: X): X => {
+    tensors.push(t);
+    return t;
+  };
+  let optimizer = tf.train.adam(cfg.learningRate);
+  const history: EpochReport[] = [];
+  try {
+    let width = F;
+    const convW: tf.Variable[] = [];
+    const convB: tf.Variable[] = [];
+    for (const l of cfg.convs) {
+      convW.push(keep(tf.variable(keep(tf.tensor2d(glorot(l.kernel * width, l.units, l.kernel * width * l.units), [l.kernel * width, l.units])))));
+      convB.push(keep(tf.variable(keep(tf.zeros([l.units])))));
+      width = l.units;
+    }
+    const denseW = keep(tf.variable(keep(tf.tensor2d(glorot(2 * width, cfg.embedding, 2 * width * cfg.embedding), [2 * width, cfg.embedding]))));
+    const denseB = keep(tf.variable(keep(tf.zeros([cfg.embedding]))));
+    const centres = keep(tf.variable(keep(tf.tensor2d(glorot(cfg.embedding, U, cfg.embedding * U), [cfg.embedding, U]))));
+    const vars = [...convW, ...convB, denseW, denseB, centres] as tf.Variable[];
+
+    const embed = (x: tf.Tensor3D, mask: tf.Tensor3D, count: tf.Tensor2D): tf.Tensor2D =>
+      forwardTf(x, mask, count, cfg.convs.map((l, i) => ({ kernel: l.kernel, w: convW[i] as tf.Tensor as tf.Tensor2D, b: convB[i] as tf.Tensor as tf.Tensor1D })), denseW as tf.Tensor as tf.Tensor2D, denseB as tf.Tensor as tf.Tensor1D);
+
+    const xBuf = new Float32Array(B * T * F);
+    const mBuf = new Float32Array(B * T);
+    const cBuf = new Float32Array(B);
+    const labels = new Int32Array(B);
+    const fill = (slot: number, user: number, r: Rng): void => {
+      const seqs = usable[user]!.sequences.filter((s) => s.n >= 2);
+      const s = seqs[Math.floor(r() * seqs.length)]!;
+      const maxLen = Math.min(T, s.n);
+      const minLen = Math.min(cfg.minLength, maxLen);
+      const len = minLen + Math.floor(r() * (maxLen - minLen + 1));
+      const start = Math.floor(r() * (s.n - len + 1));
+      xBuf.fill(0, slot * T * F, (slot + 1) * T * F);
+      mBuf.fill(0, slot * T, (slot + 1) * T);
+      xBuf.set(s.steps.subarray(start * F, (start + len) * F), slot * T * F);
+      // The crop's first step has no flight into it: mark it as a start, as in a real window.
+      if (start > 0) {
+        const o = slot * T * F;
+        if (modality === 'keystroke') {
+          xBuf.fill(0, o + 1, o + 4); // dd, ud, uu
+          xBuf[o + 4] = 1;
+        } else {
+          xBuf.fill(0, o, o + 4); // dx, dy, dt, log_speed
+          xBuf[o + 7] = 1;
+        }
+      }
+      if (cfg.inputNoise > 0) {
+        for (let t = 0; t < len; t++) {
+          const o = (slot * T + t) * F;
+          for (let f = 0; f < TIMING_FEATURES[modality]; f++) {
+            if (xBuf[o + f] !== 0) xBuf[o + f] = xBuf[o + f]! + cfg.inputNoise * gaussian(r);
+          }
+        }
+      }
+      for (let t = 0; t < len; t++) mBuf[slot * T + t] = 1;
+      cBuf[slot] = len;
+      labels[slot] = user;
+    };
+
+    const stepsPerEpoch = Math.max(1, Math.ceil(U / B));
+    for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+      if (epoch === Math.floor(cfg.epochs * 0.6) || epoch === Math.floor(cfg.epochs * 0.85)) {
+        if (epoch > 0) {
+          const lr = cfg.learningRate * (epoch === Math.floor(cfg.epochs * 0.6) ? 0.5 : 0.25);
+          optimizer.dispose();
+          optimizer = tf.train.adam(lr);
+        }
+      }
+      const t0 = Date.now();
+      // Every user once per epoch in a shuffled order (class balance), then batches.
+      const order = Array.from({ length: U }, (_, i) => i);
+      for (let i = U - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        for (let slot = 0; slot < B; slot++) {
+          const idx = step * B + slot;
+          fill(slot, idx < U ? order[idx]! : Math.floor(rng() * U), rng);
+        }
+        const { loss, acc } = tf.tidy(() => {
+          const x = tf.tensor3d(xBuf, [B, T, F]);
+          const mask = tf.tensor3d(mBuf, [B, T, 1]);
+          const count = tf.tensor2d(cBuf, [B, 1]);
+          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), U);
+          let accT: tf.Scalar = tf.scalar(0);
+          const lossT = optimizer.minimize(
+            () => {
+              const e = embed(x, mask, count);
+              const c = tf.div(centres, tf.norm(centres, 2, 0, true));
+              const cos = tf.matMul(e, c);
+              // Kept out of the gradient scope's tidy; disposed after reading below.
+              accT = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(cos, 1), tf.argMax(y, 1)), 'float32')) as tf.Scalar);
+              const logits = tf.mul(tf.sub(cos, tf.mul(y, cfg.margin)), cfg.scale);
+              return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+            },
+            true,
+            vars,
+          )!;
+          const result = { loss: lossT.dataSync()[0]!, acc: accT.dataSync()[0]! };
+          accT.dispose();
+          return result;
+        });
+        lossSum += loss * B;
+        correct += acc * B;
+        seen += B;
+      }
+      const report: EpochReport = {
+        epoch: epoch + 1,
+        loss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      history.push(report);
+      onEpoch?.(report);
+      // Let other promise work run between epochs.
+      await Promise.resolve();
+    }
+
+    const convs: ConvLayer[] = [];
+    let inputs = F;
+    cfg.convs.forEach((l, i) => {
+      convs.push({
+        kernel: l.kernel,
+        inputs,
+        units: l.units,
+        weights: convW[i]!.dataSync() as Float32Array,
+        bias: convB[i]!.dataSync() as Float32Array,
+      });
+      inputs = l.units;
+    });
+    const encoder: SharedEncoder = {
+      modality,
+      stepFeatures: names,
+      convs: convs.map((c) => ({ ...c, weights: Float32Array.from(c.weights), bias: Float32Array.from(c.bias) })),
+      dense: {
+        inputs: 2 * inputs,
+        units: cfg.embedding,
+        weights: Float32Array.from(denseW.dataSync() as Float32Array),
+        bias: Float32Array.from(denseB.dataSync() as Float32Array),
+      },
+      provenance: {
+        dataset: provenance.dataset,
+        licence: provenance.licence,
+        task: provenance.task,
+        users: U,
+        trainedAt: new Date().toISOString().slice(0, 10),
+        notes:
+          `${cfg.epochs} epochs, batch ${B}, CosFace s ${cfg.scale} m ${cfg.margin}, crops ${cfg.minLength}-${cfg.maxLength}, seed ${cfg.seed}` +
+          (provenance.notes ? `; ${provenance.notes}` : ''),
+      },
+    };
+    return { encoder, history };
+  } finally {
+    optimizer.dispose();
+    for (const t of tensors) t.dispose();
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * The relying-party client: offline verification of session tokens against the server's JWKS,
+ * RFC 7662 introspection, and the session calls a bank backend makes (docs/protocol.md §5).
+ *
+ * Configuration is validated once, in {@link createTacitClient}, which throws a `TypeError`
+ * naming the option (never its value). Every call afterwards rejects with a
+ * `TacitSdkError` (errors.ts).
+ *
+ * @module
+ */
+import { ApiError, ServerResponse, ServerUnavailable } from './errors';
+import {
+  MAX_TOKEN_LENGTH,
+  createSessionTokenVerifier,
+  type SessionTokenVerifier,
+} from './session-token';
+import type {
+  Action,
+  ActiveIntrospection,
+  AssuranceLevel,
+  Decision,
+  Introspection,
+  IssuedToken,
+  OpenedSession,
+  SessionTokenClaims,
+} from './types';
+
+/** Options of {@link createTacitClient}. */
+export interface TacitClientOptions {
+  /**
+   * Base URL of the verification server, e.g. `https://tacit.bank.internal` (a path prefix is
+   * kept). `https:` is required unless the host is a loopback address or {@link allowHttp} is
+   * set: the API key travels in every request.
+   */
+  serverUrl: string;
+  /** The relying party's API key (role `bank`): 16–256 printable ASCII characters. */
+  apiKey: string;
+  /**
+   * Expected `iss` of session tokens: the server's `TACIT_ISSUER`. Default: `serverUrl`
+   * without a trailing `/` (the server's own default is the URL it listens on).
+   */
+  issuer?: string;
+  /**
+   * Expected `aud` of session tokens: the relying party's id, i.e. the id of its API key in
+   * `TACIT_API_KEYS` (`id:role:secret`). The server always sets `aud`, so offline
+   * verification requires it ({@link TacitClient.verifySessionToken} throws a `TypeError`
+   * without it); introspection does not need it (the server checks the audience itself).
+   */
+  audience?: string;
+  /** The fetch to use (tests inject an in-process one). Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /**
+   * Allowed clock skew with the server for `exp`, `iat` (s). Default 5, range 0–300.
+   */
+  clockToleranceSeconds?: number;
+  /** Timeout of each request to the server, JWKS included (ms). Default 5000, range 1–60000. */
+  timeoutMs?: number;
+  /** The clock for token times (ms since the epoch). Default `Date.now`; tests freeze it. */
+  now?: () => number;
+  /** Permit `http:` to a non-loopback host (e.g. a private network). Default false. */
+  allowHttp?: boolean;
+}
+
+/** A configured client. Create one per process and reuse it: it caches the JWKS. */
+export interface TacitClient {
+  /** The `iss` tokens must have. */
+  readonly issuer: string;
+  /** The `aud` tokens must have; undefined if not configured (offline verification refused). */
+  readonly audience: string | undefined;
+  /**
+   * Verifies a session token offline (no call to the server except the cached JWKS): ES256,
+   * `typ: tacit-session+jwt`, a published `kid`, signature, `iss`, `aud`, `exp`, `iat` no
+   * older than 5 min, every claim present and typed. The assurance is the one at issue time.
+   *
+   * @throws {TacitSdkError} `ERR_TOKEN_*` when the token is not acceptable;
+   *   `ERR_SERVER_UNAVAILABLE` / `ERR_SERVER_RESPONSE` when the JWKS could not be had.
+   * @throws {TypeError} when no `audience` is configured or `token` is not a string.
+   */
+  verifySessionToken(token: string): Promise<SessionTokenClaims>;
+  /**
+   * RFC 7662 introspection (`POST /v1/introspect`): `{active: false}` for anything not a live
+   * session token issued to this relying party; otherwise its claims with the session's
+   * **current** assurance and `tacit_action`. An empty or over-long token is answered
+   * `{active: false}` without a request.
+   */
+  introspect(token: string): Promise<Introspection>;
+  /** Opens a behavioral session for `subject` (1–128 printable ASCII, no spaces). */
+  openSession(subject: string): Promise<OpenedSession>;
+  /** Gets a session token for a bound session (`POST /v1/sessions/:sid/token`). */
+  issueSessionToken(sid: string): Promise<IssuedToken>;
+  /**
+   * Asks for a decision (`POST /v1/sessions/:sid/decision`). A `terminate` ends the session
+   * on the server for good: end the user's login too.
+   */
+  decision(sid: string): Promise<Decision>;
+  /** Ends a session (`DELETE /v1/sessions/:sid`), e.g. at logout. */
+  endSession(sid: string): Promise<void>;
+}
+
+const API_KEY = /^[\x21-\x7e]{16,256}$/;
+const RP_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const SUBJECT = /^[\x21-\x7e]{1,128}$/;
+const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LEVELS: ReadonlySet<unknown> = new Set<AssuranceLevel>([
+  'none',
+  'enrolling',
+  'high',
+  'medium',
+  'low',
+]);
+const ACTIONS: ReadonlySet<unknown> = new Set<Action>(['allow', 'step-up', 'terminate']);
+const STATES: ReadonlySet<unknown> = new Set([null, 'enrolling', 'scoring']);
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isAssurance = (v: unknown) => v === null || (isNumber(v) && v >= 0 && v <= 1);
+
+function baseUrl(serverUrl: unknown, allowHttp: boolean): string {
+  if (typeof serverUrl !== 'string') throw new TypeError('serverUrl must be a URL string');
+  let url: URL;
+  try {
+    url = new URL(serverUrl);
+  } catch {
+    throw new TypeError('serverUrl must be an absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError('serverUrl must be an http(s) URL');
+  }
+  if (url.protocol === 'http:' && !allowHttp && !LOOPBACK.has(url.hostname)) {
+    throw new TypeError('serverUrl must be https (or set allowHttp)');
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new TypeError('serverUrl must not have credentials, a query or a fragment');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function inRange(name: string, v: unknown, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!isNumber(v) || v < min || v > max) {
+    throw new TypeError(`${name} must be a number from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function checkPathId(sid: unknown): string {
+  if (typeof sid !== 'string' || !PATH_ID.test(sid)) {
+    throw new TypeError('sid must be a session id ([A-Za-z0-9_-], 1-128)');
+  }
+  return sid;
+}
+
+function activeIntrospection(v: Json): ActiveIntrospection {
+  const ok =
+    isString(v.iss) &&
+    isString(v.aud) &&
+    isString(v.sub) &&
+    isString(v.sid) &&
+    isNumber(v.iat) &&
+    isNumber(v.exp) &&
+    isString(v.jti) &&
+    v.token_type === 'tacit-session' &&
+    isObject(v.cnf) &&
+    isString(v.cnf.jkt) &&
+    isAssurance(v.tacit_assurance) &&
+    LEVELS.has(v.tacit_level) &&
+    STATES.has(v.tacit_state) &&
+    (v.tacit_last_attestation_at === null || isNumber(v.tacit_last_attestation_at)) &&
+    isNumber(v.tacit_attestations) &&
+    ACTIONS.has(v.tacit_action);
+  if (!ok) throw new ServerResponse({ cause: 'introspection: members' });
+  return v as unknown as ActiveIntrospection;
+}
+
+function decisionOf(v: Json): Decision {
+  const p = v.policy;
+  const ok =
+    ACTIONS.has(v.action) &&
+    Array.isArray(v.reasons) &&
+    v.reasons.every(isString) &&
+    isAssurance(v.assurance) &&
+    LEVELS.has(v.level) &&
+    isObject(p) &&
+    isNumber(p.stepUpBelow) &&
+    isNumber(p.terminateBelow) &&
+    isNumber(p.staleAfterSeconds) &&
+    ACTIONS.has(p.enrollingAction) &&
+    ACTIONS.has(p.staleAction) &&
+    ACTIONS.has(p.noAttestationAction);
+  if (!ok) throw new ServerResponse({ cause: 'decision: members' });
+  return v as unknown as Decision;
+}
+
+/**
+ * Creates a client. Validates every option and throws a `TypeError` naming the bad one;
+ * nothing is fetched until the first call.
+ *
+ * @example
+ * ```ts
+ * const tacit = createTacitClient({
+ *   serverUrl: 'https://tacit.bank.internal',
+ *   apiKey: process.env.TACIT_API_KEY!,
+ *   audience: 'bank-a',
+ * });
+ * const claims = await tacit.verifySessionToken(token); // throws TacitSdkError
+ * ```
+ */
+export function createTacitClient(options: TacitClientOptions): TacitClient {
+  if (!isObject(options)) throw new TypeError('options must be an object');
+  const base = baseUrl(options.serverUrl, options.allowHttp === true);
+  if (typeof options.apiKey !== 'string' || !API_KEY.test(options.apiKey)) {
+    throw new TypeError('apiKey must be 16-256 printable ASCII characters');
+  }
+  const authorization = `Bearer ${options.apiKey}`;
+  const issuer = options.issuer ?? base;
+  if (!isString(issuer)) throw new TypeError('issuer must be a non-empty string');
+  const { audience } = options;
+  if (audience !== undefined && (typeof audience !== 'string' || !RP_ID.test(audience))) {
+    throw new TypeError('audience must be a relying-party id ([a-z0-9][a-z0-9._-]{0,63})');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new TypeError('fetch must be a function');
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError('now must be a function');
+  const clockToleranceSeconds = inRange(
+    'clockToleranceSeconds',
+    options.clockToleranceSeconds,
+    0,
+    300,
+    5,
+  );
+  const timeoutMs = Math.round(inRange('timeoutMs', options.timeoutMs, 1, 60_000, 5000));
+
+  const verifier: SessionTokenVerifier | undefined =
+    audience === undefined
+      ? undefined
+      : createSessionTokenVerifier({
+          jwksUrl: new URL(`${base}/.well-known/jwks.json`),
+          issuer,
+          audience,
+          clockToleranceSeconds,
+          timeoutMs,
+          now,
+          fetch: fetchImpl,
+        });
+
+  /** One API call: the answer's JSON (undefined for 204), or a typed error. */
+  async function call(
+    method: 'POST' | 'DELETE',
+    path: string,
+    expected: number,
+    body?: { json: unknown } | { form: URLSearchParams },
+  ): Promise<Json | undefined> {
+    const headers: Record<string, string> = { authorization, accept: 'application/json' };
+    let payload: string | undefined;
+    if (body && 'json' in body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      payload = body.form.toString();
+    }
+    let res: Response;
+    try {
+      res = await fetchImpl(`${base}${path}`, {
+        method,
+        headers,
+        body: payload,
+        // A redirect would carry the API key elsewhere: treat it as a wrong answer.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const timeout = err instanceof Error && err.name === 'TimeoutError';
+      throw new ServerUnavailable({ cause: timeout ? 'timeout' : 'fetch failed' });
+    }
+    let json: unknown;
+    try {
+      const text = await res.text();
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (res.status === expected) {
+      if (expected === 204) return undefined;
+      if (!isObject(json)) throw new ServerResponse({ cause: `${res.status}: not a JSON object` });
+      return json;
+    }
+    if (res.status >= 500) throw new ServerUnavailable({ cause: `HTTP ${res.status}` });
+    const code = isObject(json) && isObject(json.error) ? json.error.code : undefined;
+    if (res.status >= 400 && typeof code === 'string' && /^ERR_[A-Z_]{1,64}$/.test(code)) {
+      const retry = Number(res.headers.get('retry-after') ?? Number.NaN);
+      const retryAfter = Number.isInteger(retry) && retry >= 0 ? retry : undefined;
+      throw new ApiError(res.status, code, retryAfter);
+    }
+    throw new ServerResponse({ cause: `HTTP ${res.status}` });
+  }
+
+  return {
+    issuer,
+    audience,
+
+    async verifySessionToken(token) {
+      if (!verifier) throw new TypeError('verifySessionToken needs the audience option');
+      return verifier(token);
+    },
+
+    async introspect(token) {
+      if (typeof token !== 'string') throw new TypeError('token must be a string');
+      if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { active: false };
+      const answer = (await call('POST', '/v1/introspect', 200, {
+        form: new URLSearchParams({ token }),
+      }))!;
+      if (answer.active === false) return { active: false };
+      if (answer.active !== true) throw new ServerResponse({ cause: 'introspection: active' });
+      return activeIntrospection(answer);
+    },
+
+    async openSession(subject) {
+      if (typeof subject !== 'string' || !SUBJECT.test(subject)) {
+        throw new TypeError('subject must be 1-128 printable ASCII characters without spaces');
+      }
+      const v = (await call('POST', '/v1/sessions', 201, { json: { subject } }))!;
+      if (!isString(v.sessionId) || !isString(v.challenge) || !isString(v.expiresAt)) {
+        throw new ServerResponse({ cause: 'session: members' });
+      }
+      return { sessionId: v.sessionId, challenge: v.challenge, expiresAt: v.expiresAt };
+    },
+
+    async issueSessionToken(sid) {
+      const v = (await call('POST', `/v1/sessions/${checkPathId(sid)}/token`, 200))!;
+      if (!isString(v.token) || !isString(v.expiresAt)) {
+        throw new ServerResponse({ cause: 'token: members' });
+      }
+      return { token: v.token, expiresAt: v.expiresAt };
+    },
+
+    async decision(sid) {
+      return decisionOf((await call('POST', `/v1/sessions/${checkPathId(sid)}/decision`, 200))!);
+    },
+
+    async endSession(sid) {
+      await call('DELETE', `/v1/sessions/${checkPathId(sid)}`, 204);
+    },
+  };
+}

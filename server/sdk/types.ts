@@ -1,0 +1,117 @@
+/**
+ * Wire types of the verification server as a relying party sees them (docs/protocol.md §5).
+ * No logic here. `types.test.ts` checks at compile time that they match the server's own.
+ *
+ * @module
+ */
+
+/** Assurance level of a session (docs/protocol.md §5 "Assurance"). */
+export type AssuranceLevel = 'none' | 'enrolling' | 'high' | 'medium' | 'low';
+
+/** The levels a relying party can require, lowest first. */
+export type RequiredLevel = 'low' | 'medium' | 'high';
+
+/** `state` of the device's last accepted attestation (null before the first one). */
+export type AttestationState = 'enrolling' | 'scoring';
+
+/** What a decision tells the relying party to do. */
+export type Action = 'allow' | 'step-up' | 'terminate';
+
+/** The `tacit` claim of a session token: the assessment when the token was issued. */
+export interface TokenAssessment {
+  /** In [0, 1]; null while the level is `none` or `enrolling`. */
+  assurance: number | null;
+  level: AssuranceLevel;
+  state: AttestationState | null;
+}
+
+/**
+ * Claims of a verified session token (`typ: tacit-session+jwt`, ES256). Every member is
+ * checked by {@link TacitClient.verifySessionToken}; times are seconds since the epoch.
+ */
+export interface SessionTokenClaims {
+  /** The server (`TACIT_ISSUER`). */
+  iss: string;
+  /** The relying party's id (its API key id). */
+  aud: string;
+  /** The subject the relying party opened the session for. */
+  sub: string;
+  /** Behavioral session id. */
+  sid: string;
+  iat: number;
+  /** At most 5 min after `iat`, and never after the session's own expiry. */
+  exp: number;
+  jti: string;
+  /** The bound device: the RFC 7638 thumbprint of its key. */
+  cnf: { jkt: string };
+  /** Assurance at issue time (frozen; introspection gives the current value). */
+  tacit: TokenAssessment;
+}
+
+/** Introspection answer for a token that is not (or no longer) active: exactly this. */
+export interface InactiveIntrospection {
+  active: false;
+}
+
+/** Introspection answer for an active session token (RFC 7662 plus `tacit_*` members). */
+export interface ActiveIntrospection {
+  active: true;
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  token_type: 'tacit-session';
+  cnf: { jkt: string };
+  /** The session's current assurance (decayed), null for levels `none` and `enrolling`. */
+  tacit_assurance: number | null;
+  tacit_level: AssuranceLevel;
+  tacit_state: AttestationState | null;
+  /** Seconds since the epoch, null before the first attestation. */
+  tacit_last_attestation_at: number | null;
+  tacit_attestations: number;
+  /** What a decision would answer now (not recorded, not enforced). */
+  tacit_action: Action;
+}
+
+/** RFC 7662 answer. */
+export type Introspection = ActiveIntrospection | InactiveIntrospection;
+
+/** `POST /v1/sessions` answer. */
+export interface OpenedSession {
+  /** Put it in the page: `<meta name="tacit-session" content="…" data-challenge="…">`. */
+  sessionId: string;
+  challenge: string;
+  /** ISO 8601 UTC. */
+  expiresAt: string;
+}
+
+/** `POST /v1/sessions/:sid/token` answer. */
+export interface IssuedToken {
+  /** The session JWT. */
+  token: string;
+  /** ISO 8601 UTC (the token's `exp`). */
+  expiresAt: string;
+}
+
+/** Thresholds the server applied (docs/server.md "Decision policy"). */
+export interface DecisionThresholds {
+  stepUpBelow: number;
+  terminateBelow: number;
+  staleAfterSeconds: number;
+  enrollingAction: Action;
+  staleAction: Action;
+  noAttestationAction: Action;
+}
+
+/** `POST /v1/sessions/:sid/decision` answer. A `terminate` has ended the session for good. */
+export interface Decision {
+  action: Action;
+  /** Every reason that applies, e.g. `ASSURANCE_BELOW_STEP_UP`, `SESSION_STALE`. */
+  reasons: string[];
+  assurance: number | null;
+  level: AssuranceLevel;
+  policy: DecisionThresholds;
+}

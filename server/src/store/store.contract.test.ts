@@ -1,0 +1,518 @@
+/**
+ * The {@link Store} contract, run on the store of this test run (SQLite in project `unit`,
+ * Redis in project `redis`: see vitest.config.ts and testing/test-store.ts). SQLite-only
+ * properties (file mode, migrations, WAL) are in sqlite.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, auditHash } from '../audit';
+import { TEST_STORE, openTestStore, type TestStore } from '../testing/test-store';
+import type { AuditEvent, AuditEvents, SigningKeyRecord, Store } from './store';
+
+const opened: TestStore[] = [];
+afterEach(async () => {
+  for (const t of opened.splice(0)) await t.destroy();
+});
+/** A fresh, empty store of this run's kind. */
+const fresh = async (): Promise<Store> => {
+  const t = await openTestStore();
+  opened.push(t);
+  return t.store;
+};
+/** A fresh store and a second, independent connection to the same data (another instance). */
+const twoInstances = async (): Promise<[Store, Store]> => {
+  const t = await openTestStore();
+  opened.push(t);
+  return [t.store, await t.reopen()];
+};
+
+const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } as const;
+
+/** An unused enrollment code for `subject` at `rp`, valid until 1e6. */
+const codeFor = (codeHash: string, rp = 'rp', subject = 'u') => ({
+  codeHash,
+  rp,
+  subject,
+  createdAt: 0,
+  expiresAt: 1e6,
+  usedAt: null,
+});
+const jtiOf = (jkt: string, jti: string, expiresAt = 1e6) => ({ jkt, jti, expiresAt });
+
+const ev = (type: string, data: AuditEvent['data'] = {}, ts = 7): AuditEvent => ({
+  ts,
+  type,
+  actor: 'system',
+  data,
+});
+const types = async (store: Store) => (await store.listAudit(0, 1000)).map((r) => r.type);
+
+describe(`store contract (${TEST_STORE})`, () => {
+  it('ping answers; a closed store fails', async () => {
+    const t = await openTestStore();
+    opened.push(t);
+    await t.store.ping();
+    await t.store.close();
+    await expect(t.store.ping()).rejects.toThrow();
+    await t.store.close(); // idempotent
+  });
+});
+
+const session = (expiresAt: number) => ({
+  sid: 's1',
+  rp: 'rp',
+  subject: 'u',
+  challenge: 'c',
+  createdAt: 0,
+  expiresAt,
+});
+
+const attestation = (hash: string) => ({
+  sid: 's1',
+  seq: 1,
+  jkt: 'k',
+  iat: 0,
+  receivedAt: 6,
+  state: 'scoring' as const,
+  conf: 0.5,
+  progress: 1,
+  mv: 'm',
+  keyEvents: 1,
+  pointerEvents: 2,
+  hash,
+});
+
+const update = (hash: string) => ({
+  lastSeq: 1,
+  lastHash: hash,
+  attestations: 1,
+  lastAttestationAt: 6,
+  lastState: 'scoring' as const,
+  ewma: 0.5,
+  progress: 1,
+});
+
+/** Binds session s1 to key k (jti expiring at 50). */
+const bindK = (store: Store) =>
+  store.bindSession({ sid: 's1', jkt: 'k', jti: { jkt: 'k', jti: 'j', expiresAt: 50 }, now: 1 });
+
+describe('atomic operations', () => {
+  it('getOrCreateSecret: first writer wins', async () => {
+    const store = await fresh();
+    expect(await store.getOrCreateSecret('k', () => 'one')).toBe('one');
+    expect(await store.getOrCreateSecret('k', () => 'two')).toBe('one');
+  });
+
+  it('enrollDevice: replay, bad code and success are all-or-nothing', async () => {
+    const store = await fresh();
+    await store.createEnrollmentCode({
+      codeHash: 'h',
+      rp: 'rp',
+      subject: 's',
+      createdAt: 0,
+      expiresAt: 1000,
+      usedAt: null,
+    });
+    const input = {
+      codeHash: 'h',
+      jwk,
+      jkt: 'k',
+      jti: { jkt: 'k', jti: 'j', expiresAt: 500 },
+      now: 10,
+    };
+    const badCode = { ok: false, reason: 'code' };
+    expect(await store.enrollDevice({ ...input, codeHash: 'nope' })).toEqual(badCode);
+    expect((await store.counts()).jtis).toBe(0);
+    expect(await store.enrollDevice({ ...input, now: 1000 })).toEqual(badCode);
+    expect(await store.enrollDevice(input)).toMatchObject({
+      ok: true,
+      created: true,
+      device: { jkt: 'k', rp: 'rp', subject: 's' },
+    });
+    expect(await store.enrollDevice(input)).toEqual({ ok: false, reason: 'replay' });
+    expect(await store.counts()).toMatchObject({ devices: 1, jtis: 1, usedEnrollmentCodes: 1 });
+  });
+
+  it('bindSession checks jti, expiry and the bound key inside its transaction', async () => {
+    const store = await fresh();
+    await store.createSession(session(1000));
+    const jti = (j: string, jkt = 'k') => ({ jkt, jti: j, expiresAt: 900 });
+    const bind = (jkt: string, j: string, now = 5) =>
+      store.bindSession({ sid: 's1', jkt, jti: jti(j, jkt), now });
+    expect(await bind('k', '1')).toMatchObject({ ok: true, alreadyBound: false });
+    expect(await bind('other', '2')).toEqual({ ok: false, reason: 'bound' });
+    expect(await bind('k', '1')).toEqual({ ok: false, reason: 'replay' });
+    expect(await bind('k', '3', 1000)).toEqual({ ok: false, reason: 'expired' });
+    expect(await bind('k', '4')).toMatchObject({ ok: true, alreadyBound: true });
+  });
+
+  it('appendAttestation is a compare-and-set on (key, lastSeq, lastHash)', async () => {
+    const store = await fresh();
+    await store.createSession(session(1000));
+    await bindK(store);
+    const expected = { jkt: 'k', lastSeq: 0, lastHash: '', now: 6 };
+    const append = (e: typeof expected) =>
+      store.appendAttestation(attestation('h1'), update('h1'), e);
+    expect(await append({ ...expected, lastSeq: 7 })).toBe(false);
+    expect(await append({ ...expected, jkt: 'other' })).toBe(false);
+    expect(await append({ ...expected, now: 1000 })).toBe(false); // expired meanwhile
+    expect((await store.counts()).attestations).toBe(0);
+    expect(await append(expected)).toBe(true);
+    expect(await append(expected)).toBe(false); // lost a race: the state moved on
+    expect(await store.getSession('s1')).toMatchObject({
+      lastSeq: 1,
+      lastHash: 'h1',
+      ewma: 0.5,
+      attestations: 1,
+    });
+    expect((await store.counts()).attestations).toBe(1);
+  });
+
+  it('purgeExpired removes expired rows and a session’s attestations with it', async () => {
+    const store = await fresh();
+    await store.createSession(session(100));
+    await bindK(store);
+    const expected = { jkt: 'k', lastSeq: 0, lastHash: '', now: 2 };
+    expect(await store.appendAttestation(attestation('h'), update('h'), expected)).toBe(true);
+    const purged = await store.purgeExpired({
+      jtisBefore: 51,
+      enrollmentCodesBefore: 0,
+      sessionsBefore: 101,
+      bankSessionsBefore: 0,
+    });
+    expect(purged).toEqual({ jtis: 1, enrollmentCodes: 0, sessions: 1, bankSessions: 0 });
+    expect(await store.counts()).toMatchObject({ sessions: 0, attestations: 0, jtis: 0 });
+  });
+});
+
+describe('audit and termination', () => {
+  it('appendAudit numbers and chains records; listAudit pages by seq', async () => {
+    const store = await fresh();
+    const appended = await Promise.all(
+      [1, 2, 3].map((i) => store.appendAudit({ ts: i, type: 't', actor: 'system', data: { i } })),
+    );
+    expect(appended.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(appended[0]!.prev).toBe(GENESIS_HASH);
+    expect(appended[1]!.prev).toBe(appended[0]!.hash);
+    expect(appended[0]).toEqual({
+      seq: 1,
+      ts: '1970-01-01T00:00:00.001Z',
+      type: 't',
+      actor: 'system',
+      data: { i: 1 },
+      prev: GENESIS_HASH,
+      hash: auditHash(appended[0]!),
+    });
+    expect(await store.listAudit(0, 10)).toEqual(appended);
+    expect((await store.listAudit(1, 1)).map((r) => r.seq)).toEqual([2]);
+  });
+
+  it('purgeAudit removes a prefix, sets the anchor, and appending continues from it', async () => {
+    const store = await fresh();
+    for (const ts of [10, 20, 30]) {
+      await store.appendAudit({ ts, type: 't', actor: 'system', data: {} });
+    }
+    expect(await store.purgeAudit(5)).toEqual({ records: 0, anchor: null });
+    const second = (await store.listAudit(1, 1))[0]!;
+    expect(await store.purgeAudit(25)).toEqual({
+      records: 2,
+      anchor: { seq: 2, hash: second.hash },
+    });
+    expect(await store.auditAnchor()).toEqual({ seq: 2, hash: second.hash });
+    expect(await store.purgeAudit(31)).toMatchObject({ records: 1, anchor: { seq: 3 } });
+    const next = await store.appendAudit({ ts: 40, type: 't', actor: 'system', data: {} });
+    expect(next.seq).toBe(4);
+    expect(next.prev).toBe((await store.auditAnchor())!.hash);
+  });
+
+  it('terminateSession ends a live session once; not an ended or expired one', async () => {
+    const store = await fresh();
+    await store.createSession(session(1000));
+    expect(await store.terminateSession('s1', 1000)).toBe(false); // expired at 1000
+    expect(await store.terminateSession('s1', 5)).toBe(true);
+    expect(await store.getSession('s1')).toMatchObject({ endedAt: 5, terminatedAt: 5 });
+    expect(await store.terminateSession('s1', 6)).toBe(false);
+    expect(await store.terminateSession('nope', 6)).toBe(false);
+  });
+});
+
+describe('keys, devices, bank sessions', () => {
+  const key = (kid: string, createdAt: number): SigningKeyRecord => ({
+    kid,
+    privateJwk: `{"d":"${kid}"}`,
+    publicJwk: `{"kid":"${kid}"}`,
+    createdAt,
+    retiredAt: null,
+  });
+
+  it('signing keys: one per kid, listed by creation; rotation is first-writer-wins', async () => {
+    const store = await fresh();
+    await store.addSigningKey(key('b', 2));
+    await store.addSigningKey(key('a', 1));
+    await store.addSigningKey({ ...key('a', 1), privateJwk: 'other' });
+    expect(await store.listSigningKeys()).toEqual([key('a', 1), key('b', 2)]);
+    expect(await store.rotateSigningKey('a', key('c', 3), 10)).toEqual({ ok: false });
+    expect(await store.rotateSigningKey('b', key('c', 3), 10)).toEqual({
+      ok: true,
+      retired: ['a', 'b'],
+    });
+    expect((await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt])).toEqual([
+      ['a', 10],
+      ['b', 10],
+      ['c', null],
+    ]);
+    expect((await store.counts()).signingKeys).toBe(3);
+  });
+
+  it('devices by key and by subject, oldest first; revocation scoped or everywhere', async () => {
+    const store = await fresh();
+    const enroll = async (code: string, rp: string, subject: string, jkt: string, now: number) => {
+      await store.createEnrollmentCode(codeFor(code, rp, subject));
+      const jti = jtiOf(jkt, code);
+      const enrolled = await store.enrollDevice({ codeHash: code, jwk, jkt, jti, now });
+      expect(enrolled).toMatchObject({ ok: true });
+    };
+    await enroll('c1', 'rp-b', 'u', 'k1', 3);
+    await enroll('c2', 'rp-a', 'u', 'k1', 2);
+    await enroll('c3', 'rp-a', 'u', 'k0', 2);
+    expect((await store.findDevicesByKey('k1')).map((d) => [d.rp, d.createdAt])).toEqual([
+      ['rp-a', 2],
+      ['rp-b', 3],
+    ]);
+    const bySubject = await store.listDevicesBySubject('rp-a', 'u');
+    expect(bySubject.map((d) => d.jkt)).toEqual(['k0', 'k1']);
+    expect(await store.listDevicesBySubject('rp-a', 'nobody')).toEqual([]);
+    expect((await store.findDevicesByKey('k1'))[0]).toEqual({
+      jkt: 'k1',
+      jwk,
+      rp: 'rp-a',
+      subject: 'u',
+      createdAt: 2,
+      revokedAt: null,
+    });
+    expect(await store.revokeDevice('k1', 9, { rp: 'rp-a', subject: 'u' })).toBe(1);
+    expect(await store.revokeDevice('k1', 9, { rp: 'rp-a', subject: 'u' })).toBe(0);
+    expect(await store.revokeDevice('k1', 10)).toBe(1);
+    expect(await store.revokeDevice('nope', 10)).toBe(0);
+    expect((await store.findDevicesByKey('k1')).map((d) => d.revokedAt)).toEqual([9, 10]);
+    expect(await store.counts()).toMatchObject({
+      devices: 3,
+      revokedDevices: 2,
+      usedEnrollmentCodes: 3,
+    });
+  });
+
+  it('useJti remembers a jti once per key', async () => {
+    const store = await fresh();
+    const entry = { jkt: 'k', jti: 'j', expiresAt: 100 };
+    expect(await store.useJti(entry)).toBe(true);
+    expect(await store.useJti(entry)).toBe(false);
+    expect(await store.useJti({ ...entry, jkt: 'other' })).toBe(true);
+  });
+
+  it('rotateDevice moves live enrollments and live sessions to the new key', async () => {
+    const store = await fresh();
+    await store.createEnrollmentCode(codeFor('c'));
+    await store.enrollDevice({ codeHash: 'c', jwk, jkt: 'old', jti: jtiOf('old', 'e'), now: 1 });
+    await store.createSession(session(1000));
+    await store.bindSession({ sid: 's1', jkt: 'old', jti: jtiOf('old', 'b'), now: 2 });
+    const input = { oldJkt: 'old', newJkt: 'new', newJwk: jwk, jti: jtiOf('new', 'r'), now: 5 };
+    expect(await store.rotateDevice({ ...input, oldJkt: 'nobody' })).toEqual({
+      ok: false,
+      reason: 'revoked',
+    });
+    expect(await store.rotateDevice(input)).toEqual({
+      ok: true,
+      enrollments: [{ jkt: 'new', jwk, rp: 'rp', subject: 'u', createdAt: 5, revokedAt: null }],
+      sessions: ['s1'],
+    });
+    expect(await store.rotateDevice(input)).toEqual({ ok: false, reason: 'replay' });
+    expect((await store.getSession('s1'))?.deviceJkt).toBe('new');
+    expect((await store.findDevicesByKey('old'))[0]?.revokedAt).toBe(5);
+  });
+
+  it('bank sessions: create, read, set and clear the pending code, delete', async () => {
+    const store = await fresh();
+    const bank = {
+      idHash: 'h',
+      username: 'alice',
+      subject: 's',
+      tacitSid: 'sid',
+      createdAt: 1,
+      expiresAt: 100,
+      pendingCode: null,
+      pendingCodeIssuedAt: null,
+      pendingCodeExpiresAt: null,
+    };
+    await store.createBankSession(bank);
+    expect(await store.getBankSession('h')).toEqual(bank);
+    await store.setBankPendingCode('h', { code: 'ABCDE-FGHIJ', issuedAt: 2, expiresAt: 3 });
+    expect(await store.getBankSession('h')).toMatchObject({
+      pendingCode: 'ABCDE-FGHIJ',
+      pendingCodeIssuedAt: 2,
+      pendingCodeExpiresAt: 3,
+    });
+    await store.setBankPendingCode('h', null);
+    expect(await store.getBankSession('h')).toEqual(bank);
+    await store.setBankPendingCode('nope', null);
+    expect((await store.counts()).bankSessions).toBe(1);
+    await store.deleteBankSession('h');
+    expect(await store.getBankSession('h')).toBeUndefined();
+    expect((await store.counts()).bankSessions).toBe(0);
+  });
+});
+
+describe('audit records commit with their action', () => {
+  const code = { ...codeFor('h', 'rp', 's'), expiresAt: 1000 };
+  const enrollInput = { codeHash: 'h', jwk, jkt: 'k', jti: jtiOf('k', 'j', 500), now: 10 };
+  const expected = { jkt: 'k', lastSeq: 0, lastHash: '', now: 12 };
+  const attest = (store: Store, audit?: () => AuditEvents) =>
+    store.appendAttestation(attestation('h1'), update('h1'), expected, audit);
+
+  it('each audited method appends its records in order, after the action succeeded', async () => {
+    const store = await fresh();
+    await store.createEnrollmentCode(code, () => ev('code'));
+    const enrolled = await store.enrollDevice(enrollInput, ({ device, created }) =>
+      ev('enrolled', { rp: device.rp, subject: device.subject, created }),
+    );
+    expect(enrolled).toMatchObject({ ok: true, created: true });
+    await store.createSession(session(1000), () => ev('opened'));
+    await store.bindSession(
+      { sid: 's1', jkt: 'k', jti: { jkt: 'k', jti: 'b', expiresAt: 500 }, now: 11 },
+      ({ session: s, alreadyBound }) =>
+        ev('bound', { sid: s.sid, device: s.deviceJkt, alreadyBound }),
+    );
+    // No record for a repeated binding (the builder says so).
+    await store.bindSession(
+      { sid: 's1', jkt: 'k', jti: { jkt: 'k', jti: 'b2', expiresAt: 500 }, now: 11 },
+      ({ alreadyBound }) => (alreadyBound ? undefined : ev('bound again')),
+    );
+    expect(await attest(store, () => ev('att'))).toBe(true);
+    const terminate = () => [ev('decision'), ev('terminated')];
+    expect(await store.terminateSession('s1', 13, terminate)).toBe(true);
+    expect(await store.endSession('s1', 14, () => ev('ended'))).toBe(true);
+    expect(await store.revokeDevice('k', 15, undefined, (n) => ev('revoked', { n }))).toBe(1);
+
+    const records = await store.listAudit(0, 100);
+    expect(records.map((r) => r.type)).toEqual([
+      'code',
+      'enrolled',
+      'opened',
+      'bound',
+      'att',
+      'decision',
+      'terminated',
+      'ended',
+      'revoked',
+    ]);
+    expect(records[1]!.data).toEqual({ rp: 'rp', subject: 's', created: true });
+    expect(records[3]!.data).toEqual({ sid: 's1', device: 'k', alreadyBound: false });
+    expect(records.at(-1)!.data).toEqual({ n: 1 });
+    for (const [i, r] of records.entries()) {
+      expect(r.seq).toBe(i + 1);
+      expect(r.hash).toBe(auditHash(r));
+      expect(r.prev).toBe(i === 0 ? GENESIS_HASH : records[i - 1]!.hash);
+    }
+  });
+
+  it('a refused action appends nothing', async () => {
+    const store = await fresh();
+    await store.createEnrollmentCode(code);
+    const never = () => ev('never');
+    expect(await store.enrollDevice({ ...enrollInput, codeHash: 'nope' }, never)).toEqual({
+      ok: false,
+      reason: 'code',
+    });
+    expect(await store.enrollDevice(enrollInput)).toMatchObject({ ok: true });
+    expect(await store.enrollDevice(enrollInput, never)).toEqual({ ok: false, reason: 'replay' });
+    const bindUnknown = { sid: 'nope', jkt: 'k', jti: jtiOf('k', 'x', 9), now: 1 };
+    expect(await store.bindSession(bindUnknown, never)).toEqual({ ok: false, reason: 'unknown' });
+    await store.createSession(session(1000));
+    expect(await attest(store, never)).toBe(false); // unbound
+    expect(await store.terminateSession('s1', 1000, never)).toBe(false); // expired
+    expect(await store.endSession('nope', 1, never)).toBe(false);
+    expect(await store.listAudit(0, 100)).toEqual([]);
+  });
+
+  it('a record that cannot be written leaves the action undone', async () => {
+    const store = await fresh();
+    const bad = () => ev('bad', { x: Number.NaN }); // not canonical JSON: the append throws
+    const throws = () => {
+      throw new Error('builder failed');
+    };
+    await store.createEnrollmentCode(code);
+    await expect(store.createEnrollmentCode({ ...code, codeHash: 'h2' }, bad)).rejects.toThrow(
+      TypeError,
+    );
+    await expect(store.enrollDevice(enrollInput, throws)).rejects.toThrow('builder failed');
+    await expect(store.createSession(session(1000), bad)).rejects.toThrow(TypeError);
+    expect(await store.counts()).toMatchObject({
+      enrollmentCodes: 1,
+      usedEnrollmentCodes: 0,
+      devices: 0,
+      jtis: 0,
+      sessions: 0,
+    });
+    await store.createSession(session(1000));
+    await bindK(store);
+    await expect(attest(store, bad)).rejects.toThrow(TypeError);
+    const halfBad = () => [ev('ok'), ev('bad', { x: Infinity })];
+    await expect(store.terminateSession('s1', 7, halfBad)).rejects.toThrow(TypeError);
+    await expect(store.revokeDevice('k', 8, undefined, throws)).rejects.toThrow();
+    expect(await store.getSession('s1')).toMatchObject({
+      lastSeq: 0,
+      attestations: 0,
+      endedAt: null,
+      terminatedAt: null,
+    });
+    expect((await store.counts()).attestations).toBe(0);
+    expect(await store.listAudit(0, 100)).toEqual([]);
+    // Nothing half-done: the same actions succeed now.
+    expect(await attest(store, () => ev('att'))).toBe(true);
+    expect(await types(store)).toEqual(['att']);
+  });
+
+  it('two instances appending at once keep one gapless chain', async () => {
+    const [a, b] = await twoInstances();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).appendAudit(ev(`e${i}`, { i }))),
+    );
+    const records = await a.listAudit(0, 100);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    for (const [i, r] of records.entries()) {
+      expect(r.hash).toBe(auditHash(r));
+      if (i > 0) expect(r.prev).toBe(records[i - 1]!.hash);
+    }
+    expect(new Set(records.map((r) => r.type)).size).toBe(40);
+  });
+
+  it('two instances racing on one attestation: exactly one wins, with one record', async () => {
+    const [a, b] = await twoInstances();
+    await a.createSession(session(1000));
+    await bindK(a);
+    const expected = { jkt: 'k', lastSeq: 0, lastHash: '', now: 6 };
+    const results = await Promise.all(
+      [a, b, a, b].map((s, i) =>
+        s.appendAttestation(attestation(`h${i}`), update(`h${i}`), expected, () => ev(`att${i}`)),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await b.listAudit(0, 100)).toHaveLength(1);
+    expect((await b.counts()).attestations).toBe(1);
+  });
+
+  it('two instances racing to enroll with one code: exactly one wins', async () => {
+    const [a, b] = await twoInstances();
+    await a.createEnrollmentCode(code);
+    const results = await Promise.all(
+      ['k1', 'k2', 'k3', 'k4'].map((jkt, i) =>
+        (i % 2 ? a : b).enrollDevice(
+          { ...enrollInput, jkt, jti: { jkt, jti: 'j', expiresAt: 500 } },
+          () => ev(`enrolled ${jkt}`),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(await a.listAudit(0, 100)).toHaveLength(1);
+    expect((await a.counts()).devices).toBe(1);
+  });
+});
