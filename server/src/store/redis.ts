@@ -116,7 +116,7 @@ const PURGE_BATCH = 1000;
  * the index at its expiry.
  */
 const JTI_MIN_TTL_MS = (2 * POLICY.freshnessWindowS + 2) * 1000;
-/** How often an audited action is re-sent after other instances moved the head. */
+/** How often an audited action is sent before giving up (probe and retries included). */
 const MAX_AUDIT_ATTEMPTS = 100;
 
 // ---------------------------------------------------------------------------------------------
@@ -783,7 +783,8 @@ export class RedisStore implements Store {
       return { out, extra, records: [] };
     }
     return new Promise<ActionResult>((resolve, reject) => {
-      this.#queue.push({ name, args, audit, out: guess, extra: undefined, attempts: 0, resolve, reject });
+      const action = { name, args, audit, out: guess, extra: undefined, attempts: 0 };
+      this.#queue.push({ ...action, resolve, reject });
       this.#schedule();
     });
   }

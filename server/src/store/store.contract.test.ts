@@ -3,10 +3,11 @@
  * Redis in project `redis`: see vitest.config.ts and testing/test-store.ts). SQLite-only
  * properties (file mode, migrations, WAL) are in sqlite.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS_HASH, auditHash } from '../audit';
 import { TEST_STORE, openTestStore, type TestStore } from '../testing/test-store';
-import type { AuditEvent, AuditEvents, SigningKeyRecord, Store } from './store';
+import type { RedisStore } from './redis';
+import type { AuditEvent, AuditEvents, AuditRecord, SigningKeyRecord, Store } from './store';
 
 const opened: TestStore[] = [];
 afterEach(async () => {
@@ -515,4 +516,175 @@ describe('audit records commit with their action', () => {
     expect(await a.listAudit(0, 100)).toHaveLength(1);
     expect((await a.counts()).devices).toBe(1);
   });
+});
+
+describe('concurrent audited writes (group commit)', () => {
+  /** Asserts that `records` are the whole chain from genesis: seq 1…n, each on the previous. */
+  const expectChain = (records: readonly AuditRecord[]) => {
+    for (const [i, r] of records.entries()) {
+      expect(r.seq).toBe(i + 1);
+      expect(r.prev).toBe(i === 0 ? GENESIS_HASH : records[i - 1]!.hash);
+      expect(r.hash).toBe(auditHash(r));
+    }
+  };
+  const sidOf = (i: number) => `s${i}`;
+  /** The first attestation of session `sid` (bound to key k), recorded as `att <sid> <tag>`. */
+  const attestFirst = (store: Store, sid: string, tag: string, audit?: () => AuditEvents) =>
+    store.appendAttestation(
+      { ...attestation(`h-${tag}`), sid },
+      update(`h-${tag}`),
+      { jkt: 'k', lastSeq: 0, lastHash: '', now: 6 },
+      audit ?? (() => ev('att', { sid, tag })),
+    );
+
+  it('200 calls from two instances at once: one chain, a record per accepted action', async () => {
+    const [a, b] = await twoInstances();
+    const n = 60;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        a.createSession({ ...session(1000), sid: sidOf(i) }, () => ev('opened', { sid: sidOf(i) })),
+      ),
+    );
+    // Bindings need their outcome to build the record (probed first on Redis), from both.
+    const bound = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        (i % 2 ? a : b).bindSession(
+          { sid: sidOf(i), jkt: 'k', jti: jtiOf('k', `b${i}`, 500), now: 1 },
+          ({ session: s }) => ev('bound', { sid: s.sid }),
+        ),
+      ),
+    );
+    expect(bound.every((r) => r.ok)).toBe(true);
+
+    // 200 calls in one go, interleaved between the instances: per session two racing
+    // attestations (one wins), plain appends, and attestations that must fail (unknown
+    // session, wrong key) sitting between the others.
+    const calls: Promise<unknown>[] = [];
+    const outcome: { kind: string; sid?: string; tag: string; result?: unknown }[] = [];
+    let attested = 0;
+    for (let i = 0; i < 200; i++) {
+      const store = i % 2 ? a : b;
+      const tag = `c${i}`;
+      let call: Promise<unknown>;
+      let kind: string;
+      let sid: string | undefined;
+      if (i % 5 === 4) {
+        kind = 'audit';
+        call = store.appendAudit(ev('plain', { tag }));
+      } else if (i % 10 === 3) {
+        kind = 'doomed';
+        sid = i % 20 === 3 ? 'nope' : sidOf(i % n);
+        call =
+          sid === 'nope'
+            ? attestFirst(store, sid, tag)
+            : store.appendAttestation(
+                { ...attestation(`h-${tag}`), sid, jkt: 'other' },
+                update(`h-${tag}`),
+                { jkt: 'other', lastSeq: 0, lastHash: '', now: 6 },
+                () => ev('att', { sid: sid!, tag }),
+              );
+      } else {
+        kind = 'att';
+        sid = sidOf(attested++ % n);
+        call = attestFirst(store, sid, tag);
+      }
+      const entry = { kind, sid, tag } as (typeof outcome)[number];
+      outcome.push(entry);
+      calls.push(call.then((r) => (entry.result = r)));
+    }
+    await Promise.all(calls);
+
+    const records = await b.listAudit(0, 10_000);
+    expectChain(records);
+    // Nothing lost, nothing twice: the plain appends, each once, as returned.
+    const plain = records.filter((r) => r.type === 'plain');
+    const audits = outcome.filter((o) => o.kind === 'audit');
+    expect(plain.map((r) => r.data.tag).sort()).toEqual(audits.map((o) => o.tag).sort());
+    for (const o of audits) {
+      const stored = records.find((r) => r.type === 'plain' && r.data.tag === o.tag);
+      expect(o.result).toEqual(stored);
+    }
+    // One record per accepted attestation, none for a refused one; one winner per session.
+    const atts = records.filter((r) => r.type === 'att');
+    const accepted = outcome.filter((o) => o.result === true);
+    expect(outcome.filter((o) => o.kind === 'doomed').every((o) => o.result === false)).toBe(true);
+    expect(atts.map((r) => r.data.tag).sort()).toEqual(accepted.map((o) => o.tag).sort());
+    const winners = new Set(accepted.map((o) => o.sid));
+    expect(winners.size).toBe(accepted.length);
+    expect(winners.size).toBe(n); // every session was attested at least once
+    expect((await a.counts()).attestations).toBe(n);
+    for (const o of accepted) {
+      const s = await a.getSession(o.sid!);
+      expect(s).toMatchObject({ lastSeq: 1, lastHash: `h-${o.tag}`, attestations: 1 });
+    }
+    expect(records.filter((r) => r.type === 'opened')).toHaveLength(n);
+    expect(records.filter((r) => r.type === 'bound')).toHaveLength(n);
+    expect(records).toHaveLength(3 * n + audits.length);
+  });
+
+  it('a refused or failing action in the middle of a batch leaves the others intact', async () => {
+    const store = await fresh();
+    await store.createSession({ ...session(1000), sid: 'good' });
+    await store.createSession({ ...session(1000), sid: 'unbound' });
+    await store.bindSession({ sid: 'good', jkt: 'k', jti: jtiOf('k', 'j'), now: 1 });
+    const throws = () => {
+      throw new Error('builder failed');
+    };
+    // All requested in one event-loop turn: one batch on Redis, one transaction on SQLite.
+    const settled = await Promise.allSettled([
+      store.appendAudit(ev('a')),
+      attestFirst(store, 'unbound', 'refused'), // precondition fails: refused
+      store.appendAudit(ev('b')),
+      store.endSession('nope', 2, () => ev('never')), // no such session: refused
+      attestFirst(store, 'good', 'thrown', throws), // its builder throws: not applied
+      store.appendAudit(ev('c', { x: Number.NaN })), // not canonical JSON: not appended
+      attestFirst(store, 'good', 'ok'),
+      store.terminateSession('good', 3, () => [ev('decision'), ev('terminated')]),
+      store.appendAudit(ev('d')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const value = (i: number) => (settled[i] as PromiseFulfilledResult<unknown>).value;
+    expect([value(1), value(3), value(6), value(7)]).toEqual([false, false, true, true]);
+    const records = await store.listAudit(0, 100);
+    expectChain(records);
+    expect(records.map((r) => r.type)).toEqual(['a', 'b', 'att', 'decision', 'terminated', 'd']);
+    expect(records[2]!.data).toEqual({ sid: 'good', tag: 'ok' });
+    for (const i of [0, 2, 8]) {
+      expect(value(i)).toEqual(records.find((r) => r.seq === (value(i) as AuditRecord).seq));
+    }
+    expect(await store.getSession('good')).toMatchObject({
+      lastSeq: 1,
+      lastHash: 'h-ok',
+      attestations: 1,
+      terminatedAt: 3,
+    });
+    expect(await store.getSession('unbound')).toMatchObject({ lastSeq: 0, attestations: 0 });
+  });
+
+  it.runIf(TEST_STORE === 'redis')(
+    'Redis: the audited writes of one event-loop turn go to Redis in one script call',
+    async () => {
+      const store = (await fresh()) as RedisStore;
+      const commands = store.redis as unknown as { tacitBatch: () => unknown };
+      const calls = vi.spyOn(commands, 'tacitBatch');
+      await store.appendAudit(ev('first')); // learns the head (a probe, then the commit)
+      calls.mockClear();
+      const appended = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => store.appendAudit(ev('t', { i }))),
+      );
+      expect(calls).toHaveBeenCalledTimes(1);
+      expect(appended.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2));
+      expectChain(await store.listAudit(0, 1000));
+    },
+  );
 });
