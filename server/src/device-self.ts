@@ -178,9 +178,11 @@ export class DeviceSelfService {
 
   /** Revokes every enrollment of the calling device's key ("forget this device"). */
   async revoke(device: AuthenticatedDevice): Promise<{ deviceId: string; revoked: number }> {
-    const revoked = await this.#store.revokeDevice(device.jkt, this.#clock.now());
+    // The audit record commits with the revocation (same transaction / script).
+    const revoked = await this.#store.revokeDevice(device.jkt, this.#clock.now(), undefined, (count) =>
+      this.#audit.event('device.self_revoked', actor.device(device.jkt), { revoked: count }),
+    );
     this.#log.info('device_revoked', { scope: 'self', revoked });
-    await this.#audit.record('device.self_revoked', actor.device(device.jkt), { revoked });
     return { deviceId: device.jkt, revoked };
   }
 
