@@ -5,6 +5,9 @@
  */
 import { keystrokeFeatures, pairKeyPresses } from '../features/keystroke';
 import { pointerFeatures } from '../features/pointer';
+import { keystrokeSteps, pointerSteps } from '../features/sequence';
+import type { UserModel } from '../detector/user-model';
+import type { EmbeddingUserModel } from '../shared/embedding-model';
 import type { Modality } from '../features/schema';
 import type { RawEvent } from '../events/schema';
 import { POINTER_A, TYPIST_A, syntheticKeystrokes, syntheticPointer } from '../testing/synthetic';
@@ -18,14 +21,35 @@ export function windowEvents(modality: Modality, count: number, seed: number): R
   );
 }
 
-/** Feature extraction of one window's events (what the windower does when a window completes). */
-export function featuresOf(modality: Modality, events: readonly RawEvent[]): Float32Array {
-  return modality === 'keystroke' ? keystrokeFeatures(pairKeyPresses(events)) : pointerFeatures(events);
+/** What the windower computes for a window: its feature vector and its step sequence. */
+export interface BenchWindow {
+  vector: Float32Array;
+  steps: Float32Array;
+  n: number;
 }
 
-/** Anything that scores a feature vector (a `UserModel`). */
+/** Feature extraction of one window's events (what the windower does when a window completes). */
+export function featuresOf(modality: Modality, events: readonly RawEvent[]): BenchWindow {
+  if (modality === 'keystroke') {
+    const presses = pairKeyPresses(events);
+    const seq = keystrokeSteps(presses);
+    return { vector: keystrokeFeatures(presses), steps: seq.steps, n: seq.n };
+  }
+  const seq = pointerSteps(events);
+  return { vector: pointerFeatures(events), steps: seq.steps, n: seq.n };
+}
+
+/** Anything that scores a window. */
 export interface Scorer {
-  score(vector: ArrayLike<number>): number;
+  score(window: BenchWindow): number;
+}
+
+/**
+ * The worker's per-window scoring (src/worker/engine.ts): the mean of the detector's confidence
+ * on the vector and the embedding model's on the step sequence (shared encoder forward pass).
+ */
+export function productScorer(detector: Pick<UserModel, 'score'>, embedding: Pick<EmbeddingUserModel, 'score'>): Scorer {
+  return { score: (w) => (detector.score(w.vector) + embedding.score({ steps: w.steps, n: w.n })) / 2 };
 }
 
 /** Options of {@link timeScoring}. */
@@ -68,7 +92,7 @@ export function timeScoring(
     const start = next;
     next = (next + options.batch) % events.length;
     const t0 = now();
-    for (let k = 0; k < options.batch; k++) sink += featuresOf(modality, events[(start + k) % events.length]!)[0]!;
+    for (let k = 0; k < options.batch; k++) sink += featuresOf(modality, events[(start + k) % events.length]!).vector[0]!;
     const t1 = now();
     for (let k = 0; k < options.batch; k++) sink += model.score(vectors[(start + k) % vectors.length]!);
     const t2 = now();

@@ -12,7 +12,16 @@ import { runInNewContext } from 'node:vm';
 import { UserModel } from '../detector/user-model';
 import type { DetectorConfig } from '../detector/config';
 import type { Modality } from '../features/schema';
-import { featuresOf, timeScoring, windowEvents, type ScoringTiming } from './model-bench-input';
+import { readFileSync } from 'node:fs';
+import { EmbeddingUserModel } from '../shared/embedding-model';
+import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
+import { featuresOf, productScorer, timeScoring, windowEvents, type ScoringTiming } from './model-bench-input';
+
+/** The shipped shared encoders (model/shared), as the worker loads them. */
+export function shippedEncoderJson(modality: Modality): unknown {
+  const file = new URL(`../shared/default-${modality}.json`, import.meta.url);
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
 
 /** Backends measured in Node. */
 export type NodeBackend = 'wasm' | 'cpu';
@@ -98,8 +107,11 @@ export interface ModelNodeBenchResult {
   detector: string;
   enrolment: Record<Modality, number>;
   goals: typeof GOALS;
-  /** Bytes of `JSON.stringify(model.toJSON())` (UTF-8), per modality. */
-  size: Record<Modality, { bytes: number; ratioToGoal: number }>;
+  /**
+   * Bytes (UTF-8 JSON) per modality: the per-user detector and embedding models as stored, the
+   * shipped shared encoder, and their total against the goal.
+   */
+  size: Record<Modality, { bytes: number; embeddingBytes: number; encoderBytes: number; totalBytes: number; ratioToGoal: number }>;
   /** `fit` on each backend. */
   fit: Partial<Record<NodeBackend, Record<Modality, FitFigures>>>;
   /** `score` per window in Node: one call per timed batch (batch 1) and batches of 32. */
@@ -120,6 +132,9 @@ export interface ModelNodeBenchResult {
   };
   /** Models fitted in Node (for the worker half): `toJSON()` per modality, from the first backend. */
   models: Record<Modality, unknown>;
+  /** Embedding models fitted in Node, and the shared encoders they were enrolled with. */
+  embeddings: Record<Modality, unknown>;
+  encoders: Record<Modality, unknown>;
 }
 
 function exposeGc(): (() => void) | undefined {
@@ -154,6 +169,17 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
 
   const fit: ModelNodeBenchResult['fit'] = {};
   const models = {} as Record<Modality, UserModel>;
+  const encoderJson = { keystroke: shippedEncoderJson('keystroke'), pointer: shippedEncoderJson('pointer') };
+  const encoders: Record<Modality, SharedEncoder> = {
+    keystroke: encoderFromJSON(encoderJson.keystroke),
+    pointer: encoderFromJSON(encoderJson.pointer),
+  };
+  const embeddings = {} as Record<Modality, EmbeddingUserModel>;
+  const fitEmbedding = (modality: Modality): EmbeddingUserModel => {
+    const e = new EmbeddingUserModel(encoders[modality], { minEnrollWindows: config.minEnrollWindows ?? 10 });
+    e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
+    return e;
+  };
   for (const backend of backends) {
     await useBackend(backend);
     const byModality = {} as Record<Modality, FitFigures>;
@@ -163,8 +189,11 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
       for (let rep = 0; rep <= fitReps; rep++) {
         const m = new UserModel(modality, config);
         const t0 = performance.now();
-        const report = await m.fit(enrol[modality]);
+        // Enrolment = both per-user models, as in the worker.
+        const report = await m.fit(enrol[modality].map((w) => w.vector));
+        const e = fitEmbedding(modality);
         const ms = performance.now() - t0;
+        if (backend === backends[0] && rep === fitReps) embeddings[modality] = e;
         if (rep > 0) times.push(ms); // the first fit warms up the backend's kernels
         held = report.heldOutConfidence;
         if (backend === backends[0] && rep === fitReps) models[modality] = m;
@@ -185,14 +214,20 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
   const size = {} as ModelNodeBenchResult['size'];
   const score = { node: {} as ModelNodeBenchResult['score']['node'] };
   const json = {} as Record<Modality, unknown>;
+  const embeddingJson = {} as Record<Modality, unknown>;
   for (const modality of MODALITIES) {
     const model = models[modality];
     json[modality] = model.toJSON();
+    embeddingJson[modality] = embeddings[modality].toJSON();
     const bytes = Buffer.byteLength(JSON.stringify(json[modality]), 'utf8');
-    size[modality] = { bytes, ratioToGoal: r3(bytes / GOALS.modelBytes) };
+    const embeddingBytes = Buffer.byteLength(JSON.stringify(embeddingJson[modality]), 'utf8');
+    const encoderBytes = Buffer.byteLength(JSON.stringify(encoderJson[modality]), 'utf8');
+    const totalBytes = bytes + embeddingBytes + encoderBytes;
+    size[modality] = { bytes, embeddingBytes, encoderBytes, totalBytes, ratioToGoal: r3(totalBytes / GOALS.modelBytes) };
     const now = (): number => performance.now();
-    const perCall = timeScoring(model, modality, scored[modality], { batch: 1, batches, warmup: 200 }, now);
-    const batched = timeScoring(model, modality, scored[modality], { batch: 32, batches: Math.max(1, Math.round(batches / 8)), warmup: 20 }, now);
+    const scorer = productScorer(model, embeddings[modality]);
+    const perCall = timeScoring(scorer, modality, scored[modality], { batch: 1, batches, warmup: 200 }, now);
+    const batched = timeScoring(scorer, modality, scored[modality], { batch: 32, batches: Math.max(1, Math.round(batches / 8)), warmup: 20 }, now);
     score.node[modality] = { perCall: latencyFigures(perCall, 1), batched: latencyFigures(batched, 32) };
     model.dispose();
   }
@@ -202,9 +237,11 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
   const cycle = async (seed: number): Promise<void> => {
     for (const modality of MODALITIES) {
       const m = new UserModel(modality, { ...config, seed });
-      await m.fit(enrol[modality]);
-      for (const e of scored[modality].slice(0, 10)) m.score(featuresOf(modality, e));
-      UserModel.fromJSON(m.toJSON()).score(enrol[modality][0]!);
+      await m.fit(enrol[modality].map((w) => w.vector));
+      const e = fitEmbedding(modality);
+      const scorer = productScorer(m, e);
+      for (const ev of scored[modality].slice(0, 10)) scorer.score(featuresOf(modality, ev));
+      productScorer(UserModel.fromJSON(m.toJSON()), EmbeddingUserModel.fromJSON(encoders[modality], e.toJSON())).score(enrol[modality][0]!);
       m.dispose();
     }
   };
@@ -243,5 +280,7 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
       gcExposed: gc !== undefined,
     },
     models: json,
+    embeddings: embeddingJson,
+    encoders: encoderJson,
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, auditHash, canonicalJson } from './audit';
@@ -13,6 +14,7 @@ import {
   snapshot,
   type Harness,
 } from './testing/harness';
+import type { AuditRecord } from './store/store';
 import { TEST_STORE } from './testing/test-store';
 
 let h: Harness;
@@ -51,6 +53,17 @@ describe('canonicalJson and auditHash', () => {
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     for (const change of [{ seq: 2 }, { ts: 'x' }, { type: 'u' }, { actor: 'rp:x' }, { data: { a: 1 } }, { prev: 'f'.repeat(64) }]) {
       expect(auditHash({ ...r, ...change })).not.toBe(hash);
+    }
+  });
+
+  it('is the SHA-256 of the canonical JSON of the record (written in sorted key order)', () => {
+    const records: Omit<AuditRecord, 'hash'>[] = [
+      { seq: 1, ts: '2025-06-02T09:00:00.000Z', type: 't', actor: 'system', data: {}, prev: GENESIS_HASH },
+      { seq: 9007199254740991, ts: 'x', type: 'a"b', actor: 'device:é\u2028', data: { z: [1, { b: null, a: -0.5 }], a: 'q' }, prev: 'f'.repeat(64) },
+    ];
+    for (const r of records) {
+      const reference = createHash('sha256').update(canonicalJson(r), 'utf8').digest('hex');
+      expect(auditHash(r)).toBe(reference);
     }
   });
 });

@@ -89,9 +89,28 @@ export function canonicalJson(value: unknown): string {
 /** The hash of a record: hex SHA-256 of the canonical JSON of everything but `hash`. */
 export function auditHash(record: Omit<AuditRecord, 'hash'>): string {
   const { seq, ts, type, actor: who, data, prev } = record;
-  return createHash('sha256')
-    .update(canonicalJson({ seq, ts, type, actor: who, data, prev }), 'utf8')
-    .digest('hex');
+  return auditHashOfCanonical({ seq, ts, type, actor: who, dataJson: canonicalJson(data), prev });
+}
+
+/**
+ * {@link auditHash} of a record whose `data` is already canonical JSON (`dataJson`): the
+ * canonical JSON of `{seq, ts, type, actor, data, prev}` is written here with its keys in
+ * sorted order (`actor`, `data`, `prev`, `seq`, `ts`, `type`), so `data` is not serialised
+ * twice. The SQLite writer thread hashes with it (the data was canonicalised by the caller).
+ */
+export function auditHashOfCanonical(record: {
+  seq: number;
+  ts: string;
+  type: string;
+  actor: string;
+  dataJson: string;
+  prev: string;
+}): string {
+  const { seq, ts, type, actor: who, dataJson, prev } = record;
+  const json =
+    `{"actor":${JSON.stringify(who)},"data":${dataJson},"prev":${JSON.stringify(prev)},` +
+    `"seq":${canonicalJson(seq)},"ts":${JSON.stringify(ts)},"type":${JSON.stringify(type)}}`;
+  return createHash('sha256').update(json, 'utf8').digest('hex');
 }
 
 /**

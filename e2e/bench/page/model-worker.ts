@@ -1,14 +1,19 @@
 /**
- * Module Web Worker for the model benchmark: loads the models fitted in Node (`UserModel.fromJSON`)
+ * Module Web Worker for the model benchmark: loads the models fitted in Node (the detector and
+ * the embedding model over the shipped encoder, scored together as the worker's engine does)
  * and runs the same scoring loop as the Node side (model/cli/model-bench-input.ts), posting the
  * raw timings back. Scoring is plain JavaScript: no tfjs backend is started here.
  */
 import { UserModel } from '../../../model/detector/user-model';
 import type { Modality } from '../../../model/features/schema';
-import { timeScoring, windowEvents, type ScoringTiming } from '../../../model/cli/model-bench-input';
+import { productScorer, timeScoring, windowEvents, type ScoringTiming } from '../../../model/cli/model-bench-input';
+import { EmbeddingUserModel, type EmbeddingModelJSON } from '../../../model/shared/embedding-model';
+import { encoderFromJSON } from '../../../model/shared/encoder';
 
 export interface ModelWorkerRequest {
   models: Record<Modality, unknown>;
+  embeddings: Record<Modality, unknown>;
+  encoders: Record<Modality, unknown>;
   windows: number;
   batch: number;
   batches: number;
@@ -26,7 +31,10 @@ scope.onmessage = (event) => {
     const r = event.data;
     const result = {} as Record<Modality, ScoringTiming>;
     for (const modality of ['keystroke', 'pointer'] as const) {
-      const model = UserModel.fromJSON(r.models[modality]);
+      const model = productScorer(
+        UserModel.fromJSON(r.models[modality]),
+        EmbeddingUserModel.fromJSON(encoderFromJSON(r.encoders[modality]), r.embeddings[modality] as EmbeddingModelJSON),
+      );
       const events = windowEvents(modality, r.windows, 2);
       result[modality] = timeScoring(model, modality, events, { batch: r.batch, batches: r.batches, warmup: r.warmup }, () => performance.now());
     }

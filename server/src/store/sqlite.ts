@@ -1,18 +1,51 @@
 /**
  * {@link Store} on SQLite (better-sqlite3). Durability: WAL with `synchronous = FULL`, so a
  * method that returned has committed to disk: an acknowledged attestation survives a crash.
- * Atomicity: better-sqlite3 is synchronous, and every multi-step method runs in one
- * `IMMEDIATE` transaction (a savepoint of a group commit, see `#tx`), so no other writer
- * interleaves with its checks.
+ *
+ * Two connections per store. Reads run on the event loop, on a connection that never writes
+ * (`query_only`): WAL readers see every committed transaction and never wait for the writer.
+ * Every write goes to the process's writer thread (`sqlite-writer.ts`, node:worker_threads),
+ * which owns the writing connection and group-commits: the writes that arrive while it is busy
+ * run in one `IMMEDIATE` transaction, each in its own savepoint, and each promise settles only
+ * after that transaction committed. So the fsync of a commit never blocks the event loop.
+ *
+ * Atomicity: every write method is one message and runs inside one transaction of the writer,
+ * preconditions included, so no other writer interleaves with its checks (as store.ts requires).
+ * Audit records are built here from the caller's builder (data canonicalised, so a builder that
+ * throws or builds non-JSON data fails the method before anything is sent) and appended by the
+ * writer in the action's transaction (`sqlite-protocol.ts` says how records that depend on the
+ * action's outcome are built).
  *
  * @module
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { AttestationState } from '../assurance';
-import { auditEventList, canonicalJson, nextAuditRecord } from '../audit';
+import { auditEventList, canonicalJson } from '../audit';
 import { MIGRATIONS } from './migrations';
+import type {
+  AppendedAudit,
+  FromWriter,
+  OutcomeAudit,
+  PreparedAuditEvent,
+  ToWriter,
+  WireError,
+  WriteOp,
+  WriteResult,
+} from './sqlite-protocol';
+import {
+  num,
+  numOrNull,
+  prepareStatements,
+  str,
+  toAudit,
+  toBankSession,
+  toDevice,
+  toSession,
+  type Row,
+  type Statements,
+} from './sqlite-statements';
 import type {
   AttestationPrecondition,
   AuditAnchor,
@@ -21,7 +54,6 @@ import type {
   AuditFor,
   AuditPurgeResult,
   AuditRecord,
-  AuditValue,
   AttestationRecord,
   BankSessionRecord,
   BindSessionInput,
@@ -32,7 +64,6 @@ import type {
   EnrollmentCodeRecord,
   JtiEntry,
   NewSession,
-  PublicJwk,
   PurgeCutoffs,
   PurgeResult,
   RotateDeviceInput,
@@ -45,78 +76,6 @@ import type {
   StoreCounts,
 } from './store';
 
-type Row = Record<string, unknown>;
-
-const num = (v: unknown): number => v as number;
-const numOrNull = (v: unknown): number | null => (v === null ? null : (v as number));
-const str = (v: unknown): string => v as string;
-
-function toDevice(r: Row): DeviceRecord {
-  return {
-    jkt: str(r.jkt),
-    jwk: JSON.parse(str(r.jwk)) as PublicJwk,
-    subject: str(r.subject),
-    rp: str(r.rp),
-    createdAt: num(r.created_at),
-    revokedAt: numOrNull(r.revoked_at),
-  };
-}
-
-function toSession(r: Row): SessionRecord {
-  return {
-    sid: str(r.sid),
-    rp: str(r.rp),
-    subject: str(r.subject),
-    challenge: str(r.challenge),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    endedAt: numOrNull(r.ended_at),
-    terminatedAt: numOrNull(r.terminated_at),
-    deviceJkt: r.device_jkt === null ? null : str(r.device_jkt),
-    boundAt: numOrNull(r.bound_at),
-    lastSeq: num(r.last_seq),
-    lastHash: str(r.last_hash),
-    attestations: num(r.attestations),
-    lastAttestationAt: numOrNull(r.last_attestation_at),
-    lastState: r.last_state === null ? null : (str(r.last_state) as AttestationState),
-    ewma: numOrNull(r.ewma),
-    progress: numOrNull(r.progress),
-  };
-}
-
-function toBankSession(r: Row): BankSessionRecord {
-  return {
-    idHash: str(r.id_hash),
-    username: str(r.username),
-    subject: str(r.subject),
-    tacitSid: str(r.tacit_sid),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    pendingCode: r.pending_code === null ? null : str(r.pending_code),
-    pendingCodeIssuedAt: numOrNull(r.pending_code_issued_at),
-    pendingCodeExpiresAt: numOrNull(r.pending_code_expires_at),
-  };
-}
-
-function toAudit(r: Row): AuditRecord {
-  let data: Record<string, AuditValue>;
-  try {
-    data = JSON.parse(str(r.data)) as Record<string, AuditValue>;
-  } catch {
-    // Not JSON any more: someone edited the row. Keep the text so the hash check fails on it.
-    data = { $corrupt: str(r.data) };
-  }
-  return {
-    seq: num(r.seq),
-    ts: str(r.ts),
-    type: str(r.type),
-    actor: str(r.actor),
-    data,
-    prev: str(r.prev),
-    hash: str(r.hash),
-  };
-}
-
 /** Thrown when the database was written by a newer server (downgrades are not supported). */
 export class SchemaTooNewError extends Error {
   constructor(found: number, supported: number) {
@@ -128,7 +87,8 @@ export class SchemaTooNewError extends Error {
 /**
  * Opens (creating if needed) the database at `path`, applies pending migrations and returns
  * the store. The directory is created private to the user (0700) and the file made 0600: it
- * holds the server's signing keys.
+ * holds the server's signing keys. The writing connection opens on the writer thread; a write
+ * sent before it is open waits for it (and fails if it cannot open).
  *
  * @throws {SchemaTooNewError} if the file's schema is newer than {@link MIGRATIONS}.
  */
@@ -142,7 +102,9 @@ export function openSqliteStore(path: string): SqliteStore {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    return new SqliteStore(db);
+    // From here on this connection only reads: every write goes to the writer thread.
+    db.pragma('query_only = ON');
+    return new SqliteStore(db, path);
   } catch (err) {
     db.close();
     throw err;
@@ -162,140 +124,113 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/** Prepares every statement once. */
-function prepareStatements(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
-  return {
-    ping: p('SELECT 1'),
-    getMeta: p('SELECT value FROM meta WHERE name = ?').pluck(),
-    insertMeta: p('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)'),
-    listKeys: p('SELECT * FROM signing_keys ORDER BY created_at, kid'),
-    insertKey: p(
-      `INSERT OR IGNORE INTO signing_keys (kid, private_jwk, public_jwk, created_at, retired_at)
-       VALUES (@kid, @privateJwk, @publicJwk, @createdAt, @retiredAt)`,
-    ),
-    insertCode: p(
-      `INSERT INTO enrollment_codes (code_hash, rp, subject, created_at, expires_at, used_at)
-       VALUES (@codeHash, @rp, @subject, @createdAt, @expiresAt, @usedAt)`,
-    ),
-    getCode: p('SELECT * FROM enrollment_codes WHERE code_hash = ?'),
-    useCode: p('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL'),
-    newestActiveKey: p(
-      `SELECT kid FROM signing_keys WHERE retired_at IS NULL
-       ORDER BY created_at DESC, kid DESC LIMIT 1`,
-    ).pluck(),
-    activeKeys: p('SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY kid').pluck(),
-    retireActiveKeys: p('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
-    getJti: p('SELECT 1 FROM jtis WHERE jkt = ? AND jti = ?').pluck(),
-    insertJtiUnlessSeen: p(
-      'INSERT OR IGNORE INTO jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)',
-    ),
-    insertJti: p('INSERT INTO jtis (jkt, jti, expires_at) VALUES (@jkt, @jti, @expiresAt)'),
-    devicesByKey: p('SELECT * FROM devices WHERE jkt = ? ORDER BY created_at, rp, subject'),
-    devicesBySubject: p(
-      'SELECT * FROM devices WHERE rp = ? AND subject = ? ORDER BY created_at, jkt',
-    ),
-    getDevice: p('SELECT * FROM devices WHERE jkt = ? AND rp = ? AND subject = ?'),
-    insertDevice: p(
-      `INSERT INTO devices (jkt, rp, subject, jwk, created_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, NULL)`,
-    ),
-    revokeAll: p('UPDATE devices SET revoked_at = ? WHERE jkt = ? AND revoked_at IS NULL'),
-    revokeOne: p(
-      `UPDATE devices SET revoked_at = ?
-       WHERE jkt = ? AND rp = ? AND subject = ? AND revoked_at IS NULL`,
-    ),
-    insertSession: p(
-      `INSERT INTO sessions (sid, rp, subject, challenge, created_at, expires_at)
-       VALUES (@sid, @rp, @subject, @challenge, @createdAt, @expiresAt)`,
-    ),
-    getSession: p('SELECT * FROM sessions WHERE sid = ?'),
-    bind: p(
-      'UPDATE sessions SET device_jkt = ?, bound_at = ? WHERE sid = ? AND device_jkt IS NULL',
-    ),
-    liveSessionsOfKey: p(
-      `SELECT sid FROM sessions
-       WHERE device_jkt = ? AND ended_at IS NULL AND expires_at > ? ORDER BY sid`,
-    ).pluck(),
-    rebindLive: p(
-      `UPDATE sessions SET device_jkt = @newJkt
-       WHERE device_jkt = @oldJkt AND ended_at IS NULL AND expires_at > @now`,
-    ),
-    advance: p(
-      `UPDATE sessions SET last_seq = @lastSeq, last_hash = @lastHash,
-         attestations = @attestations, last_attestation_at = @lastAttestationAt,
-         last_state = @lastState, ewma = @ewma, progress = @progress
-       WHERE sid = @sid AND device_jkt = @jkt AND last_seq = @expectedSeq
-         AND last_hash = @expectedHash AND ended_at IS NULL AND expires_at > @now`,
-    ),
-    insertAttestation: p(
-      `INSERT INTO attestations (sid, seq, jkt, iat, received_at, state, conf, progress, mv,
-         key_events, pointer_events, hash)
-       VALUES (@sid, @seq, @jkt, @iat, @receivedAt, @state, @conf, @progress, @mv,
-         @keyEvents, @pointerEvents, @hash)`,
-    ),
-    endSession: p('UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE sid = ?'),
-    terminateSession: p(
-      `UPDATE sessions SET ended_at = @now, terminated_at = @now
-       WHERE sid = @sid AND ended_at IS NULL AND expires_at > @now`,
-    ),
-    lastAudit: p('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
-    getAnchor: p('SELECT seq, hash FROM audit_anchor WHERE id = 1'),
-    setAnchor: p(
-      `INSERT INTO audit_anchor (id, seq, hash) VALUES (1, @seq, @hash)
-       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
-    ),
-    insertAudit: p(
-      `INSERT INTO audit (seq, ts, type, actor, data, prev, hash)
-       VALUES (@seq, @ts, @type, @actor, @data, @prev, @hash)`,
-    ),
-    listAudit: p('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
-    // The last record of the longest prefix older than the cutoff.
-    auditPurgeEnd: p(
-      `SELECT seq, hash FROM audit
-       WHERE ts < @before
-         AND seq < COALESCE((SELECT min(seq) FROM audit WHERE ts >= @before), 9e18)
-       ORDER BY seq DESC LIMIT 1`,
-    ),
-    deleteAuditThrough: p('DELETE FROM audit WHERE seq <= ?'),
-    insertBank: p(
-      `INSERT INTO bank_sessions (id_hash, username, subject, tacit_sid, created_at, expires_at,
-         pending_code, pending_code_issued_at, pending_code_expires_at)
-       VALUES (@idHash, @username, @subject, @tacitSid, @createdAt, @expiresAt,
-         @pendingCode, @pendingCodeIssuedAt, @pendingCodeExpiresAt)`,
-    ),
-    getBank: p('SELECT * FROM bank_sessions WHERE id_hash = ?'),
-    setPending: p(
-      `UPDATE bank_sessions SET pending_code = ?, pending_code_issued_at = ?,
-         pending_code_expires_at = ? WHERE id_hash = ?`,
-    ),
-    deleteBank: p('DELETE FROM bank_sessions WHERE id_hash = ?'),
-    purgeJtis: p('DELETE FROM jtis WHERE expires_at < ?'),
-    purgeCodes: p('DELETE FROM enrollment_codes WHERE expires_at < ?'),
-    purgeSessions: p('DELETE FROM sessions WHERE expires_at < ?'),
-    purgeBank: p('DELETE FROM bank_sessions WHERE expires_at < ?'),
-    counts: p(
-      `SELECT
-         (SELECT count(*) FROM signing_keys) AS signingKeys,
-         (SELECT count(*) FROM enrollment_codes) AS enrollmentCodes,
-         (SELECT count(*) FROM enrollment_codes WHERE used_at IS NOT NULL) AS usedEnrollmentCodes,
-         (SELECT count(*) FROM devices) AS devices,
-         (SELECT count(*) FROM devices WHERE revoked_at IS NOT NULL) AS revokedDevices,
-         (SELECT count(*) FROM sessions) AS sessions,
-         (SELECT count(*) FROM sessions WHERE device_jkt IS NOT NULL) AS boundSessions,
-         (SELECT count(*) FROM attestations) AS attestations,
-         (SELECT count(*) FROM jtis) AS jtis,
-         (SELECT count(*) FROM bank_sessions) AS bankSessions`,
-    ),
-  };
+/** How many times an outcome-dependent action is re-sent after its outcome changed. */
+const MAX_AUDIT_ATTEMPTS = 5;
+
+/** Rebuilds an error that crossed the thread boundary (its stack stays on the writer's side). */
+function fromWire(e: WireError): Error {
+  if (e.name === 'SqliteError' && e.code !== undefined) {
+    return new Database.SqliteError(e.message, e.code);
+  }
+  if (e.name === 'TypeError') return new TypeError(e.message);
+  if (e.name === 'RangeError') return new RangeError(e.message);
+  const error = new Error(e.message);
+  error.name = e.name;
+  return error;
 }
 
-type Statements = ReturnType<typeof prepareStatements>;
+/**
+ * Audit events as the writer appends them. Throws (and so fails the action before anything is
+ * sent) on data that is not canonical JSON or a `ts` that is not a date.
+ */
+function prepareEvents(events: AuditEvents): PreparedAuditEvent[] {
+  return auditEventList(events).map((e) => ({
+    ts: new Date(e.ts).toISOString(),
+    type: e.type,
+    actor: e.actor,
+    dataJson: canonicalJson(e.data),
+  }));
+}
 
-/** A write waiting for the next group commit. */
-interface PendingWrite {
-  fn: () => unknown;
-  resolve: (value: unknown) => void;
+/** What a store hears from the writer thread. */
+interface WriterClient {
+  onMessage(message: FromWriter): void;
+  onFailure(error: Error): void;
+}
+
+/**
+ * The writer thread of this process, started with the first store and shared by every store
+ * opened after it (one thread whatever the number of databases: tests open hundreds). It keeps
+ * the process alive only while an answer is awaited.
+ */
+class WriterThread {
+  static #current: WriterThread | undefined;
+
+  /** The running thread (a new one if the last one failed). */
+  static get(): WriterThread {
+    if (!WriterThread.#current || WriterThread.#current.#failed) {
+      WriterThread.#current = new WriterThread();
+    }
+    return WriterThread.#current;
+  }
+
+  readonly #worker: Worker;
+  readonly #clients = new Map<number, WriterClient>();
+  #nextDb = 1;
+  #awaited = 0;
+  #failed = false;
+
+  private constructor() {
+    this.#worker = new Worker(new URL('./sqlite-writer-entry.mjs', import.meta.url));
+    this.#worker.unref();
+    this.#worker.on('message', (message: FromWriter) => {
+      this.#clients.get(message.db)?.onMessage(message);
+    });
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => {
+      this.#fail(new Error(`SQLite writer thread exited (code ${code})`));
+    });
+  }
+
+  #fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    for (const client of this.#clients.values()) client.onFailure(error);
+    this.#clients.clear();
+  }
+
+  /** Registers a store and opens its writing connection. */
+  attach(path: string, client: WriterClient): number {
+    const db = this.#nextDb++;
+    this.#clients.set(db, client);
+    this.post({ type: 'open', db, path });
+    return db;
+  }
+
+  detach(db: number): void {
+    this.#clients.delete(db);
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  post(message: ToWriter): void {
+    this.#worker.postMessage(message);
+  }
+
+  /** One more answer awaited: keep the process alive until it comes. */
+  hold(): void {
+    if (this.#awaited++ === 0) this.#worker.ref();
+  }
+
+  release(): void {
+    if (--this.#awaited === 0) this.#worker.unref();
+  }
+}
+
+interface Waiting {
+  resolve: (result: WriteResult) => void;
   reject: (error: unknown) => void;
 }
 
@@ -303,77 +238,111 @@ interface PendingWrite {
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #q: Statements;
+  readonly #writer: WriterThread;
+  readonly #id: number;
+  /** Writes requested during this event-loop turn, sent together at its end. */
+  #outbox: { id: number; op: WriteOp }[] = [];
+  readonly #waiting = new Map<number, Waiting>();
+  #nextId = 1;
+  /** Why writes fail from now on (the writer could not open the file, or died). */
+  #broken: Error | undefined;
+  #closing: Promise<void> | undefined;
+  #closed: (() => void) | undefined;
 
   /** @internal use {@link openSqliteStore}. */
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, path: string) {
     this.#db = db;
     this.#q = prepareStatements(db);
-    this.#batch = db.transaction((run: () => void) => run());
-    // Called inside #batch's transaction, a transaction function opens a savepoint.
-    this.#savepoint = db.transaction((fn: () => unknown) => fn());
+    this.#writer = WriterThread.get();
+    this.#id = this.#writer.attach(path, {
+      onMessage: (message) => this.#onMessage(message),
+      onFailure: (error) => this.#onFailure(error),
+    });
+    // Until the writer says the connection opened (or could not).
+    this.#writer.hold();
   }
 
-  readonly #batch: Database.Transaction<(run: () => void) => void>;
-  readonly #savepoint: Database.Transaction<(fn: () => unknown) => unknown>;
+  #onMessage(message: FromWriter): void {
+    switch (message.type) {
+      case 'opened':
+        this.#writer.release();
+        if (message.error) this.#onFailure(fromWire(message.error));
+        return;
+      case 'results':
+        for (const result of message.results) {
+          const waiting = this.#waiting.get(result.id);
+          if (!waiting) continue;
+          this.#waiting.delete(result.id);
+          this.#writer.release();
+          if (result.status === 'error') waiting.reject(fromWire(result.error));
+          else waiting.resolve(result);
+        }
+        return;
+      case 'closed':
+        this.#writer.detach(this.#id);
+        this.#closed?.();
+        return;
+    }
+  }
+
+  #onFailure(error: Error): void {
+    this.#broken ??= error;
+    for (const [id, waiting] of this.#waiting) {
+      this.#waiting.delete(id);
+      this.#writer.release();
+      waiting.reject(error);
+    }
+    this.#closed?.();
+  }
 
   /**
-   * Runs `fn` atomically and durably, with group commit: the writes requested during one turn
-   * of the event loop run one after the other, each in its own savepoint, inside a single
-   * `IMMEDIATE` transaction, and every promise settles only after that transaction committed
-   * (so an acknowledged write is on disk). One fsync per batch instead of one per write is
-   * what lets the attestation path scale; a write that throws is rolled back to its savepoint
-   * and rejects alone.
+   * Sends one write (with the others of this event-loop turn) and settles once the writer's
+   * transaction committed: `ok` and `again` resolve, a failed write rejects.
    */
-  #tx<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#commit());
+  #send(op: WriteOp): Promise<WriteResult> {
+    if (this.#closing) return Promise.reject(new TypeError('The database connection is not open'));
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise<WriteResult>((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#waiting.set(id, { resolve, reject });
+      this.#writer.hold();
+      if (this.#outbox.push({ id, op }) === 1) setImmediate(() => this.#flush());
     });
   }
 
-  readonly #pending: PendingWrite[] = [];
-
-  /** Commits the pending writes as one transaction (see {@link #tx}). */
-  #commit(): void {
-    const batch = this.#pending.splice(0);
-    if (batch.length === 0) return;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      this.#batch.immediate(() => {
-        for (const write of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.#savepoint(write.fn) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
-    } catch (error) {
-      // BEGIN or COMMIT failed: nothing of the batch is stored.
-      for (const write of batch) write.reject(error);
-      return;
-    }
-    batch.forEach((write, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
-    });
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const ops = this.#outbox;
+    this.#outbox = [];
+    this.#writer.post({ type: 'write', db: this.#id, ops });
   }
 
-  /** Appends audit records; only inside a transaction (the action's, or its own). */
-  #appendAuditEvents(events: AuditEvents): AuditRecord[] {
-    const records: AuditRecord[] = [];
-    for (const event of auditEventList(events)) {
-      const last = (this.#q.lastAudit.get() ?? this.#q.getAnchor.get()) as AuditAnchor | undefined;
-      const record = nextAuditRecord(last ?? null, event);
-      this.#q.insertAudit.run({ ...record, data: canonicalJson(record.data) });
-      records.push(record);
-    }
-    return records;
+  /** A write whose records (if any) do not depend on its outcome. */
+  async #write<T>(op: WriteOp): Promise<T> {
+    const result = await this.#send(op);
+    if (result.status !== 'ok') throw new Error(`unexpected ${result.status} from the writer`);
+    return result.value as T;
   }
 
-  #jtiSeen(entry: JtiEntry): boolean {
-    return this.#q.getJti.get(entry.jkt, entry.jti) !== undefined;
+  /**
+   * A write whose records are built from its outcome: a probe first (rolled back by the
+   * writer once it knows the outcome), then the write with the records of that outcome, again
+   * while the outcome keeps changing under concurrent writers. Without a builder, one write.
+   */
+  async #writeAudited<T, O>(
+    op: (audit: OutcomeAudit | undefined) => WriteOp,
+    build: AuditFor<O> | undefined,
+  ): Promise<T> {
+    let audit: OutcomeAudit | undefined = build && { events: [] };
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#send(op(audit));
+      if (result.status === 'ok') return result.value as T;
+      if (result.status !== 'again' || !build || attempt >= MAX_AUDIT_ATTEMPTS) {
+        throw new Error('audit append: the outcome kept changing');
+      }
+      const outcome = result.outcome as O;
+      audit = { expect: JSON.stringify(outcome), events: prepareEvents(build(outcome)) };
+    }
   }
 
   async ping(): Promise<void> {
@@ -381,13 +350,10 @@ export class SqliteStore implements Store {
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
-    return this.#tx(() => {
-      const existing = this.#q.getMeta.get(name) as string | undefined;
-      if (existing !== undefined) return existing;
-      const value = create();
-      this.#q.insertMeta.run(name, value);
-      return value;
-    });
+    const existing = this.#q.getMeta.get(name) as string | undefined;
+    if (existing !== undefined) return existing;
+    // First writer wins: the writer keeps a value stored meanwhile and answers it.
+    return this.#write<string>({ kind: 'getOrCreateSecret', name, value: create() });
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
@@ -401,7 +367,7 @@ export class SqliteStore implements Store {
   }
 
   async addSigningKey(key: SigningKeyRecord): Promise<void> {
-    this.#q.insertKey.run(key);
+    await this.#write({ kind: 'addSigningKey', key });
   }
 
   async rotateSigningKey(
@@ -409,56 +375,18 @@ export class SqliteStore implements Store {
     next: SigningKeyRecord,
     now: number,
   ): Promise<RotateSigningKeyResult> {
-    return this.#tx((): RotateSigningKeyResult => {
-      if (this.#q.newestActiveKey.get() !== expectedKid) return { ok: false };
-      const retired = this.#q.activeKeys.all() as string[];
-      this.#q.retireActiveKeys.run(now);
-      this.#q.insertKey.run(next);
-      return { ok: true, retired };
-    });
+    return this.#write({ kind: 'rotateSigningKey', expectedKid, next, now });
   }
 
   async createEnrollmentCode(code: EnrollmentCodeRecord, audit?: AuditFor<void>): Promise<void> {
-    await this.#tx(() => {
-      this.#q.insertCode.run(code);
-      this.#appendAuditEvents(audit?.());
-    });
+    await this.#write({ kind: 'createEnrollmentCode', code, events: prepareEvents(audit?.()) });
   }
 
   async enrollDevice(
     input: EnrollDeviceInput,
     audit?: AuditFor<{ device: DeviceRecord; created: boolean }>,
   ): Promise<EnrollDeviceResult> {
-    return this.#tx((): EnrollDeviceResult => {
-      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
-      const code = this.#q.getCode.get(input.codeHash) as Row | undefined;
-      if (!code || code.used_at !== null || num(code.expires_at) <= input.now) {
-        return { ok: false, reason: 'code' };
-      }
-      const rp = str(code.rp);
-      const subject = str(code.subject);
-      const existing = this.#q.getDevice.get(input.jkt, rp, subject) as Row | undefined;
-      if (existing && existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
-      this.#q.useCode.run(input.now, input.codeHash);
-      this.#q.insertJti.run(input.jti);
-      let outcome: { device: DeviceRecord; created: boolean };
-      if (existing) {
-        outcome = { device: toDevice(existing), created: false };
-      } else {
-        this.#q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), input.now);
-        const device: DeviceRecord = {
-          jkt: input.jkt,
-          jwk: input.jwk,
-          subject,
-          rp,
-          createdAt: input.now,
-          revokedAt: null,
-        };
-        outcome = { device, created: true };
-      }
-      this.#appendAuditEvents(audit?.(outcome));
-      return { ok: true, ...outcome };
-    });
+    return this.#writeAudited((a) => ({ kind: 'enrollDevice', input, audit: a }), audit);
   }
 
   async findDevicesByKey(jkt: string): Promise<DeviceRecord[]> {
@@ -475,49 +403,19 @@ export class SqliteStore implements Store {
     scope?: { rp: string; subject: string },
     audit?: AuditFor<number>,
   ): Promise<number> {
-    return this.#tx(() => {
-      const revoked = (
-        scope
-          ? this.#q.revokeOne.run(now, jkt, scope.rp, scope.subject)
-          : this.#q.revokeAll.run(now, jkt)
-      ).changes;
-      this.#appendAuditEvents(audit?.(revoked));
-      return revoked;
-    });
+    return this.#writeAudited((a) => ({ kind: 'revokeDevice', jkt, now, scope, audit: a }), audit);
   }
 
   async useJti(entry: JtiEntry): Promise<boolean> {
-    return this.#q.insertJtiUnlessSeen.run(entry).changes === 1;
+    return this.#write({ kind: 'useJti', entry });
   }
 
   async rotateDevice(input: RotateDeviceInput): Promise<RotateDeviceResult> {
-    return this.#tx((): RotateDeviceResult => {
-      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
-      const live = (this.#q.devicesByKey.all(input.oldJkt) as Row[])
-        .map(toDevice)
-        .filter((d) => d.revokedAt === null);
-      if (live.length === 0) return { ok: false, reason: 'revoked' };
-      if ((this.#q.devicesByKey.all(input.newJkt) as Row[]).length > 0) {
-        return { ok: false, reason: 'in-use' };
-      }
-      this.#q.insertJti.run(input.jti);
-      const jwk = JSON.stringify(input.newJwk);
-      const enrollments = live.map((d): DeviceRecord => {
-        this.#q.insertDevice.run(input.newJkt, d.rp, d.subject, jwk, input.now);
-        this.#q.revokeOne.run(input.now, input.oldJkt, d.rp, d.subject);
-        return { ...d, jkt: input.newJkt, jwk: input.newJwk, createdAt: input.now };
-      });
-      const sessions = this.#q.liveSessionsOfKey.all(input.oldJkt, input.now) as string[];
-      this.#q.rebindLive.run({ oldJkt: input.oldJkt, newJkt: input.newJkt, now: input.now });
-      return { ok: true, enrollments, sessions };
-    });
+    return this.#write({ kind: 'rotateDevice', input });
   }
 
   async createSession(session: NewSession, audit?: AuditFor<void>): Promise<void> {
-    await this.#tx(() => {
-      this.#q.insertSession.run(session);
-      this.#appendAuditEvents(audit?.());
-    });
+    await this.#write({ kind: 'createSession', session, events: prepareEvents(audit?.()) });
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -529,27 +427,7 @@ export class SqliteStore implements Store {
     input: BindSessionInput,
     audit?: AuditFor<{ session: SessionRecord; alreadyBound: boolean }>,
   ): Promise<BindSessionResult> {
-    return this.#tx((): BindSessionResult => {
-      if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
-      const row = this.#q.getSession.get(input.sid) as Row | undefined;
-      if (!row) return { ok: false, reason: 'unknown' };
-      const session = toSession(row);
-      if (session.endedAt !== null || session.expiresAt <= input.now) {
-        return { ok: false, reason: 'expired' };
-      }
-      if (session.deviceJkt !== null && session.deviceJkt !== input.jkt) {
-        return { ok: false, reason: 'bound' };
-      }
-      this.#q.insertJti.run(input.jti);
-      const alreadyBound = session.deviceJkt === input.jkt;
-      if (!alreadyBound) this.#q.bind.run(input.jkt, input.now, input.sid);
-      const outcome = {
-        session: alreadyBound ? session : { ...session, deviceJkt: input.jkt, boundAt: input.now },
-        alreadyBound,
-      };
-      this.#appendAuditEvents(audit?.(outcome));
-      return { ok: true, ...outcome };
-    });
+    return this.#writeAudited((a) => ({ kind: 'bindSession', input, audit: a }), audit);
   }
 
   async appendAttestation(
@@ -558,40 +436,26 @@ export class SqliteStore implements Store {
     expected: AttestationPrecondition,
     audit?: AuditFor<void>,
   ): Promise<boolean> {
-    return this.#tx(() => {
-      const changed = this.#q.advance.run({
-        ...update,
-        sid: attestation.sid,
-        jkt: expected.jkt,
-        expectedSeq: expected.lastSeq,
-        expectedHash: expected.lastHash,
-        now: expected.now,
-      }).changes;
-      if (changed !== 1) return false;
-      this.#q.insertAttestation.run(attestation);
-      this.#appendAuditEvents(audit?.());
-      return true;
-    });
+    const events = prepareEvents(audit?.());
+    return this.#write({ kind: 'appendAttestation', attestation, update, expected, events });
   }
 
   async endSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
-    return this.#tx(() => {
-      if (this.#q.endSession.run(now, sid).changes !== 1) return false;
-      this.#appendAuditEvents(audit?.());
-      return true;
-    });
+    return this.#write({ kind: 'endSession', sid, now, events: prepareEvents(audit?.()) });
   }
 
   async terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
-    return this.#tx(() => {
-      if (this.#q.terminateSession.run({ sid, now }).changes !== 1) return false;
-      this.#appendAuditEvents(audit?.());
-      return true;
-    });
+    return this.#write({ kind: 'terminateSession', sid, now, events: prepareEvents(audit?.()) });
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditRecord> {
-    return this.#tx(() => this.#appendAuditEvents(event)[0]!);
+    const [prepared] = prepareEvents(event);
+    const { seq, prev, hash } = await this.#write<AppendedAudit>({
+      kind: 'appendAudit',
+      event: prepared!,
+    });
+    const { ts, type, actor } = prepared!;
+    return { seq, ts, type, actor, data: event.data, prev, hash };
   }
 
   async listAudit(after: number, limit: number): Promise<AuditRecord[]> {
@@ -603,22 +467,11 @@ export class SqliteStore implements Store {
   }
 
   async purgeAudit(before: number): Promise<AuditPurgeResult> {
-    return this.#tx((): AuditPurgeResult => {
-      const end = this.#q.auditPurgeEnd.get({ before: new Date(before).toISOString() }) as
-        | AuditAnchor
-        | undefined;
-      if (!end) {
-        return { records: 0, anchor: (this.#q.getAnchor.get() as AuditAnchor | undefined) ?? null };
-      }
-      const records = this.#q.deleteAuditThrough.run(end.seq).changes;
-      const anchor = { seq: end.seq, hash: end.hash };
-      this.#q.setAnchor.run(anchor);
-      return { records, anchor };
-    });
+    return this.#write({ kind: 'purgeAudit', before });
   }
 
   async createBankSession(session: BankSessionRecord): Promise<void> {
-    this.#q.insertBank.run(session);
+    await this.#write({ kind: 'createBankSession', session });
   }
 
   async getBankSession(idHash: string): Promise<BankSessionRecord | undefined> {
@@ -630,35 +483,40 @@ export class SqliteStore implements Store {
     idHash: string,
     pending: { code: string; issuedAt: number; expiresAt: number } | null,
   ): Promise<void> {
-    this.#q.setPending.run(
-      pending?.code ?? null,
-      pending?.issuedAt ?? null,
-      pending?.expiresAt ?? null,
-      idHash,
-    );
+    await this.#write({ kind: 'setBankPendingCode', idHash, pending });
   }
 
   async deleteBankSession(idHash: string): Promise<void> {
-    this.#q.deleteBank.run(idHash);
+    await this.#write({ kind: 'deleteBankSession', idHash });
   }
 
   async purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
-    return this.#tx(() => ({
-      jtis: this.#q.purgeJtis.run(cutoffs.jtisBefore).changes,
-      enrollmentCodes: this.#q.purgeCodes.run(cutoffs.enrollmentCodesBefore).changes,
-      sessions: this.#q.purgeSessions.run(cutoffs.sessionsBefore).changes,
-      bankSessions: this.#q.purgeBank.run(cutoffs.bankSessionsBefore).changes,
-    }));
+    return this.#write({ kind: 'purgeExpired', cutoffs });
   }
 
   async counts(): Promise<StoreCounts> {
     return this.#q.counts.get() as StoreCounts;
   }
 
-  async close(): Promise<void> {
-    // Writes already requested are committed (or rejected) before the file closes.
-    if (this.#db.open) this.#commit();
-    if (this.#db.open) this.#db.close();
+  /** Writes already requested are committed (or fail) before the files close. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#flush();
+      if (this.#broken || this.#writer.failed) {
+        resolve();
+        return;
+      }
+      this.#writer.hold();
+      this.#closed = () => {
+        this.#closed = undefined;
+        this.#writer.release();
+        resolve();
+      };
+      this.#writer.post({ type: 'close', db: this.#id });
+    }).then(() => {
+      if (this.#db.open) this.#db.close();
+    });
+    return this.#closing;
   }
 
   /** The schema version recorded in the file (for tests and diagnostics). */
