@@ -6,10 +6,10 @@
  * @module
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { AuditTrail } from './audit';
+import { bodyLimit } from './body-limit';
 import type { ApiKeyRegistry, RelyingParty } from './auth';
 import type { Clock } from './clock';
 import { cors, type CorsConfig } from './cors';
@@ -28,6 +28,7 @@ import {
   Unauthorized,
   errorBody,
 } from './errors';
+import { setResponseHeader } from './headers';
 import type { ServerKeys } from './keys';
 import { errorFields, type Logger } from './log';
 import { createMetrics, methodLabel, type Metrics } from './metrics';
@@ -165,30 +166,23 @@ export function createApp(deps: AppDeps): TacitApp {
   // JWKS's Cache-Control) are kept.
   app.use('*', async (c, next) => {
     await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
-    c.header('X-Frame-Options', 'DENY');
-    if (!c.res.headers.has('Content-Security-Policy')) {
-      c.header('Content-Security-Policy', DEFAULT_CSP);
-    }
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-    if (deps.hsts) c.header('Strict-Transport-Security', 'max-age=31536000');
+    setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
+    setResponseHeader(c, 'Referrer-Policy', 'no-referrer');
+    setResponseHeader(c, 'X-Frame-Options', 'DENY');
+    setResponseHeader(c, 'Content-Security-Policy', DEFAULT_CSP, { ifAbsent: true });
+    setResponseHeader(c, 'Cache-Control', 'no-store', { ifAbsent: true });
+    if (deps.hsts) setResponseHeader(c, 'Strict-Transport-Security', 'max-age=31536000');
   });
 
   // Before the body and rate limits, so their refusals carry CORS headers too.
   app.use('*', cors(deps.cors ?? { extensionOrigins: [], bankOrigins: [] }));
 
-  const limit = bodyLimit({
-    maxSize: POLICY.maxBodyBytes,
-    onError: () => {
-      throw new PayloadTooLarge();
-    },
-  });
+  const limit = bodyLimit(POLICY.maxBodyBytes);
   app.use('/v1/*', limit);
   app.use('/v1/*', async (c, next) => {
     await next();
     // Answers carry tokens and live assurance: never cache them.
-    c.header('Cache-Control', 'no-store');
+    setResponseHeader(c, 'Cache-Control', 'no-store');
   });
   app.use(
     '/v1/*',

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { setResponseHeader } from './headers';
 import type { AppEnv } from './types';
 
 /** Origins allowed by class. */
@@ -119,10 +120,10 @@ export function cors(config: CorsConfig): MiddlewareHandler<AppEnv> {
 
     await next();
     // Answers of these endpoints differ by Origin: no shared cache may mix them up.
-    if (eligible) c.header('Vary', 'Origin', { append: true });
+    if (eligible) setResponseHeader(c, 'Vary', 'Origin', { append: true });
     if (origin !== undefined && allows(c.req.method)) {
-      c.header('Access-Control-Allow-Origin', origin);
-      c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+      setResponseHeader(c, 'Access-Control-Allow-Origin', origin);
+      setResponseHeader(c, 'Access-Control-Expose-Headers', EXPOSED_HEADERS);
     }
     return undefined;
   };
