@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { request as httpRequest, type Server as HttpServer } from 'node:http';
 import { request, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config';
 import { MemoryRateLimiter } from './rate-limit';
 import { createNodeServer, listen } from './server';
-import { createHarness, type Harness } from './testing/harness';
+import { KEYS, createHarness, type Harness } from './testing/harness';
 
 function hasOpenssl(): boolean {
   try {
@@ -176,5 +176,96 @@ describe.skipIf(!OPENSSL)('TLS', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('PRIVATE KEY');
     }
+  });
+});
+
+describe('over a plain HTTP connection (the body read from the Node request)', () => {
+  let h: Harness;
+  let server: HttpServer | undefined;
+  let port: number;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    server = createNodeServer((req, env) => h.app.fetch(req, env)) as HttpServer;
+    port = await listen(server, 0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await new Promise<void>((done) => server!.close(() => done()));
+    await h.close();
+  });
+
+  /** One request on its own connection; `chunks` are written one by one (chunked encoding). */
+  const send = (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | string[] = '',
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }> =>
+    new Promise((resolve, reject) => {
+      const chunks = typeof body === 'string' ? [body] : body;
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method, path, headers, agent: false },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }),
+          );
+        },
+      );
+      req.on('error', reject);
+      for (const chunk of chunks) req.write(chunk);
+      req.end();
+    });
+  const json = { 'content-type': 'application/json' };
+  const code = (res: { body: string }) =>
+    (JSON.parse(res.body) as { error: { code: string } }).error.code;
+
+  it('reads JSON and form bodies (a BOM is ignored, as Request.text() does)', async () => {
+    const enroll = '{"enrollment":"not-a-jws"}';
+    const sized = { ...json, 'content-length': String(Buffer.byteLength(enroll)) };
+    const plain = await send('POST', '/v1/devices', sized, enroll);
+    expect([plain.status, code(plain)]).toEqual([400, 'ERR_JWS_INVALID']);
+    expect(plain.headers['x-content-type-options']).toBe('nosniff');
+    expect(plain.headers['cache-control']).toBe('no-store');
+    const withBom = await send('POST', '/v1/devices', json, `\uFEFF${enroll}`);
+    expect([withBom.status, code(withBom)]).toEqual([400, 'ERR_JWS_INVALID']);
+    // Chunked, without a Content-Length, in several pieces.
+    const pieces = await send('POST', '/v1/devices', json, ['{"enro', 'llment":"not-', 'a-jws"}']);
+    expect([pieces.status, code(pieces)]).toEqual([400, 'ERR_JWS_INVALID']);
+    const form = await send(
+      'POST',
+      '/v1/introspect',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Bearer ${KEYS.bankA}`,
+      },
+      'token=nope',
+    );
+    expect([form.status, JSON.parse(form.body)]).toEqual([200, { active: false }]);
+  });
+
+  it('an oversized body → 413 ERR_PAYLOAD_TOO_LARGE, by its length or as it streams', async () => {
+    const big = JSON.stringify({ attestation: 'a'.repeat(17 * 1024) });
+    const declared = await send(
+      'POST',
+      '/v1/attestations',
+      { ...json, 'content-length': String(big.length) },
+      big,
+    );
+    expect([declared.status, code(declared)]).toEqual([413, 'ERR_PAYLOAD_TOO_LARGE']);
+    expect(declared.headers['x-content-type-options']).toBe('nosniff');
+    const streamed = await send(
+      'POST',
+      '/v1/attestations',
+      json,
+      Array.from({ length: 20 }, () => 'x'.repeat(1024)),
+    );
+    expect([streamed.status, code(streamed)]).toEqual([413, 'ERR_PAYLOAD_TOO_LARGE']);
+    // Exactly the limit is still read (and refused later as a bad body, not as too large).
+    const limit = 'x'.repeat(16 * 1024);
+    const halves = [limit.slice(0, 9000), limit.slice(9000)];
+    const atLimit = await send('POST', '/v1/attestations', json, halves);
+    expect([atLimit.status, code(atLimit)]).toEqual([400, 'ERR_BAD_REQUEST']);
   });
 });

@@ -145,7 +145,8 @@ class Connection {
     return events.map((e) => {
       seq += 1;
       const hash = auditHashOfCanonical({ ...e, seq, prev });
-      this.#q.insertAudit.run({ seq, ts: e.ts, type: e.type, actor: e.actor, data: e.dataJson, prev, hash });
+      const { ts, type, actor, dataJson: data } = e;
+      this.#q.insertAudit.run({ seq, ts, type, actor, data, prev, hash });
       const appended = { seq, prev, hash };
       prev = hash;
       return appended;
