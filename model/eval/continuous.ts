@@ -340,8 +340,9 @@ export function summarizeContinuous(trials: ContinuousTrials, modality: Modality
   };
 }
 
-/** Two lines for the printed report. */
+/** Two lines for the printed report (one saying so when nothing was simulated). */
 export function formatContinuous(c: ContinuousSummary, label = 'continuous'): string[] {
+  if (c.users === 0 && c.impostor.pairs === 0) return [`${label}: not simulated for this run`];
   const n = (x: number | null): string => (x === null ? 'not reached' : String(Math.round(x)));
   const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(1)} %`);
   const unit = c.unit;
