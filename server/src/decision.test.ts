@@ -11,6 +11,8 @@ import {
   loadPolicyFile,
   mostSevere,
   parsePolicy,
+  sharedDeviceScope,
+  sharedDevicesFor,
   thresholdsFor,
   type DecisionInput,
 } from './decision';
@@ -121,6 +123,33 @@ describe('parsePolicy', () => {
     expect(thresholdsFor(p, 'bank-b')).toBe(p.default);
     // Inherited object members are not relying parties.
     expect(thresholdsFor(p, 'constructor')).toBe(p.default);
+  });
+
+  it('sharedDevices: false unless the default or the relying party says so', () => {
+    expect(DEFAULT_POLICY.sharedDevices).toEqual({ default: false, relyingParties: {} });
+    const off = parsePolicy({
+      relyingParties: { 'bank-a': { sharedDevices: true }, 'bank-b': { stepUpBelow: 0.6 } },
+    });
+    // Not a threshold: the decision's `policy` does not show it.
+    expect(thresholdsFor(off, 'bank-a')).toEqual(DEFAULT_THRESHOLDS);
+    expect(sharedDevicesFor(off, 'bank-a')).toBe(true);
+    expect(sharedDevicesFor(off, 'bank-b')).toBe(false);
+    expect(sharedDevicesFor(off, 'bank-c')).toBe(false);
+    expect(sharedDevicesFor(off, 'constructor')).toBe(false);
+    expect(sharedDeviceScope(off)).toEqual({ sharedDeviceRps: ['bank-a'], exclusiveDeviceRps: [] });
+    const on = parsePolicy({
+      default: { sharedDevices: true },
+      relyingParties: { 'bank-a': { sharedDevices: false }, 'bank-b': {} },
+    });
+    expect(sharedDevicesFor(on, 'bank-a')).toBe(false);
+    expect(sharedDevicesFor(on, 'bank-b')).toBe(true);
+    expect(sharedDevicesFor(on, 'bank-c')).toBe(true);
+    expect(sharedDeviceScope(on)).toEqual({
+      sharedDeviceRps: ['*'],
+      exclusiveDeviceRps: ['bank-a'],
+    });
+    expect(() => parsePolicy({ default: { sharedDevices: 'yes' } })).toThrow(PolicyError);
+    expect(() => parsePolicy({ relyingParties: { x: { sharedDevices: 1 } } })).toThrow(PolicyError);
   });
 
   it.each([

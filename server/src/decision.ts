@@ -46,10 +46,21 @@ export interface Thresholds {
   noAttestationAction: Action;
 }
 
-/** The whole policy: defaults and the resolved thresholds of each listed relying party. */
+/**
+ * Whether one device key may be enrolled, unrevoked, for several subjects of the same relying
+ * party (`sharedDevices`): the default and the resolved value of each listed relying party.
+ */
+export interface SharedDevicesPolicy {
+  default: boolean;
+  relyingParties: Readonly<Record<string, boolean>>;
+}
+
+/** The whole policy: defaults and the resolved settings of each listed relying party. */
 export interface DecisionPolicy {
   default: Thresholds;
   relyingParties: Readonly<Record<string, Thresholds>>;
+  /** Enrollment of one key for several subjects of a relying party (default: refused). */
+  sharedDevices: SharedDevicesPolicy;
 }
 
 /** Built-in defaults, used for every field a policy file leaves out. */
@@ -66,6 +77,7 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
 export const DEFAULT_POLICY: DecisionPolicy = Object.freeze({
   default: DEFAULT_THRESHOLDS,
   relyingParties: Object.freeze({}),
+  sharedDevices: Object.freeze({ default: false, relyingParties: Object.freeze({}) }),
 });
 
 const action = z.enum(['allow', 'step-up', 'terminate']);
@@ -77,13 +89,17 @@ const partialThresholds = z.strictObject({
   staleAction: action.optional(),
   noAttestationAction: action.optional(),
 });
+/** One entry of the file: thresholds, and whether a key may serve several subjects. */
+const partialEntry = partialThresholds.extend({
+  sharedDevices: z.boolean().optional(),
+});
 
 /** The file format (docs/server.md "Decision policy file"). */
 export const policyFileSchema = z.strictObject({
   version: z.literal(1).optional(),
-  default: partialThresholds.optional(),
+  default: partialEntry.optional(),
   relyingParties: z
-    .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), partialThresholds)
+    .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), partialEntry)
     .optional(),
 });
 
@@ -95,15 +111,12 @@ export class PolicyError extends Error {
   }
 }
 
-type ThresholdOverrides = z.infer<typeof partialThresholds>;
+type EntryOverrides = z.infer<typeof partialEntry>;
 
-function resolve(
-  base: Thresholds,
-  over: ThresholdOverrides | undefined,
-  where: string,
-): Thresholds {
+function resolve(base: Thresholds, entry: EntryOverrides | undefined, where: string): Thresholds {
   const merged: Thresholds = { ...base };
-  for (const [k, v] of Object.entries(over ?? {})) {
+  const { sharedDevices: _shared, ...over } = entry ?? {};
+  for (const [k, v] of Object.entries(over)) {
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
   if (merged.terminateBelow > merged.stepUpBelow) {
@@ -125,11 +138,18 @@ export function parsePolicy(input: unknown): DecisionPolicy {
     throw new PolicyError(`invalid policy: ${paths.join('; ')}`);
   }
   const base = resolve(DEFAULT_THRESHOLDS, parsed.data.default, 'default');
+  const sharedDefault = parsed.data.default?.sharedDevices ?? false;
   const relyingParties: Record<string, Thresholds> = {};
+  const shared: Record<string, boolean> = {};
   for (const [rp, over] of Object.entries(parsed.data.relyingParties ?? {})) {
     relyingParties[rp] = resolve(base, over, `relyingParties.${rp}`);
+    shared[rp] = over.sharedDevices ?? sharedDefault;
   }
-  return Object.freeze({ default: base, relyingParties: Object.freeze(relyingParties) });
+  return Object.freeze({
+    default: base,
+    relyingParties: Object.freeze(relyingParties),
+    sharedDevices: Object.freeze({ default: sharedDefault, relyingParties: Object.freeze(shared) }),
+  });
 }
 
 /**
@@ -156,6 +176,38 @@ export function loadPolicyFile(path: string): DecisionPolicy {
 /** The thresholds that apply to relying party `rp`. */
 export function thresholdsFor(policy: DecisionPolicy, rp: string): Thresholds {
   return Object.hasOwn(policy.relyingParties, rp) ? policy.relyingParties[rp]! : policy.default;
+}
+
+/** Whether relying party `rp` lets one device key be enrolled for several of its subjects. */
+export function sharedDevicesFor(policy: DecisionPolicy, rp: string): boolean {
+  const { sharedDevices } = policy;
+  return Object.hasOwn(sharedDevices.relyingParties, rp)
+    ? sharedDevices.relyingParties[rp]!
+    : sharedDevices.default;
+}
+
+/** Stands for every relying party not named in `exclusiveDeviceRps` (not a valid rp id). */
+export const ANY_RELYING_PARTY = '*';
+
+/**
+ * The policy's `sharedDevices` as the store's enrollment input needs it (the code's relying
+ * party is only known inside the store): the relying parties that allow a key to serve several
+ * subjects ({@link ANY_RELYING_PARTY} when that is the default) and, then, those that do not.
+ */
+export function sharedDeviceScope(policy: DecisionPolicy): {
+  sharedDeviceRps: string[];
+  exclusiveDeviceRps: string[];
+} {
+  const { sharedDevices } = policy;
+  const listed = Object.entries(sharedDevices.relyingParties);
+  if (!sharedDevices.default) {
+    const sharedDeviceRps = listed.filter(([, v]) => v).map(([rp]) => rp);
+    return { sharedDeviceRps, exclusiveDeviceRps: [] };
+  }
+  return {
+    sharedDeviceRps: [ANY_RELYING_PARTY],
+    exclusiveDeviceRps: listed.filter(([, v]) => !v).map(([rp]) => rp),
+  };
 }
 
 /** The session facts a decision depends on. */

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_JWS_CLAIMS'
   | 'ERR_UNKNOWN_DEVICE'
   | 'ERR_DEVICE_REVOKED'
+  | 'ERR_DEVICE_ENROLLED_ELSEWHERE'
   | 'ERR_UNKNOWN_SESSION'
   | 'ERR_SESSION_EXPIRED'
   | 'ERR_SESSION_NOT_BOUND'
@@ -156,6 +157,18 @@ export class DeviceRevoked extends TacitError {
   readonly status = 403;
   constructor(options?: TacitErrorOptions) {
     super('device revoked', options);
+  }
+}
+
+/**
+ * The device key is enrolled, unrevoked, for another subject of the code's relying party, and
+ * that relying party does not allow shared devices (decision policy `sharedDevices`).
+ */
+export class DeviceEnrolledElsewhere extends TacitError {
+  readonly code = 'ERR_DEVICE_ENROLLED_ELSEWHERE';
+  readonly status = 409;
+  constructor(options?: TacitErrorOptions) {
+    super('device enrolled for another subject of this relying party', options);
   }
 }
 

@@ -24,6 +24,7 @@ import type { Clock } from './clock';
 import {
   DEFAULT_POLICY,
   decide,
+  sharedDeviceScope,
   thresholdsFor,
   type Action,
   type Decision,
@@ -38,6 +39,7 @@ import {
 import {
   ChainBroken,
   ChallengeMismatch,
+  DeviceEnrolledElsewhere,
   DeviceRevoked,
   EnrollmentCodeInvalid,
   Replay,
@@ -196,7 +198,8 @@ export class TacitService {
   /**
    * Enrolls the device whose key signed `enrollment` for the subject and relying party of
    * the code it carries. Re-enrolling the same key for the same subject succeeds (and uses the
-   * code); a key revoked for that subject stays revoked.
+   * code); a key revoked for that subject stays revoked; a key enrolled for another subject of
+   * that relying party is refused unless its policy allows `sharedDevices`.
    */
   async enrollDevice(enrollment: string): Promise<{ deviceId: string; subject: string }> {
     const proven: Proven = {};
@@ -221,6 +224,7 @@ export class TacitService {
         jkt,
         jti: { jkt, jti: claims.jti, expiresAt: jtiExpiry(claims.iat) },
         now,
+        ...sharedDeviceScope(this.#policy),
       },
       ({ device, created }) =>
         this.#audit.event('device.enrolled', actor.device(jkt), {
@@ -232,6 +236,9 @@ export class TacitService {
     if (!result.ok) {
       if (result.reason === 'replay') throw new Replay({ cause: 'enrollment jti seen' });
       if (result.reason === 'revoked') throw new DeviceRevoked({ cause: 're-enroll of revoked' });
+      if (result.reason === 'shared') {
+        throw new DeviceEnrolledElsewhere({ cause: 'enrolled for another subject of the rp' });
+      }
       throw new EnrollmentCodeInvalid({ cause: 'code unknown, used or expired' });
     }
     this.#log.info('device_enrolled', { rp: result.device.rp, created: result.created });

@@ -112,9 +112,10 @@ describe('GET /v1/device/sessions/:sid', () => {
     const ended = await deviceCall(h, s.device, 'GET', `/v1/device/sessions/${other.sessionId}`);
     expect(ended.json.status).toBe('ended');
 
-    // Revoked for alice at bank A, still enrolled for bob: authenticated, session is "revoked".
+    // Revoked for alice at bank A, still enrolled for bob at bank B: authenticated, session is
+    // "revoked".
     const code = await h.call('POST', '/v1/enrollment-codes', {
-      key: KEYS.bankA,
+      key: KEYS.bankB,
       json: { subject: 'bob' },
     });
     const enrolled = await h.call('POST', '/v1/devices', {

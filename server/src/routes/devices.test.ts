@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../decision';
 import {
   KEYS,
   TestDevice,
@@ -191,6 +192,39 @@ describe('POST /v1/devices rejects, storing nothing', () => {
     for (const patch of [...hostile, { code: 'x'.repeat(33) }]) {
       await rejects(withClaims(patch), 400, 'ERR_JWS_CLAIMS');
     }
+  });
+
+  it('a key enrolled for another subject → ERR_DEVICE_ENROLLED_ELSEWHERE', async () => {
+    const device = await enrollDevice(h, 'alice');
+    const code = await newCode('bob');
+    const send = async () => enroll(await device.enrollment(code));
+    await rejects(send, 409, 'ERR_DEVICE_ENROLLED_ELSEWHERE');
+    const res = await send();
+    const message = 'device enrolled for another subject of this relying party';
+    expect(res.json.error).toEqual({ code: 'ERR_DEVICE_ENROLLED_ELSEWHERE', message });
+    // The code was not used: another device may still enroll with it.
+    const other = await TestDevice.create(h.clock);
+    expect((await enroll(await other.enrollment(code))).status).toBe(201);
+    // The same subject again, and another bank, are fine.
+    expect((await enroll(await device.enrollment(await newCode('alice')))).status).toBe(201);
+    expect((await enroll(await device.enrollment(await newCode('bob', KEYS.bankB)))).status).toBe(
+      201,
+    );
+  });
+
+  it('a bank whose policy allows sharedDevices enrolls one key for several subjects', async () => {
+    await h.close();
+    h = await createHarness({
+      policy: parsePolicy({ relyingParties: { 'bank-a': { sharedDevices: true } } }),
+    });
+    const device = await enrollDevice(h, 'alice');
+    const res = await enroll(await device.enrollment(await newCode('bob')));
+    expect(res.status).toBe(201);
+    expect(res.json).toEqual({ deviceId: device.jkt, subject: 'bob' });
+    expect((await h.store.findDevicesByKey(device.jkt)).map((d) => d.subject).sort()).toEqual([
+      'alice',
+      'bob',
+    ]);
   });
 
   it('a key revoked for this subject is not re-enrolled → ERR_DEVICE_REVOKED', async () => {

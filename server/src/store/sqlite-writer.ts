@@ -45,6 +45,7 @@ import type {
   RotateDeviceResult,
   RotateSigningKeyResult,
 } from './store';
+import { allowsSharedDevices } from './store';
 
 /** Thrown inside a write's savepoint to roll it back: its records need another outcome. */
 class Again {
@@ -282,6 +283,12 @@ class Connection {
     const subject = str(code.subject);
     const existing = q.getDevice.get(input.jkt, rp, subject) as Row | undefined;
     if (existing && existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
+    if (!existing && !allowsSharedDevices(input, rp)) {
+      const elsewhere = (q.devicesByKey.all(input.jkt) as Row[]).some(
+        (d) => d.revoked_at === null && str(d.rp) === rp && str(d.subject) !== subject,
+      );
+      if (elsewhere) return { ok: false, reason: 'shared' };
+    }
     q.useCode.run(input.now, input.codeHash);
     q.insertJti.run(input.jti);
     let outcome: { device: DeviceRecord; created: boolean };

@@ -119,6 +119,7 @@ describe('atomic operations', () => {
       jkt: 'k',
       jti: { jkt: 'k', jti: 'j', expiresAt: 500 },
       now: 10,
+      sharedDeviceRps: [],
     };
     const badCode = { ok: false, reason: 'code' };
     expect(await store.enrollDevice({ ...input, codeHash: 'nope' })).toEqual(badCode);
@@ -131,6 +132,84 @@ describe('atomic operations', () => {
     });
     expect(await store.enrollDevice(input)).toEqual({ ok: false, reason: 'replay' });
     expect(await store.counts()).toMatchObject({ devices: 1, jtis: 1, usedEnrollmentCodes: 1 });
+  });
+
+  describe('enrollDevice: one key for several subjects of a relying party (sharedDevices)', () => {
+    /** Enrolls key k with a new code for `subject` at `rp`; `shared` as the policy says. */
+    const enrollK = async (
+      store: Store,
+      n: string,
+      rp: string,
+      subject: string,
+      shared: { sharedDeviceRps: string[]; exclusiveDeviceRps?: string[] } = {
+        sharedDeviceRps: [],
+      },
+    ) => {
+      await store.createEnrollmentCode(codeFor(n, rp, subject));
+      const jti = jtiOf('k', n);
+      return store.enrollDevice({ codeHash: n, jwk, jkt: 'k', jti, now: 5, ...shared });
+    };
+
+    it('refused for another subject of the same rp unless allowed; nothing written', async () => {
+      const store = await fresh();
+      const first = await enrollK(store, 'c1', 'rp-a', 'alice');
+      expect(first).toMatchObject({ ok: true, created: true });
+      const before = await store.counts();
+      const audited = vi.fn(() => ev('never'));
+      await store.createEnrollmentCode(codeFor('c2', 'rp-a', 'bob'));
+      const jti = jtiOf('k', 'c2');
+      const refused = await store.enrollDevice(
+        { codeHash: 'c2', jwk, jkt: 'k', jti, now: 5, sharedDeviceRps: ['rp-b'] },
+        audited,
+      );
+      expect(refused).toEqual({ ok: false, reason: 'shared' });
+      expect(audited).not.toHaveBeenCalled();
+      // Code not used, jti not remembered, no enrollment, no audit record.
+      const codes = before.enrollmentCodes + 1;
+      expect(await store.counts()).toEqual({ ...before, enrollmentCodes: codes });
+      expect(await store.useJti(jti)).toBe(true);
+      expect(await store.listDevicesBySubject('rp-a', 'bob')).toEqual([]);
+      expect(await store.listAudit(0, 100)).toEqual([]);
+      // Re-enrolling the same subject still succeeds.
+      const again = await enrollK(store, 'c3', 'rp-a', 'alice');
+      expect(again).toMatchObject({ ok: true, created: false });
+      // A '*' default with rp-a excluded refuses too.
+      const star = { sharedDeviceRps: ['*'], exclusiveDeviceRps: ['rp-a'] };
+      const refusedStar = await enrollK(store, 'c4', 'rp-a', 'bob', star);
+      expect(refusedStar).toEqual({ ok: false, reason: 'shared' });
+    });
+
+    it('allowed when the rp is listed (or by default); revoked ones do not count', async () => {
+      const store = await fresh();
+      await enrollK(store, 'c1', 'rp-a', 'alice');
+      const listed = { sharedDeviceRps: ['rp-a'] };
+      expect(await enrollK(store, 'c2', 'rp-a', 'bob', listed)).toMatchObject({
+        ok: true,
+        created: true,
+        device: { rp: 'rp-a', subject: 'bob' },
+      });
+      const star = { sharedDeviceRps: ['*'], exclusiveDeviceRps: ['rp-b'] };
+      expect(await enrollK(store, 'c3', 'rp-a', 'carol', star)).toMatchObject({ ok: true });
+      expect((await store.findDevicesByKey('k')).map((d) => d.subject).sort()).toEqual([
+        'alice',
+        'bob',
+        'carol',
+      ]);
+      // Once every other enrollment at the rp is revoked, a new subject is fine without sharing.
+      const other = await fresh();
+      await enrollK(other, 'd1', 'rp-a', 'alice');
+      await other.revokeDevice('k', 6, { rp: 'rp-a', subject: 'alice' });
+      expect(await enrollK(other, 'd2', 'rp-a', 'bob')).toMatchObject({ ok: true, created: true });
+    });
+
+    it('enrollments at other relying parties are not affected', async () => {
+      const store = await fresh();
+      await enrollK(store, 'c1', 'rp-a', 'alice');
+      const created = { ok: true, created: true };
+      expect(await enrollK(store, 'c2', 'rp-b', 'bob')).toMatchObject(created);
+      expect(await enrollK(store, 'c3', 'rp-c', 'alice')).toMatchObject(created);
+      expect(await store.counts()).toMatchObject({ devices: 3, usedEnrollmentCodes: 3 });
+    });
   });
 
   it('bindSession checks jti, expiry and the bound key inside its transaction', async () => {
@@ -269,7 +348,14 @@ describe('keys, devices, bank sessions', () => {
     const enroll = async (code: string, rp: string, subject: string, jkt: string, now: number) => {
       await store.createEnrollmentCode(codeFor(code, rp, subject));
       const jti = jtiOf(jkt, code);
-      const enrolled = await store.enrollDevice({ codeHash: code, jwk, jkt, jti, now });
+      const enrolled = await store.enrollDevice({
+        codeHash: code,
+        jwk,
+        jkt,
+        jti,
+        now,
+        sharedDeviceRps: [],
+      });
       expect(enrolled).toMatchObject({ ok: true });
     };
     await enroll('c1', 'rp-b', 'u', 'k1', 3);
@@ -313,7 +399,14 @@ describe('keys, devices, bank sessions', () => {
   it('rotateDevice moves live enrollments and live sessions to the new key', async () => {
     const store = await fresh();
     await store.createEnrollmentCode(codeFor('c'));
-    await store.enrollDevice({ codeHash: 'c', jwk, jkt: 'old', jti: jtiOf('old', 'e'), now: 1 });
+    await store.enrollDevice({
+      codeHash: 'c',
+      jwk,
+      jkt: 'old',
+      jti: jtiOf('old', 'e'),
+      now: 1,
+      sharedDeviceRps: [],
+    });
     await store.createSession(session(1000));
     await store.bindSession({ sid: 's1', jkt: 'old', jti: jtiOf('old', 'b'), now: 2 });
     const input = { oldJkt: 'old', newJkt: 'new', newJwk: jwk, jti: jtiOf('new', 'r'), now: 5 };
@@ -364,7 +457,14 @@ describe('keys, devices, bank sessions', () => {
 
 describe('audit records commit with their action', () => {
   const code = { ...codeFor('h', 'rp', 's'), expiresAt: 1000 };
-  const enrollInput = { codeHash: 'h', jwk, jkt: 'k', jti: jtiOf('k', 'j', 500), now: 10 };
+  const enrollInput = {
+    codeHash: 'h',
+    jwk,
+    jkt: 'k',
+    jti: jtiOf('k', 'j', 500),
+    now: 10,
+    sharedDeviceRps: [],
+  };
   const expected = { jkt: 'k', lastSeq: 0, lastHash: '', now: 12 };
   const attest = (store: Store, audit?: () => AuditEvents) =>
     store.appendAttestation(attestation('h1'), update('h1'), expected, audit);

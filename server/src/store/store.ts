@@ -123,12 +123,25 @@ export interface EnrollDeviceInput {
   jkt: string;
   jti: JtiEntry;
   now: number;
+  /**
+   * Relying parties that let one key be enrolled, unrevoked, for several of their subjects
+   * (decision policy `sharedDevices`); `'*'` stands for every one not in `exclusiveDeviceRps`.
+   */
+  sharedDeviceRps: readonly string[];
+  /** With `'*'` in `sharedDeviceRps`: the relying parties that do not allow it. */
+  exclusiveDeviceRps?: readonly string[];
+}
+
+/** Whether `rp` lets a key be enrolled for several of its subjects (per the input's lists). */
+export function allowsSharedDevices(input: EnrollDeviceInput, rp: string): boolean {
+  if (input.exclusiveDeviceRps?.includes(rp)) return false;
+  return input.sharedDeviceRps.includes(rp) || input.sharedDeviceRps.includes('*');
 }
 
 /** Outcome of {@link Store.enrollDevice}. */
 export type EnrollDeviceResult =
   | { ok: true; device: DeviceRecord; created: boolean }
-  | { ok: false; reason: 'replay' | 'code' | 'revoked' };
+  | { ok: false; reason: 'replay' | 'code' | 'revoked' | 'shared' };
 
 /** Input of {@link Store.bindSession}. */
 export interface BindSessionInput {
@@ -317,7 +330,10 @@ export interface Store {
   createEnrollmentCode(code: EnrollmentCodeRecord, audit?: AuditFor<void>): Promise<void>;
   /**
    * Atomically: rejects a seen `jti` (`replay`), a code that is unknown, used or expired
-   * (`code`), a key already revoked for the code's subject (`revoked`); otherwise marks the
+   * (`code`), a key already revoked for the code's subject (`revoked`), a key with an
+   * unrevoked enrollment for another subject of the code's relying party unless that relying
+   * party is in `sharedDeviceRps` (`shared`; enrollments at other relying parties do not
+   * count); otherwise marks the
    * code used, remembers the `jti` and enrolls the device for the code's rp and subject
    * (`created: false` when that exact enrollment already exists). `audit` is appended on
    * success only.
