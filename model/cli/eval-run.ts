@@ -17,6 +17,7 @@ import {
   sapiMouseReport,
 } from '../eval/report';
 import { type RocCurveInput, rocSvg } from '../eval/roc-svg';
+import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import {
   keystrokeAaltoEncoderProtocol,
@@ -60,38 +61,12 @@ tasks: ${EVAL_TASKS.join(', ')}
  * @throws {TypeError} with a usage hint for anything wrong.
  */
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const value = inline ?? argv[++k];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else positional.push(a);
-  }
-  const task = positional[0];
-  if (task === undefined || !(EVAL_TASKS as readonly string[]).includes(task)) {
-    throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
-  }
-  const known = ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend', 'model'];
-  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
-  const data = flags.get('data');
-  if (data === undefined) throw new TypeError('--data <dir> is required');
-  const int = (name: string, min: number): number | undefined => {
-    const v = flags.get(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
-    return n;
-  };
-  const backend = flags.get('backend') ?? 'wasm';
-  if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
-  const args: EvalArgs = { task: task as EvalTask, data, backend };
-  const out = flags.get('out');
+  const cl = parseCommandLine(argv, EVAL_TASKS, ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend', 'model']);
+  const int = cl.int;
+  const args: EvalArgs = { task: cl.task, data: cl.required('data', '<dir>'), backend: cl.backend() };
+  const out = cl.get('out');
   if (out !== undefined) args.out = out;
-  const model = flags.get('model');
+  const model = cl.get('model');
   if (model !== undefined) args.model = model;
   const users = int('users', 2);
   if (users !== undefined) args.users = users;

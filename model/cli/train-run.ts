@@ -16,6 +16,7 @@ import { createWindower } from '../features/windower';
 import type { Modality } from '../features/schema';
 import { encoderToJSON } from '../shared/encoder';
 import { type EncoderTrainConfig, type StepSequence, type TrainingUser, trainEncoder } from '../shared/train';
+import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import { readTrainConfigFile } from './train-config-file';
 
@@ -51,37 +52,14 @@ tasks: ${TRAIN_TASKS.join(', ')}
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const value = inline ?? argv[++k];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else positional.push(a);
-  }
-  const task = positional[0];
-  if (task === undefined || !(TRAIN_TASKS as readonly string[]).includes(task)) {
-    throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
-  }
-  const known = ['data', 'out', 'users', 'offset', 'epochs', 'backend', 'seed', 'config'];
-  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
-  const data = flags.get('data');
-  const out = flags.get('out');
-  if (data === undefined) throw new TypeError('--data <dir> is required');
-  if (out === undefined) throw new TypeError('--out <model-dir> is required');
-  const int = (name: string, min: number): number | undefined => {
-    const v = flags.get(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
-    return n;
+  const cl = parseCommandLine(argv, TRAIN_TASKS, ['data', 'out', 'users', 'offset', 'epochs', 'backend', 'seed', 'config']);
+  const int = cl.int;
+  const args: TrainArgs = {
+    task: cl.task,
+    data: cl.required('data', '<dir>'),
+    out: cl.required('out', '<model-dir>'),
+    backend: cl.backend(),
   };
-  const backend = flags.get('backend') ?? 'wasm';
-  if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
-  const args: TrainArgs = { task: task as TrainTask, data, out, backend };
   const users = int('users', 2);
   if (users !== undefined) args.users = users;
   const offset = int('offset', 0);
@@ -90,7 +68,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   if (epochs !== undefined) args.epochs = epochs;
   const seed = int('seed', 0);
   if (seed !== undefined) args.seed = seed;
-  const configFile = flags.get('config');
+  const configFile = cl.get('config');
   if (configFile !== undefined) args.config = readTrainConfigFile(configFile);
   return args;
 }

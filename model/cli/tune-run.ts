@@ -31,6 +31,7 @@ import {
 } from '../eval/tuning';
 import type { SharedEncoder } from '../shared/encoder';
 import { DEFAULT_ENCODER_TRAIN_CONFIG, type EncoderTrainConfig, resolveEncoderTrainConfig, trainEncoder } from '../shared/train';
+import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import { TRAIN_TASKS, type TrainTask, type TrainingData, loadTrainingData } from './train-run';
 
@@ -64,46 +65,20 @@ Tunes on the training users only (the --offset/--users slice of --data); then
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseTuneArgs(argv: readonly string[]): TuneArgs {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const value = inline ?? argv[++k];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else positional.push(a);
-  }
-  const task = positional[0];
-  if (task === undefined || !(TRAIN_TASKS as readonly string[]).includes(task)) {
-    throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
-  }
-  const known = ['data', 'out', 'folds', 'users', 'offset', 'epochs', 'grid', 'seed', 'backend'];
-  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
-  const data = flags.get('data');
-  const out = flags.get('out');
-  if (data === undefined) throw new TypeError('--data <dir> is required');
-  if (out === undefined) throw new TypeError('--out <report.json> is required');
-  const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
-    const v = flags.get(name);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new TypeError(`--${name} must be an integer in [${min}, ${max}], got ${v}`);
-    return n;
-  };
-  const grid = flags.get('grid') ?? 'default';
+  const cl = parseCommandLine(argv, TRAIN_TASKS, ['data', 'out', 'folds', 'users', 'offset', 'epochs', 'grid', 'seed', 'backend']);
+  const int = cl.int;
+  const data = cl.required('data', '<dir>');
+  const out = cl.required('out', '<report.json>');
+  const grid = cl.get('grid') ?? 'default';
   if (!Object.hasOwn(TUNE_GRIDS, grid)) throw new TypeError(`unknown --grid ${grid} (${Object.keys(TUNE_GRIDS).join(', ')})`);
-  const backend = flags.get('backend') ?? 'wasm';
-  if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
   const args: TuneArgs = {
-    task: task as TrainTask,
+    task: cl.task,
     data,
     out,
     folds: int('folds', 2, 20) ?? 3,
     grid,
     seed: int('seed', 0, 2 ** 32 - 1) ?? 1,
-    backend,
+    backend: cl.backend(),
   };
   const users = int('users', 2);
   if (users !== undefined) args.users = users;
