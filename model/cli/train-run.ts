@@ -9,13 +9,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RawEvent } from '../events/schema';
-import { pairKeyPresses } from '../features/keystroke';
-import { keystrokeSteps } from '../features/sequence';
-import { createWindower } from '../features/windower';
 import type { Modality } from '../features/schema';
 import { encoderToJSON } from '../shared/encoder';
 import { type EncoderTrainConfig, type StepSequence, type TrainingUser, trainEncoder } from '../shared/train';
+import { keySequence, pointerBlocks } from '../eval/encoder-protocols';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import { readTrainConfigFile } from './train-config-file';
@@ -71,20 +68,6 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   const configFile = cl.get('config');
   if (configFile !== undefined) args.config = readTrainConfigFile(configFile);
   return args;
-}
-
-/** Keystroke step sequence of one raw-event stream (all its complete presses). */
-export function keySequence(events: readonly RawEvent[]): StepSequence {
-  return keystrokeSteps(pairKeyPresses(events));
-}
-
-/** The product windower's pointer blocks of a stream, as step sequences. */
-export function pointerBlocks(events: readonly RawEvent[], eventsPerBlock = POINTER_BLOCK_EVENTS): StepSequence[] {
-  const w = createWindower({ pointerEventsPerWindow: eventsPerBlock });
-  return w
-    .push(events)
-    .filter((x) => x.modality === 'pointer')
-    .map((x) => ({ steps: x.steps, n: x.stepCount }));
 }
 
 /** What a task trains on. */

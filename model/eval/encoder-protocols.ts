@@ -18,7 +18,6 @@ import { createWindower } from '../features/windower';
 import { createRng } from '../random';
 import { type Steps, EmbeddingUserModel } from '../shared/embedding-model';
 import type { SharedEncoder } from '../shared/encoder';
-import { eer } from './metrics';
 import type {
   FixedResult,
   FixedTextSet,
@@ -29,7 +28,7 @@ import type {
   ScoreSet,
   SkippedUser,
 } from './protocols';
-import { continuousOf, truncateKeys, windowStreamOf } from './protocols';
+import { blockGroups, continuousOf, truncateKeys, userEer, windowStreamOf } from './protocols';
 import { type ContinuousOptions, emptyTrials, mergeTrials } from './continuous';
 import { UserModel } from '../detector/user-model';
 import type { DetectorConfig } from '../detector/config';
@@ -87,12 +86,17 @@ function windowsOf(streams: readonly (readonly RawEvent[])[], modality: Modality
   return streams.flatMap((events) => createWindower(config).push(events).filter((w) => w.modality === modality));
 }
 
-const meanOf = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-const userEer = (g: readonly number[], i: readonly number[]): number | undefined =>
-  g.length > 0 && i.length > 0 ? eer(g, i) : undefined;
-
-function keySteps(events: readonly RawEvent[]): Steps {
+/** Keystroke step sequence of one raw-event stream (all its complete presses). */
+export function keySequence(events: readonly RawEvent[]): Steps {
   return keystrokeSteps(pairKeyPresses(events));
+}
+
+/** The product windower's pointer windows of a stream (blocks of `eventsPerBlock` events), as step sequences. */
+export function pointerBlocks(events: readonly RawEvent[], eventsPerBlock = 128): Steps[] {
+  return createWindower({ pointerEventsPerWindow: eventsPerBlock })
+    .push(events)
+    .filter((w) => w.modality === 'pointer')
+    .map((w) => ({ steps: w.steps, n: w.stepCount }));
 }
 
 function check(encoder: SharedEncoder, modality: 'keystroke' | 'pointer'): void {
@@ -130,7 +134,7 @@ export async function keystrokeAaltoEncoderProtocol(
       const t = truncateKeys(s, M);
       sequencesUsed++;
       if (t.presses < M) shortSequences++;
-      return keySteps(t.events);
+      return keySequence(t.events);
     };
     subjects.push({
       userId: u.userId,
@@ -215,11 +219,7 @@ export async function mouseSapiMouseEncoderProtocol(
   check(encoder, 'pointer');
   const eventsPerBlock = options.eventsPerBlock ?? 128;
   const blockCounts = options.blockCounts ?? [1, 3, 5];
-  const blocks = (events: readonly RawEvent[]): Steps[] =>
-    createWindower({ pointerEventsPerWindow: eventsPerBlock })
-      .push(events)
-      .filter((w) => w.modality === 'pointer')
-      .map((w) => ({ steps: w.steps, n: w.stepCount }));
+  const blocks = (events: readonly RawEvent[]): Steps[] => pointerBlocks(events, eventsPerBlock);
   const config = { pointerEventsPerWindow: eventsPerBlock };
   const data = users.map((u) => ({
     userId: u.userId,
@@ -232,11 +232,7 @@ export async function mouseSapiMouseEncoderProtocol(
   const heldStreams = data.map((u) => u.held);
   const continuous = emptyTrials();
   const seed = options.seed ?? 1;
-  const groups = (scores: readonly number[], n: number): number[] => {
-    const out: number[] = [];
-    for (let k = 0; k + n <= scores.length; k += n) out.push(meanOf(scores.slice(k, k + n)));
-    return out;
-  };
+  const groups = blockGroups;
   const byBlocks: Record<string, ScoreSet> = {};
   for (const n of blockCounts) byBlocks[String(n)] = { genuine: [], impostor: [], perUser: [] };
   const skipped: SkippedUser[] = [];
@@ -296,7 +292,7 @@ export function keystrokeFixedEncoderProtocol(
   check(encoder, 'keystroke');
   const bySet: Record<string, ProtocolResult> = {};
   for (const set of sets) {
-    const samples = set.users.map((u) => u.sequences.map((s) => keySteps(s)));
+    const samples = set.users.map((u) => u.sequences.map((s) => keySequence(s)));
     const folds = Math.min(options.maxFolds ?? Infinity, Math.max(0, ...samples.map((s) => s.length)));
     const genuine: number[] = [];
     const impostor: number[] = [];

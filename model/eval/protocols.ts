@@ -92,14 +92,24 @@ function makeModel(modality: Modality, options: ProtocolOptions, seed: number): 
 }
 
 /** Mean of a non-empty list. */
-function meanOf(values: readonly number[]): number {
+export function meanOf(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
   return s / values.length;
 }
 
+/**
+ * Scores of `n` consecutive blocks averaged into one, in non-overlapping groups in order; a
+ * trailing partial group is dropped (the SapiMouse protocol's n-block queries).
+ */
+export function blockGroups(scores: readonly number[], n: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k + n <= scores.length; k += n) out.push(meanOf(scores.slice(k, k + n)));
+  return out;
+}
+
 /** Per-user EER, or undefined when either side has no score. */
-function userEer(genuine: readonly number[], impostor: readonly number[]): number | undefined {
+export function userEer(genuine: readonly number[], impostor: readonly number[]): number | undefined {
   return genuine.length > 0 && impostor.length > 0 ? eer(genuine, impostor) : undefined;
 }
 
@@ -399,11 +409,7 @@ export async function mouseSapiMouseProtocol(
   }));
   const heldStreams = data.map((u) => u.held);
   const continuous = emptyTrials();
-  const groups = (scores: readonly number[], n: number): number[] => {
-    const out: number[] = [];
-    for (let k = 0; k + n <= scores.length; k += n) out.push(meanOf(scores.slice(k, k + n)));
-    return out;
-  };
+  const groups = blockGroups;
 
   const byBlocks: Record<string, ScoreSet> = {};
   for (const n of blockCounts) byBlocks[String(n)] = { genuine: [], impostor: [], perUser: [] };
