@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../../server/src/decision';
+import { DEFAULT_THRESHOLDS } from '../../server/src/domain/decision';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
 import {
   type ActionStream,

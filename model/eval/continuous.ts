@@ -6,7 +6,7 @@
  * worker's configuration, {@link WORKER_FUSION}: half-life 3 windows) over per-window
  * confidences, and a flag whenever the fused confidence is strictly below the server's default
  * step-up threshold ({@link STEP_UP_BELOW} = `DEFAULT_THRESHOLDS.stepUpBelow` of
- * `server/src/decision.ts`, fixed in advance, never tuned on test users). Not simulated: the
+ * `server/src/domain/decision.ts`, fixed in advance, never tuned on test users). Not simulated: the
  * server's assurance EWMA (α 0.5 per attestation, at most one attestation per
  * `attestationIntervalMs` = 5 s) and its time decay. That EWMA only smooths the fused value
  * further, so these figures are a lower bound on the impostor's actions before a step-up and

@@ -5,9 +5,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { AssuranceLevel as ServerLevel } from '../src/assurance';
-import type { Decision as ServerDecision, Thresholds } from '../src/decision';
-import type { ActiveToken, InactiveToken } from '../src/service';
+import type { AssuranceLevel as ServerLevel } from '../src/domain/assurance';
+import type { Decision as ServerDecision, Thresholds } from '../src/domain/decision';
+import type { ActiveToken, InactiveToken } from '../src/services/service';
 import * as sdk from './index';
 import type {
   ActiveIntrospection,

@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeJwt, type JWTPayload } from 'jose';
-import { loadServerKeys } from '../src/keys';
+import { loadServerKeys } from '../src/crypto/keys';
 import {
   KEYS,
   attest,

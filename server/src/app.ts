@@ -8,15 +8,15 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
-import { AuditTrail } from './audit';
-import { bodyLimit } from './body-limit';
-import type { ApiKeyRegistry, RelyingParty } from './auth';
+import { AuditTrail } from './services/audit';
+import { bodyLimit } from './http/middleware/body-limit';
+import type { ApiKeyRegistry, RelyingParty } from './http/middleware/auth';
 import type { Clock } from './clock';
-import { cors, type CorsConfig } from './cors';
-import type { DecisionPolicy } from './decision';
-import { createDemoBank } from './demo-bank/bank';
-import { DeviceSelfService } from './device-self';
-import { DPOP_CHALLENGE } from './dpop';
+import { cors, type CorsConfig } from './http/middleware/cors';
+import type { DecisionPolicy } from './domain/decision';
+import { createDemoBank } from '../demo-bank/bank';
+import { DeviceSelfService } from './services/device-self';
+import { DPOP_CHALLENGE } from './http/middleware/dpop';
 import {
   BadRequest,
   DpopError,
@@ -28,34 +28,34 @@ import {
   Unauthorized,
   errorBody,
 } from './errors';
-import { setResponseHeader } from './headers';
-import type { ServerKeys } from './keys';
-import { errorFields, type Logger } from './log';
-import { createMetrics, methodLabel, type Metrics } from './metrics';
-import { OPENAPI } from './openapi';
-import { POLICY } from './policy';
+import { setResponseHeader } from './http/middleware/headers';
+import type { ServerKeys } from './crypto/keys';
+import { errorFields, type Logger } from './observability/log';
+import { createMetrics, methodLabel, type Metrics } from './observability/metrics';
+import { OPENAPI } from './http/openapi';
+import { POLICY } from './domain/policy';
 import {
   DEFAULT_RATE_LIMITS,
   MemoryRateLimiter,
   rateLimit,
   type RateLimitConfig,
   type RateLimiter,
-} from './rate-limit';
-import { attestationRoutes } from './routes/attestations';
-import { auditRoutes } from './routes/audit';
-import type { RouteDeps } from './routes/deps';
-import { deviceSelfRoutes } from './routes/device-self';
-import { deviceRoutes } from './routes/devices';
-import { enrollmentCodeRoutes } from './routes/enrollment-codes';
-import { healthRoutes } from './routes/health';
-import { introspectRoutes } from './routes/introspect';
-import { jwksRoutes } from './routes/jwks';
-import { metricsRoutes } from './routes/metrics';
-import { sessionRoutes } from './routes/sessions';
-import { signingKeyRoutes } from './routes/signing-keys';
-import { TacitService } from './service';
+} from './http/middleware/rate-limit';
+import { attestationRoutes } from './http/routes/attestations';
+import { auditRoutes } from './http/routes/audit';
+import type { RouteDeps } from './http/routes/deps';
+import { deviceSelfRoutes } from './http/routes/device-self';
+import { deviceRoutes } from './http/routes/devices';
+import { enrollmentCodeRoutes } from './http/routes/enrollment-codes';
+import { healthRoutes } from './http/routes/health';
+import { introspectRoutes } from './http/routes/introspect';
+import { jwksRoutes } from './http/routes/jwks';
+import { metricsRoutes } from './http/routes/metrics';
+import { sessionRoutes } from './http/routes/sessions';
+import { signingKeyRoutes } from './http/routes/signing-keys';
+import { TacitService } from './services/service';
 import type { Store } from './store/store';
-import type { AppEnv } from './types';
+import type { AppEnv } from './http/types';
 
 /** Everything the app needs; nothing is read from the environment here. */
 export interface AppDeps {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEMO_BANK_ID, loadConfig } from './config';
-import { DEFAULT_POLICY, DEFAULT_THRESHOLDS } from './decision';
-import { DEFAULT_RATE_LIMITS } from './rate-limit';
+import { DEFAULT_POLICY, DEFAULT_THRESHOLDS } from './domain/decision';
+import { DEFAULT_RATE_LIMITS } from './http/middleware/rate-limit';
 
 const SECRET = 'abcdefghijklmnop';
 

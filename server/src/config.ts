@@ -10,10 +10,10 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ROLES, type Role } from './auth';
-import { chromeExtensionId, isExtensionOrigin, isWebOrigin, type CorsConfig } from './cors';
-import { DEFAULT_POLICY, PolicyError, loadPolicyFile, type DecisionPolicy } from './decision';
-import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './rate-limit';
+import { ROLES, type Role } from './http/middleware/auth';
+import { chromeExtensionId, isExtensionOrigin, isWebOrigin, type CorsConfig } from './http/middleware/cors';
+import { DEFAULT_POLICY, PolicyError, loadPolicyFile, type DecisionPolicy } from './domain/decision';
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/middleware/rate-limit';
 
 /** One relying-party API key. */
 export interface ApiKeyConfig {

@@ -7,13 +7,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app';
-import { actor } from './audit';
-import { createApiKeyRegistry } from './auth';
+import { actor } from './services/audit';
+import { createApiKeyRegistry } from './http/middleware/auth';
 import { systemClock } from './clock';
 import { ConfigError, loadConfig, type Config } from './config';
-import { KEY_CHECK_INTERVAL_MS, loadServerKeys } from './keys';
-import { errorFields, jsonLogger } from './log';
-import { createNodeServer, listen, type FetchHandler } from './server';
+import { KEY_CHECK_INTERVAL_MS, loadServerKeys } from './crypto/keys';
+import { errorFields, jsonLogger } from './observability/log';
+import { createNodeServer, listen, type FetchHandler } from './http/server';
 import { openConfiguredStore } from './store/open';
 import type { AuditValue } from './store/store';
 

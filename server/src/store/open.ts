@@ -5,11 +5,11 @@
  * @module
  */
 import type { Config } from '../config';
-import type { Logger } from '../log';
-import { MemoryRateLimiter, type RateLimiter } from '../rate-limit';
-import { RedisRateLimiter } from '../rate-limit-redis';
-import { openRedisStore } from './redis';
-import { openSqliteStore } from './sqlite';
+import type { Logger } from '../observability/log';
+import { MemoryRateLimiter, type RateLimiter } from '../http/middleware/rate-limit';
+import { RedisRateLimiter } from '../http/middleware/rate-limit/redis';
+import { openRedisStore } from './redis/redis';
+import { openSqliteStore } from './sqlite/sqlite';
 import type { Store } from './store';
 
 /** The opened store and its rate limiter. */

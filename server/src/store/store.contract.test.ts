@@ -4,9 +4,9 @@
  * properties (file mode, migrations, WAL) are in sqlite.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GENESIS_HASH, auditHash } from '../audit';
+import { GENESIS_HASH, auditHash } from '../services/audit';
 import { TEST_STORE, openTestStore, type TestStore } from '../testing/test-store';
-import type { RedisStore } from './redis';
+import type { RedisStore } from './redis/redis';
 import type { AuditEvent, AuditEvents, AuditRecord, SigningKeyRecord, Store } from './store';
 
 const opened: TestStore[] = [];

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { AttestationState } from '../assurance';
+import type { AttestationState } from '../domain/assurance';
 
 /** A public EC P-256 JWK, exactly as stored (no private or optional members). */
 export interface PublicJwk {

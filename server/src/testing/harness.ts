@@ -14,15 +14,15 @@ import {
   type CryptoKey,
 } from 'jose';
 import { createApp, type AppDeps } from '../app';
-import type { AuditTrail } from '../audit';
-import { chainHash } from '../attestation';
-import { createApiKeyRegistry } from '../auth';
+import type { AuditTrail } from '../services/audit';
+import { chainHash } from '../crypto/attestation';
+import { createApiKeyRegistry } from '../http/middleware/auth';
 import { manualClock, type ManualClock } from '../clock';
-import { loadServerKeys } from '../keys';
-import { memoryLogger } from '../log';
-import type { Metrics } from '../metrics';
-import { NO_RATE_LIMITS } from '../rate-limit';
-import type { TacitService } from '../service';
+import { loadServerKeys } from '../crypto/keys';
+import { memoryLogger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
+import { NO_RATE_LIMITS } from '../http/middleware/rate-limit';
+import type { TacitService } from '../services/service';
 import type { AuditRecord, PublicJwk, SessionRecord, Store, StoreCounts } from '../store/store';
 import { openTestStore, type AuditTamper } from './test-store';
 

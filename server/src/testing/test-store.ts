@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { canonicalJson } from '../audit';
-import { RedisRateLimiter } from '../rate-limit-redis';
-import type { RateLimiter } from '../rate-limit';
-import { encodeAuditRecord, openRedisStore, RedisStore } from '../store/redis';
-import { openSqliteStore } from '../store/sqlite';
+import { canonicalJson } from '../services/audit';
+import { RedisRateLimiter } from '../http/middleware/rate-limit/redis';
+import type { RateLimiter } from '../http/middleware/rate-limit';
+import { encodeAuditRecord, openRedisStore, RedisStore } from '../store/redis/redis';
+import { openSqliteStore } from '../store/sqlite/sqlite';
 import type { AuditRecord, Store } from '../store/store';
 
 /** Which store this test run uses (`TACIT_TEST_STORE`, default `sqlite`). */

@@ -1,0 +1,291 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  KEYS,
+  TestDevice,
+  attest,
+  createHarness,
+  snapshot,
+  type Answer,
+  type Harness,
+} from '../src/testing/harness';
+import { BANK_COOKIE } from './bank';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const ORIGIN = { origin: 'http://localhost' };
+
+const form = (fields: Record<string, string>) => ({
+  body: new URLSearchParams(fields).toString(),
+  contentType: 'application/x-www-form-urlencoded',
+});
+
+const submitLogin = (username: string, password: string, headers = ORIGIN) =>
+  h.call('POST', '/bank/login', { ...form({ username, password }), headers });
+
+/** Logs in and returns the Cookie header value. */
+async function login(username = 'alice', password = 'demo'): Promise<string> {
+  const res = await submitLogin(username, password);
+  expect(res.status).toBe(303);
+  expect(res.headers.get('location')).toBe('/bank/accounts');
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const match = new RegExp(`${BANK_COOKIE}=([^;]+)`).exec(setCookie.split(/,(?=\s*\w+=)/).at(-1)!);
+  expect(match).not.toBeNull();
+  return `${BANK_COOKIE}=${match![1]}`;
+}
+
+const get = (path: string, cookie?: string) =>
+  h.call('GET', path, cookie ? { headers: { cookie } } : {});
+const post = (path: string, cookie: string, fields: Record<string, string> = {}) =>
+  h.call('POST', path, { ...form(fields), headers: { ...ORIGIN, cookie } });
+
+const meta = (page: Answer, name: string) =>
+  new RegExp(`<meta name="${name}" content="([^"]*)"(?: data-challenge="([^"]*)")?`).exec(
+    page.text,
+  );
+const byId = (page: Answer, id: string) =>
+  new RegExp(`id="${id}"[^>]*>([^<]*)<`).exec(page.text)?.[1];
+const sidOf = async (cookie: string) =>
+  meta(await get('/bank/accounts', cookie), 'tacit-session')![1]!;
+
+describe('demo bank login', () => {
+  it('GET /bank/login has the form ids, a CSP and no inline script', async () => {
+    const res = await get('/bank/login');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/<input\s+id="username"[^>]*type="text"/);
+    expect(res.text).toMatch(/<input\s+id="password"[^>]*type="password"/);
+    expect(res.text).toMatch(/<button id="login"/);
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'self'/);
+    expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/);
+    expect(res.text).not.toContain('tacit-session');
+  });
+
+  it('a wrong password → 401 with the form again, no session opened', async () => {
+    const before = await snapshot(h);
+    const res = await submitLogin('alice', 'nope');
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('id="username"');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await snapshot(h)).toEqual(before);
+  });
+
+  it('sets an HttpOnly SameSite=Lax cookie and opens a Tacit session for the pseudonym', async () => {
+    const res = await submitLogin('Alice', 'demo');
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Path=\/bank/);
+    const counts = await h.store.counts();
+    expect(counts).toMatchObject({ sessions: 1, bankSessions: 1 });
+  });
+
+  it('the subject is a 22-character pseudonym, stable per username, not the username', async () => {
+    const a1 = await login('alice');
+    const a2 = await login('ALICE ');
+    const b = await login('bob');
+    const subject = async (cookie: string) =>
+      (await h.store.getSession(await sidOf(cookie)))!.subject;
+    expect(await subject(a1)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(await subject(a1)).toBe(await subject(a2));
+    expect(await subject(a1)).not.toBe(await subject(b));
+    expect(await subject(a1)).not.toContain('alice');
+  });
+
+  it('a cross-site form post is refused', async () => {
+    const before = await snapshot(h);
+    const res = await submitLogin('alice', 'demo', { origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect(await snapshot(h)).toEqual(before);
+  });
+
+  it('pages need a login', async () => {
+    for (const path of ['/bank/accounts', '/bank/transfer']) {
+      const res = await get(path);
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/bank/login');
+    }
+    const api = await get('/bank/api/assurance');
+    expect(api.status).toBe(401);
+    expect(api.json.error.code).toBe('ERR_UNAUTHORIZED');
+    expect((await get('/bank/accounts', `${BANK_COOKIE}=forged`)).status).toBe(303);
+  });
+});
+
+describe('demo bank accounts, enrollment and assurance', () => {
+  it('accounts page: session meta, assurance panel, device status, enroll form, transfer link', async () => {
+    const cookie = await login();
+    const page = await get('/bank/accounts', cookie);
+    expect(page.status).toBe(200);
+    const m = meta(page, 'tacit-session')!;
+    const session = await h.store.getSession(m[1]!);
+    expect(session?.rp).toBe('demo-bank');
+    expect(m[2]).toBe(session?.challenge);
+    expect(byId(page, 'assurance')).toBe('—');
+    expect(byId(page, 'assurance-level')).toBe('none');
+    expect(byId(page, 'attestation-count')).toBe('0');
+    expect(byId(page, 'device-status')).toBe('not enrolled');
+    expect(page.text).toMatch(/<form method="post" action="\/bank\/enroll">\s*<button id="enroll"/);
+    expect(page.text).toMatch(/<a id="to-transfer"[^>]*href="\/bank\/transfer"/);
+    expect(page.text).toMatch(/<script src="\/bank\/static\/bank.js" defer><\/script>/);
+    expect(page.text).not.toContain('tacit-enrollment');
+    expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('enroll → pending code in the page (not the URL) → device enrolls, binds, attests → assurance', async () => {
+    const cookie = await login();
+    const enroll = await post('/bank/enroll', cookie);
+    expect(enroll.status).toBe(303);
+    expect(enroll.headers.get('location')).toBe('/bank/accounts?enrolled=pending');
+
+    const page = await get('/bank/accounts?enrolled=pending', cookie);
+    const code = meta(page, 'tacit-enrollment')![1]!;
+    expect(code).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+    expect(byId(page, 'enrollment-code')).toBe(code);
+
+    // What the extension does with the page's meta tags.
+    const [, sid, challenge] = meta(page, 'tacit-session')!;
+    const device = await TestDevice.create(h.clock);
+    const enrollment = await device.enrollment(code);
+    expect((await h.call('POST', '/v1/devices', { json: { enrollment } })).status).toBe(201);
+    const binding = await device.binding(sid!, challenge!);
+    expect((await h.call('POST', '/v1/sessions/bind', { json: { binding } })).status).toBe(200);
+
+    const after = await get('/bank/accounts?enrolled=pending', cookie);
+    expect(byId(after, 'device-status')).toBe('enrolled');
+    expect(after.text).not.toContain('tacit-enrollment'); // the used code is gone
+
+    let api = await get('/bank/api/assurance', cookie);
+    expect(api.json).toEqual({
+      assurance: null,
+      level: 'none',
+      state: null,
+      attestations: 0,
+      deviceEnrolled: true,
+      bound: true,
+    });
+
+    await attest(h, device, { sid: sid!, seq: 1, state: 'enrolling', conf: null, progress: 0.3 });
+    api = await get('/bank/api/assurance', cookie);
+    expect(api.json).toMatchObject({ level: 'enrolling', state: 'enrolling', attestations: 1 });
+
+    await attest(h, device, { sid: sid!, seq: 2, conf: 0.86 });
+    api = await get('/bank/api/assurance', cookie);
+    expect(api.json).toEqual({
+      assurance: 0.86,
+      level: 'high',
+      state: 'scoring',
+      attestations: 2,
+      deviceEnrolled: true,
+      bound: true,
+    });
+    const panel = await get('/bank/accounts', cookie);
+    expect(byId(panel, 'assurance')).toBe('0.86');
+    expect(byId(panel, 'assurance-level')).toBe('high');
+    expect(byId(panel, 'attestation-count')).toBe('2');
+  });
+
+  it('the pending code is shown only with ?enrolled=pending and only to its login', async () => {
+    const cookie = await login();
+    await post('/bank/enroll', cookie);
+    expect(meta(await get('/bank/accounts', cookie), 'tacit-enrollment')).toBeNull();
+    const other = await login('alice');
+    const otherPage = await get('/bank/accounts?enrolled=pending', other);
+    expect(meta(otherPage, 'tacit-enrollment')).toBeNull();
+  });
+
+  it('the demo bank acts as relying party demo-bank: its key gets tokens for its sessions', async () => {
+    const cookie = await login();
+    const sid = await sidOf(cookie);
+    const asBankA = await h.call('POST', `/v1/sessions/${sid}/token`, { key: KEYS.bankA });
+    expect(asBankA.json.error.code).toBe('ERR_UNKNOWN_SESSION');
+    const asDemo = await h.call('POST', `/v1/sessions/${sid}/token`, { key: KEYS.demo });
+    expect(asDemo.json.error.code).toBe('ERR_SESSION_NOT_BOUND');
+  });
+});
+
+describe('demo bank transfer and logout', () => {
+  it('transfer form has the ids; POST confirms with the assurance level and stores nothing', async () => {
+    const cookie = await login();
+    const page = await get('/bank/transfer', cookie);
+    for (const re of [
+      /<input\s+id="payee"[^>]*type="text"/,
+      /<input\s+id="amount"[^>]*type="text"/,
+      /<textarea id="memo"/,
+      /<input\s+id="confirm-password"[^>]*type="password"/,
+      /<button id="send"/,
+      /id="assurance-level"/,
+    ]) {
+      expect(page.text).toMatch(re);
+    }
+    expect(meta(page, 'tacit-session')).not.toBeNull();
+
+    const before = await snapshot(h);
+    const memo = 'secret memo <script>alert(1)</script>';
+    const res = await post('/bank/transfer', cookie, {
+      payee: 'Bob <b>&',
+      amount: '12.50',
+      memo,
+      'confirm-password': 'demo',
+    });
+    expect(res.status).toBe(200);
+    expect(byId(res, 'confirm-level')).toBe('none');
+    expect(res.text).toContain('Bob &lt;b&gt;&amp;');
+    expect(res.text).not.toContain('secret memo');
+    expect(await snapshot(h)).toEqual(before);
+    expect(JSON.stringify(h.logger.records)).not.toMatch(/secret memo|Bob/);
+  });
+
+  it('a wrong confirmation password → 401, nothing stored', async () => {
+    const cookie = await login();
+    const before = await snapshot(h);
+    const fields = { payee: 'x', amount: '1', memo: '', 'confirm-password': 'no' };
+    const res = await post('/bank/transfer', cookie, fields);
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('id="send"');
+    expect(await snapshot(h)).toEqual(before);
+  });
+
+  it('bad amounts → 400', async () => {
+    const cookie = await login();
+    for (const amount of ['', 'abc', '-5', '0', '1.234', '1e5']) {
+      const fields = { payee: 'x', amount, memo: '', 'confirm-password': 'demo' };
+      const res = await post('/bank/transfer', cookie, fields);
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it('logout ends the bank login and the Tacit session', async () => {
+    const cookie = await login();
+    const sid = await sidOf(cookie);
+    const res = await post('/bank/logout', cookie);
+    expect(res.status).toBe(303);
+    expect((await h.store.getSession(sid))?.endedAt).toBe(h.clock.now());
+    expect((await h.store.counts()).bankSessions).toBe(0);
+    expect((await get('/bank/accounts', cookie)).status).toBe(303);
+  });
+
+  it('the login ends with the Tacit session (30 min)', async () => {
+    const cookie = await login();
+    h.clock.advance(30 * 60 * 1000);
+    expect((await get('/bank/accounts', cookie)).status).toBe(303);
+    expect((await get('/bank/api/assurance', cookie)).status).toBe(401);
+  });
+});
+
+describe('demo bank static files', () => {
+  it('serves bank.js and bank.css with their types; unknown files 404', async () => {
+    const js = await get('/bank/static/bank.js');
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(js.text).toContain('/bank/api/assurance');
+    const css = await get('/bank/static/bank.css');
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await get('/bank/static/..%2Fbank.ts')).status).toBe(404);
+    expect((await get('/bank/static/nope.js')).status).toBe(404);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * `POST /v1/attestations`: a bound device reports its behavioral confidence.
+ *
+ * @module
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { jwsSchema, readJson } from '../body';
+import type { AppEnv } from '../types';
+import type { RouteDeps } from './deps';
+
+const body = z.strictObject({ attestation: jwsSchema });
+
+/**
+ * Attestation route (device): `{attestation}` → 202 `{seq, assurance, level}`. The answer is
+ * sent only after the attestation is committed to the store.
+ */
+export function attestationRoutes({ service }: RouteDeps): Hono<AppEnv> {
+  return new Hono<AppEnv>().post('/v1/attestations', async (c) => {
+    let attestation: string;
+    try {
+      ({ attestation } = await readJson(c, body));
+    } catch (err) {
+      // A malformed body is an attestation outcome too: counted and audited.
+      await service.attestationRejected(err);
+      throw err;
+    }
+    return c.json(await service.acceptAttestation(attestation), 202);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Devices: enrollment by the device itself, listing and revocation by relying parties, and
+ * revocation everywhere by an operator.
+ *
+ * @module
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireRole } from '../middleware/auth';
+import { jwsSchema, pathIdSchema, readJson, subjectSchema, validate } from '../body';
+import type { AppEnv } from '../types';
+import type { RouteDeps } from './deps';
+
+const enrollBody = z.strictObject({ enrollment: jwsSchema });
+const revokeBody = z.strictObject({ subject: subjectSchema });
+
+/**
+ * - `POST /v1/devices` (device): `{enrollment}` → 201 `{deviceId, subject}`
+ * - `GET /v1/devices?subject=` (bank): → 200 `{devices: [...]}`
+ * - `POST /v1/devices/:deviceId/revoke` (bank): `{subject}` → 200 device
+ * - `POST /v1/admin/devices/:deviceId/revoke` (admin): → 200 `{deviceId, revoked}`
+ */
+export function deviceRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+  const bank = requireRole(apiKeys, 'bank');
+  const admin = requireRole(apiKeys, 'admin');
+  return new Hono<AppEnv>()
+    .post('/v1/devices', async (c) => {
+      const { enrollment } = await readJson(c, enrollBody);
+      return c.json(await service.enrollDevice(enrollment), 201);
+    })
+    .get('/v1/devices', bank, async (c) => {
+      const subject = validate(subjectSchema, c.req.query('subject'));
+      return c.json({ devices: await service.listDevices(c.var.rp, subject) });
+    })
+    .post('/v1/devices/:deviceId/revoke', bank, async (c) => {
+      const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
+      const { subject } = await readJson(c, revokeBody);
+      return c.json(await service.revokeDevice(c.var.rp, subject, deviceId));
+    })
+    .post('/v1/admin/devices/:deviceId/revoke', admin, async (c) => {
+      const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
+      return c.json(await service.revokeDeviceEverywhere(deviceId, c.var.rp));
+    });
+}

@@ -1,0 +1,23 @@
+/**
+ * `POST /v1/enrollment-codes`: a relying party asks for a one-time enrollment code for one
+ * of its subjects.
+ *
+ * @module
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireRole } from '../middleware/auth';
+import { readJson, subjectSchema } from '../body';
+import type { AppEnv } from '../types';
+import type { RouteDeps } from './deps';
+
+const body = z.strictObject({ subject: subjectSchema });
+
+/** Enrollment-code route (role `bank`): `{subject}` → 201 `{code, expiresAt}`. */
+export function enrollmentCodeRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+  const bank = requireRole(apiKeys, 'bank');
+  return new Hono<AppEnv>().post('/v1/enrollment-codes', bank, async (c) => {
+    const { subject } = await readJson(c, body);
+    return c.json(await service.createEnrollmentCode(c.var.rp, subject), 201);
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * `POST /v1/introspect`: RFC 7662 token introspection for relying parties.
+ *
+ * @module
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireRole } from '../middleware/auth';
+import { readJsonOrForm } from '../body';
+import type { AppEnv } from '../types';
+import type { RouteDeps } from './deps';
+
+const body = z.strictObject({
+  token: z.string().min(1).max(8192),
+  token_type_hint: z.string().max(64).optional(),
+});
+
+/**
+ * Introspection route (role `bank`): form `token=…` or JSON `{token}` → `{active: false}` or
+ * the active token's claims with the session's current assurance.
+ */
+export function introspectRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+  return new Hono<AppEnv>().post('/v1/introspect', requireRole(apiKeys, 'bank'), async (c) => {
+    const { token } = await readJsonOrForm(c, body);
+    return c.json(await service.introspect(c.var.rp, token));
+  });
+}

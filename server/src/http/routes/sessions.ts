@@ -1,0 +1,49 @@
+/**
+ * Behavioral sessions: opened and ended by a relying party, bound by a device, and turned
+ * into session tokens for the relying party that opened them.
+ *
+ * @module
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireRole } from '../middleware/auth';
+import { jwsSchema, pathIdSchema, readJson, subjectSchema, validate } from '../body';
+import type { AppEnv } from '../types';
+import type { RouteDeps } from './deps';
+
+const openBody = z.strictObject({ subject: subjectSchema });
+const bindBody = z.strictObject({ binding: jwsSchema });
+
+/**
+ * - `POST /v1/sessions` (bank): `{subject}` → 201 `{sessionId, challenge, expiresAt}`
+ * - `POST /v1/sessions/bind` (device): `{binding}` → 200 `{sessionId}`
+ * - `POST /v1/sessions/:sid/token` (bank that opened it): → 200 `{token, expiresAt}`
+ * - `DELETE /v1/sessions/:sid` (bank that opened it): → 204
+ * - `POST /v1/sessions/:sid/decision` (bank that opened it): → 200 `{action, reasons,
+ *   assurance, level, policy}`; a `terminate` ends the session (ERR_SESSION_TERMINATED after)
+ */
+export function sessionRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+  const bank = requireRole(apiKeys, 'bank');
+  return new Hono<AppEnv>()
+    .post('/v1/sessions', bank, async (c) => {
+      const { subject } = await readJson(c, openBody);
+      return c.json(await service.openSession(c.var.rp, subject), 201);
+    })
+    .post('/v1/sessions/bind', async (c) => {
+      const { binding } = await readJson(c, bindBody);
+      return c.json(await service.bindSession(binding));
+    })
+    .post('/v1/sessions/:sid/token', bank, async (c) => {
+      const sid = validate(pathIdSchema, c.req.param('sid'));
+      return c.json(await service.issueSessionToken(c.var.rp, sid));
+    })
+    .post('/v1/sessions/:sid/decision', bank, async (c) => {
+      const sid = validate(pathIdSchema, c.req.param('sid'));
+      return c.json(await service.decide(c.var.rp, sid));
+    })
+    .delete('/v1/sessions/:sid', bank, async (c) => {
+      const sid = validate(pathIdSchema, c.req.param('sid'));
+      await service.endSession(c.var.rp, sid);
+      return c.body(null, 204);
+    });
+}
