@@ -31,6 +31,8 @@ export default defineConfig({
             'src/**/*.test.ts',
             // The server bench's smoke run (the other benches' smoke runs are Playwright specs).
             'e2e/bench/**/*.test.ts',
+            // The repository's own tooling (the dependency rules' fixture test).
+            'tools/**/*.test.ts',
           ],
           exclude: [...configDefaults.exclude, ...REDIS_ONLY],
           env: { TACIT_TEST_STORE: 'sqlite' },

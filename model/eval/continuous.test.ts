@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../../server/src/domain/decision';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
 import {
   type ActionStream,
-  STEP_UP_BELOW,
   WORKER_FUSION,
   actionStream,
   censoredQuantile,
@@ -30,10 +28,6 @@ function stream(confidences: number[], keysPerWindow = 10, extra = 0): ActionStr
 const identity = (ws: readonly Float32Array[]): number[] => ws.map((w) => w[0]!);
 
 describe('the simulated product', () => {
-  it('flags at the server’s default step-up threshold', () => {
-    expect(STEP_UP_BELOW).toBe(DEFAULT_THRESHOLDS.stepUpBelow);
-  });
-
   it('fuses like the worker (src/worker/engine.ts)', () => {
     const engine = readFileSync(join(root, 'src/worker/engine.ts'), 'utf8');
     const m = /const FUSION = resolveFusionConfig\(\{ halfLifeWindows: (\d+(?:\.\d+)?) \}\)/.exec(engine);

@@ -3,7 +3,6 @@ import {
   auc,
   distribution,
   eer,
-  eerFromRoc,
   frrAtFarFromRoc,
   quantile,
   rocCurve,

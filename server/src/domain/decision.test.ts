@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STEP_UP_BELOW } from '../../../model/eval/continuous';
 import type { Assessment } from './assurance';
 import {
   DEFAULT_POLICY,
@@ -18,6 +19,14 @@ import {
 } from './decision';
 
 const NOW = 1_000_000_000;
+
+// The model's continuous simulation (model/eval/continuous.ts) counts a flag where this server
+// would ask for a step-up; model/ imports nothing from the server, so the check lives here.
+describe('the model’s simulated product', () => {
+  it('flags at the server’s default step-up threshold', () => {
+    expect(STEP_UP_BELOW).toBe(DEFAULT_THRESHOLDS.stepUpBelow);
+  });
+});
 const scoring = (assurance: number): Assessment => ({
   assurance,
   level: assurance >= 0.8 ? 'high' : assurance >= 0.5 ? 'medium' : 'low',

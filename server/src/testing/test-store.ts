@@ -17,7 +17,7 @@ import { inject } from 'vitest';
 import { canonicalJson } from '../services/audit';
 import { RedisRateLimiter } from '../http/middleware/rate-limit/redis';
 import type { RateLimiter } from '../http/middleware/rate-limit';
-import { encodeAuditRecord, openRedisStore, RedisStore } from '../store/redis/redis';
+import { encodeAuditRecord, openRedisStore, type RedisStore } from '../store/redis/redis';
 import { openSqliteStore } from '../store/sqlite/sqlite';
 import type { AuditRecord, Store } from '../store/store';
 
