@@ -42,6 +42,13 @@ describe('server bench (smoke)', () => {
     expectFinite(json.rawVerifyPerSecond, 'rawVerifyPerSecond', 1);
     expect(json.stores.map((s) => s.store)).toEqual([...STORES]);
 
+    // The reference handler continues the SQLite leg's chains: any error is a bug.
+    expect(json.reference).not.toBeNull();
+    expect(json.reference!.steps).toHaveLength(1);
+    expect(json.reference!.steps[0]!.accepted).toBe(100);
+    expect(json.reference!.steps[0]!.errorsByKind).toEqual({});
+    expect(json.reference!.attestationsPerSecond).toBe(json.reference!.steps[0]!.pass ? 50 : 0);
+
     const sqlite = json.stores.find((s) => s.store === 'sqlite')!;
     expect(isSkipped(sqlite), 'the SQLite leg always runs').toBe(false);
     for (const store of json.stores) {
@@ -71,6 +78,13 @@ describe('server bench (smoke)', () => {
       expect(store.attestationsPerSecond).toBe(step!.pass ? 50 : 0);
       expectFinite(store.ratioToRawVerify, 'ratioToRawVerify');
       expect(store.errors).toBe(0);
+      expect(step!.liveSessions).toBe(50);
+      expect(store.referencePerSecond).toBe(json.reference!.attestationsPerSecond);
+      const stages = step!.cpuUsPerAttestationByStage!;
+      expectFinite(stages.mainThread, 'mainThread µs');
+      expectFinite(stages.otherThreads, 'otherThreads µs');
+      expect(stages.total).toBe(stages.mainThread + stages.otherThreads + (stages.redisServer ?? 0));
+      if (store.store === 'redis') expectFinite(stages.redisServer, 'redisServer µs');
     }
   }, 180_000);
 });

@@ -185,12 +185,14 @@ async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> 
 }
 
 /** Signs the next `count` attestations, round-robin over the sessions, chained per session. */
-function presign(count: number, rate: number): Buffer[] {
+function presign(count: number, rate: number): { bodies: Buffer[]; owners: Device[] } {
   const started = performance.now();
   const baseS = Date.now() / 1000;
   const bodies = new Array<Buffer>(count);
+  const owners = new Array<Device>(count);
   for (let i = 0; i < count; i++) {
     const d = devices[cursor++ % devices.length]!;
+    owners[i] = d;
     d.seq += 1;
     const jws = compactJws(d.key, d.attHeader, {
       sid: d.sid,
@@ -209,7 +211,7 @@ function presign(count: number, rate: number): Buffer[] {
     if (i % 20_000 === 19_999) send({ type: 'progress', phase: 'sign', done: i + 1, total: count });
   }
   send({ type: 'presigned', attestations: count, ms: Math.round(performance.now() - started) });
-  return bodies;
+  return { bodies, owners };
 }
 
 /** Linear interpolation between order statistics of an ascending array. */
@@ -237,7 +239,8 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const warmup = Math.round(m.rate * m.warmupSeconds);
   const measured = Math.round(m.rate * m.seconds);
   const total = warmup + measured;
-  const bodies = presign(total, m.rate);
+  const { bodies, owners } = presign(total, m.rate);
+  const broken = new Set<Device>();
   agent = newAgent();
 
   const latency = new Float64Array(measured).fill(NaN);
@@ -257,6 +260,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const port = target.port;
 
   const fail = (i: number, kind: string) => {
+    broken.add(owners[i]!);
     if (finished) return;
     errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
     if (i < warmup) warmupErrors += 1;
@@ -269,12 +273,14 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     if (answered === total) allAnswered();
   };
 
+  const answeredAt = new Uint8Array(total);
   const fire = (i: number, scheduled: number) => {
     const body = bodies[i]!;
     let settled = false;
     const once = (fn: () => void) => {
       if (settled || finished) return;
       settled = true;
+      answeredAt[i] = 1;
       fn();
       settle();
     };
@@ -344,6 +350,12 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     errors += unanswered;
   }
   finished = true;
+  // Unanswered ones may still commit: their sessions' chains are unknown too.
+  for (let i = 0; i < total; i++) if (!answeredAt[i]) broken.add(owners[i]!);
+  if (broken.size > 0) {
+    devices = devices.filter((d) => !broken.has(d));
+    cursor = 0;
+  }
   agent.destroy();
 
   const ok = latency.filter((v) => !Number.isNaN(v)).sort();
@@ -382,6 +394,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     clientCpu: r3((cpu.user + cpu.system) / 1000 / (end - t0)),
     maxInFlight,
     wallMs: Math.round(Math.max(end, sendEnd) - t0),
+    liveSessions: devices.length,
   };
 }
 
@@ -392,6 +405,9 @@ process.on('message', (m: ToGenerator) => {
         return setup(m);
       case 'step':
         return send({ type: 'step', result: await step(m) });
+      case 'target':
+        target = new URL(m.url);
+        return send({ type: 'targeted', url: m.url });
       case 'exit':
         agent?.destroy();
         return process.exit(0);

@@ -31,12 +31,18 @@ export type ToGenerator =
       /** Per-request timeout, ms. */
       timeoutMs: number;
     }
+  | {
+      /** Send the next steps to another server (the reference handler) with the same devices. */
+      type: 'target';
+      url: string;
+    }
   | { type: 'exit' };
 
 /** Generator → parent. */
 export type FromGenerator =
   | { type: 'progress'; phase: 'setup' | 'sign'; done: number; total: number }
   | { type: 'ready'; setupMs: number; devices: number; sessions: number; requests: number }
+  | { type: 'targeted'; url: string }
   | { type: 'presigned'; attestations: number; ms: number }
   | { type: 'step'; result: GeneratorStep }
   | { type: 'error'; message: string };
@@ -72,4 +78,10 @@ export interface GeneratorStep {
   maxInFlight: number;
   /** Wall time of the step from first scheduled send to last answer, ms. */
   wallMs: number;
+  /**
+   * Sessions still in rotation after the step: a session one of whose attestations was not
+   * accepted (its chain on the server is unknown) is retired, so later steps measure the server
+   * and not broken chains.
+   */
+  liveSessions: number;
 }

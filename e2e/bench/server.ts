@@ -22,8 +22,17 @@ import type { FromGenerator, GeneratorStep, ToGenerator } from './server-protoco
 export const STORES = ['sqlite', 'redis'] as const;
 export type StoreName = (typeof STORES)[number];
 
-/** Default arrival rates, attestations/s (the bench stops after the first failing one). */
-export const DEFAULT_RATES = [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000];
+/**
+ * The step search (when no `rates` are given): start at {@link START_RATE}, double while steps
+ * pass, halve (down to {@link MIN_RATE}) while the first ones fail, then bisect
+ * {@link REFINE_STEPS} times between the last passing and the first failing rate. Starting low
+ * and refining finds the sustained rate on a slow or busy machine too, never a 0 from a first
+ * step set too high.
+ */
+export const START_RATE = 250;
+export const MIN_RATE = 10;
+export const MAX_RATE = 64_000;
+export const REFINE_STEPS = 3;
 /** A step passes only with p99 at or under this, ms. */
 export const P99_GOAL_MS = 25;
 /** A step whose send slip p99 is over this (ms) measured the generator, not the server. */
@@ -37,8 +46,8 @@ export interface ServerBenchOptions {
   stepSeconds?: number;
   /** Warm-up seconds at the step's rate before each measured part. Default 2. */
   warmupSeconds?: number;
-  /** Arrival rates to step through, ascending. Default {@link DEFAULT_RATES}. */
-  rates?: number[];
+  /** Arrival rates to step through, ascending, stopping at the first failure. Default: the step search. */
+  rates?: number[] | null;
   /** Stores to run, in order. Default both. */
   stores?: StoreName[];
   /** Keep-alive connections of the generator. Default 64. */
@@ -57,6 +66,8 @@ export interface ServerBenchOptions {
 export interface ServerBenchStep extends GeneratorStep {
   /** Server process CPU time ÷ wall time during the step (all its threads; 1 = one core). */
   serverCpu: number | null;
+  /** Server CPU µs per attestation by stage (see {@link StageCpu}). */
+  cpuUsPerAttestationByStage: StageCpu | null;
   /**
    * Server CPU time per accepted attestation, µs (all threads, kernel included). Less
    * sensitive to other load on the machine than the latencies: compare it between versions.
@@ -66,6 +77,20 @@ export interface ServerBenchStep extends GeneratorStep {
   pass: boolean;
   /** Why it failed (empty when it passed). */
   failures: string[];
+}
+
+/**
+ * Where the server's CPU per attestation goes, µs, from /proc per thread (Linux): `mainThread`
+ * is the event loop (HTTP parsing, Hono, routes, services, body and claims validation, the
+ * store's client side); `otherThreads` the rest of the server process (signature checks in the
+ * libuv pool, the SQLite writer thread, V8's GC and compiler threads); `redisServer` the Redis
+ * process running the Redis store's scripts (Redis leg only).
+ */
+export interface StageCpu {
+  mainThread: number;
+  otherThreads: number;
+  redisServer?: number;
+  total: number;
 }
 
 export interface StoreFigures {
@@ -81,6 +106,12 @@ export interface StoreFigures {
   rawVerifyPerSecond: number;
   /** attestationsPerSecond ÷ rawVerifyPerSecond. */
   ratioToRawVerify: number;
+  /** The reference handler's sustained rate in the same run (null if it did not run). */
+  referencePerSecond: number | null;
+  /** attestationsPerSecond ÷ referencePerSecond. */
+  ratioToReference: number | null;
+  /** Server CPU per attestation by stage at the best passing step. */
+  cpuUsPerAttestationByStage: StageCpu | null;
   /** What ended the stepping: the first failing step's reasons, or "all rates passed". */
   stoppedBy: string;
   setupMs: number;
@@ -101,13 +132,26 @@ export interface ServerBenchResult {
     cpuModel: string;
     loadavgStart: number[];
     loadavgEnd: number[];
-    options: Required<Omit<ServerBenchOptions, 'log' | 'profileDir'>>;
+    options: Required<Omit<ServerBenchOptions, 'log' | 'profileDir' | 'rates'>> & {
+      rates: number[] | null;
+    };
     goal: { p99Ms: number; maxSendSlipP99Ms: number };
     durations: { totalMs: number; rawVerifyMs: number; storesMs: Record<string, number> };
   };
   rawVerifyPerSecond: number;
   rawVerifyRuns: number[];
+  /** The reference handler (`server-reference.ts`), run after the SQLite leg on its devices. */
+  reference: ReferenceFigures | null;
   stores: (StoreFigures | SkippedStore)[];
+}
+
+export interface ReferenceFigures {
+  attestationsPerSecond: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  ratioToRawVerify: number;
+  stoppedBy: string;
+  steps: ServerBenchStep[];
 }
 
 export const isSkipped = (s: StoreFigures | SkippedStore): s is SkippedStore => 'skipped' in s;
@@ -183,6 +227,7 @@ async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
 
 interface Redis {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -215,7 +260,7 @@ async function startRedis(dir: string): Promise<Redis> {
     if (Date.now() > deadline) throw new Error('redis-server did not start');
     await sleep(100);
   }
-  return { port, stop: () => stopChild(child) };
+  return { port, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 interface Server {
@@ -274,6 +319,22 @@ async function startServer(
     await sleep(200);
   }
   return { url, pid: child.pid!, logFile, stop: () => stopChild(child) };
+}
+
+/** CPU seconds of a process's main thread, from /proc (Linux). */
+function mainThreadCpuSeconds(pid: number): number | null {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ = 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc (Linux). */
@@ -381,15 +442,203 @@ function unavailable(store: StoreName): string | undefined {
   return undefined;
 }
 
+type Options = Required<Omit<ServerBenchOptions, 'profileDir' | 'rates'>> & {
+  rates: number[] | null;
+  profileDir?: string;
+};
+
+/** The processes whose CPU is the server's: the server itself and, on Redis, redis-server. */
+interface Measured {
+  pid: number;
+  redisPid?: number;
+}
+
+/** Runs one step at `rate` against whatever the generator targets and judges it. */
+async function runStep(
+  generator: Generator,
+  rate: number,
+  o: Options,
+  measured: Measured,
+  label: string,
+): Promise<ServerBenchStep> {
+  const cpu0 = processCpuSeconds(measured.pid);
+  const main0 = mainThreadCpuSeconds(measured.pid);
+  const redis0 = measured.redisPid === undefined ? null : processCpuSeconds(measured.redisPid);
+  const total = rate * (o.warmupSeconds + o.stepSeconds);
+  const { result } = await generator.ask(
+    {
+      type: 'step',
+      rate,
+      warmupSeconds: o.warmupSeconds,
+      seconds: o.stepSeconds,
+      drainMs: 5_000,
+      timeoutMs: 5_000,
+    },
+    'step',
+    // Signing (~50 µs each) + the step + draining, with a wide margin.
+    total * 0.3 + (o.warmupSeconds + o.stepSeconds) * 1000 + 30_000,
+  );
+  const cpu1 = processCpuSeconds(measured.pid);
+  const main1 = mainThreadCpuSeconds(measured.pid);
+  const redis1 = measured.redisPid === undefined ? null : processCpuSeconds(measured.redisPid);
+  // The server's CPU over the whole exchange includes the idle signing phase: scale by the
+  // step's own wall time (the server does nothing else meanwhile).
+  const serverCpu =
+    cpu0 === null || cpu1 === null ? null : round((cpu1 - cpu0) / (result.wallMs / 1000), 3);
+  const failures = verdict(result);
+  // Accepted in the measured part plus (about) those of the warm-up.
+  const handled = result.accepted + result.warmupSeconds * rate;
+  const perAtt = (seconds: number) => Math.round((seconds * 1e6) / handled);
+  const serverCpuUsPerAttestation =
+    cpu0 === null || cpu1 === null || result.accepted === 0 ? null : perAtt(cpu1 - cpu0);
+  let byStage: StageCpu | null = null;
+  if (serverCpuUsPerAttestation !== null && main0 !== null && main1 !== null) {
+    const mainThread = perAtt(main1 - main0);
+    const otherThreads = perAtt(cpu1! - cpu0! - (main1 - main0));
+    byStage = { mainThread, otherThreads, total: mainThread + otherThreads };
+    if (redis0 !== null && redis1 !== null) {
+      byStage.redisServer = perAtt(redis1 - redis0);
+      byStage.total += byStage.redisServer;
+    }
+  }
+  const step: ServerBenchStep = {
+    ...result,
+    serverCpu,
+    serverCpuUsPerAttestation,
+    cpuUsPerAttestationByStage: byStage,
+    pass: failures.length === 0,
+    failures,
+  };
+  o.log(
+    `[${label}] ${rate}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
+      `errors ${result.errors + result.warmupErrors}, send slip p99 ${result.sendSlipMs.p99} ms, ` +
+      `cpu server ${serverCpu ?? '?'} (${serverCpuUsPerAttestation ?? '?'} µs/att: ` +
+      `${byStage ? JSON.stringify(byStage) : '?'}) client ${result.clientCpu}, ` +
+      `${result.liveSessions} sessions → ${step.pass ? 'pass' : `FAIL (${failures.join('; ')})`}`,
+  );
+  await sleep(500);
+  return step;
+}
+
+/** A rate rounded to a granularity that keeps step labels readable. */
+function niceRate(rate: number): number {
+  const grain = rate < 100 ? 5 : rate < 1000 ? 10 : 50;
+  return Math.max(MIN_RATE, Math.round(rate / grain) * grain);
+}
+
+/**
+ * The steps: the given rates (stopping at the first failure), or the step search of
+ * {@link START_RATE}. Returns every step and what ended the search.
+ */
+export async function searchRates(
+  rates: number[] | null,
+  step: (rate: number) => Promise<ServerBenchStep>,
+): Promise<{ steps: ServerBenchStep[]; stoppedBy: string }> {
+  const steps: ServerBenchStep[] = [];
+  const run = async (rate: number) => {
+    const s = await step(rate);
+    steps.push(s);
+    return s;
+  };
+  if (rates) {
+    for (const rate of rates) {
+      const s = await run(rate);
+      if (!s.pass) return { steps, stoppedBy: `${rate}/s: ${s.failures.join('; ')}` };
+    }
+    return { steps, stoppedBy: 'all rates passed' };
+  }
+  let pass = 0;
+  let fail: ServerBenchStep | undefined;
+  for (let rate = START_RATE; rate <= MAX_RATE; rate *= 2) {
+    const s = await run(rate);
+    if (!s.pass) {
+      fail = s;
+      break;
+    }
+    pass = rate;
+  }
+  if (pass === 0) {
+    for (let rate = niceRate(START_RATE / 2); ; rate = niceRate(rate / 2)) {
+      const s = await run(rate);
+      if (s.pass) {
+        pass = rate;
+        break;
+      }
+      fail = s;
+      if (rate <= MIN_RATE) break;
+    }
+  }
+  for (let i = 0; i < REFINE_STEPS && pass > 0 && fail; i++) {
+    const mid = niceRate((pass + fail.rate) / 2);
+    if (mid <= pass || mid >= fail.rate) break;
+    const s = await run(mid);
+    if (s.pass) pass = mid;
+    else fail = s;
+  }
+  if (!fail) return { steps, stoppedBy: `all rates up to ${MAX_RATE}/s passed` };
+  return { steps, stoppedBy: `${fail.rate}/s: ${fail.failures.join('; ')}` };
+}
+
+/** The best passing step's figures. */
+function best(steps: ServerBenchStep[]) {
+  const b = steps.filter((s) => s.pass).sort((x, y) => x.rate - y.rate).at(-1);
+  return {
+    attestationsPerSecond: b?.rate ?? 0,
+    p50Ms: b?.latencyMs.p50 ?? null,
+    p99Ms: b?.latencyMs.p99 ?? null,
+    errors: b ? b.errors + b.warmupErrors : 0,
+    cpuUsPerAttestationByStage: b?.cpuUsPerAttestationByStage ?? null,
+  };
+}
+
+/** Starts the reference handler on the SQLite leg's database. */
+async function startReference(dir: string): Promise<Server> {
+  const port = await freePort();
+  const logFile = join(dir, 'reference.log');
+  const logFd = openSync(logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'server-reference.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        REF_PORT: String(port),
+        REF_STATE_DB: join(dir, 'tacit.db'),
+        REF_DB: join(dir, 'reference.db'),
+      },
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
+  closeSync(logFd);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`reference exited early:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`reference did not start (log: ${logFile})`);
+    await sleep(200);
+  }
+  return { url, pid: child.pid!, logFile, stop: () => stopChild(child) };
+}
+
 async function runStore(
   store: StoreName,
-  o: Required<Omit<ServerBenchOptions, 'profileDir'>> & { profileDir?: string },
+  o: Options,
   rawVerifyPerSecond: number,
-): Promise<StoreFigures | SkippedStore> {
+  withReference: boolean,
+): Promise<{ figures: StoreFigures | SkippedStore; reference: ReferenceFigures | null }> {
   const why = unavailable(store);
   if (why) {
     o.log(`[${store}] skipped: ${why}`);
-    return { store, skipped: why };
+    return { figures: { store, skipped: why }, reference: null };
   }
   const dir = mkdtempSync(join(tmpdir(), `tacit-bench-${store}-`));
   const cleanups: (() => Promise<void>)[] = [];
@@ -431,73 +680,53 @@ async function runStore(
       const keys = Number((await redisCommand(redis.port, 'DBSIZE')).slice(1));
       if (!(keys > 0)) {
         const skipped = 'the server wrote nothing to Redis: TACIT_STORE=redis not in effect';
-        return { store, skipped };
+        return { figures: { store, skipped }, reference: null };
       }
     }
 
-    const steps: ServerBenchStep[] = [];
-    let stoppedBy = 'all rates passed';
-    for (const rate of o.rates) {
-      const cpu0 = processCpuSeconds(server.pid);
-      const total = rate * (o.warmupSeconds + o.stepSeconds);
-      const { result } = await generator.ask(
-        {
-          type: 'step',
-          rate,
-          warmupSeconds: o.warmupSeconds,
-          seconds: o.stepSeconds,
-          drainMs: 5_000,
-          timeoutMs: 5_000,
-        },
-        'step',
-        // Signing (~50 µs each) + the step + draining, with a wide margin.
-        total * 0.3 + (o.warmupSeconds + o.stepSeconds) * 1000 + 30_000,
-      );
-      const cpu1 = processCpuSeconds(server.pid);
-      // The server's CPU over the whole exchange includes the idle signing phase: scale by the
-      // step's own wall time (the server does nothing else meanwhile).
-      const serverCpu =
-        cpu0 === null || cpu1 === null ? null : round((cpu1 - cpu0) / (result.wallMs / 1000), 3);
-      const failures = verdict(result);
-      const serverCpuUsPerAttestation =
-        cpu0 === null || cpu1 === null || result.accepted === 0
-          ? null
-          : Math.round(((cpu1 - cpu0) * 1e6) / (result.accepted + result.warmupSeconds * rate));
-      const step: ServerBenchStep = {
-        ...result,
-        serverCpu,
-        serverCpuUsPerAttestation,
-        pass: failures.length === 0,
-        failures,
-      };
-      steps.push(step);
-      o.log(
-        `[${store}] ${rate}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
-          `errors ${result.errors + result.warmupErrors}, send slip p99 ${result.sendSlipMs.p99} ms, ` +
-          `cpu server ${serverCpu ?? '?'} (${serverCpuUsPerAttestation ?? '?'} µs/att) ` +
-          `client ${result.clientCpu} → ${step.pass ? 'pass' : `FAIL (${failures.join('; ')})`}`,
-      );
-      if (!step.pass) {
-        stoppedBy = `${rate}/s: ${failures.join('; ')}`;
-        break;
-      }
-      await sleep(500);
-    }
-    const best = steps.filter((s) => s.pass).at(-1);
-    const attestationsPerSecond = best?.rate ?? 0;
-    return {
+    const measured: Measured = { pid: server.pid, redisPid: redis?.pid };
+    const { steps, stoppedBy } = await searchRates(o.rates, (rate) =>
+      runStep(generator, rate, o, measured, store),
+    );
+    const b = best(steps);
+    const figures: StoreFigures = {
       store,
       sessions: ready.sessions,
-      attestationsPerSecond,
-      p50Ms: best?.latencyMs.p50 ?? null,
-      p99Ms: best?.latencyMs.p99 ?? null,
-      errors: best ? best.errors + best.warmupErrors : 0,
+      attestationsPerSecond: b.attestationsPerSecond,
+      p50Ms: b.p50Ms,
+      p99Ms: b.p99Ms,
+      errors: b.errors,
       rawVerifyPerSecond,
-      ratioToRawVerify: round(attestationsPerSecond / rawVerifyPerSecond, 3),
+      ratioToRawVerify: round(b.attestationsPerSecond / rawVerifyPerSecond, 3),
+      referencePerSecond: null,
+      ratioToReference: null,
+      cpuUsPerAttestationByStage: b.cpuUsPerAttestationByStage,
       stoppedBy,
       setupMs: ready.setupMs,
       steps,
     };
+    let reference: ReferenceFigures | null = null;
+    if (withReference) {
+      // Same devices and chains, same generator, the server stopped (its database closed).
+      await server.stop();
+      o.log('[reference] starting the reference handler on the SQLite leg’s database');
+      const ref = await startReference(dir);
+      cleanups.unshift(ref.stop);
+      await generator.ask({ type: 'target', url: ref.url }, 'targeted', 10_000);
+      const r = await searchRates(o.rates, (rate) =>
+        runStep(generator, rate, o, { pid: ref.pid }, 'reference'),
+      );
+      const rb = best(r.steps);
+      reference = {
+        attestationsPerSecond: rb.attestationsPerSecond,
+        p50Ms: rb.p50Ms,
+        p99Ms: rb.p99Ms,
+        ratioToRawVerify: round(rb.attestationsPerSecond / rawVerifyPerSecond, 3),
+        stoppedBy: r.stoppedBy,
+        steps: r.steps,
+      };
+    }
+    return { figures, reference };
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
@@ -506,11 +735,11 @@ async function runStore(
 
 export async function runServerBench(options: ServerBenchOptions = {}): Promise<ServerBenchResult> {
   const started = performance.now();
-  const o = {
+  const o: Options = {
     sessions: options.sessions ?? 10_000,
     stepSeconds: options.stepSeconds ?? 10,
     warmupSeconds: options.warmupSeconds ?? 2,
-    rates: options.rates ?? DEFAULT_RATES,
+    rates: options.rates ?? null,
     stores: options.stores ?? [...STORES],
     connections: options.connections ?? 64,
     setupConcurrency: options.setupConcurrency ?? 32,
@@ -520,7 +749,7 @@ export async function runServerBench(options: ServerBenchOptions = {}): Promise<
   };
   const loadavgStart = loadavg().map((v) => round(v, 2));
   o.log(
-    `server bench: ${o.sessions} sessions, rates ${o.rates.join(', ')}/s, ` +
+    `server bench: ${o.sessions} sessions, rates ${o.rates ? o.rates.join(', ') + '/s' : `searched from ${START_RATE}/s`}, ` +
       `${o.warmupSeconds} + ${o.stepSeconds} s per step, stores ${o.stores.join(', ')}`,
   );
   const v0 = performance.now();
@@ -530,10 +759,21 @@ export async function runServerBench(options: ServerBenchOptions = {}): Promise<
 
   const stores: (StoreFigures | SkippedStore)[] = [];
   const storesMs: Record<string, number> = {};
+  let reference: ReferenceFigures | null = null;
   for (const store of o.stores) {
     const s0 = performance.now();
-    stores.push(await runStore(store, o, raw.perSecond));
+    const r = await runStore(store, o, raw.perSecond, store === 'sqlite');
+    stores.push(r.figures);
+    reference ??= r.reference;
     storesMs[store] = Math.round(performance.now() - s0);
+  }
+  for (const s of stores) {
+    if (isSkipped(s) || !reference) continue;
+    s.referencePerSecond = reference.attestationsPerSecond;
+    s.ratioToReference =
+      reference.attestationsPerSecond > 0
+        ? round(s.attestationsPerSecond / reference.attestationsPerSecond, 3)
+        : null;
   }
   const { log: _log, profileDir: _profileDir, ...recorded } = o;
   return {
@@ -551,6 +791,7 @@ export async function runServerBench(options: ServerBenchOptions = {}): Promise<
     },
     rawVerifyPerSecond: raw.perSecond,
     rawVerifyRuns: raw.runs,
+    reference,
     stores,
   };
 }
@@ -559,24 +800,54 @@ export function printServer(r: ServerBenchResult): void {
   printTable(
     `server: highest arrival rate with p99 ≤ ${P99_GOAL_MS} ms and no errors ` +
       `(raw ES256 verify ${r.rawVerifyPerSecond}/s on one core)`,
-    ['store', 'sessions', 'att/s', 'p50 ms', 'p99 ms', 'errors', 'ratio to raw', 'stopped by'],
-    r.stores.map((s) =>
-      isSkipped(s)
-        ? [s.store, '-', '-', '-', '-', '-', '-', `skipped: ${s.skipped}`]
-        : [
-            s.store,
-            s.sessions,
-            s.attestationsPerSecond,
-            s.p50Ms ?? '-',
-            s.p99Ms ?? '-',
-            s.errors,
-            s.ratioToRawVerify,
-            s.stoppedBy,
-          ],
-    ),
+    [
+      ...['store', 'sessions', 'att/s', 'p50 ms', 'p99 ms', 'errors', 'ratio to raw'],
+      ...['ratio to ref', 'µs/att main', 'µs/att other', 'µs/att redis', 'stopped by'],
+    ],
+    [
+      ...r.stores.map((s) =>
+        isSkipped(s)
+          ? [s.store, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `skipped: ${s.skipped}`]
+          : [
+              s.store,
+              s.sessions,
+              s.attestationsPerSecond,
+              s.p50Ms ?? '-',
+              s.p99Ms ?? '-',
+              s.errors,
+              s.ratioToRawVerify,
+              s.ratioToReference ?? '-',
+              s.cpuUsPerAttestationByStage?.mainThread ?? '-',
+              s.cpuUsPerAttestationByStage?.otherThreads ?? '-',
+              s.cpuUsPerAttestationByStage?.redisServer ?? '-',
+              s.stoppedBy,
+            ],
+      ),
+      ...(r.reference
+        ? [
+            [
+              'reference',
+              '-',
+              r.reference.attestationsPerSecond,
+              r.reference.p50Ms ?? '-',
+              r.reference.p99Ms ?? '-',
+              0,
+              r.reference.ratioToRawVerify,
+              1,
+              '-',
+              '-',
+              '-',
+              r.reference.stoppedBy,
+            ],
+          ]
+        : []),
+    ],
   );
-  for (const s of r.stores) {
-    if (isSkipped(s)) continue;
+  const legs = [
+    ...r.stores.filter((s): s is StoreFigures => !isSkipped(s)),
+    ...(r.reference ? [{ store: 'reference', steps: r.reference.steps }] : []),
+  ];
+  for (const s of legs) {
     printTable(
       `${s.store}: every step (latency from the scheduled send time)`,
       [
