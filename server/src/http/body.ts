@@ -6,21 +6,11 @@
  * @module
  */
 import type { Context } from 'hono';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { BadRequest } from '../errors';
-import { POLICY } from '../domain/policy';
 
-/**
- * A subject: the relying party's pseudonymous user id. Visible ASCII only, so it is safe in
- * logs and headers and cannot smuggle whitespace or control characters.
- */
-export const subjectSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/);
-
-/** A compact JWS as carried in a request body. */
-export const jwsSchema = z.string().min(1).max(POLICY.maxJwsLength);
-
-/** An id in a path (session id, device id): base64url, bounded. */
-export const pathIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+// The shared field schemas live in the contract (one definition for routes and OpenAPI).
+export { jwsSchema, pathIdSchema, subjectSchema } from '../contract/schemas';
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;

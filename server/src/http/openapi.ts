@@ -1,45 +1,38 @@
 /**
- * The OpenAPI 3.1 description of every route the server registers, written by hand and
- * served at `GET /openapi.json`. `openapi.test.ts` checks it against the routes of the app
+ * The OpenAPI 3.1 description of every route the server registers, served at
+ * `GET /openapi.json`. Its named schemas and error table are generated from the contract
+ * (`contract/`); the operations are listed here. `openapi.test.ts` checks it against the routes of the app
  * and the error codes of errors.ts, so it cannot silently fall behind.
  *
  * @module
  */
+import { z } from 'zod';
+import { ERROR_STATUS } from '../contract/errors';
+import { COMPONENTS } from '../contract/schemas';
 import type { ErrorCode } from '../errors';
 
 type Json = Record<string, unknown>;
 
-/** Every error code with its status (docs/protocol.md §5); the `Error` schema's enum. */
-export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
-  ERR_BAD_REQUEST: 400,
-  ERR_PAYLOAD_TOO_LARGE: 413,
-  ERR_UNAUTHORIZED: 401,
-  ERR_FORBIDDEN: 403,
-  ERR_NOT_FOUND: 404,
-  ERR_JWS_INVALID: 400,
-  ERR_JWS_ALG: 400,
-  ERR_JWS_TYP: 400,
-  ERR_JWS_CLAIMS: 400,
-  ERR_UNKNOWN_DEVICE: 404,
-  ERR_DEVICE_REVOKED: 403,
-  ERR_DEVICE_ENROLLED_ELSEWHERE: 409,
-  ERR_UNKNOWN_SESSION: 404,
-  ERR_SESSION_EXPIRED: 410,
-  ERR_SESSION_NOT_BOUND: 409,
-  ERR_SESSION_BOUND: 409,
-  ERR_CHALLENGE_MISMATCH: 400,
-  ERR_REPLAY: 409,
-  ERR_STALE: 400,
-  ERR_CHAIN: 409,
-  ERR_ENROLLMENT_CODE: 400,
-  ERR_SESSION_TERMINATED: 410,
-  ERR_RATE_LIMITED: 429,
-  ERR_DPOP_INVALID: 401,
-  ERR_DPOP_STALE: 401,
-  ERR_DPOP_REPLAY: 401,
-  ERR_KEY_IN_USE: 409,
-  ERR_INTERNAL: 500,
-});
+export { ERROR_STATUS } from '../contract/errors';
+
+/**
+ * The named schemas, generated from the zod contract (`contract/schemas.ts`): the same schemas
+ * the routes validate with, so the document cannot describe other shapes than they accept.
+ */
+function componentSchemas(): Json {
+  const { schemas } = z.toJSONSchema(COMPONENTS, {
+    target: 'draft-2020-12',
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: 'any',
+    io: 'input',
+  });
+  const out: Json = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _s, $id: _i, ...rest } = schema as Json;
+    out[id] = rest;
+  }
+  return out;
+}
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ 'application/json': { schema } });
@@ -106,107 +99,6 @@ const page = (summary: string, responses: Json): Json => ({
   security: [],
   responses,
 });
-
-const schemas: Json = {
-  Error: strict({
-    error: strict({
-      code: { type: 'string', enum: Object.keys(ERROR_STATUS) },
-      message: str({ description: 'fixed text for humans' }),
-    }),
-  }),
-  Subject: str({ pattern: '^[\\x21-\\x7e]{1,128}$', description: 'pseudonymous user id' }),
-  PathId: str({ pattern: '^[A-Za-z0-9_-]{1,128}$' }),
-  CompactJws: str({ minLength: 1, maxLength: 8192 }),
-  Level: { type: 'string', enum: ['none', 'enrolling', 'high', 'medium', 'low'] },
-  Action: { type: 'string', enum: ['allow', 'step-up', 'terminate'] },
-  DeviceSession: strict({
-    sessionId: str(),
-    status: { type: 'string', enum: ['active', 'ended', 'terminated', 'expired', 'revoked'] },
-    assurance: nullable('number', { minimum: 0, maximum: 1 }),
-    level: ref('Level'),
-    state: { enum: ['enrolling', 'scoring', null] },
-    attestations: int({ minimum: 0 }),
-    lastAttestationAt: nullable('integer'),
-    expiresAt: isoTime,
-  }),
-  Device: strict({
-    deviceId: str(),
-    subject: ref('Subject'),
-    createdAt: isoTime,
-    revokedAt: nullable('string', { format: 'date-time' }),
-  }),
-  Thresholds: strict({
-    stepUpBelow: { type: 'number', minimum: 0, maximum: 1 },
-    terminateBelow: { type: 'number', minimum: 0, maximum: 1 },
-    staleAfterSeconds: int({ minimum: 1, maximum: 86400 }),
-    enrollingAction: ref('Action'),
-    staleAction: ref('Action'),
-    noAttestationAction: ref('Action'),
-  }),
-  Decision: strict({
-    action: ref('Action'),
-    reasons: {
-      type: 'array',
-      items: {
-        type: 'string',
-        enum: [
-          'ASSURANCE_BELOW_STEP_UP',
-          'ASSURANCE_BELOW_TERMINATE',
-          'SESSION_STALE',
-          'ENROLLING',
-          'NO_ATTESTATION',
-          'SESSION_NOT_BOUND',
-          'DEVICE_REVOKED',
-        ],
-      },
-    },
-    assurance: nullable('number', { minimum: 0, maximum: 1 }),
-    level: ref('Level'),
-    policy: ref('Thresholds'),
-  }),
-  Introspection: {
-    oneOf: [
-      strict({ active: { const: false } }),
-      strict({
-        active: { const: true },
-        iss: str(),
-        aud: str(),
-        sub: str(),
-        sid: str(),
-        iat: int(),
-        exp: int(),
-        jti: str(),
-        token_type: { const: 'tacit-session' },
-        cnf: strict({ jkt: str() }),
-        tacit_assurance: nullable('number'),
-        tacit_level: ref('Level'),
-        tacit_state: { enum: ['enrolling', 'scoring', null] },
-        tacit_last_attestation_at: nullable('integer'),
-        tacit_attestations: int({ minimum: 0 }),
-        tacit_action: ref('Action'),
-      }),
-    ],
-  },
-  AuditRecord: strict({
-    seq: int({ minimum: 1 }),
-    ts: isoTime,
-    type: str(),
-    actor: str({ description: 'rp:<id>, device:<jkt>, system or anonymous' }),
-    data: { type: 'object' },
-    prev: str({ pattern: '^[0-9a-f]{64}$' }),
-    hash: str({ pattern: '^[0-9a-f]{64}$' }),
-  }),
-  AuditVerification: strict(
-    {
-      ok: { type: 'boolean' },
-      records: int({ minimum: 0 }),
-      brokenAt: int({ minimum: 1 }),
-      anchor: { oneOf: [{ type: 'null' }, strict({ seq: int(), hash: str() })] },
-      head: { oneOf: [{ type: 'null' }, strict({ seq: int(), hash: str() })] },
-    },
-    ['ok', 'records', 'anchor', 'head'],
-  ),
-};
 
 const paths: Json = {
   '/healthz': {
@@ -694,13 +586,7 @@ export const OPENAPI = Object.freeze({
           'RFC 9449 proof (typ dpop+jwt, ES256, jwk = an enrolled device key; htm, htu, iat, jti)',
       },
     },
-    schemas: {
-      ...schemas,
-      Readiness: strict({
-        status: { enum: ['ready', 'unavailable'] },
-        checks: strict({ store: { enum: ['ok', 'fail'] }, keys: { enum: ['ok', 'fail'] } }),
-      }),
-    },
+    schemas: componentSchemas(),
   },
   paths,
 });

@@ -1,0 +1,129 @@
+/**
+ * The contract against the running app (in-process, real store): each route's request is
+ * built to the contract's request schema and its answer must parse with the contract's
+ * answer schema; error answers with the `Error` schema and the table's status. The OpenAPI
+ * document's named schemas are generated from the same zod schemas.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { OPENAPI } from '../http/openapi';
+import {
+  KEYS,
+  attest,
+  boundSession,
+  createHarness,
+  deviceCall,
+  requestToken,
+  type Answer,
+  type Harness,
+} from '../testing/harness';
+import { ERROR_STATUS } from './errors';
+import * as c from './schemas';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+function answers(res: Answer, status: number, schema: z.ZodType): void {
+  expect(res.status, res.text).toBe(status);
+  const parsed = schema.safeParse(res.json);
+  expect(parsed.success, `${JSON.stringify(parsed.error?.issues)} in ${res.text}`).toBe(true);
+}
+
+describe('the wire contract', () => {
+  it('every exercised route takes the contract’s request and answers with its schema', async () => {
+    answers(await h.call('GET', '/healthz'), 200, c.healthAnswer);
+    answers(await h.call('GET', '/readyz'), 200, c.readinessSchema);
+    answers(await h.call('GET', '/.well-known/jwks.json'), 200, c.jwksAnswer);
+
+    const code = await h.call('POST', '/v1/enrollment-codes', {
+      key: KEYS.bankA,
+      json: c.subjectBody.parse({ subject: 'carol' }),
+    });
+    answers(code, 201, c.enrollmentCodeAnswer);
+
+    const { device, sid } = await boundSession(h, 'alice');
+    answers(
+      await h.call('GET', '/v1/devices?subject=alice', { key: KEYS.bankA }),
+      200,
+      c.devicesAnswer,
+    );
+    const opened = await h.call('POST', '/v1/sessions', {
+      key: KEYS.bankA,
+      json: c.subjectBody.parse({ subject: 'alice' }),
+    });
+    answers(opened, 201, c.openedAnswer);
+
+    const jws = await device.attestation({ sid, seq: 1, state: 'scoring', conf: 0.9 });
+    c.attestationBody.parse({ attestation: jws });
+    const accepted = await h.call('POST', '/v1/attestations', { json: { attestation: jws } });
+    answers(accepted, 202, c.attestationAnswer);
+    device.commit(sid, jws);
+    answers(await attest(h, device, { sid, seq: 2, state: 'scoring', conf: 0.8 }), 202, c.attestationAnswer);
+
+    const token = await requestToken(h, sid);
+    answers(token, 200, c.tokenAnswer);
+    const introspected = await h.call('POST', '/v1/introspect', {
+      key: KEYS.bankA,
+      json: c.introspectBody.parse({ token: token.json.token }),
+    });
+    answers(introspected, 200, c.activeIntrospectionSchema);
+    answers(
+      await h.call('POST', '/v1/introspect', { key: KEYS.bankA, json: { token: 'x.y.z' } }),
+      200,
+      c.inactiveIntrospectionSchema,
+    );
+    answers(
+      await h.call('POST', `/v1/sessions/${sid}/decision`, { key: KEYS.bankA }),
+      200,
+      c.decisionSchema,
+    );
+    answers(await deviceCall(h, device, 'GET', `/v1/device/sessions/${sid}`), 200, c.deviceSessionSchema);
+    answers(await deviceCall(h, device, 'GET', '/v1/device/enrollments'), 200, c.enrollmentsAnswer);
+    answers(await h.call('GET', '/v1/audit/verify', { key: KEYS.auditor }), 200, c.auditVerificationSchema);
+    const lines = (await h.call('GET', '/v1/audit', { key: KEYS.auditor })).text.trim().split('\n');
+    for (const line of lines) expect(c.auditRecordSchema.safeParse(JSON.parse(line)).success, line).toBe(true);
+    answers(
+      await h.call('POST', '/v1/admin/signing-keys/rotate', { key: KEYS.admin }),
+      200,
+      c.signingKeysRotatedAnswer,
+    );
+    answers(await deviceCall(h, device, 'POST', '/v1/device/revoke'), 200, c.revokedAnswer);
+    const ended = await h.call('DELETE', `/v1/sessions/${opened.json.sessionId}`, { key: KEYS.bankA });
+    expect(ended.status).toBe(204);
+  });
+
+  it('error answers have the Error schema and the status of the error table', async () => {
+    const cases: [Answer, string][] = [
+      [await h.call('POST', '/v1/sessions', { key: KEYS.bankA, json: { subject: '' } }), 'ERR_BAD_REQUEST'],
+      [await h.call('POST', '/v1/sessions', { json: { subject: 'a' } }), 'ERR_UNAUTHORIZED'],
+      [await h.call('GET', '/v1/audit/verify', { key: KEYS.bankA }), 'ERR_FORBIDDEN'],
+      [await h.call('GET', '/nowhere'), 'ERR_NOT_FOUND'],
+      [await h.call('POST', '/v1/attestations', { json: { attestation: 'a.b.c' } }), 'ERR_JWS_INVALID'],
+      [await requestToken(h, 'no-such-session'), 'ERR_UNKNOWN_SESSION'],
+    ];
+    for (const [res, code] of cases) {
+      answers(res, ERROR_STATUS[code as keyof typeof ERROR_STATUS], c.errorBodySchema);
+      expect(res.json.error.code).toBe(code);
+    }
+  });
+
+  it('the OpenAPI document’s named schemas are the contract’s', () => {
+    const schemas = OPENAPI.components.schemas as Record<string, { enum?: unknown[] }>;
+    expect(schemas.Level!.enum).toEqual(c.levelSchema.options);
+    expect(schemas.Action!.enum).toEqual(c.actionSchema.options);
+    const error = JSON.stringify(schemas.Error);
+    for (const code of Object.keys(ERROR_STATUS)) expect(error).toContain(code);
+    expect(Object.keys(schemas).sort()).toEqual(
+      [
+        'Action', 'AuditRecord', 'AuditVerification', 'CompactJws', 'Decision', 'Device',
+        'DeviceSession', 'Error', 'Introspection', 'Level', 'PathId', 'Readiness', 'Subject',
+        'Thresholds',
+      ].sort(),
+    );
+  });
+});
