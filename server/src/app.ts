@@ -152,7 +152,7 @@ export function createApp(deps: AppDeps): TacitApp {
     const method = methodLabel(c.req.method);
     metrics.httpRequests.inc({ method, route, status: String(c.res.status) });
     metrics.httpDuration.observe({ method, route }, seconds);
-    logger.info('request', {
+    logger.debug('request', {
       method: c.req.method,
       route,
       status: c.res.status,

@@ -54,6 +54,8 @@ export interface Config {
   auditRetentionDays: number;
   /** Bearer token a Prometheus scraper may use on `GET /metrics` (`TACIT_METRICS_TOKEN`). */
   metricsToken: string | undefined;
+  /** Minimum level written to the log (`TACIT_LOG_LEVEL`, default `info`; `debug` adds the access log). */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Fixed-window limits (`TACIT_RATE_LIMIT_*`). */
   rateLimits: RateLimitConfig;
   /** Client address from `X-Forwarded-For` (`TACIT_TRUST_PROXY`, default off). */
@@ -214,6 +216,7 @@ const envSchema = z.object({
     .optional(),
   TACIT_POLICY_FILE: z.string().min(1).optional(),
   TACIT_AUDIT_RETENTION_DAYS: intVar(1, 36_500).default(365),
+  TACIT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TACIT_METRICS_TOKEN: z
     .string()
     .regex(SECRET, 'must be 16-256 printable characters without spaces')
@@ -356,6 +359,7 @@ export function loadConfig(
     policyFile,
     auditRetentionDays: e.TACIT_AUDIT_RETENTION_DAYS,
     metricsToken,
+    logLevel: e.TACIT_LOG_LEVEL,
     rateLimits: {
       windowMs: e.TACIT_RATE_LIMIT_WINDOW_SECONDS * 1000,
       rp: e.TACIT_RATE_LIMIT_RP,

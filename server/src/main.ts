@@ -43,7 +43,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = jsonLogger();
+  const logger = jsonLogger(undefined, undefined, config.logLevel);
   // SQLite (default) or Redis (TACIT_STORE=redis): an unreachable Redis stops the start here.
   const { store, rateLimiter, description } = await openConfiguredStore(config, logger);
   const keys = await loadServerKeys(store, systemClock, {

@@ -13,10 +13,15 @@ export type LogValue = string | number | boolean | null | undefined;
 export type LogFields = Record<string, LogValue>;
 
 /** Severity of a log line. */
-export type LogLevel = 'info' | 'warn' | 'error';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Levels in increasing severity; a logger writes its minimum level and above. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** What the server logs through. */
 export interface Logger {
+  /** Per-request detail (the access log): off unless `TACIT_LOG_LEVEL=debug`. */
+  debug(event: string, fields?: LogFields): void;
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
@@ -54,11 +59,19 @@ export function bufferedStdout(): (line: string) => void {
 export function jsonLogger(
   write: (line: string) => void = bufferedStdout(),
   now: () => number = Date.now,
+  minLevel: LogLevel = 'info',
 ): Logger {
+  const min = LOG_LEVELS.indexOf(minLevel);
   const emit = (level: LogLevel, event: string, fields?: LogFields) => {
     write(JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields }));
   };
+  // Below the minimum, a no-op: the access log costs nothing per request when it is off.
+  const at = (level: LogLevel) =>
+    LOG_LEVELS.indexOf(level) >= min
+      ? (event: string, fields?: LogFields) => emit(level, event, fields)
+      : () => {};
   return {
+    debug: at('debug'),
     info: (event, fields) => emit('info', event, fields),
     warn: (event, fields) => emit('warn', event, fields),
     error: (event, fields) => emit('error', event, fields),
@@ -73,6 +86,7 @@ export function memoryLogger(): Logger & { records: LogRecord[] } {
   };
   return {
     records,
+    debug: (event, fields) => push('debug', event, fields),
     info: (event, fields) => push('info', event, fields),
     warn: (event, fields) => push('warn', event, fields),
     error: (event, fields) => push('error', event, fields),
