@@ -4,12 +4,12 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
-import { jwsSchema, readJson } from '../body';
+import { readJson } from '../body';
+import { attestationBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const body = z.strictObject({ attestation: jwsSchema });
+const body = attestationBody;
 
 /**
  * Attestation route (device): `{attestation}` → 202 `{seq, assurance, level}`. The answer is

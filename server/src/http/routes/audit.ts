@@ -11,25 +11,13 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../middleware/auth';
 import { validate } from '../body';
+import { auditQuery } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const query = z.strictObject({
-  after: z
-    .string()
-    .regex(/^\d{1,15}$/)
-    .transform(Number)
-    .default(0),
-  limit: z
-    .string()
-    .regex(/^\d{1,5}$/)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 10_000)
-    .default(1000),
-});
+const query = auditQuery;
 
 /** `Content-Type` of the export. */
 export const NDJSON = 'application/x-ndjson; charset=utf-8';

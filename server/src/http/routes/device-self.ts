@@ -6,15 +6,13 @@
  * @module
  */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { z } from 'zod';
 import { BadRequest } from '../../errors';
-import { jwsSchema, pathIdSchema, readJson, validate } from '../body';
+import { pathIdSchema, readJson, validate } from '../body';
 import type { DeviceSelfService } from '../../services/device-self';
+import { emptyBody, rotateBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const rotateBody = z.strictObject({ rotation: jwsSchema });
-const emptyBody = z.strictObject({});
 
 /** Middleware: a valid DPoP proof of an enrolled device is required; sets `c.var.device`. */
 export function requireDpop(deviceSelf: DeviceSelfService): MiddlewareHandler<AppEnv> {

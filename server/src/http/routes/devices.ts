@@ -5,14 +5,13 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../middleware/auth';
-import { jwsSchema, pathIdSchema, readJson, subjectSchema, validate } from '../body';
+import { pathIdSchema, readJson, subjectSchema, validate } from '../body';
+import { enrollBody, subjectBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const enrollBody = z.strictObject({ enrollment: jwsSchema });
-const revokeBody = z.strictObject({ subject: subjectSchema });
+const revokeBody = subjectBody;
 
 /**
  * - `POST /v1/devices` (device): `{enrollment}` → 201 `{deviceId, subject}`

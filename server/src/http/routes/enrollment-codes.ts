@@ -5,13 +5,13 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../middleware/auth';
-import { readJson, subjectSchema } from '../body';
+import { readJson } from '../body';
+import { subjectBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const body = z.strictObject({ subject: subjectSchema });
+const body = subjectBody;
 
 /** Enrollment-code route (role `bank`): `{subject}` → 201 `{code, expiresAt}`. */
 export function enrollmentCodeRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {

@@ -4,16 +4,13 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../middleware/auth';
 import { readJsonOrForm } from '../body';
+import { introspectBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const body = z.strictObject({
-  token: z.string().min(1).max(8192),
-  token_type_hint: z.string().max(64).optional(),
-});
+const body = introspectBody;
 
 /**
  * Introspection route (role `bank`): form `token=…` or JSON `{token}` → `{active: false}` or

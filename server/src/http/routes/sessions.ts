@@ -5,14 +5,13 @@
  * @module
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireRole } from '../middleware/auth';
-import { jwsSchema, pathIdSchema, readJson, subjectSchema, validate } from '../body';
+import { pathIdSchema, readJson, validate } from '../body';
+import { bindBody, subjectBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-const openBody = z.strictObject({ subject: subjectSchema });
-const bindBody = z.strictObject({ binding: jwsSchema });
+const openBody = subjectBody;
 
 /**
  * - `POST /v1/sessions` (bank): `{subject}` → 201 `{sessionId, challenge, expiresAt}`
