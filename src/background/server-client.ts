@@ -6,6 +6,8 @@
  */
 import { ExtensionError } from '../shared/errors';
 import type { ServerSessionView } from '../shared/protocol';
+// Wire types from the server's contract (type-only: no server code in the extension).
+import type { AttestationAnswer, BoundAnswer } from '../../server/src/contract/schemas';
 import { dpopProof } from './device-key';
 
 /** A session id as the server issues them; anything else never reaches a URL path. */
@@ -70,11 +72,11 @@ export function enrollDevice(serverUrl: string, enrollment: string) {
 }
 
 export function bindSession(serverUrl: string, binding: string) {
-  return post<{ sessionId: string }>(serverUrl, '/v1/sessions/bind', { binding });
+  return post<BoundAnswer>(serverUrl, '/v1/sessions/bind', { binding });
 }
 
 export function sendAttestation(serverUrl: string, attestation: string) {
-  return post<{ seq: number; assurance: number | null; level: string }>(
+  return post<AttestationAnswer>(
     serverUrl,
     '/v1/attestations',
     { attestation },

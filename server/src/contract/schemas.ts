@@ -233,6 +233,7 @@ export const assuranceSnapshotAnswer = z.record(z.string(), z.unknown());
 
 /** Wire types, for the SDK and the extension (`import type` only). */
 export type AttestationAnswer = z.infer<typeof attestationAnswer>;
+export type BoundAnswer = z.infer<typeof boundAnswer>;
 export type DeviceSessionView = z.infer<typeof deviceSessionSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;
 export type IntrospectionAnswer = z.infer<typeof introspectionSchema>;
