@@ -112,15 +112,6 @@ describe('UserModel on synthetic typists', () => {
     expect(d.anomaly).toBeCloseTo((1 - w) * d.distance + w * d.reconstruction, 10);
     expect(d.confidence).toBe(model.score(genuine[0]!));
   });
-
-  it('scores one window in well under 1 ms', () => {
-    const n = 2000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) model.score(genuine[i % genuine.length]!);
-    const perWindow = (performance.now() - t0) / n;
-    console.info(`score: ${(perWindow * 1000).toFixed(1)} µs per window`);
-    expect(perWindow).toBeLessThan(0.2);
-  });
 });
 
 describe('UserModel on synthetic pointer users', () => {
@@ -138,13 +129,11 @@ describe('UserModel on synthetic pointer users', () => {
 });
 
 describe('UserModel training', () => {
-  it('fits 30 windows in well under 2 s on the cpu backend', async () => {
+  // Fit and score latency are measured by `npm run bench -- model` against its baseline, not
+  // asserted here: these machines are shared and a wall-clock bound fails on a busy one.
+  it('fits 30 windows and generalises to held-out windows of the same typist', async () => {
     const model = new UserModel('keystroke');
-    const t0 = performance.now();
     const report = await model.fit(keyWindows(TYPIST_A, 30, 7));
-    const ms = performance.now() - t0;
-    console.info(`fit(30 windows): ${ms.toFixed(0)} ms, fit(report) ${report.durationMs} ms`);
-    expect(ms).toBeLessThan(2000);
     expect(report.heldOutConfidence).toBeGreaterThan(0.6);
     expect(report.trainLoss).toBeGreaterThanOrEqual(0);
     expect(report.trainLoss).toBeLessThan(1);
