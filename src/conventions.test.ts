@@ -45,15 +45,18 @@ describe('collectors', () => {
 
 describe('manifest', () => {
   it('asks only for the permissions we need', () => {
-    expect([...manifest.permissions].sort()).toEqual(['offscreen', 'storage']);
+    expect([...manifest.permissions].sort()).toEqual(['offscreen', 'scripting', 'storage']);
+    // Always held: the demo bank and a local server only. Every bank origin is asked for at run
+    // time, one host at a time, from the options page (optional_host_permissions).
     for (const pattern of manifest.host_permissions) expect(pattern).toMatch(/^https?:\/\/(localhost|127\.0\.0\.1)\/\*$/);
+    expect([...manifest.optional_host_permissions].sort()).toEqual(['http://*/*', 'https://*/*']);
     expect(JSON.stringify(manifest)).not.toContain('<all_urls>');
   });
 
-  it('runs the content script on host-permitted patterns only', () => {
-    for (const script of manifest.content_scripts) {
-      for (const match of script.matches) expect(manifest.host_permissions).toContain(match);
-    }
+  it('declares no static content script: capture is registered only where consent and a permission allow it', () => {
+    expect(manifest).not.toHaveProperty('content_scripts');
+    const background = readFileSync(join(ROOT, 'src/background/index.ts'), 'utf8');
+    expect(background).toMatch(/content\/index\.ts\?script&iife/);
   });
 
   it('the built manifest exposes no extension page or worker to web pages', () => {
@@ -63,7 +66,8 @@ describe('manifest', () => {
       web_accessible_resources?: { resources: string[] }[];
     };
     for (const entry of json.web_accessible_resources ?? []) {
-      for (const resource of entry.resources) expect(resource).not.toMatch(/offscreen|worker|popup|options/);
+      // Nor the capture script: a page that could fetch it would know Tacit is installed.
+      for (const resource of entry.resources) expect(resource).not.toMatch(/offscreen|worker|popup|options|consent|content/);
     }
   });
 });

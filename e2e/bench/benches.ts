@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { ROOT } from '../support/server';
 import { printCapture, runCaptureBench } from './capture';
 import { printFeatures, runFeaturesBench } from './features';
+import { printBundle, runBundleBench } from './bundle';
+import { printMemory, runMemoryBench } from './memory';
 import { printModel, runModelBench } from './model';
 import { writeJson } from './report';
 import { printServer, runServerBench, type StoreName } from './server';
@@ -44,6 +46,15 @@ export const BENCHES = {
     // --events: scored windows per modality (default 1,000); --reps: memory cycles (default 50).
     run: (p: BenchParams) => runModelBench({ windows: p.events, cycles: p.reps }),
     print: (r: object) => printModel(r as Awaited<ReturnType<typeof runModelBench>>),
+  },
+  bundle: {
+    run: () => runBundleBench(),
+    print: (r: object) => printBundle(r as Awaited<ReturnType<typeof runBundleBench>>),
+  },
+  memory: {
+    // --seconds: length of the typing session (default 600).
+    run: (p: BenchParams) => runMemoryBench({ seconds: p.seconds }),
+    print: (r: object) => printMemory(r as Awaited<ReturnType<typeof runMemoryBench>>),
   },
   server: {
     run: (p: BenchParams) =>

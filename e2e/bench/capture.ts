@@ -7,7 +7,7 @@
  * 3. gzip size of everything the built content script loads.
  */
 import type { BrowserContext, Page } from '@playwright/test';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
@@ -126,7 +126,7 @@ export async function runCaptureBench(options: CaptureBenchOptions = {}): Promis
     const ext = await launchWithExtension();
     try {
       await configure(ext, { serverUrl: server.url, protectedOrigins: [server.url] });
-      const withExtension = await longTaskRun(ext.context, server, seconds);
+      const withExtension = await longTaskRun(ext.context, server, seconds, () => enrolled(ext));
       extensionModel = await capturedModel(ext);
       runs = { withExtension, baseline };
     } finally {
@@ -279,18 +279,27 @@ function keySchedule(durationMs: number, seed: number): { actions: KeyAction[]; 
 }
 
 /** Logs into the demo bank and opens the transfer form. */
-async function openTransferPage(page: Page, server: RunningServer): Promise<void> {
+async function openTransferPage(page: Page, server: RunningServer, ready: () => Promise<void>): Promise<void> {
   await page.goto(`${server.url}/bank/login`);
   await page.fill('#username', 'bench');
   await page.fill('#password', 'demo');
   await Promise.all([page.waitForURL('**/bank/accounts'), page.click('#login')]);
+  // Enrolled, so the extension learns from the run as it does for its holder (Tacit learns
+  // nothing in a session the bank has not vouched for); the plain browser does the same clicks.
+  await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
+  await ready();
   await page.goto(`${server.url}/bank/transfer`);
   await page.waitForSelector('#memo');
 }
 
-async function longTaskRun(context: BrowserContext, server: RunningServer, seconds: number): Promise<LongTaskRun> {
+async function longTaskRun(
+  context: BrowserContext,
+  server: RunningServer,
+  seconds: number,
+  ready: () => Promise<void> = async () => undefined,
+): Promise<LongTaskRun> {
   const page = context.pages()[0] ?? (await context.newPage());
-  await openTransferPage(page, server);
+  await openTransferPage(page, server, ready);
   await page.evaluate(() => {
     const entries: { startTime: number; duration: number }[] = [];
     window.tacitLongTasks = entries;
@@ -400,6 +409,17 @@ async function expectProbe(page: Page): Promise<void> {
   }
 }
 
+/** Waits until the extension has enrolled its device key with the server. */
+async function enrolled(ext: Awaited<ReturnType<typeof launchWithExtension>>): Promise<void> {
+  const popup = await extensionPage(ext);
+  const deadline = Date.now() + 15_000;
+  while (!((await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'status' }))) as ExtensionStatus).enrolled) {
+    if (Date.now() > deadline) throw new Error('the extension did not enrol the device');
+    await sleep(200);
+  }
+  await popup.close();
+}
+
 /** Asks the extension what its model has seen; fails if it saw nothing (the run would prove nothing). */
 async function capturedModel(ext: Awaited<ReturnType<typeof launchWithExtension>>): Promise<ExtensionStatus['model']> {
   const popup = await extensionPage(ext);
@@ -421,17 +441,28 @@ async function capturedModel(ext: Awaited<ReturnType<typeof launchWithExtension>
 // 3. Content script size
 
 /**
- * Every file the built content script loads: the manifest's `content_scripts[0].js`, then,
+ * The built capture script: the file the background registers with
+ * `scripting.registerContentScripts` (the manifest declares no content script), found as the one
+ * `src/content/….js` path named in the built extension's scripts.
+ */
+export function captureScriptEntry(distDir: string): string {
+  const found = new Set<string>();
+  for (const file of readdirSync(join(distDir, 'assets')).filter((f) => f.endsWith('.js'))) {
+    const text = readFileSync(join(distDir, 'assets', file), 'utf8');
+    for (const m of text.matchAll(/["'](src\/content\/[\w./-]+\.js)["']/g)) found.add(m[1]!);
+  }
+  if (found.size !== 1) throw new Error(`expected one registered capture script, found ${JSON.stringify([...found])}`);
+  return [...found][0]!;
+}
+
+/**
+ * Every file the built content script loads: the registered capture script, then,
  * recursively, what each file imports — static `import`/`export … from`, literal dynamic
- * `import()`, and crxjs's loader, which imports the real script through
- * `chrome.runtime.getURL("assets/…")`. Each file is gzipped on its own (level 9).
+ * `import()`, and a loader that imports through `chrome.runtime.getURL("assets/…")`. Each file
+ * is gzipped on its own (level 9).
  */
 export function contentScriptSize(distDir: string): { files: BundleFile[]; bytes: number; gzipBytes: number } {
-  const manifest = JSON.parse(readFileSync(join(distDir, 'manifest.json'), 'utf8')) as {
-    content_scripts?: { js?: string[] }[];
-  };
-  const entries = manifest.content_scripts?.[0]?.js ?? [];
-  if (entries.length === 0) throw new Error('the manifest declares no content script');
+  const entries = [captureScriptEntry(distDir)];
   const root = resolve(distDir);
   const seen = new Set<string>();
   const queue = entries.map((e) => resolve(root, e));

@@ -8,7 +8,8 @@ import { STORES, type StoreName } from './server';
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json] [--seconds N] [--events N] [--reps N]
   server: [--sessions N] [--step-seconds S] [--rates a,b,c] [--stores ${STORES.join(',')}] [--profile dir]
-  model: [--events N scored windows per modality] [--reps N memory cycles]`;
+  model: [--events N scored windows per modality] [--reps N memory cycles]
+  memory: [--seconds N of typing, default 600]`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);

@@ -10,15 +10,30 @@ export interface LoadedExtension {
   context: BrowserContext;
   serviceWorker: Worker;
   extensionId: string;
+  /** The fresh profile directory (the bench finds the browser's processes by it). */
+  profile: string;
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /**
+   * Agree on the first-run page that opens on install, as a person would (default true). With
+   * false the page is left open and nothing is captured until a test agrees.
+   */
+  consent?: boolean;
+  /** Extra Chromium flags (e.g. `--host-resolver-rules`). */
+  args?: string[];
+  /** Run with a window on this X display (for tests that answer browser prompts); default headless. */
+  display?: string;
+}
+
 /** Launches Debian's Chromium with the built extension loaded (a fresh profile each time). */
-export async function launchWithExtension(): Promise<LoadedExtension> {
+export async function launchWithExtension(options: LaunchOptions = {}): Promise<LoadedExtension> {
   const profile = mkdtempSync(join(tmpdir(), 'tacit-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
+    headless: options.display === undefined,
+    ...(options.display === undefined ? {} : { env: { ...process.env, DISPLAY: options.display } }),
     args: [
       `--disable-extensions-except=${EXTENSION_DIR}`,
       `--load-extension=${EXTENSION_DIR}`,
@@ -27,12 +42,45 @@ export async function launchWithExtension(): Promise<LoadedExtension> {
       '--disable-sync',
       '--no-first-run',
       '--disable-gpu',
+      ...(options.args ?? []),
     ],
   });
   const serviceWorker =
     context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
   const extensionId = new URL(serviceWorker.url()).host;
-  return { context, serviceWorker, extensionId, close: () => context.close() };
+  const ext = { context, serviceWorker, extensionId, profile, close: () => context.close() };
+  if (options.consent !== false) {
+    const page = await consentPage(ext);
+    await page.click('#agree');
+    await page.getByText('Tacit is on').waitFor();
+    await page.close();
+  }
+  return ext;
+}
+
+/** The first-run consent page the extension opens on install. */
+export async function consentPage(ext: Pick<LoadedExtension, 'context' | 'extensionId'>): Promise<Page> {
+  const url = `chrome-extension://${ext.extensionId}/src/consent/consent.html`;
+  const open = () => ext.context.pages().find((p) => p.url() === url);
+  const page = open() ?? (await ext.context.waitForEvent('page', { predicate: (p) => p.url() === url, timeout: 15_000 }));
+  await page.waitForLoadState('domcontentloaded');
+  return page;
+}
+
+/**
+ * Waits until the content script is registered for `origin`'s host (the background registers
+ * it when consent, config or permissions change), so the next page load on it is captured.
+ */
+export async function waitForCaptureRegistration(ext: LoadedExtension, origin: string): Promise<void> {
+  const pattern = `${new URL(origin).protocol}//${new URL(origin).hostname}/*`;
+  await ext.serviceWorker.evaluate(async (want) => {
+    for (let i = 0; i < 200; i++) {
+      const [script] = await chrome.scripting.getRegisteredContentScripts({ ids: ['tacit-capture'] });
+      if (script?.matches?.includes(want)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`content script not registered for ${want}`);
+  }, pattern);
 }
 
 /** Points the extension at a server and protects the bank's origin (as the options page would). */
@@ -43,6 +91,17 @@ export async function configure(
   await ext.serviceWorker.evaluate(async (value) => {
     await chrome.storage.local.set({ config: value });
   }, config);
+  // Origins with a host permission (the demo bank's) are registered at once; others need the
+  // permission the options page asks for.
+  const granted = await ext.serviceWorker.evaluate(
+    (origins) => Promise.all(origins.map((o) => chrome.permissions.contains({ origins: [`${new URL(o).protocol}//${new URL(o).hostname}/*`] }))),
+    config.protectedOrigins,
+  );
+  const consented = await ext.serviceWorker.evaluate(async () => (await chrome.storage.local.get('consent')).consent !== undefined);
+  if (!consented) return;
+  for (const [i, origin] of config.protectedOrigins.entries()) {
+    if (granted[i]) await waitForCaptureRegistration(ext, origin);
+  }
 }
 
 /** An extension page, used to ask the service worker for its status or to read storage. */

@@ -3,6 +3,8 @@ import { configure, launchWithExtension, type LoadedExtension } from './extensio
 import { startRecordingProxy, startServer, type RecordingProxy, type RunningServer } from './server';
 
 export interface TacitFixtures {
+  /** Extra environment for the server (e.g. a policy file), set with `test.use`. */
+  serverEnv: Record<string, string>;
   server: RunningServer;
   recorder: RecordingProxy;
   ext: LoadedExtension;
@@ -14,8 +16,9 @@ export interface TacitFixtures {
  * extension, configured to protect the demo bank's origin.
  */
 export const test = base.extend<TacitFixtures>({
-  server: async ({}, use) => {
-    const server = await startServer();
+  serverEnv: [{}, { option: true }],
+  server: async ({ serverEnv }, use) => {
+    const server = await startServer(serverEnv);
     await use(server);
     await server.stop();
   },

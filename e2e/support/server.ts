@@ -4,6 +4,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { httpsJson, type TestCertificate } from './tls';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -22,9 +23,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface ServerOptions {
+  /**
+   * Serve HTTPS with this certificate, as `https://<cert.host>:<port>` (the browser maps the
+   * host to loopback with `--host-resolver-rules`): the server's own URL and the demo bank's
+   * origin are then a real bank-like origin, not localhost.
+   */
+  tls?: TestCertificate;
+}
+
 /** Starts the real verification server (tsx, SQLite in a temp dir) and waits until it listens. */
-export async function startServer(): Promise<RunningServer> {
+export async function startServer(extraEnv: Record<string, string> = {}, options: ServerOptions = {}): Promise<RunningServer & { port: number }> {
   const port = await freePort();
+  const tls = options.tls;
+  const url = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'));
   const dbPath = join(dir, 'tacit.db');
   const bankKey = `e2e-demo-bank-key-${Math.random().toString(36).slice(2)}`;
@@ -36,19 +48,20 @@ export async function startServer(): Promise<RunningServer> {
       TACIT_PORT: String(port),
       TACIT_DB: dbPath,
       TACIT_DEMO_BANK_KEY: bankKey,
+      ...(tls ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url } : {}),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok) break;
+      const ok = tls ? (await httpsJson(tls, port, '/healthz')).status === 200 : (await fetch(`${url}/healthz`)).ok;
+      if (ok) break;
     } catch {
       // not listening yet
     }
@@ -57,6 +70,7 @@ export async function startServer(): Promise<RunningServer> {
   }
   return {
     url,
+    port,
     dbPath,
     bankKey,
     async stop() {

@@ -129,7 +129,7 @@ describe('demo bank accounts, enrollment and assurance', () => {
     expect(byId(page, 'assurance-level')).toBe('none');
     expect(byId(page, 'attestation-count')).toBe('0');
     expect(byId(page, 'device-status')).toBe('not enrolled');
-    expect(page.text).toMatch(/<form method="post" action="\/bank\/enroll">\s*<button id="enroll"/);
+    expect(page.text).toMatch(/<form method="post" action="\/bank\/enroll" id="enroll-form" >\s*<button id="enroll"/);
     expect(page.text).toMatch(/<a id="to-transfer"[^>]*href="\/bank\/transfer"/);
     expect(page.text).toMatch(/<script src="\/bank\/static\/bank.js" defer><\/script>/);
     expect(page.text).not.toContain('tacit-enrollment');
@@ -158,12 +158,15 @@ describe('demo bank accounts, enrollment and assurance', () => {
     const after = await get('/bank/accounts?enrolled=pending', cookie);
     expect(byId(after, 'device-status')).toBe('enrolled');
     expect(after.text).not.toContain('tacit-enrollment'); // the used code is gone
+    expect(after.text).not.toContain('id="enrollment-code"');
+    expect(after.text).toMatch(/id="enroll-form" hidden/); // no Enroll button once enrolled
 
     let api = await get('/bank/api/assurance', cookie);
     expect(api.json).toEqual({
       assurance: null,
       level: 'none',
       state: null,
+      progress: null,
       attestations: 0,
       deviceEnrolled: true,
       bound: true,
@@ -171,7 +174,9 @@ describe('demo bank accounts, enrollment and assurance', () => {
 
     await attest(h, device, { sid: sid!, seq: 1, state: 'enrolling', conf: null, progress: 0.3 });
     api = await get('/bank/api/assurance', cookie);
-    expect(api.json).toMatchObject({ level: 'enrolling', state: 'enrolling', attestations: 1 });
+    expect(api.json).toMatchObject({ level: 'enrolling', state: 'enrolling', progress: 0.3, attestations: 1 });
+    const enrolling = await get('/bank/accounts', cookie);
+    expect(byId(enrolling, 'enrolment-value')).toBe('30 %');
 
     await attest(h, device, { sid: sid!, seq: 2, conf: 0.86 });
     api = await get('/bank/api/assurance', cookie);
@@ -179,6 +184,7 @@ describe('demo bank accounts, enrollment and assurance', () => {
       assurance: 0.86,
       level: 'high',
       state: 'scoring',
+      progress: null,
       attestations: 2,
       deviceEnrolled: true,
       bound: true,

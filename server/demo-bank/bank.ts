@@ -119,6 +119,7 @@ export function createDemoBank(deps: DemoBankDeps): Hono<BankEnv> {
       assurance: null,
       level: 'none',
       state: null,
+      progress: null,
       attestations: 0,
       deviceEnrolled,
       bound: false,
@@ -127,10 +128,14 @@ export function createDemoBank(deps: DemoBankDeps): Hono<BankEnv> {
       const { token } = await service.issueSessionToken(DEMO_BANK_RP, bank.tacitSid);
       const info = await service.introspect(DEMO_BANK_RP, token);
       if (!info.active) return none;
+      // Enrolment progress, as the device last reported it (only while enrolling).
+      const progress =
+        info.tacit_state === 'enrolling' ? (await service.getSession(DEMO_BANK_RP, bank.tacitSid)).progress : null;
       return {
         assurance: info.tacit_assurance,
         level: info.tacit_level,
         state: info.tacit_state,
+        progress,
         attestations: info.tacit_attestations,
         deviceEnrolled,
         bound: true,

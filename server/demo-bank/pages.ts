@@ -17,6 +17,8 @@ export interface AssuranceSnapshot {
   assurance: number | null;
   level: AssuranceLevel;
   state: AttestationState | null;
+  /** Enrolment progress in [0, 1] the device last reported while enrolling, else null. */
+  progress: number | null;
   attestations: number;
   /** The user has at least one unrevoked device enrolled with the bank. */
   deviceEnrolled: boolean;
@@ -95,7 +97,15 @@ function assurancePanel(s: AssuranceSnapshot): Html {
         <dd id="attestation-count">${s.attestations}</dd>
       </div>
     </dl>
+    <div id="enrolment-progress" ${s.progress === null ? 'hidden' : ''}>
+      <label for="enrolment-bar">Learning your rhythm: <span id="enrolment-value">${percent(s.progress)}</span></label>
+      <progress id="enrolment-bar" max="100" value="${Math.round((s.progress ?? 0) * 100)}"></progress>
+    </div>
   </section>`;
+}
+
+function percent(progress: number | null): string {
+  return progress === null ? '' : `${Math.round(progress * 100)} %`;
 }
 
 /** The login form; `error` is shown above it (after a failed attempt). */
@@ -145,7 +155,8 @@ const ACCOUNTS = [
 
 /** Accounts overview, device status, enroll button and (when pending) the enrollment code. */
 export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
-  const deviceStatus = ctx.assurance.deviceEnrolled ? 'enrolled' : 'not enrolled';
+  const enrolled = ctx.assurance.deviceEnrolled;
+  const deviceStatus = enrolled ? 'enrolled' : 'not enrolled';
   return layout({
     title: 'Accounts',
     user: ctx.user,
@@ -173,15 +184,18 @@ export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
             <strong id="device-status">${deviceStatus}</strong>
           </p>
           ${pendingCode
-            ? html`<p class="code-box">
+            ? html`<div id="enrollment-pending"><p class="code-box">
                   Enrollment code: <code id="enrollment-code">${pendingCode}</code>
                 </p>
                 <p class="hint">
                   The Tacit extension picks this code up from the page. It is valid for 10 minutes
                   and works once.
-                </p>`
+                </p></div>`
             : ''}
-          <form method="post" action="/bank/enroll">
+          <p id="enrolled-note" class="hint" ${enrolled ? '' : 'hidden'}>
+            A device of yours is enrolled. Tacit learns your rhythm while you use online banking.
+          </p>
+          <form method="post" action="/bank/enroll" id="enroll-form" ${enrolled || pendingCode ? 'hidden' : ''}>
             <button id="enroll" type="submit">Enroll this device</button>
           </form>
         </section>

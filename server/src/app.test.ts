@@ -49,7 +49,7 @@ describe('end-to-end flow', () => {
       json: { binding: await device.binding(session.sessionId, session.challenge) },
     });
     expect(bound.status).toBe(200);
-    expect(bound.json).toEqual({ sessionId: session.sessionId });
+    expect(bound.json).toEqual({ sessionId: session.sessionId, subject: 'alice' });
 
     const sid = session.sessionId;
     const introspectNow = async () => {

@@ -6,12 +6,22 @@
 import type { RawEventBatch } from '../../model/events/schema';
 import { ExtensionError } from '../shared/errors';
 import { sendToOffscreen } from '../shared/messaging';
-import type { GoldenReply, ModelWorkerApi, ScoreUpdate, WorkerStatus } from '../shared/protocol';
+import type {
+  GoldenReply,
+  LearningContext,
+  ModelWorkerApi,
+  ScoreUpdate,
+  StoreDescription,
+  WorkerStatus,
+} from '../shared/protocol';
 
 export interface ModelHost {
-  ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate>;
-  status(): Promise<WorkerStatus>;
+  ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate>;
+  status(learn: LearningContext | null): Promise<WorkerStatus>;
   checkGolden(): Promise<GoldenReply>;
+  describe(): Promise<StoreDescription>;
+  applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }>;
+  eraseAll(): Promise<void>;
 }
 
 export const OFFSCREEN_PATH = 'src/offscreen/offscreen.html';
@@ -39,9 +49,10 @@ async function ensureOffscreen(): Promise<void> {
 }
 
 async function viaOffscreen<T>(send: () => Promise<T>): Promise<T> {
-  await ensureOffscreen();
   for (let attempt = 0; ; attempt++) {
     try {
+      // Every attempt: the document may have been closed (by the browser, or mid-call).
+      await ensureOffscreen();
       const reply = await send();
       if (reply === undefined) throw new ExtensionError('ERR_MODEL', 'offscreen document did not answer');
       return reply;
@@ -54,19 +65,29 @@ async function viaOffscreen<T>(send: () => Promise<T>): Promise<T> {
 }
 
 const offscreenHost: ModelHost = {
-  ingest: (batch, sid) => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'ingest', batch, sid })),
-  status: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status' })),
+  ingest: (batch, sid, learn) =>
+    viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'ingest', batch, sid, learn })),
+  status: (learn) => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status', learn })),
   checkGolden: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'check-golden' })),
+  describe: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'describe' })),
+  applyRetention: (maxAgeMs) =>
+    viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'apply-retention', maxAgeMs })),
+  eraseAll: async () => {
+    await viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'erase-all' }));
+  },
 };
 
 let direct: Promise<ModelWorkerApi> | undefined;
 
 function directHost(): ModelHost {
-  direct ??= import('../shared/worker-client').then((m) => m.startModelWorker() as unknown as ModelWorkerApi);
+  direct ??= import('../shared/worker-client').then((m) => m.startModelWorker());
   return {
-    ingest: async (batch, sid) => (await direct!).ingest(batch, sid),
-    status: async () => (await direct!).status(),
+    ingest: async (batch, sid, learn) => (await direct!).ingest(batch, sid, learn),
+    status: async (learn) => (await direct!).status(learn),
     checkGolden: async () => (await direct!).checkGolden(),
+    describe: async () => (await direct!).describe(),
+    applyRetention: async (maxAgeMs) => (await direct!).applyRetention(maxAgeMs),
+    eraseAll: async () => (await direct!).eraseAll(),
   };
 }
 

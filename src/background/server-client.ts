@@ -71,8 +71,15 @@ export function enrollDevice(serverUrl: string, enrollment: string) {
   return post<{ deviceId: string; subject: string }>(serverUrl, '/v1/devices', { enrollment });
 }
 
-export function bindSession(serverUrl: string, binding: string) {
-  return post<BoundAnswer>(serverUrl, '/v1/sessions/bind', { binding });
+/** Binds a session; the server answers with the subject the bank opened it for. */
+export async function bindSession(serverUrl: string, binding: string) {
+  const reply = await post<BoundAnswer>(serverUrl, '/v1/sessions/bind', { binding });
+  // Checked even though the contract types it: an old server answering without a subject must not
+  // make the device learn for nobody.
+  if (typeof reply.subject !== 'string' || reply.subject.length === 0) {
+    throw new ExtensionError('ERR_SERVER', 'server named no subject for the session');
+  }
+  return { sessionId: reply.sessionId, subject: reply.subject };
 }
 
 export function sendAttestation(serverUrl: string, attestation: string) {

@@ -21,8 +21,8 @@ vi.mock('webextension-polyfill', () => ({
   default: { storage: { local: m.area(m.local), session: m.area(m.session) } },
 }));
 vi.mock('./device-key', () => ({
-  deviceKey: vi.fn(),
-  signStatement: vi.fn(),
+  deviceKey: vi.fn(async () => ({ jkt: 'dev' })),
+  signStatement: vi.fn(async (typ: string) => typ),
   hashStatement: vi.fn(),
   forgetDeviceKey: vi.fn(async () => void m.calls.push('forget-key')),
 }));
@@ -40,17 +40,22 @@ const readDeviceSession = vi.fn(async (_url: string, sid: string) => ({
   lastAttestationAt: 1,
   expiresAt: 'x',
 }));
+const sendAttestation = vi.fn(async (_url: string, _jws: string) => ({ seq: 1, assurance: 0.9, level: 'high' }));
+const enrollDevice = vi.fn(async (_url: string, _enrollment: string) => ({ deviceId: 'dev', subject: 'alice' }));
+const bindSession = vi.fn(async (_url: string, _binding: string) => ({ sessionId: 'sid', subject: 'alice' }));
 vi.mock('./server-client', () => ({
-  bindSession: vi.fn(),
-  enrollDevice: vi.fn(),
-  sendAttestation: vi.fn(),
+  bindSession: (...args: unknown[]) => bindSession(...(args as [string, string])),
+  enrollDevice: (...args: unknown[]) => enrollDevice(...(args as [string, string])),
+  sendAttestation: (...args: unknown[]) => sendAttestation(...(args as [string, string])),
   revokeThisDevice: (...args: unknown[]) => revokeThisDevice(...(args as [])),
   readDeviceSession: (...args: unknown[]) => readDeviceSession(...(args as [string, string])),
 }));
 
 const { SessionService } = await import('./session');
 const service = () => new SessionService(async () => DEFAULT_CONFIG);
-const enrolled = { deviceId: 'dev', subject: 's', serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: 1 };
+const enrolled = { deviceId: 'dev', subjects: ['s'], serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: 1 };
+const { subjectKey } = await import('./subject-key');
+const CHAL = 'c'.repeat(43);
 
 beforeEach(() => {
   for (const k of Object.keys(local)) delete local[k];
@@ -58,6 +63,69 @@ beforeEach(() => {
   calls.length = 0;
   revokeThisDevice.mockClear();
   readDeviceSession.mockClear();
+  enrollDevice.mockClear();
+  bindSession.mockClear();
+});
+
+describe('learningContext: only the subject the bank vouched for', () => {
+  it('is null on a page with a session before the device is enrolled, and before binding', async () => {
+    const s = service();
+    await s.handleHints({ session: { sid: 'sid-a', challenge: CHAL } });
+    expect(bindSession).not.toHaveBeenCalled();
+    await expect(s.learningContext('sid-a')).resolves.toBeNull();
+    await expect(s.learningContext('never-seen')).resolves.toBeNull();
+  });
+
+  it('after enrolment and binding, is the session\'s subject at this server', async () => {
+    const s = service();
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
+    expect(enrollDevice).toHaveBeenCalledOnce();
+    expect(local.device).toMatchObject({ deviceId: 'dev', subjects: ['alice'] });
+    await expect(s.learningContext('sid-a')).resolves.toEqual({
+      subjectKey: await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice'),
+    });
+    expect(await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice')).not.toBe(await subjectKey('https://other.example', 'alice'));
+  });
+
+  it('a second subject enrolled on the same device learns under its own key', async () => {
+    const s = service();
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
+    enrollDevice.mockResolvedValueOnce({ deviceId: 'dev', subject: 'bob' });
+    bindSession.mockResolvedValueOnce({ sessionId: 'sid-b', subject: 'bob' });
+    await s.handleHints({ enrollmentCode: 'CODE-2', session: { sid: 'sid-b', challenge: CHAL } });
+    expect(local.device).toMatchObject({ subjects: ['alice', 'bob'] });
+    const a = await s.learningContext('sid-a');
+    const b = await s.learningContext('sid-b');
+    expect(b).toEqual({ subjectKey: await subjectKey(DEFAULT_CONFIG.serverUrl, 'bob') });
+    expect(a).not.toEqual(b);
+  });
+
+  it('sends a one-time code once, even when the page shows it again', async () => {
+    const s = service();
+    await s.handleHints({ enrollmentCode: 'CODE-1' });
+    await s.handleHints({ enrollmentCode: 'CODE-1' });
+    expect(enrollDevice).toHaveBeenCalledOnce();
+  });
+
+  it('is null once the session is over, for a subject not enrolled here, or for another server', async () => {
+    const s = service();
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
+    const sessions = session.sessions as Record<string, { ended?: boolean; subject?: string }>;
+    sessions['sid-a']!.ended = true;
+    await expect(s.learningContext('sid-a')).resolves.toBeNull();
+    sessions['sid-a']!.ended = false;
+    sessions['sid-a']!.subject = 'mallory';
+    await expect(s.learningContext('sid-a')).resolves.toBeNull();
+    sessions['sid-a']!.subject = 'alice';
+    await expect(s.learningContext('sid-a')).resolves.not.toBeNull();
+    const elsewhere = new SessionService(async () => ({ ...DEFAULT_CONFIG, serverUrl: 'https://other.example' }));
+    await expect(elsewhere.learningContext('sid-a')).resolves.toBeNull();
+  });
+
+  it('reads an enrolment stored by a build that kept one subject', async () => {
+    Object.assign(local, { device: { deviceId: 'dev', subject: 'alice', serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: 1 } });
+    await expect(service().enrolment()).resolves.toMatchObject({ subjects: ['alice'] });
+  });
 });
 
 describe('forgetDevice', () => {
@@ -112,5 +180,23 @@ describe('serverSession', () => {
   it('is null while not enrolled (no request)', async () => {
     await expect(service().serverSession('sid-9')).resolves.toBeNull();
     expect(readDeviceSession).not.toHaveBeenCalled();
+  });
+});
+
+describe('attestation history', () => {
+  const update = { learning: true, state: 'scoring' as const, progress: 1, confidence: 0.9, windowsScored: 1, counts: { k: 40, p: 0 }, modelVersion: 'um1' };
+
+  it('records each statement sent with the server\'s answer, and a refusal with its code', async () => {
+    let now = 1_000_000;
+    const s = new SessionService(async () => DEFAULT_CONFIG, () => now);
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
+    await s.onScore('sid-a', update);
+    now += 10_000;
+    sendAttestation.mockRejectedValueOnce(new ExtensionError('ERR_SERVER', 'refused', 'ERR_RATE_LIMITED'));
+    await expect(s.onScore('sid-a', { ...update, confidence: 0.4 })).rejects.toMatchObject({ serverCode: 'ERR_RATE_LIMITED' });
+    expect(local.attestations).toEqual([
+      { sid: 'sid-a', seq: 1, at: 1_000_000, state: 'scoring', conf: 0.9, progress: 1, result: 'accepted', code: null, assurance: 0.9, level: 'high' },
+      { sid: 'sid-a', seq: 2, at: 1_010_000, state: 'scoring', conf: 0.4, progress: 1, result: 'refused', code: 'ERR_RATE_LIMITED', assurance: null, level: null },
+    ]);
   });
 });

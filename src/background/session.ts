@@ -7,7 +7,7 @@
 import browser from 'webextension-polyfill';
 import type { TacitConfig } from '../shared/config';
 import { ExtensionError, logError } from '../shared/errors';
-import type { PageHints, ScoreUpdate, ServerSessionView } from '../shared/protocol';
+import type { LearningContext, PageHints, ScoreUpdate, ServerSessionView } from '../shared/protocol';
 import { deviceKey, forgetDeviceKey, hashStatement, signStatement } from './device-key';
 import {
   bindSession,
@@ -16,18 +16,31 @@ import {
   revokeThisDevice,
   sendAttestation,
 } from './server-client';
+import { recordAttestation } from './history';
+import { subjectKey } from './subject-key';
 
 export interface DeviceEnrolment {
   deviceId: string;
-  subject: string;
+  /** The subjects this device key is enrolled for at `serverUrl` (more than one on a shared device). */
+  subjects: string[];
   serverUrl: string;
   enrolledAt: number;
+}
+
+/** An enrolment as stored; builds before multi-subject enrolment stored one `subject`. */
+type StoredEnrolment = Omit<DeviceEnrolment, 'subjects'> & { subjects?: string[]; subject?: string };
+
+function normaliseEnrolment(stored: StoredEnrolment): DeviceEnrolment {
+  const subjects = stored.subjects ?? (stored.subject === undefined ? [] : [stored.subject]);
+  return { deviceId: stored.deviceId, subjects, serverUrl: stored.serverUrl, enrolledAt: stored.enrolledAt };
 }
 
 export interface SessionState {
   sid: string;
   challenge: string;
   bound: boolean;
+  /** The subject the bank opened the session for, as the server said when it was bound. */
+  subject?: string;
   seq: number;
   prev: string;
   lastSentAt: number | null;
@@ -43,6 +56,8 @@ export interface SessionState {
 type Sessions = Record<string, SessionState>;
 
 const MAX_SESSIONS = 16;
+/** Enrolment codes this browser session already redeemed, kept so a page reload does not resend one. */
+const MAX_REDEEMED_CODES = 16;
 /** Server codes after which a session will never accept a statement again. */
 const SESSION_OVER = new Set(['ERR_SESSION_TERMINATED', 'ERR_SESSION_EXPIRED', 'ERR_UNKNOWN_SESSION']);
 const RATE_LIMIT_BACKOFF_MS = 30_000;
@@ -72,7 +87,7 @@ export class SessionService {
   async enrolment(): Promise<DeviceEnrolment | null> {
     const { device } = await browser.storage.local.get('device');
     const config = await this.config();
-    const enrolment = (device ?? null) as DeviceEnrolment | null;
+    const enrolment = device === undefined || device === null ? null : normaliseEnrolment(device as StoredEnrolment);
     // An enrolment belongs to one server: a new server means enrolling again.
     return enrolment && enrolment.serverUrl === config.serverUrl ? enrolment : null;
   }
@@ -95,28 +110,44 @@ export class SessionService {
     logError('session', error);
     const text =
       error instanceof ExtensionError ? `${error.code}${error.serverCode ? `/${error.serverCode}` : ''}` : 'ERR_INTERNAL';
-    await browser.storage.session.set({ lastError: text });
+    await browser.storage.session.set({ lastError: text, lastErrorAt: this.now() });
   }
 
   /** Acts on what a bank page declared: enrol with a code, then bind the page's session. */
   handleHints(hints: PageHints): Promise<void> {
     return this.serial(async () => {
       const config = await this.config();
-      if (hints.enrollmentCode && !(await this.enrolment())) {
+      const { redeemedCodes } = await browser.storage.session.get('redeemedCodes');
+      const redeemed = (redeemedCodes ?? []) as string[];
+      if (hints.enrollmentCode && !redeemed.includes(hints.enrollmentCode)) {
         const key = await deviceKey();
         const enrollment = await signStatement('tacit-enroll+jwt', {
           code: hints.enrollmentCode,
           iat: Math.floor(this.now() / 1000),
           jti: randomId(),
         });
-        const result = await enrollDevice(config.serverUrl, enrollment);
+        // A one-time code is sent once, whatever the server says, unless it could not be reached.
+        const spent = () =>
+          browser.storage.session.set({
+            redeemedCodes: [...redeemed, hints.enrollmentCode].slice(-MAX_REDEEMED_CODES),
+          });
+        const result = await enrollDevice(config.serverUrl, enrollment).catch(async (error: unknown) => {
+          if (!(error instanceof ExtensionError && error.code === 'ERR_NETWORK')) await spent();
+          throw error;
+        });
+        await spent();
         if (result.deviceId !== key.jkt) throw new ExtensionError('ERR_SERVER', 'server named another device');
-        const device: DeviceEnrolment = {
-          deviceId: result.deviceId,
-          subject: result.subject,
-          serverUrl: config.serverUrl,
-          enrolledAt: this.now(),
-        };
+        // Another subject on the same device (where the bank allows it) is added, never replaces.
+        const known = await this.enrolment();
+        const device: DeviceEnrolment =
+          known && known.deviceId === result.deviceId
+            ? { ...known, subjects: [...new Set([...known.subjects, result.subject])] }
+            : {
+                deviceId: result.deviceId,
+                subjects: [result.subject],
+                serverUrl: config.serverUrl,
+                enrolledAt: this.now(),
+              };
         await browser.storage.local.set({ device });
       }
       if (hints.session) await this.bind(config, hints.session.sid, hints.session.challenge);
@@ -126,7 +157,7 @@ export class SessionService {
   private async bind(config: TacitConfig, sid: string, challenge: string): Promise<void> {
     const sessions = await this.sessions();
     const known = sessions[sid];
-    if (known?.bound && known.challenge === challenge) return;
+    if (known?.bound && known.challenge === challenge && known.subject !== undefined) return;
     const state: SessionState = known ?? {
       sid,
       challenge,
@@ -146,9 +177,24 @@ export class SessionService {
       iat: Math.floor(this.now() / 1000),
       jti: randomId(),
     });
-    await bindSession(config.serverUrl, binding);
+    const { subject } = await bindSession(config.serverUrl, binding);
     state.bound = true;
+    state.subject = subject;
     await this.saveSession(state);
+  }
+
+  /**
+   * Whose model session `sid` may train and be scored by: its subject, only while the session is
+   * bound by this device, not over, and opened for a subject this device is enrolled for at the
+   * configured server. Null otherwise (login page, before binding, after the end, another server).
+   */
+  async learningContext(sid: string): Promise<LearningContext | null> {
+    const enrolment = await this.enrolment();
+    if (!enrolment) return null;
+    const state = (await this.sessions())[sid];
+    if (!state?.bound || state.ended === true || state.subject === undefined) return null;
+    if (!enrolment.subjects.includes(state.subject)) return null;
+    return { subjectKey: await subjectKey(enrolment.serverUrl, state.subject) };
   }
 
   /**
@@ -187,12 +233,29 @@ export class SessionService {
         n: { ...state.pending },
         prev: state.prev,
       });
+      const sent = {
+        sid,
+        seq,
+        at: this.now(),
+        state: update.state,
+        conf: update.state === 'scoring' ? update.confidence : null,
+        progress: update.progress,
+      };
       try {
-        await sendAttestation(config.serverUrl, attestation);
+        const reply = await sendAttestation(config.serverUrl, attestation);
+        await recordAttestation({ ...sent, result: 'accepted', code: null, assurance: reply.assurance, level: reply.level });
       } catch (error) {
         const code = error instanceof ExtensionError ? error.serverCode : undefined;
         if (code && SESSION_OVER.has(code)) state.ended = true;
         if (code === 'ERR_RATE_LIMITED') state.notBefore = this.now() + RATE_LIMIT_BACKOFF_MS;
+        const unreachable = error instanceof ExtensionError && error.code === 'ERR_NETWORK';
+        await recordAttestation({
+          ...sent,
+          result: unreachable ? 'unreachable' : 'refused',
+          code: code ?? (error instanceof ExtensionError ? error.code : 'ERR_INTERNAL'),
+          assurance: null,
+          level: null,
+        });
         throw error;
       } finally {
         // Counted as sent either way: a refused statement is not retried with the same data.
@@ -239,9 +302,14 @@ export class SessionService {
       }
       await forgetDeviceKey();
       await browser.storage.local.remove('device');
-      await browser.storage.session.remove(['sessions', 'tabSessions', 'lastError', 'lastUpdate']);
+      await browser.storage.session.remove(['sessions', 'tabSessions', 'lastError', 'lastErrorAt', 'lastUpdate', 'redeemedCodes']);
       return { revoked };
     });
+  }
+
+  /** The stored state of session `sid`, or null. */
+  async session(sid: string): Promise<SessionState | null> {
+    return (await this.sessions())[sid] ?? null;
   }
 
   async latestSession(): Promise<SessionState | null> {

@@ -14,9 +14,15 @@ type Handlers = {
 };
 
 const handlers: Handlers = {
-  ingest: (message) => worker.ingest(message.batch, message.sid),
-  status: () => worker.status(),
+  ingest: (message) => worker.ingest(message.batch, message.sid, message.learn),
+  status: (message) => worker.status(message.learn),
   'check-golden': () => worker.checkGolden(),
+  describe: () => worker.describe(),
+  'apply-retention': (message) => worker.applyRetention(message.maxAgeMs),
+  'erase-all': async () => {
+    await worker.eraseAll();
+    return { ok: true } as const;
+  },
 };
 
 function isOffscreenMessage(message: unknown): message is OffscreenMessage {

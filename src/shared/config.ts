@@ -13,21 +13,56 @@ export interface TacitConfig {
   protectedOrigins: string[];
   /** Minimum interval between two attestations of a session, ms (500 … 60000). */
   attestationIntervalMs: number;
+  /**
+   * Days stored data is kept (1 … 3650, default 90): enrolment windows by their age, a
+   * subject's model after that many days unused, attestation history by age.
+   */
+  retentionDays: number;
+  /**
+   * The organisation recorded its staff's consent (policy only, default false): capture starts
+   * without the first-run question, and the extension's pages say who consented. A user's own
+   * options can never set it.
+   */
+  organisationConsent: boolean;
+  /**
+   * Take part in improving the shared model (default false): only signed, clipped and noised
+   * weight updates would leave the device. Settable by the user, or fixed by policy.
+   */
+  modelImprovement: boolean;
 }
+
+/** Settings only an organisation's policy may set (ignored in the user's own options). */
+export const POLICY_ONLY_KEYS: readonly (keyof TacitConfig)[] = ['organisationConsent'];
+
+/** Valid range of `retentionDays` (the options page and the managed schema use it too). */
+export const RETENTION_DAYS_RANGE = { min: 1, max: 3650 } as const;
 
 export const DEFAULT_CONFIG: TacitConfig = {
   serverUrl: 'http://localhost:8787',
   protectedOrigins: ['http://localhost:8787', 'http://127.0.0.1:8787'],
   attestationIntervalMs: 5000,
+  retentionDays: 90,
+  organisationConsent: false,
+  modelImprovement: false,
 };
 
-function normaliseOrigin(value: unknown): string {
+export function normaliseOrigin(value: unknown): string {
   if (typeof value !== 'string') throw new ExtensionError('ERR_CONFIG', 'origin must be a string');
   const url = new URL(value);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ExtensionError('ERR_CONFIG', 'origin must be http(s)');
   }
   return url.origin;
+}
+
+/**
+ * The match pattern of an origin for host permissions and content-script registration: scheme
+ * and host, every port. Match patterns with a port are not accepted by every browser; the exact
+ * origin (port included) is checked by the service worker before anything is captured.
+ */
+export function matchPatternOf(origin: string): string {
+  const url = new URL(normaliseOrigin(origin));
+  return `${url.protocol}//${url.hostname}/*`;
 }
 
 /** Validates a partial config; throws ExtensionError('ERR_CONFIG') on any bad field. */
@@ -50,7 +85,26 @@ export function parseConfig(raw: unknown): Partial<TacitConfig> {
     }
     out.attestationIntervalMs = v;
   }
+  if (input.retentionDays !== undefined) {
+    const v = input.retentionDays;
+    if (!Number.isInteger(v) || (v as number) < RETENTION_DAYS_RANGE.min || (v as number) > RETENTION_DAYS_RANGE.max) {
+      throw new ExtensionError('ERR_CONFIG', 'retentionDays must be an integer in [1, 3650]');
+    }
+    out.retentionDays = v as number;
+  }
+  for (const key of ['organisationConsent', 'modelImprovement'] as const) {
+    if (input[key] === undefined) continue;
+    if (typeof input[key] !== 'boolean') throw new ExtensionError('ERR_CONFIG', `${key} must be a boolean`);
+    out[key] = input[key];
+  }
   return out;
+}
+
+/** The user's own settings without what only policy may set. */
+function userSource(raw: unknown): Partial<TacitConfig> {
+  const parsed = parseConfig(raw);
+  for (const key of POLICY_ONLY_KEYS) delete parsed[key];
+  return parsed;
 }
 
 async function readManaged(): Promise<Partial<TacitConfig>> {
@@ -64,10 +118,63 @@ async function readManaged(): Promise<Partial<TacitConfig>> {
   }
 }
 
+/** The effective config and which of its settings the organisation's policy fixed. */
+export interface ConfigSources {
+  config: TacitConfig;
+  /** Keys set by policy: shown as managed and locked in the options page. */
+  managed: (keyof TacitConfig)[];
+}
+
+/** Loads the effective config with its sources (background and extension pages only). */
+export async function loadConfigSources(): Promise<ConfigSources> {
+  const local = await browser.storage.local.get('config');
+  const user = userSource(local.config);
+  const managed = await readManaged();
+  return {
+    config: { ...DEFAULT_CONFIG, ...user, ...managed },
+    managed: Object.keys(managed) as (keyof TacitConfig)[],
+  };
+}
+
 /** Loads the effective config (background and extension pages only). */
 export async function loadConfig(): Promise<TacitConfig> {
-  const local = await browser.storage.local.get('config');
-  const user = parseConfig(local.config);
-  const managed = await readManaged();
-  return { ...DEFAULT_CONFIG, ...user, ...managed };
+  return (await loadConfigSources()).config;
+}
+
+/**
+ * Saves some of the user's own settings (validated first; a key policy fixes is refused, so the
+ * options page cannot write around a lock). Returns the new effective config.
+ */
+export async function saveUserConfig(patch: Partial<TacitConfig>): Promise<TacitConfig> {
+  const valid = parseConfig(patch);
+  const { managed } = await loadConfigSources();
+  for (const key of Object.keys(valid) as (keyof TacitConfig)[]) {
+    if (managed.includes(key) || POLICY_ONLY_KEYS.includes(key)) {
+      throw new ExtensionError('ERR_CONFIG', `${key} is set by policy`);
+    }
+  }
+  const { config: previous } = await browser.storage.local.get('config');
+  await browser.storage.local.set({ config: { ...(previous as object | undefined), ...valid } });
+  return loadConfig();
+}
+
+/**
+ * Origins the user paused from the popup, in `storage.local` under this key (a list of origins).
+ * Kept apart from `config` because policy never sets it and pausing must not rewrite settings.
+ * Capture policy reads it: a paused origin captures nothing until resumed.
+ */
+export const PAUSED_ORIGINS_KEY = 'pausedOrigins';
+
+export async function loadPausedOrigins(): Promise<string[]> {
+  const stored = (await browser.storage.local.get(PAUSED_ORIGINS_KEY))[PAUSED_ORIGINS_KEY];
+  return Array.isArray(stored) ? stored.filter((o): o is string => typeof o === 'string') : [];
+}
+
+/** Adds or removes `origin` (normalised) from the paused list; returns the new list. */
+export async function setOriginPaused(origin: string, paused: boolean): Promise<string[]> {
+  const normalised = normaliseOrigin(origin);
+  const current = (await loadPausedOrigins()).filter((o) => o !== normalised);
+  const next = paused ? [...current, normalised] : current;
+  await browser.storage.local.set({ [PAUSED_ORIGINS_KEY]: next });
+  return next;
 }

@@ -8,8 +8,21 @@ import type { RawEventBatch } from '../../model/events/schema';
 /** Model state reported by the worker. */
 export type ModelState = 'enrolling' | 'scoring';
 
+/**
+ * Whose model a batch may train and be scored by. The service worker gives one only for a
+ * session the bank has vouched for: bound by the enrolled device, live, opened for a subject this
+ * device is enrolled for. Without one, nothing is learned or scored (typing on a login page,
+ * before binding, after the session ended).
+ */
+export interface LearningContext {
+  /** Derived from the server URL and the subject (background/subject-key.ts); opaque here. */
+  subjectKey: string;
+}
+
 /** What the worker says after ingesting a batch. */
 export interface ScoreUpdate {
+  /** False when the batch had no learning context: nothing was learned or scored. */
+  learning: boolean;
   state: ModelState;
   /** Enrolment progress in [0, 1] (1 once every modality with data is trained). */
   progress: number;
@@ -23,11 +36,32 @@ export interface ScoreUpdate {
 }
 
 export interface WorkerStatus {
+  /** False when asked without a learning context: the rest describes no one's model. */
+  subject: boolean;
   backend: string;
   state: ModelState;
   progress: number;
   modelVersion: string;
   modalities: Record<'keystroke' | 'pointer', { trained: boolean; enrolWindows: number }>;
+}
+
+/** Metadata of what the model store holds (worker/model-store.ts): never vectors or weights. */
+export interface StoreDescription {
+  windows: {
+    subject: string;
+    modality: 'keystroke' | 'pointer';
+    count: number;
+    oldestAt: number;
+    newestAt: number;
+  }[];
+  models: {
+    subject: string;
+    modality: 'keystroke' | 'pointer';
+    featureSchema: number;
+    hasEmbedding: boolean;
+    savedAt: number;
+    usedAt: number;
+  }[];
 }
 
 /** Page hints a bank page declares through `<meta>` tags (docs/protocol.md §5). */
@@ -44,9 +78,18 @@ export type ContentMessage =
 
 /** Service worker → offscreen document (Chrome only; Firefox's background page hosts the worker itself). */
 export type OffscreenMessage =
-  | { target: 'offscreen'; type: 'ingest'; batch: RawEventBatch; sid: string | null }
-  | { target: 'offscreen'; type: 'status' }
-  | { target: 'offscreen'; type: 'check-golden' };
+  | {
+      target: 'offscreen';
+      type: 'ingest';
+      batch: RawEventBatch;
+      sid: string | null;
+      learn: LearningContext | null;
+    }
+  | { target: 'offscreen'; type: 'status'; learn: LearningContext | null }
+  | { target: 'offscreen'; type: 'check-golden' }
+  | { target: 'offscreen'; type: 'describe' }
+  | { target: 'offscreen'; type: 'apply-retention'; maxAgeMs: number }
+  | { target: 'offscreen'; type: 'erase-all' };
 
 /** Extension pages (popup, options) → service worker. */
 export type PageMessage =
@@ -55,7 +98,15 @@ export type PageMessage =
   /** The server's view of the session the page in tab `tabId` declared. */
   | { type: 'session-assurance'; tabId: number }
   /** Revoke this device at the server, then delete the device key and the enrolment. */
-  | { type: 'forget-device' };
+  | { type: 'forget-device' }
+  /** What is stored about the user, as a JSON document (ExportDocument). */
+  | { type: 'export-data' }
+  /** Revoke at the server, then delete keys, models, windows, history and settings. */
+  | { type: 'delete-everything' }
+  /** Everything the popup shows about the page in tab `tabId` (its site, its session). */
+  | { type: 'tab-status'; tabId: number }
+  /** Pauses or resumes capture on a protected origin (stored under `PAUSED_ORIGINS_KEY`). */
+  | { type: 'set-site-paused'; origin: string; paused: boolean };
 
 export interface CapturePolicyReply {
   capture: boolean;
@@ -77,6 +128,45 @@ export interface ExtensionStatus {
   lastError: string | null;
 }
 
+/** What the popup shows for one tab. Never contains behavior data. */
+export interface TabStatus {
+  /** The page's origin as its content script reported it; null when Tacit is not on the page. */
+  site: { origin: string; protected: boolean; paused: boolean } | null;
+  /** Events from this page reach the model now (consent given, protected, not paused). */
+  capturing: boolean;
+  /** Whether capture may run at all, and on whose word (the person's, or the organisation's). */
+  consent: { given: boolean; by: 'user' | 'organisation' | null };
+  device: { enrolled: boolean; deviceId: string | null; subjects: number };
+  serverUrl: string;
+  /** The session this tab's page declared, or null (e.g. the login page). */
+  session: {
+    sid: string;
+    bound: boolean;
+    ended: boolean;
+    /** The bank vouched for this session's subject: the model learns and scores here. */
+    learning: boolean;
+    seq: number;
+  } | null;
+  /** The model of this tab's subject (or of no one); null when the worker did not answer. */
+  model: WorkerStatus | null;
+  /** Why `model` is null, as a stable code (shared/error-text.ts has the sentence). */
+  modelError: string | null;
+  /** The session's latest fused confidence (worker), null before the first scored window. */
+  confidence: number | null;
+  /** The confidences this session's statements carried, oldest first (the popup's chart). */
+  series: { at: number; conf: number }[];
+  /** The last statement sent for this session, with the server's answer. */
+  lastStatement: AttestationRecord | null;
+  /** The last problem, as a stable code. */
+  lastError: string | null;
+}
+
+export interface SetSitePausedReply {
+  ok: boolean;
+  paused: string[];
+  error: string | null;
+}
+
 /** The server's view of a session, as its bound device reads it (GET /v1/device/sessions/:sid). */
 export interface ServerSessionView {
   /** `revoked`: this device's enrolment for the session was revoked. */
@@ -95,6 +185,65 @@ export interface SessionAssuranceReply {
   error: string | null;
 }
 
+/** One statement the device sent (or tried to), as kept in the attestation history. */
+export interface AttestationRecord {
+  sid: string;
+  seq: number;
+  /** When it was sent, ms since the epoch. */
+  at: number;
+  state: ModelState;
+  /** The confidence it carried (null while enrolling). */
+  conf: number | null;
+  progress: number;
+  /** `accepted`; `refused` by the server (with its stable code); `unreachable` (not delivered). */
+  result: 'accepted' | 'refused' | 'unreachable';
+  code: string | null;
+  /** The session's assurance and level as the server answered (accepted statements). */
+  assurance: number | null;
+  level: string | null;
+}
+
+/**
+ * The export ("what does Tacit keep about me"): metadata, counts and the attestation history.
+ * Never a timing, a feature vector, a step, a model weight, a key class or text.
+ */
+export interface ExportDocument {
+  format: 'tacit-export';
+  version: 1;
+  exportedAt: string;
+  extensionVersion: string;
+  serverUrl: string;
+  retentionDays: number;
+  device: { deviceId: string; enrolledAt: string; subjects: string[] } | null;
+  /** Per subject (named when enrolled here, else by its key): stored windows and models. */
+  subjects: {
+    subject: string | null;
+    subjectKey: string;
+    windows: { modality: string; count: number; oldestAt: string; newestAt: string }[];
+    models: {
+      modality: string;
+      featureSchema: number;
+      withSharedEncoder: boolean;
+      trainedAt: string;
+      lastUsedAt: string;
+    }[];
+  }[];
+  attestations: (Omit<AttestationRecord, 'at'> & { at: string })[];
+}
+
+export interface ExportReply {
+  ok: boolean;
+  document: ExportDocument | null;
+  error: string | null;
+}
+
+export interface DeleteEverythingReply {
+  ok: boolean;
+  /** Enrolments the server revoked; null when there was nothing to revoke there. */
+  revoked: number | null;
+  error: string | null;
+}
+
 export interface ForgetDeviceReply {
   ok: boolean;
   /** Enrolments the server revoked; null when there was nothing to revoke there. */
@@ -104,15 +253,21 @@ export interface ForgetDeviceReply {
 
 /** The API the model worker exposes through comlink (its only surface). */
 export interface ModelWorkerApi {
-  ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate>;
-  status(): Promise<WorkerStatus>;
+  ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate>;
+  status(learn: LearningContext | null): Promise<WorkerStatus>;
   checkGolden(): Promise<GoldenReply>;
+  describe(): Promise<StoreDescription>;
+  /** Deletes windows older than `maxAgeMs` and models unused for that long. */
+  applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }>;
+  /** Deletes the model store: windows, models and its encryption key. */
+  eraseAll(): Promise<void>;
 }
 
 /** Reply type for each message type (what the handler resolves with). */
 export interface ContentReplies {
   'capture-policy': CapturePolicyReply;
-  events: { accepted: number };
+  /** `stop`: capture must end on this page (consent withdrawn, site no longer protected). */
+  events: { accepted: number; stop?: true };
   'page-hints': { ok: true };
 }
 
@@ -120,6 +275,9 @@ export interface OffscreenReplies {
   ingest: ScoreUpdate;
   status: WorkerStatus;
   'check-golden': GoldenReply;
+  describe: StoreDescription;
+  'apply-retention': { windows: number; models: number };
+  'erase-all': { ok: true };
 }
 
 export interface PageReplies {
@@ -127,4 +285,8 @@ export interface PageReplies {
   'check-golden': GoldenReply;
   'session-assurance': SessionAssuranceReply;
   'forget-device': ForgetDeviceReply;
+  'export-data': ExportReply;
+  'delete-everything': DeleteEverythingReply;
+  'tab-status': TabStatus;
+  'set-site-paused': SetSitePausedReply;
 }

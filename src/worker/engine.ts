@@ -8,6 +8,9 @@
  * Until a modality has `minEnrollWindows` windows it is enrolling: its windows are stored
  * (as features, never raw events) and nothing is scored — no made-up confidence. Once enough
  * are stored, the model is trained on the device and every later window is scored.
+ *
+ * Every model belongs to one subject (a `LearningContext` from the service worker, given only
+ * for a session the bank vouched for). A batch without one is neither learned from nor scored.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
@@ -35,7 +38,7 @@ import {
 import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import pointerEncoderFile from '../../model/shared/default-pointer.json';
-import type { GoldenReply, ScoreUpdate, WorkerStatus } from '../shared/protocol';
+import type { GoldenReply, LearningContext, ScoreUpdate, StoreDescription, WorkerStatus } from '../shared/protocol';
 import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
 
@@ -69,37 +72,79 @@ interface ModalityModels {
   embedding?: EmbeddingUserModel;
 }
 
+/** One subject's models and enrolment counts. */
+interface SubjectModels {
+  readonly key: string;
+  readonly models: Map<Modality, ModalityModels>;
+  readonly enrolCounts: Map<Modality, number>;
+}
+
 export class Engine {
-  private readonly models = new Map<Modality, ModalityModels>();
   private readonly encoders = loadEncoders();
-  private readonly enrolCounts = new Map<Modality, number>();
+  /** Subjects loaded from the store so far (each loaded once, on its first batch). */
+  private readonly subjects = new Map<string, Promise<SubjectModels>>();
   private readonly windowers = new Map<string, Windower>();
   private readonly fusions = new Map<string, FusionState>();
   private training: Promise<void> = Promise.resolve();
+  /** When each subject's models were last marked used (the store writes it once a day at most). */
+  private readonly markedUsed = new Map<string, number>();
+
+  /** The open store; null after `eraseAll` until something needs it (then a fresh, empty one). */
+  private opened: Promise<ModelStore> | null;
 
   private constructor(
-    private readonly store: ModelStore,
+    store: ModelStore,
     private readonly backend: string,
     private readonly minEnrollWindows: number,
-  ) {}
+    private readonly storeName: string = store.name,
+  ) {
+    this.opened = Promise.resolve(store);
+  }
+
+  private store(): Promise<ModelStore> {
+    this.opened ??= ModelStore.open(this.storeName).catch((error: unknown) => {
+      this.opened = null;
+      throw error;
+    });
+    return this.opened;
+  }
 
   static async start(): Promise<Engine> {
     const backend = await initBackend();
-    const store = await ModelStore.open();
+    return Engine.withStore(await ModelStore.open(), backend);
+  }
+
+  /** An engine over `store` (the worker's start, and tests with their own store). */
+  static withStore(store: ModelStore, backend: string): Engine {
     // Refuse to run with a feature extractor that disagrees with the checked-in golden vectors.
     const golden = checkGolden(goldenFile);
     if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
-    const engine = new Engine(store, backend, DETECTOR.minEnrollWindows);
+    return new Engine(store, backend, DETECTOR.minEnrollWindows);
+  }
+
+  private subject(key: string): Promise<SubjectModels> {
+    let loaded = this.subjects.get(key);
+    if (!loaded) {
+      loaded = this.load(key);
+      this.subjects.set(key, loaded);
+      // A failed load is retried on the next batch rather than remembered.
+      loaded.catch(() => this.subjects.delete(key));
+    }
+    return loaded;
+  }
+
+  private async load(key: string): Promise<SubjectModels> {
+    const subject: SubjectModels = { key, models: new Map(), enrolCounts: new Map() };
     for (const modality of MODALITIES) {
-      engine.enrolCounts.set(
+      subject.enrolCounts.set(
         modality,
-        (await store.windows(modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)).length,
+        (await (await this.store()).windows(key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)).length,
       );
-      const stored = await store.loadModel(modality);
+      const stored = await (await this.store()).loadModel(key, modality);
       if (stored === null) continue;
       try {
         const models: ModalityModels = { detector: UserModel.fromJSON(stored.json) };
-        const encoder = engine.encoders.get(modality);
+        const encoder = this.encoders.get(modality);
         if (stored.embedding !== undefined && encoder !== undefined) {
           try {
             models.embedding = EmbeddingUserModel.fromJSON(encoder, stored.embedding as EmbeddingModelJSON);
@@ -108,13 +153,13 @@ export class Engine {
             console.warn('[tacit] stored embedding model refused', (error as { code?: string }).code);
           }
         }
-        engine.models.set(modality, models);
+        subject.models.set(modality, models);
       } catch (error) {
         // A model of another feature schema (or a corrupt one) is not used: enrol again.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
       }
     }
-    return engine;
+    return subject;
   }
 
   private windower(key: string): Windower {
@@ -132,8 +177,9 @@ export class Engine {
     return fusionResult(state).confidence;
   }
 
-  private async enrol(modality: Modality, window: FeatureWindow): Promise<void> {
-    await this.store.addWindow({
+  private async enrol(subject: SubjectModels, modality: Modality, window: FeatureWindow): Promise<void> {
+    await (await this.store()).addWindow({
+      subject: subject.key,
       modality,
       featureSchema: FEATURE_SCHEMA_VERSION,
       vector: Array.from(window.vector),
@@ -142,10 +188,10 @@ export class Engine {
       sequenceSchema: SEQUENCE_SCHEMA_VERSION,
       createdAt: Date.now(),
     });
-    const count = (this.enrolCounts.get(modality) ?? 0) + 1;
-    this.enrolCounts.set(modality, count);
-    if (count >= this.minEnrollWindows && !this.models.has(modality)) {
-      const stored = await this.store.windows(modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
+    const count = (subject.enrolCounts.get(modality) ?? 0) + 1;
+    subject.enrolCounts.set(modality, count);
+    if (count >= this.minEnrollWindows && !subject.models.has(modality)) {
+      const stored = await (await this.store()).windows(subject.key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
       const detector = new UserModel(modality, DETECTOR);
       await detector.fit(stored.map((w) => new Float32Array(w.vector)));
       const models: ModalityModels = { detector };
@@ -158,8 +204,10 @@ export class Engine {
         embedding.fit(sequences);
         models.embedding = embedding;
       }
-      this.models.set(modality, models);
-      await this.store.saveModel(modality, detector.toJSON(), models.embedding?.toJSON());
+      subject.models.set(modality, models);
+      await (await this.store()).saveModel(subject.key, modality, detector.toJSON(), models.embedding?.toJSON(), {
+        featureSchema: FEATURE_SCHEMA_VERSION,
+      });
     }
   }
 
@@ -170,8 +218,23 @@ export class Engine {
     return (detector + models.embedding.score({ steps: window.steps, n: window.stepCount })) / 2;
   }
 
-  async ingest(batch: RawEventBatch, sid: string | null): Promise<ScoreUpdate> {
-    const key = sid ?? '';
+  async ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate> {
+    if (learn === null) {
+      // No subject the bank vouched for: the events are dropped, not even windowed, so that no
+      // later window of this session mixes them in.
+      return {
+        learning: false,
+        state: 'enrolling',
+        progress: 0,
+        confidence: null,
+        windowsScored: 0,
+        counts: { k: 0, p: 0 },
+        modelVersion: MODEL_VERSION,
+      };
+    }
+    const subject = await this.subject(learn.subjectKey);
+    // Windows and fusion per (session, subject): a session never mixes two subjects' windows.
+    const key = `${sid ?? ''}\u0000${learn.subjectKey}`;
     const counts = { k: 0, p: 0 };
     // What the attestation's `n` reports: the events the model could actually learn from.
     for (const event of batch.events) {
@@ -188,32 +251,34 @@ export class Engine {
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
       for (const window of windows) {
-        const models = this.models.get(window.modality);
+        const models = subject.models.get(window.modality);
         if (!models) {
-          await this.enrol(window.modality, window);
+          await this.enrol(subject, window.modality, window);
           continue;
         }
         confidence = this.fuse(key, window.modality, Engine.score(models, window));
         windowsScored++;
       }
+      if (windowsScored > 0) await this.markUsed(subject.key);
     });
     this.training = work.catch(() => undefined);
     await work;
     return {
-      state: this.models.size > 0 ? 'scoring' : 'enrolling',
-      progress: this.progress(),
+      learning: true,
+      state: subject.models.size > 0 ? 'scoring' : 'enrolling',
+      progress: this.progress(subject),
       confidence: confidence ?? fusionResult(this.fusions.get(key) ?? EMPTY_FUSION_STATE).confidence,
       windowsScored,
       counts,
-      modelVersion: this.modelVersion(),
+      modelVersion: Engine.modelVersion(subject),
     };
   }
 
-  private progress(): number {
+  private progress(subject: SubjectModels): number {
     let best = 0;
     for (const modality of MODALITIES) {
-      if (this.models.has(modality)) return 1;
-      best = Math.max(best, Math.min(1, (this.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows));
+      if (subject.models.has(modality)) return 1;
+      best = Math.max(best, Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows));
     }
     return best;
   }
@@ -222,28 +287,81 @@ export class Engine {
    * Format versions plus which modalities are trained, e.g. `um1.fs2.sq1+k+p`; a modality scored
    * with its shared encoder too is in capitals (`+K`).
    */
-  private modelVersion(): string {
-    const trained = MODALITIES.filter((m) => this.models.has(m)).map((m) =>
-      this.models.get(m)!.embedding !== undefined ? `+${m[0]!.toUpperCase()}` : `+${m[0]}`,
+  private static modelVersion(subject: SubjectModels): string {
+    const trained = MODALITIES.filter((m) => subject.models.has(m)).map((m) =>
+      subject.models.get(m)!.embedding !== undefined ? `+${m[0]!.toUpperCase()}` : `+${m[0]}`,
     );
     return `${MODEL_VERSION}${trained.join('')}`;
   }
 
-  async status(): Promise<WorkerStatus> {
+  /** The model of the subject in `learn`; without one, a status that describes no one. */
+  async status(learn: LearningContext | null): Promise<WorkerStatus> {
+    const subject =
+      learn === null ? { key: '', models: new Map(), enrolCounts: new Map() } : await this.subject(learn.subjectKey);
     const modalities = {} as WorkerStatus['modalities'];
     for (const modality of MODALITIES) {
       modalities[modality] = {
-        trained: this.models.has(modality),
-        enrolWindows: this.enrolCounts.get(modality) ?? 0,
+        trained: subject.models.has(modality),
+        enrolWindows: subject.enrolCounts.get(modality) ?? 0,
       };
     }
     return {
+      subject: learn !== null,
       backend: tf.getBackend() ?? this.backend,
-      state: this.models.size > 0 ? 'scoring' : 'enrolling',
-      progress: this.progress(),
-      modelVersion: this.modelVersion(),
+      state: subject.models.size > 0 ? 'scoring' : 'enrolling',
+      progress: this.progress(subject),
+      modelVersion: Engine.modelVersion(subject),
       modalities,
     };
+  }
+
+  private async markUsed(subject: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.markedUsed.get(subject) ?? 0) < 3_600_000) return;
+    this.markedUsed.set(subject, now);
+    await (await this.store()).markUsed(subject, now);
+  }
+
+  /** Stored windows and models per subject key. */
+  counts() {
+    return this.store().then((store) => store.counts());
+  }
+
+  /** Metadata of what is stored (export): counts and times, never vectors or weights. */
+  describe(): Promise<StoreDescription> {
+    return this.store().then((store) => store.describe());
+  }
+
+  /**
+   * Deletes windows older than `maxAgeMs` and models unused for that long. Subjects are reloaded
+   * on their next batch, so an enrolment whose windows expired starts again from what is left.
+   */
+  applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }> {
+    const run = this.training.then(async () => {
+      const deleted = await (await this.store()).deleteOlderThan(Date.now() - maxAgeMs);
+      if (deleted.windows + deleted.models > 0) this.subjects.clear();
+      return deleted;
+    });
+    this.training = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Deletes every window, model and the store's key; a new, empty store is made on next use. */
+  eraseAll(): Promise<void> {
+    const run = this.training.then(async () => {
+      if (this.opened !== null) (await this.opened).close();
+      this.opened = null;
+      await ModelStore.destroy(this.storeName);
+      this.subjects.clear();
+      this.windowers.clear();
+      this.fusions.clear();
+      this.markedUsed.clear();
+    });
+    this.training = run.catch(() => undefined);
+    return run;
   }
 
   async checkGolden(): Promise<GoldenReply> {

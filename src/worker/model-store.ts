@@ -1,12 +1,19 @@
 /**
  * What the worker keeps on the device, in IndexedDB: enrolment feature windows (never raw
- * events, never keys) and trained per-user models. Numbered migrations in `upgrade`.
+ * events, never keys) and trained per-user models, one set per subject (a `subjectKey` from the
+ * service worker: one per verification server and subject). Vectors, steps and models are sealed
+ * with the store's non-extractable AES-GCM key (sealed.ts); only the subject key, the modality
+ * and times are in the clear. Numbered migrations in `upgrade`.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { StoreDescription } from '../shared/protocol';
+import { newDataKey, open, seal, type Sealed } from './sealed';
 
 export type Modality = 'keystroke' | 'pointer';
 
 export interface StoredWindow {
+  /** The subject whose model this window trains (LearningContext.subjectKey). */
+  subject: string;
   modality: Modality;
   featureSchema: number;
   vector: number[];
@@ -24,53 +31,254 @@ export interface EnrolWindow {
   steps?: { steps: number[]; n: number };
 }
 
-interface ModelDb extends DBSchema {
-  windows: { key: number; value: StoredWindow; indexes: { modality: Modality } };
-  models: {
-    key: Modality;
-    value: { modality: Modality; json: unknown; embedding?: unknown; savedAt: number };
-  };
+export interface StoredModel {
+  subject: string;
+  modality: Modality;
+  json: unknown;
+  embedding?: unknown;
+  savedAt: number;
 }
 
-export class ModelStore {
-  private constructor(private readonly db: IDBPDatabase<ModelDb>) {}
+/** What is sealed inside a stored window. */
+interface WindowBody {
+  featureSchema: number;
+  vector: number[];
+  steps?: number[];
+  stepCount?: number;
+  sequenceSchema?: number;
+}
 
-  static async open(name = 'tacit-model'): Promise<ModelStore> {
-    const db = await openDB<ModelDb>(name, 1, {
+/** A window record: who and when in the clear (indexes, retention, counts), the rest sealed. */
+interface WindowRecord extends Sealed {
+  subject: string;
+  modality: Modality;
+  createdAt: number;
+}
+
+/** A model record: metadata in the clear (export, retention), the models sealed. */
+interface ModelRecord extends Sealed {
+  subject: string;
+  modality: Modality;
+  featureSchema: number;
+  hasEmbedding: boolean;
+  savedAt: number;
+  /** Last time the model scored a window, updated at most once a day (retention). */
+  usedAt: number;
+}
+
+interface ModelDb extends DBSchema {
+  windows: {
+    key: number;
+    value: WindowRecord;
+    indexes: { 'subject-modality': [string, Modality]; createdAt: number };
+  };
+  models: { key: [string, Modality]; value: ModelRecord; indexes: { usedAt: number } };
+  keys: { key: string; value: CryptoKey };
+}
+
+/** What the store holds, by subject (for tests, export and the e2e checks). */
+export interface StoreCounts {
+  windows: Record<string, number>;
+  models: Record<string, number>;
+}
+
+export const MODEL_DB_NAME = 'tacit-model';
+const DATA_KEY_ID = 'data';
+const DAY_MS = 86_400_000;
+
+const windowAad = (subject: string, modality: Modality) => `tacit-window\u0000${subject}\u0000${modality}`;
+const modelAad = (subject: string, modality: Modality) => `tacit-model\u0000${subject}\u0000${modality}`;
+
+export class ModelStore {
+  private constructor(
+    private readonly db: IDBPDatabase<ModelDb>,
+    private readonly key: CryptoKey,
+    readonly name: string,
+  ) {}
+
+  static async open(name = MODEL_DB_NAME): Promise<ModelStore> {
+    const db = await openDB<ModelDb>(name, 3, {
       upgrade(database, oldVersion) {
-        if (oldVersion < 1) {
+        const raw = database as unknown as IDBDatabase;
+        if (oldVersion === 1 || oldVersion === 2) {
+          // Version 1 kept one model per browser profile, trained by whoever typed first, bank
+          // session or not: it cannot be attributed to a subject the bank vouched for. Version 2
+          // (development builds only) kept records in the clear. Both are dropped: enrol again.
+          // Guarded: an empty version-1 database (opened without a version) has no stores.
+          for (const store of ['windows', 'models']) {
+            if (raw.objectStoreNames.contains(store)) raw.deleteObjectStore(store);
+          }
+        }
+        if (oldVersion < 3) {
           const windows = database.createObjectStore('windows', { autoIncrement: true });
-          windows.createIndex('modality', 'modality');
-          database.createObjectStore('models', { keyPath: 'modality' });
+          windows.createIndex('subject-modality', ['subject', 'modality']);
+          windows.createIndex('createdAt', 'createdAt');
+          database.createObjectStore('models', { keyPath: ['subject', 'modality'] }).createIndex('usedAt', 'usedAt');
+          database.createObjectStore('keys');
         }
       },
     });
-    return new ModelStore(db);
+    let key = await db.get('keys', DATA_KEY_ID);
+    if (key === undefined) {
+      const fresh = await newDataKey();
+      try {
+        await db.add('keys', fresh, DATA_KEY_ID);
+        key = fresh;
+      } catch {
+        // Another context made one first: use theirs.
+        key = await db.get('keys', DATA_KEY_ID);
+        if (key === undefined) throw new Error('model store key could not be stored');
+      }
+    }
+    return new ModelStore(db, key, name);
   }
 
   async addWindow(window: StoredWindow): Promise<void> {
-    await this.db.add('windows', window);
+    const { subject, modality, createdAt, ...body } = window;
+    const sealed = await seal(this.key, body satisfies WindowBody, windowAad(subject, modality));
+    await this.db.add('windows', { subject, modality, createdAt, ...sealed });
   }
 
-  async windows(modality: Modality, featureSchema: number, sequenceSchema: number): Promise<EnrolWindow[]> {
-    const all = await this.db.getAllFromIndex('windows', 'modality', modality);
-    return all
-      .filter((w) => w.featureSchema === featureSchema)
-      .map((w) =>
+  async windows(
+    subject: string,
+    modality: Modality,
+    featureSchema: number,
+    sequenceSchema: number,
+  ): Promise<EnrolWindow[]> {
+    const records = await this.db.getAllFromIndex('windows', 'subject-modality', [subject, modality]);
+    const out: EnrolWindow[] = [];
+    for (const record of records) {
+      const w = await this.unseal<WindowBody>(record, windowAad(subject, modality));
+      if (w === null || w.featureSchema !== featureSchema) continue;
+      out.push(
         w.steps !== undefined && w.stepCount !== undefined && w.sequenceSchema === sequenceSchema
           ? { vector: w.vector, steps: { steps: w.steps, n: w.stepCount } }
           : { vector: w.vector },
       );
+    }
+    return out;
   }
 
-  /** Saves a modality's detector model and (optionally) its embedding model together. */
-  async saveModel(modality: Modality, json: unknown, embedding?: unknown): Promise<void> {
-    await this.db.put('models', { modality, json, ...(embedding === undefined ? {} : { embedding }), savedAt: Date.now() });
+  /** Saves a subject's detector model for a modality and (optionally) its embedding model. */
+  async saveModel(
+    subject: string,
+    modality: Modality,
+    json: unknown,
+    embedding?: unknown,
+    meta: { featureSchema: number } = { featureSchema: 0 },
+  ): Promise<void> {
+    const now = Date.now();
+    const sealed = await seal(this.key, { json, embedding }, modelAad(subject, modality));
+    await this.db.put('models', {
+      subject,
+      modality,
+      featureSchema: meta.featureSchema,
+      hasEmbedding: embedding !== undefined,
+      savedAt: now,
+      usedAt: now,
+      ...sealed,
+    });
   }
 
-  async loadModel(modality: Modality): Promise<{ json: unknown; embedding?: unknown } | null> {
-    const record = await this.db.get('models', modality);
+  async loadModel(subject: string, modality: Modality): Promise<{ json: unknown; embedding?: unknown } | null> {
+    const record = await this.db.get('models', [subject, modality]);
     if (record === undefined) return null;
-    return record.embedding === undefined ? { json: record.json } : { json: record.json, embedding: record.embedding };
+    const body = await this.unseal<{ json: unknown; embedding?: unknown }>(record, modelAad(subject, modality));
+    if (body === null) return null;
+    return body.embedding === undefined ? { json: body.json } : { json: body.json, embedding: body.embedding };
+  }
+
+  /** Records that a subject's models scored now; written at most once a day per model. */
+  async markUsed(subject: string, now = Date.now()): Promise<void> {
+    const tx = this.db.transaction('models', 'readwrite');
+    for (const modality of ['keystroke', 'pointer'] as const) {
+      const record = await tx.store.get([subject, modality]);
+      if (record !== undefined && now - record.usedAt >= DAY_MS) await tx.store.put({ ...record, usedAt: now });
+    }
+    await tx.done;
+  }
+
+  /** Deletes windows created, and models last used, before `cutoff` (ms); returns how many. */
+  async deleteOlderThan(cutoff: number): Promise<{ windows: number; models: number }> {
+    const tx = this.db.transaction(['windows', 'models'], 'readwrite');
+    let windows = 0;
+    let models = 0;
+    const range = IDBKeyRange.upperBound(cutoff, true);
+    for (let c = await tx.objectStore('windows').index('createdAt').openCursor(range); c; c = await c.continue()) {
+      await c.delete();
+      windows++;
+    }
+    for (let c = await tx.objectStore('models').index('usedAt').openCursor(range); c; c = await c.continue()) {
+      await c.delete();
+      models++;
+    }
+    await tx.done;
+    return { windows, models };
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const description = await this.describe();
+    const out: StoreCounts = { windows: {}, models: {} };
+    for (const w of description.windows) out.windows[w.subject] = (out.windows[w.subject] ?? 0) + w.count;
+    for (const m of description.models) out.models[m.subject] = (out.models[m.subject] ?? 0) + 1;
+    return out;
+  }
+
+  /** Metadata only: read from the records' clear fields, nothing is opened. */
+  async describe(): Promise<StoreDescription> {
+    const groups = new Map<string, StoreDescription['windows'][number]>();
+    const tx = this.db.transaction(['windows', 'models']);
+    for (let c = await tx.objectStore('windows').openCursor(); c; c = await c.continue()) {
+      const { subject, modality, createdAt } = c.value;
+      const id = `${subject}\u0000${modality}`;
+      const group = groups.get(id);
+      if (group === undefined) groups.set(id, { subject, modality, count: 1, oldestAt: createdAt, newestAt: createdAt });
+      else {
+        group.count++;
+        group.oldestAt = Math.min(group.oldestAt, createdAt);
+        group.newestAt = Math.max(group.newestAt, createdAt);
+      }
+    }
+    const models = (await tx.objectStore('models').getAll()).map(
+      ({ subject, modality, featureSchema, hasEmbedding, savedAt, usedAt }) => ({
+        subject,
+        modality,
+        featureSchema,
+        hasEmbedding,
+        savedAt,
+        usedAt,
+      }),
+    );
+    await tx.done;
+    return { windows: [...groups.values()], models };
+  }
+
+  private async unseal<T>(record: Sealed, aad: string): Promise<T | null> {
+    try {
+      return await open<T>(this.key, record, aad);
+    } catch {
+      // A record this key cannot open (corrupt, or moved from another subject) is not used.
+      console.warn('[tacit] stored record could not be opened');
+      return null;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Closes and deletes the whole store, its key included ("delete everything"). */
+  async destroy(): Promise<void> {
+    this.db.close();
+    await ModelStore.destroy(this.name);
+  }
+
+  /** Deletes the store `name` (every connection must be closed, or this waits for them). */
+  static async destroy(name: string = MODEL_DB_NAME): Promise<void> {
+    await deleteDB(name, {
+      blocked() {
+        console.warn('[tacit] model store deletion waits for an open connection');
+      },
+    });
   }
 }

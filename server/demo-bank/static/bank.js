@@ -34,6 +34,25 @@
       setText('attestation-count', String(s.attestations));
       setText('device-status', s.deviceEnrolled ? 'enrolled' : 'not enrolled');
       panel.dataset.level = String(s.level);
+      // Enrolment progress, as the device reports it in its statements.
+      const progress = byId('enrolment-progress');
+      if (progress) {
+        progress.hidden = typeof s.progress !== 'number';
+        if (typeof s.progress === 'number') {
+          const pct = Math.round(s.progress * 100);
+          setText('enrolment-value', `${pct} %`);
+          byId('enrolment-bar').value = pct;
+        }
+      }
+      // Once the extension has used the code, the code and the button have done their job.
+      if (s.deviceEnrolled) {
+        const pending = byId('enrollment-pending');
+        if (pending) pending.hidden = true;
+        const form = byId('enroll-form');
+        if (form) form.hidden = true;
+        const note = byId('enrolled-note');
+        if (note) note.hidden = false;
+      }
     } catch {
       // Offline or server restarting: keep the last values and try again next tick.
     } finally {

@@ -198,7 +198,8 @@ export const openedAnswer = z.strictObject({
   challenge: z.string(),
   expiresAt: isoTime,
 });
-export const boundAnswer = z.strictObject({ sessionId: z.string() });
+/** `subject`: the subject the bank opened the session for; the device learns only for it. */
+export const boundAnswer = z.strictObject({ sessionId: z.string(), subject: z.string().min(1) });
 export const tokenAnswer = z.strictObject({ token: z.string(), expiresAt: isoTime });
 export const attestationAnswer = z.strictObject({
   seq: z.number().int().min(1),

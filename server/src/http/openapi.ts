@@ -249,7 +249,10 @@ const paths: Json = {
       security: [],
       requestBody: body(strict({ binding: ref('CompactJws') })),
       responses: {
-        '200': { description: 'bound', content: json(strict({ sessionId: str() })) },
+        '200': {
+          description: 'bound; `subject` is the subject the bank opened the session for',
+          content: json(strict({ sessionId: str(), subject: str() })),
+        },
         ...errors([
           ...BODY,
           ...JWS,

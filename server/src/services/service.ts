@@ -329,7 +329,7 @@ export class TacitService {
    * enrolled, unrevoked, for the session's subject and relying party, and prove it saw the
    * session's challenge. Binding again from the same device is accepted; from another, 409.
    */
-  async bindSession(binding: string): Promise<{ sessionId: string }> {
+  async bindSession(binding: string): Promise<{ sessionId: string; subject: string }> {
     const proven: Proven = {};
     try {
       return await this.#bind(binding, proven);
@@ -339,7 +339,7 @@ export class TacitService {
     }
   }
 
-  async #bind(binding: string, proven: Proven): Promise<{ sessionId: string }> {
+  async #bind(binding: string, proven: Proven): Promise<{ sessionId: string; subject: string }> {
     const now = this.#clock.now();
     const { jkt, devices, claims } = await verifyBinding(binding, now, this.#findDevices);
     proven.jkt = jkt;
@@ -380,7 +380,8 @@ export class TacitService {
       throw new UnknownSession({ cause: 'bind: deleted meanwhile' });
     }
     if (!result.alreadyBound) this.#log.info('session_bound', { rp: session.rp });
-    return { sessionId: session.sid };
+    // The subject the bank opened the session for: the device learns only for it.
+    return { sessionId: session.sid, subject: session.subject };
   }
 
   /**

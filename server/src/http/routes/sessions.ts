@@ -15,7 +15,7 @@ const openBody = subjectBody;
 
 /**
  * - `POST /v1/sessions` (bank): `{subject}` → 201 `{sessionId, challenge, expiresAt}`
- * - `POST /v1/sessions/bind` (device): `{binding}` → 200 `{sessionId}`
+ * - `POST /v1/sessions/bind` (device): `{binding}` → 200 `{sessionId, subject}`
  * - `POST /v1/sessions/:sid/token` (bank that opened it): → 200 `{token, expiresAt}`
  * - `DELETE /v1/sessions/:sid` (bank that opened it): → 204
  * - `POST /v1/sessions/:sid/decision` (bank that opened it): → 200 `{action, reasons,

@@ -1,0 +1,81 @@
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RAW_EVENT_SCHEMA_VERSION, type RawEvent } from '../../model/events/schema';
+import { TYPIST_A, syntheticKeystrokes } from '../../model/testing/synthetic';
+import { Engine } from './engine';
+import { ModelStore } from './model-store';
+
+const batch = (events: RawEvent[]) => ({ schema: RAW_EVENT_SCHEMA_VERSION, events, dropped: 0 });
+/** 20 presses make a keystroke window; 10 windows train a model. */
+const typing = (presses: number, seed: number) => batch(syntheticKeystrokes(TYPIST_A, presses, { seed }));
+const ALICE = { subjectKey: 'alice-at-server' };
+const BOB = { subjectKey: 'bob-at-server' };
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('Engine: learning only for a vouched subject', () => {
+  it('learns nothing and scores nothing without a learning context', async () => {
+    const store = await ModelStore.open('engine-test-none');
+    const engine = Engine.withStore(store, 'cpu');
+    const update = await engine.ingest(typing(230, 1), 'sid-login', null);
+    expect(update).toMatchObject({ learning: false, confidence: null, windowsScored: 0, counts: { k: 0, p: 0 } });
+    expect(await store.counts()).toEqual({ windows: {}, models: {} });
+    expect((await engine.status(null)).subject).toBe(false);
+  });
+
+  it('keeps one model per subject: a second subject on the device never reaches the first one\'s', async () => {
+    const name = 'engine-test-two';
+    const store = await ModelStore.open(name);
+    const engine = Engine.withStore(store, 'cpu');
+    // Events before the session was vouched for are dropped, not windowed into later windows.
+    await engine.ingest(typing(15, 2), 'sid-1', null);
+    const alice = await engine.ingest(typing(230, 3), 'sid-1', ALICE);
+    expect(alice).toMatchObject({ learning: true, state: 'scoring', progress: 1, counts: { k: 460, p: 0 } });
+    const aliceWindows = (await store.counts()).windows[ALICE.subjectKey];
+    expect(aliceWindows).toBe(10);
+
+    const bob = await engine.ingest(typing(65, 4), 'sid-2', BOB);
+    expect(bob).toMatchObject({ learning: true, state: 'enrolling', confidence: null, windowsScored: 0 });
+    expect(bob.progress).toBeCloseTo(0.3);
+    expect(await store.counts()).toEqual({
+      windows: { [ALICE.subjectKey]: aliceWindows, [BOB.subjectKey]: 3 },
+      models: { [ALICE.subjectKey]: 1 },
+    });
+    expect((await engine.status(BOB)).modalities.keystroke).toEqual({ trained: false, enrolWindows: 3 });
+
+    // Alice's later windows are scored, not stored.
+    const scored = await engine.ingest(typing(45, 5), 'sid-1', ALICE);
+    expect(scored.windowsScored).toBe(2);
+    expect(scored.confidence).not.toBeNull();
+    expect((await store.counts()).windows[ALICE.subjectKey]).toBe(aliceWindows);
+
+    // A restarted worker finds each subject's own model again.
+    store.close();
+    const restarted = Engine.withStore(await ModelStore.open(name), 'cpu');
+    expect((await restarted.status(ALICE)).modalities.keystroke).toEqual({ trained: true, enrolWindows: 10 });
+    expect((await restarted.status(BOB)).modalities.keystroke).toEqual({ trained: false, enrolWindows: 3 });
+  }, 120_000);
+
+  it('erases every subject\'s windows and models, and learns again afterwards', async () => {
+    const store = await ModelStore.open('engine-test-erase');
+    const engine = Engine.withStore(store, 'cpu');
+    await engine.ingest(typing(65, 6), 'sid-1', ALICE);
+    expect(await engine.counts()).toEqual({ windows: { [ALICE.subjectKey]: 3 }, models: {} });
+    await engine.eraseAll();
+    expect(await engine.counts()).toEqual({ windows: {}, models: {} });
+    expect((await engine.status(ALICE)).modalities.keystroke.enrolWindows).toBe(0);
+    await engine.ingest(typing(25, 7), 'sid-1', ALICE);
+    expect(await engine.counts()).toEqual({ windows: { [ALICE.subjectKey]: 1 }, models: {} });
+  });
+
+  it('retention: expired enrolment windows no longer count towards enrolment', async () => {
+    const engine = Engine.withStore(await ModelStore.open('engine-test-retention'), 'cpu');
+    await engine.ingest(typing(65, 8), 'sid-1', ALICE);
+    expect(await engine.applyRetention(60_000)).toEqual({ windows: 0, models: 0 });
+    expect(await engine.applyRetention(-1)).toEqual({ windows: 3, models: 0 });
+    expect((await engine.status(ALICE)).modalities.keystroke.enrolWindows).toBe(0);
+  });
+});

@@ -1,0 +1,114 @@
+import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
+import { describe, expect, it } from 'vitest';
+import { ModelStore, type StoredWindow } from './model-store';
+
+let n = 0;
+const freshName = () => `tacit-model-test-${++n}`;
+const window = (subject: string, modality: StoredWindow['modality'] = 'keystroke'): StoredWindow => ({
+  subject,
+  modality,
+  featureSchema: 2,
+  vector: [1, 2, 3],
+  steps: [0.1, 0.2],
+  stepCount: 1,
+  sequenceSchema: 1,
+  createdAt: 1,
+});
+
+describe('ModelStore', () => {
+  it('keeps each subject\'s windows and models apart', async () => {
+    const store = await ModelStore.open(freshName());
+    await store.addWindow(window('alice'));
+    await store.addWindow(window('alice'));
+    await store.addWindow(window('bob'));
+    await store.addWindow(window('alice', 'pointer'));
+    expect(await store.windows('alice', 'keystroke', 2, 1)).toHaveLength(2);
+    expect(await store.windows('bob', 'keystroke', 2, 1)).toEqual([{ vector: [1, 2, 3], steps: { steps: [0.1, 0.2], n: 1 } }]);
+    expect(await store.windows('bob', 'pointer', 2, 1)).toEqual([]);
+    expect(await store.windows('alice', 'keystroke', 3, 1)).toEqual([]); // another feature schema
+    await store.saveModel('alice', 'keystroke', { a: 1 });
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { a: 1 } });
+    expect(await store.loadModel('bob', 'keystroke')).toBeNull();
+    expect(await store.counts()).toEqual({ windows: { alice: 3, bob: 1 }, models: { alice: 1 } });
+    store.close();
+  });
+
+  it('seals vectors, steps and models: the raw records hold only subject, modality and times', async () => {
+    const name = freshName();
+    const store = await ModelStore.open(name);
+    await store.addWindow({ ...window('alice'), vector: [123.456, 789.012] });
+    await store.saveModel('alice', 'keystroke', { weights: 'secret-weights' }, undefined, { featureSchema: 2 });
+    const raw = await openDB(name);
+    const records = [...(await raw.getAll('windows')), ...(await raw.getAll('models'))];
+    raw.close();
+    for (const record of records) {
+      const clear = JSON.stringify({ ...record, data: undefined, iv: undefined });
+      expect(clear).not.toMatch(/123\.456|789\.012|secret-weights|vector|steps/);
+      expect(record.data).toBeInstanceOf(ArrayBuffer);
+    }
+    expect(await store.windows('alice', 'keystroke', 2, 1)).toEqual([{ vector: [123.456, 789.012], steps: { steps: [0.1, 0.2], n: 1 } }]);
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { weights: 'secret-weights' } });
+    store.close();
+  });
+
+  it('keeps its key across reopening, and a deleted store takes its key with it', async () => {
+    const name = freshName();
+    const first = await ModelStore.open(name);
+    await first.addWindow(window('alice'));
+    first.close();
+    const again = await ModelStore.open(name);
+    expect(await again.windows('alice', 'keystroke', 2, 1)).toHaveLength(1);
+    await again.destroy();
+    const fresh = await ModelStore.open(name);
+    expect(await fresh.counts()).toEqual({ windows: {}, models: {} });
+    fresh.close();
+  });
+
+  it('retention deletes windows older than the cutoff and models unused since', async () => {
+    const store = await ModelStore.open(freshName());
+    await store.addWindow({ ...window('alice'), createdAt: 1000 });
+    await store.addWindow({ ...window('alice'), createdAt: 5000 });
+    await store.addWindow({ ...window('bob'), createdAt: 2000 });
+    await store.saveModel('alice', 'keystroke', {}, undefined, { featureSchema: 2 });
+    expect(await store.deleteOlderThan(3000)).toEqual({ windows: 2, models: 0 });
+    expect(await store.counts()).toEqual({ windows: { alice: 1 }, models: { alice: 1 } });
+    expect(await store.deleteOlderThan(Date.now() + 1)).toEqual({ windows: 1, models: 1 });
+    store.close();
+  });
+
+  it('describes what it holds without opening a record', async () => {
+    const store = await ModelStore.open(freshName());
+    await store.addWindow({ ...window('alice'), createdAt: 1000 });
+    await store.addWindow({ ...window('alice'), createdAt: 3000 });
+    await store.addWindow({ ...window('alice', 'pointer'), createdAt: 2000 });
+    await store.saveModel('alice', 'keystroke', {}, { e: 1 }, { featureSchema: 2 });
+    const description = await store.describe();
+    expect(description.windows).toEqual([
+      { subject: 'alice', modality: 'keystroke', count: 2, oldestAt: 1000, newestAt: 3000 },
+      { subject: 'alice', modality: 'pointer', count: 1, oldestAt: 2000, newestAt: 2000 },
+    ]);
+    expect(description.models).toEqual([
+      expect.objectContaining({ subject: 'alice', modality: 'keystroke', featureSchema: 2, hasEmbedding: true }),
+    ]);
+    store.close();
+  });
+
+  it('migration 3 drops version 1\'s windows and models, which no bank vouched for', async () => {
+    const name = freshName();
+    const v1 = await openDB(name, 1, {
+      upgrade(db) {
+        db.createObjectStore('windows', { autoIncrement: true }).createIndex('modality', 'modality');
+        db.createObjectStore('models', { keyPath: 'modality' });
+      },
+    });
+    await v1.add('windows', { modality: 'keystroke', featureSchema: 2, vector: [1], createdAt: 1 });
+    await v1.put('models', { modality: 'keystroke', json: {}, savedAt: 1 });
+    v1.close();
+    const store = await ModelStore.open(name);
+    expect(await store.counts()).toEqual({ windows: {}, models: {} });
+    await store.addWindow(window('alice'));
+    expect(await store.counts()).toEqual({ windows: { alice: 1 }, models: {} });
+    store.close();
+  });
+});
