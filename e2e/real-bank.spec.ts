@@ -69,7 +69,7 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     const options = await ext.context.newPage();
     await options.goto(`chrome-extension://${ext.extensionId}/src/options/options.html`);
     await options.fill('#serverUrl', server.url);
-    await options.click('#general button[type="submit"]');
+    await options.click('#general-save');
     await expect(options.locator('#saved')).toHaveText('Saved.');
     await options.fill('#new-site', `${server.url}/bank/login`);
     await options.bringToFront();

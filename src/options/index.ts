@@ -56,10 +56,11 @@ async function renderSites(): Promise<void> {
     const granted = await browser.permissions.contains({ origins: [matchPatternOf(origin)] });
     const badge = Object.assign(document.createElement('span'), {
       className: granted ? 'badge' : 'badge warn',
-      textContent: locked ? 'Set by your organisation' : granted ? 'Active' : 'Access not granted',
+      textContent: `${locked ? 'Set by your organisation · ' : ''}${granted ? 'Active' : 'Access not granted'}`,
     });
     item.append(name, badge);
-    if (!granted && !locked) {
+    // Access to a site the organisation lists is still the browser's to grant (one click).
+    if (!granted) {
       const grant = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Allow access' });
       grant.setAttribute('aria-label', `Allow access to ${origin}`);
       grant.addEventListener('click', () => {
@@ -96,6 +97,7 @@ function renderGeneral(): void {
     input.disabled = managed.includes(key);
     if (input.disabled) input.title = 'Set by your organisation';
   }
+  el<HTMLButtonElement>('general-save').disabled = fields.every(([, input]) => input.disabled);
   const managedNames = managed.map((key) => LABELS[key]);
   el('managed').hidden = managedNames.length === 0;
   el('managed-list').textContent = managedNames.join(', ');
