@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app';
 import { actor } from './services/audit';
 import { createApiKeyRegistry } from './http/middleware/auth';
 import { systemClock } from './clock';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, DEMO_BANK_ID, loadConfig, type Config } from './config';
 import { KEY_CHECK_INTERVAL_MS, loadServerKeys } from './crypto/keys';
 import { errorFields, jsonLogger } from './observability/log';
 import { createNodeServer, listen, type FetchHandler } from './http/server';
@@ -85,7 +86,17 @@ async function main(): Promise<void> {
   if (config.demo) {
     lines.push(`Demo bank: ${url}/bank/login`);
     if (config.demoBankKeyGenerated) {
-      lines.push('Demo bank API key: generated for this run (set TACIT_DEMO_BANK_KEY to fix it)');
+      // The demo's generated key goes to a file only its owner can read (never to the log), so
+      // the README's curl walk-through can use it: KEY=$(cat data/demo-bank-key).
+      const keyFile = join(dirname(config.dbPath), 'demo-bank-key');
+      mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+      const secret = config.apiKeys.find((k) => k.id === DEMO_BANK_ID)!.secret;
+      writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
+      chmodSync(keyFile, 0o600); // an older file keeps its mode through writeFileSync
+      lines.push(
+        `Demo bank API key: generated for this run, in ${relative(process.cwd(), keyFile) || keyFile} ` +
+          '(set TACIT_DEMO_BANK_KEY to fix it)',
+      );
     }
   }
   const built = existsSync(extension) ? '' : ' (not built yet: npm run build:chrome)';
