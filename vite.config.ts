@@ -1,6 +1,7 @@
 import { crx, type ManifestV3Export } from '@crxjs/vite-plugin';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import baseManifest from './manifest.json' with { type: 'json' };
 
@@ -77,6 +78,11 @@ export default defineConfig(({ mode }) => {
     define: { __TACIT_BROWSER__: JSON.stringify(browser) },
     plugins: [crx({ manifest: manifestFor(browser), browser }), noWebAccessibleCaptureScript(`dist/${browser}`)],
     worker: { format: 'es' },
+    // The worker's TensorFlow.js is tfjs-core + cpu (+ wasm, src/worker/backend.ts), not the
+    // whole bundle: see src/worker/tfjs-lite.ts.
+    resolve: {
+      alias: [{ find: /^@tensorflow\/tfjs$/, replacement: fileURLToPath(new URL('src/worker/tfjs-lite.ts', import.meta.url)) }],
+    },
     build: {
       outDir: `dist/${browser}`,
       emptyOutDir: true,

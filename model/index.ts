@@ -112,3 +112,14 @@ export {
  */
 export const MODEL_VERSION =
   `um${USER_MODEL_VERSION}.fs${FEATURE_SCHEMA_VERSION}.sq${SEQUENCE_SCHEMA_VERSION}` as const;
+
+export {
+  PRODUCT,
+  disposeProductModels,
+  fitProductModels,
+  productScore,
+  type FitOptions,
+  type ProductConfig,
+  type ProductModels,
+  type ScorableWindow,
+} from './product/scorer';

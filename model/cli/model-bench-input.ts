@@ -7,6 +7,7 @@ import { keystrokeFeatures, pairKeyPresses } from '../features/keystroke';
 import { pointerFeatures } from '../features/pointer';
 import { keystrokeSteps, pointerSteps } from '../features/sequence';
 import type { UserModel } from '../detector/user-model';
+import { productScore } from '../product/scorer';
 import type { EmbeddingUserModel } from '../shared/embedding-model';
 import type { Modality } from '../features/schema';
 import type { RawEvent } from '../events/schema';
@@ -45,11 +46,12 @@ export interface Scorer {
 }
 
 /**
- * The worker's per-window scoring (src/worker/engine.ts): the mean of the detector's confidence
- * on the vector and the embedding model's on the step sequence (shared encoder forward pass).
+ * The product's per-window scoring (model/product/scorer.ts, as the worker runs it): the detector
+ * on the vector and the embedding model on the step sequence (a shared-encoder forward pass).
  */
-export function productScorer(detector: Pick<UserModel, 'score'>, embedding: Pick<EmbeddingUserModel, 'score'>): Scorer {
-  return { score: (w) => (detector.score(w.vector) + embedding.score({ steps: w.steps, n: w.n })) / 2 };
+export function productScorer(detector: UserModel, embedding: EmbeddingUserModel): Scorer {
+  const models = { detector, embedding };
+  return { score: (w) => productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: w.n } }) };
 }
 
 /** Options of {@link timeScoring}. */

@@ -4,6 +4,7 @@
  * (the baseline), and memory over repeated fit + score + dispose cycles. The Chromium worker
  * half and the printing live in `e2e/bench/model.ts`; `model-bench.test.ts` is the smoke test.
  */
+import { PRODUCT } from '../product/scorer';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
@@ -44,8 +45,8 @@ export interface ModelBenchOptions {
 
 /** Enrolment of a typical user: 30 keystroke windows (600 presses), 10 pointer windows (640 events). */
 export const ENROLMENT: Readonly<Record<Modality, number>> = Object.freeze({ keystroke: 30, pointer: 10 });
-/** The worker's detector configuration (`src/worker/engine.ts` DETECTOR). */
-export const WORKER_DETECTOR: Readonly<Partial<DetectorConfig>> = Object.freeze({ minEnrollWindows: 10 });
+/** The product's detector configuration (model/product/scorer.ts: the worker's enrolment amount). */
+export const WORKER_DETECTOR: Readonly<Partial<DetectorConfig>> = Object.freeze({ minEnrollWindows: PRODUCT.minEnrollWindows });
 /** Goals (issue 4). */
 export const GOALS = Object.freeze({ modelBytes: 2_000_000, scoreP95Us: 1000, fitMs: 5000 });
 
@@ -176,7 +177,7 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
   };
   const embeddings = {} as Record<Modality, EmbeddingUserModel>;
   const fitEmbedding = (modality: Modality): EmbeddingUserModel => {
-    const e = new EmbeddingUserModel(encoders[modality], { minEnrollWindows: config.minEnrollWindows ?? 10 });
+    const e = new EmbeddingUserModel(encoders[modality], { minEnrollWindows: config.minEnrollWindows ?? PRODUCT.minEnrollWindows });
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
     return e;
   };

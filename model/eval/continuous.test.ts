@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
 import {
   type ActionStream,
-  WORKER_FUSION,
   actionStream,
   censoredQuantile,
   continuousTrials,
@@ -16,8 +12,8 @@ import {
   summarizeContinuous,
 } from './continuous';
 import { keystrokeAaltoProtocol } from './protocols';
+import { PRODUCT } from '../product/scorer';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A stream of one-number windows whose value is the confidence the fake scorer returns. */
 function stream(confidences: number[], keysPerWindow = 10, extra = 0): ActionStream {
@@ -28,11 +24,8 @@ function stream(confidences: number[], keysPerWindow = 10, extra = 0): ActionStr
 const identity = (ws: readonly Float32Array[]): number[] => ws.map((w) => w[0]!);
 
 describe('the simulated product', () => {
-  it('fuses like the worker (src/worker/engine.ts)', () => {
-    const engine = readFileSync(join(root, 'src/worker/engine.ts'), 'utf8');
-    const m = /const FUSION = resolveFusionConfig\(\{ halfLifeWindows: (\d+(?:\.\d+)?) \}\)/.exec(engine);
-    expect(m, 'engine.ts FUSION declaration').not.toBeNull();
-    expect(WORKER_FUSION.halfLifeWindows).toBe(Number(m![1]));
+  it('fuses with the product scorer’s configuration unless told otherwise', () => {
+    expect(resolveContinuousOptions({}).fusion).toBe(PRODUCT.fusion);
   });
 });
 

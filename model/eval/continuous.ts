@@ -2,8 +2,8 @@
  * Continuous-authentication figures (pure): how many actions an impostor gets through before the
  * product's session confidence flags the session, and how often the genuine user is flagged.
  *
- * What is simulated, exactly: the worker's per-session fusion (`model/fusion.ts` with the
- * worker's configuration, {@link WORKER_FUSION}: half-life 3 windows) over per-window
+ * What is simulated, exactly: the product's per-session fusion (`model/fusion.ts` with the
+ * product scorer's configuration, {@link PRODUCT}`.fusion`: half-life 3 windows) over per-window
  * confidences, and a flag whenever the fused confidence is strictly below the server's default
  * step-up threshold ({@link STEP_UP_BELOW} = `DEFAULT_THRESHOLDS.stepUpBelow` of
  * `server/src/domain/decision.ts`, fixed in advance, never tuned on test users). Not simulated: the
@@ -15,14 +15,13 @@
  * The scorer is pluggable ({@link WindowScorer}): any enrolled model (the per-user
  * `UserModel`, a shared encoder) that turns windows into confidences in [0, 1].
  */
-import { type FusionConfig, type FusionState, EMPTY_FUSION_STATE, fusionResult, resolveFusionConfig, updateFusion } from '../fusion';
+import { type FusionConfig, type FusionState, EMPTY_FUSION_STATE, fusionResult, updateFusion } from '../fusion';
+import { PRODUCT } from '../product/scorer';
 import type { Modality } from '../features/schema';
 
 /** The server's default step-up threshold: a fused confidence strictly below it is a flag. */
 export const STEP_UP_BELOW = 0.5;
 
-/** The worker's session fusion (`src/worker/engine.ts`: `resolveFusionConfig({ halfLifeWindows: 3 })`). */
-export const WORKER_FUSION: Readonly<FusionConfig> = resolveFusionConfig({ halfLifeWindows: 3 });
 
 /**
  * Confidences of an enrolled model for a list of windows, one per window, in order, each in
@@ -52,7 +51,7 @@ export interface ActionStream<W = Float32Array> {
 export interface ContinuousOptions {
   /** Flag when the fused confidence is strictly below this. Default {@link STEP_UP_BELOW}; in [0, 1]. */
   threshold: number;
-  /** Session fusion. Default {@link WORKER_FUSION}. */
+  /** Session fusion. Default: the product's ({@link PRODUCT}`.fusion`). */
   fusion: Readonly<FusionConfig>;
   /**
    * Genuine windows folded into the session before an impostor takes over (the start state of
@@ -65,7 +64,7 @@ export interface ContinuousOptions {
 /** Defaults of {@link ContinuousOptions}. */
 export const DEFAULT_CONTINUOUS_OPTIONS: Readonly<ContinuousOptions> = Object.freeze({
   threshold: STEP_UP_BELOW,
-  fusion: WORKER_FUSION,
+  fusion: PRODUCT.fusion,
   warmupWindows: 5,
 });
 

@@ -30,8 +30,15 @@ import type {
 } from './protocols';
 import { blockGroups, continuousOf, truncateKeys, userEer, windowStreamOf } from './protocols';
 import { type ContinuousOptions, emptyTrials, mergeTrials } from './continuous';
-import { UserModel } from '../detector/user-model';
-import type { DetectorConfig } from '../detector/config';
+import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from '../detector/config';
+import {
+  PRODUCT,
+  disposeProductModels,
+  fitProductModels,
+  productScore,
+  type ProductModels,
+  type ScorableWindow,
+} from '../product/scorer';
 import { NotEnoughWindowsError } from '../errors';
 import type { FeatureWindow } from '../features/windower';
 import type { Modality } from '../features/schema';
@@ -47,9 +54,11 @@ export interface EncoderProtocolOptions {
 }
 
 /**
- * The product's per-window scoring for the continuous figures: the worker's two per-user models
- * (detector on the vector, embedding model on the steps), enrolled on the same windows, and a
- * window's confidence = their mean (src/worker/engine.ts). Undefined when either cannot enrol.
+ * The product's per-window scoring for the continuous figures: the product scorer
+ * (model/product/scorer.ts), its two per-user models enrolled on the gallery's windows. The
+ * galleries of these protocols are shorter than the product's enrolment (the detector's own
+ * minimum, 6 windows, instead of {@link PRODUCT}`.minEnrollWindows`). Undefined when the
+ * detector cannot enrol.
  */
 async function productModel(
   encoder: SharedEncoder,
@@ -57,28 +66,22 @@ async function productModel(
   enrol: readonly FeatureWindow[],
   options: EncoderProtocolOptions,
 ): Promise<{ score(w: FeatureWindow): number; dispose(): void } | undefined> {
-  const detector = new UserModel(modality, { ...options.detector, seed: options.seed ?? 1 });
+  let models: ProductModels;
   try {
-    await detector.fit(enrol.map((w) => w.vector));
+    models = await fitProductModels(modality, enrol.map(scorable), encoder, {
+      minEnrollWindows: DEFAULT_DETECTOR_CONFIG.minEnrollWindows,
+      detector: { ...options.detector, seed: options.seed ?? 1 },
+    });
   } catch (err) {
-    detector.dispose();
     if (err instanceof NotEnoughWindowsError) return undefined;
     throw err;
   }
-  const embedding = new EmbeddingUserModel(encoder);
-  try {
-    embedding.fit(enrol.map((w) => ({ steps: w.steps, n: w.stepCount })));
-  } catch {
-    detector.dispose();
-    return undefined;
-  }
-  return {
-    score: (w) =>
-      w.stepCount < 2
-        ? detector.score(w.vector)
-        : (detector.score(w.vector) + embedding.score({ steps: w.steps, n: w.stepCount })) / 2,
-    dispose: () => detector.dispose(),
-  };
+  return { score: (w) => productScore(models, scorable(w)), dispose: () => disposeProductModels(models) };
+}
+
+/** A feature window as the product scorer reads it. */
+function scorable(w: FeatureWindow): ScorableWindow {
+  return { vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } };
 }
 
 /** Windows of raw streams (each through a fresh windower). */

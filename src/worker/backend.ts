@@ -1,5 +1,6 @@
 /**
- * TensorFlow.js backend for the worker: wasm when it starts, cpu otherwise.
+ * TensorFlow.js backend for the worker: wasm when it starts, cpu otherwise. In the extension
+ * build `@tensorflow/tfjs` is tfjs-core plus the cpu backend (src/worker/tfjs-lite.ts).
  * Multithreaded wasm is switched off because it spawns pthread workers from blob: URLs,
  * which the extension CSP blocks and which would make setBackend hang forever.
  */

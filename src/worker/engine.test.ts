@@ -2,6 +2,19 @@ import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RAW_EVENT_SCHEMA_VERSION, type RawEvent } from '../../model/events/schema';
+import {
+  EMPTY_FUSION_STATE,
+  PRODUCT,
+  createWindower,
+  disposeProductModels,
+  encoderFromJSON,
+  fitProductModels,
+  fusionResult,
+  productScore,
+  updateFusion,
+  type FeatureWindow,
+} from '../../model';
+import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import { TYPIST_A, syntheticKeystrokes } from '../../model/testing/synthetic';
 import { Engine } from './engine';
 import { ModelStore } from './model-store';
@@ -77,5 +90,35 @@ describe('Engine: learning only for a vouched subject', () => {
     expect(await engine.applyRetention(60_000)).toEqual({ windows: 0, models: 0 });
     expect(await engine.applyRetention(-1)).toEqual({ windows: 3, models: 0 });
     expect((await engine.status(ALICE)).modalities.keystroke.enrolWindows).toBe(0);
+  });
+});
+
+describe('Engine: the product scorer, the same as the evaluation’s', () => {
+  it('gives the confidence the evaluation path computes from the same raw events', async () => {
+    const events = syntheticKeystrokes(TYPIST_A, 320, { seed: 31 });
+    const store = await ModelStore.open('engine-test-same-as-eval');
+    const engine = Engine.withStore(store, 'cpu');
+    // The worker: two batches, cut anywhere (the windower streams).
+    await engine.ingest(batch(events.slice(0, 333)), 'sid-eval', ALICE);
+    const worker = await engine.ingest(batch(events.slice(333)), 'sid-eval', ALICE);
+    expect(worker.state).toBe('scoring');
+
+    // The evaluation's path: the product's windower, scorer and fusion, in Node, on the same events.
+    const windows = createWindower(PRODUCT.windows)
+      .push(events)
+      .filter((w) => w.modality === 'keystroke');
+    const scorable = (w: FeatureWindow) => ({ vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } });
+    const enrol = windows.slice(0, PRODUCT.minEnrollWindows);
+    const models = await fitProductModels('keystroke', enrol.map(scorable), encoderFromJSON(keystrokeEncoderFile));
+    let state = EMPTY_FUSION_STATE;
+    const later = windows.slice(PRODUCT.minEnrollWindows);
+    expect(later.length).toBeGreaterThanOrEqual(5);
+    for (const w of later) {
+      state = updateFusion(state, { modality: 'keystroke', confidence: productScore(models, scorable(w)) }, PRODUCT.fusion);
+    }
+    expect(models.embedding).toBeDefined();
+    expect(worker.confidence).not.toBeNull();
+    expect(worker.confidence!).toBeCloseTo(fusionResult(state).confidence!, 12);
+    disposeProductModels(models);
   });
 });

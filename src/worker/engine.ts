@@ -17,6 +17,10 @@ import type { RawEventBatch } from '../../model/events/schema';
 import {
   EMPTY_FUSION_STATE,
   EmbeddingUserModel,
+  PRODUCT,
+  fitProductModels,
+  productScore,
+  type ProductModels,
   FEATURE_SCHEMA_VERSION,
   SEQUENCE_SCHEMA_VERSION,
   encoderFromJSON,
@@ -30,7 +34,6 @@ import {
   checkGolden,
   createWindower,
   fusionResult,
-  resolveFusionConfig,
   updateFusion,
   type FusionState,
   type Windower,
@@ -43,17 +46,6 @@ import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
-/**
- * Session fusion: a short half-life so that a change of person shows within a few windows
- * (continuous authentication), weighting keystrokes above pointer movement.
- */
-const FUSION = resolveFusionConfig({ halfLifeWindows: 3 });
-/**
- * On the device a user types far more than in a lab session, so enrolment waits for 10
- * windows (≈ 200 keystrokes) rather than the library's minimum: calibration on fewer windows
- * proved fragile for real typing (e2e).
- */
-const DETECTOR = { minEnrollWindows: 10 } as const;
 
 /** The shared encoders shipped with the extension (provenance in model/shared/README.md). */
 function loadEncoders(): Map<Modality, SharedEncoder> {
@@ -65,12 +57,8 @@ function loadEncoders(): Map<Modality, SharedEncoder> {
   return encoders;
 }
 
-/** A modality's per-user models. */
-interface ModalityModels {
-  detector: UserModel;
-  /** Absent when the enrolment windows had no step sequences (stored by an older build). */
-  embedding?: EmbeddingUserModel;
-}
+/** A modality's per-user models (the product scorer's: model/product/scorer.ts). */
+type ModalityModels = ProductModels;
 
 /** One subject's models and enrolment counts. */
 interface SubjectModels {
@@ -119,7 +107,7 @@ export class Engine {
     // Refuse to run with a feature extractor that disagrees with the checked-in golden vectors.
     const golden = checkGolden(goldenFile);
     if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
-    return new Engine(store, backend, DETECTOR.minEnrollWindows);
+    return new Engine(store, backend, PRODUCT.minEnrollWindows);
   }
 
   private subject(key: string): Promise<SubjectModels> {
@@ -143,17 +131,18 @@ export class Engine {
       const stored = await (await this.store()).loadModel(key, modality);
       if (stored === null) continue;
       try {
-        const models: ModalityModels = { detector: UserModel.fromJSON(stored.json) };
+        const detector = UserModel.fromJSON(stored.json);
+        let embedding: EmbeddingUserModel | undefined;
         const encoder = this.encoders.get(modality);
         if (stored.embedding !== undefined && encoder !== undefined) {
           try {
-            models.embedding = EmbeddingUserModel.fromJSON(encoder, stored.embedding as EmbeddingModelJSON);
+            embedding = EmbeddingUserModel.fromJSON(encoder, stored.embedding as EmbeddingModelJSON);
           } catch (error) {
             // Enrolled with another shared encoder: the detector alone scores until re-enrolment.
             console.warn('[tacit] stored embedding model refused', (error as { code?: string }).code);
           }
         }
-        subject.models.set(modality, models);
+        subject.models.set(modality, embedding === undefined ? { detector } : { detector, embedding });
       } catch (error) {
         // A model of another feature schema (or a corrupt one) is not used: enrol again.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
@@ -165,14 +154,14 @@ export class Engine {
   private windower(key: string): Windower {
     let windower = this.windowers.get(key);
     if (!windower) {
-      windower = createWindower();
+      windower = createWindower(PRODUCT.windows);
       this.windowers.set(key, windower);
     }
     return windower;
   }
 
   private fuse(key: string, modality: Modality, confidence: number): number | null {
-    const state = updateFusion(this.fusions.get(key) ?? EMPTY_FUSION_STATE, { modality, confidence }, FUSION);
+    const state = updateFusion(this.fusions.get(key) ?? EMPTY_FUSION_STATE, { modality, confidence }, PRODUCT.fusion);
     this.fusions.set(key, state);
     return fusionResult(state).confidence;
   }
@@ -192,30 +181,25 @@ export class Engine {
     subject.enrolCounts.set(modality, count);
     if (count >= this.minEnrollWindows && !subject.models.has(modality)) {
       const stored = await (await this.store()).windows(subject.key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
-      const detector = new UserModel(modality, DETECTOR);
-      await detector.fit(stored.map((w) => new Float32Array(w.vector)));
-      const models: ModalityModels = { detector };
-      const encoder = this.encoders.get(modality);
-      const sequences = stored.flatMap((w) =>
-        w.steps === undefined ? [] : [{ steps: new Float32Array(w.steps.steps), n: w.steps.n }],
+      const models = await fitProductModels(
+        modality,
+        stored.map((w) => ({
+          vector: w.vector,
+          ...(w.steps === undefined ? {} : { sequence: { steps: new Float32Array(w.steps.steps), n: w.steps.n } }),
+        })),
+        this.encoders.get(modality),
+        { minEnrollWindows: this.minEnrollWindows },
       );
-      if (encoder !== undefined && sequences.length >= DETECTOR.minEnrollWindows) {
-        const embedding = new EmbeddingUserModel(encoder, { minEnrollWindows: DETECTOR.minEnrollWindows });
-        embedding.fit(sequences);
-        models.embedding = embedding;
-      }
       subject.models.set(modality, models);
-      await (await this.store()).saveModel(subject.key, modality, detector.toJSON(), models.embedding?.toJSON(), {
+      await (await this.store()).saveModel(subject.key, modality, models.detector.toJSON(), models.embedding?.toJSON(), {
         featureSchema: FEATURE_SCHEMA_VERSION,
       });
     }
   }
 
-  /** A window's confidence: the mean of the modality's per-user models. */
+  /** A window's confidence: the product scorer's rule. */
   private static score(models: ModalityModels, window: FeatureWindow): number {
-    const detector = models.detector.score(window.vector);
-    if (models.embedding === undefined || window.stepCount < 2) return detector;
-    return (detector + models.embedding.score({ steps: window.steps, n: window.stepCount })) / 2;
+    return productScore(models, { vector: window.vector, sequence: { steps: window.steps, n: window.stepCount } });
   }
 
   async ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate> {
