@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { formatReport } from '../eval/report';
 import { USAGE, parseEvalArgs, runEval, writeReport } from './eval-run';
+import { runCli } from './run-cli';
 
 async function main(): Promise<void> {
   let args;
@@ -35,4 +36,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runCli(main);

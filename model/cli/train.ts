@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TRAIN_USAGE, parseTrainArgs, runTrain } from './train-run';
+import { runCli } from './run-cli';
 
 async function main(): Promise<void> {
   let args;
@@ -24,4 +25,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${encoderPath} (${summary['users']} users, ${summary['trainSeconds']} s training, backend ${summary['backend']})`);
 }
 
-await main();
+await runCli(main);

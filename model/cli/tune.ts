@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TUNE_USAGE, formatTuneReport, parseTuneArgs, runTune, writeTuneReport } from './tune-run';
+import { runCli } from './run-cli';
 
 async function main(): Promise<void> {
   let args;
@@ -25,4 +26,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${args.out}`);
 }
 
-await main();
+await runCli(main);
