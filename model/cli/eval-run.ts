@@ -25,6 +25,7 @@ import {
   mouseSapiMouseEncoderProtocol,
 } from '../eval/encoder-protocols';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
+import { userFingerprint } from './training-identity';
 
 /** Parsed command line of `npm run eval`. */
 export interface EvalArgs {
@@ -124,7 +125,7 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     report = aaltoReport(
       shared === undefined
         ? await keystrokeAaltoProtocol(users, options)
-        : await keystrokeAaltoEncoderProtocol(shared.encoder, refuseTrainingUsers(users, 'aalto', shared.trainingUsers), options),
+        : await keystrokeAaltoEncoderProtocol(shared.encoder, refuseTrainingUsers(users, 'aalto', shared, (u) => userFingerprint(u.sequences[0] ?? [])), options),
       users.length,
     );
   } else if (args.task === 'mouse-sapimouse') {
@@ -136,7 +137,12 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
         ? await mouseSapiMouseProtocol(users, common)
         : await mouseSapiMouseEncoderProtocol(
             shared.encoder,
-            refuseTrainingUsers(users.map((u) => ({ ...u, userId: u.subject, folder: u.userId })), 'sapimouse', shared.trainingUsers).map(
+            refuseTrainingUsers(
+              users.map((u) => ({ ...u, userId: u.subject, folder: u.userId })),
+              'sapimouse',
+              shared,
+              (u) => userFingerprint(u.session3min),
+            ).map(
               (u) => ({ ...u, userId: u.folder }),
             ),
             common,
@@ -159,7 +165,9 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
             shared.encoder,
             sets.map((set) => ({
               ...set,
-              users: refuseTrainingUsers(set.users, set.name === 'keypad' ? 'keypad' : 'fixed', shared.trainingUsers),
+              users: refuseTrainingUsers(set.users, set.name === 'keypad' ? 'keypad' : 'fixed', shared, (u) =>
+                userFingerprint(u.sequences[0] ?? []),
+              ),
             })),
             { onProgress, ...folds },
           );
@@ -183,6 +191,8 @@ export interface SharedModelDir {
   encoder: SharedEncoder;
   /** Ids of every training user, prefixed by data set (`aalto:5`, `sapimouse:12`, `keypad:s002`). */
   trainingUsers: ReadonlySet<string>;
+  /** Data fingerprints of every training user (training-identity.ts); null in an older training.json. */
+  trainingFingerprints: ReadonlySet<string> | null;
 }
 
 /** Loads `<dir>/encoder.json` and the training user list of `<dir>/training.json`. */
@@ -190,15 +200,29 @@ export function loadSharedModel(dir: string): SharedModelDir {
   const encoder = encoderFromJSON(readFileSync(join(dir, 'encoder.json'), 'utf8'));
   const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { trainingUsers?: unknown };
   if (!Array.isArray(training.trainingUsers)) throw new TypeError(`${dir}/training.json has no trainingUsers list`);
-  return { encoder, trainingUsers: new Set(training.trainingUsers.map(String)) };
+  const fingerprints = (training as { trainingFingerprints?: unknown }).trainingFingerprints;
+  return {
+    encoder,
+    trainingUsers: new Set(training.trainingUsers.map(String)),
+    trainingFingerprints: Array.isArray(fingerprints) ? new Set(fingerprints.map(String)) : null,
+  };
 }
 
 /**
- * Never test on a training user: throws when any of `users` was in the encoder's training set
- * (same data set prefix and id).
+ * Never test on a training user: throws when any of `users` was in the encoder's training set.
+ * A user is identified by their data (`fingerprint`, training-identity.ts) when the model
+ * directory lists fingerprints, so another dataset's folder that only shares a name is not
+ * refused; an older `training.json` without them falls back to the data-set prefix and id.
  */
-export function refuseTrainingUsers<U extends { userId: string }>(users: readonly U[], prefix: string, training: ReadonlySet<string>): U[] {
-  const overlap = users.filter((u) => training.has(`${prefix}:${u.userId}`));
+export function refuseTrainingUsers<U extends { userId: string }>(
+  users: readonly U[],
+  prefix: string,
+  model: Pick<SharedModelDir, 'trainingUsers' | 'trainingFingerprints'>,
+  fingerprint: (user: U) => string,
+): U[] {
+  const overlap = users.filter((u) =>
+    model.trainingFingerprints !== null ? model.trainingFingerprints.has(fingerprint(u)) : model.trainingUsers.has(`${prefix}:${u.userId}`),
+  );
   if (overlap.length > 0) {
     throw new TypeError(
       `${overlap.length} of the test users were used to train this encoder (e.g. ${prefix}:${overlap[0]!.userId}): evaluate on other users (--offset/--users) or train on others`,

@@ -16,6 +16,7 @@ import { keySequence, pointerBlocks } from '../eval/encoder-protocols';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import { readTrainConfigFile } from './train-config-file';
+import { userFingerprint } from './training-identity';
 
 /** Training tasks: which data, which modality. */
 export const TRAIN_TASKS = ['keystroke-aalto', 'keystroke-pohmm', 'mouse-sapimouse'] as const;
@@ -74,6 +75,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
 export interface TrainingData {
   modality: Modality;
   users: TrainingUser[];
+  /** Each training user's data fingerprint (training-identity.ts); a SapiMouse subject has one per folder. */
+  fingerprints: string[];
   dataset: string;
   licence: string;
   /** Crop lengths suited to the task's sequences. */
@@ -91,11 +94,13 @@ export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users'
       dataset: 'Aalto 136M keystrokes (Dhakal et al., CHI 2018)',
       licence: 'non-commercial research use with attribution: not for shipping',
       users: users.map((u) => ({ userId: `aalto:${u.userId}`, sequences: u.sequences.map(keySequence) })),
+      fingerprints: users.map((u) => userFingerprint(u.sequences[0] ?? [])),
       config: { minLength: 10, maxLength: 50 },
     };
   }
   if (args.task === 'keystroke-pohmm') {
     const { keypad, fixedText } = loadPohmm(args.data);
+    const fingerprints = [...slice(keypad.users), ...slice(fixedText.users)].map((u) => userFingerprint(u.sequences[0] ?? []));
     const users = [
       ...slice(keypad.users).map((u) => ({ userId: `keypad:${u.userId}`, sequences: u.sequences.map(keySequence) })),
       ...slice(fixedText.users).map((u) => ({
@@ -109,12 +114,14 @@ export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users'
       dataset: 'pohmm keystroke (CMU keypad, fixed text; Monaco & Tappert 2018)',
       licence: 'BSD-3-Clause',
       users,
+      fingerprints,
       config: { minLength: 10, maxLength: 50 },
     };
   }
   // Folders of the same subject (user35.1 / .2) are one training class.
   const bySubject = new Map<string, StepSequence[]>();
-  for (const u of slice(loadSapiMouse(args.data))) {
+  const folders = slice(loadSapiMouse(args.data));
+  for (const u of folders) {
     const list = bySubject.get(u.subject) ?? [];
     list.push(...pointerBlocks(u.session3min), ...pointerBlocks(u.session1min));
     bySubject.set(u.subject, list);
@@ -124,6 +131,7 @@ export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users'
     dataset: 'SapiMouse (Antal et al., SACI 2021)',
     licence: 'MIT',
     users: [...bySubject].map(([subject, sequences]) => ({ userId: `sapimouse:${subject}`, sequences })),
+    fingerprints: folders.map((u) => userFingerprint(u.session3min)),
     config: { minLength: 32, maxLength: POINTER_BLOCK_EVENTS },
   };
 }
@@ -193,6 +201,8 @@ export async function runTrain(args: TrainArgs, options: TrainRunOptions = {}): 
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     history,
     trainingUsers: data.users.map((u) => u.userId),
+    // What eval checks: the users' data, not their folder names (training-identity.ts).
+    trainingFingerprints: data.fingerprints,
   };
   writeFileSync(join(args.out, 'training.json'), `${JSON.stringify(summary, null, 1)}\n`);
   return { encoderPath, summary };
