@@ -38,6 +38,15 @@ export interface ProductConfig {
    * shows within a few windows, keystrokes weighted above pointer movement.
    */
   readonly fusion: Readonly<FusionConfig>;
+  /**
+   * Template growth: after the first fit, enrolment goes on from windows of sessions the bank
+   * vouched for whose fused confidence never fell below `safeLevel` (0.7: above the server's
+   * default step-up threshold, 0.5, so a session that came near a step-up never teaches the
+   * model); `refitEvery` such windows (10) are stored and the models refitted, up to
+   * `maxEnrollWindows` (100) windows per modality. A session that dips stops contributing, and
+   * its windows not yet stored are dropped.
+   */
+  readonly growth: Readonly<{ safeLevel: number; refitEvery: number; maxEnrollWindows: number }>;
 }
 
 /** What ships. */
@@ -45,6 +54,7 @@ export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
   windows: Object.freeze({ ...DEFAULT_WINDOWER_CONFIG }),
   minEnrollWindows: 10,
   fusion: Object.freeze(resolveFusionConfig({ halfLifeWindows: 3 })),
+  growth: Object.freeze({ safeLevel: 0.7, refitEvery: 10, maxEnrollWindows: 100 }),
 });
 
 /** A modality's per-user models. */
@@ -90,7 +100,11 @@ export async function fitProductModels(
     throw error;
   }
   const sequences = windows.flatMap((w) => (w.sequence === undefined ? [] : [w.sequence]));
-  if (encoder === undefined || encoder.modality !== modality || sequences.length < minEnrollWindows) {
+  if (
+    encoder === undefined ||
+    encoder.modality !== modality ||
+    sequences.length < minEnrollWindows
+  ) {
     return { detector };
   }
   const embedding = new EmbeddingUserModel(encoder, { minEnrollWindows });

@@ -21,7 +21,8 @@ import { ModelStore } from './model-store';
 
 const batch = (events: RawEvent[]) => ({ schema: RAW_EVENT_SCHEMA_VERSION, events, dropped: 0 });
 /** 20 presses make a keystroke window; 10 windows train a model. */
-const typing = (presses: number, seed: number) => batch(syntheticKeystrokes(TYPIST_A, presses, { seed }));
+const typing = (presses: number, seed: number) =>
+  batch(syntheticKeystrokes(TYPIST_A, presses, { seed }));
 const ALICE = { subjectKey: 'alice-at-server' };
 const BOB = { subjectKey: 'bob-at-server' };
 
@@ -34,30 +35,48 @@ describe('Engine: learning only for a vouched subject', () => {
     const store = await ModelStore.open('engine-test-none');
     const engine = Engine.withStore(store, 'cpu');
     const update = await engine.ingest(typing(230, 1), 'sid-login', null);
-    expect(update).toMatchObject({ learning: false, confidence: null, windowsScored: 0, counts: { k: 0, p: 0 } });
+    expect(update).toMatchObject({
+      learning: false,
+      confidence: null,
+      windowsScored: 0,
+      counts: { k: 0, p: 0 },
+    });
     expect(await store.counts()).toEqual({ windows: {}, models: {} });
     expect((await engine.status(null)).subject).toBe(false);
   });
 
-  it('keeps one model per subject: a second subject on the device never reaches the first one\'s', async () => {
+  it("keeps one model per subject: a second subject on the device never reaches the first one's", async () => {
     const name = 'engine-test-two';
     const store = await ModelStore.open(name);
     const engine = Engine.withStore(store, 'cpu');
     // Events before the session was vouched for are dropped, not windowed into later windows.
     await engine.ingest(typing(15, 2), 'sid-1', null);
     const alice = await engine.ingest(typing(230, 3), 'sid-1', ALICE);
-    expect(alice).toMatchObject({ learning: true, state: 'scoring', progress: 1, counts: { k: 460, p: 0 } });
+    expect(alice).toMatchObject({
+      learning: true,
+      state: 'scoring',
+      progress: 1,
+      counts: { k: 460, p: 0 },
+    });
     const aliceWindows = (await store.counts()).windows[ALICE.subjectKey];
     expect(aliceWindows).toBe(10);
 
     const bob = await engine.ingest(typing(65, 4), 'sid-2', BOB);
-    expect(bob).toMatchObject({ learning: true, state: 'enrolling', confidence: null, windowsScored: 0 });
+    expect(bob).toMatchObject({
+      learning: true,
+      state: 'enrolling',
+      confidence: null,
+      windowsScored: 0,
+    });
     expect(bob.progress).toBeCloseTo(0.3);
     expect(await store.counts()).toEqual({
       windows: { [ALICE.subjectKey]: aliceWindows, [BOB.subjectKey]: 3 },
       models: { [ALICE.subjectKey]: 1 },
     });
-    expect((await engine.status(BOB)).modalities.keystroke).toEqual({ trained: false, enrolWindows: 3 });
+    expect((await engine.status(BOB)).modalities.keystroke).toEqual({
+      trained: false,
+      enrolWindows: 3,
+    });
 
     // Alice's later windows are scored, not stored.
     const scored = await engine.ingest(typing(45, 5), 'sid-1', ALICE);
@@ -68,11 +87,17 @@ describe('Engine: learning only for a vouched subject', () => {
     // A restarted worker finds each subject's own model again.
     store.close();
     const restarted = Engine.withStore(await ModelStore.open(name), 'cpu');
-    expect((await restarted.status(ALICE)).modalities.keystroke).toEqual({ trained: true, enrolWindows: 10 });
-    expect((await restarted.status(BOB)).modalities.keystroke).toEqual({ trained: false, enrolWindows: 3 });
+    expect((await restarted.status(ALICE)).modalities.keystroke).toEqual({
+      trained: true,
+      enrolWindows: 10,
+    });
+    expect((await restarted.status(BOB)).modalities.keystroke).toEqual({
+      trained: false,
+      enrolWindows: 3,
+    });
   }, 120_000);
 
-  it('erases every subject\'s windows and models, and learns again afterwards', async () => {
+  it("erases every subject's windows and models, and learns again afterwards", async () => {
     const store = await ModelStore.open('engine-test-erase');
     const engine = Engine.withStore(store, 'cpu');
     await engine.ingest(typing(65, 6), 'sid-1', ALICE);
@@ -107,18 +132,77 @@ describe('Engine: the product scorer, the same as the evaluation’s', () => {
     const windows = createWindower(PRODUCT.windows)
       .push(events)
       .filter((w) => w.modality === 'keystroke');
-    const scorable = (w: FeatureWindow) => ({ vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } });
+    const scorable = (w: FeatureWindow) => ({
+      vector: w.vector,
+      sequence: { steps: w.steps, n: w.stepCount },
+    });
     const enrol = windows.slice(0, PRODUCT.minEnrollWindows);
-    const models = await fitProductModels('keystroke', enrol.map(scorable), encoderFromJSON(keystrokeEncoderFile));
+    const models = await fitProductModels(
+      'keystroke',
+      enrol.map(scorable),
+      encoderFromJSON(keystrokeEncoderFile),
+    );
     let state = EMPTY_FUSION_STATE;
     const later = windows.slice(PRODUCT.minEnrollWindows);
     expect(later.length).toBeGreaterThanOrEqual(5);
     for (const w of later) {
-      state = updateFusion(state, { modality: 'keystroke', confidence: productScore(models, scorable(w)) }, PRODUCT.fusion);
+      state = updateFusion(
+        state,
+        { modality: 'keystroke', confidence: productScore(models, scorable(w)) },
+        PRODUCT.fusion,
+      );
     }
     expect(models.embedding).toBeDefined();
     expect(worker.confidence).not.toBeNull();
     expect(worker.confidence!).toBeCloseTo(fusionResult(state).confidence!, 12);
     disposeProductModels(models);
+  });
+});
+
+describe('Engine: template growth', () => {
+  const counts = async (store: ModelStore) => (await store.counts()).windows[ALICE.subjectKey] ?? 0;
+  const settle = async (engine: Engine) => void (await engine.status(ALICE));
+
+  it('grows the enrolment from a session that stays above the safe level, refits, keeps the previous model', async () => {
+    const store = await ModelStore.open('engine-test-growth');
+    const engine = Engine.withStore(store, 'cpu');
+    const events = syntheticKeystrokes(TYPIST_A, 200 + 20 * 25, { seed: 41 });
+    await engine.ingest(batch(events.slice(0, 400)), 'sid-g', ALICE);
+    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    const confidences: number[] = [];
+    for (let i = 400; i < events.length; i += 40) {
+      const update = await engine.ingest(batch(events.slice(i, i + 40)), 'sid-g', ALICE);
+      if (update.confidence !== null) confidences.push(update.confidence);
+    }
+    await settle(engine);
+    // One window per batch: the windows scored before the session first fused below the safe
+    // level are the ones that may grow the enrolment, in groups of `refitEvery`.
+    const dip = confidences.findIndex((c) => c < PRODUCT.growth.safeLevel);
+    const above = dip < 0 ? confidences.length : dip;
+    console.info('growth session', above, 'windows above the safe level of', confidences.length);
+    expect(above).toBeGreaterThanOrEqual(PRODUCT.growth.refitEvery);
+    const { refitEvery } = PRODUCT.growth;
+    expect(await counts(store)).toBe(
+      PRODUCT.minEnrollWindows + Math.floor(above / refitEvery) * refitEvery,
+    );
+    expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(true);
+  });
+
+  it('learns nothing more from a session once it fell below the safe level', async () => {
+    const store = await ModelStore.open('engine-test-no-growth');
+    const engine = Engine.withStore(store, 'cpu');
+    await engine.ingest(typing(200, 42), 'sid-a', ALICE);
+    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    // Someone else takes over the session: three times slower flights.
+    const other = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 3 }, 200, {
+      seed: 43,
+    });
+    const low = await engine.ingest(batch(other), 'sid-a', ALICE);
+    expect(low.confidence!).toBeLessThan(PRODUCT.growth.safeLevel);
+    // The holder comes back in the same session: still nothing is added.
+    await engine.ingest(typing(400, 44), 'sid-a', ALICE);
+    await settle(engine);
+    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(false);
   });
 });

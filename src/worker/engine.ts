@@ -41,7 +41,13 @@ import {
 import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import pointerEncoderFile from '../../model/shared/default-pointer.json';
-import type { GoldenReply, LearningContext, ScoreUpdate, StoreDescription, WorkerStatus } from '../shared/protocol';
+import type {
+  GoldenReply,
+  LearningContext,
+  ScoreUpdate,
+  StoreDescription,
+  WorkerStatus,
+} from '../shared/protocol';
 import { initBackend } from './backend';
 import { ModelStore, type Modality } from './model-store';
 
@@ -74,6 +80,11 @@ export class Engine {
   private readonly windowers = new Map<string, Windower>();
   private readonly fusions = new Map<string, FusionState>();
   private training: Promise<void> = Promise.resolve();
+  /** Template growth per (session, subject) key: whether it dipped, windows waiting per modality. */
+  private readonly growth = new Map<
+    string,
+    { dipped: boolean; pending: Map<Modality, FeatureWindow[]> }
+  >();
   /** When each subject's models were last marked used (the store writes it once a day at most). */
   private readonly markedUsed = new Map<string, number>();
 
@@ -126,7 +137,11 @@ export class Engine {
     for (const modality of MODALITIES) {
       subject.enrolCounts.set(
         modality,
-        (await (await this.store()).windows(key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)).length,
+        (
+          await (
+            await this.store()
+          ).windows(key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)
+        ).length,
       );
       const stored = await (await this.store()).loadModel(key, modality);
       if (stored === null) continue;
@@ -136,13 +151,22 @@ export class Engine {
         const encoder = this.encoders.get(modality);
         if (stored.embedding !== undefined && encoder !== undefined) {
           try {
-            embedding = EmbeddingUserModel.fromJSON(encoder, stored.embedding as EmbeddingModelJSON);
+            embedding = EmbeddingUserModel.fromJSON(
+              encoder,
+              stored.embedding as EmbeddingModelJSON,
+            );
           } catch (error) {
             // Enrolled with another shared encoder: the detector alone scores until re-enrolment.
-            console.warn('[tacit] stored embedding model refused', (error as { code?: string }).code);
+            console.warn(
+              '[tacit] stored embedding model refused',
+              (error as { code?: string }).code,
+            );
           }
         }
-        subject.models.set(modality, embedding === undefined ? { detector } : { detector, embedding });
+        subject.models.set(
+          modality,
+          embedding === undefined ? { detector } : { detector, embedding },
+        );
       } catch (error) {
         // A model of another feature schema (or a corrupt one) is not used: enrol again.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
@@ -161,13 +185,35 @@ export class Engine {
   }
 
   private fuse(key: string, modality: Modality, confidence: number): number | null {
-    const state = updateFusion(this.fusions.get(key) ?? EMPTY_FUSION_STATE, { modality, confidence }, PRODUCT.fusion);
+    const state = updateFusion(
+      this.fusions.get(key) ?? EMPTY_FUSION_STATE,
+      { modality, confidence },
+      PRODUCT.fusion,
+    );
     this.fusions.set(key, state);
     return fusionResult(state).confidence;
   }
 
-  private async enrol(subject: SubjectModels, modality: Modality, window: FeatureWindow): Promise<void> {
-    await (await this.store()).addWindow({
+  private async enrol(
+    subject: SubjectModels,
+    modality: Modality,
+    window: FeatureWindow,
+  ): Promise<void> {
+    await this.storeWindow(subject, modality, window);
+    const count = subject.enrolCounts.get(modality) ?? 0;
+    if (count >= this.minEnrollWindows && !subject.models.has(modality)) {
+      await this.fit(subject, modality);
+    }
+  }
+
+  private async storeWindow(
+    subject: SubjectModels,
+    modality: Modality,
+    window: FeatureWindow,
+  ): Promise<void> {
+    await (
+      await this.store()
+    ).addWindow({
       subject: subject.key,
       modality,
       featureSchema: FEATURE_SCHEMA_VERSION,
@@ -177,32 +223,85 @@ export class Engine {
       sequenceSchema: SEQUENCE_SCHEMA_VERSION,
       createdAt: Date.now(),
     });
-    const count = (subject.enrolCounts.get(modality) ?? 0) + 1;
-    subject.enrolCounts.set(modality, count);
-    if (count >= this.minEnrollWindows && !subject.models.has(modality)) {
-      const stored = await (await this.store()).windows(subject.key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
-      const models = await fitProductModels(
-        modality,
-        stored.map((w) => ({
-          vector: w.vector,
-          ...(w.steps === undefined ? {} : { sequence: { steps: new Float32Array(w.steps.steps), n: w.steps.n } }),
-        })),
-        this.encoders.get(modality),
-        { minEnrollWindows: this.minEnrollWindows },
-      );
-      subject.models.set(modality, models);
-      await (await this.store()).saveModel(subject.key, modality, models.detector.toJSON(), models.embedding?.toJSON(), {
-        featureSchema: FEATURE_SCHEMA_VERSION,
-      });
+    subject.enrolCounts.set(modality, (subject.enrolCounts.get(modality) ?? 0) + 1);
+  }
+
+  /** Fits (or refits) a modality's models on every stored window; the replaced model is kept. */
+  private async fit(subject: SubjectModels, modality: Modality): Promise<void> {
+    const stored = await (
+      await this.store()
+    ).windows(subject.key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
+    const models = await fitProductModels(
+      modality,
+      stored.map((w) => ({
+        vector: w.vector,
+        ...(w.steps === undefined
+          ? {}
+          : { sequence: { steps: new Float32Array(w.steps.steps), n: w.steps.n } }),
+      })),
+      this.encoders.get(modality),
+      { minEnrollWindows: this.minEnrollWindows },
+    );
+    const replaced = subject.models.get(modality);
+    subject.models.set(modality, models);
+    replaced?.detector.dispose();
+    await (
+      await this.store()
+    ).saveModel(subject.key, modality, models.detector.toJSON(), models.embedding?.toJSON(), {
+      featureSchema: FEATURE_SCHEMA_VERSION,
+    });
+  }
+
+  /**
+   * Template growth (PRODUCT.growth): a scored window of a session that never fused below the
+   * safe level waits in memory; every `refitEvery` of them are stored, up to
+   * `maxEnrollWindows`. True when windows were stored and the modality should be refitted.
+   */
+  private async grow(
+    key: string,
+    subject: SubjectModels,
+    window: FeatureWindow,
+    fused: number | null,
+  ): Promise<boolean> {
+    const { safeLevel, refitEvery, maxEnrollWindows } = PRODUCT.growth;
+    let session = this.growth.get(key);
+    if (session === undefined) {
+      session = { dipped: false, pending: new Map() };
+      this.growth.set(key, session);
     }
+    if (session.dipped) return false;
+    if (fused === null || fused < safeLevel) {
+      // Near a step-up: nothing of this session teaches the model, now or later.
+      session.dipped = true;
+      session.pending.clear();
+      return false;
+    }
+    const modality = window.modality;
+    const room = maxEnrollWindows - (subject.enrolCounts.get(modality) ?? 0);
+    if (room <= 0) return false;
+    const pending = [...(session.pending.get(modality) ?? []), window];
+    if (pending.length < refitEvery) {
+      session.pending.set(modality, pending);
+      return false;
+    }
+    session.pending.delete(modality);
+    for (const w of pending.slice(0, room)) await this.storeWindow(subject, modality, w);
+    return true;
   }
 
   /** A window's confidence: the product scorer's rule. */
   private static score(models: ModalityModels, window: FeatureWindow): number {
-    return productScore(models, { vector: window.vector, sequence: { steps: window.steps, n: window.stepCount } });
+    return productScore(models, {
+      vector: window.vector,
+      sequence: { steps: window.steps, n: window.stepCount },
+    });
   }
 
-  async ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate> {
+  async ingest(
+    batch: RawEventBatch,
+    sid: string | null,
+    learn: LearningContext | null,
+  ): Promise<ScoreUpdate> {
     if (learn === null) {
       // No subject the bank vouched for: the events are dropped, not even windowed, so that no
       // later window of this session mixes them in.
@@ -232,6 +331,7 @@ export class Engine {
     const windows = this.windower(key).push(batch.events);
     let windowsScored = 0;
     let confidence: number | null = null;
+    const refits = new Set<Modality>();
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
       for (const window of windows) {
@@ -242,16 +342,26 @@ export class Engine {
         }
         confidence = this.fuse(key, window.modality, Engine.score(models, window));
         windowsScored++;
+        if (await this.grow(key, subject, window, confidence)) refits.add(window.modality);
       }
       if (windowsScored > 0) await this.markUsed(subject.key);
     });
     this.training = work.catch(() => undefined);
     await work;
+    // Refits run after this batch's answer, off the scoring path (the next batch waits).
+    for (const modality of refits) {
+      this.training = this.training
+        .then(() => this.fit(subject, modality))
+        .catch((error: unknown) =>
+          console.warn('[tacit] template growth refit failed', (error as { code?: string }).code),
+        );
+    }
     return {
       learning: true,
       state: subject.models.size > 0 ? 'scoring' : 'enrolling',
       progress: this.progress(subject),
-      confidence: confidence ?? fusionResult(this.fusions.get(key) ?? EMPTY_FUSION_STATE).confidence,
+      confidence:
+        confidence ?? fusionResult(this.fusions.get(key) ?? EMPTY_FUSION_STATE).confidence,
       windowsScored,
       counts,
       modelVersion: Engine.modelVersion(subject),
@@ -262,7 +372,10 @@ export class Engine {
     let best = 0;
     for (const modality of MODALITIES) {
       if (subject.models.has(modality)) return 1;
-      best = Math.max(best, Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows));
+      best = Math.max(
+        best,
+        Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows),
+      );
     }
     return best;
   }
@@ -281,7 +394,9 @@ export class Engine {
   /** The model of the subject in `learn`; without one, a status that describes no one. */
   async status(learn: LearningContext | null): Promise<WorkerStatus> {
     const subject =
-      learn === null ? { key: '', models: new Map(), enrolCounts: new Map() } : await this.subject(learn.subjectKey);
+      learn === null
+        ? { key: '', models: new Map(), enrolCounts: new Map() }
+        : await this.subject(learn.subjectKey);
     const modalities = {} as WorkerStatus['modalities'];
     for (const modality of MODALITIES) {
       modalities[modality] = {
@@ -342,6 +457,7 @@ export class Engine {
       this.subjects.clear();
       this.windowers.clear();
       this.fusions.clear();
+      this.growth.clear();
       this.markedUsed.clear();
     });
     this.training = run.catch(() => undefined);

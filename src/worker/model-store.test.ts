@@ -5,7 +5,10 @@ import { ModelStore, type StoredWindow } from './model-store';
 
 let n = 0;
 const freshName = () => `tacit-model-test-${++n}`;
-const window = (subject: string, modality: StoredWindow['modality'] = 'keystroke'): StoredWindow => ({
+const window = (
+  subject: string,
+  modality: StoredWindow['modality'] = 'keystroke',
+): StoredWindow => ({
   subject,
   modality,
   featureSchema: 2,
@@ -17,14 +20,32 @@ const window = (subject: string, modality: StoredWindow['modality'] = 'keystroke
 });
 
 describe('ModelStore', () => {
-  it('keeps each subject\'s windows and models apart', async () => {
+  it('keeps the model a refit replaced, for one rollback', async () => {
+    const store = await ModelStore.open(freshName());
+    expect(await store.rollbackModel('alice', 'keystroke')).toBe(false);
+    await store.saveModel('alice', 'keystroke', { v: 1 }, { e: 1 });
+    await store.saveModel('alice', 'keystroke', { v: 2 });
+    await store.saveModel('alice', 'keystroke', { v: 3 });
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { v: 3 } });
+    expect(await store.rollbackModel('alice', 'keystroke')).toBe(true);
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { v: 2 } });
+    // One level: the model before that is gone, and a rollback is not repeated.
+    expect(await store.rollbackModel('alice', 'keystroke')).toBe(false);
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { v: 2 } });
+    expect(await store.counts()).toEqual({ windows: {}, models: { alice: 1 } });
+    store.close();
+  });
+
+  it("keeps each subject's windows and models apart", async () => {
     const store = await ModelStore.open(freshName());
     await store.addWindow(window('alice'));
     await store.addWindow(window('alice'));
     await store.addWindow(window('bob'));
     await store.addWindow(window('alice', 'pointer'));
     expect(await store.windows('alice', 'keystroke', 2, 1)).toHaveLength(2);
-    expect(await store.windows('bob', 'keystroke', 2, 1)).toEqual([{ vector: [1, 2, 3], steps: { steps: [0.1, 0.2], n: 1 } }]);
+    expect(await store.windows('bob', 'keystroke', 2, 1)).toEqual([
+      { vector: [1, 2, 3], steps: { steps: [0.1, 0.2], n: 1 } },
+    ]);
     expect(await store.windows('bob', 'pointer', 2, 1)).toEqual([]);
     expect(await store.windows('alice', 'keystroke', 3, 1)).toEqual([]); // another feature schema
     await store.saveModel('alice', 'keystroke', { a: 1 });
@@ -38,7 +59,9 @@ describe('ModelStore', () => {
     const name = freshName();
     const store = await ModelStore.open(name);
     await store.addWindow({ ...window('alice'), vector: [123.456, 789.012] });
-    await store.saveModel('alice', 'keystroke', { weights: 'secret-weights' }, undefined, { featureSchema: 2 });
+    await store.saveModel('alice', 'keystroke', { weights: 'secret-weights' }, undefined, {
+      featureSchema: 2,
+    });
     const raw = await openDB(name);
     const records = [...(await raw.getAll('windows')), ...(await raw.getAll('models'))];
     raw.close();
@@ -47,8 +70,12 @@ describe('ModelStore', () => {
       expect(clear).not.toMatch(/123\.456|789\.012|secret-weights|vector|steps/);
       expect(record.data).toBeInstanceOf(ArrayBuffer);
     }
-    expect(await store.windows('alice', 'keystroke', 2, 1)).toEqual([{ vector: [123.456, 789.012], steps: { steps: [0.1, 0.2], n: 1 } }]);
-    expect(await store.loadModel('alice', 'keystroke')).toEqual({ json: { weights: 'secret-weights' } });
+    expect(await store.windows('alice', 'keystroke', 2, 1)).toEqual([
+      { vector: [123.456, 789.012], steps: { steps: [0.1, 0.2], n: 1 } },
+    ]);
+    expect(await store.loadModel('alice', 'keystroke')).toEqual({
+      json: { weights: 'secret-weights' },
+    });
     store.close();
   });
 
@@ -89,16 +116,24 @@ describe('ModelStore', () => {
       { subject: 'alice', modality: 'pointer', count: 1, oldestAt: 2000, newestAt: 2000 },
     ]);
     expect(description.models).toEqual([
-      expect.objectContaining({ subject: 'alice', modality: 'keystroke', featureSchema: 2, hasEmbedding: true }),
+      expect.objectContaining({
+        subject: 'alice',
+        modality: 'keystroke',
+        featureSchema: 2,
+        hasEmbedding: true,
+      }),
     ]);
     store.close();
   });
 
-  it('migration 3 drops version 1\'s windows and models, which no bank vouched for', async () => {
+  it("migration 3 drops version 1's windows and models, which no bank vouched for", async () => {
     const name = freshName();
     const v1 = await openDB(name, 1, {
       upgrade(db) {
-        db.createObjectStore('windows', { autoIncrement: true }).createIndex('modality', 'modality');
+        db.createObjectStore('windows', { autoIncrement: true }).createIndex(
+          'modality',
+          'modality',
+        );
         db.createObjectStore('models', { keyPath: 'modality' });
       },
     });

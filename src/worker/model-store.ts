@@ -64,6 +64,8 @@ interface ModelRecord extends Sealed {
   savedAt: number;
   /** Last time the model scored a window, updated at most once a day (retention). */
   usedAt: number;
+  /** The model this one replaced (template growth), sealed as it was, for `rollbackModel`. */
+  previous?: Sealed & { featureSchema: number; hasEmbedding: boolean; savedAt: number };
 }
 
 interface ModelDb extends DBSchema {
@@ -86,8 +88,10 @@ export const MODEL_DB_NAME = 'tacit-model';
 const DATA_KEY_ID = 'data';
 const DAY_MS = 86_400_000;
 
-const windowAad = (subject: string, modality: Modality) => `tacit-window\u0000${subject}\u0000${modality}`;
-const modelAad = (subject: string, modality: Modality) => `tacit-model\u0000${subject}\u0000${modality}`;
+const windowAad = (subject: string, modality: Modality) =>
+  `tacit-window\u0000${subject}\u0000${modality}`;
+const modelAad = (subject: string, modality: Modality) =>
+  `tacit-model\u0000${subject}\u0000${modality}`;
 
 export class ModelStore {
   private constructor(
@@ -113,7 +117,9 @@ export class ModelStore {
           const windows = database.createObjectStore('windows', { autoIncrement: true });
           windows.createIndex('subject-modality', ['subject', 'modality']);
           windows.createIndex('createdAt', 'createdAt');
-          database.createObjectStore('models', { keyPath: ['subject', 'modality'] }).createIndex('usedAt', 'usedAt');
+          database
+            .createObjectStore('models', { keyPath: ['subject', 'modality'] })
+            .createIndex('usedAt', 'usedAt');
           database.createObjectStore('keys');
         }
       },
@@ -145,7 +151,10 @@ export class ModelStore {
     featureSchema: number,
     sequenceSchema: number,
   ): Promise<EnrolWindow[]> {
-    const records = await this.db.getAllFromIndex('windows', 'subject-modality', [subject, modality]);
+    const records = await this.db.getAllFromIndex('windows', 'subject-modality', [
+      subject,
+      modality,
+    ]);
     const out: EnrolWindow[] = [];
     for (const record of records) {
       const w = await this.unseal<WindowBody>(record, windowAad(subject, modality));
@@ -169,7 +178,20 @@ export class ModelStore {
   ): Promise<void> {
     const now = Date.now();
     const sealed = await seal(this.key, { json, embedding }, modelAad(subject, modality));
-    await this.db.put('models', {
+    const tx = this.db.transaction('models', 'readwrite');
+    const current = await tx.store.get([subject, modality]);
+    // The model this one replaces is kept (sealed as it was) for `rollbackModel`: one level only.
+    const previous =
+      current === undefined
+        ? undefined
+        : {
+            iv: current.iv,
+            data: current.data,
+            featureSchema: current.featureSchema,
+            hasEmbedding: current.hasEmbedding,
+            savedAt: current.savedAt,
+          };
+    await tx.store.put({
       subject,
       modality,
       featureSchema: meta.featureSchema,
@@ -177,15 +199,42 @@ export class ModelStore {
       savedAt: now,
       usedAt: now,
       ...sealed,
+      ...(previous === undefined ? {} : { previous }),
     });
+    await tx.done;
   }
 
-  async loadModel(subject: string, modality: Modality): Promise<{ json: unknown; embedding?: unknown } | null> {
+  /**
+   * Puts back the model the current one replaced (template growth went wrong, drift was
+   * refused); returns false when there is none. The rolled-back model keeps no previous.
+   */
+  async rollbackModel(subject: string, modality: Modality): Promise<boolean> {
+    const tx = this.db.transaction('models', 'readwrite');
+    const current = await tx.store.get([subject, modality]);
+    if (current?.previous === undefined) {
+      await tx.done;
+      return false;
+    }
+    const { previous, ...rest } = current;
+    await tx.store.put({ ...rest, ...previous });
+    await tx.done;
+    return true;
+  }
+
+  async loadModel(
+    subject: string,
+    modality: Modality,
+  ): Promise<{ json: unknown; embedding?: unknown } | null> {
     const record = await this.db.get('models', [subject, modality]);
     if (record === undefined) return null;
-    const body = await this.unseal<{ json: unknown; embedding?: unknown }>(record, modelAad(subject, modality));
+    const body = await this.unseal<{ json: unknown; embedding?: unknown }>(
+      record,
+      modelAad(subject, modality),
+    );
     if (body === null) return null;
-    return body.embedding === undefined ? { json: body.json } : { json: body.json, embedding: body.embedding };
+    return body.embedding === undefined
+      ? { json: body.json }
+      : { json: body.json, embedding: body.embedding };
   }
 
   /** Records that a subject's models scored now; written at most once a day per model. */
@@ -193,7 +242,8 @@ export class ModelStore {
     const tx = this.db.transaction('models', 'readwrite');
     for (const modality of ['keystroke', 'pointer'] as const) {
       const record = await tx.store.get([subject, modality]);
-      if (record !== undefined && now - record.usedAt >= DAY_MS) await tx.store.put({ ...record, usedAt: now });
+      if (record !== undefined && now - record.usedAt >= DAY_MS)
+        await tx.store.put({ ...record, usedAt: now });
     }
     await tx.done;
   }
@@ -204,11 +254,19 @@ export class ModelStore {
     let windows = 0;
     let models = 0;
     const range = IDBKeyRange.upperBound(cutoff, true);
-    for (let c = await tx.objectStore('windows').index('createdAt').openCursor(range); c; c = await c.continue()) {
+    for (
+      let c = await tx.objectStore('windows').index('createdAt').openCursor(range);
+      c;
+      c = await c.continue()
+    ) {
       await c.delete();
       windows++;
     }
-    for (let c = await tx.objectStore('models').index('usedAt').openCursor(range); c; c = await c.continue()) {
+    for (
+      let c = await tx.objectStore('models').index('usedAt').openCursor(range);
+      c;
+      c = await c.continue()
+    ) {
       await c.delete();
       models++;
     }
@@ -219,7 +277,8 @@ export class ModelStore {
   async counts(): Promise<StoreCounts> {
     const description = await this.describe();
     const out: StoreCounts = { windows: {}, models: {} };
-    for (const w of description.windows) out.windows[w.subject] = (out.windows[w.subject] ?? 0) + w.count;
+    for (const w of description.windows)
+      out.windows[w.subject] = (out.windows[w.subject] ?? 0) + w.count;
     for (const m of description.models) out.models[m.subject] = (out.models[m.subject] ?? 0) + 1;
     return out;
   }
@@ -232,7 +291,8 @@ export class ModelStore {
       const { subject, modality, createdAt } = c.value;
       const id = `${subject}\u0000${modality}`;
       const group = groups.get(id);
-      if (group === undefined) groups.set(id, { subject, modality, count: 1, oldestAt: createdAt, newestAt: createdAt });
+      if (group === undefined)
+        groups.set(id, { subject, modality, count: 1, oldestAt: createdAt, newestAt: createdAt });
       else {
         group.count++;
         group.oldestAt = Math.min(group.oldestAt, createdAt);
