@@ -17,54 +17,78 @@ module.exports = {
     },
     {
       name: 'model-is-pure',
-      comment: 'model/ is pure TypeScript shared by worker, training and evaluation: it imports nothing from the extension, the server or the e2e suite.',
+      comment:
+        'model/ is pure TypeScript shared by worker, training and evaluation: it imports nothing from the extension, the server or the e2e suite.',
       severity: 'error',
       from: { path: '^model/' },
       to: { path: '^(src|server|e2e)/' },
     },
     {
       name: 'content-script-imports-schema-and-protocol-only',
-      comment: 'The content script runs in the bank page: it imports the raw-event schema and the shared message protocol (with its typed transport and errors), nothing else of the extension, the model or the server.',
+      comment:
+        'The content script runs in the bank page: it imports the raw-event schema and the shared message protocol (with its typed transport and errors), nothing else of the extension, the model or the server.',
       severity: 'error',
       from: { path: '^src/content/' },
       to: {
         path: '^(src|model|server)/',
-        pathNot: ['^src/content/', '^model/events/', '^src/shared/(protocol|messaging|errors)\\.ts$'],
+        pathNot: [
+          '^src/content/',
+          '^model/events/',
+          '^src/shared/(protocol|messaging|errors)\\.ts$',
+        ],
       },
     },
     {
       name: 'only-background-talks-to-server',
-      comment: 'Of the extension, only the background (service worker) talks to the server, so only it may take the server contract’s types.',
+      comment:
+        'Of the extension, only the background (service worker) talks to the server, so only it may take the server contract’s types.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/background/' },
       to: { path: '^server/' },
     },
     {
       name: 'extension-takes-server-types-only',
-      comment: 'The background takes wire types from the server (type-only imports): no server code is bundled into the extension.',
+      comment:
+        'The background takes wire types from the server (type-only imports): no server code is bundled into the extension.',
       severity: 'error',
       from: { path: '^src/background/' },
       to: { path: '^server/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'sdk-stands-alone',
-      comment: 'The SDK is copied into banks’ backends: its shipped files import jose and each other only (its tests may use the server’s harness).',
+      comment:
+        'The SDK is copied into banks’ backends: its shipped files import jose and each other only (its tests may use the server’s harness).',
       severity: 'error',
       from: { path: '^server/sdk/', pathNot: [TEST, '^server/sdk/testing\\.ts$'] },
       to: { path: '^server/(?!sdk/)' },
     },
     {
       name: 'verifier-not-to-demo-bank',
-      comment: 'The demo bank is a relying party beside the verifier, never part of it: only the entry point and the app that mounts it for `npm start` may reference it.',
+      comment:
+        'The demo bank is a relying party beside the verifier, never part of it: only the entry point and the app that mounts it for `npm start` may reference it.',
       severity: 'error',
-      from: { path: '^server/src/', pathNot: ['^server/src/(main|app)\\.ts$', TEST, '^server/src/testing/'] },
+      from: {
+        path: '^server/src/',
+        pathNot: ['^server/src/(main|app)\\.ts$', TEST, '^server/src/testing/'],
+      },
       to: { path: '^server/demo-bank/' },
     },
     {
       name: 'production-not-to-test-code',
-      comment: 'Shipped code never imports tests or test fixtures (command-line tools, benches and e2e may).',
+      comment:
+        'Shipped code never imports tests or test fixtures (command-line tools, benches and e2e may).',
       severity: 'error',
-      from: { pathNot: [TEST, '/testing/', '^e2e/', '^tools/', '^model/cli/', '(^|/)[^/]*\\.config\\.ts$', '^server/sdk/testing\\.ts$'] },
+      from: {
+        pathNot: [
+          TEST,
+          '/testing/',
+          '^e2e/',
+          '^tools/',
+          '^model/cli/',
+          '(^|/)[^/]*\\.config\\.ts$',
+          '^server/sdk/testing\\.ts$',
+        ],
+      },
       to: { path: [TEST, '/testing/'] },
     },
     {

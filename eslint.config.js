@@ -27,7 +27,10 @@ export default tseslint.config(
       // tsc (noUnusedLocals/noUnusedParameters) already reports these, per context.
       '@typescript-eslint/no-unused-vars': 'off',
       // verbatimModuleSyntax needs `import type` for what is erased; `typeof import('x')` is fine.
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       // A closure that reads the binding before its one late assignment (main.ts) is intended.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // Input sanitizers match control characters on purpose.

@@ -52,7 +52,10 @@ function noWebAccessibleCaptureScript(outDir: string): Plugin {
         web_accessible_resources?: { resources: string[] }[];
       };
       const kept = (manifest.web_accessible_resources ?? [])
-        .map((entry) => ({ ...entry, resources: entry.resources.filter((r) => !r.startsWith('src/content/')) }))
+        .map((entry) => ({
+          ...entry,
+          resources: entry.resources.filter((r) => !r.startsWith('src/content/')),
+        }))
         .filter((entry) => entry.resources.length > 0);
       if (kept.length > 0) manifest.web_accessible_resources = kept;
       else delete manifest.web_accessible_resources;
@@ -76,12 +79,20 @@ export default defineConfig(({ mode }) => {
     publicDir: 'src/public',
     // Lets each build drop the other browser's code (Firefox has no offscreen documents).
     define: { __TACIT_BROWSER__: JSON.stringify(browser) },
-    plugins: [crx({ manifest: manifestFor(browser), browser }), noWebAccessibleCaptureScript(`dist/${browser}`)],
+    plugins: [
+      crx({ manifest: manifestFor(browser), browser }),
+      noWebAccessibleCaptureScript(`dist/${browser}`),
+    ],
     worker: { format: 'es' },
     // The worker's TensorFlow.js is tfjs-core + cpu (+ wasm, src/worker/backend.ts), not the
     // whole bundle: see src/worker/tfjs-lite.ts.
     resolve: {
-      alias: [{ find: /^@tensorflow\/tfjs$/, replacement: fileURLToPath(new URL('src/worker/tfjs-lite.ts', import.meta.url)) }],
+      alias: [
+        {
+          find: /^@tensorflow\/tfjs$/,
+          replacement: fileURLToPath(new URL('src/worker/tfjs-lite.ts', import.meta.url)),
+        },
+      ],
     },
     build: {
       outDir: `dist/${browser}`,

@@ -5,7 +5,10 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // (project `redis`, TACIT_TEST_STORE=redis; its global setup starts a throwaway redis-server
 // unless TACIT_TEST_REDIS_URL names one). Tests about one store only run in its project.
 const SQLITE_ONLY = ['server/src/store/sqlite/crash.test.ts'];
-const REDIS_ONLY = ['server/src/store/redis/two-instance.test.ts', 'server/src/http/middleware/rate-limit/redis.test.ts'];
+const REDIS_ONLY = [
+  'server/src/store/redis/two-instance.test.ts',
+  'server/src/http/middleware/rate-limit/redis.test.ts',
+];
 const redisServer = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 const redisPossible = Boolean(process.env.TACIT_TEST_REDIS_URL) || existsSync(redisServer);
 // Under CI the project always runs, so a missing Redis fails the run instead of skipping.

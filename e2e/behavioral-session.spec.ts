@@ -47,7 +47,10 @@ test('a holder enrolls, is recognised, and a different person lowers the assuran
     await moveWithRhythm(page, 6, { ...HOLDER_MOUSE, seed: 20 + round });
     await page.click('#memo');
     const s = await status(popup);
-    console.log(`enrol round ${round} at ${((Date.now() - started) / 1000).toFixed(0)} s`, JSON.stringify(s.model));
+    console.log(
+      `enrol round ${round} at ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      JSON.stringify(s.model),
+    );
     if (s.model?.state === 'scoring' && s.model.modalities.keystroke.trained) break;
   }
   const trained = await status(popup);

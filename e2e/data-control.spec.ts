@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import type { DeleteEverythingReply, ExportReply, TabStatus } from '../src/shared/protocol';
-import { configure, extensionPage, moveWithRhythm, typeWithRhythm, type Typist } from './support/extension';
+import {
+  configure,
+  extensionPage,
+  moveWithRhythm,
+  typeWithRhythm,
+  type Typist,
+} from './support/extension';
 import { expect, test } from './support/fixtures';
 import type { RunningServer } from './support/server';
 import { storeSnapshot } from './support/stores';
@@ -11,13 +17,17 @@ import { storeSnapshot } from './support/stores';
 // The demo bank lets one device serve several people here (decision policy `sharedDevices`).
 const policyDir = mkdtempSync(join(tmpdir(), 'tacit-policy-'));
 const policyFile = join(policyDir, 'policy.json');
-writeFileSync(policyFile, JSON.stringify({ version: 1, relyingParties: { 'demo-bank': { sharedDevices: true } } }));
+writeFileSync(
+  policyFile,
+  JSON.stringify({ version: 1, relyingParties: { 'demo-bank': { sharedDevices: true } } }),
+);
 test.use({ serverEnv: { TACIT_POLICY_FILE: policyFile } });
 
 const ALICE: Typist = { holdMs: 110, gapMs: 130, jitter: 0.15, seed: 1 };
 const BOB: Typist = { holdMs: 45, gapMs: 60, jitter: 0.15, seed: 2 };
 const CANARY = 'zq7kanaryvx';
-const TEXT = 'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
+const TEXT =
+  'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 async function send<T>(page: Page, message: unknown): Promise<T> {
@@ -25,7 +35,12 @@ async function send<T>(page: Page, message: unknown): Promise<T> {
 }
 
 /** Types on the login page (long enough for several windows), then logs in as `username`. */
-async function loginAfterTyping(page: Page, server: RunningServer, username: string, typist: Typist): Promise<void> {
+async function loginAfterTyping(
+  page: Page,
+  server: RunningServer,
+  username: string,
+  typist: Typist,
+): Promise<void> {
   await page.goto(`${server.url}/bank/login`);
   await page.click('#username');
   await typeWithRhythm(page, TEXT.slice(0, 70), typist); // 3 windows' worth of keys, then erased
@@ -39,14 +54,29 @@ async function loginAfterTyping(page: Page, server: RunningServer, username: str
 async function enrolHere(page: Page, popup: Page, subjects: number): Promise<void> {
   await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
   await page.bringToFront();
-  await expect.poll(async () => (await send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) })).device.subjects).toBe(subjects);
-  await expect.poll(async () => (await send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) })).session?.learning).toBe(true);
+  await expect
+    .poll(
+      async () =>
+        (await send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) }))
+          .device.subjects,
+    )
+    .toBe(subjects);
+  await expect
+    .poll(
+      async () =>
+        (await send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) }))
+          .session?.learning,
+    )
+    .toBe(true);
 }
 
 /** The browser's id of the tab showing `page` (read by the extension, which can see its URL). */
 async function tabIdOf(extension: Page, page: Page): Promise<number> {
   const url = page.url();
-  return extension.evaluate(async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!, url);
+  return extension.evaluate(
+    async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!,
+    url,
+  );
 }
 
 test('only the vouched subject learns: login-page typing and a second person never reach the first model; export; delete everything', async ({
@@ -55,7 +85,11 @@ test('only the vouched subject learns: login-page typing and a second person nev
 }) => {
   // Straight to the server, not through the recording proxy: DPoP proofs (revocation) name the
   // URL the device calls, which must be the server's own.
-  await configure(ext, { serverUrl: server.url, protectedOrigins: [server.url], attestationIntervalMs: 1000 });
+  await configure(ext, {
+    serverUrl: server.url,
+    protectedOrigins: [server.url],
+    attestationIntervalMs: 1000,
+  });
   const page = await ext.context.newPage();
   const popup = await extensionPage(ext);
 
@@ -82,7 +116,10 @@ test('only the vouched subject learns: login-page typing and a second person nev
     const chunk = stream.slice(i, i + 10);
     await typeWithRhythm(page, chunk, { ...ALICE, seed: 10 + i });
     presses += chunk.length;
-    const tab = await send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) });
+    const tab = await send<TabStatus>(popup, {
+      type: 'tab-status',
+      tabId: await tabIdOf(popup, page),
+    });
     if (i === 100) {
       // Half-way: the bank panel shows the progress the device reports, as the popup does.
       await expect(page.locator('#enrolment-progress')).toBeVisible();
@@ -91,7 +128,9 @@ test('only the vouched subject learns: login-page typing and a second person nev
     }
     if (enrolledAfter === null && tab.model?.modalities.keystroke.trained) {
       enrolledAfter = { presses, seconds: Math.round((Date.now() - startedAt) / 1000) };
-      console.log(`enrolment: keystroke model trained after ${presses} key presses (${enrolledAfter.seconds} s)`);
+      console.log(
+        `enrolment: keystroke model trained after ${presses} key presses (${enrolledAfter.seconds} s)`,
+      );
     }
     if (enrolledAfter !== null && presses - enrolledAfter.presses >= 120) break;
   }
@@ -139,7 +178,12 @@ test('only the vouched subject learns: login-page typing and a second person nev
   const exported = await send<ExportReply>(popup, { type: 'export-data' });
   expect(exported.ok).toBe(true);
   const doc = exported.document!;
-  expect(doc).toMatchObject({ format: 'tacit-export', version: 1, serverUrl: server.url, retentionDays: 90 });
+  expect(doc).toMatchObject({
+    format: 'tacit-export',
+    version: 1,
+    serverUrl: server.url,
+    retentionDays: 90,
+  });
   expect(doc.device?.subjects).toHaveLength(2);
   const bySubject = new Map(doc.subjects.map((s) => [s.subjectKey, s]));
   expect(bySubject.get(aliceKey)?.subject).toBe(doc.device!.subjects[0]);
@@ -148,7 +192,11 @@ test('only the vouched subject learns: login-page typing and a second person nev
   expect(bySubject.get(aliceKey)!.models.map((m) => m.modality)).toContain('keystroke');
   expect(doc.attestations.length).toBeGreaterThan(5);
   expect(doc.attestations.at(-1)).toEqual(
-    expect.objectContaining({ result: 'accepted', seq: expect.any(Number), at: expect.any(String) }),
+    expect.objectContaining({
+      result: 'accepted',
+      seq: expect.any(Number),
+      at: expect.any(String),
+    }),
   );
   const text = JSON.stringify(doc);
   expect(text.toLowerCase()).not.toContain(CANARY);
@@ -168,10 +216,15 @@ test('only the vouched subject learns: login-page typing and a second person nev
   }));
   expect(storage).toEqual({ local: {}, session: {} });
   for (const subject of doc.device!.subjects) {
-    const response = await fetch(`${server.url}/v1/devices?subject=${encodeURIComponent(subject)}`, {
-      headers: { authorization: `Bearer ${server.bankKey}` },
-    });
-    const { devices } = (await response.json()) as { devices: { deviceId: string; revokedAt: string | null }[] };
+    const response = await fetch(
+      `${server.url}/v1/devices?subject=${encodeURIComponent(subject)}`,
+      {
+        headers: { authorization: `Bearer ${server.bankKey}` },
+      },
+    );
+    const { devices } = (await response.json()) as {
+      devices: { deviceId: string; revokedAt: string | null }[];
+    };
     expect(devices.find((d) => d.deviceId === deviceId)?.revokedAt).toEqual(expect.any(String));
   }
 });

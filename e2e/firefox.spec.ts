@@ -43,8 +43,12 @@ async function extensionPage(browser: Browser): Promise<Page> {
 
 test('Firefox: consent, enrolment, typing; the server verifies the statements', async () => {
   test.setTimeout(240_000);
-  expect(existsSync(FIREFOX), `${FIREFOX} (Debian package firefox-esr; .ci/run installs it)`).toBe(true);
-  expect(existsSync(join(ROOT, 'dist/firefox/manifest.json')), 'npm run build:firefox first').toBe(true);
+  expect(existsSync(FIREFOX), `${FIREFOX} (Debian package firefox-esr; .ci/run installs it)`).toBe(
+    true,
+  );
+  expect(existsSync(join(ROOT, 'dist/firefox/manifest.json')), 'npm run build:firefox first').toBe(
+    true,
+  );
   const server = await startServer({ TACIT_EXTENSION_ORIGINS: EXTENSION_ORIGIN });
   const browser = await puppeteer.launch({
     browser: 'firefox',
@@ -62,16 +66,26 @@ test('Firefox: consent, enrolment, typing; the server verifies the statements', 
     // First run: the consent page; agree as a person would.
     const ext = await extensionPage(browser);
     await ext.click('#agree');
-    await ext.waitForFunction(() => document.getElementById('status')?.textContent?.includes('Tacit is on'));
+    await ext.waitForFunction(() =>
+      document.getElementById('status')?.textContent?.includes('Tacit is on'),
+    );
     // Firefox gives extension pages the `chrome.*` namespace with promises too (MV3).
-    const send = <T>(message: unknown) => ext.evaluate((m) => chrome.runtime.sendMessage(m), message as never) as Promise<T>;
+    const send = <T>(message: unknown) =>
+      ext.evaluate((m) => chrome.runtime.sendMessage(m), message as never) as Promise<T>;
     // Point it at this run's server and bank (as the settings page would).
     await ext.evaluate(
-      (url) => chrome.storage.local.set({ config: { serverUrl: url, protectedOrigins: [url], attestationIntervalMs: 1000 } }),
+      (url) =>
+        chrome.storage.local.set({
+          config: { serverUrl: url, protectedOrigins: [url], attestationIntervalMs: 1000 },
+        }),
       server.url,
     );
     await expect
-      .poll(() => ext.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches ?? [])))
+      .poll(() =>
+        ext.evaluate(async () =>
+          (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches ?? []),
+        ),
+      )
       .toEqual(['http://127.0.0.1/*']);
 
     // The bank: log in, enrol, type in the transfer form.
@@ -83,16 +97,28 @@ test('Firefox: consent, enrolment, typing; the server verifies the statements', 
     await typeLikeAPerson(page, 'demo');
     await Promise.all([page.waitForNavigation(), page.click('#login')]);
     await Promise.all([page.waitForNavigation(), page.click('#enroll')]);
-    await expect.poll(async () => (await send<ExtensionStatus>({ type: 'status' })).enrolled, { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(async () => (await send<ExtensionStatus>({ type: 'status' })).enrolled, {
+        timeout: 30_000,
+      })
+      .toBe(true);
     await Promise.all([page.waitForNavigation(), page.click('#to-transfer')]);
     const sid = await page.$eval('meta[name="tacit-session"]', (m) => m.getAttribute('content')!);
     await page.click('#memo');
     await typeLikeAPerson(page, TEXT);
-    await expect.poll(async () => (await send<ExtensionStatus>({ type: 'status' })).session?.bound, { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(async () => (await send<ExtensionStatus>({ type: 'status' })).session?.bound, {
+        timeout: 30_000,
+      })
+      .toBe(true);
     await typeLikeAPerson(page, TEXT);
 
     // The server received statements signed by this device's key and verified them.
-    await expect.poll(async () => (await introspect(server, sid)).tacit_attestations ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await introspect(server, sid)).tacit_attestations ?? 0, {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0);
     const view = await introspect(server, sid);
     const status = await send<ExtensionStatus>({ type: 'status' });
     expect(view.active).toBe(true);
@@ -107,7 +133,11 @@ test('Firefox: consent, enrolment, typing; the server verifies the statements', 
     await sleep(8000);
     await typeLikeAPerson(page, TEXT);
     await typeLikeAPerson(page, TEXT);
-    await expect.poll(async () => (await introspect(server, sid)).tacit_attestations ?? 0, { timeout: 30_000 }).toBeGreaterThan(attested);
+    await expect
+      .poll(async () => (await introspect(server, sid)).tacit_attestations ?? 0, {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(attested);
     const after = await send<ExtensionStatus>({ type: 'status' });
     expect(after.enrolled).toBe(true);
     expect(after.lastError).toBeNull();

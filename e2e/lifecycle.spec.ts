@@ -2,12 +2,19 @@ import type { Page } from '@playwright/test';
 import { decodeJwt } from 'jose';
 import type { TabStatus } from '../src/shared/protocol';
 import { login } from './support/bank';
-import { extensionPage, moveWithRhythm, typeWithRhythm, type LoadedExtension, type Typist } from './support/extension';
+import {
+  extensionPage,
+  moveWithRhythm,
+  typeWithRhythm,
+  type LoadedExtension,
+  type Typist,
+} from './support/extension';
 import { expect, test } from './support/fixtures';
 import { storeSnapshot } from './support/stores';
 
 const HOLDER: Typist = { holdMs: 110, gapMs: 130, jitter: 0.15, seed: 1 };
-const TEXT = 'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
+const TEXT =
+  'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
 
 async function tabStatus(popup: Page, page: Page): Promise<TabStatus> {
   const url = page.url();
@@ -19,7 +26,8 @@ async function tabStatus(popup: Page, page: Page): Promise<TabStatus> {
 
 /** Closes the offscreen document (the model worker goes with it), then stops the service worker. */
 async function stopBoth(ext: LoadedExtension, page: Page): Promise<void> {
-  const worker = ext.context.serviceWorkers()[0] ?? (await ext.context.waitForEvent('serviceworker'));
+  const worker =
+    ext.context.serviceWorkers()[0] ?? (await ext.context.waitForEvent('serviceworker'));
   await worker.evaluate(async () => {
     if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument();
   });
@@ -75,8 +83,16 @@ test('stopping the service worker and the offscreen document mid-enrolment loses
   const after = recorder.requests
     .slice(from)
     .filter((r) => r.path === '/v1/attestations')
-    .map((r) => decodeJwt((JSON.parse(r.body) as { attestation: string }).attestation) as { state: string; conf: number | null });
-  expect(after.filter((a) => a.state === 'scoring' && a.conf !== null).length).toBeGreaterThanOrEqual(2);
+    .map(
+      (r) =>
+        decodeJwt((JSON.parse(r.body) as { attestation: string }).attestation) as {
+          state: string;
+          conf: number | null;
+        },
+    );
+  expect(
+    after.filter((a) => a.state === 'scoring' && a.conf !== null).length,
+  ).toBeGreaterThanOrEqual(2);
   const status = await tabStatus(popup, page);
   expect(status.lastStatement?.result).toBe('accepted');
   expect(status.modelError).toBeNull();

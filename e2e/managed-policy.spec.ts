@@ -2,7 +2,12 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TabStatus } from '../src/shared/protocol';
 import { login } from './support/bank';
-import { launchWithExtension, typeWithRhythm, waitForCaptureRegistration, type LoadedExtension } from './support/extension';
+import {
+  launchWithExtension,
+  typeWithRhythm,
+  waitForCaptureRegistration,
+  type LoadedExtension,
+} from './support/extension';
 import { expect, test } from './support/fixtures';
 
 // A managed staff browser: Debian Chromium reads policies from this folder at start-up. The
@@ -12,7 +17,9 @@ const POLICY_DIR = process.env.CHROMIUM_POLICY_DIR ?? '/etc/chromium/policies/ma
 /** Fixed by the manifest's `key` (docs/enterprise.md). */
 const EXTENSION_ID = 'ncmjhdbejcemcpikjidibbgbflieoobh';
 
-test('an organisation’s policy applies: settings and sites fixed and locked, consent recorded, capture without a prompt', async ({ server }) => {
+test('an organisation’s policy applies: settings and sites fixed and locked, consent recorded, capture without a prompt', async ({
+  server,
+}) => {
   const file = join(POLICY_DIR, `tacit-e2e-${process.pid}.json`);
   const settings = {
     serverUrl: server.url,
@@ -28,12 +35,19 @@ test('an organisation’s policy applies: settings and sites fixed and locked, c
   try {
     ext = await launchWithExtension({ consent: false });
     expect(ext.extensionId).toBe(EXTENSION_ID);
-    expect(await ext.serviceWorker.evaluate(() => chrome.storage.managed.get(null))).toEqual(settings);
+    expect(await ext.serviceWorker.evaluate(() => chrome.storage.managed.get(null))).toEqual(
+      settings,
+    );
 
     // Consent is the organisation's: no first-run question, capture registered at once.
     await waitForCaptureRegistration(ext, server.url);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(ext.context.pages().map((p) => p.url()).filter((u) => u.includes('/consent/'))).toEqual([]);
+    expect(
+      ext.context
+        .pages()
+        .map((p) => p.url())
+        .filter((u) => u.includes('/consent/')),
+    ).toEqual([]);
 
     // The options page shows every setting as managed and lets none be changed.
     const options = await ext.context.newPage();
@@ -58,7 +72,13 @@ test('an organisation’s policy applies: settings and sites fixed and locked, c
     await options.screenshot({ path: 'docs/img/options-managed.png', fullPage: true });
     // Nor through storage: a user value under a managed key changes nothing that applies.
     await ext.serviceWorker.evaluate(() =>
-      chrome.storage.local.set({ config: { serverUrl: 'https://evil.example', protectedOrigins: ['https://evil.example'], retentionDays: 3650 } }),
+      chrome.storage.local.set({
+        config: {
+          serverUrl: 'https://evil.example',
+          protectedOrigins: ['https://evil.example'],
+          retentionDays: 3650,
+        },
+      }),
     );
     await options.reload();
     await expect(options.locator('#serverUrl')).toHaveValue(server.url);
@@ -67,17 +87,40 @@ test('an organisation’s policy applies: settings and sites fixed and locked, c
     // Capture runs on the policy's origin: a statement reaches the server and is accepted.
     const page = await ext.context.newPage();
     await login(page, server, 'dora', { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 9 });
-    await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
+    await Promise.all([
+      page.waitForURL('**/bank/accounts?enrolled=pending'),
+      page.click('#enroll'),
+    ]);
     await page.click('#to-transfer');
     await page.click('#memo');
-    await typeWithRhythm(page, 'monthly report for the branch ', { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 10 });
-    const tabId = await options.evaluate(async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!, page.url());
+    await typeWithRhythm(page, 'monthly report for the branch ', {
+      holdMs: 100,
+      gapMs: 120,
+      jitter: 0.15,
+      seed: 10,
+    });
+    const tabId = await options.evaluate(
+      async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!,
+      page.url(),
+    );
     await expect
-      .poll(async () => ((await options.evaluate((id) => chrome.runtime.sendMessage({ type: 'tab-status', tabId: id }), tabId)) as TabStatus).lastStatement?.result, {
-        timeout: 30_000,
-      })
+      .poll(
+        async () =>
+          (
+            (await options.evaluate(
+              (id) => chrome.runtime.sendMessage({ type: 'tab-status', tabId: id }),
+              tabId,
+            )) as TabStatus
+          ).lastStatement?.result,
+        {
+          timeout: 30_000,
+        },
+      )
       .toBe('accepted');
-    const tab = (await options.evaluate((id) => chrome.runtime.sendMessage({ type: 'tab-status', tabId: id }), tabId)) as TabStatus;
+    const tab = (await options.evaluate(
+      (id) => chrome.runtime.sendMessage({ type: 'tab-status', tabId: id }),
+      tabId,
+    )) as TabStatus;
     expect(tab.consent).toEqual({ given: true, by: 'organisation' });
   } finally {
     await ext?.close();

@@ -26,7 +26,9 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
 }) => {
   // The detector itself must be able to find the canary, plain or inside a JWS segment.
   expect(containsCanary(`{"memo":"${CANARY.toUpperCase()}"}`)).toBe(true);
-  expect(containsCanary(`x.${Buffer.from(`{"m":"${CANARY}"}`).toString('base64url')}.y`)).toBe(true);
+  expect(containsCanary(`x.${Buffer.from(`{"m":"${CANARY}"}`).toString('base64url')}.y`)).toBe(
+    true,
+  );
 
   const page = await ext.context.newPage();
   await login(page, server, 'carol', TYPIST);
@@ -34,7 +36,9 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
   const popup = await extensionPage(ext);
   await page.bringToFront(); // a hidden tab's input is throttled and its timings distorted
   await expect
-    .poll(() => popup.evaluate(async () => (await chrome.runtime.sendMessage({ type: 'status' })).enrolled))
+    .poll(() =>
+      popup.evaluate(async () => (await chrome.runtime.sendMessage({ type: 'status' })).enrolled),
+    )
     .toBe(true);
 
   await page.click('#to-transfer');
@@ -52,7 +56,15 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
   const attestationBodies = recorder.requests.filter((r) => r.path === '/v1/attestations');
   expect(attestationBodies.length).toBeGreaterThan(0);
   const keyEvents = attestationBodies
-    .map((r) => JSON.parse(Buffer.from((JSON.parse(r.body) as { attestation: string }).attestation.split('.')[1]!, 'base64url').toString()) as { n: { k: number } })
+    .map(
+      (r) =>
+        JSON.parse(
+          Buffer.from(
+            (JSON.parse(r.body) as { attestation: string }).attestation.split('.')[1]!,
+            'base64url',
+          ).toString(),
+        ) as { n: { k: number } },
+    )
     .reduce((sum, p) => sum + p.n.k, 0);
   expect(keyEvents).toBeGreaterThan(CANARY.length * 6);
 
@@ -94,7 +106,8 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
 
   // 3. Every request body the extension sent (JWS payloads decoded).
   expect(recorder.requests.length).toBeGreaterThan(2);
-  for (const request of recorder.requests) expect(containsCanary(request.body), request.path).toBe(false);
+  for (const request of recorder.requests)
+    expect(containsCanary(request.body), request.path).toBe(false);
 
   // 4. The server's database files, after the bank's own form post carried the canary to it.
   await server.stop();
@@ -106,19 +119,26 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
   }
 });
 
-test('nothing is captured on an origin that is not protected', async ({ ext, server, recorder }) => {
+test('nothing is captured on an origin that is not protected', async ({
+  ext,
+  server,
+  recorder,
+}) => {
   await configure(ext, { serverUrl: recorder.url, protectedOrigins: ['https://bank.example'] });
   const page = await ext.context.newPage();
   await login(page, server, 'erin', TYPIST);
   await page.click('#enroll');
   await page.click('#to-transfer');
   await page.click('#memo');
-  for (let i = 0; i < 4; i++) await typeWithRhythm(page, 'nothing to see here ', { ...TYPIST, seed: i });
+  for (let i = 0; i < 4; i++)
+    await typeWithRhythm(page, 'nothing to see here ', { ...TYPIST, seed: i });
   await page.mouse.move(300, 300, { steps: 80 });
   await page.waitForTimeout(2000);
 
   const popup = await extensionPage(ext);
-  const status = (await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'status' }))) as ExtensionStatus;
+  const status = (await popup.evaluate(() =>
+    chrome.runtime.sendMessage({ type: 'status' }),
+  )) as ExtensionStatus;
   expect(status.enrolled).toBe(false);
   expect(status.session).toBeNull();
   expect(status.model?.modalities.keystroke.enrolWindows).toBe(0);

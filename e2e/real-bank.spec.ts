@@ -31,7 +31,10 @@ async function send<T>(page: Page, message: unknown): Promise<T> {
 }
 
 async function tabIdOf(extension: Page, page: Page): Promise<number> {
-  return extension.evaluate(async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!, page.url());
+  return extension.evaluate(
+    async (u) => (await chrome.tabs.query({})).find((t) => t.url === u)!.id!,
+    page.url(),
+  );
 }
 
 test('a real HTTPS bank origin: site added with its permission, consent, enrolment, verified statements; withdrawal stops capture and requests', async () => {
@@ -45,20 +48,29 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     ext = await launchWithExtension({
       consent: false,
       display: display.display,
-      args: [`--host-resolver-rules=MAP ${HOST} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${cert.spkiSha256}`],
+      args: [
+        `--host-resolver-rules=MAP ${HOST} 127.0.0.1`,
+        `--ignore-certificate-errors-spki-list=${cert.spkiSha256}`,
+      ],
     });
     const extensionRequests = async (): Promise<number> => {
-      const { json } = await httpsJson(cert, server.port, '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      const { json } = await httpsJson(cert, server.port, '/metrics', {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
       return String(json)
         .split('\n')
-        .filter((line) => line.startsWith('tacit_http_requests_total{') && EXTENSION_ROUTES.test(line))
+        .filter(
+          (line) => line.startsWith('tacit_http_requests_total{') && EXTENSION_ROUTES.test(line),
+        )
         .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
     };
 
     // 1. First run: the consent page is open and nothing is registered until the person agrees.
     const consent = await consentPage(ext);
     await expect(consent.locator('h1')).toContainText('how you type');
-    expect(await ext.serviceWorker.evaluate(() => chrome.scripting.getRegisteredContentScripts())).toEqual([]);
+    expect(
+      await ext.serviceWorker.evaluate(() => chrome.scripting.getRegisteredContentScripts()),
+    ).toEqual([]);
     await consent.setViewportSize({ width: 900, height: 1000 });
     await consent.screenshot({ path: 'docs/img/consent.png', fullPage: true });
     await consent.click('#agree');
@@ -79,7 +91,12 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     display.keys('Tab', 'Return');
     const site = options.locator('#sites li', { hasText: server.url });
     await expect(site).toContainText('Active');
-    expect(await ext.serviceWorker.evaluate((o) => chrome.permissions.contains({ origins: [o] }), `https://${HOST}/*`)).toBe(true);
+    expect(
+      await ext.serviceWorker.evaluate(
+        (o) => chrome.permissions.contains({ origins: [o] }),
+        `https://${HOST}/*`,
+      ),
+    ).toBe(true);
     await waitForCaptureRegistration(ext, server.url);
     await options.setViewportSize({ width: 900, height: 1100 });
     await options.screenshot({ path: 'docs/img/options.png', fullPage: true });
@@ -87,20 +104,29 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     // 3. The bank: log in, enrol this device, type; the server verifies the statements.
     const page = await ext.context.newPage();
     await login(page, server, 'carol', TYPIST);
-    await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
+    await Promise.all([
+      page.waitForURL('**/bank/accounts?enrolled=pending'),
+      page.click('#enroll'),
+    ]);
     const popup = await ext.context.newPage();
     await popup.goto(`chrome-extension://${ext.extensionId}/src/popup/popup.html`);
     await page.bringToFront();
-    const tab = async () => send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) });
+    const tab = async () =>
+      send<TabStatus>(popup, { type: 'tab-status', tabId: await tabIdOf(popup, page) });
     await expect.poll(async () => (await tab()).device.enrolled).toBe(true);
     await page.click('#to-transfer');
     const sid = await sessionId(page);
     await expect.poll(async () => (await tab()).session?.learning).toBe(true);
     await page.click('#memo');
     await typeWithRhythm(page, TEXT.repeat(2), TYPIST);
-    await expect.poll(async () => (await tab()).lastStatement?.result, { timeout: 30_000 }).toBe('accepted');
+    await expect
+      .poll(async () => (await tab()).lastStatement?.result, { timeout: 30_000 })
+      .toBe('accepted');
     const auth = { authorization: `Bearer ${server.bankKey}` };
-    const token = await httpsJson(cert, server.port, `/v1/sessions/${sid}/token`, { method: 'POST', headers: auth });
+    const token = await httpsJson(cert, server.port, `/v1/sessions/${sid}/token`, {
+      method: 'POST',
+      headers: auth,
+    });
     expect(token.status).toBe(200);
     const introspect = async () =>
       (
@@ -125,7 +151,9 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     await page.bringToFront();
     await page.waitForTimeout(2500); // a batch in flight at the moment of withdrawal lands
     const stores = await storeSnapshot(popup);
-    const history = (await ext.serviceWorker.evaluate(() => chrome.storage.local.get(null))) as Record<string, unknown>;
+    const history = (await ext.serviceWorker.evaluate(() =>
+      chrome.storage.local.get(null),
+    )) as Record<string, unknown>;
     const requests = await extensionRequests();
     const attested = (await introspect()).tacit_attestations;
     await page.click('#memo');

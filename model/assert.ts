@@ -34,11 +34,7 @@ export function assertNumber(
 }
 
 /** Rejects keys that are not part of a config interface (catches typos such as `keyPerWindow`). */
-export function assertKnownKeys(
-  what: string,
-  value: object,
-  known: readonly string[],
-): void {
+export function assertKnownKeys(what: string, value: object, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
       throw new TypeError(`${what}: unknown option ${quote(key)}`);

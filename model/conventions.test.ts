@@ -15,19 +15,35 @@ function sources(dir: string): string[] {
 }
 
 /** Every source file, the Node tools of cli/ included (for naming and documentation rules). */
-const allFiles = sources(root).map((path) => ({ name: relative(root, path), text: readFileSync(path, 'utf8') }));
+const allFiles = sources(root).map((path) => ({
+  name: relative(root, path),
+  text: readFileSync(path, 'utf8'),
+}));
 /** The library proper: everything the worker may bundle (cli/ is Node-only tooling). */
 const files = allFiles.filter((f) => !f.name.startsWith('cli/'));
 const imports = (text: string): string[] => [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
 
 describe('model/ conventions', () => {
   it('finds the library sources', () => {
-    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['index.ts', 'features/windower.ts', 'detector/user-model.ts']));
+    expect(files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['index.ts', 'features/windower.ts', 'detector/user-model.ts']),
+    );
     expect(allFiles.map((f) => f.name)).toContain('cli/load-datasets.ts');
   });
 
   it('uses neither DOM nor Node APIs, and never picks the tfjs backend', () => {
-    const forbidden = [/from 'node:/, /\brequire\(/, /\bdocument\./, /\bwindow\./, /\bBuffer\b/, /\bbtoa\(/, /\batob\(/, /\bprocess\./, /setBackend\(/, /\bperformance\./];
+    const forbidden = [
+      /from 'node:/,
+      /\brequire\(/,
+      /\bdocument\./,
+      /\bwindow\./,
+      /\bBuffer\b/,
+      /\bbtoa\(/,
+      /\batob\(/,
+      /\bprocess\./,
+      /setBackend\(/,
+      /\bperformance\./,
+    ];
     for (const f of files) {
       const code = f.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
       for (const re of forbidden) expect(re.test(code), `${f.name} matches ${re}`).toBe(false);
@@ -48,12 +64,15 @@ describe('model/ conventions', () => {
       expect.arrayContaining(['datasets/aalto.ts', 'datasets/sapimouse.ts', 'datasets/pohmm.ts']),
     );
     for (const f of adapters) {
-      for (const from of imports(f.text)) expect(from, f.name).toMatch(/^\.\/|^\.\.\/events\/schema$/);
+      for (const from of imports(f.text))
+        expect(from, f.name).toMatch(/^\.\/|^\.\.\/events\/schema$/);
     }
   });
 
   it('touches tfjs only in the two training modules (autoencoder, shared encoder)', () => {
-    expect(files.filter((f) => f.text.includes("from '@tensorflow/tfjs'")).map((f) => f.name)).toEqual(['detector/autoencoder.ts', 'shared/train.ts']);
+    expect(
+      files.filter((f) => f.text.includes("from '@tensorflow/tfjs'")).map((f) => f.name),
+    ).toEqual(['detector/autoencoder.ts', 'shared/train.ts']);
   });
 
   it('documents every exported declaration with TSDoc', () => {

@@ -26,7 +26,10 @@ describe('fusion', () => {
   it('halves a window’s weight after halfLifeWindows further windows', () => {
     const config = resolveFusionConfig({ halfLifeWindows: 2 });
     // weights λ², λ, 1 with λ = 2^(−1/2): (1·0.5) / (0.5 + √½ + 1)
-    expect(fuseWindows([k(1), k(0), k(0)], config).confidence).toBeCloseTo(0.5 / (1.5 + Math.SQRT1_2), 12);
+    expect(fuseWindows([k(1), k(0), k(0)], config).confidence).toBeCloseTo(
+      0.5 / (1.5 + Math.SQRT1_2),
+      12,
+    );
   });
 
   it('follows a change of user within a few half-lives', () => {
@@ -48,7 +51,10 @@ describe('fusion', () => {
   });
 
   it('ages one modality’s evidence while the other keeps arriving', () => {
-    const config = resolveFusionConfig({ halfLifeWindows: 1, weights: { keystroke: 1, pointer: 1 } });
+    const config = resolveFusionConfig({
+      halfLifeWindows: 1,
+      weights: { keystroke: 1, pointer: 1 },
+    });
     // An old low keystroke window barely counts after 10 pointer windows.
     const c = fuseWindows([k(0), ...Array(10).fill(p(1))], config).confidence!;
     expect(c).toBeGreaterThan(0.999);
@@ -58,7 +64,9 @@ describe('fusion', () => {
     expect(fuseWindows([k(1.7)]).confidence).toBe(1);
     expect(fuseWindows([k(-3)]).confidence).toBe(0);
     expect(fuseWindows([k(NaN)]).confidence).toBe(0);
-    expect(fuseWindows([k(1), k(NaN)], resolveFusionConfig({ halfLifeWindows: 10000 })).confidence).toBeCloseTo(0.5, 3);
+    expect(
+      fuseWindows([k(1), k(NaN)], resolveFusionConfig({ halfLifeWindows: 10000 })).confidence,
+    ).toBeCloseTo(0.5, 3);
   });
 
   it('is pure: updating returns a new state and leaves the old one as it was', () => {
@@ -71,7 +79,10 @@ describe('fusion', () => {
   });
 
   it('has the documented defaults', () => {
-    expect(resolveFusionConfig()).toEqual({ halfLifeWindows: 8, weights: { keystroke: 1, pointer: 0.5 } });
+    expect(resolveFusionConfig()).toEqual({
+      halfLifeWindows: 8,
+      weights: { keystroke: 1, pointer: 0.5 },
+    });
     expect(DEFAULT_FUSION_CONFIG.halfLifeWindows).toBe(8);
   });
 
@@ -79,7 +90,10 @@ describe('fusion', () => {
     [{ halfLifeWindows: 0 }, /halfLifeWindows must be a number in \(0, 10000\], got 0$/],
     [{ halfLifeWindows: Infinity }, /got Infinity/],
     [{ weights: { keystroke: -1 } }, /weights.keystroke must be a number in \[0, 100\], got -1$/],
-    [{ weights: { keystroke: 0, pointer: 0 } }, /must not all be 0, got {"keystroke":0,"pointer":0}/],
+    [
+      { weights: { keystroke: 0, pointer: 0 } },
+      /must not all be 0, got {"keystroke":0,"pointer":0}/,
+    ],
     [{ weights: { touch: 1 } }, /unknown option "touch"/],
     [{ halfLife: 3 }, /unknown option "halfLife"/],
   ];
@@ -88,6 +102,8 @@ describe('fusion', () => {
   });
 
   it('rejects an unknown modality', () => {
-    expect(() => updateFusion(EMPTY_FUSION_STATE, { modality: 'touch' as never, confidence: 1 })).toThrow(TypeError);
+    expect(() =>
+      updateFusion(EMPTY_FUSION_STATE, { modality: 'touch' as never, confidence: 1 }),
+    ).toThrow(TypeError);
   });
 });

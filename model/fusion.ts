@@ -66,7 +66,9 @@ export const EMPTY_FUSION_STATE: FusionState = Object.freeze({
 
 /** Validates a partial config and fills in defaults; throws a `RangeError` quoting a bad value. */
 export function resolveFusionConfig(
-  config: Partial<Omit<FusionConfig, 'weights'>> & { weights?: Partial<Record<Modality, number>> } = {},
+  config: Partial<Omit<FusionConfig, 'weights'>> & {
+    weights?: Partial<Record<Modality, number>>;
+  } = {},
 ): Readonly<FusionConfig> {
   assertKnownKeys('FusionConfig', config, ['halfLifeWindows', 'weights']);
   const halfLifeWindows = config.halfLifeWindows ?? DEFAULT_FUSION_CONFIG.halfLifeWindows;

@@ -75,7 +75,11 @@ export {
 } from './shared/embedding-model';
 
 export { UserModel, type FitReport, type ScoreDetail } from './detector/user-model';
-export { DEFAULT_DETECTOR_CONFIG, resolveDetectorConfig, type DetectorConfig } from './detector/config';
+export {
+  DEFAULT_DETECTOR_CONFIG,
+  resolveDetectorConfig,
+  type DetectorConfig,
+} from './detector/config';
 export {
   USER_MODEL_FORMAT,
   USER_MODEL_VERSION,

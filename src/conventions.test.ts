@@ -7,12 +7,15 @@ import { COLLECTORS } from './content/collectors';
 
 const ROOT = join(import.meta.dirname, '..');
 const HELPERS = new Set(['index.ts', 'types.ts', 'target-flags.ts']);
-const isCollectorFile = (f: string) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !HELPERS.has(f);
+const isCollectorFile = (f: string) =>
+  f.endsWith('.ts') && !f.endsWith('.test.ts') && !HELPERS.has(f);
 
 describe('collectors', () => {
   it('every collector file is registered with the orchestrator', async () => {
     const dir = join(ROOT, 'src/content/collectors');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !HELPERS.has(f));
+    const files = readdirSync(dir).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !HELPERS.has(f),
+    );
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const file of files) {
       const module = (await import(join(dir, file))) as Record<string, unknown>;
@@ -37,7 +40,9 @@ describe('collectors', () => {
   it('no collector reads key characters or codes into what it emits', () => {
     const source = readFileSync(join(ROOT, 'src/content/collectors/keyboard.ts'), 'utf8');
     // event.key goes only through keyClass(); event.code only keys the transient `held` map.
-    expect(source.match(/event\.key\b(?!Code)/g)?.length).toBe(source.match(/keyClass\(event\.key\)/g)!.length + 2);
+    expect(source.match(/event\.key\b(?!Code)/g)?.length).toBe(
+      source.match(/keyClass\(event\.key\)/g)!.length + 2,
+    );
     expect(source).not.toMatch(/\bc:\s*event\./);
     expect(source).not.toMatch(/keyCode\s*[,}]/);
   });
@@ -48,7 +53,8 @@ describe('manifest', () => {
     expect([...manifest.permissions].sort()).toEqual(['offscreen', 'scripting', 'storage']);
     // Always held: the demo bank and a local server only. Every bank origin is asked for at run
     // time, one host at a time, from the options page (optional_host_permissions).
-    for (const pattern of manifest.host_permissions) expect(pattern).toMatch(/^https?:\/\/(localhost|127\.0\.0\.1)\/\*$/);
+    for (const pattern of manifest.host_permissions)
+      expect(pattern).toMatch(/^https?:\/\/(localhost|127\.0\.0\.1)\/\*$/);
     expect([...manifest.optional_host_permissions].sort()).toEqual(['http://*/*', 'https://*/*']);
     expect(JSON.stringify(manifest)).not.toContain('<all_urls>');
   });
@@ -67,7 +73,8 @@ describe('manifest', () => {
     };
     for (const entry of json.web_accessible_resources ?? []) {
       // Nor the capture script: a page that could fetch it would know Tacit is installed.
-      for (const resource of entry.resources) expect(resource).not.toMatch(/offscreen|worker|popup|options|consent|content/);
+      for (const resource of entry.resources)
+        expect(resource).not.toMatch(/offscreen|worker|popup|options|consent|content/);
     }
   });
 });

@@ -23,7 +23,11 @@ function expectCount(json: Record<string, unknown>, keys: string[]): void {
 
 test('capture bench: handler cost, long tasks, content script size', async ({}, testInfo) => {
   test.setTimeout(120_000);
-  const { file } = await runBench('capture', { events: 2_000, seconds: 3 }, testInfo.outputPath('capture.json'));
+  const { file } = await runBench(
+    'capture',
+    { events: 2_000, seconds: 3 },
+    testInfo.outputPath('capture.json'),
+  );
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   expect(json.bench).toBe('capture');
   expect(json.browserVersion).toMatch(/^Chromium \d+/);
@@ -61,13 +65,21 @@ test('capture bench: handler cost, long tasks, content script size', async ({}, 
 
 test('features bench: windower throughput in Node and in a Web Worker', async ({}, testInfo) => {
   test.setTimeout(60_000);
-  const { file } = await runBench('features', { events: 4_000, reps: 2 }, testInfo.outputPath('features.json'));
+  const { file } = await runBench(
+    'features',
+    { events: 4_000, reps: 2 },
+    testInfo.outputPath('features.json'),
+  );
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   expect(json.bench).toBe('features');
   expect(json.browserVersion).toMatch(/^Chromium \d+/);
   expectPositive(json, ['events', 'keyEvents', 'pointerEvents', 'ratioWorkerToNode']);
   for (const runtime of ['node', 'worker'] as const) {
-    expectPositive(json[runtime] as Record<string, unknown>, ['eventsPerSec', 'windowsPerSec', 'medianMs']);
+    expectPositive(json[runtime] as Record<string, unknown>, [
+      'eventsPerSec',
+      'windowsPerSec',
+      'medianMs',
+    ]);
   }
   expect(json.featureSumRelDiff).toBeLessThan(1e-9);
 });

@@ -63,7 +63,10 @@ const TYPES: Record<string, string> = {
  * isolated (COOP + COEP), which gives `performance.now()` Chromium's fine (5 µs) resolution
  * instead of 100 µs.
  */
-export async function startStaticServer(dir: string, pages: Record<string, string>): Promise<StaticServer> {
+export async function startStaticServer(
+  dir: string,
+  pages: Record<string, string>,
+): Promise<StaticServer> {
   const root = resolve(dir);
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -109,7 +112,10 @@ export function launchPlainBrowser(): Promise<Browser> {
 }
 
 /** Like `launchWithExtension` (fresh persistent profile, same flags) but without the extension. */
-export async function launchPlainContext(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchPlainContext(): Promise<{
+  context: BrowserContext;
+  close(): Promise<void>;
+}> {
   const profile = mkdtempSync(join(tmpdir(), 'tacit-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,

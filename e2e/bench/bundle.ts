@@ -9,7 +9,10 @@ import { gzipSync } from 'node:zlib';
 import { EXTENSION_DIR } from '../support/extension';
 import { printTable } from './report';
 
-export const PAGES = { popup: 'src/popup/popup.html', options: 'src/options/options.html' } as const;
+export const PAGES = {
+  popup: 'src/popup/popup.html',
+  options: 'src/options/options.html',
+} as const;
 
 export interface PageBundle {
   page: string;
@@ -41,7 +44,8 @@ function measure(html: string): PageBundle['files'] {
       for (const m of text.matchAll(/(?:src|href)="\/([^"]+\.(?:js|css))"/g)) queue.push(m[1]!);
     } else if (rel.endsWith('.js')) {
       const dir = rel.slice(0, rel.lastIndexOf('/') + 1);
-      for (const m of text.matchAll(/(?:import|from)\s*"\.\/([^"]+\.js)"/g)) queue.push(dir + m[1]!);
+      for (const m of text.matchAll(/(?:import|from)\s*"\.\/([^"]+\.js)"/g))
+        queue.push(dir + m[1]!);
     }
   }
   return files;

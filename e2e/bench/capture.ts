@@ -12,9 +12,21 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import type { ExtensionStatus } from '../../src/shared/protocol';
-import { EXTENSION_DIR, configure, extensionPage, launchWithExtension, rng } from '../support/extension';
+import {
+  EXTENSION_DIR,
+  configure,
+  extensionPage,
+  launchWithExtension,
+  rng,
+} from '../support/extension';
 import { ROOT, startServer, type RunningServer } from '../support/server';
-import { bundle, launchPlainBrowser, launchPlainContext, newestMtime, startStaticServer } from './browser';
+import {
+  bundle,
+  launchPlainBrowser,
+  launchPlainContext,
+  newestMtime,
+  startStaticServer,
+} from './browser';
 import type { DispatchOptions, DispatchResult } from './page/capture-page';
 import { printTable, quantile, round } from './report';
 
@@ -100,15 +112,21 @@ export interface CaptureBenchResult {
   contentScriptFiles: BundleFile[];
 }
 
-export async function runCaptureBench(options: CaptureBenchOptions = {}): Promise<CaptureBenchResult> {
+export async function runCaptureBench(
+  options: CaptureBenchOptions = {},
+): Promise<CaptureBenchResult> {
   const events = options.events ?? 100_000;
   const seconds = options.seconds ?? 60;
   if (!existsSync(join(EXTENSION_DIR, 'manifest.json'))) {
-    throw new Error(`${relative(ROOT, EXTENSION_DIR)} is missing: build the extension first (npx vite build --mode chrome)`);
+    throw new Error(
+      `${relative(ROOT, EXTENSION_DIR)} is missing: build the extension first (npx vite build --mode chrome)`,
+    );
   }
   const built = statSync(join(EXTENSION_DIR, 'manifest.json')).mtimeMs;
-  const buildStale = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'model'))) > built;
-  if (buildStale) console.warn('warning: dist/chrome is older than src/ or model/; rebuild for current figures');
+  const buildStale =
+    Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'model'))) > built;
+  if (buildStale)
+    console.warn('warning: dist/chrome is older than src/ or model/; rebuild for current figures');
 
   const size = contentScriptSize(EXTENSION_DIR);
   const handler = await measureHandlers(events);
@@ -137,8 +155,14 @@ export async function runCaptureBench(options: CaptureBenchOptions = {}): Promis
   }
 
   const { result: d, browserVersion, batchSize, warmupEvents } = handler;
-  const base = { median: quantile(d.baselineUsPerEvent, 0.5), p99: quantile(d.baselineUsPerEvent, 0.99) };
-  const withCapture = { median: quantile(d.captureUsPerEvent, 0.5), p99: quantile(d.captureUsPerEvent, 0.99) };
+  const base = {
+    median: quantile(d.baselineUsPerEvent, 0.5),
+    p99: quantile(d.baselineUsPerEvent, 0.99),
+  };
+  const withCapture = {
+    median: quantile(d.captureUsPerEvent, 0.5),
+    p99: quantile(d.captureUsPerEvent, 0.99),
+  };
   return {
     bench: 'capture',
     date: new Date().toISOString(),
@@ -186,10 +210,15 @@ const CAPTURE_PAGE = `<!doctype html>
 <script type="module" src="/capture-page.js"></script>
 </body></html>`;
 
-async function measureHandlers(
-  events: number,
-): Promise<{ result: DispatchResult; browserVersion: string; batchSize: number; warmupEvents: number }> {
-  const bundled = await bundle({ 'capture-page': join(import.meta.dirname, 'page/capture-page.ts') });
+async function measureHandlers(events: number): Promise<{
+  result: DispatchResult;
+  browserVersion: string;
+  batchSize: number;
+  warmupEvents: number;
+}> {
+  const bundled = await bundle({
+    'capture-page': join(import.meta.dirname, 'page/capture-page.ts'),
+  });
   const server = await startStaticServer(bundled.dir, { '/': CAPTURE_PAGE });
   const browser = await launchPlainBrowser();
   try {
@@ -201,7 +230,10 @@ async function measureHandlers(
     // that one batch lasts many timer ticks.
     const isolated = await page.evaluate(() => crossOriginIsolated);
     const batchSize = isolated ? 100 : 1000;
-    const warmupEvents = Math.min(5_000, Math.max(batchSize, Math.round(events / 10 / batchSize) * batchSize));
+    const warmupEvents = Math.min(
+      5_000,
+      Math.max(batchSize, Math.round(events / 10 / batchSize) * batchSize),
+    );
     const options: DispatchOptions = {
       events,
       batchSize,
@@ -210,7 +242,8 @@ async function measureHandlers(
       seed: 7,
     };
     const result = await page.evaluate((o) => window.tacitCaptureBench.run(o), options);
-    if (result.captured === 0) throw new Error('the collectors captured nothing: the bench is not measuring them');
+    if (result.captured === 0)
+      throw new Error('the collectors captured nothing: the bench is not measuring them');
     return { result, browserVersion, batchSize, warmupEvents };
   } finally {
     await browser.close().catch(() => undefined);
@@ -258,11 +291,17 @@ function keySchedule(durationMs: number, seed: number): { actions: KeyAction[]; 
     if (typed >= 150) {
       if (typed === 150) {
         actions.push({ at, down: true, key: 'Control' }, { at: at + 10, down: true, key: 'a' });
-        actions.push({ at: at + 50, down: false, key: 'a' }, { at: at + 70, down: false, key: 'Control' });
+        actions.push(
+          { at: at + 50, down: false, key: 'a' },
+          { at: at + 70, down: false, key: 'Control' },
+        );
         typed++;
         presses += 2;
       } else {
-        actions.push({ at, down: true, key: 'Backspace' }, { at: at + hold, down: false, key: 'Backspace' });
+        actions.push(
+          { at, down: true, key: 'Backspace' },
+          { at: at + hold, down: false, key: 'Backspace' },
+        );
         typed = 0;
         presses++;
       }
@@ -279,7 +318,11 @@ function keySchedule(durationMs: number, seed: number): { actions: KeyAction[]; 
 }
 
 /** Logs into the demo bank and opens the transfer form. */
-async function openTransferPage(page: Page, server: RunningServer, ready: () => Promise<void>): Promise<void> {
+async function openTransferPage(
+  page: Page,
+  server: RunningServer,
+  ready: () => Promise<void>,
+): Promise<void> {
   await page.goto(`${server.url}/bank/login`);
   await page.fill('#username', 'bench');
   await page.fill('#password', 'demo');
@@ -309,7 +352,8 @@ async function longTaskRun(
     addEventListener('keydown', () => received.keydown++, { passive: true });
     addEventListener('pointermove', () => received.pointermove++, { passive: true });
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) entries.push({ startTime: e.startTime, duration: e.duration });
+      for (const e of list.getEntries())
+        entries.push({ startTime: e.startTime, duration: e.duration });
     }).observe({ type: 'longtask', buffered: true });
   });
   await page.click('#memo');
@@ -381,11 +425,16 @@ async function longTaskRun(
   const elapsed = (performance.now() - start) / 1000;
   await sleep(1500); // the buffer's 1 s flush, and long-task entries are delivered asynchronously
   const entries = await page.evaluate(() => window.tacitLongTasks ?? []);
-  const received = await page.evaluate(() => window.tacitReceived ?? { keydown: 0, pointermove: 0 });
+  const received = await page.evaluate(
+    () => window.tacitReceived ?? { keydown: 0, pointermove: 0 },
+  );
   const during = entries.filter((e) => e.startTime >= pageStart);
   return {
     longTasks: during.length,
-    longTaskTotalMs: round(during.reduce((s, e) => s + e.duration, 0), 1),
+    longTaskTotalMs: round(
+      during.reduce((s, e) => s + e.duration, 0),
+      1,
+    ),
     longTaskMaxMs: round(Math.max(0, ...during.map((e) => e.duration)), 1),
     longTaskAtS: during.map((e) => round((e.startTime - pageStart) / 1000, 2)),
     longTasksBeforeRun: entries.length - during.length,
@@ -404,7 +453,10 @@ async function longTaskRun(
 async function expectProbe(page: Page): Promise<void> {
   const deadline = Date.now() + 5_000;
   while ((await page.evaluate(() => window.tacitLongTasks?.length ?? 0)) === 0) {
-    if (Date.now() > deadline) throw new Error('the longtask PerformanceObserver reported no long task for an 80 ms keydown handler');
+    if (Date.now() > deadline)
+      throw new Error(
+        'the longtask PerformanceObserver reported no long task for an 80 ms keydown handler',
+      );
     await sleep(100);
   }
 }
@@ -413,7 +465,13 @@ async function expectProbe(page: Page): Promise<void> {
 async function enrolled(ext: Awaited<ReturnType<typeof launchWithExtension>>): Promise<void> {
   const popup = await extensionPage(ext);
   const deadline = Date.now() + 15_000;
-  while (!((await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'status' }))) as ExtensionStatus).enrolled) {
+  while (
+    !(
+      (await popup.evaluate(() =>
+        chrome.runtime.sendMessage({ type: 'status' }),
+      )) as ExtensionStatus
+    ).enrolled
+  ) {
     if (Date.now() > deadline) throw new Error('the extension did not enrol the device');
     await sleep(200);
   }
@@ -421,17 +479,28 @@ async function enrolled(ext: Awaited<ReturnType<typeof launchWithExtension>>): P
 }
 
 /** Asks the extension what its model has seen; fails if it saw nothing (the run would prove nothing). */
-async function capturedModel(ext: Awaited<ReturnType<typeof launchWithExtension>>): Promise<ExtensionStatus['model']> {
+async function capturedModel(
+  ext: Awaited<ReturnType<typeof launchWithExtension>>,
+): Promise<ExtensionStatus['model']> {
   const popup = await extensionPage(ext);
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const status = (await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'status' }))) as ExtensionStatus;
+    const status = (await popup.evaluate(() =>
+      chrome.runtime.sendMessage({ type: 'status' }),
+    )) as ExtensionStatus;
     const m = status.model;
-    if (m && (m.modalities.keystroke.enrolWindows > 0 || m.modalities.pointer.enrolWindows > 0 || m.state === 'scoring')) {
+    if (
+      m &&
+      (m.modalities.keystroke.enrolWindows > 0 ||
+        m.modalities.pointer.enrolWindows > 0 ||
+        m.state === 'scoring')
+    ) {
       return m;
     }
     if (Date.now() > deadline) {
-      throw new Error(`the extension captured nothing during the run (status: ${JSON.stringify(status)})`);
+      throw new Error(
+        `the extension captured nothing during the run (status: ${JSON.stringify(status)})`,
+      );
     }
     await sleep(500);
   }
@@ -451,7 +520,8 @@ export function captureScriptEntry(distDir: string): string {
     const text = readFileSync(join(distDir, 'assets', file), 'utf8');
     for (const m of text.matchAll(/["'](src\/content\/[\w./-]+\.js)["']/g)) found.add(m[1]!);
   }
-  if (found.size !== 1) throw new Error(`expected one registered capture script, found ${JSON.stringify([...found])}`);
+  if (found.size !== 1)
+    throw new Error(`expected one registered capture script, found ${JSON.stringify([...found])}`);
   return [...found][0]!;
 }
 
@@ -461,16 +531,29 @@ export function captureScriptEntry(distDir: string): string {
  * `import()`, and a loader that imports through `chrome.runtime.getURL("assets/…")`. Each file
  * is gzipped on its own (level 9).
  */
-export function contentScriptSize(distDir: string): { files: BundleFile[]; bytes: number; gzipBytes: number } {
+export function contentScriptSize(distDir: string): {
+  files: BundleFile[];
+  bytes: number;
+  gzipBytes: number;
+} {
   const entries = [captureScriptEntry(distDir)];
   const root = resolve(distDir);
   const seen = new Set<string>();
   const queue = entries.map((e) => resolve(root, e));
   const files: BundleFile[] = [];
   const patterns: { re: RegExp; fromRoot: boolean }[] = [
-    { re: /(?:^|[\s;})])import\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.{1,2}\/[^"']+)["']/g, fromRoot: false },
-    { re: /(?:^|[\s;})])export\s*[\w$*{}\s,]*?\s*from\s*["'](\.{1,2}\/[^"']+)["']/g, fromRoot: false },
-    { re: /\bimport\s*\(\s*(?:\/\*[\s\S]*?\*\/\s*)*["'](\.{1,2}\/[^"']+)["']\s*\)/g, fromRoot: false },
+    {
+      re: /(?:^|[\s;})])import\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.{1,2}\/[^"']+)["']/g,
+      fromRoot: false,
+    },
+    {
+      re: /(?:^|[\s;})])export\s*[\w$*{}\s,]*?\s*from\s*["'](\.{1,2}\/[^"']+)["']/g,
+      fromRoot: false,
+    },
+    {
+      re: /\bimport\s*\(\s*(?:\/\*[\s\S]*?\*\/\s*)*["'](\.{1,2}\/[^"']+)["']\s*\)/g,
+      fromRoot: false,
+    },
     { re: /\bruntime\.getURL\(\s*["']\/?([^"']+\.js)["']\s*\)/g, fromRoot: true },
   ];
   while (queue.length > 0) {
@@ -478,13 +561,20 @@ export function contentScriptSize(distDir: string): { files: BundleFile[]; bytes
     if (seen.has(file)) continue;
     seen.add(file);
     if (!file.startsWith(root) || !existsSync(file)) {
-      throw new Error(`the content script loads ${relative(root, file)}, which is not in ${relative(ROOT, root)}`);
+      throw new Error(
+        `the content script loads ${relative(root, file)}, which is not in ${relative(ROOT, root)}`,
+      );
     }
     const content = readFileSync(file);
-    files.push({ file: relative(root, file), bytes: content.length, gzipBytes: gzipSync(content, { level: 9 }).length });
+    files.push({
+      file: relative(root, file),
+      bytes: content.length,
+      gzipBytes: gzipSync(content, { level: 9 }).length,
+    });
     const text = content.toString('utf8');
     for (const { re, fromRoot } of patterns) {
-      for (const m of text.matchAll(re)) queue.push(resolve(fromRoot ? root : dirname(file), m[1]!));
+      for (const m of text.matchAll(re))
+        queue.push(resolve(fromRoot ? root : dirname(file), m[1]!));
     }
   }
   return {
@@ -502,20 +592,41 @@ export function printCapture(r: CaptureBenchResult): void {
     `Content-script handlers: µs per dispatched event (${r.events.toLocaleString('en')} events per phase, timed in batches of ${h.batchSize}; timer ${h.timerResolutionUs} µs, crossOriginIsolated=${h.crossOriginIsolated})`,
     ['', 'median', 'p99'],
     [
-      ['no listeners (baseline)', r.baselineMedianUsPerEvent.toFixed(3), r.baselineP99UsPerEvent.toFixed(3)],
-      ['capture running', r.withCaptureMedianUsPerEvent.toFixed(3), r.withCaptureP99UsPerEvent.toFixed(3)],
+      [
+        'no listeners (baseline)',
+        r.baselineMedianUsPerEvent.toFixed(3),
+        r.baselineP99UsPerEvent.toFixed(3),
+      ],
+      [
+        'capture running',
+        r.withCaptureMedianUsPerEvent.toFixed(3),
+        r.withCaptureP99UsPerEvent.toFixed(3),
+      ],
       ['handler cost (with − baseline)', r.medianUsPerEvent.toFixed(3), r.p99UsPerEvent.toFixed(3)],
       ['ratio (with ÷ baseline)', r.ratioMedian.toFixed(2), r.ratioP99.toFixed(2)],
     ],
   );
   console.log(
-    `mix: ${Object.entries(h.mix).map(([k, v]) => `${k} ${v}`).join(', ')}; captured ${h.captured}, flagged untrusted ${h.untrustedFlagged}, dropped ${h.dropped}`,
+    `mix: ${Object.entries(h.mix)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}; captured ${h.captured}, flagged untrusted ${h.untrustedFlagged}, dropped ${h.dropped}`,
   );
   const w = r.longTaskRuns.withExtension;
   const b = r.longTaskRuns.baseline;
   printTable(
     `Long tasks (> 50 ms) on the bank's transfer page, ${w.seconds} s of typing (10 keys/s) + mouse (120 Hz)`,
-    ['', 'long tasks', 'total ms', 'max ms', 'keys/s sent', 'moves/s sent', 'pointermove/s received', 'driver late p99 ms'],
+    [
+      '',
+      'long tasks',
+      'total ms',
+      'max ms',
+      'keys/s sent',
+      'moves/s sent',
+      'pointermove/s received',
+      'driver late p99 ms',
+    ],
     [b, w].map((run, i) => [
       i === 0 ? 'without extension (baseline)' : 'with extension',
       run.longTasks,

@@ -4,7 +4,12 @@
  */
 import type { RawEvent } from '../../model/events/schema';
 import { createWindower } from '../../model/features/windower';
-import { POINTER_A, TYPIST_A, syntheticKeystrokes, syntheticPointer } from '../../model/testing/synthetic';
+import {
+  POINTER_A,
+  TYPIST_A,
+  syntheticKeystrokes,
+  syntheticPointer,
+} from '../../model/testing/synthetic';
 
 export interface FeatureInputOptions {
   /** Raw events in the stream: half key events, half pointer (pm/pd/pu/wh). */
@@ -42,22 +47,32 @@ export interface FeatureRunResult {
  */
 export function buildFeatureInput(options: FeatureInputOptions): RawEvent[][] {
   const keyCount = Math.floor(options.events / 2);
-  const keys = syntheticKeystrokes(TYPIST_A, Math.ceil(keyCount / 2), { seed: options.seed }).slice(0, keyCount);
-  const pointer = syntheticPointer(POINTER_A, options.events - keyCount, { seed: options.seed + 1 });
+  const keys = syntheticKeystrokes(TYPIST_A, Math.ceil(keyCount / 2), { seed: options.seed }).slice(
+    0,
+    keyCount,
+  );
+  const pointer = syntheticPointer(POINTER_A, options.events - keyCount, {
+    seed: options.seed + 1,
+  });
   const merged: RawEvent[] = [];
   let i = 0;
   let j = 0;
   while (merged.length < options.events && (i < keys.length || j < pointer.length)) {
-    if (j >= pointer.length || (i < keys.length && keys[i]!.t <= pointer[j]!.t)) merged.push(keys[i++]!);
+    if (j >= pointer.length || (i < keys.length && keys[i]!.t <= pointer[j]!.t))
+      merged.push(keys[i++]!);
     else merged.push(pointer[j++]!);
   }
   const batches: RawEvent[][] = [];
-  for (let b = 0; b < merged.length; b += options.batchSize) batches.push(merged.slice(b, b + options.batchSize));
+  for (let b = 0; b < merged.length; b += options.batchSize)
+    batches.push(merged.slice(b, b + options.batchSize));
   return batches;
 }
 
 /** Times `reps` passes of a fresh `createWindower()` over the input (after `warmup` passes). */
-export function runFeatureExtraction(options: FeatureRunOptions, now: () => number): FeatureRunResult {
+export function runFeatureExtraction(
+  options: FeatureRunOptions,
+  now: () => number,
+): FeatureRunResult {
   const batches = buildFeatureInput(options);
   let events = 0;
   let keyEvents = 0;
@@ -70,7 +85,9 @@ export function runFeatureExtraction(options: FeatureRunOptions, now: () => numb
     }
   }
   // Only the untimed first pass sums the vectors; timed passes just count windows.
-  const pass = (sum: boolean): { windows: { keystroke: number; pointer: number }; vectorSum: number } => {
+  const pass = (
+    sum: boolean,
+  ): { windows: { keystroke: number; pointer: number }; vectorSum: number } => {
     const windower = createWindower();
     const windows = { keystroke: 0, pointer: 0 };
     let vectorSum = 0;

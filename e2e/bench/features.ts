@@ -5,7 +5,11 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundle, launchPlainBrowser, startStaticServer } from './browser';
-import { runFeatureExtraction, type FeatureRunOptions, type FeatureRunResult } from './feature-input';
+import {
+  runFeatureExtraction,
+  type FeatureRunOptions,
+  type FeatureRunResult,
+} from './feature-input';
 import { median, printTable, round } from './report';
 
 export interface FeaturesBenchOptions {
@@ -59,7 +63,9 @@ function figures(r: FeatureRunResult): RuntimeFigures {
   };
 }
 
-export async function runFeaturesBench(options: FeaturesBenchOptions = {}): Promise<FeaturesBenchResult> {
+export async function runFeaturesBench(
+  options: FeaturesBenchOptions = {},
+): Promise<FeaturesBenchResult> {
   const run: FeatureRunOptions = {
     events: options.events ?? 200_000,
     batchSize: 256,
@@ -71,8 +77,12 @@ export async function runFeaturesBench(options: FeaturesBenchOptions = {}): Prom
   // Node first, while the browser is not running.
   const node = runFeatureExtraction(run, () => performance.now());
 
-  const bundled = await bundle({ 'features-worker': join(import.meta.dirname, 'page/features-worker.ts') });
-  const server = await startStaticServer(bundled.dir, { '/': '<!doctype html><title>features bench</title>' });
+  const bundled = await bundle({
+    'features-worker': join(import.meta.dirname, 'page/features-worker.ts'),
+  });
+  const server = await startStaticServer(bundled.dir, {
+    '/': '<!doctype html><title>features bench</title>',
+  });
   const browser = await launchPlainBrowser();
   const browserVersion = `Chromium ${browser.version()}`;
   let worker: FeatureRunResult;
@@ -83,8 +93,13 @@ export async function runFeaturesBench(options: FeaturesBenchOptions = {}): Prom
       ({ run, timeoutMs }) =>
         new Promise<{ ok: boolean; result?: FeatureRunResult; error?: string }>((done) => {
           const w = new Worker('/features-worker.js', { type: 'module' });
-          const timer = setTimeout(() => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }), timeoutMs);
-          w.onmessage = (e: MessageEvent<{ ok: boolean; result?: FeatureRunResult; error?: string }>) => {
+          const timer = setTimeout(
+            () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
+            timeoutMs,
+          );
+          w.onmessage = (
+            e: MessageEvent<{ ok: boolean; result?: FeatureRunResult; error?: string }>,
+          ) => {
             clearTimeout(timer);
             w.terminate();
             done(e.data);
@@ -97,7 +112,8 @@ export async function runFeaturesBench(options: FeaturesBenchOptions = {}): Prom
         }),
       { run, timeoutMs: options.timeoutMs ?? 300_000 },
     );
-    if (!reply.ok || !reply.result) throw new Error(`features bench in the worker failed: ${reply.error}`);
+    if (!reply.ok || !reply.result)
+      throw new Error(`features bench in the worker failed: ${reply.error}`);
     worker = reply.result;
   } finally {
     await browser.close().catch(() => undefined);
@@ -109,8 +125,13 @@ export async function runFeaturesBench(options: FeaturesBenchOptions = {}): Prom
   if (worker.inputChecksum !== node.inputChecksum || worker.events !== node.events) {
     throw new Error('the worker did not get the same input as Node');
   }
-  if (worker.windows.keystroke !== node.windows.keystroke || worker.windows.pointer !== node.windows.pointer) {
-    throw new Error(`windows differ: Node ${JSON.stringify(node.windows)}, worker ${JSON.stringify(worker.windows)}`);
+  if (
+    worker.windows.keystroke !== node.windows.keystroke ||
+    worker.windows.pointer !== node.windows.pointer
+  ) {
+    throw new Error(
+      `windows differ: Node ${JSON.stringify(node.windows)}, worker ${JSON.stringify(worker.windows)}`,
+    );
   }
 
   const n = figures(node);
@@ -139,8 +160,20 @@ export function printFeatures(r: FeaturesBenchResult): void {
     `Feature extraction (createWindower, ${r.events.toLocaleString('en')} events: ${r.keyEvents.toLocaleString('en')} key, ${r.pointerEvents.toLocaleString('en')} pointer; batches of ${r.batchSize}; median of ${r.reps} after ${r.warmup} warm-up)`,
     ['runtime', 'events/s', 'windows/s', 'median ms', 'ratio'],
     [
-      [`Node ${r.nodeVersion} (baseline)`, r.node.eventsPerSec.toLocaleString('en'), r.node.windowsPerSec.toLocaleString('en'), r.node.medianMs, '1.000'],
-      [`Web Worker, ${r.browserVersion}`, r.worker.eventsPerSec.toLocaleString('en'), r.worker.windowsPerSec.toLocaleString('en'), r.worker.medianMs, r.ratioWorkerToNode.toFixed(3)],
+      [
+        `Node ${r.nodeVersion} (baseline)`,
+        r.node.eventsPerSec.toLocaleString('en'),
+        r.node.windowsPerSec.toLocaleString('en'),
+        r.node.medianMs,
+        '1.000',
+      ],
+      [
+        `Web Worker, ${r.browserVersion}`,
+        r.worker.eventsPerSec.toLocaleString('en'),
+        r.worker.windowsPerSec.toLocaleString('en'),
+        r.worker.medianMs,
+        r.ratioWorkerToNode.toFixed(3),
+      ],
     ],
   );
   console.log(

@@ -10,13 +10,21 @@
 import type { CDPSession, Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { login } from '../support/bank';
-import { configure, extensionPage, launchWithExtension, moveWithRhythm, typeWithRhythm, type Typist } from '../support/extension';
+import {
+  configure,
+  extensionPage,
+  launchWithExtension,
+  moveWithRhythm,
+  typeWithRhythm,
+  type Typist,
+} from '../support/extension';
 import { startServer } from '../support/server';
 import { printTable, round } from './report';
 
 export const MEMORY_GOAL_BYTES = 60 * 1024 * 1024;
 const TYPIST: Typist = { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 5 };
-const TEXT = 'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
+const TEXT =
+  'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
 const MB = 1024 * 1024;
 
 export interface MemorySample {
@@ -49,7 +57,11 @@ async function targetCall<T>(cdp: CDPSession, sessionId: string, method: string)
   const id = Math.floor(Math.random() * 1e9);
   return new Promise<T>((resolve, reject) => {
     const onMessage = (event: { sessionId: string; message: string }) => {
-      const reply = JSON.parse(event.message) as { id?: number; result?: T; error?: { message: string } };
+      const reply = JSON.parse(event.message) as {
+        id?: number;
+        result?: T;
+        error?: { message: string };
+      };
       if (event.sessionId !== sessionId || reply.id !== id) return;
       cdp.off('Target.receivedMessageFromTarget' as never, onMessage as never);
       if (reply.error) reject(new Error(reply.error.message));
@@ -57,7 +69,10 @@ async function targetCall<T>(cdp: CDPSession, sessionId: string, method: string)
     };
     cdp.on('Target.receivedMessageFromTarget' as never, onMessage as never);
     setTimeout(() => reject(new Error(`${method}: no answer from the target`)), 15_000);
-    void cdp.send('Target.sendMessageToTarget' as never, { sessionId, message: JSON.stringify({ id, method }) } as never);
+    void cdp.send(
+      'Target.sendMessageToTarget' as never,
+      { sessionId, message: JSON.stringify({ id, method }) } as never,
+    );
   });
 }
 
@@ -66,11 +81,22 @@ interface HeapUsage {
   backingStorageSize?: number;
 }
 
-async function heapOf(cdp: CDPSession, predicate: (t: { type: string; url: string }) => boolean): Promise<HeapUsage> {
-  const { targetInfos } = (await cdp.send('Target.getTargets' as never)) as { targetInfos: { targetId: string; type: string; url: string }[] };
+async function heapOf(
+  cdp: CDPSession,
+  predicate: (t: { type: string; url: string }) => boolean,
+): Promise<HeapUsage> {
+  const { targetInfos } = (await cdp.send('Target.getTargets' as never)) as {
+    targetInfos: { targetId: string; type: string; url: string }[];
+  };
   const target = targetInfos.find(predicate);
-  if (!target) throw new Error(`target not found among ${targetInfos.map((t) => `${t.type} ${t.url}`).join(', ')}`);
-  const { sessionId } = (await cdp.send('Target.attachToTarget' as never, { targetId: target.targetId, flatten: false } as never)) as { sessionId: string };
+  if (!target)
+    throw new Error(
+      `target not found among ${targetInfos.map((t) => `${t.type} ${t.url}`).join(', ')}`,
+    );
+  const { sessionId } = (await cdp.send(
+    'Target.attachToTarget' as never,
+    { targetId: target.targetId, flatten: false } as never,
+  )) as { sessionId: string };
   try {
     // Without a forced GC (HeapProfiler.collectGarbage gets no answer over this session): the
     // figure includes garbage not yet collected, so it errs high.
@@ -88,12 +114,17 @@ function extensionProcessMemory(profile: string): { pss: number; rss: number } |
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      info.set(Number(pid), { ppid, args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') });
+      info.set(Number(pid), {
+        ppid,
+        args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '),
+      });
     } catch {
       // exited meanwhile
     }
   }
-  const browser = [...info].find(([, p]) => p.args.includes(`--user-data-dir=${profile}`) && !p.args.includes('--type='));
+  const browser = [...info].find(
+    ([, p]) => p.args.includes(`--user-data-dir=${profile}`) && !p.args.includes('--type='),
+  );
   if (!browser) return null;
   const descends = (pid: number): boolean => {
     for (let p = info.get(pid); p; p = info.get(p.ppid)) if (p.ppid === browser[0]) return true;
@@ -102,7 +133,8 @@ function extensionProcessMemory(profile: string): { pss: number; rss: number } |
   const ext = [...info].find(([pid, p]) => p.args.includes('--extension-process') && descends(pid));
   if (!ext) return null;
   const rollup = readFileSync(`/proc/${ext[0]}/smaps_rollup`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) * 1024;
   return { pss: kb('Pss'), rss: kb('Rss') };
 }
 
@@ -117,12 +149,18 @@ async function sample(cdp: CDPSession, profile: string, startedAt: number): Prom
   };
 }
 
-export async function runMemoryBench(options: { seconds?: number } = {}): Promise<MemoryBenchResult> {
+export async function runMemoryBench(
+  options: { seconds?: number } = {},
+): Promise<MemoryBenchResult> {
   const seconds = options.seconds ?? 600;
   const server = await startServer();
   const ext = await launchWithExtension();
   try {
-    await configure(ext, { serverUrl: server.url, protectedOrigins: [server.url], attestationIntervalMs: 5000 });
+    await configure(ext, {
+      serverUrl: server.url,
+      protectedOrigins: [server.url],
+      attestationIntervalMs: 5000,
+    });
     // CDP from an extension-origin page (a bank page's session gets no answers from the
     // extension's targets); an image, so it adds next to nothing to the extension process.
     const probe = await ext.context.newPage();
@@ -132,8 +170,17 @@ export async function runMemoryBench(options: { seconds?: number } = {}): Promis
     const baseline = extensionProcessMemory(ext.profile);
     const page: Page = await ext.context.newPage();
     await login(page, server, 'memo', TYPIST);
-    await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
-    for (let tries = 0; !(await ext.serviceWorker.evaluate(async () => (await chrome.storage.local.get('device')).device !== undefined)); tries++) {
+    await Promise.all([
+      page.waitForURL('**/bank/accounts?enrolled=pending'),
+      page.click('#enroll'),
+    ]);
+    for (
+      let tries = 0;
+      !(await ext.serviceWorker.evaluate(
+        async () => (await chrome.storage.local.get('device')).device !== undefined,
+      ));
+      tries++
+    ) {
       if (tries > 60) throw new Error('the device did not enrol');
       await page.waitForTimeout(500);
     }
@@ -146,11 +193,21 @@ export async function runMemoryBench(options: { seconds?: number } = {}): Promis
       const learning = await probe.evaluate(async () => {
         const tabs = await chrome.tabs.query({});
         const tab = tabs.find((t) => t.url?.includes('/bank/transfer'));
-        const status = await chrome.runtime.sendMessage({ type: 'tab-status', tabId: tab?.id ?? -1 });
-        return { ok: (status as { session?: { learning?: boolean } | null }).session?.learning === true, status, urls: tabs.map((t) => t.url) };
+        const status = await chrome.runtime.sendMessage({
+          type: 'tab-status',
+          tabId: tab?.id ?? -1,
+        });
+        return {
+          ok: (status as { session?: { learning?: boolean } | null }).session?.learning === true,
+          status,
+          urls: tabs.map((t) => t.url),
+        };
       });
       if (learning.ok) break;
-      if (tries > 60) throw new Error(`the session was never bound: nothing would be learned ${JSON.stringify(learning)}`);
+      if (tries > 60)
+        throw new Error(
+          `the session was never bound: nothing would be learned ${JSON.stringify(learning)}`,
+        );
       await page.waitForTimeout(500);
     }
     const startedAt = Date.now();
@@ -166,7 +223,9 @@ export async function runMemoryBench(options: { seconds?: number } = {}): Promis
       await moveWithRhythm(page, 3, { stepPx: 14, stepMs: 16, seed: 200 + round });
       if (Date.now() >= nextSample) {
         samples.push(await sample(cdp, ext.profile, startedAt));
-        console.log(`memory at ${samples.at(-1)!.atS} s: extension process PSS ${((samples.at(-1)!.extensionProcessPssBytes ?? NaN) / MB).toFixed(1)} MB`);
+        console.log(
+          `memory at ${samples.at(-1)!.atS} s: extension process PSS ${((samples.at(-1)!.extensionProcessPssBytes ?? NaN) / MB).toFixed(1)} MB`,
+        );
         nextSample += 60_000;
       }
     }
@@ -175,8 +234,15 @@ export async function runMemoryBench(options: { seconds?: number } = {}): Promis
     // Read after the sample: an extension page adds to the process being measured.
     const extPage = await extensionPage(ext);
     const { attestations, modelState } = await extPage.evaluate(async () => ({
-      attestations: (((await chrome.storage.local.get('attestations')).attestations as unknown[] | undefined) ?? []).length,
-      modelState: ((await chrome.storage.session.get('lastUpdate')).lastUpdate as { state?: string } | undefined)?.state ?? null,
+      attestations: (
+        ((await chrome.storage.local.get('attestations')).attestations as unknown[] | undefined) ??
+        []
+      ).length,
+      modelState:
+        (
+          (await chrome.storage.session.get('lastUpdate')).lastUpdate as
+            { state?: string } | undefined
+        )?.state ?? null,
     }));
     return {
       bench: 'memory',
@@ -189,7 +255,9 @@ export async function runMemoryBench(options: { seconds?: number } = {}): Promis
       final,
       baselinePssBytes: baseline?.pss ?? null,
       offscreenPlusWorkerEstimateBytes:
-        baseline === null || final.extensionProcessPssBytes === null ? null : final.extensionProcessPssBytes - baseline.pss,
+        baseline === null || final.extensionProcessPssBytes === null
+          ? null
+          : final.extensionProcessPssBytes - baseline.pss,
       goalBytes: MEMORY_GOAL_BYTES,
       ratioToGoal: round((final.extensionProcessPssBytes ?? NaN) / MEMORY_GOAL_BYTES),
     };
@@ -211,5 +279,7 @@ export function printMemory(r: MemoryBenchResult): void {
       mb(s.offscreenHeapBytes),
     ]),
   );
-  console.log(`extension process PSS ÷ goal: ${r.ratioToGoal}; before any bank page ${mb(r.baselinePssBytes)}, so offscreen + worker ≈ ${mb(r.offscreenPlusWorkerEstimateBytes)}`);
+  console.log(
+    `extension process PSS ÷ goal: ${r.ratioToGoal}; before any bank page ${mb(r.baselinePssBytes)}, so offscreen + worker ≈ ${mb(r.offscreenPlusWorkerEstimateBytes)}`,
+  );
 }

@@ -28,7 +28,10 @@ export interface ModelBenchOptionsAll extends ModelBenchOptions {
 /** Windows per timed batch in the worker: its clock is clamped to 5 µs (cross-origin isolated). */
 const WORKER_BATCH = 32;
 
-export interface ModelBenchResult extends Omit<ModelNodeBenchResult, 'models' | 'embeddings' | 'encoders' | 'score'> {
+export interface ModelBenchResult extends Omit<
+  ModelNodeBenchResult,
+  'models' | 'embeddings' | 'encoders' | 'score'
+> {
   browserVersion: string | null;
   score: ModelNodeBenchResult['score'] & {
     worker: Record<Modality, LatencyFigures> | null;
@@ -49,19 +52,39 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
   let browserVersion: string | null = null;
   let isolated: boolean | null = null;
   if (options.worker ?? true) {
-    const bundled = await bundle({ 'model-worker': join(import.meta.dirname, 'page/model-worker.ts') });
-    const server = await startStaticServer(bundled.dir, { '/': '<!doctype html><title>model bench</title>' });
+    const bundled = await bundle({
+      'model-worker': join(import.meta.dirname, 'page/model-worker.ts'),
+    });
+    const server = await startStaticServer(bundled.dir, {
+      '/': '<!doctype html><title>model bench</title>',
+    });
     const browser = await launchPlainBrowser();
     browserVersion = `Chromium ${browser.version()}`;
     try {
       const page = await browser.newPage();
       await page.goto(server.url);
-      const request: ModelWorkerRequest = { models, embeddings, encoders, windows, batch: WORKER_BATCH, batches, warmup: 20 };
+      const request: ModelWorkerRequest = {
+        models,
+        embeddings,
+        encoders,
+        windows,
+        batch: WORKER_BATCH,
+        batches,
+        warmup: 20,
+      };
       const reply = await page.evaluate(
         ({ request, timeoutMs }) =>
-          new Promise<{ ok: boolean; result?: Record<'keystroke' | 'pointer', ScoringTiming>; crossOriginIsolated?: boolean; error?: string }>((done) => {
+          new Promise<{
+            ok: boolean;
+            result?: Record<'keystroke' | 'pointer', ScoringTiming>;
+            crossOriginIsolated?: boolean;
+            error?: string;
+          }>((done) => {
             const w = new Worker('/model-worker.js', { type: 'module' });
-            const timer = setTimeout(() => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }), timeoutMs);
+            const timer = setTimeout(
+              () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
+              timeoutMs,
+            );
             w.onmessage = (e: MessageEvent) => {
               clearTimeout(timer);
               w.terminate();
@@ -75,7 +98,8 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
           }),
         { request, timeoutMs: options.timeoutMs ?? 120_000 },
       );
-      if (!reply.ok || !reply.result) throw new Error(`model bench in the worker failed: ${reply.error}`);
+      if (!reply.ok || !reply.result)
+        throw new Error(`model bench in the worker failed: ${reply.error}`);
       worker = {
         keystroke: latencyFigures(reply.result.keystroke, WORKER_BATCH),
         pointer: latencyFigures(reply.result.pointer, WORKER_BATCH),
@@ -107,7 +131,9 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
           ? null
           : Math.max(
               ...(['keystroke', 'pointer'] as const).map(
-                (m) => Math.abs(worker![m].scoreSum - n[m].batched.scoreSum) / Math.max(1e-12, Math.abs(n[m].batched.scoreSum)),
+                (m) =>
+                  Math.abs(worker![m].scoreSum - n[m].batched.scoreSum) /
+                  Math.max(1e-12, Math.abs(n[m].batched.scoreSum)),
               ),
             ),
     },
@@ -132,13 +158,34 @@ export function printModel(r: ModelBenchResult): void {
   for (const [backend, byM] of Object.entries(r.fit)) {
     for (const m of ['keystroke', 'pointer'] as const) {
       const f = byM![m];
-      fitRows.push([`${backend} ${m}`, f.windows, f.medianMs.toFixed(0), f.maxMs.toFixed(0), (f.medianMs / GOALS.fitMs).toFixed(3), f.heldOutConfidence]);
+      fitRows.push([
+        `${backend} ${m}`,
+        f.windows,
+        f.medianMs.toFixed(0),
+        f.maxMs.toFixed(0),
+        (f.medianMs / GOALS.fitMs).toFixed(3),
+        f.heldOutConfidence,
+      ]);
     }
   }
-  printTable(`fit (${r.detector}; median of ${Object.values(r.fit)[0]?.keystroke.timesMs.length ?? 0} after one untimed; goal ≤ ${GOALS.fitMs} ms)`, ['backend modality', 'windows', 'median ms', 'max ms', '÷ goal', 'held-out conf'], fitRows);
+  printTable(
+    `fit (${r.detector}; median of ${Object.values(r.fit)[0]?.keystroke.timesMs.length ?? 0} after one untimed; goal ≤ ${GOALS.fitMs} ms)`,
+    ['backend modality', 'windows', 'median ms', 'max ms', '÷ goal', 'held-out conf'],
+    fitRows,
+  );
   const rows: (string | number)[][] = [];
   const add = (label: string, l: LatencyFigures): void => {
-    rows.push([label, l.batch, l.scoreUs.p50, l.scoreUs.p95, l.scoreUs.p99, l.featuresUs.p50, l.featuresUs.p95, l.ratio.p50, l.ratio.p95]);
+    rows.push([
+      label,
+      l.batch,
+      l.scoreUs.p50,
+      l.scoreUs.p95,
+      l.scoreUs.p99,
+      l.featuresUs.p50,
+      l.featuresUs.p95,
+      l.ratio.p50,
+      l.ratio.p95,
+    ]);
   };
   for (const m of ['keystroke', 'pointer'] as const) {
     add(`Node ${m}, per call`, r.score.node[m].perCall);
@@ -147,7 +194,17 @@ export function printModel(r: ModelBenchResult): void {
   }
   printTable(
     `score per window, µs (baseline: feature extraction of the same window; goal p95 ≤ ${GOALS.scoreP95Us} µs)`,
-    ['runtime', 'batch', 'p50', 'p95', 'p99', 'features p50', 'features p95', 'score÷features p50', 'p95'],
+    [
+      'runtime',
+      'batch',
+      'p50',
+      'p95',
+      'p99',
+      'features p50',
+      'features p95',
+      'score÷features p50',
+      'p95',
+    ],
     rows,
   );
   if (r.score.ratioWorkerToNode) {
@@ -161,9 +218,24 @@ export function printModel(r: ModelBenchResult): void {
     `memory over ${mem.cycles} fit + score + dispose cycles (one keystroke and one pointer model each), backend ${mem.backend}`,
     ['', 'before', 'after', 'difference'],
     [
-      ['tf numTensors', mem.numTensorsBefore, mem.numTensorsAfter, mem.numTensorsAfter - mem.numTensorsBefore],
-      ['tf numBytes', mem.numBytesBefore, mem.numBytesAfter, mem.numBytesAfter - mem.numBytesBefore],
-      [`heap used${mem.gcExposed ? ' (after gc)' : ''}`, kb(mem.heapUsedBefore), kb(mem.heapUsedAfter), kb(mem.heapGrowthBytes)],
+      [
+        'tf numTensors',
+        mem.numTensorsBefore,
+        mem.numTensorsAfter,
+        mem.numTensorsAfter - mem.numTensorsBefore,
+      ],
+      [
+        'tf numBytes',
+        mem.numBytesBefore,
+        mem.numBytesAfter,
+        mem.numBytesAfter - mem.numBytesBefore,
+      ],
+      [
+        `heap used${mem.gcExposed ? ' (after gc)' : ''}`,
+        kb(mem.heapUsedBefore),
+        kb(mem.heapUsedAfter),
+        kb(mem.heapGrowthBytes),
+      ],
     ],
   );
   if (mem.numTensorsAfter !== mem.numTensorsBefore || mem.numBytesAfter !== mem.numBytesBefore) {

@@ -18,14 +18,16 @@ function fail(message: string): never {
 
 function positive(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0) fail(`${flag} needs a positive number, got ${JSON.stringify(value)}`);
+  if (value === undefined || !Number.isFinite(n) || n <= 0)
+    fail(`${flag} needs a positive number, got ${JSON.stringify(value)}`);
   return n;
 }
 
 const args = process.argv.slice(2);
 const name = args.shift();
 if (name === undefined) fail('which benchmark?');
-if (!isBenchName(name)) fail(`unknown benchmark ${JSON.stringify(name)}; available: ${Object.keys(BENCHES).join(', ')}`);
+if (!isBenchName(name))
+  fail(`unknown benchmark ${JSON.stringify(name)}; available: ${Object.keys(BENCHES).join(', ')}`);
 
 const params: BenchParams = {};
 let out: string | undefined;

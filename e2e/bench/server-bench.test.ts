@@ -83,7 +83,9 @@ describe('server bench (smoke)', () => {
       const stages = step!.cpuUsPerAttestationByStage!;
       expectFinite(stages.mainThread, 'mainThread µs');
       expectFinite(stages.otherThreads, 'otherThreads µs');
-      expect(stages.total).toBe(stages.mainThread + stages.otherThreads + (stages.redisServer ?? 0));
+      expect(stages.total).toBe(
+        stages.mainThread + stages.otherThreads + (stages.redisServer ?? 0),
+      );
       if (store.store === 'redis') expectFinite(stages.redisServer, 'redisServer µs');
     }
   }, 180_000);

@@ -61,7 +61,10 @@ function flush(): void {
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -73,14 +76,28 @@ function handle(body: string, res: ServerResponse): void {
   const parts = jws.split('.');
   if (parts.length !== 3) return reply(res, 400, '{"error":"jws"}');
   const header = b64json(parts[0]!) as { alg?: string; typ?: string; kid?: string };
-  if (header.alg !== 'ES256' || header.typ !== 'tacit-att+jwt') return reply(res, 400, '{"error":"header"}');
+  if (header.alg !== 'ES256' || header.typ !== 'tacit-att+jwt')
+    return reply(res, 400, '{"error":"header"}');
   const key = keys.get(header.kid ?? '');
   if (!key) return reply(res, 401, '{"error":"device"}');
   const signed = Buffer.from(jws.slice(0, parts[0]!.length + 1 + parts[1]!.length), 'latin1');
-  if (!verify('sha256', signed, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'))) {
+  if (
+    !verify(
+      'sha256',
+      signed,
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(parts[2]!, 'base64url'),
+    )
+  ) {
     return reply(res, 401, '{"error":"signature"}');
   }
-  const c = b64json(parts[1]!) as { sid: string; seq: number; iat: number; conf: number | null; prev: string };
+  const c = b64json(parts[1]!) as {
+    sid: string;
+    seq: number;
+    iat: number;
+    conf: number | null;
+    prev: string;
+  };
   const session = sessions.get(c.sid);
   if (!session || session.jkt !== header.kid) return reply(res, 404, '{"error":"session"}');
   if (!(c.seq > session.lastSeq)) return reply(res, 409, '{"error":"replay"}');
@@ -91,7 +108,11 @@ function handle(body: string, res: ServerResponse): void {
   session.lastSeq = c.seq;
   session.lastHash = hash;
   if (pending.length === 0) setImmediate(flush);
-  pending.push({ row: [c.sid, c.seq, header.kid!, c.iat, now, c.conf, hash], res, answer: `{"seq":${c.seq}}` });
+  pending.push({
+    row: [c.sid, c.seq, header.kid!, c.iat, now, c.conf, hash],
+    res,
+    answer: `{"seq":${c.seq}}`,
+  });
 }
 
 const server = createServer((req, res) => {

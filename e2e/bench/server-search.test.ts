@@ -5,7 +5,8 @@ import { MIN_RATE, START_RATE, searchRates, type ServerBenchStep } from './serve
 const against = (capacity: number) => async (rate: number) =>
   ({ rate, pass: rate <= capacity, failures: rate <= capacity ? [] : ['p99'] }) as ServerBenchStep;
 
-const bestOf = (steps: ServerBenchStep[]) => Math.max(0, ...steps.filter((s) => s.pass).map((s) => s.rate));
+const bestOf = (steps: ServerBenchStep[]) =>
+  Math.max(0, ...steps.filter((s) => s.pass).map((s) => s.rate));
 
 describe('the server bench step search', () => {
   it.each([3, 40, 180, 260, 1234, 2900, 7450, 20_000])(

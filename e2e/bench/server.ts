@@ -238,13 +238,20 @@ async function startRedis(dir: string): Promise<Redis> {
   const child = spawn(
     REDIS_SERVER,
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', 'yes',
-      '--appendfsync', 'always',
-      '--protected-mode', 'yes',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--protected-mode',
+      'yes',
     ],
     { stdio: ['ignore', logFd, logFd] },
   );
@@ -353,10 +360,17 @@ function processCpuSeconds(pid: number): number | null {
 class Generator {
   readonly #child: ChildProcess;
   #waiting:
-    | { type: FromGenerator['type']; resolve: (m: FromGenerator) => void; reject: (e: Error) => void }
+    | {
+        type: FromGenerator['type'];
+        resolve: (m: FromGenerator) => void;
+        reject: (e: Error) => void;
+      }
     | undefined;
 
-  constructor(readonly log: (line: string) => void, label: string) {
+  constructor(
+    readonly log: (line: string) => void,
+    label: string,
+  ) {
     this.#child = fork(join(import.meta.dirname, 'server-load.ts'), [], {
       cwd: ROOT,
       execArgv: ['--import', 'tsx'],
@@ -581,7 +595,10 @@ export async function searchRates(
 
 /** The best passing step's figures. */
 function best(steps: ServerBenchStep[]) {
-  const b = steps.filter((s) => s.pass).sort((x, y) => x.rate - y.rate).at(-1);
+  const b = steps
+    .filter((s) => s.pass)
+    .sort((x, y) => x.rate - y.rate)
+    .at(-1);
   return {
     attestationsPerSecond: b?.rate ?? 0,
     p50Ms: b?.latencyMs.p50 ?? null,

@@ -4,7 +4,12 @@ import type { RunningServer } from './server';
 import { typeWithRhythm, type Typist } from './extension';
 
 /** Logs into the demo bank by typing, like a person. */
-export async function login(page: Page, server: RunningServer, username: string, typist: Typist): Promise<void> {
+export async function login(
+  page: Page,
+  server: RunningServer,
+  username: string,
+  typist: Typist,
+): Promise<void> {
   await page.goto(`${server.url}/bank/login`);
   await page.click('#username');
   await typeWithRhythm(page, username, typist);
@@ -33,7 +38,10 @@ export interface Introspection {
 /** Acts as the bank's backend: gets the session JWT and introspects it (RFC 7662). */
 export async function introspect(server: RunningServer, sid: string): Promise<Introspection> {
   const auth = { authorization: `Bearer ${server.bankKey}` };
-  const tokenResponse = await fetch(`${server.url}/v1/sessions/${sid}/token`, { method: 'POST', headers: auth });
+  const tokenResponse = await fetch(`${server.url}/v1/sessions/${sid}/token`, {
+    method: 'POST',
+    headers: auth,
+  });
   expect(tokenResponse.status).toBe(200);
   const { token } = (await tokenResponse.json()) as { token: string };
   const response = await fetch(`${server.url}/v1/introspect`, {

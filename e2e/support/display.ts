@@ -15,21 +15,32 @@ export interface VirtualDisplay {
 
 export async function startVirtualDisplay(): Promise<VirtualDisplay> {
   for (const tool of ['/usr/bin/Xvfb', '/usr/bin/xdotool']) {
-    if (!existsSync(tool)) throw new Error(`${tool} is missing (Debian packages xvfb and xdotool; .ci/run installs them)`);
+    if (!existsSync(tool))
+      throw new Error(
+        `${tool} is missing (Debian packages xvfb and xdotool; .ci/run installs them)`,
+      );
   }
   // A display number unlikely to be taken; retried on the next if it is.
   for (let n = 90 + Math.floor(Math.random() * 100); ; n++) {
     if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
     const display = `:${n}`;
-    const child: ChildProcess = spawn('/usr/bin/Xvfb', [display, '-screen', '0', '1280x900x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
-    for (let i = 0; i < 50 && !existsSync(`/tmp/.X11-unix/X${n}`); i++) await new Promise((r) => setTimeout(r, 100));
+    const child: ChildProcess = spawn(
+      '/usr/bin/Xvfb',
+      [display, '-screen', '0', '1280x900x24', '-nolisten', 'tcp'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 50 && !existsSync(`/tmp/.X11-unix/X${n}`); i++)
+      await new Promise((r) => setTimeout(r, 100));
     if (child.exitCode !== null || !existsSync(`/tmp/.X11-unix/X${n}`)) {
       child.kill();
       continue;
     }
     return {
       display,
-      keys: (...keys) => execFileSync('/usr/bin/xdotool', ['key', '--delay', '150', ...keys], { env: { ...process.env, DISPLAY: display } }),
+      keys: (...keys) =>
+        execFileSync('/usr/bin/xdotool', ['key', '--delay', '150', ...keys], {
+          env: { ...process.env, DISPLAY: display },
+        }),
       stop: async () => {
         if (child.exitCode !== null) return;
         const exited = new Promise((done) => child.once('exit', done));

@@ -46,7 +46,8 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
     ],
   });
   const serviceWorker =
-    context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+    context.serviceWorkers()[0] ??
+    (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
   const extensionId = new URL(serviceWorker.url()).host;
   const ext = { context, serviceWorker, extensionId, profile, close: () => context.close() };
   if (options.consent !== false) {
@@ -59,10 +60,17 @@ export async function launchWithExtension(options: LaunchOptions = {}): Promise<
 }
 
 /** The first-run consent page the extension opens on install. */
-export async function consentPage(ext: Pick<LoadedExtension, 'context' | 'extensionId'>): Promise<Page> {
+export async function consentPage(
+  ext: Pick<LoadedExtension, 'context' | 'extensionId'>,
+): Promise<Page> {
   const url = `chrome-extension://${ext.extensionId}/src/consent/consent.html`;
   const open = () => ext.context.pages().find((p) => p.url() === url);
-  const page = open() ?? (await ext.context.waitForEvent('page', { predicate: (p) => p.url() === url, timeout: 15_000 }));
+  const page =
+    open() ??
+    (await ext.context.waitForEvent('page', {
+      predicate: (p) => p.url() === url,
+      timeout: 15_000,
+    }));
   await page.waitForLoadState('domcontentloaded');
   return page;
 }
@@ -71,11 +79,16 @@ export async function consentPage(ext: Pick<LoadedExtension, 'context' | 'extens
  * Waits until the content script is registered for `origin`'s host (the background registers
  * it when consent, config or permissions change), so the next page load on it is captured.
  */
-export async function waitForCaptureRegistration(ext: LoadedExtension, origin: string): Promise<void> {
+export async function waitForCaptureRegistration(
+  ext: LoadedExtension,
+  origin: string,
+): Promise<void> {
   const pattern = `${new URL(origin).protocol}//${new URL(origin).hostname}/*`;
   await ext.serviceWorker.evaluate(async (want) => {
     for (let i = 0; i < 200; i++) {
-      const [script] = await chrome.scripting.getRegisteredContentScripts({ ids: ['tacit-capture'] });
+      const [script] = await chrome.scripting.getRegisteredContentScripts({
+        ids: ['tacit-capture'],
+      });
       if (script?.matches?.includes(want)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -94,10 +107,19 @@ export async function configure(
   // Origins with a host permission (the demo bank's) are registered at once; others need the
   // permission the options page asks for.
   const granted = await ext.serviceWorker.evaluate(
-    (origins) => Promise.all(origins.map((o) => chrome.permissions.contains({ origins: [`${new URL(o).protocol}//${new URL(o).hostname}/*`] }))),
+    (origins) =>
+      Promise.all(
+        origins.map((o) =>
+          chrome.permissions.contains({
+            origins: [`${new URL(o).protocol}//${new URL(o).hostname}/*`],
+          }),
+        ),
+      ),
     config.protectedOrigins,
   );
-  const consented = await ext.serviceWorker.evaluate(async () => (await chrome.storage.local.get('consent')).consent !== undefined);
+  const consented = await ext.serviceWorker.evaluate(
+    async () => (await chrome.storage.local.get('consent')).consent !== undefined,
+  );
   if (!consented) return;
   for (const [i, origin] of config.protectedOrigins.entries()) {
     if (granted[i]) await waitForCaptureRegistration(ext, origin);

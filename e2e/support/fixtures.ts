@@ -1,6 +1,11 @@
 import { test as base } from '@playwright/test';
 import { configure, launchWithExtension, type LoadedExtension } from './extension';
-import { startRecordingProxy, startServer, type RecordingProxy, type RunningServer } from './server';
+import {
+  startRecordingProxy,
+  startServer,
+  type RecordingProxy,
+  type RunningServer,
+} from './server';
 
 export interface TacitFixtures {
   /** Extra environment for the server (e.g. a policy file), set with `test.use`. */

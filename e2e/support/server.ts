@@ -33,7 +33,10 @@ export interface ServerOptions {
 }
 
 /** Starts the real verification server (tsx, SQLite in a temp dir) and waits until it listens. */
-export async function startServer(extraEnv: Record<string, string> = {}, options: ServerOptions = {}): Promise<RunningServer & { port: number }> {
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  options: ServerOptions = {},
+): Promise<RunningServer & { port: number }> {
   const port = await freePort();
   const tls = options.tls;
   const url = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
@@ -48,7 +51,9 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
       TACIT_PORT: String(port),
       TACIT_DB: dbPath,
       TACIT_DEMO_BANK_KEY: bankKey,
-      ...(tls ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url } : {}),
+      ...(tls
+        ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url }
+        : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +65,9 @@ export async function startServer(extraEnv: Record<string, string> = {}, options
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     try {
-      const ok = tls ? (await httpsJson(tls, port, '/healthz')).status === 200 : (await fetch(`${url}/healthz`)).ok;
+      const ok = tls
+        ? (await httpsJson(tls, port, '/healthz')).status === 200
+        : (await fetch(`${url}/healthz`)).ok;
       if (ok) break;
     } catch {
       // not listening yet

@@ -14,7 +14,12 @@ export interface StoreSnapshot {
  */
 export function storeSnapshot(page: Page): Promise<StoreSnapshot> {
   return page.evaluate(async () => {
-    const snapshot = { databases: [] as string[], records: {} as Record<string, number>, windowsBySubject: {} as Record<string, number>, modelsBySubject: {} as Record<string, number> };
+    const snapshot = {
+      databases: [] as string[],
+      records: {} as Record<string, number>,
+      windowsBySubject: {} as Record<string, number>,
+      modelsBySubject: {} as Record<string, number>,
+    };
     const all = <T>(request: IDBRequest<T>) =>
       new Promise<T>((resolve, reject) => {
         request.onsuccess = () => resolve(request.result);
@@ -25,10 +30,13 @@ export function storeSnapshot(page: Page): Promise<StoreSnapshot> {
       snapshot.databases.push(name);
       const db = await all(indexedDB.open(name));
       for (const storeName of Array.from(db.objectStoreNames)) {
-        const records = (await all(db.transaction(storeName).objectStore(storeName).getAll())) as { subject?: string }[];
+        const records = (await all(db.transaction(storeName).objectStore(storeName).getAll())) as {
+          subject?: string;
+        }[];
         snapshot.records[`${name}/${storeName}`] = records.length;
         if (name === 'tacit-model' && (storeName === 'windows' || storeName === 'models')) {
-          const into = storeName === 'windows' ? snapshot.windowsBySubject : snapshot.modelsBySubject;
+          const into =
+            storeName === 'windows' ? snapshot.windowsBySubject : snapshot.modelsBySubject;
           for (const r of records) into[r.subject!] = (into[r.subject!] ?? 0) + 1;
         }
       }

@@ -19,14 +19,38 @@ export function makeTestCertificate(host: string): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'tacit-tls-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', `/CN=${host}`, '-addext', `subjectAltName=DNS:${host}`,
-    '-keyout', keyFile, '-out', certFile,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${host}`,
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
   const certPem = readFileSync(certFile, 'utf8');
   const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  return { host, certFile, keyFile, certPem, spkiSha256: createHash('sha256').update(spki).digest('base64') };
+  return {
+    host,
+    certFile,
+    keyFile,
+    certPem,
+    spkiSha256: createHash('sha256').update(spki).digest('base64'),
+  };
 }
 
 /**
@@ -42,7 +66,15 @@ export function httpsJson(
 ): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${cert.host}:${port}`, ...init.headers }, servername: cert.host, ca: cert.certPem },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: init.method ?? 'GET',
+        headers: { host: `${cert.host}:${port}`, ...init.headers },
+        servername: cert.host,
+        ca: cert.certPem,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

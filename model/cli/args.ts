@@ -45,7 +45,8 @@ export function parseCommandLine<T extends string>(
   if (task === undefined || !(tasks as readonly string[]).includes(task)) {
     throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
   }
-  for (const name of flags.keys()) if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
+  for (const name of flags.keys())
+    if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
   return {
     task: task as T,
     get: (name) => flags.get(name),
@@ -59,7 +60,8 @@ export function parseCommandLine<T extends string>(
       if (v === undefined) return undefined;
       const n = Number(v);
       if (max === undefined) {
-        if (!Number.isInteger(n) || n < min) throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+        if (!Number.isInteger(n) || n < min)
+          throw new TypeError(`--${name} must be an integer ≥ ${min}, got ${v}`);
       } else if (!Number.isInteger(n) || n < min || n > max) {
         throw new TypeError(`--${name} must be an integer in [${min}, ${max}], got ${v}`);
       }
@@ -67,7 +69,8 @@ export function parseCommandLine<T extends string>(
     },
     backend() {
       const b = flags.get('backend') ?? 'wasm';
-      if (b !== 'wasm' && b !== 'cpu') throw new TypeError(`--backend must be wasm or cpu, got ${b}`);
+      if (b !== 'wasm' && b !== 'cpu')
+        throw new TypeError(`--backend must be wasm or cpu, got ${b}`);
       return b;
     },
   };

@@ -7,7 +7,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DetectorConfig } from '../detector/config';
-import { keystrokeAaltoProtocol, keystrokeFixedProtocol, mouseSapiMouseProtocol } from '../eval/protocols';
+import {
+  keystrokeAaltoProtocol,
+  keystrokeFixedProtocol,
+  mouseSapiMouseProtocol,
+} from '../eval/protocols';
 import {
   EVAL_TASKS,
   type EvalReport,
@@ -62,9 +66,22 @@ tasks: ${EVAL_TASKS.join(', ')}
  * @throws {TypeError} with a usage hint for anything wrong.
  */
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
-  const cl = parseCommandLine(argv, EVAL_TASKS, ['data', 'out', 'users', 'offset', 'folds', 'keys-per-window', 'backend', 'model']);
+  const cl = parseCommandLine(argv, EVAL_TASKS, [
+    'data',
+    'out',
+    'users',
+    'offset',
+    'folds',
+    'keys-per-window',
+    'backend',
+    'model',
+  ]);
   const int = cl.int;
-  const args: EvalArgs = { task: cl.task, data: cl.required('data', '<dir>'), backend: cl.backend() };
+  const args: EvalArgs = {
+    task: cl.task,
+    data: cl.required('data', '<dir>'),
+    backend: cl.backend(),
+  };
   const out = cl.get('out');
   if (out !== undefined) args.out = out;
   const model = cl.get('model');
@@ -109,9 +126,15 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
       log(`  ${done}/${total} models, ${((now - started) / 1000).toFixed(0)} s`);
     }
   };
-  const common = { onProgress, ...(options.detector === undefined ? {} : { detector: options.detector }) };
+  const common = {
+    onProgress,
+    ...(options.detector === undefined ? {} : { detector: options.detector }),
+  };
   const shared = args.model === undefined ? undefined : loadSharedModel(args.model);
-  if (shared !== undefined) log(`shared encoder ${shared.encoder.provenance.task}: ${shared.encoder.provenance.users} training users (${shared.encoder.provenance.dataset})`);
+  if (shared !== undefined)
+    log(
+      `shared encoder ${shared.encoder.provenance.task}: ${shared.encoder.provenance.users} training users (${shared.encoder.provenance.dataset})`,
+    );
   let report: EvalReport;
   let loadSeconds: number;
   if (args.task === 'keystroke-aalto') {
@@ -121,11 +144,20 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     });
     loadSeconds = (performance.now() - started) / 1000;
     log(`loaded ${users.length} Aalto participants in ${loadSeconds.toFixed(1)} s`);
-    const options = { ...common, ...(args.keysPerWindow === undefined ? {} : { keysPerWindow: args.keysPerWindow }) };
+    const options = {
+      ...common,
+      ...(args.keysPerWindow === undefined ? {} : { keysPerWindow: args.keysPerWindow }),
+    };
     report = aaltoReport(
       shared === undefined
         ? await keystrokeAaltoProtocol(users, options)
-        : await keystrokeAaltoEncoderProtocol(shared.encoder, refuseTrainingUsers(users, 'aalto', shared, (u) => userFingerprint(u.sequences[0] ?? [])), options),
+        : await keystrokeAaltoEncoderProtocol(
+            shared.encoder,
+            refuseTrainingUsers(users, 'aalto', shared, (u) =>
+              userFingerprint(u.sequences[0] ?? []),
+            ),
+            options,
+          ),
       users.length,
     );
   } else if (args.task === 'mouse-sapimouse') {
@@ -142,9 +174,7 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
               'sapimouse',
               shared,
               (u) => userFingerprint(u.session3min),
-            ).map(
-              (u) => ({ ...u, userId: u.folder }),
-            ),
+            ).map((u) => ({ ...u, userId: u.folder })),
             common,
           ),
       users.length,
@@ -156,7 +186,9 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
       { name: 'keypad', users: slice(keypad.users, args), keysPerWindow: 11 },
       { name: 'fixedText', users: slice(fixedText.users, args), keysPerWindow: 20 },
     ];
-    log(`loaded pohmm keypad ${sets[0]!.users.length} and fixed text ${sets[1]!.users.length} users`);
+    log(
+      `loaded pohmm keypad ${sets[0]!.users.length} and fixed text ${sets[1]!.users.length} users`,
+    );
     const folds = args.folds === undefined ? {} : { maxFolds: args.folds };
     const result =
       shared === undefined
@@ -165,8 +197,11 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
             shared.encoder,
             sets.map((set) => ({
               ...set,
-              users: refuseTrainingUsers(set.users, set.name === 'keypad' ? 'keypad' : 'fixed', shared, (u) =>
-                userFingerprint(u.sequences[0] ?? []),
+              users: refuseTrainingUsers(
+                set.users,
+                set.name === 'keypad' ? 'keypad' : 'fixed',
+                shared,
+                (u) => userFingerprint(u.sequences[0] ?? []),
               ),
             })),
             { onProgress, ...folds },
@@ -181,7 +216,10 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     detector: options.detector === undefined ? 'defaults' : JSON.stringify(options.detector),
     ...(shared === undefined
       ? {}
-      : { model: args.model, encoder: `${shared.encoder.provenance.task}, ${shared.encoder.provenance.users} users, ${shared.encoder.provenance.dataset} (${shared.encoder.provenance.licence}), ${shared.encoder.provenance.notes}` }),
+      : {
+          model: args.model,
+          encoder: `${shared.encoder.provenance.task}, ${shared.encoder.provenance.users} users, ${shared.encoder.provenance.dataset} (${shared.encoder.provenance.licence}), ${shared.encoder.provenance.notes}`,
+        }),
   };
   return report;
 }
@@ -198,8 +236,11 @@ export interface SharedModelDir {
 /** Loads `<dir>/encoder.json` and the training user list of `<dir>/training.json`. */
 export function loadSharedModel(dir: string): SharedModelDir {
   const encoder = encoderFromJSON(readFileSync(join(dir, 'encoder.json'), 'utf8'));
-  const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as { trainingUsers?: unknown };
-  if (!Array.isArray(training.trainingUsers)) throw new TypeError(`${dir}/training.json has no trainingUsers list`);
+  const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8')) as {
+    trainingUsers?: unknown;
+  };
+  if (!Array.isArray(training.trainingUsers))
+    throw new TypeError(`${dir}/training.json has no trainingUsers list`);
   const fingerprints = (training as { trainingFingerprints?: unknown }).trainingFingerprints;
   return {
     encoder,
@@ -221,7 +262,9 @@ export function refuseTrainingUsers<U extends { userId: string }>(
   fingerprint: (user: U) => string,
 ): U[] {
   const overlap = users.filter((u) =>
-    model.trainingFingerprints !== null ? model.trainingFingerprints.has(fingerprint(u)) : model.trainingUsers.has(`${prefix}:${u.userId}`),
+    model.trainingFingerprints !== null
+      ? model.trainingFingerprints.has(fingerprint(u))
+      : model.trainingUsers.has(`${prefix}:${u.userId}`),
   );
   if (overlap.length > 0) {
     throw new TypeError(
@@ -242,12 +285,18 @@ export function reportSvg(report: EvalReport): string {
   const parts = report.byBlocks ?? report.bySet;
   if (parts !== undefined) {
     for (const [name, s] of Object.entries(parts)) {
-      const label = report.byBlocks !== undefined ? `${name} block${name === '1' ? '' : 's'}` : name;
+      const label =
+        report.byBlocks !== undefined ? `${name} block${name === '1' ? '' : 's'}` : name;
       curves.push({ label, points: s.roc, eer: s.eer, auc: s.auc });
     }
   }
   if (report.byBlocks === undefined) {
-    curves.unshift({ label: report.bySet === undefined ? 'all queries' : 'pooled', points: report.roc, eer: report.eer, auc: report.auc });
+    curves.unshift({
+      label: report.bySet === undefined ? 'all queries' : 'pooled',
+      points: report.roc,
+      eer: report.eer,
+      auc: report.auc,
+    });
   }
   return rocSvg(curves, { title: `${report.task}: ${report.users} users` });
 }

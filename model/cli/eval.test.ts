@@ -16,7 +16,15 @@ function expectSummary(s: EvalSummary): void {
   expect(s.users).toBeGreaterThan(0);
   expect(s.samples.genuine).toBeGreaterThan(0);
   expect(s.samples.impostor).toBeGreaterThan(0);
-  for (const x of [s.eer, s.auc, s.frrAtFar1, s.frrAtFar01, s.perUserEer.mean, s.perUserEer.median, s.perUserEer.p90]) {
+  for (const x of [
+    s.eer,
+    s.auc,
+    s.frrAtFar1,
+    s.frrAtFar01,
+    s.perUserEer.mean,
+    s.perUserEer.median,
+    s.perUserEer.p90,
+  ]) {
     expect(x).toBeGreaterThanOrEqual(0);
     expect(x).toBeLessThanOrEqual(1);
   }
@@ -47,7 +55,18 @@ function expectReport(r: EvalReport, task: string): void {
 
 describe('parseEvalArgs', () => {
   it('reads the task and options', () => {
-    expect(parseEvalArgs(['keystroke-aalto', '--data', 'd', '--users', '5', '--offset=10', '--out', 'r.json'])).toEqual({
+    expect(
+      parseEvalArgs([
+        'keystroke-aalto',
+        '--data',
+        'd',
+        '--users',
+        '5',
+        '--offset=10',
+        '--out',
+        'r.json',
+      ]),
+    ).toEqual({
       task: 'keystroke-aalto',
       data: 'd',
       users: 5,
@@ -60,9 +79,15 @@ describe('parseEvalArgs', () => {
   it('refuses unknown tasks, options and bad numbers', () => {
     expect(() => parseEvalArgs(['nope', '--data', 'd'])).toThrow(TypeError);
     expect(() => parseEvalArgs(['keystroke-aalto'])).toThrow(/--data/);
-    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--user', '3'])).toThrow(/--user/);
-    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--users', '1.5'])).toThrow(/--users/);
-    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--backend', 'gpu'])).toThrow(/backend/);
+    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--user', '3'])).toThrow(
+      /--user/,
+    );
+    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--users', '1.5'])).toThrow(
+      /--users/,
+    );
+    expect(() => parseEvalArgs(['keystroke-aalto', '--data', 'd', '--backend', 'gpu'])).toThrow(
+      /backend/,
+    );
   });
 
   it('puts the SVG beside the JSON', () => {
@@ -73,7 +98,10 @@ describe('parseEvalArgs', () => {
 
 describe('npm run eval on a few real users', () => {
   it.skipIf(!has('aalto-dev'))('keystroke-aalto', async () => {
-    const r = await runEval(parseEvalArgs(['keystroke-aalto', '--data', join(datasets, 'aalto-dev'), '--users', '5']), tiny);
+    const r = await runEval(
+      parseEvalArgs(['keystroke-aalto', '--data', join(datasets, 'aalto-dev'), '--users', '5']),
+      tiny,
+    );
     expectReport(r, 'keystroke-aalto');
     expect(r.usersLoaded).toBe(5);
     expect(r.samples.genuine + r.emptyQueries.genuine).toBe(5 * r.users);
@@ -81,7 +109,10 @@ describe('npm run eval on a few real users', () => {
   });
 
   it.skipIf(!has('sapimouse-dev'))('mouse-sapimouse, with byBlocks and the SVG', async () => {
-    const r = await runEval(parseEvalArgs(['mouse-sapimouse', '--data', join(datasets, 'sapimouse-dev'), '--users', '4']), tiny);
+    const r = await runEval(
+      parseEvalArgs(['mouse-sapimouse', '--data', join(datasets, 'sapimouse-dev'), '--users', '4']),
+      tiny,
+    );
     expectReport(r, 'mouse-sapimouse');
     expect(Object.keys(r.byBlocks ?? {})).toEqual(['1', '3', '5']);
     for (const s of Object.values(r.byBlocks!)) expectSummary(s);
@@ -101,7 +132,15 @@ describe('npm run eval on a few real users', () => {
 
   it.skipIf(!has('pohmm'))('keystroke-fixed', async () => {
     const r = await runEval(
-      parseEvalArgs(['keystroke-fixed', '--data', join(datasets, 'pohmm'), '--users', '4', '--folds', '2']),
+      parseEvalArgs([
+        'keystroke-fixed',
+        '--data',
+        join(datasets, 'pohmm'),
+        '--users',
+        '4',
+        '--folds',
+        '2',
+      ]),
       tiny,
     );
     expectReport(r, 'keystroke-fixed');

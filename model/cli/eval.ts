@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const report = await runEval(args, { log });
   report.run = { ...report.run, backend: tf.getBackend() };
   console.log(formatReport(report));
-  console.log(`wall time ${report.run['wallSeconds']} s (load ${report.run['loadSeconds']} s), ${report.fits} models fitted`);
+  console.log(
+    `wall time ${report.run['wallSeconds']} s (load ${report.run['loadSeconds']} s), ${report.fits} models fitted`,
+  );
   if (args.out !== undefined) {
     const paths = writeReport(report, args.out);
     console.log(`wrote ${paths.json} and ${paths.svg}`);

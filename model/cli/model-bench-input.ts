@@ -51,7 +51,9 @@ export interface Scorer {
  */
 export function productScorer(detector: UserModel, embedding: EmbeddingUserModel): Scorer {
   const models = { detector, embedding };
-  return { score: (w) => productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: w.n } }) };
+  return {
+    score: (w) => productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: w.n } }),
+  };
 }
 
 /** Options of {@link timeScoring}. */
@@ -94,9 +96,11 @@ export function timeScoring(
     const start = next;
     next = (next + options.batch) % events.length;
     const t0 = now();
-    for (let k = 0; k < options.batch; k++) sink += featuresOf(modality, events[(start + k) % events.length]!).vector[0]!;
+    for (let k = 0; k < options.batch; k++)
+      sink += featuresOf(modality, events[(start + k) % events.length]!).vector[0]!;
     const t1 = now();
-    for (let k = 0; k < options.batch; k++) sink += model.score(vectors[(start + k) % vectors.length]!);
+    for (let k = 0; k < options.batch; k++)
+      sink += model.score(vectors[(start + k) % vectors.length]!);
     const t2 = now();
     if (b >= options.warmup) {
       featuresUs.push(((t1 - t0) * 1000) / options.batch);

@@ -6,7 +6,14 @@ import { runModelNodeBench } from './model-bench';
 // invariants, no timing thresholds (docs/benchmarks.md).
 describe('model bench (Node half)', () => {
   it('reports size, fit, score latency against its baseline, and memory', async () => {
-    const r = await runModelNodeBench({ backends: ['cpu'], fitReps: 1, cycles: 2, windows: 20, batches: 40, detector: { epochs: 3 } });
+    const r = await runModelNodeBench({
+      backends: ['cpu'],
+      fitReps: 1,
+      cycles: 2,
+      windows: 20,
+      batches: 40,
+      detector: { epochs: 3 },
+    });
     expect(r.bench).toBe('model');
     expect(r.enrolment).toEqual({ keystroke: 30, pointer: 10 });
     for (const modality of ['keystroke', 'pointer'] as const) {
@@ -15,7 +22,13 @@ describe('model bench (Node half)', () => {
       expect(f.timesMs).toHaveLength(1);
       expect(f.medianMs).toBeGreaterThan(0);
       for (const l of [r.score.node[modality].perCall, r.score.node[modality].batched]) {
-        for (const x of [l.scoreUs.p50, l.scoreUs.p95, l.scoreUs.p99, l.featuresUs.p50, l.ratio.p50]) {
+        for (const x of [
+          l.scoreUs.p50,
+          l.scoreUs.p95,
+          l.scoreUs.p99,
+          l.featuresUs.p50,
+          l.ratio.p50,
+        ]) {
           expect(Number.isFinite(x)).toBe(true);
           expect(x).toBeGreaterThanOrEqual(0);
         }
@@ -23,7 +36,11 @@ describe('model bench (Node half)', () => {
       }
       expect(r.score.node[modality].perCall.batches).toBe(40);
       // The JSON handed to the worker half loads as a model.
-      expect(UserModel.fromJSON(r.models[modality]).score(new Float32Array(modality === 'keystroke' ? 24 : 20))).toBeGreaterThanOrEqual(0);
+      expect(
+        UserModel.fromJSON(r.models[modality]).score(
+          new Float32Array(modality === 'keystroke' ? 24 : 20),
+        ),
+      ).toBeGreaterThanOrEqual(0);
     }
     expect(r.memory.cycles).toBe(2);
     expect(r.memory.numTensorsAfter).toBe(r.memory.numTensorsBefore);

@@ -16,7 +16,13 @@ import type { Modality } from '../features/schema';
 import { readFileSync } from 'node:fs';
 import { EmbeddingUserModel } from '../shared/embedding-model';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
-import { featuresOf, productScorer, timeScoring, windowEvents, type ScoringTiming } from './model-bench-input';
+import {
+  featuresOf,
+  productScorer,
+  timeScoring,
+  windowEvents,
+  type ScoringTiming,
+} from './model-bench-input';
 
 /** The shipped shared encoders (model/shared), as the worker loads them. */
 export function shippedEncoderJson(modality: Modality): unknown {
@@ -44,9 +50,14 @@ export interface ModelBenchOptions {
 }
 
 /** Enrolment of a typical user: 30 keystroke windows (600 presses), 10 pointer windows (640 events). */
-export const ENROLMENT: Readonly<Record<Modality, number>> = Object.freeze({ keystroke: 30, pointer: 10 });
+export const ENROLMENT: Readonly<Record<Modality, number>> = Object.freeze({
+  keystroke: 30,
+  pointer: 10,
+});
 /** The product's detector configuration (model/product/scorer.ts: the worker's enrolment amount). */
-export const WORKER_DETECTOR: Readonly<Partial<DetectorConfig>> = Object.freeze({ minEnrollWindows: PRODUCT.minEnrollWindows });
+export const WORKER_DETECTOR: Readonly<Partial<DetectorConfig>> = Object.freeze({
+  minEnrollWindows: PRODUCT.minEnrollWindows,
+});
 /** Goals (issue 4). */
 export const GOALS = Object.freeze({ modelBytes: 2_000_000, scoreP95Us: 1000, fitMs: 5000 });
 
@@ -77,7 +88,11 @@ export interface LatencyFigures {
 
 /** Summarizes a timing run. */
 export function latencyFigures(t: ScoringTiming, batch: number): LatencyFigures {
-  const q = (v: number[]) => ({ p50: r3(quantileOf(v, 0.5)), p95: r3(quantileOf(v, 0.95)), p99: r3(quantileOf(v, 0.99)) });
+  const q = (v: number[]) => ({
+    p50: r3(quantileOf(v, 0.5)),
+    p95: r3(quantileOf(v, 0.95)),
+    p99: r3(quantileOf(v, 0.99)),
+  });
   const s = q(t.scoreUs);
   const f = q(t.featuresUs);
   return {
@@ -85,7 +100,10 @@ export function latencyFigures(t: ScoringTiming, batch: number): LatencyFigures 
     batches: t.scoreUs.length,
     scoreUs: s,
     featuresUs: f,
-    ratio: { p50: r3(quantileOf(t.scoreUs, 0.5) / quantileOf(t.featuresUs, 0.5)), p95: r3(quantileOf(t.scoreUs, 0.95) / quantileOf(t.featuresUs, 0.95)) },
+    ratio: {
+      p50: r3(quantileOf(t.scoreUs, 0.5) / quantileOf(t.featuresUs, 0.5)),
+      p95: r3(quantileOf(t.scoreUs, 0.95) / quantileOf(t.featuresUs, 0.95)),
+    },
     scoreSum: t.scoreSum,
   };
 }
@@ -112,7 +130,16 @@ export interface ModelNodeBenchResult {
    * Bytes (UTF-8 JSON) per modality: the per-user detector and embedding models as stored, the
    * shipped shared encoder, and their total against the goal.
    */
-  size: Record<Modality, { bytes: number; embeddingBytes: number; encoderBytes: number; totalBytes: number; ratioToGoal: number }>;
+  size: Record<
+    Modality,
+    {
+      bytes: number;
+      embeddingBytes: number;
+      encoderBytes: number;
+      totalBytes: number;
+      ratioToGoal: number;
+    }
+  >;
   /** `fit` on each backend. */
   fit: Partial<Record<NodeBackend, Record<Modality, FitFigures>>>;
   /** `score` per window in Node: one call per timed batch (batch 1) and batches of 32. */
@@ -155,7 +182,9 @@ async function useBackend(name: NodeBackend): Promise<void> {
 }
 
 /** Runs the Node half. Leaves the tfjs backend on the first of `backends`. */
-export async function runModelNodeBench(options: ModelBenchOptions = {}): Promise<ModelNodeBenchResult> {
+export async function runModelNodeBench(
+  options: ModelBenchOptions = {},
+): Promise<ModelNodeBenchResult> {
   const backends = options.backends ?? ['wasm', 'cpu'];
   const fitReps = options.fitReps ?? 3;
   const cycles = options.cycles ?? 50;
@@ -163,21 +192,31 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
   const batches = options.batches ?? 2000;
   const config = { ...WORKER_DETECTOR, ...options.detector };
   const enrol = {
-    keystroke: windowEvents('keystroke', ENROLMENT.keystroke, 1).map((e) => featuresOf('keystroke', e)),
+    keystroke: windowEvents('keystroke', ENROLMENT.keystroke, 1).map((e) =>
+      featuresOf('keystroke', e),
+    ),
     pointer: windowEvents('pointer', ENROLMENT.pointer, 1).map((e) => featuresOf('pointer', e)),
   };
-  const scored = { keystroke: windowEvents('keystroke', windows, 2), pointer: windowEvents('pointer', windows, 2) };
+  const scored = {
+    keystroke: windowEvents('keystroke', windows, 2),
+    pointer: windowEvents('pointer', windows, 2),
+  };
 
   const fit: ModelNodeBenchResult['fit'] = {};
   const models = {} as Record<Modality, UserModel>;
-  const encoderJson = { keystroke: shippedEncoderJson('keystroke'), pointer: shippedEncoderJson('pointer') };
+  const encoderJson = {
+    keystroke: shippedEncoderJson('keystroke'),
+    pointer: shippedEncoderJson('pointer'),
+  };
   const encoders: Record<Modality, SharedEncoder> = {
     keystroke: encoderFromJSON(encoderJson.keystroke),
     pointer: encoderFromJSON(encoderJson.pointer),
   };
   const embeddings = {} as Record<Modality, EmbeddingUserModel>;
   const fitEmbedding = (modality: Modality): EmbeddingUserModel => {
-    const e = new EmbeddingUserModel(encoders[modality], { minEnrollWindows: config.minEnrollWindows ?? PRODUCT.minEnrollWindows });
+    const e = new EmbeddingUserModel(encoders[modality], {
+      minEnrollWindows: config.minEnrollWindows ?? PRODUCT.minEnrollWindows,
+    });
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
     return e;
   };
@@ -224,12 +263,33 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
     const embeddingBytes = Buffer.byteLength(JSON.stringify(embeddingJson[modality]), 'utf8');
     const encoderBytes = Buffer.byteLength(JSON.stringify(encoderJson[modality]), 'utf8');
     const totalBytes = bytes + embeddingBytes + encoderBytes;
-    size[modality] = { bytes, embeddingBytes, encoderBytes, totalBytes, ratioToGoal: r3(totalBytes / GOALS.modelBytes) };
+    size[modality] = {
+      bytes,
+      embeddingBytes,
+      encoderBytes,
+      totalBytes,
+      ratioToGoal: r3(totalBytes / GOALS.modelBytes),
+    };
     const now = (): number => performance.now();
     const scorer = productScorer(model, embeddings[modality]);
-    const perCall = timeScoring(scorer, modality, scored[modality], { batch: 1, batches, warmup: 200 }, now);
-    const batched = timeScoring(scorer, modality, scored[modality], { batch: 32, batches: Math.max(1, Math.round(batches / 8)), warmup: 20 }, now);
-    score.node[modality] = { perCall: latencyFigures(perCall, 1), batched: latencyFigures(batched, 32) };
+    const perCall = timeScoring(
+      scorer,
+      modality,
+      scored[modality],
+      { batch: 1, batches, warmup: 200 },
+      now,
+    );
+    const batched = timeScoring(
+      scorer,
+      modality,
+      scored[modality],
+      { batch: 32, batches: Math.max(1, Math.round(batches / 8)), warmup: 20 },
+      now,
+    );
+    score.node[modality] = {
+      perCall: latencyFigures(perCall, 1),
+      batched: latencyFigures(batched, 32),
+    };
     model.dispose();
   }
 
@@ -242,7 +302,10 @@ export async function runModelNodeBench(options: ModelBenchOptions = {}): Promis
       const e = fitEmbedding(modality);
       const scorer = productScorer(m, e);
       for (const ev of scored[modality].slice(0, 10)) scorer.score(featuresOf(modality, ev));
-      productScorer(UserModel.fromJSON(m.toJSON()), EmbeddingUserModel.fromJSON(encoders[modality], e.toJSON())).score(enrol[modality][0]!);
+      productScorer(
+        UserModel.fromJSON(m.toJSON()),
+        EmbeddingUserModel.fromJSON(encoders[modality], e.toJSON()),
+      ).score(enrol[modality][0]!);
       m.dispose();
     }
   };

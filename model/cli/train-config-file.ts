@@ -5,7 +5,11 @@
  * is range-checked now, before any data are loaded.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_ENCODER_TRAIN_CONFIG, type EncoderTrainConfig, resolveEncoderTrainConfig } from '../shared/train';
+import {
+  DEFAULT_ENCODER_TRAIN_CONFIG,
+  type EncoderTrainConfig,
+  resolveEncoderTrainConfig,
+} from '../shared/train';
 
 /**
  * Parses the text of a config file (see the module comment).
@@ -19,13 +23,15 @@ export function parseTrainConfig(text: string, source = 'config'): Partial<Encod
   } catch {
     throw new TypeError(`${source} is not JSON`);
   }
-  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const isObject = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
   if (!isObject(json)) throw new TypeError(`${source} must be a JSON object`);
   const config = 'chosen' in json ? json['chosen'] : json;
   if (!isObject(config)) throw new TypeError(`${source}: "chosen" must be an object`);
   const known = Object.keys(DEFAULT_ENCODER_TRAIN_CONFIG);
   for (const key of Object.keys(config)) {
-    if (!known.includes(key)) throw new TypeError(`${source}: unknown training setting ${JSON.stringify(key)}`);
+    if (!known.includes(key))
+      throw new TypeError(`${source}: unknown training setting ${JSON.stringify(key)}`);
   }
   const overrides = config as Partial<EncoderTrainConfig>;
   resolveEncoderTrainConfig(overrides);

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Modality } from '../features/schema';
 import { encoderToJSON } from '../shared/encoder';
-import { type EncoderTrainConfig, type StepSequence, type TrainingUser, trainEncoder } from '../shared/train';
+import {
+  type EncoderTrainConfig,
+  type StepSequence,
+  type TrainingUser,
+  trainEncoder,
+} from '../shared/train';
 import { keySequence, pointerBlocks } from '../eval/encoder-protocols';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
@@ -50,7 +55,16 @@ tasks: ${TRAIN_TASKS.join(', ')}
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  const cl = parseCommandLine(argv, TRAIN_TASKS, ['data', 'out', 'users', 'offset', 'epochs', 'backend', 'seed', 'config']);
+  const cl = parseCommandLine(argv, TRAIN_TASKS, [
+    'data',
+    'out',
+    'users',
+    'offset',
+    'epochs',
+    'backend',
+    'seed',
+    'config',
+  ]);
   const int = cl.int;
   const args: TrainArgs = {
     task: cl.task,
@@ -84,25 +98,39 @@ export interface TrainingData {
 }
 
 /** Loads a task's training users (the `--offset`/`--users` slice). */
-export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users' | 'offset'>): TrainingData {
+export function loadTrainingData(
+  args: Pick<TrainArgs, 'task' | 'data' | 'users' | 'offset'>,
+): TrainingData {
   const from = args.offset ?? 0;
-  const slice = <T>(list: readonly T[]): T[] => list.slice(from, args.users === undefined ? undefined : from + args.users);
+  const slice = <T>(list: readonly T[]): T[] =>
+    list.slice(from, args.users === undefined ? undefined : from + args.users);
   if (args.task === 'keystroke-aalto') {
-    const users = loadAalto(args.data, { offset: from, ...(args.users === undefined ? {} : { limit: args.users }) });
+    const users = loadAalto(args.data, {
+      offset: from,
+      ...(args.users === undefined ? {} : { limit: args.users }),
+    });
     return {
       modality: 'keystroke',
       dataset: 'Aalto 136M keystrokes (Dhakal et al., CHI 2018)',
       licence: 'non-commercial research use with attribution: not for shipping',
-      users: users.map((u) => ({ userId: `aalto:${u.userId}`, sequences: u.sequences.map(keySequence) })),
+      users: users.map((u) => ({
+        userId: `aalto:${u.userId}`,
+        sequences: u.sequences.map(keySequence),
+      })),
       fingerprints: users.map((u) => userFingerprint(u.sequences[0] ?? [])),
       config: { minLength: 10, maxLength: 50 },
     };
   }
   if (args.task === 'keystroke-pohmm') {
     const { keypad, fixedText } = loadPohmm(args.data);
-    const fingerprints = [...slice(keypad.users), ...slice(fixedText.users)].map((u) => userFingerprint(u.sequences[0] ?? []));
+    const fingerprints = [...slice(keypad.users), ...slice(fixedText.users)].map((u) =>
+      userFingerprint(u.sequences[0] ?? []),
+    );
     const users = [
-      ...slice(keypad.users).map((u) => ({ userId: `keypad:${u.userId}`, sequences: u.sequences.map(keySequence) })),
+      ...slice(keypad.users).map((u) => ({
+        userId: `keypad:${u.userId}`,
+        sequences: u.sequences.map(keySequence),
+      })),
       ...slice(fixedText.users).map((u) => ({
         userId: `fixed:${u.userId}`,
         // ~100-key samples: cut into 50-key pieces so crops stay within maxLength.
@@ -130,7 +158,10 @@ export function loadTrainingData(args: Pick<TrainArgs, 'task' | 'data' | 'users'
     modality: 'pointer',
     dataset: 'SapiMouse (Antal et al., SACI 2021)',
     licence: 'MIT',
-    users: [...bySubject].map(([subject, sequences]) => ({ userId: `sapimouse:${subject}`, sequences })),
+    users: [...bySubject].map(([subject, sequences]) => ({
+      userId: `sapimouse:${subject}`,
+      sequences,
+    })),
     fingerprints: folders.map((u) => userFingerprint(u.session3min)),
     config: { minLength: 32, maxLength: POINTER_BLOCK_EVENTS },
   };
@@ -161,12 +192,17 @@ export interface TrainRunOptions {
 }
 
 /** Trains and writes `encoder.json` and `training.json` into `args.out`. */
-export async function runTrain(args: TrainArgs, options: TrainRunOptions = {}): Promise<{ encoderPath: string; summary: Record<string, unknown> }> {
+export async function runTrain(
+  args: TrainArgs,
+  options: TrainRunOptions = {},
+): Promise<{ encoderPath: string; summary: Record<string, unknown> }> {
   const log = options.log ?? ((): void => undefined);
   const started = performance.now();
   const data = loadTrainingData(args);
   const sequences = data.users.reduce((s, u) => s + u.sequences.length, 0);
-  log(`${args.task}: ${data.users.length} training users, ${sequences} sequences (${((performance.now() - started) / 1000).toFixed(1)} s to load)`);
+  log(
+    `${args.task}: ${data.users.length} training users, ${sequences} sequences (${((performance.now() - started) / 1000).toFixed(1)} s to load)`,
+  );
   const config: Partial<EncoderTrainConfig> = {
     ...data.config,
     ...args.config,
@@ -179,8 +215,16 @@ export async function runTrain(args: TrainArgs, options: TrainRunOptions = {}): 
     data.modality,
     data.users,
     config,
-    { dataset: data.dataset, licence: data.licence, task: args.task, notes: `backend ${options.backendName ?? 'unknown'}` },
-    (r) => log(`  epoch ${r.epoch}: loss ${r.loss.toFixed(3)}, train top-1 ${(100 * r.trainAccuracy).toFixed(1)} %, ${r.seconds.toFixed(1)} s`),
+    {
+      dataset: data.dataset,
+      licence: data.licence,
+      task: args.task,
+      notes: `backend ${options.backendName ?? 'unknown'}`,
+    },
+    (r) =>
+      log(
+        `  epoch ${r.epoch}: loss ${r.loss.toFixed(3)}, train top-1 ${(100 * r.trainAccuracy).toFixed(1)} %, ${r.seconds.toFixed(1)} s`,
+      ),
   );
   const trainSeconds = (performance.now() - t0) / 1000;
   mkdirSync(args.out, { recursive: true });

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   await tf.ready();
   const log = (line: string): void => console.error(line);
   const { encoderPath, summary } = await runTrain(args, { log, backendName: tf.getBackend() });
-  console.log(`wrote ${encoderPath} (${summary['users']} users, ${summary['trainSeconds']} s training, backend ${summary['backend']})`);
+  console.log(
+    `wrote ${encoderPath} (${summary['users']} users, ${summary['trainSeconds']} s training, backend ${summary['backend']})`,
+  );
 }
 
 await runCli(main);

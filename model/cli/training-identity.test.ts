@@ -18,7 +18,10 @@ describe('userFingerprint', () => {
 
 describe('refuseTrainingUsers', () => {
   const trained = [user('user7', 1), user('user8', 2)];
-  const model = { trainingUsers: new Set(['sapimouse:user7', 'sapimouse:user8']), trainingFingerprints: new Set(trained.map(fp)) };
+  const model = {
+    trainingUsers: new Set(['sapimouse:user7', 'sapimouse:user8']),
+    trainingFingerprints: new Set(trained.map(fp)),
+  };
 
   it('refuses a training user by their data, whatever the folder is called', () => {
     expect(() => refuseTrainingUsers([user('renamed', 1)], 'sapimouse', model, fp)).toThrow(

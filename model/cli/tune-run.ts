@@ -30,7 +30,12 @@ import {
   pickBest,
 } from '../eval/tuning';
 import type { SharedEncoder } from '../shared/encoder';
-import { DEFAULT_ENCODER_TRAIN_CONFIG, type EncoderTrainConfig, resolveEncoderTrainConfig, trainEncoder } from '../shared/train';
+import {
+  DEFAULT_ENCODER_TRAIN_CONFIG,
+  type EncoderTrainConfig,
+  resolveEncoderTrainConfig,
+  trainEncoder,
+} from '../shared/train';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
 import { TRAIN_TASKS, type TrainTask, type TrainingData, loadTrainingData } from './train-run';
@@ -65,12 +70,23 @@ Tunes on the training users only (the --offset/--users slice of --data); then
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseTuneArgs(argv: readonly string[]): TuneArgs {
-  const cl = parseCommandLine(argv, TRAIN_TASKS, ['data', 'out', 'folds', 'users', 'offset', 'epochs', 'grid', 'seed', 'backend']);
+  const cl = parseCommandLine(argv, TRAIN_TASKS, [
+    'data',
+    'out',
+    'folds',
+    'users',
+    'offset',
+    'epochs',
+    'grid',
+    'seed',
+    'backend',
+  ]);
   const int = cl.int;
   const data = cl.required('data', '<dir>');
   const out = cl.required('out', '<report.json>');
   const grid = cl.get('grid') ?? 'default';
-  if (!Object.hasOwn(TUNE_GRIDS, grid)) throw new TypeError(`unknown --grid ${grid} (${Object.keys(TUNE_GRIDS).join(', ')})`);
+  if (!Object.hasOwn(TUNE_GRIDS, grid))
+    throw new TypeError(`unknown --grid ${grid} (${Object.keys(TUNE_GRIDS).join(', ')})`);
   const args: TuneArgs = {
     task: cl.task,
     data,
@@ -139,7 +155,14 @@ export interface TuneReport {
   /** The best candidate's training overrides: what `npm run train -- --config` reads. */
   chosen: Partial<EncoderTrainConfig>;
   seeds: { folds: number; training: number; protocol: number };
-  data: { dir: string; offset: number; users: number; dataset: string; licence: string; note: string };
+  data: {
+    dir: string;
+    offset: number;
+    users: number;
+    dataset: string;
+    licence: string;
+    note: string;
+  };
   run: { backend: string; loadSeconds: number; wallSeconds: number; date: string };
 }
 
@@ -155,36 +178,59 @@ export interface TuneRunOptions {
 type ProtocolUsers =
   | { kind: 'aalto'; users: Map<string, KeystrokeProtocolUser> }
   | { kind: 'sapimouse'; users: Map<string, MouseProtocolUser[]> }
-  | { kind: 'pohmm'; users: Map<string, { set: 'keypad' | 'fixedText'; user: KeystrokeProtocolUser }> };
+  | {
+      kind: 'pohmm';
+      users: Map<string, { set: 'keypad' | 'fixedText'; user: KeystrokeProtocolUser }>;
+    };
 
 /** The same slice as `loadTrainingData`, as protocol users (raw events), by training-user id. */
 function loadProtocolUsers(args: TuneArgs): ProtocolUsers {
   const from = args.offset ?? 0;
-  const slice = <T>(list: readonly T[]): T[] => list.slice(from, args.users === undefined ? undefined : from + args.users);
+  const slice = <T>(list: readonly T[]): T[] =>
+    list.slice(from, args.users === undefined ? undefined : from + args.users);
   if (args.task === 'keystroke-aalto') {
-    const users = loadAalto(args.data, { offset: from, ...(args.users === undefined ? {} : { limit: args.users }) });
-    return { kind: 'aalto', users: new Map(users.map((u) => [`aalto:${u.userId}`, { userId: u.userId, sequences: u.sequences }])) };
+    const users = loadAalto(args.data, {
+      offset: from,
+      ...(args.users === undefined ? {} : { limit: args.users }),
+    });
+    return {
+      kind: 'aalto',
+      users: new Map(
+        users.map((u) => [`aalto:${u.userId}`, { userId: u.userId, sequences: u.sequences }]),
+      ),
+    };
   }
   if (args.task === 'mouse-sapimouse') {
     const users = new Map<string, MouseProtocolUser[]>();
     for (const u of slice(loadSapiMouse(args.data))) {
       const id = `sapimouse:${u.subject}`;
-      users.set(id, [...(users.get(id) ?? []), { userId: u.userId, subject: u.subject, session3min: u.session3min, session1min: u.session1min }]);
+      users.set(id, [
+        ...(users.get(id) ?? []),
+        {
+          userId: u.userId,
+          subject: u.subject,
+          session3min: u.session3min,
+          session1min: u.session1min,
+        },
+      ]);
     }
     return { kind: 'sapimouse', users };
   }
   const { keypad, fixedText } = loadPohmm(args.data);
   const users = new Map<string, { set: 'keypad' | 'fixedText'; user: KeystrokeProtocolUser }>();
   for (const u of slice(keypad.users)) users.set(`keypad:${u.userId}`, { set: 'keypad', user: u });
-  for (const u of slice(fixedText.users)) users.set(`fixed:${u.userId}`, { set: 'fixedText', user: u });
+  for (const u of slice(fixedText.users))
+    users.set(`fixed:${u.userId}`, { set: 'fixedText', user: u });
   return { kind: 'pohmm', users };
 }
 
 /** What the search minimises, per task. */
 const METRIC: Record<TrainTask, string> = {
-  'keystroke-aalto': 'mean per-user EER of the TypeNet protocol (G = 5, M = 50) on the held-out users',
+  'keystroke-aalto':
+    'mean per-user EER of the TypeNet protocol (G = 5, M = 50) on the held-out users',
   'mouse-sapimouse': 'global EER of 3-block scores (SapiMouse protocol) on the held-out users',
-  'keystroke-pohmm': 'global EER of keypad and fixed-text leave-one-sample-out scores, pooled, on the held-out users',
+  'keystroke-pohmm':
+    'global EER of keypad and fixed-text leave-one-sample-out scores, pooled, on the held-out users',
 };
 
 /** The protocols' continuous part trains per-user detectors; tuning ignores it, so keep it cheap. */
@@ -203,9 +249,16 @@ async function validate(
 ): Promise<Omit<TuneFoldResult, 'fold' | 'trainUsers' | 'finalLoss' | 'trainSeconds'>> {
   const present = validationIds.filter((id) => protocolUsers.users.has(id));
   assertDisjoint(trainedIds, present);
-  const figures = (genuine: readonly number[], impostor: readonly number[], perUser: readonly { eer: number }[], validationEer: 'global' | 'perUser') => {
+  const figures = (
+    genuine: readonly number[],
+    impostor: readonly number[],
+    perUser: readonly { eer: number }[],
+    validationEer: 'global' | 'perUser',
+  ) => {
     if (genuine.length === 0 || impostor.length === 0 || perUser.length === 0) {
-      throw new RangeError(`a held-out fold gave ${genuine.length} genuine and ${impostor.length} impostor scores: use fewer folds or more users`);
+      throw new RangeError(
+        `a held-out fold gave ${genuine.length} genuine and ${impostor.length} impostor scores: use fewer folds or more users`,
+      );
     }
     const globalEer = eer(genuine, impostor);
     const perUserEerMean = distribution(perUser.map((u) => u.eer)).mean;
@@ -255,9 +308,12 @@ export async function runTune(args: TuneArgs, options: TuneRunOptions = {}): Pro
   const loadSeconds = (performance.now() - started) / 1000;
   const ids = data.users.map((u) => u.userId);
   for (const id of protocolUsers.users.keys()) {
-    if (!ids.includes(id)) throw new Error(`protocol user ${id} is not a training user of the slice`);
+    if (!ids.includes(id))
+      throw new Error(`protocol user ${id} is not a training user of the slice`);
   }
-  log(`${args.task}: ${ids.length} training users in ${loadSeconds.toFixed(1)} s; ${args.folds} folds, grid ${grid.name} (${grid.candidates.length} candidates)`);
+  log(
+    `${args.task}: ${ids.length} training users in ${loadSeconds.toFixed(1)} s; ${args.folds} folds, grid ${grid.name} (${grid.candidates.length} candidates)`,
+  );
   // pohmm holds two data sets: stratify so each fold has keypad and fixed-text users. SapiMouse
   // folders of one subject are already one training user (`sapimouse:<subject>`).
   const stratumOf = (id: string): string => id.slice(0, id.indexOf(':'));
@@ -282,7 +338,13 @@ export async function runTune(args: TuneArgs, options: TuneRunOptions = {}): Pro
         notes: `tuning ${candidate.name}, fold ${f + 1}/${args.folds}`,
       });
       const trainSeconds = (performance.now() - t0) / 1000;
-      const v = await validate(encoder, protocolUsers, validation, trainUsers.map((u) => u.userId), args.seed);
+      const v = await validate(
+        encoder,
+        protocolUsers,
+        validation,
+        trainUsers.map((u) => u.userId),
+        args.seed,
+      );
       const fold: TuneFoldResult = {
         fold: f,
         trainUsers: trainUsers.length,
@@ -291,11 +353,23 @@ export async function runTune(args: TuneArgs, options: TuneRunOptions = {}): Pro
         trainSeconds: Math.round(trainSeconds * 10) / 10,
       };
       folds.push(fold);
-      log(`  ${candidate.name} fold ${f + 1}/${args.folds}: validation EER ${(100 * fold.validationEer).toFixed(1)} % (${fold.validationUsers} users), ${fold.trainSeconds} s training`);
+      log(
+        `  ${candidate.name} fold ${f + 1}/${args.folds}: validation EER ${(100 * fold.validationEer).toFixed(1)} % (${fold.validationUsers} users), ${fold.trainSeconds} s training`,
+      );
     }
     const { mean, std } = meanStd(folds.map((x) => x.validationEer));
-    results.push({ name: candidate.name, config, epochs, parameters: encoderParameterCount(data.modality, resolved), meanEer: mean, stdEer: std, folds });
-    log(`${candidate.name}: validation EER ${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)} %`);
+    results.push({
+      name: candidate.name,
+      config,
+      epochs,
+      parameters: encoderParameterCount(data.modality, resolved),
+      meanEer: mean,
+      stdEer: std,
+      folds,
+    });
+    log(
+      `${candidate.name}: validation EER ${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)} %`,
+    );
   }
   const best = pickBest(results);
   return {
@@ -303,8 +377,18 @@ export async function runTune(args: TuneArgs, options: TuneRunOptions = {}): Pro
     version: 1,
     task: args.task,
     metric: METRIC[args.task],
-    grid: { name: grid.name, description: grid.description, candidates: grid.candidates.map((c) => ({ ...c })), baseEpochs },
-    folds: { k: args.folds, stratifiedBy: args.task === 'keystroke-pohmm' ? 'data set (keypad, fixed)' : 'none (one data set)', assignment },
+    grid: {
+      name: grid.name,
+      description: grid.description,
+      candidates: grid.candidates.map((c) => ({ ...c })),
+      baseEpochs,
+    },
+    folds: {
+      k: args.folds,
+      stratifiedBy:
+        args.task === 'keystroke-pohmm' ? 'data set (keypad, fixed)' : 'none (one data set)',
+      assignment,
+    },
     candidates: results,
     best: best.name,
     chosen: { ...best.config },

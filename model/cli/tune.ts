@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   await tf.setBackend(args.backend);
   await tf.ready();
-  const report = await runTune(args, { log: (line) => console.error(line), backendName: tf.getBackend() });
+  const report = await runTune(args, {
+    log: (line) => console.error(line),
+    backendName: tf.getBackend(),
+  });
   writeTuneReport(report, args.out);
   console.log(formatTuneReport(report));
   console.log(`wrote ${args.out}`);

@@ -5,8 +5,18 @@ import { AALTO_COLUMNS, aaltoKeyClass, parseAalto } from './aalto';
 
 const HEADER = AALTO_COLUMNS.join('\t');
 /** One TSV row of participant `who`: the SENTENCE and USER_INPUT columns are not used. */
-function row(section: string, id: number, press: string, release: string, letter: string, code: string, who = '42'): string {
-  return [who, section, 'Hi there.', 'Hi there.', String(id), press, release, letter, code].join('\t');
+function row(
+  section: string,
+  id: number,
+  press: string,
+  release: string,
+  letter: string,
+  code: string,
+  who = '42',
+): string {
+  return [who, section, 'Hi there.', 'Hi there.', String(id), press, release, letter, code].join(
+    '\t',
+  );
 }
 
 describe('parseAalto', () => {
@@ -53,7 +63,8 @@ describe('parseAalto', () => {
   });
 
   it('keeps nothing of the key but its class', () => {
-    for (const e of user.sequences.flat()) expect(Object.keys(e).sort()).toEqual(['c', 'i', 'k', 't']);
+    for (const e of user.sequences.flat())
+      expect(Object.keys(e).sort()).toEqual(['c', 'i', 'k', 't']);
   });
 
   it('counts the rows it skipped, by reason', () => {

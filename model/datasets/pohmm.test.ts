@@ -50,7 +50,13 @@ describe('parsePohmm', () => {
       ].join('\n'),
     );
     const [seq] = data.users[0]!.sequences;
-    expect(seq!.filter((e) => e.k === 'kd').map((e) => e.c)).toEqual(['modifier', 'letter', 'letter', 'space', 'punct']);
+    expect(seq!.filter((e) => e.k === 'kd').map((e) => e.c)).toEqual([
+      'modifier',
+      'letter',
+      'letter',
+      'space',
+      'punct',
+    ]);
     // t up at 374 together with shift: shift's ku (row order) first.
     expect(seq!.slice(0, 4)).toEqual([
       { t: 0, k: 'kd', c: 'modifier', i: 1 },

@@ -40,7 +40,9 @@ describe('parseSapiMouse', () => {
   });
 
   it('takes the time origin from the first usable row', () => {
-    const s = parseSapiMouse('client timestamp,button,state,x,y\n100,NoButton,Hover,1,1\n150,NoButton,Move,2,2\n');
+    const s = parseSapiMouse(
+      'client timestamp,button,state,x,y\n100,NoButton,Hover,1,1\n150,NoButton,Move,2,2\n',
+    );
     expect(s.events).toEqual([{ t: 0, k: 'pm', x: 2, y: 2 }]);
   });
 
@@ -49,7 +51,10 @@ describe('parseSapiMouse', () => {
   });
 
   it('gives pointer windows that the product pipeline can use', () => {
-    const rows = Array.from({ length: 70 }, (_, k) => `${1000 + 16 * k},NoButton,Move,${3 * k},${k}`);
+    const rows = Array.from(
+      { length: 70 },
+      (_, k) => `${1000 + 16 * k},NoButton,Move,${3 * k},${k}`,
+    );
     const { events } = parseSapiMouse([SAPIMOUSE_HEADER, ...rows].join('\n'));
     const windows = createWindower().push(events);
     expect(windows.map((w) => [w.modality, w.count, w.start])).toEqual([['pointer', 64, 0]]);

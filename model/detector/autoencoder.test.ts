@@ -43,16 +43,37 @@ describe('autoencoder', () => {
   };
 
   it('learns to reconstruct its training data', () => {
-    const [net] = trainAutoencoders({ ...spec, models: 1, inputs: data, mask: new Float32Array(rows).fill(1) });
-    const errors = Array.from({ length: rows }, (_, i) => reconstructionError(net!, data.subarray(i * width, (i + 1) * width)));
-    const untrained = trainAutoencoders({ ...spec, epochs: 1, models: 1, inputs: data, mask: new Float32Array(rows).fill(1) })[0]!;
-    const before = Array.from({ length: rows }, (_, i) => reconstructionError(untrained, data.subarray(i * width, (i + 1) * width)));
+    const [net] = trainAutoencoders({
+      ...spec,
+      models: 1,
+      inputs: data,
+      mask: new Float32Array(rows).fill(1),
+    });
+    const errors = Array.from({ length: rows }, (_, i) =>
+      reconstructionError(net!, data.subarray(i * width, (i + 1) * width)),
+    );
+    const untrained = trainAutoencoders({
+      ...spec,
+      epochs: 1,
+      models: 1,
+      inputs: data,
+      mask: new Float32Array(rows).fill(1),
+    })[0]!;
+    const before = Array.from({ length: rows }, (_, i) =>
+      reconstructionError(untrained, data.subarray(i * width, (i + 1) * width)),
+    );
     expect(Math.max(...errors)).toBeLessThan(0.25);
     expect(errors.reduce((a, b) => a + b)).toBeLessThan(0.2 * before.reduce((a, b) => a + b));
   });
 
   it('computes in JavaScript what tfjs computes for the same weights', () => {
-    const [net] = trainAutoencoders({ ...spec, epochs: 20, models: 1, inputs: data, mask: new Float32Array(rows).fill(1) });
+    const [net] = trainAutoencoders({
+      ...spec,
+      epochs: 20,
+      models: 1,
+      inputs: data,
+      mask: new Float32Array(rows).fill(1),
+    });
     for (let i = 0; i < rows; i++) {
       const x = data.subarray(i * width, (i + 1) * width);
       const js = forward(net!, x);
@@ -72,17 +93,35 @@ describe('autoencoder', () => {
     inputs.set(data, 0);
     inputs.set(data, rows * width);
     const [partial, both] = trainAutoencoders({ ...spec, epochs: 30, models: 2, inputs, mask });
-    const [full, alone] = trainAutoencoders({ ...spec, epochs: 30, models: 2, inputs, mask: new Float32Array(2 * rows).fill(1) });
+    const [full, alone] = trainAutoencoders({
+      ...spec,
+      epochs: 30,
+      models: 2,
+      inputs,
+      mask: new Float32Array(2 * rows).fill(1),
+    });
     // Same initial weights for model index 1 in both runs; only model 0's mask differs...
-    both!.forEach((l, k) => l.weights.forEach((w, j) => expect(w).toBeCloseTo(alone![k]!.weights[j]!, 5)));
+    both!.forEach((l, k) =>
+      l.weights.forEach((w, j) => expect(w).toBeCloseTo(alone![k]!.weights[j]!, 5)),
+    );
     // ...and that mask does change model 0.
     expect(Array.from(partial![0]!.weights)).not.toEqual(Array.from(full![0]!.weights));
   });
 
   it('rejects a model without training rows and leaks no tensors', () => {
     const before = tf.memory().numTensors;
-    expect(() => trainAutoencoders({ ...spec, models: 1, inputs: data, mask: new Float32Array(rows) })).toThrow(RangeError);
-    trainAutoencoders({ ...spec, epochs: 3, inputNoise: 0.3, l2: 0.01, models: 1, inputs: data, mask: new Float32Array(rows).fill(1) });
+    expect(() =>
+      trainAutoencoders({ ...spec, models: 1, inputs: data, mask: new Float32Array(rows) }),
+    ).toThrow(RangeError);
+    trainAutoencoders({
+      ...spec,
+      epochs: 3,
+      inputNoise: 0.3,
+      l2: 0.01,
+      models: 1,
+      inputs: data,
+      mask: new Float32Array(rows).fill(1),
+    });
     expect(tf.memory().numTensors).toBe(before);
   });
 });

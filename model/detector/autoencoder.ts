@@ -60,7 +60,8 @@ export function forward(net: DenseNet, input: ArrayLike<number>): Float64Array {
       const row = i * layer.units;
       for (let j = 0; j < layer.units; j++) out[j] = out[j]! + ai * layer.weights[row + j]!;
     }
-    if (layer.activation === 'tanh') for (let j = 0; j < out.length; j++) out[j] = Math.tanh(out[j]!);
+    if (layer.activation === 'tanh')
+      for (let j = 0; j < out.length; j++) out[j] = Math.tanh(out[j]!);
     a = out;
   }
   return a as Float64Array;
@@ -132,13 +133,16 @@ export function trainAutoencoders(spec: TrainSpec): DenseNet[] {
     const x = keep(tf.tensor3d(spec.inputs, [K, n, d]));
     const lw = keep(tf.tensor3d(lossWeights, [K, n, 1]));
     // The initial-value tensors are kept (and disposed) too: a variable does not own them.
-    const ws = arch.map((l, i) => keep(tf.variable(keep(tf.tensor3d(initW[i]!, [K, l.inputs, l.units])))));
+    const ws = arch.map((l, i) =>
+      keep(tf.variable(keep(tf.tensor3d(initW[i]!, [K, l.inputs, l.units])))),
+    );
     const bs = arch.map((l) => keep(tf.variable(keep(tf.zeros([K, 1, l.units])))));
     const vars = [...ws, ...bs] as tf.Variable[];
     const noise = new Float32Array(K * n * d);
 
     for (let epoch = 0; epoch < spec.epochs; epoch++) {
-      if (spec.inputNoise > 0) for (let i = 0; i < noise.length; i++) noise[i] = spec.inputNoise * gaussian(rng);
+      if (spec.inputNoise > 0)
+        for (let i = 0; i < noise.length; i++) noise[i] = spec.inputNoise * gaussian(rng);
       tf.tidy(() => {
         const input = spec.inputNoise > 0 ? x.add(tf.tensor3d(noise, [K, n, d])) : x;
         optimizer.minimize(
@@ -149,7 +153,8 @@ export function trainAutoencoders(spec: TrainSpec): DenseNet[] {
               if (l.activation === 'tanh') a = tf.tanh(a);
             });
             let loss = tf.sum(tf.mul(tf.squaredDifference(a, x), lw));
-            if (spec.l2 > 0) loss = tf.add(loss, tf.mul(tf.addN(ws.map((w) => tf.sum(tf.square(w)))), spec.l2));
+            if (spec.l2 > 0)
+              loss = tf.add(loss, tf.mul(tf.addN(ws.map((w) => tf.sum(tf.square(w)))), spec.l2));
             return loss as tf.Scalar;
           },
           false,

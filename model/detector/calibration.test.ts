@@ -7,7 +7,10 @@ describe('calibration', () => {
   it('puts 0.5 at margin spreads above the median held-out log anomaly', () => {
     const heldOut = [0.5, 0.6, 0.7, 0.8, 1.0];
     const c = fitCalibration(heldOut, params);
-    const spread = logSpread(heldOut.map((s) => Math.log(s + 1e-6)), params);
+    const spread = logSpread(
+      heldOut.map((s) => Math.log(s + 1e-6)),
+      params,
+    );
     expect(c.center).toBeCloseTo(Math.log(0.7) + 2.5 * spread, 5);
     expect(c.width).toBeCloseTo(spread / 2, 12);
     expect(calibrate(c, Math.exp(c.center) - 1e-6)).toBeCloseTo(0.5, 9);

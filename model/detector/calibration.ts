@@ -33,7 +33,10 @@ export interface CalibrationParams {
  * a click) would inflate a plain std and make the model accept almost anything; the clamp keeps
  * a handful of near-identical windows from making the curve a step.
  */
-export function logSpread(logs: readonly number[], p: Pick<CalibrationParams, 'minLogSpread' | 'maxLogSpread'>): number {
+export function logSpread(
+  logs: readonly number[],
+  p: Pick<CalibrationParams, 'minLogSpread' | 'maxLogSpread'>,
+): number {
   const m = median(logs);
   const mad = median(logs.map((v) => Math.abs(v - m)));
   return Math.min(Math.max(1.4826 * mad, p.minLogSpread), p.maxLogSpread);

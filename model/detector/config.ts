@@ -84,7 +84,9 @@ export const DEFAULT_DETECTOR_CONFIG: Readonly<DetectorConfig> = Object.freeze({
 });
 
 /** Validates a partial config and fills in defaults; throws a `RangeError` quoting a bad value. */
-export function resolveDetectorConfig(config: Partial<DetectorConfig> = {}): Readonly<DetectorConfig> {
+export function resolveDetectorConfig(
+  config: Partial<DetectorConfig> = {},
+): Readonly<DetectorConfig> {
   assertKnownKeys('DetectorConfig', config, Object.keys(DEFAULT_DETECTOR_CONFIG));
   const c = { ...DEFAULT_DETECTOR_CONFIG, ...config };
   assertInteger('minEnrollWindows', c.minEnrollWindows, 3, 100000);

@@ -12,7 +12,10 @@ import { UserModel } from './user-model';
 // its detector config `{ minEnrollWindows: 10 }` on 10 stored windows, which is what runs here.
 
 const windows = (modality: Modality, seed: number): Float32Array[] => {
-  const events = modality === 'keystroke' ? syntheticKeystrokes(TYPIST_A, 220, { seed }) : syntheticPointer(POINTER_A, 700, { seed });
+  const events =
+    modality === 'keystroke'
+      ? syntheticKeystrokes(TYPIST_A, 220, { seed })
+      : syntheticPointer(POINTER_A, 700, { seed });
   return createWindower()
     .push(events)
     .filter((w: FeatureWindow) => w.modality === modality)
@@ -42,7 +45,9 @@ describe.each(['cpu', 'wasm'] as const)('UserModel on the %s backend', (backend)
         m.dispose();
       }
       // A fit that fails (too few windows) must not leak either.
-      await expect(new UserModel('pointer', engineConfig).fit(data.pointer.slice(0, 3))).rejects.toThrow();
+      await expect(
+        new UserModel('pointer', engineConfig).fit(data.pointer.slice(0, 3)),
+      ).rejects.toThrow();
     }
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);

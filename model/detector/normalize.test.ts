@@ -2,11 +2,22 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureSpec } from '../features/schema';
 import { fitNormalization, zScores } from './normalize';
 
-const spec = (minScale: number): FeatureSpec => ({ name: 'f', unit: 'ms', description: 'test feature', minScale });
+const spec = (minScale: number): FeatureSpec => ({
+  name: 'f',
+  unit: 'ms',
+  description: 'test feature',
+  minScale,
+});
 
 describe('robust normalisation', () => {
   it('centres on the median and scales by IQR / 1.349 with the floors', () => {
-    const rows = [[1, 100, 0], [2, 100, 0], [3, 100, 0], [4, 100, 0], [100, 100, 1]];
+    const rows = [
+      [1, 100, 0],
+      [2, 100, 0],
+      [3, 100, 0],
+      [4, 100, 0],
+      [100, 100, 1],
+    ];
     const n = fitNormalization(rows, [spec(0.1), spec(1), spec(0.05)], 0.1);
     expect(Array.from(n.center)).toEqual([3, 100, 0]);
     // quartiles 2 and 4 → IQR 2; constant column → max(minScale 1, 0.1 × 100); zeros → minScale.

@@ -125,7 +125,11 @@ export function parseUserModelJSON(input: unknown): {
   if (!isModality(modality)) throw new ModelFormatError('unknown modality');
   const names = json.featureNames;
   const expected = FEATURE_NAMES[modality];
-  if (!Array.isArray(names) || names.length !== expected.length || names.some((n, j) => n !== expected[j])) {
+  if (
+    !Array.isArray(names) ||
+    names.length !== expected.length ||
+    names.some((n, j) => n !== expected[j])
+  ) {
     throw new FeatureSchemaError('user model feature names differ from this build');
   }
   const d = featureDimension(modality);
@@ -219,5 +223,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function isFiniteArray(v: unknown, length: number): boolean {
-  return Array.isArray(v) && v.length === length && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  return (
+    Array.isArray(v) &&
+    v.length === length &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x))
+  );
 }

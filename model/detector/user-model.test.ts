@@ -40,8 +40,14 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const meanScore = (m: UserModel, ws: Float32Array[]): number => mean(ws.map((w) => m.score(w)));
 
 /** Hold 2× shorter and flights 1.6× longer than A; and the opposite. */
-const TYPIST_B_FAST_KEYS: TypistProfile = { holdMs: TYPIST_A.holdMs / 2, flightMs: TYPIST_A.flightMs * 1.6 };
-const TYPIST_B_SLOW_KEYS: TypistProfile = { holdMs: TYPIST_A.holdMs * 2, flightMs: TYPIST_A.flightMs / 1.6 };
+const TYPIST_B_FAST_KEYS: TypistProfile = {
+  holdMs: TYPIST_A.holdMs / 2,
+  flightMs: TYPIST_A.flightMs * 1.6,
+};
+const TYPIST_B_SLOW_KEYS: TypistProfile = {
+  holdMs: TYPIST_A.holdMs * 2,
+  flightMs: TYPIST_A.flightMs / 1.6,
+};
 /** Same holds, flights 1.3× longer: a subtler impostor. */
 const TYPIST_SUBTLE: TypistProfile = { holdMs: TYPIST_A.holdMs, flightMs: TYPIST_A.flightMs * 1.3 };
 
@@ -64,7 +70,9 @@ describe('UserModel on synthetic typists', () => {
 
   beforeAll(async () => {
     models = ENROLMENTS.map(() => new UserModel('keystroke'));
-    const reports = await Promise.all(models.map((m, k) => m.fit(keyWindows(TYPIST_A, 8, ENROLMENTS[k]!))));
+    const reports = await Promise.all(
+      models.map((m, k) => m.fit(keyWindows(TYPIST_A, 8, ENROLMENTS[k]!))),
+    );
     expect(reports.map((r) => [r.windows, r.folds])).toEqual(ENROLMENTS.map(() => [8, 4]));
     model = models[0]!;
     genuine = keyWindows(TYPIST_A, 20, 200);
@@ -82,7 +90,9 @@ describe('UserModel on synthetic typists', () => {
   it('scores a subtler impostor (1.3× flights) lower than the user, for every enrolment', () => {
     const genuineMean = measured('genuine', TYPIST_A, 200);
     expect(measured('subtle', TYPIST_SUBTLE, 500)).toBeLessThan(genuineMean - 0.1);
-    perModel.subtle!.forEach((c, k) => expect(c, `enrolment ${k}`).toBeLessThan(perModel.genuine![k]!));
+    perModel.subtle!.forEach((c, k) =>
+      expect(c, `enrolment ${k}`).toBeLessThan(perModel.genuine![k]!),
+    );
     console.info('keystroke mean confidence per enrolment', JSON.stringify(perModel));
   });
 
@@ -168,26 +178,43 @@ describe('UserModel training', () => {
     const err = await m.fit(keyWindows(TYPIST_A, 5, 41)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotEnoughWindowsError);
     expect(err).toMatchObject({ code: 'ERR_TOO_FEW_WINDOWS' });
-    await expect(new UserModel('keystroke', { minEnrollWindows: 3 }).fit(keyWindows(TYPIST_A, 3, 41))).resolves.toMatchObject({ windows: 3, folds: 3 });
+    await expect(
+      new UserModel('keystroke', { minEnrollWindows: 3 }).fit(keyWindows(TYPIST_A, 3, 41)),
+    ).resolves.toMatchObject({ windows: 3, folds: 3 });
   });
 
   it('rejects vectors of the wrong length or with non-finite values for enrolment', async () => {
     const data = keyWindows(TYPIST_A, 6, 51);
-    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(/pointer vectors must have length 20, got 24/);
+    await expect(new UserModel('pointer').fit(data)).rejects.toThrow(
+      /pointer vectors must have length 20, got 24/,
+    );
     data[2] = Float32Array.from(data[2]!, (v, j) => (j === 0 ? NaN : v));
     await expect(new UserModel('keystroke').fit(data)).rejects.toThrow(TypeError);
   });
 
   it('validates its config, quoting the bad value', () => {
-    expect(() => new UserModel('keystroke', { epochs: 0 })).toThrow(/epochs must be an integer in \[1, 5000\], got 0/);
-    expect(() => new UserModel('keystroke', { learningRate: 0 })).toThrow(/learningRate must be a number in \(0, 1\], got 0/);
-    expect(() => new UserModel('keystroke', { maxLogSpread: 0.1 })).toThrow(/maxLogSpread .* got 0\.1/);
-    expect(() => new UserModel('keystroke', { epoch: 3 } as never)).toThrow(/unknown option "epoch"/);
+    expect(() => new UserModel('keystroke', { epochs: 0 })).toThrow(
+      /epochs must be an integer in \[1, 5000\], got 0/,
+    );
+    expect(() => new UserModel('keystroke', { learningRate: 0 })).toThrow(
+      /learningRate must be a number in \(0, 1\], got 0/,
+    );
+    expect(() => new UserModel('keystroke', { maxLogSpread: 0.1 })).toThrow(
+      /maxLogSpread .* got 0\.1/,
+    );
+    expect(() => new UserModel('keystroke', { epoch: 3 } as never)).toThrow(
+      /unknown option "epoch"/,
+    );
     expect(() => new UserModel('touch' as Modality)).toThrow(TypeError);
   });
 
   it('has the documented defaults', () => {
-    expect(new UserModel('keystroke').config).toMatchObject({ minEnrollWindows: 6, hiddenUnits: 16, bottleneckUnits: 6, seed: 1 });
+    expect(new UserModel('keystroke').config).toMatchObject({
+      minEnrollWindows: 6,
+      hiddenUnits: 16,
+      bottleneckUnits: 6,
+      seed: 1,
+    });
   });
 });
 
@@ -206,18 +233,24 @@ describe('UserModel state and serialization', () => {
   it('refuses to score before fitting and after dispose', () => {
     const fresh = new UserModel('keystroke');
     expect(fresh.fitted).toBe(false);
-    expect(() => fresh.score(probe[0]!)).toThrow(expect.objectContaining({ code: 'ERR_NOT_FITTED' }));
+    expect(() => fresh.score(probe[0]!)).toThrow(
+      expect.objectContaining({ code: 'ERR_NOT_FITTED' }),
+    );
     expect(() => fresh.toJSON()).toThrow(ModelStateError);
     const doomed = UserModel.fromJSON(json);
     expect(doomed.fitted).toBe(true);
     doomed.dispose();
     doomed.dispose();
     expect(doomed.fitted).toBe(false);
-    expect(() => doomed.score(probe[0]!)).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+    expect(() => doomed.score(probe[0]!)).toThrow(
+      expect.objectContaining({ code: 'ERR_DISPOSED' }),
+    );
   });
 
   it('rejects a scoring vector of the wrong length', () => {
-    expect(() => model.score(new Float32Array(20))).toThrow(/keystroke vectors must have length 24, got 20/);
+    expect(() => model.score(new Float32Array(20))).toThrow(
+      /keystroke vectors must have length 24, got 20/,
+    );
   });
 
   it('writes a versioned, self-describing document without feature vectors', () => {
@@ -308,8 +341,14 @@ describe('UserModel state and serialization', () => {
     ['a config out of range', () => mutate((j) => (j.config.zClip = 0))],
     ['a short normalization', () => mutate((j) => j.normalization.center.pop())],
     ['a zero scale', () => mutate((j) => (j.normalization.scale[0] = 0))],
-    ['a NaN centre (null in JSON)', () => JSON.parse(JSON.stringify(mutate((j) => (j.normalization.center[0] = NaN))))],
-    ['truncated weights', () => mutate((j) => (j.network.layers[0].weights = j.network.layers[0].weights.slice(8)))],
+    [
+      'a NaN centre (null in JSON)',
+      () => JSON.parse(JSON.stringify(mutate((j) => (j.normalization.center[0] = NaN)))),
+    ],
+    [
+      'truncated weights',
+      () => mutate((j) => (j.network.layers[0].weights = j.network.layers[0].weights.slice(8))),
+    ],
     ['weights that are not base64', () => mutate((j) => (j.network.layers[1].bias = '!!!!'))],
     ['a missing layer', () => mutate((j) => j.network.layers.pop())],
     ['a wrong activation', () => mutate((j) => (j.network.layers[0].activation = 'relu'))],

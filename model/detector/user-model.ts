@@ -16,7 +16,12 @@ import { type DenseNet, reconstructionError, trainAutoencoders } from './autoenc
 import { type Calibration, calibrate, fitCalibration } from './calibration';
 import { type DetectorConfig, resolveDetectorConfig } from './config';
 import { type Normalization, fitNormalization, zScores } from './normalize';
-import { type FittedState, type UserModelJSON, parseUserModelJSON, toUserModelJSON } from './serialization';
+import {
+  type FittedState,
+  type UserModelJSON,
+  parseUserModelJSON,
+  toUserModelJSON,
+} from './serialization';
 
 /** What {@link UserModel.fit} learned, for logs and enrolment progress displays. */
 export interface FitReport {
@@ -136,7 +141,9 @@ export class UserModel {
       seed: cfg.seed,
     });
 
-    const heldOut = vectors.map((v, i) => this.anomaly(v, norms[i % folds]!, nets[i % folds]!).anomaly);
+    const heldOut = vectors.map(
+      (v, i) => this.anomaly(v, norms[i % folds]!, nets[i % folds]!).anomaly,
+    );
     const calibration = fitCalibration(heldOut, {
       margin: cfg.calibrationMargin,
       sharpness: cfg.calibrationSharpness,
@@ -236,7 +243,8 @@ export class UserModel {
 
   private fittedState(): FittedState {
     this.assertUsable();
-    if (this.state === undefined) throw new ModelStateError('ERR_NOT_FITTED', 'user model is not fitted');
+    if (this.state === undefined)
+      throw new ModelStateError('ERR_NOT_FITTED', 'user model is not fitted');
     return this.state;
   }
 

@@ -14,11 +14,13 @@ import {
 import { keystrokeAaltoProtocol } from './protocols';
 import { PRODUCT } from '../product/scorer';
 
-
 /** A stream of one-number windows whose value is the confidence the fake scorer returns. */
 function stream(confidences: number[], keysPerWindow = 10, extra = 0): ActionStream {
   return actionStream([
-    { windows: confidences.map((c) => ({ window: Float32Array.of(c), count: keysPerWindow })), actions: confidences.length * keysPerWindow + extra },
+    {
+      windows: confidences.map((c) => ({ window: Float32Array.of(c), count: keysPerWindow })),
+      actions: confidences.length * keysPerWindow + extra,
+    },
   ]);
 }
 const identity = (ws: readonly Float32Array[]): number[] => ws.map((w) => w[0]!);
@@ -33,7 +35,13 @@ describe('actionStream', () => {
   it('counts actions across segments, the ones in no window included', () => {
     const v = new Float32Array(1);
     const s = actionStream([
-      { windows: [{ window: v, count: 10 }, { window: v, count: 10 }], actions: 27 },
+      {
+        windows: [
+          { window: v, count: 10 },
+          { window: v, count: 10 },
+        ],
+        actions: 27,
+      },
       { windows: [], actions: 4 },
       { windows: [{ window: v, count: 10 }], actions: 12 },
     ]);
@@ -59,21 +67,47 @@ describe('continuousTrials', () => {
   // = 2.3718 / 3.6353 ≈ 0.652; a second one: 0.9·3.3203λ² / (3.3203λ² + λ + 1) ≈ 0.484 < 0.5.
   it('counts impostor actions up to the window that first flags, from the warm-up state', async () => {
     const own = stream([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]);
-    const t = await continuousTrials(identity, 'keystroke', own, [stream([0, 0, 0]), stream([0.9, 0.9], 10, 3)]);
-    expect(t.impostor).toEqual([
-      { actionsToFlag: 20, actions: 30, windows: 3, startConfidence: expect.closeTo(0.9, 6) as unknown as number },
-      { actionsToFlag: null, actions: 23, windows: 2, startConfidence: expect.closeTo(0.9, 6) as unknown as number },
+    const t = await continuousTrials(identity, 'keystroke', own, [
+      stream([0, 0, 0]),
+      stream([0.9, 0.9], 10, 3),
     ]);
-    expect(t.genuine).toEqual([{ actionsToFlag: null, actions: 70, windows: 7, flagEpisodes: 0, windowsBelow: 0 }]);
+    expect(t.impostor).toEqual([
+      {
+        actionsToFlag: 20,
+        actions: 30,
+        windows: 3,
+        startConfidence: expect.closeTo(0.9, 6) as unknown as number,
+      },
+      {
+        actionsToFlag: null,
+        actions: 23,
+        windows: 2,
+        startConfidence: expect.closeTo(0.9, 6) as unknown as number,
+      },
+    ]);
+    expect(t.genuine).toEqual([
+      { actionsToFlag: null, actions: 70, windows: 7, flagEpisodes: 0, windowsBelow: 0 },
+    ]);
     // A longer warm-up carries more weight: the same impostor needs a third window.
-    const long = await continuousTrials(identity, 'keystroke', stream(Array(20).fill(0.9)), [stream([0, 0, 0])], { warmupWindows: 20 });
+    const long = await continuousTrials(
+      identity,
+      'keystroke',
+      stream(Array(20).fill(0.9)),
+      [stream([0, 0, 0])],
+      { warmupWindows: 20 },
+    );
     expect(long.impostor[0]!.actionsToFlag).toBe(30);
   });
 
   it('counts genuine false flags from an empty session, and each crossing as an episode', async () => {
     // Fused: 0.9 alone; (0.9λ + 0.1)/(λ + 1) ≈ 0.454 (flagged at 20 keys); 0.308; then 0.545,
     // 0.682, 0.769, 0.829 above; 0.626; 0.478 below again: two episodes, three windows below.
-    const t = await continuousTrials(identity, 'keystroke', stream([0.9, 0.1, 0.1, 1, 1, 1, 1, 0, 0]), []);
+    const t = await continuousTrials(
+      identity,
+      'keystroke',
+      stream([0.9, 0.1, 0.1, 1, 1, 1, 1, 0, 0]),
+      [],
+    );
     const g = t.genuine[0]!;
     expect(g.actionsToFlag).toBe(20);
     expect(g.flagEpisodes).toBe(2);
@@ -90,13 +124,19 @@ describe('continuousTrials', () => {
 
   it('gives no outcome for a user without held-out windows, and skips empty impostor streams', async () => {
     expect((await continuousTrials(identity, 'pointer', stream([]), [stream([0])])).users).toBe(0);
-    expect((await continuousTrials(identity, 'pointer', stream([1]), [stream([])])).impostor).toEqual([]);
+    expect(
+      (await continuousTrials(identity, 'pointer', stream([1]), [stream([])])).impostor,
+    ).toEqual([]);
   });
 
   it('accepts an asynchronous scorer and refuses a wrong number of confidences', async () => {
     const async = (ws: readonly Float32Array[]): Promise<number[]> => Promise.resolve(identity(ws));
-    expect((await continuousTrials(async, 'keystroke', stream([0.9, 0]), [])).genuine[0]!.actionsToFlag).toBe(20);
-    await expect(continuousTrials(() => [1], 'keystroke', stream([1, 1]), [])).rejects.toBeInstanceOf(TypeError);
+    expect(
+      (await continuousTrials(async, 'keystroke', stream([0.9, 0]), [])).genuine[0]!.actionsToFlag,
+    ).toBe(20);
+    await expect(
+      continuousTrials(() => [1], 'keystroke', stream([1, 1]), []),
+    ).rejects.toBeInstanceOf(TypeError);
   });
 
   it('checks its options', () => {
@@ -108,8 +148,14 @@ describe('continuousTrials', () => {
 describe('summarizeContinuous', () => {
   it('pools outcomes into medians, p95s, fractions and a rate per 1,000 actions', async () => {
     const own = stream([0.9, 0.9, 0.9, 0.9, 0.9, 0, 0], 10, 5);
-    const a = await continuousTrials(identity, 'keystroke', own, [stream([0, 0]), stream([0.6, 0.6]), stream([0, 0, 0, 0])]);
-    const b = await continuousTrials(identity, 'keystroke', stream([0.9, 0.9]), [stream([0.2, 0.2, 0.2])]);
+    const a = await continuousTrials(identity, 'keystroke', own, [
+      stream([0, 0]),
+      stream([0.6, 0.6]),
+      stream([0, 0, 0, 0]),
+    ]);
+    const b = await continuousTrials(identity, 'keystroke', stream([0.9, 0.9]), [
+      stream([0.2, 0.2, 0.2]),
+    ]);
     const pooled = mergeTrials(mergeTrials(emptyTrials(), a), b);
     const s = summarizeContinuous(pooled, 'keystroke');
     expect(s.users).toBe(2);
@@ -128,7 +174,9 @@ describe('summarizeContinuous', () => {
     expect(s.genuine.sessionActions).toEqual({ min: 20, median: 20, max: 75, total: 95 });
     expect(s.genuine.falseFlagsPer1000).toBeCloseTo((1000 * s.genuine.falseFlagEpisodes) / 95, 12);
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);
-    expect(formatContinuous(s).join('\n')).toMatch(/keystrokes to flag median 20, p95 not reached over 4 pairs/);
+    expect(formatContinuous(s).join('\n')).toMatch(
+      /keystrokes to flag median 20, p95 not reached over 4 pairs/,
+    );
   });
 });
 
@@ -137,14 +185,19 @@ describe('in the protocols', () => {
     const profiles = [TYPIST_A, { holdMs: 60, flightMs: 200 }, { holdMs: 150, flightMs: 80 }];
     const users = profiles.map((p, k) => ({
       userId: `u${k}`,
-      sequences: Array.from({ length: 12 }, (_, j) => syntheticKeystrokes(p, 40, { seed: k * 100 + j })),
+      sequences: Array.from({ length: 12 }, (_, j) =>
+        syntheticKeystrokes(p, 40, { seed: k * 100 + j }),
+      ),
     }));
     const r = await keystrokeAaltoProtocol(users, { detector: { epochs: 3 } });
     expect(r.continuous.users).toBe(3);
     expect(r.continuous.genuine.map((g) => g.actions)).toEqual([280, 280, 280]); // 7 sentences × 40 keys
     expect(r.continuous.genuine.map((g) => g.windows)).toEqual([28, 28, 28]);
     expect(r.continuous.impostor).toHaveLength(6);
-    const capped = await keystrokeAaltoProtocol(users, { detector: { epochs: 3 }, continuous: { impostorsPerUser: 1, warmupWindows: 2 } });
+    const capped = await keystrokeAaltoProtocol(users, {
+      detector: { epochs: 3 },
+      continuous: { impostorsPerUser: 1, warmupWindows: 2 },
+    });
     expect(capped.continuous.impostor).toHaveLength(3);
     expect(capped.continuous.settings.warmupWindows).toBe(2);
   });

@@ -15,19 +15,26 @@
  * The scorer is pluggable ({@link WindowScorer}): any enrolled model (the per-user
  * `UserModel`, a shared encoder) that turns windows into confidences in [0, 1].
  */
-import { type FusionConfig, type FusionState, EMPTY_FUSION_STATE, fusionResult, updateFusion } from '../fusion';
+import {
+  type FusionConfig,
+  type FusionState,
+  EMPTY_FUSION_STATE,
+  fusionResult,
+  updateFusion,
+} from '../fusion';
 import { PRODUCT } from '../product/scorer';
 import type { Modality } from '../features/schema';
 
 /** The server's default step-up threshold: a fused confidence strictly below it is a flag. */
 export const STEP_UP_BELOW = 0.5;
 
-
 /**
  * Confidences of an enrolled model for a list of windows, one per window, in order, each in
  * [0, 1] (higher = more like the enrolled user). May be asynchronous.
  */
-export type WindowScorer<W = Float32Array> = (windows: readonly W[]) => readonly number[] | PromiseLike<readonly number[]>;
+export type WindowScorer<W = Float32Array> = (
+  windows: readonly W[],
+) => readonly number[] | PromiseLike<readonly number[]>;
 
 /**
  * One person's windows in the order they were produced, with the actions behind them. A window
@@ -69,9 +76,12 @@ export const DEFAULT_CONTINUOUS_OPTIONS: Readonly<ContinuousOptions> = Object.fr
 });
 
 /** Resolves and checks options (a `RangeError` quotes a bad value). */
-export function resolveContinuousOptions(options: Partial<ContinuousOptions> = {}): Readonly<ContinuousOptions> {
+export function resolveContinuousOptions(
+  options: Partial<ContinuousOptions> = {},
+): Readonly<ContinuousOptions> {
   const o = { ...DEFAULT_CONTINUOUS_OPTIONS, ...options };
-  if (!(o.threshold >= 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
+  if (!(o.threshold >= 0 && o.threshold <= 1))
+    throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
   if (!Number.isInteger(o.warmupWindows) || o.warmupWindows < 1) {
     throw new RangeError(`warmupWindows must be an integer ≥ 1, got ${o.warmupWindows}`);
   }
@@ -115,7 +125,9 @@ export interface ContinuousTrials {
 }
 
 /** An empty {@link ContinuousTrials}. */
-export function emptyTrials(settings: Readonly<ContinuousOptions> = DEFAULT_CONTINUOUS_OPTIONS): ContinuousTrials {
+export function emptyTrials(
+  settings: Readonly<ContinuousOptions> = DEFAULT_CONTINUOUS_OPTIONS,
+): ContinuousTrials {
   return { genuine: [], impostor: [], users: 0, settings };
 }
 
@@ -128,10 +140,14 @@ export function mergeTrials(a: ContinuousTrials, b: ContinuousTrials): Continuou
   return a;
 }
 
-async function scoresOf<W>(score: WindowScorer<W>, windows: readonly W[]): Promise<readonly number[]> {
+async function scoresOf<W>(
+  score: WindowScorer<W>,
+  windows: readonly W[],
+): Promise<readonly number[]> {
   if (windows.length === 0) return [];
   const s = await score(windows);
-  if (s.length !== windows.length) throw new TypeError(`scorer returned ${s.length} confidences for ${windows.length} windows`);
+  if (s.length !== windows.length)
+    throw new TypeError(`scorer returned ${s.length} confidences for ${windows.length} windows`);
   return s;
 }
 
@@ -194,7 +210,12 @@ export async function continuousTrials<W>(
       st = updateFusion(st, { modality, confidence: s[k]! }, o.fusion);
       if (below(st, o.threshold)) flaggedAt = stream.actionsAt[k]!;
     }
-    impostor.push({ actionsToFlag: flaggedAt, actions: stream.actions, windows: stream.windows.length, startConfidence });
+    impostor.push({
+      actionsToFlag: flaggedAt,
+      actions: stream.actions,
+      windows: stream.windows.length,
+      startConfidence,
+    });
   }
   return { genuine: [genuine], impostor, users: 1, settings: o };
 }
@@ -225,7 +246,9 @@ export function actionStream<W = Float32Array>(
 /** Nearest-rank quantile of numbers where `null` (never reached) ranks above everything; null if it lands there. */
 export function censoredQuantile(values: readonly (number | null)[], q: number): number | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a - b));
+  const sorted = [...values].sort((a, b) =>
+    a === null ? (b === null ? 0 : 1) : b === null ? -1 : a - b,
+  );
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? null;
 }
 
@@ -251,7 +274,12 @@ export interface CountStats {
 function countStats(values: readonly number[]): CountStats {
   if (values.length === 0) return { min: 0, median: 0, max: 0, total: 0 };
   const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.ceil(0.5 * s.length) - 1]!, max: s[s.length - 1]!, total: s.reduce((a, b) => a + b, 0) };
+  return {
+    min: s[0]!,
+    median: s[Math.ceil(0.5 * s.length) - 1]!,
+    max: s[s.length - 1]!,
+    total: s.reduce((a, b) => a + b, 0),
+  };
 }
 
 /** The `continuous` figures of an evaluation report. */
@@ -300,7 +328,10 @@ export interface ContinuousSummary {
 }
 
 /** Summarizes pooled trials (with the settings they were simulated with). */
-export function summarizeContinuous(trials: ContinuousTrials, modality: Modality): ContinuousSummary {
+export function summarizeContinuous(
+  trials: ContinuousTrials,
+  modality: Modality,
+): ContinuousSummary {
   const o = trials.settings;
   const im = trials.impostor;
   const ge = trials.genuine;
@@ -322,7 +353,10 @@ export function summarizeContinuous(trials: ContinuousTrials, modality: Modality
       neverFlaggedFraction: frac(im.length - flagged.length, im.length),
       actionsToFlag: medianP95(im.map((x) => x.actionsToFlag)),
       actionsToFlagWhenFlagged: medianP95(flagged.map((x) => x.actionsToFlag)),
-      startBelowThresholdFraction: frac(im.filter((x) => x.startConfidence < o.threshold).length, im.length),
+      startBelowThresholdFraction: frac(
+        im.filter((x) => x.startConfidence < o.threshold).length,
+        im.length,
+      ),
       availableActions: countStats(im.map((x) => x.actions)),
     },
     genuine: {
@@ -334,7 +368,8 @@ export function summarizeContinuous(trials: ContinuousTrials, modality: Modality
       sessionWindows: countStats(ge.map((x) => x.windows)),
       falseFlagEpisodes: episodes,
       falseFlagsPer1000: genuineActions === 0 ? null : (1000 * episodes) / genuineActions,
-      windowsBelowFraction: genuineWindows === 0 ? null : ge.reduce((n, x) => n + x.windowsBelow, 0) / genuineWindows,
+      windowsBelowFraction:
+        genuineWindows === 0 ? null : ge.reduce((n, x) => n + x.windowsBelow, 0) / genuineWindows,
     },
   };
 }

@@ -76,7 +76,10 @@ async function productModel(
     if (err instanceof NotEnoughWindowsError) return undefined;
     throw err;
   }
-  return { score: (w) => productScore(models, scorable(w)), dispose: () => disposeProductModels(models) };
+  return {
+    score: (w) => productScore(models, scorable(w)),
+    dispose: () => disposeProductModels(models),
+  };
 }
 
 /** A feature window as the product scorer reads it. */
@@ -85,8 +88,16 @@ function scorable(w: FeatureWindow): ScorableWindow {
 }
 
 /** Windows of raw streams (each through a fresh windower). */
-function windowsOf(streams: readonly (readonly RawEvent[])[], modality: Modality, config: { keysPerWindow?: number; pointerEventsPerWindow?: number }): FeatureWindow[] {
-  return streams.flatMap((events) => createWindower(config).push(events).filter((w) => w.modality === modality));
+function windowsOf(
+  streams: readonly (readonly RawEvent[])[],
+  modality: Modality,
+  config: { keysPerWindow?: number; pointerEventsPerWindow?: number },
+): FeatureWindow[] {
+  return streams.flatMap((events) =>
+    createWindower(config)
+      .push(events)
+      .filter((w) => w.modality === modality),
+  );
 }
 
 /** Keystroke step sequence of one raw-event stream (all its complete presses). */
@@ -103,14 +114,20 @@ export function pointerBlocks(events: readonly RawEvent[], eventsPerBlock = 128)
 }
 
 function check(encoder: SharedEncoder, modality: 'keystroke' | 'pointer'): void {
-  if (encoder.modality !== modality) throw new TypeError(`the model is a ${encoder.modality} encoder, the task needs ${modality}`);
+  if (encoder.modality !== modality)
+    throw new TypeError(`the model is a ${encoder.modality} encoder, the task needs ${modality}`);
 }
 
 /** TypeNet protocol on Aalto-style users, scored with the shared encoder. */
 export async function keystrokeAaltoEncoderProtocol(
   encoder: SharedEncoder,
   users: readonly KeystrokeProtocolUser[],
-  options: EncoderProtocolOptions & { gallery?: number; queries?: number; maxKeys?: number; keysPerWindow?: number } = {},
+  options: EncoderProtocolOptions & {
+    gallery?: number;
+    queries?: number;
+    maxKeys?: number;
+    keysPerWindow?: number;
+  } = {},
 ): Promise<ProtocolResult> {
   check(encoder, 'keystroke');
   const G = options.gallery ?? 5;
@@ -143,7 +160,11 @@ export async function keystrokeAaltoEncoderProtocol(
       userId: u.userId,
       gallery: u.sequences.slice(0, G).map(cut),
       queries: u.sequences.slice(u.sequences.length - Q).map(cut),
-      galleryWindows: windowsOf(u.sequences.slice(0, G).map((x) => truncateKeys(x, M).events), 'keystroke', { keysPerWindow }),
+      galleryWindows: windowsOf(
+        u.sequences.slice(0, G).map((x) => truncateKeys(x, M).events),
+        'keystroke',
+        { keysPerWindow },
+      ),
       held: windowStreamOf(u.sequences.slice(G), 'keystroke', { keysPerWindow }),
     });
   }
@@ -184,13 +205,25 @@ export async function keystrokeAaltoEncoderProtocol(
     const product = await productModel(encoder, 'keystroke', subject.galleryWindows, options);
     if (product !== undefined) {
       const others = subjects.map((_, o) => o).filter((o) => o !== s);
-      mergeTrials(continuous, await continuousOf(product, 'keystroke', subject.held, heldStreams, others, options, seed * 7919 + s));
+      mergeTrials(
+        continuous,
+        await continuousOf(
+          product,
+          'keystroke',
+          subject.held,
+          heldStreams,
+          others,
+          options,
+          seed * 7919 + s,
+        ),
+      );
       product.dispose();
     }
     genuine.push(...g);
     for (const x of im) impostor.push(x);
     const e = userEer(g, im);
-    if (e === undefined) skipped.push({ userId: subject.userId, reason: 'no genuine or impostor score' });
+    if (e === undefined)
+      skipped.push({ userId: subject.userId, reason: 'no genuine or impostor score' });
     else perUser.push({ userId: subject.userId, eer: e, genuine: g.length, impostor: im.length });
     options.onProgress?.(s + 1, subjects.length);
   }
@@ -217,7 +250,10 @@ export async function keystrokeAaltoEncoderProtocol(
 export async function mouseSapiMouseEncoderProtocol(
   encoder: SharedEncoder,
   users: readonly MouseProtocolUser[],
-  options: EncoderProtocolOptions & { eventsPerBlock?: number; blockCounts?: readonly number[] } = {},
+  options: EncoderProtocolOptions & {
+    eventsPerBlock?: number;
+    blockCounts?: readonly number[];
+  } = {},
 ): Promise<MouseResult> {
   check(encoder, 'pointer');
   const eventsPerBlock = options.eventsPerBlock ?? 128;
@@ -251,11 +287,24 @@ export async function mouseSapiMouseEncoderProtocol(
     }
     fits++;
     const own = u.test.map((b) => model.standardized(b));
-    const others = data.filter((o) => o.subject !== u.subject).map((o) => o.test.map((b) => model.standardized(b)));
+    const others = data
+      .filter((o) => o.subject !== u.subject)
+      .map((o) => o.test.map((b) => model.standardized(b)));
     const product = await productModel(encoder, 'pointer', u.enrolWindows, options);
     if (product !== undefined) {
       const candidates = data.map((_, o) => o).filter((o) => data[o]!.subject !== u.subject);
-      mergeTrials(continuous, await continuousOf(product, 'pointer', u.held, heldStreams, candidates, options, seed * 7919 + s));
+      mergeTrials(
+        continuous,
+        await continuousOf(
+          product,
+          'pointer',
+          u.held,
+          heldStreams,
+          candidates,
+          options,
+          seed * 7919 + s,
+        ),
+      );
       product.dispose();
     }
     for (const n of blockCounts) {
@@ -265,7 +314,8 @@ export async function mouseSapiMouseEncoderProtocol(
       set.genuine.push(...g);
       for (const x of im) set.impostor.push(x);
       const e = userEer(g, im);
-      if (e !== undefined) set.perUser.push({ userId: u.userId, eer: e, genuine: g.length, impostor: im.length });
+      if (e !== undefined)
+        set.perUser.push({ userId: u.userId, eer: e, genuine: g.length, impostor: im.length });
     }
     options.onProgress?.(s + 1, data.length);
   }
@@ -296,7 +346,10 @@ export function keystrokeFixedEncoderProtocol(
   const bySet: Record<string, ProtocolResult> = {};
   for (const set of sets) {
     const samples = set.users.map((u) => u.sequences.map((s) => keySequence(s)));
-    const folds = Math.min(options.maxFolds ?? Infinity, Math.max(0, ...samples.map((s) => s.length)));
+    const folds = Math.min(
+      options.maxFolds ?? Infinity,
+      Math.max(0, ...samples.map((s) => s.length)),
+    );
     const genuine: number[] = [];
     const impostor: number[] = [];
     const perUserScores = set.users.map(() => ({ g: [] as number[], i: [] as number[] }));
@@ -327,7 +380,13 @@ export function keystrokeFixedEncoderProtocol(
     const perUser: ScoreSet['perUser'] = [];
     set.users.forEach((u, k) => {
       const e = userEer(perUserScores[k]!.g, perUserScores[k]!.i);
-      if (e !== undefined) perUser.push({ userId: u.userId, eer: e, genuine: perUserScores[k]!.g.length, impostor: perUserScores[k]!.i.length });
+      if (e !== undefined)
+        perUser.push({
+          userId: u.userId,
+          eer: e,
+          genuine: perUserScores[k]!.g.length,
+          impostor: perUserScores[k]!.i.length,
+        });
     });
     bySet[set.name] = {
       users: perUser.length,
@@ -337,7 +396,9 @@ export function keystrokeFixedEncoderProtocol(
       impostor,
       perUser,
       emptyQueries: { genuine: 0, impostor: 0 },
-      notes: [`${set.name}: leave-one-sample-out, one embedding per sample, shared encoder ${encoder.provenance.task}; no continuous figures with --model for this task`],
+      notes: [
+        `${set.name}: leave-one-sample-out, one embedding per sample, shared encoder ${encoder.provenance.task}; no continuous figures with --model for this task`,
+      ],
       continuous: emptyTrials(),
     };
   }

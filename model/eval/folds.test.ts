@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assertDisjoint, assignFolds, foldSplit } from './folds';
 
-const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, k) => `${prefix}:${k}`);
+const ids = (prefix: string, n: number): string[] =>
+  Array.from({ length: n }, (_, k) => `${prefix}:${k}`);
 
 describe('assignFolds: K-fold by user', () => {
   it('puts every user in exactly one fold, with balanced sizes', () => {
@@ -53,7 +54,9 @@ describe('assignFolds: K-fold by user', () => {
     expect(() => assignFolds(ids('u', 5), 2.5, 1)).toThrow(RangeError);
     expect(() => assignFolds(ids('u', 2), 3, 1)).toThrow(/at least 3/);
     expect(() => assignFolds(['a', 'b', 'a'], 2, 1)).toThrow(TypeError);
-    expect(() => assignFolds(['x.1', 'x.2', 'y'], 2, 1, { groupOf: (id) => id[0]!, stratumOf: (id) => id })).toThrow(/spans strata/);
+    expect(() =>
+      assignFolds(['x.1', 'x.2', 'y'], 2, 1, { groupOf: (id) => id[0]!, stratumOf: (id) => id }),
+    ).toThrow(/spans strata/);
     expect(() => foldSplit([['a'], ['b']], 2)).toThrow(RangeError);
   });
 

@@ -31,7 +31,12 @@ export interface FoldOptions {
  * @throws {RangeError} when `k` is not an integer ≥ 2, or there are fewer groups than folds.
  * @throws {TypeError} on a duplicate id, or a group spanning two strata.
  */
-export function assignFolds(ids: readonly string[], k: number, seed: number, options: FoldOptions = {}): string[][] {
+export function assignFolds(
+  ids: readonly string[],
+  k: number,
+  seed: number,
+  options: FoldOptions = {},
+): string[][] {
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`folds must be an integer ≥ 2, got ${k}`);
   const groupOf = options.groupOf ?? ((id: string) => id);
   const stratumOf = options.stratumOf ?? ((): string => '');
@@ -45,14 +50,17 @@ export function assignFolds(ids: readonly string[], k: number, seed: number, opt
     const s = stratumOf(id);
     const known = stratumOfGroup.get(g);
     if (known !== undefined && known !== s) {
-      throw new TypeError(`group ${JSON.stringify(g)} spans strata ${JSON.stringify(known)} and ${JSON.stringify(s)}`);
+      throw new TypeError(
+        `group ${JSON.stringify(g)} spans strata ${JSON.stringify(known)} and ${JSON.stringify(s)}`,
+      );
     }
     stratumOfGroup.set(g, s);
     const list = members.get(g) ?? [];
     list.push(id);
     members.set(g, list);
   }
-  if (members.size < k) throw new RangeError(`need at least ${k} users (groups) for ${k} folds, got ${members.size}`);
+  if (members.size < k)
+    throw new RangeError(`need at least ${k} users (groups) for ${k} folds, got ${members.size}`);
   const strata = new Map<string, string[]>();
   for (const [g, s] of stratumOfGroup) {
     const list = strata.get(s) ?? [];
@@ -72,7 +80,11 @@ export function assignFolds(ids: readonly string[], k: number, seed: number, opt
     for (const g of order) {
       let best = 0;
       for (let f = 1; f < k; f++) {
-        if (inStratum[f]! < inStratum[best]! || (inStratum[f] === inStratum[best] && size[f]! < size[best]!)) best = f;
+        if (
+          inStratum[f]! < inStratum[best]! ||
+          (inStratum[f] === inStratum[best] && size[f]! < size[best]!)
+        )
+          best = f;
       }
       foldOfGroup.set(g, best);
       inStratum[best]!++;
@@ -88,8 +100,12 @@ export function assignFolds(ids: readonly string[], k: number, seed: number, opt
  * The training and validation ids of fold `f`: validation = fold `f`, training = every other
  * fold. Asserts they are disjoint ({@link assertDisjoint}).
  */
-export function foldSplit(folds: readonly (readonly string[])[], f: number): { train: string[]; validation: string[] } {
-  if (!Number.isInteger(f) || f < 0 || f >= folds.length) throw new RangeError(`fold must be in [0, ${folds.length - 1}], got ${f}`);
+export function foldSplit(
+  folds: readonly (readonly string[])[],
+  f: number,
+): { train: string[]; validation: string[] } {
+  if (!Number.isInteger(f) || f < 0 || f >= folds.length)
+    throw new RangeError(`fold must be in [0, ${folds.length - 1}], got ${f}`);
   const validation = folds[f]!.slice();
   const train = folds.flatMap((ids, k) => (k === f ? [] : ids));
   assertDisjoint(train, validation);
@@ -104,6 +120,8 @@ export function assertDisjoint(trained: readonly string[], evaluated: readonly s
   const t = new Set(trained);
   const overlap = evaluated.filter((id) => t.has(id));
   if (overlap.length > 0) {
-    throw new Error(`${overlap.length} evaluated user(s) were used for training (e.g. ${JSON.stringify(overlap[0])})`);
+    throw new Error(
+      `${overlap.length} evaluated user(s) were used for training (e.g. ${JSON.stringify(overlap[0])})`,
+    );
   }
 }

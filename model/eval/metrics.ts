@@ -15,7 +15,9 @@ export interface RocPoint {
 }
 
 function sortedDescending(scores: ArrayLike<number>): Float64Array {
-  const a = Float64Array.from(scores as ArrayLike<number>, (x) => (Number.isNaN(x) ? -Infinity : x));
+  const a = Float64Array.from(scores as ArrayLike<number>, (x) =>
+    Number.isNaN(x) ? -Infinity : x,
+  );
   a.sort();
   return a.reverse();
 }

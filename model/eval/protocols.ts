@@ -109,7 +109,10 @@ export function blockGroups(scores: readonly number[], n: number): number[] {
 }
 
 /** Per-user EER, or undefined when either side has no score. */
-export function userEer(genuine: readonly number[], impostor: readonly number[]): number | undefined {
+export function userEer(
+  genuine: readonly number[],
+  impostor: readonly number[],
+): number | undefined {
   return genuine.length > 0 && impostor.length > 0 ? eer(genuine, impostor) : undefined;
 }
 
@@ -119,7 +122,10 @@ export function userEer(genuine: readonly number[], impostor: readonly number[])
  * count). Other key events and events after the cut are dropped. A stream with fewer complete
  * presses is returned as it is.
  */
-export function truncateKeys(events: readonly RawEvent[], maxKeys: number): {
+export function truncateKeys(
+  events: readonly RawEvent[],
+  maxKeys: number,
+): {
   events: RawEvent[];
   presses: number;
 } {
@@ -137,7 +143,9 @@ export function truncateKeys(events: readonly RawEvent[], maxKeys: number): {
   if (complete.length <= maxKeys) return { events: events.slice(), presses: complete.length };
   const keep = new Set(complete.slice(0, maxKeys));
   return {
-    events: events.filter((e) => (e.k !== 'kd' && e.k !== 'ku') || (e.i !== undefined && keep.has(e.i))),
+    events: events.filter(
+      (e) => (e.k !== 'kd' && e.k !== 'ku') || (e.i !== undefined && keep.has(e.i)),
+    ),
     presses: maxKeys,
   };
 }
@@ -159,7 +167,11 @@ function actionsOf(events: readonly RawEvent[], modality: Modality): number {
   if (modality === 'keystroke') return truncateKeys(events, Infinity).presses;
   let n = 0;
   for (const e of events) {
-    if ((e.k === 'pm' || e.k === 'pd' || e.k === 'pu') && ((e.f ?? 0) & IGNORED_POINTER_FLAGS) === 0) n++;
+    if (
+      (e.k === 'pm' || e.k === 'pd' || e.k === 'pu') &&
+      ((e.f ?? 0) & IGNORED_POINTER_FLAGS) === 0
+    )
+      n++;
   }
   return n;
 }
@@ -274,7 +286,12 @@ export async function keystrokeAaltoProtocol(
   let sequencesUsed = 0;
 
   // Windows of every usable sequence, computed once.
-  const subjects: { userId: string; gallery: Float32Array[]; queries: Float32Array[][]; held: ActionStream }[] = [];
+  const subjects: {
+    userId: string;
+    gallery: Float32Array[];
+    queries: Float32Array[][];
+    held: ActionStream;
+  }[] = [];
   for (const u of users) {
     if (u.sequences.length < G + Q) {
       skipped.push({ userId: u.userId, reason: `${u.sequences.length} sequences < G + ${Q}` });
@@ -312,7 +329,8 @@ export async function keystrokeAaltoProtocol(
       continue;
     }
     fits++;
-    const score = (windows: readonly Float32Array[]): number => meanOf(windows.map((w) => model.score(w)));
+    const score = (windows: readonly Float32Array[]): number =>
+      meanOf(windows.map((w) => model.score(w)));
     const g: number[] = [];
     for (const q of subject.queries) {
       if (q.length === 0) emptyQueries.genuine++;
@@ -330,12 +348,24 @@ export async function keystrokeAaltoProtocol(
       else im.push(score(q));
     }
     const others = subjects.map((_, o) => o).filter((o) => o !== s);
-    mergeTrials(continuous, await continuousOf(model, 'keystroke', subject.held, heldStreams, others, options, seed * 7919 + s));
+    mergeTrials(
+      continuous,
+      await continuousOf(
+        model,
+        'keystroke',
+        subject.held,
+        heldStreams,
+        others,
+        options,
+        seed * 7919 + s,
+      ),
+    );
     model.dispose();
     genuine.push(...g);
     for (const x of im) impostor.push(x);
     const e = userEer(g, im);
-    if (e === undefined) skipped.push({ userId: subject.userId, reason: 'no genuine or impostor score' });
+    if (e === undefined)
+      skipped.push({ userId: subject.userId, reason: 'no genuine or impostor score' });
     else perUser.push({ userId: subject.userId, eer: e, genuine: g.length, impostor: im.length });
     options.onProgress?.(s + 1, subjects.length);
   }
@@ -432,7 +462,18 @@ export async function mouseSapiMouseProtocol(
       .filter((o) => o.subject !== u.subject)
       .map((o) => o.test.map((v) => model.score(v)));
     const candidates = data.map((_, o) => o).filter((o) => data[o]!.subject !== u.subject);
-    mergeTrials(continuous, await continuousOf(model, 'pointer', u.held, heldStreams, candidates, options, seed * 7919 + s));
+    mergeTrials(
+      continuous,
+      await continuousOf(
+        model,
+        'pointer',
+        u.held,
+        heldStreams,
+        candidates,
+        options,
+        seed * 7919 + s,
+      ),
+    );
     model.dispose();
     for (const n of blockCounts) {
       const set = byBlocks[String(n)]!;
@@ -441,7 +482,8 @@ export async function mouseSapiMouseProtocol(
       set.genuine.push(...g);
       for (const x of im) set.impostor.push(x);
       const e = userEer(g, im);
-      if (e !== undefined) set.perUser.push({ userId: u.userId, eer: e, genuine: g.length, impostor: im.length });
+      if (e !== undefined)
+        set.perUser.push({ userId: u.userId, eer: e, genuine: g.length, impostor: im.length });
     }
     options.onProgress?.(s + 1, data.length);
   }
@@ -543,8 +585,21 @@ async function leaveOneOut(
         else impostorBy[u]!.push(score(q));
       }
       if (j === 0) {
-        const others = set.users.map((_, o) => o).filter((o) => o !== u && set.users[o]!.sequences.length > 0);
-        mergeTrials(continuous, await continuousOf(model, 'keystroke', firstSamples[u]!, firstSamples, others, options, seed * 7919 + u));
+        const others = set.users
+          .map((_, o) => o)
+          .filter((o) => o !== u && set.users[o]!.sequences.length > 0);
+        mergeTrials(
+          continuous,
+          await continuousOf(
+            model,
+            'keystroke',
+            firstSamples[u]!,
+            firstSamples,
+            others,
+            options,
+            seed * 7919 + u,
+          ),
+        );
       }
       model.dispose();
       progress();
@@ -555,12 +610,23 @@ async function leaveOneOut(
   set.users.forEach((user, u) => {
     const e = userEer(genuineBy[u]!, impostorBy[u]!);
     if (e === undefined) {
-      skipped.push({ userId: `${set.name}/${user.userId}`, reason: tooFew.has(u) ? 'too few enrolment windows' : 'no scores' });
+      skipped.push({
+        userId: `${set.name}/${user.userId}`,
+        reason: tooFew.has(u) ? 'too few enrolment windows' : 'no scores',
+      });
     } else {
-      perUser.push({ userId: `${set.name}/${user.userId}`, eer: e, genuine: genuineBy[u]!.length, impostor: impostorBy[u]!.length });
+      perUser.push({
+        userId: `${set.name}/${user.userId}`,
+        eer: e,
+        genuine: genuineBy[u]!.length,
+        impostor: impostorBy[u]!.length,
+      });
     }
   });
-  const windowsPerSample = windows.flat().map((w) => w.length).sort((a, b) => a - b);
+  const windowsPerSample = windows
+    .flat()
+    .map((w) => w.length)
+    .sort((a, b) => a - b);
   return {
     users: perUser.length,
     skipped,
@@ -588,7 +654,10 @@ export async function keystrokeFixedProtocol(
   options: FixedProtocolOptions = {},
 ): Promise<FixedResult> {
   const total = sets.reduce((n, set) => {
-    const samples = set.users.reduce((m, u) => m + Math.min(u.sequences.length, options.maxFolds ?? Infinity), 0);
+    const samples = set.users.reduce(
+      (m, u) => m + Math.min(u.sequences.length, options.maxFolds ?? Infinity),
+      0,
+    );
     return n + samples;
   }, 0);
   let done = 0;

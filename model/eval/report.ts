@@ -34,18 +34,20 @@ export const PUBLISHED: Readonly<Record<EvalTask, PublishedFigure>> = Object.fre
     auc: 0.94,
   },
   'keystroke-fixed': {
-    source: 'Monaco & Tappert, Pattern Recognition 2018 (protocol only: no figure in datasets/README.md)',
+    source:
+      'Monaco & Tappert, Pattern Recognition 2018 (protocol only: no figure in datasets/README.md)',
     eer: null,
     auc: null,
   },
 });
 
 /** SapiMouse published figures by number of blocks averaged. */
-export const PUBLISHED_SAPIMOUSE_BY_BLOCKS: Readonly<Record<string, PublishedFigure>> = Object.freeze({
-  '1': { source: 'SapiMouse (SACI 2021), 1 block', eer: 0.176, auc: 0.876 },
-  '3': { source: 'SapiMouse (SACI 2021), 3 blocks', eer: 0.106, auc: 0.94 },
-  '5': { source: 'SapiMouse (SACI 2021), 5 blocks', eer: 0.09, auc: 0.95 },
-});
+export const PUBLISHED_SAPIMOUSE_BY_BLOCKS: Readonly<Record<string, PublishedFigure>> =
+  Object.freeze({
+    '1': { source: 'SapiMouse (SACI 2021), 1 block', eer: 0.176, auc: 0.876 },
+    '3': { source: 'SapiMouse (SACI 2021), 3 blocks', eer: 0.106, auc: 0.94 },
+    '5': { source: 'SapiMouse (SACI 2021), 5 blocks', eer: 0.09, auc: 0.95 },
+  });
 
 /** Metrics of one score set. */
 export interface EvalSummary {
@@ -179,12 +181,27 @@ const num = (x: number | null | undefined): string =>
 export function formatReport(report: EvalReport): string {
   const rows: [string, EvalSummary, PublishedFigure | undefined][] = [];
   if (report.byBlocks !== undefined) {
-    for (const [n, s] of Object.entries(report.byBlocks)) rows.push([`${n} block${n === '1' ? '' : 's'}`, s, s.published]);
+    for (const [n, s] of Object.entries(report.byBlocks))
+      rows.push([`${n} block${n === '1' ? '' : 's'}`, s, s.published]);
   } else {
     rows.push(['all', report, report.published]);
     for (const [name, s] of Object.entries(report.bySet ?? {})) rows.push([name, s, undefined]);
   }
-  const header = ['set', 'users', 'genuine', 'impostor', 'EER', 'AUC', 'FRR@FAR1%', 'FRR@FAR0.1%', 'user EER mean', 'median', 'p90', 'published EER', 'AUC'];
+  const header = [
+    'set',
+    'users',
+    'genuine',
+    'impostor',
+    'EER',
+    'AUC',
+    'FRR@FAR1%',
+    'FRR@FAR0.1%',
+    'user EER mean',
+    'median',
+    'p90',
+    'published EER',
+    'AUC',
+  ];
   const lines = rows.map(([name, s, p]) => [
     name,
     String(s.users),
@@ -201,7 +218,8 @@ export function formatReport(report: EvalReport): string {
     num(p?.auc),
   ]);
   const widths = header.map((h, k) => Math.max(h.length, ...lines.map((l) => l[k]!.length)));
-  const fmt = (cells: string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
+  const fmt = (cells: string[]): string =>
+    cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
   const out = [
     `${report.task}: ${report.headline}`,
     fmt(header),
@@ -212,11 +230,20 @@ export function formatReport(report: EvalReport): string {
   ];
   if (report.continuous !== undefined) out.push(...formatContinuous(report.continuous));
   for (const [name, s] of Object.entries(report.bySet ?? {})) {
-    if (s.continuous !== undefined) out.push(...formatContinuous(s.continuous, `continuous ${name}`));
+    if (s.continuous !== undefined)
+      out.push(...formatContinuous(s.continuous, `continuous ${name}`));
   }
-  if (report.skipped.length > 0) out.push(`skipped ${report.skipped.length} user(s): ${report.skipped.slice(0, 5).map((s) => `${s.userId} (${s.reason})`).join(', ')}${report.skipped.length > 5 ? ', …' : ''}`);
+  if (report.skipped.length > 0)
+    out.push(
+      `skipped ${report.skipped.length} user(s): ${report.skipped
+        .slice(0, 5)
+        .map((s) => `${s.userId} (${s.reason})`)
+        .join(', ')}${report.skipped.length > 5 ? ', …' : ''}`,
+    );
   if (report.emptyQueries.genuine + report.emptyQueries.impostor > 0) {
-    out.push(`queries without a window (not scored): ${report.emptyQueries.genuine} genuine, ${report.emptyQueries.impostor} impostor`);
+    out.push(
+      `queries without a window (not scored): ${report.emptyQueries.genuine} genuine, ${report.emptyQueries.impostor} impostor`,
+    );
   }
   return out.join('\n');
 }

@@ -68,12 +68,18 @@ export function rocSvg(curves: readonly RocCurveInput[], options: RocSvgOptions 
     parts.push(`<line x1="${gx}" y1="${top}" x2="${gx}" y2="${top + size}" stroke="#eee"/>`);
     parts.push(`<line x1="${left}" y1="${gy}" x2="${left + size}" y2="${gy}" stroke="#eee"/>`);
     if (k % 2 === 0) {
-      parts.push(`<text x="${gx}" y="${top + size + 16}" text-anchor="middle">${v.toFixed(1)}</text>`);
-      parts.push(`<text x="${left - 6}" y="${fmt(y(v) + 4)}" text-anchor="end">${v.toFixed(1)}</text>`);
+      parts.push(
+        `<text x="${gx}" y="${top + size + 16}" text-anchor="middle">${v.toFixed(1)}</text>`,
+      );
+      parts.push(
+        `<text x="${left - 6}" y="${fmt(y(v) + 4)}" text-anchor="end">${v.toFixed(1)}</text>`,
+      );
     }
   }
   // Axes, chance diagonal, EER line (FAR = FRR ⇔ TPR = 1 − FAR).
-  parts.push(`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="black"/>`);
+  parts.push(
+    `<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="black"/>`,
+  );
   parts.push(
     `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 4"/>`,
   );
@@ -101,7 +107,9 @@ export function rocSvg(curves: readonly RocCurveInput[], options: RocSvgOptions 
     ]
       .filter((s) => s !== '')
       .join(', ');
-    parts.push(`<line x1="${left}" y1="${ly - 4}" x2="${left + 24}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<line x1="${left}" y1="${ly - 4}" x2="${left + 24}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
+    );
     parts.push(
       `<text x="${left + 30}" y="${ly}">${escapeXml(c.label)}${extra === '' ? '' : ` (${extra})`}</text>`,
     );

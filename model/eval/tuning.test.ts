@@ -22,13 +22,19 @@ describe('tuning helpers', () => {
     expect(candidateEpochs({ name: 'a', overrides: {} }, 40)).toBe(40);
     expect(candidateEpochs({ name: 'a', overrides: {}, epochsScale: 0.5 }, 41)).toBe(21);
     expect(candidateEpochs({ name: 'a', overrides: {}, epochsScale: 0.1 }, 2)).toBe(1);
-    expect(() => candidateEpochs({ name: 'a', overrides: {}, epochsScale: 0 }, 2)).toThrow(RangeError);
+    expect(() => candidateEpochs({ name: 'a', overrides: {}, epochsScale: 0 }, 2)).toThrow(
+      RangeError,
+    );
   });
 
   it('counts the encoder weights', () => {
     // keystroke: 14 step features; 5·14·48+48 + 5·48·48+48 + 3·48·48+48 + 96·48+48
-    expect(encoderParameterCount('keystroke', DEFAULT_ENCODER_TRAIN_CONFIG)).toBe(3408 + 11568 + 6960 + 4656);
-    expect(encoderParameterCount('keystroke', { ...DEFAULT_ENCODER_TRAIN_CONFIG, embedding: 32 })).toBe(3408 + 11568 + 6960 + 96 * 32 + 32);
+    expect(encoderParameterCount('keystroke', DEFAULT_ENCODER_TRAIN_CONFIG)).toBe(
+      3408 + 11568 + 6960 + 4656,
+    );
+    expect(
+      encoderParameterCount('keystroke', { ...DEFAULT_ENCODER_TRAIN_CONFIG, embedding: 32 }),
+    ).toBe(3408 + 11568 + 6960 + 96 * 32 + 32);
   });
 
   it('gives mean and sample std', () => {
@@ -40,7 +46,12 @@ describe('tuning helpers', () => {
   });
 
   it('picks the lowest mean EER, ties to the smaller model', () => {
-    const c = (name: string, meanEer: number, parameters: number, epochs = 10) => ({ name, meanEer, parameters, epochs });
+    const c = (name: string, meanEer: number, parameters: number, epochs = 10) => ({
+      name,
+      meanEer,
+      parameters,
+      epochs,
+    });
     expect(pickBest([c('a', 0.2, 10), c('b', 0.1, 99), c('c', 0.3, 1)]).name).toBe('b');
     expect(pickBest([c('big', 0.1, 99), c('small', 0.1, 10)]).name).toBe('small');
     expect(pickBest([c('long', 0.1, 10, 20), c('short', 0.1, 10, 10)]).name).toBe('short');

@@ -68,7 +68,8 @@ export const TUNE_GRIDS: Readonly<Record<string, TuneGrid>> = Object.freeze({
 /** Epochs of a candidate for a base number of epochs: round(base × scale), at least 1. */
 export function candidateEpochs(candidate: TuneCandidate, baseEpochs: number): number {
   const scale = candidate.epochsScale ?? 1;
-  if (!(scale > 0 && scale <= 10)) throw new RangeError(`epochsScale must be in (0, 10], got ${scale}`);
+  if (!(scale > 0 && scale <= 10))
+    throw new RangeError(`epochsScale must be in (0, 10], got ${scale}`);
   return Math.max(1, Math.round(baseEpochs * scale));
 }
 
@@ -76,7 +77,10 @@ export function candidateEpochs(candidate: TuneCandidate, baseEpochs: number): n
  * Weights of the shipped encoder for a config: convolutions and the dense layer (the CosFace
  * centres exist only during training and are not counted).
  */
-export function encoderParameterCount(modality: Modality, config: Pick<EncoderTrainConfig, 'convs' | 'embedding'>): number {
+export function encoderParameterCount(
+  modality: Modality,
+  config: Pick<EncoderTrainConfig, 'convs' | 'embedding'>,
+): number {
   let inputs = stepFeatureNames(modality).length;
   let n = 0;
   for (const l of config.convs) {
@@ -116,12 +120,19 @@ export const EER_TIE = 1e-9;
  */
 export function pickBest<C extends CandidateScore>(candidates: readonly C[]): C {
   if (candidates.length === 0) throw new RangeError('no candidate to pick from');
-  for (const c of candidates) if (!Number.isFinite(c.meanEer)) throw new RangeError(`candidate ${c.name} has mean EER ${c.meanEer}`);
+  for (const c of candidates)
+    if (!Number.isFinite(c.meanEer))
+      throw new RangeError(`candidate ${c.name} has mean EER ${c.meanEer}`);
   let best = candidates[0]!;
   for (const c of candidates.slice(1)) {
     const d = c.meanEer - best.meanEer;
     if (d < -EER_TIE) best = c;
-    else if (Math.abs(d) <= EER_TIE && (c.parameters < best.parameters || (c.parameters === best.parameters && c.epochs < best.epochs))) best = c;
+    else if (
+      Math.abs(d) <= EER_TIE &&
+      (c.parameters < best.parameters ||
+        (c.parameters === best.parameters && c.epochs < best.epochs))
+    )
+      best = c;
   }
   return best;
 }

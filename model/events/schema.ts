@@ -18,15 +18,7 @@ export type RawEventKind = 'kd' | 'ku' | 'pm' | 'pd' | 'pu' | 'wh' | 'in' | 'fc'
 
 /** Coarse key class: the only thing recorded about which key was pressed. */
 export type KeyClass =
-  | 'letter'
-  | 'digit'
-  | 'space'
-  | 'punct'
-  | 'enter'
-  | 'backspace'
-  | 'modifier'
-  | 'nav'
-  | 'other';
+  'letter' | 'digit' | 'space' | 'punct' | 'enter' | 'backspace' | 'modifier' | 'nav' | 'other';
 
 export const KEY_CLASSES: readonly KeyClass[] = [
   'letter',

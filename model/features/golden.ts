@@ -69,7 +69,9 @@ export function checkGolden(golden: unknown): GoldenCheck {
     return result;
   }
   if (golden.featureSchema !== FEATURE_SCHEMA_VERSION) {
-    fail(`golden file is for feature schema ${String(golden.featureSchema)}, this build is ${FEATURE_SCHEMA_VERSION}`);
+    fail(
+      `golden file is for feature schema ${String(golden.featureSchema)}, this build is ${FEATURE_SCHEMA_VERSION}`,
+    );
     result.maxAbsDiff = Infinity;
     return result;
   }
@@ -84,7 +86,9 @@ export function checkGolden(golden: unknown): GoldenCheck {
     const name = typeof c.name === 'string' ? c.name : '(unnamed)';
     let actual: FeatureWindow[];
     try {
-      const windower = createWindower(isRecord(c.config) ? (c.config as Partial<WindowerConfig>) : {});
+      const windower = createWindower(
+        isRecord(c.config) ? (c.config as Partial<WindowerConfig>) : {},
+      );
       actual = (c.batches as unknown[]).flatMap((b) =>
         windower.push(Array.isArray(b) ? b.map(restoreNaN) : []),
       );
@@ -136,7 +140,8 @@ function diff(a: number, e: unknown): number {
 function restoreNaN(e: unknown): RawEvent {
   if (!isRecord(e)) return e as RawEvent;
   const out: Record<string, unknown> = { ...e };
-  for (const key of ['t', 'i', 'x', 'y', 'dx', 'dy', 'b', 'n', 'f']) if (out[key] === null) out[key] = NaN;
+  for (const key of ['t', 'i', 'x', 'y', 'dx', 'dy', 'b', 'n', 'f'])
+    if (out[key] === null) out[key] = NaN;
   return out as unknown as RawEvent;
 }
 

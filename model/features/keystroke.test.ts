@@ -16,9 +16,25 @@ function expectFeatures(v: Float32Array, expected: Record<string, number>): void
   }
 }
 
-const press = (down: number, up: number, c: KeyPress['c'] = 'letter'): KeyPress => ({ down, up, c });
-const kd = (t: number, i: number, c: RawEvent['c'] = 'letter', f?: number): RawEvent => ({ t, k: 'kd', c, i, ...(f ? { f } : {}) });
-const ku = (t: number, i: number, c: RawEvent['c'] = 'letter', f?: number): RawEvent => ({ t, k: 'ku', c, i, ...(f ? { f } : {}) });
+const press = (down: number, up: number, c: KeyPress['c'] = 'letter'): KeyPress => ({
+  down,
+  up,
+  c,
+});
+const kd = (t: number, i: number, c: RawEvent['c'] = 'letter', f?: number): RawEvent => ({
+  t,
+  k: 'kd',
+  c,
+  i,
+  ...(f ? { f } : {}),
+});
+const ku = (t: number, i: number, c: RawEvent['c'] = 'letter', f?: number): RawEvent => ({
+  t,
+  k: 'ku',
+  c,
+  i,
+  ...(f ? { f } : {}),
+});
 
 describe('keystrokeFeatures', () => {
   it('computes every v1 feature for two presses', () => {
@@ -79,7 +95,11 @@ describe('keystrokeFeatures', () => {
 
   it('falls back to the window rhythm when no letter digraph is present', () => {
     // Digits only (a PIN): dd 200 and 300.
-    const v = keystrokeFeatures([press(0, 90, 'digit'), press(200, 290, 'digit'), press(500, 590, 'digit')]);
+    const v = keystrokeFeatures([
+      press(0, 90, 'digit'),
+      press(200, 290, 'digit'),
+      press(500, 590, 'digit'),
+    ]);
     expectFeatures(v, {
       dd_mean: 250,
       dd_letter_letter_mean: 250,
@@ -110,9 +130,12 @@ describe('keystrokeFeatures', () => {
       typing_rate: 3000 / (150 + 150 + 80), // (n − breaks) keys over the rhythm time
     });
     // The same presses without the break: the 670 ms gap is an ordinary (slow) flight.
-    expectFeatures(keystrokeFeatures([press(0, 80), press(150, 230), press(900, 980), press(1050, 1130)]), {
-      dd_mean: (150 + 750 + 150) / 3,
-    });
+    expectFeatures(
+      keystrokeFeatures([press(0, 80), press(150, 230), press(900, 980), press(1050, 1130)]),
+      {
+        dd_mean: (150 + 750 + 150) / 3,
+      },
+    );
   });
 
   it('ignores the focus-break mark of the first press', () => {
@@ -167,7 +190,13 @@ describe('keystrokeFeatures', () => {
   it('handles a press released inside the previous one (B up before A up)', () => {
     // A 0→200 (shift), B 50→100: ud = 50 − 200, uu = 100 − 200, du = 100 − 0.
     const v = keystrokeFeatures([press(0, 200, 'modifier'), press(50, 100)]);
-    expectFeatures(v, { ud_mean: -150, uu_mean: -100, du_mean: 100, dd_mean: 50, rollover_fraction: 1 });
+    expectFeatures(v, {
+      ud_mean: -150,
+      uu_mean: -100,
+      du_mean: 100,
+      dd_mean: 50,
+      rollover_fraction: 1,
+    });
   });
 
   it('clips long holds and keeps pauses out of the flight statistics', () => {
@@ -188,7 +217,13 @@ describe('keystrokeFeatures', () => {
   it('clips flights at ±1500 ms', () => {
     // Second key down 900 ms after the first is up, but held 2 s: uu = 2900 → 1500, du → 1500.
     const v = keystrokeFeatures([press(0, 100), press(1000, 3000)]);
-    expectFeatures(v, { ud_mean: 900, uu_mean: 1500, du_mean: 1500, dd_mean: 1000, hold_mean: 550 });
+    expectFeatures(v, {
+      ud_mean: 900,
+      uu_mean: 1500,
+      du_mean: 1500,
+      dd_mean: 1000,
+      hold_mean: 550,
+    });
   });
 
   const hostile: [string, KeyPress[]][] = [
@@ -203,7 +238,8 @@ describe('keystrokeFeatures', () => {
   it.each(hostile)('gives a finite vector of the right length for %s', (_, presses) => {
     const v = keystrokeFeatures(presses);
     expect(v).toHaveLength(KEYSTROKE_FEATURES.length);
-    for (const [name, value] of Object.entries(named(v))) expect(Number.isFinite(value), name).toBe(true);
+    for (const [name, value] of Object.entries(named(v)))
+      expect(Number.isFinite(value), name).toBe(true);
   });
 
   it('gives all zeros for no presses and zero flights for one press', () => {
@@ -221,7 +257,14 @@ describe('keystrokeFeatures', () => {
 
 describe('pairKeyPresses', () => {
   it('pairs kd and ku by press id under roll-over and emits in key-down order', () => {
-    const presses = pairKeyPresses([kd(0, 1), kd(50, 2), ku(80, 2), ku(120, 1), kd(130, 3, 'space'), ku(200, 3, 'space')]);
+    const presses = pairKeyPresses([
+      kd(0, 1),
+      kd(50, 2),
+      ku(80, 2),
+      ku(120, 1),
+      kd(130, 3, 'space'),
+      ku(200, 3, 'space'),
+    ]);
     expect(presses).toEqual([press(0, 120), press(50, 80), press(130, 200, 'space')]);
   });
 
@@ -266,7 +309,11 @@ describe('pairKeyPresses', () => {
       kd(450, 4),
       ku(520, 4),
     ]);
-    expect(presses).toEqual([press(0, 80), { ...press(300, 380), focusBreak: true }, press(450, 520)]);
+    expect(presses).toEqual([
+      press(0, 80),
+      { ...press(300, 380), focusBreak: true },
+      press(450, 520),
+    ]);
   });
 
   it('marks a Tab that moves the focus: the flight after the Tab is the break', () => {
@@ -282,7 +329,15 @@ describe('pairKeyPresses', () => {
   });
 
   it('forgets open presses on a page blur (their ku never comes) and marks the next press', () => {
-    const presses = pairKeyPresses([kd(0, 1), ku(60, 1), kd(100, 2), { t: 120, k: 'br' }, ku(5000, 2), kd(5100, 3), ku(5180, 3)]);
+    const presses = pairKeyPresses([
+      kd(0, 1),
+      ku(60, 1),
+      kd(100, 2),
+      { t: 120, k: 'br' },
+      ku(5000, 2),
+      kd(5100, 3),
+      ku(5180, 3),
+    ]);
     expect(presses).toEqual([press(0, 60), { ...press(5100, 5180), focusBreak: true }]);
   });
 
@@ -291,12 +346,20 @@ describe('pairKeyPresses', () => {
   });
 
   it('cancels an open press whose ku is flagged, without stalling later presses', () => {
-    const presses = pairKeyPresses([kd(0, 1), kd(20, 2), ku(50, 1, 'letter', FLAG.untrusted), ku(80, 2)]);
+    const presses = pairKeyPresses([
+      kd(0, 1),
+      kd(20, 2),
+      ku(50, 1, 'letter', FLAG.untrusted),
+      ku(80, 2),
+    ]);
     expect(presses).toEqual([press(20, 80)]);
   });
 
   it('defaults a missing key class to other and clamps up to down', () => {
-    const events: RawEvent[] = [{ t: 10, k: 'kd', i: 1 }, { t: 5, k: 'ku', i: 1 }];
+    const events: RawEvent[] = [
+      { t: 10, k: 'kd', i: 1 },
+      { t: 5, k: 'ku', i: 1 },
+    ];
     expect(pairKeyPresses(events)).toEqual([{ down: 10, up: 10, c: 'other' }]);
   });
 

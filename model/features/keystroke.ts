@@ -236,9 +236,18 @@ export function keystrokeFeatures(presses: readonly KeyPress[]): Float32Array {
     holdMean,
     std(holds),
     median(holds),
-    mean(byClass((c) => c === 'letter'), holdMean),
-    mean(byClass((c) => c === 'space'), holdMean),
-    mean(byClass((c) => c !== 'letter' && c !== 'space'), holdMean),
+    mean(
+      byClass((c) => c === 'letter'),
+      holdMean,
+    ),
+    mean(
+      byClass((c) => c === 'space'),
+      holdMean,
+    ),
+    mean(
+      byClass((c) => c !== 'letter' && c !== 'space'),
+      holdMean,
+    ),
     ddMean,
     std(dd),
     median(dd),

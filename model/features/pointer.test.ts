@@ -15,7 +15,13 @@ function expectFeatures(v: Float32Array, expected: Record<string, number>): void
   }
 }
 
-const pm = (t: number, x: number, y: number, f?: number): RawEvent => ({ t, k: 'pm', x, y, ...(f ? { f } : {}) });
+const pm = (t: number, x: number, y: number, f?: number): RawEvent => ({
+  t,
+  k: 'pm',
+  x,
+  y,
+  ...(f ? { f } : {}),
+});
 const pd = (t: number, x: number, y: number, b = 0): RawEvent => ({ t, k: 'pd', x, y, b });
 const pu = (t: number, x: number, y: number, b = 0): RawEvent => ({ t, k: 'pu', x, y, b });
 const wh = (t: number, dy = 100, dx = 0): RawEvent => ({ t, k: 'wh', dx, dy });
@@ -95,14 +101,17 @@ describe('pointerFeatures', () => {
     ]);
     expectFeatures(v, {
       pause_fraction: 1 / 5,
-      straightness: (1 + Math.SQRT2 * 10 / 20) / 2,
+      straightness: (1 + (Math.SQRT2 * 10) / 20) / 2,
       speed_mean: 1, // the pause interval carries no speed
       accel_mean_abs: 0, // nor acceleration across it
     });
   });
 
   it('does not treat exactly 100 ms as a pause', () => {
-    expectFeatures(pointerFeatures([pm(0, 0, 0), pm(100, 10, 0)]), { pause_fraction: 0, speed_mean: 0.1 });
+    expectFeatures(pointerFeatures([pm(0, 0, 0), pm(100, 10, 0)]), {
+      pause_fraction: 0,
+      speed_mean: 0.1,
+    });
   });
 
   it('merges same-timestamp samples instead of dividing by zero', () => {
@@ -127,11 +136,16 @@ describe('pointerFeatures', () => {
   });
 
   it('clips click holds at 2000 ms', () => {
-    expectFeatures(pointerFeatures([pd(0, 0, 0), pu(5000, 0, 0)]), { click_hold_mean: 2000, click_count: 1 });
+    expectFeatures(pointerFeatures([pd(0, 0, 0), pu(5000, 0, 0)]), {
+      click_hold_mean: 2000,
+      click_count: 1,
+    });
   });
 
   it('counts wheel events per second of window span, with a 100 ms floor', () => {
-    expectFeatures(pointerFeatures([pm(0, 0, 0), wh(100), wh(200), pm(1000, 10, 0)]), { wheel_rate: 2 });
+    expectFeatures(pointerFeatures([pm(0, 0, 0), wh(100), wh(200), pm(1000, 10, 0)]), {
+      wheel_rate: 2,
+    });
     expectFeatures(pointerFeatures([pm(0, 0, 0), wh(5), pm(10, 1, 0)]), { wheel_rate: 10 });
   });
 
@@ -147,14 +161,24 @@ describe('pointerFeatures', () => {
       pu(1080, 5, 0),
     ]);
     expectFeatures(v, { click_count: 3, click_interval_mean: 500, click_interval_std: 200 });
-    expectFeatures(pointerFeatures([pd(0, 0, 0), pd(8000, 0, 0)]), { click_interval_mean: 5000, click_interval_std: 0 });
+    expectFeatures(pointerFeatures([pd(0, 0, 0), pd(8000, 0, 0)]), {
+      click_interval_mean: 5000,
+      click_interval_std: 0,
+    });
     expectFeatures(pointerFeatures([pm(0, 0, 0), pd(10, 0, 0)]), { click_interval_mean: 0 });
   });
 
   it('measures scroll speed and the rhythm within scroll gestures', () => {
     // Span 0 → 2500 ms; |deltas| 100, 50 (3-4-5), 100, 100: 350 px; intervals 30, 30, and a
     // 1840 ms gap between gestures that is left out.
-    const v = pointerFeatures([pm(0, 0, 0), wh(100), wh(130, 40, 30), wh(160, -100), wh(2000), pm(2500, 10, 0)]);
+    const v = pointerFeatures([
+      pm(0, 0, 0),
+      wh(100),
+      wh(130, 40, 30),
+      wh(160, -100),
+      wh(2000),
+      pm(2500, 10, 0),
+    ]);
     expectFeatures(v, { wheel_rate: 4 / 2.5, wheel_speed: 350 / 2.5, wheel_interval_mean: 30 });
   });
 
@@ -166,13 +190,26 @@ describe('pointerFeatures', () => {
   describe('precision_index', () => {
     it('is 1 for a straight approach, skipping the dwell before the press', () => {
       // Right 30 px in 30 ms, rest 170 ms, press where the pointer rests.
-      const v = pointerFeatures([pm(0, 0, 0), pm(10, 10, 0), pm(20, 20, 0), pm(30, 30, 0), pd(200, 30, 0), pu(260, 30, 0)]);
+      const v = pointerFeatures([
+        pm(0, 0, 0),
+        pm(10, 10, 0),
+        pm(20, 20, 0),
+        pm(30, 30, 0),
+        pd(200, 30, 0),
+        pu(260, 30, 0),
+      ]);
       expectFeatures(v, { precision_index: 1 });
     });
 
     it('is chord / path of the movement since the last pause', () => {
       // (100,100) then a 500 ms pause; the approach is (0,0) → (30,0) → (30,40): 50 / 70.
-      const v = pointerFeatures([pm(0, 100, 100), pm(500, 0, 0), pm(510, 30, 0), pm(520, 30, 40), pd(600, 30, 40)]);
+      const v = pointerFeatures([
+        pm(0, 100, 100),
+        pm(500, 0, 0),
+        pm(510, 30, 0),
+        pm(520, 30, 40),
+        pd(600, 30, 40),
+      ]);
       expectFeatures(v, { precision_index: 50 / 70 });
     });
 
@@ -204,7 +241,10 @@ describe('pointerFeatures', () => {
       // An L (straightness √200 / 20), then a press after a pause at another place (a jump).
       const events = [pm(0, 0, 0), pm(10, 10, 0), pm(20, 10, 10)];
       const fallback = Math.sqrt(200) / 20;
-      expectFeatures(pointerFeatures([...events, pd(300, 50, 50)]), { straightness: fallback, precision_index: fallback });
+      expectFeatures(pointerFeatures([...events, pd(300, 50, 50)]), {
+        straightness: fallback,
+        precision_index: fallback,
+      });
       expectFeatures(pointerFeatures(events), { precision_index: fallback });
       // A 3 px approach is too short to say anything (and too short a segment for straightness).
       expectFeatures(pointerFeatures([...events, pm(400, 0, 0), pm(410, 3, 0), pd(420, 3, 0)]), {
@@ -248,7 +288,10 @@ describe('pointerFeatures', () => {
   const hostile: [string, RawEvent[]][] = [
     ['empty', []],
     ['single event', [pm(0, 1, 1)]],
-    ['identical timestamps', [pm(5, 0, 0), pm(5, 10, 10), pd(5, 10, 10), pu(5, 10, 10), pm(5, 3, 3)]],
+    [
+      'identical timestamps',
+      [pm(5, 0, 0), pm(5, 10, 10), pd(5, 10, 10), pu(5, 10, 10), pm(5, 3, 3)],
+    ],
     ['NaN coordinates', [pm(0, NaN, NaN), pm(10, NaN, 0), pm(20, 0, NaN)]],
     ['NaN and infinite times', [pm(NaN, 0, 0), pm(Infinity, 1, 1), wh(NaN)]],
     ['decreasing timestamps', [pm(100, 0, 0), pm(50, 10, 0), pm(0, 20, 0), pm(-50, 30, 0)]],
@@ -256,13 +299,17 @@ describe('pointerFeatures', () => {
     ['huge timestamps', [pm(1.7e308, 0, 0), pm(1.79e308, 10, 0), pm(-1.7e308, 20, 0)]],
     ['only wheel', [wh(0), wh(0), wh(0)]],
     ['hostile wheel deltas', [wh(0, NaN, Infinity), wh(-1e308, 1e308, -1e308), { t: 5, k: 'wh' }]],
-    ['clicks at identical and decreasing times', [pd(5, 0, 0), pd(5, 0, 0), pd(-1e308, 1, 1), pd(1e308, 2, 2)]],
+    [
+      'clicks at identical and decreasing times',
+      [pd(5, 0, 0), pd(5, 0, 0), pd(-1e308, 1, 1), pd(1e308, 2, 2)],
+    ],
     ['pu without pd', [pu(0, 0, 0), pu(10, 0, 0)]],
     ['zero-length moves', [pm(0, 5, 5), pm(10, 5, 5), pm(20, 5, 5)]],
   ];
   it.each(hostile)('gives a finite vector of the right length for %s', (_, events) => {
     const v = pointerFeatures(events);
     expect(v).toHaveLength(POINTER_FEATURES.length);
-    for (const [name, value] of Object.entries(named(v))) expect(Number.isFinite(value), name).toBe(true);
+    for (const [name, value] of Object.entries(named(v)))
+      expect(Number.isFinite(value), name).toBe(true);
   });
 });

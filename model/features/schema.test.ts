@@ -33,18 +33,21 @@ describe('feature schema v2', () => {
     expect(FEATURE_NAMES.pointer[14]).toBe('wheel_rate');
   });
 
-  it.each(MODALITIES)('%s: names are unique snake_case with a unit, description and positive minScale', (m) => {
-    const specs = FEATURE_SPECS[m];
-    expect(new Set(specs.map((s) => s.name)).size).toBe(specs.length);
-    for (const s of specs) {
-      expect(s.name).toMatch(/^[a-z][a-z0-9_]*$/);
-      expect(s.unit.length, s.name).toBeGreaterThan(0);
-      expect(s.description.length, s.name).toBeGreaterThan(10);
-      expect(s.minScale, s.name).toBeGreaterThan(0);
-    }
-    expect(FEATURE_NAMES[m]).toEqual(specs.map((s) => s.name));
-    expect(featureDimension(m)).toBe(specs.length);
-  });
+  it.each(MODALITIES)(
+    '%s: names are unique snake_case with a unit, description and positive minScale',
+    (m) => {
+      const specs = FEATURE_SPECS[m];
+      expect(new Set(specs.map((s) => s.name)).size).toBe(specs.length);
+      for (const s of specs) {
+        expect(s.name).toMatch(/^[a-z][a-z0-9_]*$/);
+        expect(s.unit.length, s.name).toBeGreaterThan(0);
+        expect(s.description.length, s.name).toBeGreaterThan(10);
+        expect(s.minScale, s.name).toBeGreaterThan(0);
+      }
+      expect(FEATURE_NAMES[m]).toEqual(specs.map((s) => s.name));
+      expect(featureDimension(m)).toBe(specs.length);
+    },
+  );
 
   it('has 24 keystroke and 20 pointer features, matching the extractors', () => {
     expect(featureDimension('keystroke')).toBe(24);

@@ -195,15 +195,13 @@ export const KEYSTROKE_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'dd_letter_space_mean',
     unit: ms,
-    description:
-      'mean down-down of letter→space rhythm pairs that are not pauses; dd_mean if none',
+    description: 'mean down-down of letter→space rhythm pairs that are not pauses; dd_mean if none',
     minScale: 10,
   },
   {
     name: 'dd_space_letter_mean',
     unit: ms,
-    description:
-      'mean down-down of space→letter rhythm pairs that are not pauses; dd_mean if none',
+    description: 'mean down-down of space→letter rhythm pairs that are not pauses; dd_mean if none',
     minScale: 10,
   },
   {
@@ -239,7 +237,8 @@ export const POINTER_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'accel_mean_abs',
     unit: 'px/ms²',
-    description: 'mean |Δspeed / Δt| between consecutive moving intervals (Δt between interval midpoints), clipped to ±1',
+    description:
+      'mean |Δspeed / Δt| between consecutive moving intervals (Δt between interval midpoints), clipped to ±1',
     minScale: 0.002,
   },
   {
@@ -251,7 +250,8 @@ export const POINTER_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'jerk_mean_abs',
     unit: 'px/ms³',
-    description: 'mean |Δaccel / Δt| between consecutive accelerations (Δt between their times), clipped to ±0.1',
+    description:
+      'mean |Δaccel / Δt| between consecutive accelerations (Δt between their times), clipped to ±0.1',
     minScale: 0.0002,
   },
   {
@@ -269,7 +269,8 @@ export const POINTER_FEATURES: readonly FeatureSpec[] = Object.freeze([
   {
     name: 'straightness',
     unit: 'ratio',
-    description: 'mean chord / path length of movement segments (runs between pauses) of ≥ 5 px; 1 if none',
+    description:
+      'mean chord / path length of movement segments (runs between pauses) of ≥ 5 px; 1 if none',
     minScale: 0.005,
   },
   {

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { FLAG, type RawEvent } from '../events/schema';
 import { pairKeyPresses } from './keystroke';
-import { KEY_STEP_FEATURES, POINTER_STEP_FEATURES, compress, keystrokeSteps, pointerSteps } from './sequence';
+import {
+  KEY_STEP_FEATURES,
+  POINTER_STEP_FEATURES,
+  compress,
+  keystrokeSteps,
+  pointerSteps,
+} from './sequence';
 import { createWindower } from './windower';
 
-const row = (steps: Float32Array, width: number, k: number): number[] => Array.from(steps.subarray(k * width, (k + 1) * width));
+const row = (steps: Float32Array, width: number, k: number): number[] =>
+  Array.from(steps.subarray(k * width, (k + 1) * width));
 
 describe('keystrokeSteps', () => {
   it('gives hold, dd, ud, uu (log-compressed), start and the class one-hot per press', () => {
@@ -75,7 +82,11 @@ describe('pointerSteps', () => {
 describe('windower steps', () => {
   it('carry exactly the presses behind the window vector', () => {
     const events: RawEvent[] = [];
-    for (let k = 0; k < 4; k++) events.push({ t: 1000 + 200 * k, k: 'kd', c: 'letter', i: k + 1 }, { t: 1090 + 200 * k, k: 'ku', c: 'letter', i: k + 1 });
+    for (let k = 0; k < 4; k++)
+      events.push(
+        { t: 1000 + 200 * k, k: 'kd', c: 'letter', i: k + 1 },
+        { t: 1090 + 200 * k, k: 'ku', c: 'letter', i: k + 1 },
+      );
     const [window] = createWindower({ keysPerWindow: 4 }).push(events);
     expect(window!.stepCount).toBe(4);
     expect(window!.steps).toEqual(keystrokeSteps(pairKeyPresses(events)).steps);

@@ -110,7 +110,8 @@ export function pointerSteps(events: readonly RawEvent[]): { steps: Float32Array
   const d = POINTER_STEP_FEATURES.length;
   // Kept samples first: one closer than minDtMs to the previous kept one merges into it (the
   // later position wins, the event kinds add up), exactly as pointer.ts keeps them.
-  const kept: { t: number; x: number; y: number; press: number; release: number; drag: number }[] = [];
+  const kept: { t: number; x: number; y: number; press: number; release: number; drag: number }[] =
+    [];
   for (const e of events) {
     if (!usablePointer(e)) continue;
     const s = {

@@ -4,25 +4,42 @@ import { POINTER_A, TYPIST_A, syntheticKeystrokes, syntheticPointer } from '../t
 import { keystrokeFeatures, pairKeyPresses } from './keystroke';
 import { pointerFeatures } from './pointer';
 import { FEATURE_SCHEMA_VERSION, KEYSTROKE_FEATURES, POINTER_FEATURES } from './schema';
-import { DEFAULT_WINDOWER_CONFIG, type FeatureWindow, createWindower, resolveWindowerConfig } from './windower';
+import {
+  DEFAULT_WINDOWER_CONFIG,
+  type FeatureWindow,
+  createWindower,
+  resolveWindowerConfig,
+} from './windower';
 
 /** `n` presses: 80 ms holds, a key every 200 ms from `t0`, ids from `id0`. */
 function typing(n: number, t0 = 0, id0 = 1): RawEvent[] {
   const out: RawEvent[] = [];
   for (let k = 0; k < n; k++) {
-    out.push({ t: t0 + 200 * k, k: 'kd', c: 'letter', i: id0 + k }, { t: t0 + 200 * k + 80, k: 'ku', c: 'letter', i: id0 + k });
+    out.push(
+      { t: t0 + 200 * k, k: 'kd', c: 'letter', i: id0 + k },
+      { t: t0 + 200 * k + 80, k: 'ku', c: 'letter', i: id0 + k },
+    );
   }
   return out;
 }
 
 /** `n` pointer moves 10 ms apart from `t0`. */
 function moving(n: number, t0 = 0): RawEvent[] {
-  return Array.from({ length: n }, (_, j) => ({ t: t0 + 10 * j, k: 'pm' as const, x: 3 * j, y: j }));
+  return Array.from({ length: n }, (_, j) => ({
+    t: t0 + 10 * j,
+    k: 'pm' as const,
+    x: 3 * j,
+    y: j,
+  }));
 }
 
 describe('resolveWindowerConfig', () => {
   it('has the documented defaults', () => {
-    expect(resolveWindowerConfig()).toEqual({ keysPerWindow: 20, pointerEventsPerWindow: 64, maxPauseMs: 5000 });
+    expect(resolveWindowerConfig()).toEqual({
+      keysPerWindow: 20,
+      pointerEventsPerWindow: 64,
+      maxPauseMs: 5000,
+    });
     expect(DEFAULT_WINDOWER_CONFIG.keysPerWindow).toBe(20);
   });
 
@@ -54,7 +71,10 @@ describe('createWindower', () => {
   });
 
   it('gives the same windows whatever the batch boundaries', () => {
-    const events = [...syntheticKeystrokes(TYPIST_A, 65, { seed: 3 }), ...syntheticPointer(POINTER_A, 200, { seed: 4, startMs: 30_000 })];
+    const events = [
+      ...syntheticKeystrokes(TYPIST_A, 65, { seed: 3 }),
+      ...syntheticPointer(POINTER_A, 200, { seed: 4, startMs: 30_000 }),
+    ];
     const once = createWindower().push(events);
     const w = createWindower();
     const pieces: FeatureWindow[] = [];
@@ -82,7 +102,12 @@ describe('createWindower', () => {
       { t: 120, k: 'ku', c: 'letter', i: 7 },
     ]);
     expect(Array.from(win!.vector)).toEqual(
-      Array.from(keystrokeFeatures([{ down: 0, up: 120, c: 'letter' }, { down: 50, up: 90, c: 'space' }])),
+      Array.from(
+        keystrokeFeatures([
+          { down: 0, up: 120, c: 'letter' },
+          { down: 50, up: 90, c: 'space' },
+        ]),
+      ),
     );
     expect([win!.start, win!.end]).toEqual([0, 120]);
   });
@@ -95,7 +120,10 @@ describe('createWindower', () => {
       noisy.push({ ...e, i: (e.i ?? 0) + 100, f: FLAG.untrusted });
       if (e.k === 'kd') noisy.push({ ...e, t: e.t + 30, f: FLAG.repeat });
     }
-    noisy.push({ t: 10, k: 'kd', c: 'other', i: 500, f: FLAG.composing }, { t: 20, k: 'ku', c: 'other', i: 500 });
+    noisy.push(
+      { t: 10, k: 'kd', c: 'other', i: 500, f: FLAG.composing },
+      { t: 20, k: 'ku', c: 'other', i: 500 },
+    );
     noisy.sort((a, b) => a.t - b.t);
     expect(createWindower({ keysPerWindow: 3 }).push(noisy)).toEqual(clean);
   });
@@ -151,9 +179,13 @@ describe('createWindower', () => {
       ...moving(3, 40),
     ];
     const windows = w.push(events);
-    expect(windows.map((x) => [x.modality, x.count, x.start, x.end])).toEqual([['pointer', 4, 0, 30]]);
+    expect(windows.map((x) => [x.modality, x.count, x.start, x.end])).toEqual([
+      ['pointer', 4, 0, 30],
+    ]);
     expect(windows[0]!.vector).toHaveLength(POINTER_FEATURES.length);
-    expect(windows[0]!.vector[POINTER_FEATURES.findIndex((f) => f.name === 'wheel_rate')]).toBeCloseTo(10, 4);
+    expect(
+      windows[0]!.vector[POINTER_FEATURES.findIndex((f) => f.name === 'wheel_rate')],
+    ).toBeCloseTo(10, 4);
     expect(w.pending().pointer).toBe(3);
   });
 
@@ -202,7 +234,9 @@ describe('createWindower', () => {
       expect(w.push([{ t: 700, k: 'br' }])).toEqual([]);
       expect(w.pending()).toEqual({ keystroke: 0, pointer: 0 });
       // Back 300 ms later (not a long pause): the windows start afresh from the new events.
-      const windows = w.push([...typing(5, 1000, 10), ...moving(4, 1000)].sort((a, b) => a.t - b.t));
+      const windows = w.push(
+        [...typing(5, 1000, 10), ...moving(4, 1000)].sort((a, b) => a.t - b.t),
+      );
       expect(windows.map((x) => [x.modality, x.start])).toEqual([
         ['pointer', 1000],
         ['keystroke', 1000],
@@ -263,8 +297,15 @@ describe('createWindower', () => {
       // fc at 5000 does not refresh the clock: the key at 5100 comes 4.8 s after the last key.
       expect(w.push([...typing(2), { t: 5000, k: 'fc' }, ...typing(2, 5100, 10)])).toEqual([]);
       expect(w.pending().keystroke).toBe(2);
-      const [win] = createWindower({ keysPerWindow: 4 }).push([...typing(2), { t: 500, k: 'fc', f: FLAG.untrusted }, ...typing(2, 1000, 10)]);
-      const [plain] = createWindower({ keysPerWindow: 4 }).push([...typing(2), ...typing(2, 1000, 10)]);
+      const [win] = createWindower({ keysPerWindow: 4 }).push([
+        ...typing(2),
+        { t: 500, k: 'fc', f: FLAG.untrusted },
+        ...typing(2, 1000, 10),
+      ]);
+      const [plain] = createWindower({ keysPerWindow: 4 }).push([
+        ...typing(2),
+        ...typing(2, 1000, 10),
+      ]);
       expect(Array.from(win!.vector)).toEqual(Array.from(plain!.vector));
     });
 
@@ -281,19 +322,30 @@ describe('createWindower', () => {
         { t: 75, k: 'ku', c: 'other', i: 91 },
       ];
       const only = createWindower({ keysPerWindow: 2 });
-      expect(only.push([...text, ...text.map((e) => ({ ...e, t: e.t + 100, i: e.i === undefined ? undefined : e.i + 10 }))])).toEqual([]);
+      expect(
+        only.push([
+          ...text,
+          ...text.map((e) => ({ ...e, t: e.t + 100, i: e.i === undefined ? undefined : e.i + 10 })),
+        ]),
+      ).toEqual([]);
       expect(only.pending()).toEqual({ keystroke: 0, pointer: 0 });
 
       const clean = createWindower({ keysPerWindow: 3 }).push(typing(6, 1000));
       const mixed = createWindower({ keysPerWindow: 3 }).push([...text, ...typing(6, 1000)]);
-      expect(mixed.map((x) => Array.from(x.vector))).toEqual(clean.map((x) => Array.from(x.vector)));
+      expect(mixed.map((x) => Array.from(x.vector))).toEqual(
+        clean.map((x) => Array.from(x.vector)),
+      );
       expect(mixed.map((x) => x.textInputs)).toEqual([6, 0]);
       expect(clean.map((x) => x.textInputs)).toEqual([0, 0]);
     });
 
     it('starts the text-input count afresh after a br or reset(), not after a long pause', () => {
       const w = createWindower({ keysPerWindow: 2, maxPauseMs: 1000 });
-      w.push([{ t: 0, k: 'in', n: 4 }, { t: 10, k: 'br' }, { t: 20, k: 'in', n: 1 }]);
+      w.push([
+        { t: 0, k: 'in', n: 4 },
+        { t: 10, k: 'br' },
+        { t: 20, k: 'in', n: 1 },
+      ]);
       expect(w.push(typing(2, 100)).map((x) => x.textInputs)).toEqual([1]);
       // One key, a paste during a 5 s silence, then typing: the partial window is discarded,
       // the paste is counted in the next window.
@@ -306,7 +358,10 @@ describe('createWindower', () => {
     });
 
     it('gives pointer windows textInputs 0', () => {
-      const [win] = createWindower({ pointerEventsPerWindow: 4 }).push([{ t: 0, k: 'in', n: 1 }, ...moving(4, 10)]);
+      const [win] = createWindower({ pointerEventsPerWindow: 4 }).push([
+        { t: 0, k: 'in', n: 1 },
+        ...moving(4, 10),
+      ]);
       expect(win!.textInputs).toBe(0);
     });
   });

@@ -94,7 +94,9 @@ export interface Windower {
 }
 
 /** Validates a partial config and fills in defaults; throws a `RangeError` quoting a bad value. */
-export function resolveWindowerConfig(config: Partial<WindowerConfig> = {}): Readonly<WindowerConfig> {
+export function resolveWindowerConfig(
+  config: Partial<WindowerConfig> = {},
+): Readonly<WindowerConfig> {
   assertKnownKeys('WindowerConfig', config, Object.keys(DEFAULT_WINDOWER_CONFIG));
   const c = { ...DEFAULT_WINDOWER_CONFIG, ...config };
   assertInteger('keysPerWindow', c.keysPerWindow, 2, 1000);

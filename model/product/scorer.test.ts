@@ -6,7 +6,10 @@ import keystrokeEncoderFile from '../shared/default-keystroke.json';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
 import { PRODUCT, disposeProductModels, fitProductModels, productScore } from './scorer';
 
-const scorable = (w: FeatureWindow) => ({ vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } });
+const scorable = (w: FeatureWindow) => ({
+  vector: w.vector,
+  sequence: { steps: w.steps, n: w.stepCount },
+});
 const windows = (presses: number, seed: number) =>
   createWindower(PRODUCT.windows)
     .push(syntheticKeystrokes(TYPIST_A, presses, { seed }))
@@ -31,7 +34,9 @@ describe('fitProductModels and productScore', () => {
   const encoder = encoderFromJSON(keystrokeEncoderFile);
 
   it('refuses fewer windows than the product enrols on', async () => {
-    await expect(fitProductModels('keystroke', windows(180, 1).map(scorable), encoder)).rejects.toMatchObject({
+    await expect(
+      fitProductModels('keystroke', windows(180, 1).map(scorable), encoder),
+    ).rejects.toMatchObject({
       code: 'ERR_TOO_FEW_WINDOWS',
     });
   });
@@ -44,7 +49,9 @@ describe('fitProductModels and productScore', () => {
     const embedding = models.embedding!.score({ steps: w.steps, n: w.stepCount });
     expect(productScore(models, scorable(w))).toBeCloseTo((detector + embedding) / 2, 12);
     expect(productScore(models, { vector: w.vector })).toBe(detector);
-    expect(productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: 1 } })).toBe(detector);
+    expect(productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: 1 } })).toBe(
+      detector,
+    );
     disposeProductModels(models);
   });
 

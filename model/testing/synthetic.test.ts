@@ -12,9 +12,12 @@ describe('syntheticKeystrokes', () => {
 
   it('emits a time-ordered kd/ku pair per press with consecutive press ids', () => {
     expect(events).toHaveLength(4000);
-    for (let j = 1; j < events.length; j++) expect(events[j]!.t).toBeGreaterThanOrEqual(events[j - 1]!.t);
+    for (let j = 1; j < events.length; j++)
+      expect(events[j]!.t).toBeGreaterThanOrEqual(events[j - 1]!.t);
     expect(presses).toHaveLength(2000);
-    expect(new Set(events.map((e) => e.i))).toEqual(new Set(Array.from({ length: 2000 }, (_, k) => k + 1)));
+    expect(new Set(events.map((e) => e.i))).toEqual(
+      new Set(Array.from({ length: 2000 }, (_, k) => k + 1)),
+    );
   });
 
   it('has the profile’s mean letter hold and up-down flight (±15 % jitter averages out)', () => {
@@ -23,24 +26,36 @@ describe('syntheticKeystrokes', () => {
     expect(mean(letters)).toBeLessThan(103);
     expect(Math.min(...letters)).toBeGreaterThanOrEqual(84.9);
     expect(Math.max(...letters)).toBeLessThanOrEqual(115.1);
-    const flights = presses.slice(1).map((p, k) => p.down - presses[k]!.up).filter((f) => f > 0 && f < 500);
+    const flights = presses
+      .slice(1)
+      .map((p, k) => p.down - presses[k]!.up)
+      .filter((f) => f > 0 && f < 500);
     expect(mean(flights)).toBeGreaterThan(114);
     expect(mean(flights)).toBeLessThan(126);
   });
 
   it('produces roll-over at about the configured rate', () => {
-    const rollovers = presses.slice(1).filter((p, k) => p.down < presses[k]!.up).length / (presses.length - 1);
+    const rollovers =
+      presses.slice(1).filter((p, k) => p.down < presses[k]!.up).length / (presses.length - 1);
     expect(rollovers).toBeGreaterThan(0.07);
     expect(rollovers).toBeLessThan(0.13);
-    expect(pairKeyPresses(syntheticKeystrokes({ ...TYPIST_A, rolloverRate: 0 }, 200, { seed: 2 })).every(
-      (p, k, all) => k === 0 || p.down >= all[k - 1]!.up,
-    )).toBe(true);
+    expect(
+      pairKeyPresses(syntheticKeystrokes({ ...TYPIST_A, rolloverRate: 0 }, 200, { seed: 2 })).every(
+        (p, k, all) => k === 0 || p.down >= all[k - 1]!.up,
+      ),
+    ).toBe(true);
   });
 
   it('is deterministic per seed and continues press ids', () => {
-    expect(syntheticKeystrokes(TYPIST_A, 50, { seed: 7 })).toEqual(syntheticKeystrokes(TYPIST_A, 50, { seed: 7 }));
-    expect(syntheticKeystrokes(TYPIST_A, 50, { seed: 7 })).not.toEqual(syntheticKeystrokes(TYPIST_A, 50, { seed: 8 }));
-    expect(syntheticKeystrokes(TYPIST_A, 3, { seed: 7, firstId: 100, startMs: 5000 })[0]).toMatchObject({ i: 100, t: 5000, k: 'kd' });
+    expect(syntheticKeystrokes(TYPIST_A, 50, { seed: 7 })).toEqual(
+      syntheticKeystrokes(TYPIST_A, 50, { seed: 7 }),
+    );
+    expect(syntheticKeystrokes(TYPIST_A, 50, { seed: 7 })).not.toEqual(
+      syntheticKeystrokes(TYPIST_A, 50, { seed: 8 }),
+    );
+    expect(
+      syntheticKeystrokes(TYPIST_A, 3, { seed: 7, firstId: 100, startMs: 5000 })[0],
+    ).toMatchObject({ i: 100, t: 5000, k: 'kd' });
   });
 });
 
@@ -50,7 +65,8 @@ describe('syntheticPointer', () => {
     expect(events.filter((e) => e.k !== 'wh')).toHaveLength(640);
     expect(events.some((e) => e.k === 'pd')).toBe(true);
     for (let j = 1; j < events.length; j++) {
-      if (events[j]!.k !== 'wh' && events[j - 1]!.k !== 'wh') expect(events[j]!.t).toBeGreaterThanOrEqual(events[j - 1]!.t);
+      if (events[j]!.k !== 'wh' && events[j - 1]!.k !== 'wh')
+        expect(events[j]!.t).toBeGreaterThanOrEqual(events[j - 1]!.t);
     }
   });
 
@@ -61,13 +77,19 @@ describe('syntheticPointer', () => {
     // Path speed exceeds chord speed a little (the bow), never by much at curvature 0.15.
     expect(v[speedIndex]).toBeGreaterThan(0.95);
     expect(v[speedIndex]).toBeLessThan(1.2);
-    const fast = pointerFeatures(syntheticPointer({ ...POINTER_A, speedPxPerMs: 2 }, 4000, { seed: 3 }));
+    const fast = pointerFeatures(
+      syntheticPointer({ ...POINTER_A, speedPxPerMs: 2 }, 4000, { seed: 3 }),
+    );
     expect(fast[speedIndex]! / v[speedIndex]!).toBeGreaterThan(1.8);
-    const curvy = pointerFeatures(syntheticPointer({ ...POINTER_A, curvature: 0.45 }, 4000, { seed: 3 }));
+    const curvy = pointerFeatures(
+      syntheticPointer({ ...POINTER_A, curvature: 0.45 }, 4000, { seed: 3 }),
+    );
     expect(curvy[turnIndex]!).toBeGreaterThan(1.5 * v[turnIndex]!);
   });
 
   it('is deterministic per seed', () => {
-    expect(syntheticPointer(POINTER_A, 100, { seed: 5 })).toEqual(syntheticPointer(POINTER_A, 100, { seed: 5 }));
+    expect(syntheticPointer(POINTER_A, 100, { seed: 5 })).toEqual(
+      syntheticPointer(POINTER_A, 100, { seed: 5 }),
+    );
   });
 });

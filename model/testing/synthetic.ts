@@ -59,7 +59,10 @@ export interface StreamOptions {
 export const TYPIST_A: Readonly<TypistProfile> = Object.freeze({ holdMs: 100, flightMs: 120 });
 
 /** A pointer user with average speed and mild curvature, the reference "user A". */
-export const POINTER_A: Readonly<PointerProfile> = Object.freeze({ speedPxPerMs: 1, curvature: 0.15 });
+export const POINTER_A: Readonly<PointerProfile> = Object.freeze({
+  speedPxPerMs: 1,
+  curvature: 0.15,
+});
 
 /**
  * Key events of `presses` presses by `profile`, sorted by time. Press ids start at
@@ -138,7 +141,7 @@ export function syntheticPointer(
     const duration = dist / j(profile.speedPxPerMs);
     const x0 = x;
     const y0 = y;
-    for (let el = 0; el < duration && counted < events; ) {
+    for (let el = 0; el < duration && counted < events;) {
       el = Math.min(el + j(profile.sampleMs ?? 8), duration);
       const tau = el / duration;
       const s = tau * tau * tau * (10 - 15 * tau + 6 * tau * tau);
@@ -156,7 +159,8 @@ export function syntheticPointer(
     const rest = j(profile.restMs ?? 300);
     if (rng() < (profile.wheelRate ?? 0.1)) {
       const n = 1 + Math.floor(3 * rng());
-      for (let w = 1; w <= n; w++) emit({ t: round(t + (rest * w) / (n + 1)), k: 'wh', dx: 0, dy: 100 });
+      for (let w = 1; w <= n; w++)
+        emit({ t: round(t + (rest * w) / (n + 1)), k: 'wh', dx: 0, dy: 100 });
     }
     t += rest;
   }

@@ -129,7 +129,9 @@ describe('demo bank accounts, enrollment and assurance', () => {
     expect(byId(page, 'assurance-level')).toBe('none');
     expect(byId(page, 'attestation-count')).toBe('0');
     expect(byId(page, 'device-status')).toBe('not enrolled');
-    expect(page.text).toMatch(/<form method="post" action="\/bank\/enroll" id="enroll-form" >\s*<button id="enroll"/);
+    expect(page.text).toMatch(
+      /<form method="post" action="\/bank\/enroll" id="enroll-form" >\s*<button id="enroll"/,
+    );
     expect(page.text).toMatch(/<a id="to-transfer"[^>]*href="\/bank\/transfer"/);
     expect(page.text).toMatch(/<script src="\/bank\/static\/bank.js" defer><\/script>/);
     expect(page.text).not.toContain('tacit-enrollment');
@@ -174,7 +176,12 @@ describe('demo bank accounts, enrollment and assurance', () => {
 
     await attest(h, device, { sid: sid!, seq: 1, state: 'enrolling', conf: null, progress: 0.3 });
     api = await get('/bank/api/assurance', cookie);
-    expect(api.json).toMatchObject({ level: 'enrolling', state: 'enrolling', progress: 0.3, attestations: 1 });
+    expect(api.json).toMatchObject({
+      level: 'enrolling',
+      state: 'enrolling',
+      progress: 0.3,
+      attestations: 1,
+    });
     const enrolling = await get('/bank/accounts', cookie);
     expect(byId(enrolling, 'enrolment-value')).toBe('30 %');
 

@@ -130,7 +130,9 @@ export function createDemoBank(deps: DemoBankDeps): Hono<BankEnv> {
       if (!info.active) return none;
       // Enrolment progress, as the device last reported it (only while enrolling).
       const progress =
-        info.tacit_state === 'enrolling' ? (await service.getSession(DEMO_BANK_RP, bank.tacitSid)).progress : null;
+        info.tacit_state === 'enrolling'
+          ? (await service.getSession(DEMO_BANK_RP, bank.tacitSid)).progress
+          : null;
       return {
         assurance: info.tacit_assurance,
         level: info.tacit_level,

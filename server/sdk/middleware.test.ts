@@ -344,9 +344,7 @@ describe('options and helpers', () => {
     ['client', { client: {} }],
   ])('a bad %s is a TypeError at construction', (name, bad) => {
     const options = { client: bankAClient(h), min: 'low', mode: 'offline', ...bad };
-    expect(() => requireAssurance(options as RequireAssuranceOptions)).toThrow(
-      new RegExp(name),
-    );
+    expect(() => requireAssurance(options as RequireAssuranceOptions)).toThrow(new RegExp(name));
   });
 
   it('offline mode needs the client audience; introspect mode does not', () => {

@@ -161,7 +161,10 @@ describe('loadConfig: operations settings', () => {
     const c = loadConfig(
       {
         TACIT_API_KEYS: `siem:auditor:${SECRET}a`,
-        TACIT_POLICY_FILE: policyFile('p.json', '{"relyingParties": {"siem": {"stepUpBelow": 0.9}}}'),
+        TACIT_POLICY_FILE: policyFile(
+          'p.json',
+          '{"relyingParties": {"siem": {"stepUpBelow": 0.9}}}',
+        ),
         TACIT_AUDIT_RETENTION_DAYS: '30',
         TACIT_METRICS_TOKEN: `${SECRET}m`,
         TACIT_RATE_LIMIT_WINDOW_SECONDS: '10',
@@ -194,10 +197,18 @@ describe('loadConfig: operations settings', () => {
 
 describe('store configuration', () => {
   it('defaults to SQLite; redis needs a redis(s):// URL; the prefix is checked', () => {
-    expect(loadConfig({})).toMatchObject({ store: 'sqlite', redisUrl: undefined, redisPrefix: 'tacit:' });
+    expect(loadConfig({})).toMatchObject({
+      store: 'sqlite',
+      redisUrl: undefined,
+      redisPrefix: 'tacit:',
+    });
     const url = 'rediss://user:pa55word@redis.internal:6380/2';
     expect(
-      loadConfig({ TACIT_STORE: 'redis', TACIT_REDIS_URL: url, TACIT_REDIS_PREFIX: 'bank-a:tacit:' }),
+      loadConfig({
+        TACIT_STORE: 'redis',
+        TACIT_REDIS_URL: url,
+        TACIT_REDIS_PREFIX: 'bank-a:tacit:',
+      }),
     ).toMatchObject({ store: 'redis', redisUrl: url, redisPrefix: 'bank-a:tacit:' });
     const fails = (env: Record<string, string>, message: RegExp) => {
       let error: unknown;

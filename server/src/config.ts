@@ -11,8 +11,18 @@ import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ROLES, type Role } from './http/middleware/auth';
-import { chromeExtensionId, isExtensionOrigin, isWebOrigin, type CorsConfig } from './http/middleware/cors';
-import { DEFAULT_POLICY, PolicyError, loadPolicyFile, type DecisionPolicy } from './domain/decision';
+import {
+  chromeExtensionId,
+  isExtensionOrigin,
+  isWebOrigin,
+  type CorsConfig,
+} from './http/middleware/cors';
+import {
+  DEFAULT_POLICY,
+  PolicyError,
+  loadPolicyFile,
+  type DecisionPolicy,
+} from './domain/decision';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/middleware/rate-limit';
 
 /** One relying-party API key. */

@@ -38,9 +38,12 @@ describe('matchPatternOf', () => {
     expect(matchPatternOf('https://bank.example:8443/login?x')).toBe('https://bank.example/*');
   });
 
-  it.each(['ftp://bank.example', 'javascript:alert(1)', 'not a url', 'file:///etc'])('refuses %s', (origin) => {
-    expect(() => matchPatternOf(origin)).toThrow();
-  });
+  it.each(['ftp://bank.example', 'javascript:alert(1)', 'not a url', 'file:///etc'])(
+    'refuses %s',
+    (origin) => {
+      expect(() => matchPatternOf(origin)).toThrow();
+    },
+  );
 });
 
 describe('syncCaptureRegistration', () => {
@@ -49,8 +52,15 @@ describe('syncCaptureRegistration', () => {
   it('registers only origins with a granted host permission, once per host', async () => {
     const { apis, registered } = browserApis(['http://localhost/*']);
     const result = await syncCaptureRegistration(apis, { origins, consent: true }, SCRIPT);
-    expect(result).toEqual({ matches: ['http://localhost/*'], withoutPermission: ['https://bank.example'] });
-    expect(registered.get(CAPTURE_SCRIPT_ID)).toEqual({ id: CAPTURE_SCRIPT_ID, matches: ['http://localhost/*'], js: [SCRIPT] });
+    expect(result).toEqual({
+      matches: ['http://localhost/*'],
+      withoutPermission: ['https://bank.example'],
+    });
+    expect(registered.get(CAPTURE_SCRIPT_ID)).toEqual({
+      id: CAPTURE_SCRIPT_ID,
+      matches: ['http://localhost/*'],
+      js: [SCRIPT],
+    });
   });
 
   it('follows a granted permission, a removed site and withdrawn consent', async () => {
@@ -58,8 +68,15 @@ describe('syncCaptureRegistration', () => {
     await syncCaptureRegistration(apis, { origins, consent: true }, SCRIPT);
     granted.push('https://bank.example/*');
     await syncCaptureRegistration(apis, { origins, consent: true }, SCRIPT);
-    expect(registered.get(CAPTURE_SCRIPT_ID)?.matches).toEqual(['http://localhost/*', 'https://bank.example/*']);
-    await syncCaptureRegistration(apis, { origins: ['https://bank.example'], consent: true }, SCRIPT);
+    expect(registered.get(CAPTURE_SCRIPT_ID)?.matches).toEqual([
+      'http://localhost/*',
+      'https://bank.example/*',
+    ]);
+    await syncCaptureRegistration(
+      apis,
+      { origins: ['https://bank.example'], consent: true },
+      SCRIPT,
+    );
     expect(registered.get(CAPTURE_SCRIPT_ID)?.matches).toEqual(['https://bank.example/*']);
     const off = await syncCaptureRegistration(apis, { origins, consent: false }, SCRIPT);
     expect(off.matches).toEqual([]);

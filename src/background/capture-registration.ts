@@ -22,14 +22,16 @@ export interface RegisteredScript {
 /** The slice of the browser's `scripting` and `permissions` APIs this module uses. */
 export interface RegistrationApis {
   getRegisteredContentScripts(filter: { ids: string[] }): Promise<RegisteredScript[]>;
-  registerContentScripts(scripts: {
-    id: string;
-    matches: string[];
-    js: string[];
-    runAt: 'document_start';
-    allFrames: false;
-    persistAcrossSessions: boolean;
-  }[]): Promise<void>;
+  registerContentScripts(
+    scripts: {
+      id: string;
+      matches: string[];
+      js: string[];
+      runAt: 'document_start';
+      allFrames: false;
+      persistAcrossSessions: boolean;
+    }[],
+  ): Promise<void>;
   unregisterContentScripts(filter: { ids: string[] }): Promise<void>;
   /** Whether the extension may run scripts on `pattern` (permissions.contains). */
   hasHostPermission(pattern: string): Promise<boolean>;

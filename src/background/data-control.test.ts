@@ -15,18 +15,52 @@ async function setup() {
   const aliceKey = await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice');
   const description: StoreDescription = {
     windows: [
-      { subject: aliceKey, modality: 'keystroke', count: 10, oldestAt: NOW - 2 * DAY, newestAt: NOW - DAY },
-      { subject: 'orphan-key', modality: 'pointer', count: 2, oldestAt: NOW - DAY, newestAt: NOW - DAY },
+      {
+        subject: aliceKey,
+        modality: 'keystroke',
+        count: 10,
+        oldestAt: NOW - 2 * DAY,
+        newestAt: NOW - DAY,
+      },
+      {
+        subject: 'orphan-key',
+        modality: 'pointer',
+        count: 2,
+        oldestAt: NOW - DAY,
+        newestAt: NOW - DAY,
+      },
     ],
-    models: [{ subject: aliceKey, modality: 'keystroke', featureSchema: 2, hasEmbedding: true, savedAt: NOW - DAY, usedAt: NOW }],
+    models: [
+      {
+        subject: aliceKey,
+        modality: 'keystroke',
+        featureSchema: 2,
+        hasEmbedding: true,
+        savedAt: NOW - DAY,
+        usedAt: NOW,
+      },
+    ],
   };
   const history: AttestationRecord[] = [
-    { sid: 's1', seq: 1, at: NOW - 1000, state: 'scoring', conf: 0.91, progress: 1, result: 'accepted', code: null, assurance: 0.9, level: 'high' },
+    {
+      sid: 's1',
+      seq: 1,
+      at: NOW - 1000,
+      state: 'scoring',
+      conf: 0.91,
+      progress: 1,
+      result: 'accepted',
+      code: null,
+      assurance: 0.9,
+      level: 'high',
+    },
   ];
   const calls: string[] = [];
   const host = {
     describe: vi.fn(async () => description),
-    applyRetention: vi.fn(async (_maxAgeMs: number) => (calls.push('model-retention'), { windows: 0, models: 0 })),
+    applyRetention: vi.fn(
+      async (_maxAgeMs: number) => (calls.push('model-retention'), { windows: 0, models: 0 }),
+    ),
     eraseAll: vi.fn(async () => void calls.push('erase-models')),
   } as unknown as ModelHost;
   let lastRun: number | null = null;
@@ -36,7 +70,12 @@ async function setup() {
     config: async () => ({ ...DEFAULT_CONFIG, retentionDays: 30 }),
     host: () => host,
     sessions: {
-      enrolment: async () => ({ deviceId: 'dev-1', subjects: ['alice'], serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: NOW - 3 * DAY }),
+      enrolment: async () => ({
+        deviceId: 'dev-1',
+        subjects: ['alice'],
+        serverUrl: DEFAULT_CONFIG.serverUrl,
+        enrolledAt: NOW - 3 * DAY,
+      }),
       forgetDevice,
     },
     history: { list: async () => history, prune },
@@ -59,23 +98,60 @@ describe('DataControl', () => {
       extensionVersion: '0.1.0',
       serverUrl: DEFAULT_CONFIG.serverUrl,
       retentionDays: 30,
-      device: { deviceId: 'dev-1', enrolledAt: new Date(NOW - 3 * DAY).toISOString(), subjects: ['alice'] },
+      device: {
+        deviceId: 'dev-1',
+        enrolledAt: new Date(NOW - 3 * DAY).toISOString(),
+        subjects: ['alice'],
+      },
       subjects: [
         {
           subject: 'alice',
           subjectKey: aliceKey,
-          windows: [{ modality: 'keystroke', count: 10, oldestAt: new Date(NOW - 2 * DAY).toISOString(), newestAt: new Date(NOW - DAY).toISOString() }],
-          models: [{ modality: 'keystroke', featureSchema: 2, withSharedEncoder: true, trainedAt: new Date(NOW - DAY).toISOString(), lastUsedAt: new Date(NOW).toISOString() }],
+          windows: [
+            {
+              modality: 'keystroke',
+              count: 10,
+              oldestAt: new Date(NOW - 2 * DAY).toISOString(),
+              newestAt: new Date(NOW - DAY).toISOString(),
+            },
+          ],
+          models: [
+            {
+              modality: 'keystroke',
+              featureSchema: 2,
+              withSharedEncoder: true,
+              trainedAt: new Date(NOW - DAY).toISOString(),
+              lastUsedAt: new Date(NOW).toISOString(),
+            },
+          ],
         },
         {
           subject: null,
           subjectKey: 'orphan-key',
-          windows: [{ modality: 'pointer', count: 2, oldestAt: new Date(NOW - DAY).toISOString(), newestAt: new Date(NOW - DAY).toISOString() }],
+          windows: [
+            {
+              modality: 'pointer',
+              count: 2,
+              oldestAt: new Date(NOW - DAY).toISOString(),
+              newestAt: new Date(NOW - DAY).toISOString(),
+            },
+          ],
           models: [],
         },
       ],
       attestations: [
-        { sid: 's1', seq: 1, at: new Date(NOW - 1000).toISOString(), state: 'scoring', conf: 0.91, progress: 1, result: 'accepted', code: null, assurance: 0.9, level: 'high' },
+        {
+          sid: 's1',
+          seq: 1,
+          at: new Date(NOW - 1000).toISOString(),
+          state: 'scoring',
+          conf: 0.91,
+          progress: 1,
+          result: 'accepted',
+          code: null,
+          assurance: 0.9,
+          level: 'high',
+        },
       ],
     });
   });

@@ -60,7 +60,9 @@ export class DataControl {
     for (const subject of enrolment?.subjects ?? []) {
       names.set(await subjectKey(enrolment!.serverUrl, subject), subject);
     }
-    const keys = [...new Set([...description.windows, ...description.models].map((r) => r.subject))];
+    const keys = [
+      ...new Set([...description.windows, ...description.models].map((r) => r.subject)),
+    ];
     return {
       format: 'tacit-export',
       version: 1,
@@ -78,7 +80,12 @@ export class DataControl {
         subjectKey: key,
         windows: description.windows
           .filter((w) => w.subject === key)
-          .map((w) => ({ modality: w.modality, count: w.count, oldestAt: iso(w.oldestAt), newestAt: iso(w.newestAt) })),
+          .map((w) => ({
+            modality: w.modality,
+            count: w.count,
+            oldestAt: iso(w.oldestAt),
+            newestAt: iso(w.newestAt),
+          })),
         models: description.models
           .filter((m) => m.subject === key)
           .map((m) => ({

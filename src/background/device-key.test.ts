@@ -17,7 +17,12 @@ describe('createDpopProof', () => {
   it('is an ES256 dpop+jwt with the public key only, bound to method and URL', async () => {
     const key = await proofKey();
     expect(key.privateKey.extractable).toBe(false);
-    const proof = await createDpopProof(key, 'GET', 'https://tacit.example/v1/device/sessions/abc?x=1#y', NOW);
+    const proof = await createDpopProof(
+      key,
+      'GET',
+      'https://tacit.example/v1/device/sessions/abc?x=1#y',
+      NOW,
+    );
     const header = decodeProtectedHeader(proof);
     expect(header).toEqual({
       alg: 'ES256',
@@ -42,8 +47,18 @@ describe('createDpopProof', () => {
     const leaky: ProofKey = { ...key, publicJwk: { ...key.publicJwk, d: 'secret', ext: true } };
     const jtis = new Set<unknown>();
     for (let i = 0; i < 20; i++) {
-      const proof = await createDpopProof(leaky, 'POST', 'https://tacit.example/v1/device/revoke', NOW);
-      expect(Object.keys(decodeProtectedHeader(proof).jwk ?? {}).sort()).toEqual(['crv', 'kty', 'x', 'y']);
+      const proof = await createDpopProof(
+        leaky,
+        'POST',
+        'https://tacit.example/v1/device/revoke',
+        NOW,
+      );
+      expect(Object.keys(decodeProtectedHeader(proof).jwk ?? {}).sort()).toEqual([
+        'crv',
+        'kty',
+        'x',
+        'y',
+      ]);
       const { payload } = await jwtVerify(proof, EmbeddedJWK, { currentDate: new Date(NOW) });
       jtis.add(payload.jti);
     }

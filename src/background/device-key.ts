@@ -144,7 +144,9 @@ export async function forgetDeviceKey(): Promise<void> {
 
 /** base64url(SHA-256(text)): links an attestation to the previous one. */
 export async function hashStatement(jws: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(jws)));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(jws)),
+  );
   let binary = '';
   for (const byte of digest) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

@@ -23,7 +23,10 @@ const update: ScoreUpdate = {
   modelVersion: 'fs1',
 };
 
-function setup(stored: Record<string, unknown> = {}, consent: { given: boolean } = { given: true }) {
+function setup(
+  stored: Record<string, unknown> = {},
+  consent: { given: boolean } = { given: true },
+) {
   const ingest = vi.fn(async () => update);
   const handleHints = vi.fn(async () => undefined);
   const onScore = vi.fn(async () => undefined);
@@ -37,7 +40,9 @@ function setup(stored: Record<string, unknown> = {}, consent: { given: boolean }
   const forgetDevice = vi.fn(async () => ({ revoked: 1 }));
   const recordError = vi.fn(async () => undefined);
   // The service's rule (session.test.ts): here only the vouched-for session has a subject.
-  const learningContext = vi.fn(async (sid: string) => (sid === 'session-1234' ? { subjectKey: 'alice-key' } : null));
+  const learningContext = vi.fn(async (sid: string) =>
+    sid === 'session-1234' ? { subjectKey: 'alice-key' } : null,
+  );
   const data = {
     maybeApplyRetention: vi.fn(async () => undefined),
     exportDocument: vi.fn(async () => ({ format: 'tacit-export' })),
@@ -51,7 +56,10 @@ function setup(stored: Record<string, unknown> = {}, consent: { given: boolean }
     state: 'enrolling',
     progress: 0.4,
     modelVersion: 'um1',
-    modalities: { keystroke: { trained: false, enrolWindows: 4 }, pointer: { trained: false, enrolWindows: 0 } },
+    modalities: {
+      keystroke: { trained: false, enrolWindows: 4 },
+      pointer: { trained: false, enrolWindows: 0 },
+    },
   }));
   const sessionState = vi.fn(async (_sid: string) => null as unknown);
   const enrolment = vi.fn(async () => null as unknown);
@@ -67,8 +75,17 @@ function setup(stored: Record<string, unknown> = {}, consent: { given: boolean }
     },
     config: async () => ({ ...DEFAULT_CONFIG, protectedOrigins: [BANK] }),
     consent: async () =>
-      consent.given ? { given: true, by: 'user', givenAt: 1 } : { given: false, by: null, givenAt: null },
-    host: () => ({ ingest, status, checkGolden: vi.fn(), describe: vi.fn(), applyRetention: vi.fn(), eraseAll: vi.fn() }),
+      consent.given
+        ? { given: true, by: 'user', givenAt: 1 }
+        : { given: false, by: null, givenAt: null },
+    host: () => ({
+      ingest,
+      status,
+      checkGolden: vi.fn(),
+      describe: vi.fn(),
+      applyRetention: vi.fn(),
+      eraseAll: vi.fn(),
+    }),
     sessions: {
       handleHints,
       onScore,
@@ -105,7 +122,6 @@ function setup(stored: Record<string, unknown> = {}, consent: { given: boolean }
   };
 }
 
-
 const tabSender = (url: string, id = ID): Runtime.MessageSender =>
   ({ id, url, tab: { id: 7 } }) as unknown as Runtime.MessageSender;
 const batch = { schema: 2, events: [{ t: 1, k: 'kd', c: 'letter', i: 1 }], dropped: 0 };
@@ -113,37 +129,59 @@ const batch = { schema: 2, events: [{ t: 1, k: 'kd', c: 'letter', i: 1 }], dropp
 describe('service worker listener', () => {
   it('tells a content script on a protected origin to capture, and nowhere else', async () => {
     const { listener } = setup();
-    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/accounts`))).resolves.toEqual({ capture: true });
-    await expect(listener({ type: 'capture-policy' }, tabSender('https://evil.example/'))).resolves.toEqual({ capture: false });
-    await expect(listener({ type: 'capture-policy' }, tabSender('https://bank.example.evil.example/'))).resolves.toEqual({ capture: false });
+    await expect(
+      listener({ type: 'capture-policy' }, tabSender(`${BANK}/accounts`)),
+    ).resolves.toEqual({ capture: true });
+    await expect(
+      listener({ type: 'capture-policy' }, tabSender('https://evil.example/')),
+    ).resolves.toEqual({ capture: false });
+    await expect(
+      listener({ type: 'capture-policy' }, tabSender('https://bank.example.evil.example/')),
+    ).resolves.toEqual({ capture: false });
   });
 
   it('captures nowhere before consent, and stops a running page when consent is withdrawn', async () => {
     const { listener, ingest, handleHints, consent } = setup({}, { given: false });
-    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/accounts`))).resolves.toEqual({ capture: false });
-    const hints = { session: { sid: 'session-1234', challenge: 'c'.repeat(43) }, enrollmentCode: 'ABCD-EFGH' };
+    await expect(
+      listener({ type: 'capture-policy' }, tabSender(`${BANK}/accounts`)),
+    ).resolves.toEqual({ capture: false });
+    const hints = {
+      session: { sid: 'session-1234', challenge: 'c'.repeat(43) },
+      enrollmentCode: 'ABCD-EFGH',
+    };
     await listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
     expect(handleHints).not.toHaveBeenCalled();
     consent.given = true;
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({ accepted: 1 });
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({
+      accepted: 1,
+    });
     consent.given = false;
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({ accepted: 0, stop: true });
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({
+      accepted: 0,
+      stop: true,
+    });
     expect(ingest).toHaveBeenCalledOnce();
   });
 
   it('feeds the model only from protected origins', async () => {
     const { listener, ingest } = setup();
-    await expect(listener({ type: 'events', batch }, tabSender('https://evil.example/'))).resolves.toEqual({
+    await expect(
+      listener({ type: 'events', batch }, tabSender('https://evil.example/')),
+    ).resolves.toEqual({
       accepted: 0,
       stop: true,
     });
-    await expect(listener({ type: 'page-hints', hints: {} }, tabSender('https://evil.example/'))).resolves.toBeUndefined();
+    await expect(
+      listener({ type: 'page-hints', hints: {} }, tabSender('https://evil.example/')),
+    ).resolves.toBeUndefined();
     expect(ingest).not.toHaveBeenCalled();
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({ accepted: 1 });
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/x`))).resolves.toEqual({
+      accepted: 1,
+    });
     expect(ingest).toHaveBeenCalledOnce();
   });
 
-  it('scores a tab\'s events for the session its page declared', async () => {
+  it("scores a tab's events for the session its page declared", async () => {
     const { listener, onScore, handleHints, ingest } = setup();
     const hints = { session: { sid: 'session-1234', challenge: 'c'.repeat(43) } };
     await listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
@@ -158,12 +196,15 @@ describe('service worker listener', () => {
     await listener({ type: 'events', batch }, tabSender(`${BANK}/login`));
     expect(ingest).toHaveBeenCalledWith(batch, null, null);
     expect(onScore).not.toHaveBeenCalled();
-    await listener({ type: 'page-hints', hints: { session: { sid: 'unbound-sid', challenge: 'c'.repeat(43) } } }, tabSender(`${BANK}/a`));
+    await listener(
+      { type: 'page-hints', hints: { session: { sid: 'unbound-sid', challenge: 'c'.repeat(43) } } },
+      tabSender(`${BANK}/a`),
+    );
     await listener({ type: 'events', batch }, tabSender(`${BANK}/a`));
     expect(ingest).toHaveBeenLastCalledWith(batch, 'unbound-sid', null);
   });
 
-  it('still knows the tab\'s session after the service worker was stopped and restarted', async () => {
+  it("still knows the tab's session after the service worker was stopped and restarted", async () => {
     const first = setup();
     const hints = { session: { sid: 'session-5678', challenge: 'c'.repeat(43) } };
     await first.listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
@@ -182,7 +223,10 @@ describe('service worker listener', () => {
       [{ type: 'page-hints' }, tabSender(`${BANK}/`)],
       [null, tabSender(`${BANK}/`)],
       ['status', tabSender(`${BANK}/`)],
-      [{ target: 'offscreen', type: 'ingest', batch }, { id: ID, url: `${EXT}x` } as Runtime.MessageSender],
+      [
+        { target: 'offscreen', type: 'ingest', batch },
+        { id: ID, url: `${EXT}x` } as Runtime.MessageSender,
+      ],
       [{ type: 'status' }, tabSender(`${BANK}/`)],
       [{ type: 'status' }, { id: ID, url: 'https://evil.example/' } as Runtime.MessageSender],
     ];
@@ -197,7 +241,11 @@ describe('service worker listener', () => {
 describe('extension pages', () => {
   it('answers status to our own page, even opened in a tab, and never treats it as a content script', async () => {
     const { listener, ingest } = setup();
-    const page = { id: ID, url: `${EXT}src/popup/popup.html`, tab: { id: 3 } } as unknown as Runtime.MessageSender;
+    const page = {
+      id: ID,
+      url: `${EXT}src/popup/popup.html`,
+      tab: { id: 3 },
+    } as unknown as Runtime.MessageSender;
     expect(await listener({ type: 'events', batch }, page)).toBeUndefined();
     expect(ingest).not.toHaveBeenCalled();
   });
@@ -211,16 +259,28 @@ describe('server-side assurance and forgetting the device', () => {
     const reply = await listener({ type: 'session-assurance', tabId: 7, sid: 'chosen' }, page);
     expect(serverSession).toHaveBeenCalledWith('session-of-tab-7');
     expect(reply).toEqual({
-      session: { sid: 'session-of-tab-7', status: 'active', assurance: 0.8, level: 'high', state: 'scoring', attestations: 4 },
+      session: {
+        sid: 'session-of-tab-7',
+        status: 'active',
+        assurance: 0.8,
+        level: 'high',
+        state: 'scoring',
+        attestations: 4,
+      },
       error: null,
     });
-    expect(await listener({ type: 'session-assurance', tabId: 8 }, page)).toEqual({ session: null, error: null });
+    expect(await listener({ type: 'session-assurance', tabId: 8 }, page)).toEqual({
+      session: null,
+      error: null,
+    });
     expect(serverSession).toHaveBeenCalledOnce();
   });
 
   it('reports a failure as a stable code', async () => {
     const { listener, serverSession } = setup({ tabSessions: { '7': 'sid' } });
-    serverSession.mockRejectedValueOnce(new ExtensionError('ERR_SERVER', 'refused', 'ERR_UNKNOWN_SESSION'));
+    serverSession.mockRejectedValueOnce(
+      new ExtensionError('ERR_SERVER', 'refused', 'ERR_UNKNOWN_SESSION'),
+    );
     expect(await listener({ type: 'session-assurance', tabId: 7 }, page)).toEqual({
       session: null,
       error: 'ERR_SERVER/ERR_UNKNOWN_SESSION',
@@ -229,11 +289,19 @@ describe('server-side assurance and forgetting the device', () => {
 
   it('forgets the device for our own pages only', async () => {
     const { listener, forgetDevice, recordError } = setup();
-    expect(await listener({ type: 'forget-device' }, page)).toEqual({ ok: true, revoked: 1, error: null });
+    expect(await listener({ type: 'forget-device' }, page)).toEqual({
+      ok: true,
+      revoked: 1,
+      error: null,
+    });
     expect(await listener({ type: 'forget-device' }, tabSender(`${BANK}/`))).toBeUndefined();
     expect(forgetDevice).toHaveBeenCalledOnce();
     forgetDevice.mockRejectedValueOnce(new ExtensionError('ERR_NETWORK', 'down'));
-    expect(await listener({ type: 'forget-device' }, page)).toEqual({ ok: false, revoked: null, error: 'ERR_NETWORK' });
+    expect(await listener({ type: 'forget-device' }, page)).toEqual({
+      ok: false,
+      revoked: null,
+      error: 'ERR_NETWORK',
+    });
     expect(recordError).toHaveBeenCalledOnce();
   });
 
@@ -242,7 +310,9 @@ describe('server-side assurance and forgetting the device', () => {
     for (const tabId of ['7', -1, 1.5, null, undefined, Number.MAX_SAFE_INTEGER + 1]) {
       expect(await listener({ type: 'session-assurance', tabId }, page)).toBeUndefined();
     }
-    expect(await listener({ type: 'session-assurance', tabId: 7 }, tabSender(`${BANK}/`))).toBeUndefined();
+    expect(
+      await listener({ type: 'session-assurance', tabId: 7 }, tabSender(`${BANK}/`)),
+    ).toBeUndefined();
     expect(serverSession).not.toHaveBeenCalled();
   });
 });
@@ -252,12 +322,22 @@ describe('data control messages', () => {
 
   it('exports and deletes everything for our own pages only', async () => {
     const { listener, data } = setup();
-    expect(await listener({ type: 'export-data' }, page)).toEqual({ ok: true, document: { format: 'tacit-export' }, error: null });
-    expect(await listener({ type: 'delete-everything' }, page)).toEqual({ ok: true, revoked: 2, error: null });
+    expect(await listener({ type: 'export-data' }, page)).toEqual({
+      ok: true,
+      document: { format: 'tacit-export' },
+      error: null,
+    });
+    expect(await listener({ type: 'delete-everything' }, page)).toEqual({
+      ok: true,
+      revoked: 2,
+      error: null,
+    });
     expect(await listener({ type: 'export-data' }, tabSender(`${BANK}/`))).toBeUndefined();
     expect(await listener({ type: 'delete-everything' }, tabSender(`${BANK}/`))).toBeUndefined();
     expect(data.deleteEverything).toHaveBeenCalledOnce();
-    data.deleteEverything.mockRejectedValueOnce(new ExtensionError('ERR_SERVER', 'refused', 'ERR_RATE_LIMITED'));
+    data.deleteEverything.mockRejectedValueOnce(
+      new ExtensionError('ERR_SERVER', 'refused', 'ERR_RATE_LIMITED'),
+    );
     expect(await listener({ type: 'delete-everything' }, page)).toEqual({
       ok: false,
       revoked: null,
@@ -286,43 +366,97 @@ describe('pages in a tab, pause, and model failures', () => {
 
   it('a paused site is told not to capture and its events are dropped', async () => {
     const { listener, ingest, paused } = setup();
-    expect(await listener({ type: 'set-site-paused', origin: BANK, paused: true }, popup)).toEqual({ ok: true, paused: [BANK], error: null });
+    expect(await listener({ type: 'set-site-paused', origin: BANK, paused: true }, popup)).toEqual({
+      ok: true,
+      paused: [BANK],
+      error: null,
+    });
     expect(paused).toEqual([BANK]);
-    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/a`))).resolves.toEqual({ capture: false });
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({ accepted: 0 });
+    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/a`))).resolves.toEqual({
+      capture: false,
+    });
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({
+      accepted: 0,
+    });
     expect(ingest).not.toHaveBeenCalled();
     await listener({ type: 'set-site-paused', origin: BANK, paused: false }, popup);
-    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/a`))).resolves.toEqual({ capture: true });
+    await expect(listener({ type: 'capture-policy' }, tabSender(`${BANK}/a`))).resolves.toEqual({
+      capture: true,
+    });
   });
 
   it('pauses only protected origins, and only for our pages', async () => {
     const { listener, paused } = setup();
-    expect(await listener({ type: 'set-site-paused', origin: 'https://evil.example', paused: true }, popup)).toMatchObject({ ok: false, error: 'ERR_CONFIG' });
-    expect(await listener({ type: 'set-site-paused', origin: BANK, paused: true }, tabSender(`${BANK}/`))).toBeUndefined();
-    for (const bad of [{ origin: 7, paused: true }, { origin: BANK, paused: 'yes' }, { origin: BANK }]) {
+    expect(
+      await listener(
+        { type: 'set-site-paused', origin: 'https://evil.example', paused: true },
+        popup,
+      ),
+    ).toMatchObject({ ok: false, error: 'ERR_CONFIG' });
+    expect(
+      await listener(
+        { type: 'set-site-paused', origin: BANK, paused: true },
+        tabSender(`${BANK}/`),
+      ),
+    ).toBeUndefined();
+    for (const bad of [
+      { origin: 7, paused: true },
+      { origin: BANK, paused: 'yes' },
+      { origin: BANK },
+    ]) {
       expect(await listener({ type: 'set-site-paused', ...bad }, popup)).toBeUndefined();
     }
     expect(paused).toEqual([]);
   });
 
-  it('a model failure loses one batch, never the page\'s capture', async () => {
+  it("a model failure loses one batch, never the page's capture", async () => {
     const { listener, ingest, recordError } = setup();
-    ingest.mockRejectedValueOnce(new ExtensionError('ERR_MODEL', 'offscreen document did not answer'));
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({ accepted: 0 });
+    ingest.mockRejectedValueOnce(
+      new ExtensionError('ERR_MODEL', 'offscreen document did not answer'),
+    );
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({
+      accepted: 0,
+    });
     expect(recordError).toHaveBeenCalledOnce();
-    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({ accepted: 1 });
+    await expect(listener({ type: 'events', batch }, tabSender(`${BANK}/a`))).resolves.toEqual({
+      accepted: 1,
+    });
   });
 
-  it('tab-status describes this tab\'s site and session, with its statements for the chart', async () => {
+  it("tab-status describes this tab's site and session, with its statements for the chart", async () => {
     const { listener, history, sessionState, enrolment } = setup();
     await listener({ type: 'capture-policy' }, tabSender(`${BANK}/a`));
     await listener({ type: 'page-hints', hints }, tabSender(`${BANK}/a`));
-    enrolment.mockResolvedValue({ deviceId: 'dev', subjects: ['alice'], serverUrl: 'x', enrolledAt: 1 });
-    sessionState.mockResolvedValue({ sid: 'session-1234', bound: true, seq: 3, last: { confidence: 0.8 } });
-    const sent = (sid: string, seq: number, conf: number | null): AttestationRecord => ({
-      sid, seq, at: seq * 1000, state: conf === null ? 'enrolling' : 'scoring', conf, progress: 1, result: 'accepted', code: null, assurance: conf, level: 'high',
+    enrolment.mockResolvedValue({
+      deviceId: 'dev',
+      subjects: ['alice'],
+      serverUrl: 'x',
+      enrolledAt: 1,
     });
-    history.mockResolvedValue([sent('session-1234', 1, null), sent('other', 1, 0.1), sent('session-1234', 2, 0.7), sent('session-1234', 3, 0.8)]);
+    sessionState.mockResolvedValue({
+      sid: 'session-1234',
+      bound: true,
+      seq: 3,
+      last: { confidence: 0.8 },
+    });
+    const sent = (sid: string, seq: number, conf: number | null): AttestationRecord => ({
+      sid,
+      seq,
+      at: seq * 1000,
+      state: conf === null ? 'enrolling' : 'scoring',
+      conf,
+      progress: 1,
+      result: 'accepted',
+      code: null,
+      assurance: conf,
+      level: 'high',
+    });
+    history.mockResolvedValue([
+      sent('session-1234', 1, null),
+      sent('other', 1, 0.1),
+      sent('session-1234', 2, 0.7),
+      sent('session-1234', 3, 0.8),
+    ]);
     const reply = await listener({ type: 'tab-status', tabId: 7 }, popup);
     expect(reply).toMatchObject({
       site: { origin: BANK, protected: true, paused: false },
@@ -332,11 +466,18 @@ describe('pages in a tab, pause, and model failures', () => {
       model: { state: 'enrolling', progress: 0.4 },
       modelError: null,
       confidence: 0.8,
-      series: [{ at: 2000, conf: 0.7 }, { at: 3000, conf: 0.8 }],
+      series: [
+        { at: 2000, conf: 0.7 },
+        { at: 3000, conf: 0.8 },
+      ],
       lastStatement: { sid: 'session-1234', seq: 3 },
     });
     // A tab on which the content script never ran: Tacit is not on that page.
-    expect(await listener({ type: 'tab-status', tabId: 99 }, popup)).toMatchObject({ site: null, capturing: false, session: null });
+    expect(await listener({ type: 'tab-status', tabId: 99 }, popup)).toMatchObject({
+      site: null,
+      capturing: false,
+      session: null,
+    });
   });
 
   it('tab-status says when the model does not answer instead of waiting for ever', async () => {

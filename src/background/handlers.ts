@@ -66,7 +66,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 type PageHandlers = {
-  [K in PageMessage['type']]: (message: Extract<PageMessage, { type: K }>) => Promise<PageReplies[K]>;
+  [K in PageMessage['type']]: (
+    message: Extract<PageMessage, { type: K }>,
+  ) => Promise<PageReplies[K]>;
 };
 
 export function contentHandlers(deps: HandlerDeps): ContentHandlers {
@@ -103,12 +105,17 @@ export function contentHandlers(deps: HandlerDeps): ContentHandlers {
         ([tab]) => tab !== String(sender.tabId),
       );
       await deps.storageSession.set({
-        tabOrigins: Object.fromEntries([...origins.slice(-(MAX_TABS - 1)), [String(sender.tabId), sender.origin]]),
+        tabOrigins: Object.fromEntries([
+          ...origins.slice(-(MAX_TABS - 1)),
+          [String(sender.tabId), sender.origin],
+        ]),
       });
       const config = await deps.config();
       const paused = (await deps.pausedOrigins()).includes(sender.origin);
       const consent = await deps.consent();
-      return { capture: consent.given && config.protectedOrigins.includes(sender.origin) && !paused };
+      return {
+        capture: consent.given && config.protectedOrigins.includes(sender.origin) && !paused,
+      };
     },
     events: async (message, sender) => {
       const batch = message.batch;
@@ -125,18 +132,27 @@ export function contentHandlers(deps: HandlerDeps): ContentHandlers {
       } catch (error) {
         // One model failure loses this batch only: the page keeps capturing, the next batch
         // goes to a restarted worker (model-host.ts).
-        await deps.sessions.recordError(error instanceof ExtensionError ? error : new ExtensionError('ERR_MODEL', 'ingest failed'));
+        await deps.sessions.recordError(
+          error instanceof ExtensionError
+            ? error
+            : new ExtensionError('ERR_MODEL', 'ingest failed'),
+        );
         return { accepted: 0 };
       }
       await deps.data.maybeApplyRetention().catch((e: unknown) => deps.sessions.recordError(e));
-      if (sid) await deps.sessions.onScore(sid, update).catch((e: unknown) => deps.sessions.recordError(e));
+      if (sid)
+        await deps.sessions
+          .onScore(sid, update)
+          .catch((e: unknown) => deps.sessions.recordError(e));
       return { accepted: batch.events.length };
     },
     'page-hints': async (message, sender) => {
       // Without consent a page's session or enrolment code is not acted on (no request is made).
       if (!(await deps.consent()).given) return { ok: true };
       if (message.hints.session) await storeTabSession(sender.tabId, message.hints.session.sid);
-      await deps.sessions.handleHints(message.hints).catch((e: unknown) => deps.sessions.recordError(e));
+      await deps.sessions
+        .handleHints(message.hints)
+        .catch((e: unknown) => deps.sessions.recordError(e));
       return { ok: true };
     },
   };
@@ -156,7 +172,10 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
       const session = await deps.sessions.latestSession();
       const stored = await deps.storageSession.get('lastError');
       const learn = session ? await deps.sessions.learningContext(session.sid) : null;
-      const model = await deps.host().status(learn).catch(() => null);
+      const model = await deps
+        .host()
+        .status(learn)
+        .catch(() => null);
       return {
         enrolled: enrolment !== null,
         deviceId: enrolment?.deviceId ?? null,
@@ -164,7 +183,12 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
         model,
         lastConfidence: session?.last?.confidence ?? null,
         session: session
-          ? { sid: session.sid, bound: session.bound, seq: session.seq, lastSentAt: session.lastSentAt }
+          ? {
+              sid: session.sid,
+              bound: session.bound,
+              seq: session.seq,
+              lastSentAt: session.lastSentAt,
+            }
           : null,
         lastError: typeof stored.lastError === 'string' ? stored.lastError : null,
       };
@@ -193,7 +217,10 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
       const origin = tabOrigins?.[String(tabId)] ?? null;
       const paused = await deps.pausedOrigins();
       const isProtected = origin !== null && config.protectedOrigins.includes(origin);
-      const site = origin === null ? null : { origin, protected: isProtected, paused: paused.includes(origin) };
+      const site =
+        origin === null
+          ? null
+          : { origin, protected: isProtected, paused: paused.includes(origin) };
       const enrolment = await deps.sessions.enrolment();
       const sid = isProtected ? (tabSessions?.[String(tabId)] ?? null) : null;
       const state = sid === null ? null : await deps.sessions.session(sid);
@@ -203,7 +230,11 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
       try {
         model = await withTimeout(deps.host().status(learn), MODEL_STATUS_TIMEOUT_MS);
       } catch (error) {
-        modelError = failureCode(error instanceof ExtensionError ? error : new ExtensionError('ERR_MODEL', 'status failed'));
+        modelError = failureCode(
+          error instanceof ExtensionError
+            ? error
+            : new ExtensionError('ERR_MODEL', 'status failed'),
+        );
       }
       const statements = sid === null ? [] : (await deps.history()).filter((r) => r.sid === sid);
       const { lastError } = await deps.storageSession.get('lastError');
@@ -334,11 +365,16 @@ export function createListener(deps: HandlerDeps) {
       return deps.config().then(async (config) => {
         const isProtected = config.protectedOrigins.includes(origin);
         // Asked by every page the content script runs on, protected or not.
-        if (message.type === 'capture-policy') return content['capture-policy'](message, { origin, tabId });
+        if (message.type === 'capture-policy')
+          return content['capture-policy'](message, { origin, tabId });
         // A content script elsewhere never gets to feed the model; one left running on a site
         // that is no longer protected is told to stop.
-        if (!isProtected) return message.type === 'events' ? { accepted: 0, stop: true } : undefined;
-        const handler = content[message.type] as (m: ContentMessage, s: { origin: string; tabId: number }) => Promise<unknown>;
+        if (!isProtected)
+          return message.type === 'events' ? { accepted: 0, stop: true } : undefined;
+        const handler = content[message.type] as (
+          m: ContentMessage,
+          s: { origin: string; tabId: number },
+        ) => Promise<unknown>;
         return handler(message, { origin, tabId });
       });
     }

@@ -25,7 +25,9 @@ const data = new DataControl({
     await browser.storage.session.clear();
   },
   lastRetentionRun: {
-    get: async () => ((await browser.storage.session.get('retentionRunAt')).retentionRunAt as number | undefined) ?? null,
+    get: async () =>
+      ((await browser.storage.session.get('retentionRunAt')).retentionRunAt as
+        number | undefined) ?? null,
     set: (at) => browser.storage.session.set({ retentionRunAt: at }),
   },
   extensionVersion: browser.runtime.getManifest().version,
@@ -59,7 +61,8 @@ function resyncCapture(): void {
       const given = (await loadConsent(config)).given;
       await syncCaptureRegistration(
         {
-          getRegisteredContentScripts: (filter) => browser.scripting.getRegisteredContentScripts(filter),
+          getRegisteredContentScripts: (filter) =>
+            browser.scripting.getRegisteredContentScripts(filter),
           registerContentScripts: (scripts) => browser.scripting.registerContentScripts(scripts),
           unregisterContentScripts: (filter) => browser.scripting.unregisterContentScripts(filter),
           hasHostPermission: (pattern) => browser.permissions.contains({ origins: [pattern] }),
@@ -74,7 +77,8 @@ resyncCapture();
 browser.permissions.onAdded.addListener(resyncCapture);
 browser.permissions.onRemoved.addListener(resyncCapture);
 browser.storage.onChanged.addListener((changes, area) => {
-  if (area === 'managed' || (area === 'local' && ('config' in changes || CONSENT_KEY in changes))) resyncCapture();
+  if (area === 'managed' || (area === 'local' && ('config' in changes || CONSENT_KEY in changes)))
+    resyncCapture();
 });
 
 // First run: ask for consent before anything is captured (not when the organisation recorded it).

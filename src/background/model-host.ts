@@ -16,7 +16,11 @@ import type {
 } from '../shared/protocol';
 
 export interface ModelHost {
-  ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate>;
+  ingest(
+    batch: RawEventBatch,
+    sid: string | null,
+    learn: LearningContext | null,
+  ): Promise<ScoreUpdate>;
   status(learn: LearningContext | null): Promise<WorkerStatus>;
   checkGolden(): Promise<GoldenReply>;
   describe(): Promise<StoreDescription>;
@@ -54,7 +58,8 @@ async function viaOffscreen<T>(send: () => Promise<T>): Promise<T> {
       // Every attempt: the document may have been closed (by the browser, or mid-call).
       await ensureOffscreen();
       const reply = await send();
-      if (reply === undefined) throw new ExtensionError('ERR_MODEL', 'offscreen document did not answer');
+      if (reply === undefined)
+        throw new ExtensionError('ERR_MODEL', 'offscreen document did not answer');
       return reply;
     } catch (error) {
       // The document may still be loading its script: retry briefly.
@@ -67,8 +72,10 @@ async function viaOffscreen<T>(send: () => Promise<T>): Promise<T> {
 const offscreenHost: ModelHost = {
   ingest: (batch, sid, learn) =>
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'ingest', batch, sid, learn })),
-  status: (learn) => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status', learn })),
-  checkGolden: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'check-golden' })),
+  status: (learn) =>
+    viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status', learn })),
+  checkGolden: () =>
+    viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'check-golden' })),
   describe: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'describe' })),
   applyRetention: (maxAgeMs) =>
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'apply-retention', maxAgeMs })),

@@ -9,8 +9,12 @@ vi.mock('./device-key', () => ({
 const SERVER = 'https://tacit.example';
 
 function stubFetch(status: number, body: unknown) {
-  const fetch = vi.fn(async (_url: string, _init: RequestInit) =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }),
+  const fetch = vi.fn(
+    async (_url: string, _init: RequestInit) =>
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { 'content-type': 'application/json' },
+      }),
   );
   vi.stubGlobal('fetch', fetch);
   return fetch;
@@ -22,7 +26,14 @@ afterEach(() => {
 
 describe('device calls (DPoP)', () => {
   it('reads a session with a DPoP proof for exactly that GET, and nothing else', async () => {
-    const view = { sessionId: 'sid-1', status: 'active', assurance: 0.9, level: 'high', state: 'scoring', attestations: 3 };
+    const view = {
+      sessionId: 'sid-1',
+      status: 'active',
+      assurance: 0.9,
+      level: 'high',
+      state: 'scoring',
+      attestations: 3,
+    };
     const fetch = stubFetch(200, view);
     await expect(readDeviceSession(SERVER, 'sid-1')).resolves.toEqual(view);
     expect(fetch).toHaveBeenCalledOnce();

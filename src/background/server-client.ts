@@ -33,8 +33,7 @@ async function send<T>(
     throw new ExtensionError('ERR_NETWORK', 'server unreachable');
   }
   const json = (await response.json().catch(() => null)) as
-    | (T & { error?: { code?: string } })
-    | null;
+    (T & { error?: { code?: string } }) | null;
   if (!response.ok) {
     const code = json?.error?.code;
     throw new ExtensionError('ERR_SERVER', `server refused ${path} (${response.status})`, code);
@@ -83,9 +82,5 @@ export async function bindSession(serverUrl: string, binding: string) {
 }
 
 export function sendAttestation(serverUrl: string, attestation: string) {
-  return post<AttestationAnswer>(
-    serverUrl,
-    '/v1/attestations',
-    { attestation },
-  );
+  return post<AttestationAnswer>(serverUrl, '/v1/attestations', { attestation });
 }

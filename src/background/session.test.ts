@@ -40,9 +40,19 @@ const readDeviceSession = vi.fn(async (_url: string, sid: string) => ({
   lastAttestationAt: 1,
   expiresAt: 'x',
 }));
-const sendAttestation = vi.fn(async (_url: string, _jws: string) => ({ seq: 1, assurance: 0.9, level: 'high' }));
-const enrollDevice = vi.fn(async (_url: string, _enrollment: string) => ({ deviceId: 'dev', subject: 'alice' }));
-const bindSession = vi.fn(async (_url: string, _binding: string) => ({ sessionId: 'sid', subject: 'alice' }));
+const sendAttestation = vi.fn(async (_url: string, _jws: string) => ({
+  seq: 1,
+  assurance: 0.9,
+  level: 'high',
+}));
+const enrollDevice = vi.fn(async (_url: string, _enrollment: string) => ({
+  deviceId: 'dev',
+  subject: 'alice',
+}));
+const bindSession = vi.fn(async (_url: string, _binding: string) => ({
+  sessionId: 'sid',
+  subject: 'alice',
+}));
 vi.mock('./server-client', () => ({
   bindSession: (...args: unknown[]) => bindSession(...(args as [string, string])),
   enrollDevice: (...args: unknown[]) => enrollDevice(...(args as [string, string])),
@@ -53,7 +63,12 @@ vi.mock('./server-client', () => ({
 
 const { SessionService } = await import('./session');
 const service = () => new SessionService(async () => DEFAULT_CONFIG);
-const enrolled = { deviceId: 'dev', subjects: ['s'], serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: 1 };
+const enrolled = {
+  deviceId: 'dev',
+  subjects: ['s'],
+  serverUrl: DEFAULT_CONFIG.serverUrl,
+  enrolledAt: 1,
+};
 const { subjectKey } = await import('./subject-key');
 const CHAL = 'c'.repeat(43);
 
@@ -76,7 +91,7 @@ describe('learningContext: only the subject the bank vouched for', () => {
     await expect(s.learningContext('never-seen')).resolves.toBeNull();
   });
 
-  it('after enrolment and binding, is the session\'s subject at this server', async () => {
+  it("after enrolment and binding, is the session's subject at this server", async () => {
     const s = service();
     await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
     expect(enrollDevice).toHaveBeenCalledOnce();
@@ -84,7 +99,9 @@ describe('learningContext: only the subject the bank vouched for', () => {
     await expect(s.learningContext('sid-a')).resolves.toEqual({
       subjectKey: await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice'),
     });
-    expect(await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice')).not.toBe(await subjectKey('https://other.example', 'alice'));
+    expect(await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice')).not.toBe(
+      await subjectKey('https://other.example', 'alice'),
+    );
   });
 
   it('a second subject enrolled on the same device learns under its own key', async () => {
@@ -118,12 +135,22 @@ describe('learningContext: only the subject the bank vouched for', () => {
     await expect(s.learningContext('sid-a')).resolves.toBeNull();
     sessions['sid-a']!.subject = 'alice';
     await expect(s.learningContext('sid-a')).resolves.not.toBeNull();
-    const elsewhere = new SessionService(async () => ({ ...DEFAULT_CONFIG, serverUrl: 'https://other.example' }));
+    const elsewhere = new SessionService(async () => ({
+      ...DEFAULT_CONFIG,
+      serverUrl: 'https://other.example',
+    }));
     await expect(elsewhere.learningContext('sid-a')).resolves.toBeNull();
   });
 
   it('reads an enrolment stored by a build that kept one subject', async () => {
-    Object.assign(local, { device: { deviceId: 'dev', subject: 'alice', serverUrl: DEFAULT_CONFIG.serverUrl, enrolledAt: 1 } });
+    Object.assign(local, {
+      device: {
+        deviceId: 'dev',
+        subject: 'alice',
+        serverUrl: DEFAULT_CONFIG.serverUrl,
+        enrolledAt: 1,
+      },
+    });
     await expect(service().enrolment()).resolves.toMatchObject({ subjects: ['alice'] });
   });
 });
@@ -184,19 +211,56 @@ describe('serverSession', () => {
 });
 
 describe('attestation history', () => {
-  const update = { learning: true, state: 'scoring' as const, progress: 1, confidence: 0.9, windowsScored: 1, counts: { k: 40, p: 0 }, modelVersion: 'um1' };
+  const update = {
+    learning: true,
+    state: 'scoring' as const,
+    progress: 1,
+    confidence: 0.9,
+    windowsScored: 1,
+    counts: { k: 40, p: 0 },
+    modelVersion: 'um1',
+  };
 
-  it('records each statement sent with the server\'s answer, and a refusal with its code', async () => {
+  it("records each statement sent with the server's answer, and a refusal with its code", async () => {
     let now = 1_000_000;
-    const s = new SessionService(async () => DEFAULT_CONFIG, () => now);
+    const s = new SessionService(
+      async () => DEFAULT_CONFIG,
+      () => now,
+    );
     await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-a', challenge: CHAL } });
     await s.onScore('sid-a', update);
     now += 10_000;
-    sendAttestation.mockRejectedValueOnce(new ExtensionError('ERR_SERVER', 'refused', 'ERR_RATE_LIMITED'));
-    await expect(s.onScore('sid-a', { ...update, confidence: 0.4 })).rejects.toMatchObject({ serverCode: 'ERR_RATE_LIMITED' });
+    sendAttestation.mockRejectedValueOnce(
+      new ExtensionError('ERR_SERVER', 'refused', 'ERR_RATE_LIMITED'),
+    );
+    await expect(s.onScore('sid-a', { ...update, confidence: 0.4 })).rejects.toMatchObject({
+      serverCode: 'ERR_RATE_LIMITED',
+    });
     expect(local.attestations).toEqual([
-      { sid: 'sid-a', seq: 1, at: 1_000_000, state: 'scoring', conf: 0.9, progress: 1, result: 'accepted', code: null, assurance: 0.9, level: 'high' },
-      { sid: 'sid-a', seq: 2, at: 1_010_000, state: 'scoring', conf: 0.4, progress: 1, result: 'refused', code: 'ERR_RATE_LIMITED', assurance: null, level: null },
+      {
+        sid: 'sid-a',
+        seq: 1,
+        at: 1_000_000,
+        state: 'scoring',
+        conf: 0.9,
+        progress: 1,
+        result: 'accepted',
+        code: null,
+        assurance: 0.9,
+        level: 'high',
+      },
+      {
+        sid: 'sid-a',
+        seq: 2,
+        at: 1_010_000,
+        state: 'scoring',
+        conf: 0.4,
+        progress: 1,
+        result: 'refused',
+        code: 'ERR_RATE_LIMITED',
+        assurance: null,
+        level: null,
+      },
     ]);
   });
 });

@@ -7,7 +7,12 @@
 import browser from 'webextension-polyfill';
 import type { TacitConfig } from '../shared/config';
 import { ExtensionError, logError } from '../shared/errors';
-import type { LearningContext, PageHints, ScoreUpdate, ServerSessionView } from '../shared/protocol';
+import type {
+  LearningContext,
+  PageHints,
+  ScoreUpdate,
+  ServerSessionView,
+} from '../shared/protocol';
 import { deviceKey, forgetDeviceKey, hashStatement, signStatement } from './device-key';
 import {
   bindSession,
@@ -28,11 +33,19 @@ export interface DeviceEnrolment {
 }
 
 /** An enrolment as stored; builds before multi-subject enrolment stored one `subject`. */
-type StoredEnrolment = Omit<DeviceEnrolment, 'subjects'> & { subjects?: string[]; subject?: string };
+type StoredEnrolment = Omit<DeviceEnrolment, 'subjects'> & {
+  subjects?: string[];
+  subject?: string;
+};
 
 function normaliseEnrolment(stored: StoredEnrolment): DeviceEnrolment {
   const subjects = stored.subjects ?? (stored.subject === undefined ? [] : [stored.subject]);
-  return { deviceId: stored.deviceId, subjects, serverUrl: stored.serverUrl, enrolledAt: stored.enrolledAt };
+  return {
+    deviceId: stored.deviceId,
+    subjects,
+    serverUrl: stored.serverUrl,
+    enrolledAt: stored.enrolledAt,
+  };
 }
 
 export interface SessionState {
@@ -59,7 +72,11 @@ const MAX_SESSIONS = 16;
 /** Enrolment codes this browser session already redeemed, kept so a page reload does not resend one. */
 const MAX_REDEEMED_CODES = 16;
 /** Server codes after which a session will never accept a statement again. */
-const SESSION_OVER = new Set(['ERR_SESSION_TERMINATED', 'ERR_SESSION_EXPIRED', 'ERR_UNKNOWN_SESSION']);
+const SESSION_OVER = new Set([
+  'ERR_SESSION_TERMINATED',
+  'ERR_SESSION_EXPIRED',
+  'ERR_UNKNOWN_SESSION',
+]);
 const RATE_LIMIT_BACKOFF_MS = 30_000;
 /** Server codes meaning there is nothing of this device left to revoke there. */
 const NOTHING_TO_REVOKE = new Set(['ERR_UNKNOWN_DEVICE', 'ERR_DEVICE_REVOKED']);
@@ -87,7 +104,10 @@ export class SessionService {
   async enrolment(): Promise<DeviceEnrolment | null> {
     const { device } = await browser.storage.local.get('device');
     const config = await this.config();
-    const enrolment = device === undefined || device === null ? null : normaliseEnrolment(device as StoredEnrolment);
+    const enrolment =
+      device === undefined || device === null
+        ? null
+        : normaliseEnrolment(device as StoredEnrolment);
     // An enrolment belongs to one server: a new server means enrolling again.
     return enrolment && enrolment.serverUrl === config.serverUrl ? enrolment : null;
   }
@@ -109,7 +129,9 @@ export class SessionService {
   async recordError(error: unknown): Promise<void> {
     logError('session', error);
     const text =
-      error instanceof ExtensionError ? `${error.code}${error.serverCode ? `/${error.serverCode}` : ''}` : 'ERR_INTERNAL';
+      error instanceof ExtensionError
+        ? `${error.code}${error.serverCode ? `/${error.serverCode}` : ''}`
+        : 'ERR_INTERNAL';
     await browser.storage.session.set({ lastError: text, lastErrorAt: this.now() });
   }
 
@@ -131,12 +153,15 @@ export class SessionService {
           browser.storage.session.set({
             redeemedCodes: [...redeemed, hints.enrollmentCode].slice(-MAX_REDEEMED_CODES),
           });
-        const result = await enrollDevice(config.serverUrl, enrollment).catch(async (error: unknown) => {
-          if (!(error instanceof ExtensionError && error.code === 'ERR_NETWORK')) await spent();
-          throw error;
-        });
+        const result = await enrollDevice(config.serverUrl, enrollment).catch(
+          async (error: unknown) => {
+            if (!(error instanceof ExtensionError && error.code === 'ERR_NETWORK')) await spent();
+            throw error;
+          },
+        );
         await spent();
-        if (result.deviceId !== key.jkt) throw new ExtensionError('ERR_SERVER', 'server named another device');
+        if (result.deviceId !== key.jkt)
+          throw new ExtensionError('ERR_SERVER', 'server named another device');
         // Another subject on the same device (where the bank allows it) is added, never replaces.
         const known = await this.enrolment();
         const device: DeviceEnrolment =
@@ -243,7 +268,13 @@ export class SessionService {
       };
       try {
         const reply = await sendAttestation(config.serverUrl, attestation);
-        await recordAttestation({ ...sent, result: 'accepted', code: null, assurance: reply.assurance, level: reply.level });
+        await recordAttestation({
+          ...sent,
+          result: 'accepted',
+          code: null,
+          assurance: reply.assurance,
+          level: reply.level,
+        });
       } catch (error) {
         const code = error instanceof ExtensionError ? error.serverCode : undefined;
         if (code && SESSION_OVER.has(code)) state.ended = true;
@@ -302,7 +333,14 @@ export class SessionService {
       }
       await forgetDeviceKey();
       await browser.storage.local.remove('device');
-      await browser.storage.session.remove(['sessions', 'tabSessions', 'lastError', 'lastErrorAt', 'lastUpdate', 'redeemedCodes']);
+      await browser.storage.session.remove([
+        'sessions',
+        'tabSessions',
+        'lastError',
+        'lastErrorAt',
+        'lastUpdate',
+        'redeemedCodes',
+      ]);
       return { revoked };
     });
   }

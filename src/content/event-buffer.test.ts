@@ -8,7 +8,12 @@ describe('createEventBuffer', () => {
 
   it('flushes when flushAt events are waiting', () => {
     const sent: RawEventBatch[] = [];
-    const buffer = createEventBuffer({ capacity: 10, flushAt: 3, flushEveryMs: 1000, send: (b) => sent.push(b) });
+    const buffer = createEventBuffer({
+      capacity: 10,
+      flushAt: 3,
+      flushEveryMs: 1000,
+      send: (b) => sent.push(b),
+    });
     for (let t = 0; t < 7; t++) buffer.push({ t, k: 'pm', x: t, y: t });
     expect(sent.map((b) => b.events.length)).toEqual([3, 3]);
     expect(sent[0]?.schema).toBe(RAW_EVENT_SCHEMA_VERSION);
@@ -16,7 +21,12 @@ describe('createEventBuffer', () => {
 
   it('flushes waiting events after flushEveryMs', () => {
     const sent: RawEventBatch[] = [];
-    const buffer = createEventBuffer({ capacity: 10, flushAt: 5, flushEveryMs: 500, send: (b) => sent.push(b) });
+    const buffer = createEventBuffer({
+      capacity: 10,
+      flushAt: 5,
+      flushEveryMs: 500,
+      send: (b) => sent.push(b),
+    });
     buffer.push({ t: 1, k: 'kd', c: 'letter', i: 1 });
     expect(sent).toHaveLength(0);
     vi.advanceTimersByTime(499);
@@ -28,7 +38,12 @@ describe('createEventBuffer', () => {
 
   it('is bounded and counts what it dropped', () => {
     const sent: RawEventBatch[] = [];
-    const buffer = createEventBuffer({ capacity: 4, flushAt: 100, flushEveryMs: 500, send: (b) => sent.push(b) });
+    const buffer = createEventBuffer({
+      capacity: 4,
+      flushAt: 100,
+      flushEveryMs: 500,
+      send: (b) => sent.push(b),
+    });
     for (let t = 0; t < 10; t++) buffer.push({ t, k: 'pm', x: 0, y: 0 });
     buffer.flush();
     expect(sent).toHaveLength(1);

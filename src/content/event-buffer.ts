@@ -1,4 +1,8 @@
-import { RAW_EVENT_SCHEMA_VERSION, type RawEvent, type RawEventBatch } from '../../model/events/schema';
+import {
+  RAW_EVENT_SCHEMA_VERSION,
+  type RawEvent,
+  type RawEventBatch,
+} from '../../model/events/schema';
 import type { EventSink } from './collectors/types';
 
 export interface EventBufferOptions {

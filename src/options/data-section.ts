@@ -21,7 +21,10 @@ function element<K extends keyof HTMLElementTagNameMap>(
 function download(document_: ExportDocument): void {
   const blob = new Blob([JSON.stringify(document_, null, 2)], { type: 'application/json' });
   const url = URL.createObjectURL(blob);
-  const link = element('a', { href: url, download: `tacit-export-${document_.exportedAt.slice(0, 10)}.json` });
+  const link = element('a', {
+    href: url,
+    download: `tacit-export-${document_.exportedAt.slice(0, 10)}.json`,
+  });
   document.body.append(link);
   link.click();
   link.remove();
@@ -33,21 +36,33 @@ export function mountDataSection(root: HTMLElement, signal?: AbortSignal): void 
   status.setAttribute('role', 'status');
   status.setAttribute('aria-live', 'polite');
 
-  const forgetButton = element('button', { type: 'button', id: 'forget-device-data' }, 'Forget this device');
+  const forgetButton = element(
+    'button',
+    { type: 'button', id: 'forget-device-data' },
+    'Forget this device',
+  );
   const exportButton = element('button', { type: 'button', id: 'export-data' }, 'Export my data');
-  const deleteButton = element('button', { type: 'button', id: 'delete-everything', className: 'danger' }, 'Delete everything…');
+  const deleteButton = element(
+    'button',
+    { type: 'button', id: 'delete-everything', className: 'danger' },
+    'Delete everything…',
+  );
   const confirmBox = element(
     'div',
     { id: 'delete-confirm', hidden: true, className: 'confirm' },
     element(
       'p',
       {},
-      'This revokes this device at your bank\'s verification server and deletes, on this device, ' +
+      "This revokes this device at your bank's verification server and deletes, on this device, " +
         'the device key, every model, every stored window, the attestation history and these ' +
         'settings. Your bank will ask you to enrol again. This cannot be undone.',
     ),
   );
-  const confirmButton = element('button', { type: 'button', id: 'delete-confirmed', className: 'danger' }, 'Yes, delete everything');
+  const confirmButton = element(
+    'button',
+    { type: 'button', id: 'delete-confirmed', className: 'danger' },
+    'Yes, delete everything',
+  );
   const cancelButton = element('button', { type: 'button', id: 'delete-cancel' }, 'Cancel');
   confirmBox.append(confirmButton, ' ', cancelButton);
 
@@ -88,7 +103,9 @@ export function mountDataSection(root: HTMLElement, signal?: AbortSignal): void 
       status.textContent = 'Forgetting…';
       void sendFromPage({ type: 'forget-device' })
         .then((reply) => {
-          status.textContent = reply.ok ? 'This device is forgotten.' : `Nothing was deleted. ${describeError(reply.error)}`;
+          status.textContent = reply.ok
+            ? 'This device is forgotten.'
+            : `Nothing was deleted. ${describeError(reply.error)}`;
         })
         .catch(() => (status.textContent = `Nothing was deleted. ${describeError(null)}`))
         .finally(() => (forgetButton.disabled = false));
@@ -140,7 +157,7 @@ export function mountDataSection(root: HTMLElement, signal?: AbortSignal): void 
       void sendFromPage({ type: 'delete-everything' })
         .then((reply) => {
           status.textContent = reply.ok
-            ? 'Everything is deleted, and your bank\'s server was told this device is revoked.'
+            ? "Everything is deleted, and your bank's server was told this device is revoked."
             : `Nothing was deleted. ${describeError(reply.error)}`;
           if (reply.ok) confirmBox.hidden = true;
         })

@@ -52,7 +52,10 @@ async function renderSites(): Promise<void> {
   list.replaceChildren();
   for (const origin of sources.config.protectedOrigins) {
     const item = document.createElement('li');
-    const name = Object.assign(document.createElement('span'), { className: 'origin', textContent: origin });
+    const name = Object.assign(document.createElement('span'), {
+      className: 'origin',
+      textContent: origin,
+    });
     const granted = await browser.permissions.contains({ origins: [matchPatternOf(origin)] });
     const badge = Object.assign(document.createElement('span'), {
       className: granted ? 'badge' : 'badge warn',
@@ -61,16 +64,24 @@ async function renderSites(): Promise<void> {
     item.append(name, badge);
     // Access to a site the organisation lists is still the browser's to grant (one click).
     if (!granted) {
-      const grant = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Allow access' });
+      const grant = Object.assign(document.createElement('button'), {
+        type: 'button',
+        textContent: 'Allow access',
+      });
       grant.setAttribute('aria-label', `Allow access to ${origin}`);
       grant.addEventListener('click', () => {
         // Must be called in the click itself: browsers only prompt during a user gesture.
-        void browser.permissions.request({ origins: [matchPatternOf(origin)] }).then(() => refresh());
+        void browser.permissions
+          .request({ origins: [matchPatternOf(origin)] })
+          .then(() => refresh());
       });
       item.append(grant);
     }
     if (!locked) {
-      const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Remove' });
+      const remove = Object.assign(document.createElement('button'), {
+        type: 'button',
+        textContent: 'Remove',
+      });
       remove.setAttribute('aria-label', `Remove ${origin}`);
       remove.addEventListener('click', () => void removeSite(origin));
       item.append(remove);
@@ -80,7 +91,8 @@ async function renderSites(): Promise<void> {
   if (sources.config.protectedOrigins.length === 0) {
     list.append(Object.assign(document.createElement('li'), { textContent: 'No site yet.' }));
   }
-  for (const control of el<HTMLFormElement>('add-site').elements) (control as HTMLInputElement).disabled = locked;
+  for (const control of el<HTMLFormElement>('add-site').elements)
+    (control as HTMLInputElement).disabled = locked;
 }
 
 function renderGeneral(): void {
@@ -131,7 +143,8 @@ el<HTMLFormElement>('add-site').addEventListener('submit', (event) => {
   try {
     origin = normaliseOrigin(input.value.trim());
   } catch {
-    status.textContent = 'That is not a web address. Use the bank’s address, such as https://bank.example.';
+    status.textContent =
+      'That is not a web address. Use the bank’s address, such as https://bank.example.';
     return;
   }
   // Requested before any await: the browser prompts only within the user's gesture.
@@ -157,16 +170,20 @@ el<HTMLFormElement>('general').addEventListener('submit', (event) => {
   event.preventDefault();
   const saved = el('saved');
   const patch: Partial<TacitConfig> = {};
-  if (!sources.managed.includes('serverUrl')) patch.serverUrl = el<HTMLInputElement>('serverUrl').value.trim();
-  if (!sources.managed.includes('retentionDays')) patch.retentionDays = Number(el<HTMLInputElement>('retentionDays').value);
-  if (!sources.managed.includes('modelImprovement')) patch.modelImprovement = el<HTMLInputElement>('modelImprovement').checked;
+  if (!sources.managed.includes('serverUrl'))
+    patch.serverUrl = el<HTMLInputElement>('serverUrl').value.trim();
+  if (!sources.managed.includes('retentionDays'))
+    patch.retentionDays = Number(el<HTMLInputElement>('retentionDays').value);
+  if (!sources.managed.includes('modelImprovement'))
+    patch.modelImprovement = el<HTMLInputElement>('modelImprovement').checked;
   saveUserConfig(patch)
     .then(async () => {
       saved.textContent = 'Saved.';
       await refresh();
     })
     .catch(() => {
-      saved.textContent = 'Not saved: use a full address such as https://tacit.bank.example and 1 to 3650 days.';
+      saved.textContent =
+        'Not saved: use a full address such as https://tacit.bank.example and 1 to 3650 days.';
     });
 });
 

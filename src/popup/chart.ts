@@ -9,7 +9,11 @@ export interface ConfidenceChart {
   update(series: { at: number; conf: number }[]): void;
 }
 
-const clock = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const clock = new Intl.DateTimeFormat([], {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
 
 export function confidenceChart(root: HTMLElement, width: number): ConfidenceChart {
   const plot = new uPlot(
@@ -29,7 +33,8 @@ export function confidenceChart(root: HTMLElement, width: number): ConfidenceCha
           size: 22,
           space: 70,
           font: '10px system-ui',
-          values: (_u, splits) => splits.map((v) => (v == null ? '' : clock.format(new Date(v * 1000)))),
+          values: (_u, splits) =>
+            splits.map((v) => (v == null ? '' : clock.format(new Date(v * 1000)))),
         },
         {
           stroke: '#5b6b6b',
@@ -43,7 +48,12 @@ export function confidenceChart(root: HTMLElement, width: number): ConfidenceCha
       ],
       series: [
         {},
-        { stroke: '#0d6e6e', width: 2, fill: 'rgba(13,110,110,0.12)', points: { show: true, size: 4 } },
+        {
+          stroke: '#0d6e6e',
+          width: 2,
+          fill: 'rgba(13,110,110,0.12)',
+          points: { show: true, size: 4 },
+        },
       ],
     },
     [[], []],

@@ -37,7 +37,9 @@ function render(status: TabStatus): void {
     chart.update(status.series);
   }
   show('last-statement', view.lastStatement !== null);
-  byId('last-statement').textContent = view.lastStatement ? `Last statement ${view.lastStatement}` : '';
+  byId('last-statement').textContent = view.lastStatement
+    ? `Last statement ${view.lastStatement}`
+    : '';
   show('problem', view.problem !== null);
   byId('problem').textContent = view.problem ?? '';
   const pause = byId<HTMLButtonElement>('pause');
@@ -69,14 +71,28 @@ async function main(): Promise<void> {
   const tabId = Number.isSafeInteger(named) && named > 0 ? named : tab?.id;
   if (tabId === undefined) {
     render({
-      site: null, capturing: false, consent: { given: false, by: null }, device: { enrolled: false, deviceId: null, subjects: 0 }, serverUrl: '',
-      session: null, model: null, modelError: null, confidence: null, series: [], lastStatement: null, lastError: null,
+      site: null,
+      capturing: false,
+      consent: { given: false, by: null },
+      device: { enrolled: false, deviceId: null, subjects: 0 },
+      serverUrl: '',
+      session: null,
+      model: null,
+      modelError: null,
+      confidence: null,
+      series: [],
+      lastStatement: null,
+      lastError: null,
     });
     return;
   }
   byId('pause').addEventListener('click', () => {
     if (!pauseTarget) return;
-    void sendFromPage({ type: 'set-site-paused', origin: pauseTarget.origin, paused: !pauseTarget.paused }).then(() => refresh(tabId));
+    void sendFromPage({
+      type: 'set-site-paused',
+      origin: pauseTarget.origin,
+      paused: !pauseTarget.paused,
+    }).then(() => refresh(tabId));
   });
   await refresh(tabId);
   setInterval(() => void refresh(tabId), REFRESH_MS);

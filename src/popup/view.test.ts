@@ -9,7 +9,10 @@ const model = (state: 'enrolling' | 'scoring', progress: number): WorkerStatus =
   state,
   progress,
   modelVersion: 'um1.fs2.sq1+K',
-  modalities: { keystroke: { trained: state === 'scoring', enrolWindows: 4 }, pointer: { trained: false, enrolWindows: 1 } },
+  modalities: {
+    keystroke: { trained: state === 'scoring', enrolWindows: 4 },
+    pointer: { trained: false, enrolWindows: 1 },
+  },
 });
 const base: TabStatus = {
   site: { origin: BANK, protected: true, paused: false },
@@ -50,7 +53,18 @@ describe('popupView', () => {
       ...base,
       model: model('scoring', 1),
       confidence: 0.923,
-      lastStatement: { sid: 's', seq: 4, at: 0, state: 'scoring', conf: 0.92, progress: 1, result: 'accepted', code: null, assurance: 0.9, level: 'high' },
+      lastStatement: {
+        sid: 's',
+        seq: 4,
+        at: 0,
+        state: 'scoring',
+        conf: 0.92,
+        progress: 1,
+        result: 'accepted',
+        code: null,
+        assurance: 0.9,
+        level: 'high',
+      },
     });
     expect(view.state.title).toBe('Recognising you');
     expect(view.progress).toBeNull();
@@ -59,9 +73,14 @@ describe('popupView', () => {
   });
 
   it('never claims learning where nothing is learned', () => {
-    expect(popupView({ ...base, device: { enrolled: false, deviceId: null, subjects: 0 } }).state.title).toBe('This device is not enrolled');
+    expect(
+      popupView({ ...base, device: { enrolled: false, deviceId: null, subjects: 0 } }).state.title,
+    ).toBe('This device is not enrolled');
     expect(popupView({ ...base, session: null }).state.title).toBe('Waiting for you to log in');
-    const unbound = popupView({ ...base, session: { ...base.session!, bound: false, learning: false } });
+    const unbound = popupView({
+      ...base,
+      session: { ...base.session!, bound: false, learning: false },
+    });
     expect(unbound.state.title).toBe('Linking this bank session');
     expect(unbound.progress).toBeNull();
     expect(popupView({ ...base, site: { ...base.site!, paused: true } })).toMatchObject({
@@ -69,18 +88,42 @@ describe('popupView', () => {
       state: { title: 'Paused' },
       pause: { label: 'Resume on this site', paused: true },
     });
-    expect(popupView({ ...base, site: null })).toMatchObject({ site: { text: 'Not active on this page' }, pause: null });
+    expect(popupView({ ...base, site: null })).toMatchObject({
+      site: { text: 'Not active on this page' },
+      pause: null,
+    });
   });
 
   it('turns codes into sentences: a model that does not answer, a refused statement', () => {
-    const view = popupView({ ...base, model: null, modelError: 'ERR_MODEL', lastError: 'ERR_SERVER/ERR_SESSION_EXPIRED' });
-    expect(view.state).toMatchObject({ title: 'The on-device model is not answering', tone: 'error' });
+    const view = popupView({
+      ...base,
+      model: null,
+      modelError: 'ERR_MODEL',
+      lastError: 'ERR_SERVER/ERR_SESSION_EXPIRED',
+    });
+    expect(view.state).toMatchObject({
+      title: 'The on-device model is not answering',
+      tone: 'error',
+    });
     expect(view.state.detail).not.toMatch(/ERR_/);
     expect(view.problem).toBe('The bank session has expired. Log in to online banking again.');
     const refused = popupView({
       ...base,
-      lastStatement: { sid: 's', seq: 1, at: 0, state: 'enrolling', conf: null, progress: 0.5, result: 'refused', code: 'ERR_RATE_LIMITED', assurance: null, level: null },
+      lastStatement: {
+        sid: 's',
+        seq: 1,
+        at: 0,
+        state: 'enrolling',
+        conf: null,
+        progress: 0.5,
+        result: 'refused',
+        code: 'ERR_RATE_LIMITED',
+        assurance: null,
+        level: null,
+      },
     });
-    expect(refused.lastStatement).toMatch(/learning 50 %, refused\. The server asked Tacit to slow down/);
+    expect(refused.lastStatement).toMatch(
+      /learning 50 %, refused\. The server asked Tacit to slow down/,
+    );
   });
 });

@@ -26,7 +26,9 @@ describe('parseConfig: consent and model improvement', () => {
       modelImprovement: true,
     });
     for (const bad of ['true', 1, null]) {
-      expect(() => parseConfig({ modelImprovement: bad })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+      expect(() => parseConfig({ modelImprovement: bad })).toThrow(
+        expect.objectContaining({ code: 'ERR_CONFIG' }),
+      );
     }
   });
 });
@@ -40,11 +42,17 @@ describe('matchPatternOf', () => {
 
 describe('managed schema', () => {
   it('covers every setting, so an organisation can fix each one by policy', async () => {
-    const schema = (await import('../public/managed-schema.json')).default as { properties: Record<string, { type: string }> };
+    const schema = (await import('../public/managed-schema.json')).default as {
+      properties: Record<string, { type: string }>;
+    };
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(DEFAULT_CONFIG).sort());
     for (const [key, value] of Object.entries(DEFAULT_CONFIG)) {
       const type = schema.properties[key]!.type;
-      const expected = Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
+      const expected = Array.isArray(value)
+        ? 'array'
+        : Number.isInteger(value)
+          ? 'integer'
+          : typeof value;
       expect(type, key).toBe(expected);
     }
   });

@@ -87,14 +87,19 @@ export function parseConfig(raw: unknown): Partial<TacitConfig> {
   }
   if (input.retentionDays !== undefined) {
     const v = input.retentionDays;
-    if (!Number.isInteger(v) || (v as number) < RETENTION_DAYS_RANGE.min || (v as number) > RETENTION_DAYS_RANGE.max) {
+    if (
+      !Number.isInteger(v) ||
+      (v as number) < RETENTION_DAYS_RANGE.min ||
+      (v as number) > RETENTION_DAYS_RANGE.max
+    ) {
       throw new ExtensionError('ERR_CONFIG', 'retentionDays must be an integer in [1, 3650]');
     }
     out.retentionDays = v as number;
   }
   for (const key of ['organisationConsent', 'modelImprovement'] as const) {
     if (input[key] === undefined) continue;
-    if (typeof input[key] !== 'boolean') throw new ExtensionError('ERR_CONFIG', `${key} must be a boolean`);
+    if (typeof input[key] !== 'boolean')
+      throw new ExtensionError('ERR_CONFIG', `${key} must be a boolean`);
     out[key] = input[key];
   }
   return out;

@@ -31,18 +31,27 @@ export type ConsentState =
   | { given: false; by: null; givenAt: null };
 
 /** Decides from a stored record and the effective config (pure: unit-tested). */
-export function consentState(record: unknown, config: Pick<TacitConfig, 'organisationConsent'>): ConsentState {
+export function consentState(
+  record: unknown,
+  config: Pick<TacitConfig, 'organisationConsent'>,
+): ConsentState {
   if (config.organisationConsent) return { given: true, by: 'organisation', givenAt: null };
   if (typeof record === 'object' && record !== null) {
     const r = record as Partial<ConsentRecord>;
-    if (r.textVersion === CONSENT_TEXT_VERSION && typeof r.givenAt === 'number' && Number.isFinite(r.givenAt)) {
+    if (
+      r.textVersion === CONSENT_TEXT_VERSION &&
+      typeof r.givenAt === 'number' &&
+      Number.isFinite(r.givenAt)
+    ) {
       return { given: true, by: 'user', givenAt: r.givenAt };
     }
   }
   return { given: false, by: null, givenAt: null };
 }
 
-export async function loadConsent(config: Pick<TacitConfig, 'organisationConsent'>): Promise<ConsentState> {
+export async function loadConsent(
+  config: Pick<TacitConfig, 'organisationConsent'>,
+): Promise<ConsentState> {
   const stored = await browser.storage.local.get(CONSENT_KEY);
   return consentState(stored[CONSENT_KEY], config);
 }

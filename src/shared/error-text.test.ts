@@ -2,12 +2,25 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DESCRIBED_CODES, describeError } from './error-text';
 
-const serverCodes = [...readFileSync('server/src/errors.ts', 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]!);
-const ownCodes = [...readFileSync('src/shared/errors.ts', 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]!);
+const serverCodes = [
+  ...readFileSync('server/src/errors.ts', 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g),
+].map((m) => m[1]!);
+const ownCodes = [...readFileSync('src/shared/errors.ts', 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)].map(
+  (m) => m[1]!,
+);
 // Codes that mean a bug on one side, not something a user can act on: the generic sentence.
 const NOT_FOR_USERS = new Set([
-  'ERR_BAD_REQUEST', 'ERR_JWS_ALG', 'ERR_JWS_CLAIMS', 'ERR_JWS_INVALID', 'ERR_JWS_TYP', 'ERR_DPOP_INVALID',
-  'ERR_FORBIDDEN', 'ERR_UNAUTHORIZED', 'ERR_NOT_FOUND', 'ERR_PAYLOAD_TOO_LARGE', 'ERR_KEY_IN_USE',
+  'ERR_BAD_REQUEST',
+  'ERR_JWS_ALG',
+  'ERR_JWS_CLAIMS',
+  'ERR_JWS_INVALID',
+  'ERR_JWS_TYP',
+  'ERR_DPOP_INVALID',
+  'ERR_FORBIDDEN',
+  'ERR_UNAUTHORIZED',
+  'ERR_NOT_FOUND',
+  'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_KEY_IN_USE',
 ]);
 
 describe('describeError', () => {
@@ -18,7 +31,7 @@ describe('describeError', () => {
     }
   });
 
-  it('prefers the server\'s code, falls back to the extension\'s, then to a generic sentence', () => {
+  it("prefers the server's code, falls back to the extension's, then to a generic sentence", () => {
     expect(describeError('ERR_SERVER/ERR_SESSION_EXPIRED')).toMatch(/expired\. Log in/);
     expect(describeError('ERR_SERVER/ERR_SOMETHING_NEW')).toBe(describeError('ERR_SERVER'));
     expect(describeError('ERR_NETWORK')).toMatch(/could not be reached/);

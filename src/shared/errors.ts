@@ -1,12 +1,7 @@
 /** Typed extension errors with stable codes, logged once per stack. */
 
 export type ExtensionErrorCode =
-  | 'ERR_CONFIG'
-  | 'ERR_SERVER'
-  | 'ERR_NETWORK'
-  | 'ERR_NOT_ENROLLED'
-  | 'ERR_MODEL'
-  | 'ERR_SENDER';
+  'ERR_CONFIG' | 'ERR_SERVER' | 'ERR_NETWORK' | 'ERR_NOT_ENROLLED' | 'ERR_MODEL' | 'ERR_SENDER';
 
 export class ExtensionError extends Error {
   readonly code: ExtensionErrorCode;

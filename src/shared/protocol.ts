@@ -253,7 +253,11 @@ export interface ForgetDeviceReply {
 
 /** The API the model worker exposes through comlink (its only surface). */
 export interface ModelWorkerApi {
-  ingest(batch: RawEventBatch, sid: string | null, learn: LearningContext | null): Promise<ScoreUpdate>;
+  ingest(
+    batch: RawEventBatch,
+    sid: string | null,
+    learn: LearningContext | null,
+  ): Promise<ScoreUpdate>;
   status(learn: LearningContext | null): Promise<WorkerStatus>;
   checkGolden(): Promise<GoldenReply>;
   describe(): Promise<StoreDescription>;

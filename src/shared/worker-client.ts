@@ -8,7 +8,10 @@ import * as Comlink from 'comlink';
 import type { ModelWorkerApi } from './protocol';
 
 function spawn(): Worker {
-  return new Worker(new URL('../worker/index.ts', import.meta.url), { type: 'module', name: 'tacit-model' });
+  return new Worker(new URL('../worker/index.ts', import.meta.url), {
+    type: 'module',
+    name: 'tacit-model',
+  });
 }
 
 export function startModelWorker(): ModelWorkerApi {

@@ -13,7 +13,9 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 const WASM_START_TIMEOUT_MS = 5000;
 
 function timeout(ms: number): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error('backend start timed out')), ms));
+  return new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('backend start timed out')), ms),
+  );
 }
 
 export async function initBackend(): Promise<string> {

@@ -13,7 +13,9 @@ function started(): Promise<Engine> {
   });
   return engine;
 }
-void started().catch((error: unknown) => console.error('[tacit] model engine did not start', error));
+void started().catch((error: unknown) =>
+  console.error('[tacit] model engine did not start', error),
+);
 
 const api: ModelWorkerApi = {
   ingest: async (batch, sid, learn) => (await started()).ingest(batch, sid, learn),

@@ -18,9 +18,21 @@ interface Violation {
 }
 
 /** Runs depcruise in `dir` with the repository's rules; `outputType` `err` is what `npm run deps` uses. */
-async function depcruise(dir: string, outputType: 'err' | 'json'): Promise<{ code: number; stdout: string }> {
+async function depcruise(
+  dir: string,
+  outputType: 'err' | 'json',
+): Promise<{ code: number; stdout: string }> {
   const bin = join(ROOT, 'node_modules/.bin/depcruise');
-  const args = ['--config', join(ROOT, '.dependency-cruiser.cjs'), '--output-type', outputType, 'src', 'model', 'server', 'e2e'];
+  const args = [
+    '--config',
+    join(ROOT, '.dependency-cruiser.cjs'),
+    '--output-type',
+    outputType,
+    'src',
+    'model',
+    'server',
+    'e2e',
+  ];
   try {
     const { stdout } = await promisify(execFile)(bin, args, { cwd: dir, maxBuffer: 64 << 20 });
     return { code: 0, stdout };
@@ -34,7 +46,11 @@ describe('dependency rules', () => {
   it('fail on each deliberately wrong import of the fixture, and only on those', async () => {
     const { code } = await depcruise(FIXTURE, 'err');
     expect(code).not.toBe(0);
-    const violations = (JSON.parse((await depcruise(FIXTURE, 'json')).stdout) as { summary: { violations: Violation[] } }).summary.violations;
+    const violations = (
+      JSON.parse((await depcruise(FIXTURE, 'json')).stdout) as {
+        summary: { violations: Violation[] };
+      }
+    ).summary.violations;
     const found = violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
     expect(found).toEqual(
       [

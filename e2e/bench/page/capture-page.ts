@@ -85,15 +85,34 @@ function eventSource(seed: number, keyTarget: EventTarget, pointerTarget: EventT
     if (r < 0.32) {
       buttonDown = !buttonDown;
       const type = buttonDown ? 'pointerdown' : 'pointerup';
-      const init = { ...common, clientX: x, clientY: y, button: 0, buttons: buttonDown ? 1 : 0, pointerType: 'mouse', isPrimary: true };
+      const init = {
+        ...common,
+        clientX: x,
+        clientY: y,
+        button: 0,
+        buttons: buttonDown ? 1 : 0,
+        pointerType: 'mouse',
+        isPrimary: true,
+      };
       return [pointerTarget, new PointerEvent(type, init), type];
     }
     if (r < 0.38) {
-      return [pointerTarget, new WheelEvent('wheel', { ...common, deltaY: 100, deltaMode: 0, clientX: x, clientY: y }), 'wheel'];
+      return [
+        pointerTarget,
+        new WheelEvent('wheel', { ...common, deltaY: 100, deltaMode: 0, clientX: x, clientY: y }),
+        'wheel',
+      ];
     }
     x = Math.min(1200, Math.max(0, x + (rng() - 0.5) * 12.34));
     y = Math.min(700, Math.max(0, y + (rng() - 0.5) * 9.87));
-    const init = { ...common, clientX: x, clientY: y, buttons: buttonDown ? 1 : 0, pointerType: 'mouse', isPrimary: true };
+    const init = {
+      ...common,
+      clientX: x,
+      clientY: y,
+      buttons: buttonDown ? 1 : 0,
+      pointerType: 'mouse',
+      isPrimary: true,
+    };
     return [pointerTarget, new PointerEvent('pointermove', init), 'pointermove'];
   };
   return next;
@@ -169,7 +188,8 @@ async function run(options: DispatchOptions): Promise<DispatchResult> {
 
   await phase(false, options.warmupEvents, false);
   await phase(true, options.warmupEvents, false);
-  const perBlock = Math.ceil(options.events / options.blocks / options.batchSize) * options.batchSize;
+  const perBlock =
+    Math.ceil(options.events / options.blocks / options.batchSize) * options.batchSize;
   for (let b = 0; b < options.blocks; b++) {
     const order = b % 2 === 0 ? [false, true] : [true, false];
     for (const capture of order) await phase(capture, perBlock, true);

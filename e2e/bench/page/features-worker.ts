@@ -12,8 +12,14 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 scope.onmessage = (event) => {
   try {
-    scope.postMessage({ ok: true, result: runFeatureExtraction(event.data, () => performance.now()) });
+    scope.postMessage({
+      ok: true,
+      result: runFeatureExtraction(event.data, () => performance.now()),
+    });
   } catch (error) {
-    scope.postMessage({ ok: false, error: String(error instanceof Error ? (error.stack ?? error.message) : error) });
+    scope.postMessage({
+      ok: false,
+      error: String(error instanceof Error ? (error.stack ?? error.message) : error),
+    });
   }
 };

@@ -6,7 +6,12 @@
  */
 import { UserModel } from '../../../model/detector/user-model';
 import type { Modality } from '../../../model/features/schema';
-import { productScorer, timeScoring, windowEvents, type ScoringTiming } from '../../../model/cli/model-bench-input';
+import {
+  productScorer,
+  timeScoring,
+  windowEvents,
+  type ScoringTiming,
+} from '../../../model/cli/model-bench-input';
 import { EmbeddingUserModel, type EmbeddingModelJSON } from '../../../model/shared/embedding-model';
 import { encoderFromJSON } from '../../../model/shared/encoder';
 
@@ -33,13 +38,30 @@ scope.onmessage = (event) => {
     for (const modality of ['keystroke', 'pointer'] as const) {
       const model = productScorer(
         UserModel.fromJSON(r.models[modality]),
-        EmbeddingUserModel.fromJSON(encoderFromJSON(r.encoders[modality]), r.embeddings[modality] as EmbeddingModelJSON),
+        EmbeddingUserModel.fromJSON(
+          encoderFromJSON(r.encoders[modality]),
+          r.embeddings[modality] as EmbeddingModelJSON,
+        ),
       );
       const events = windowEvents(modality, r.windows, 2);
-      result[modality] = timeScoring(model, modality, events, { batch: r.batch, batches: r.batches, warmup: r.warmup }, () => performance.now());
+      result[modality] = timeScoring(
+        model,
+        modality,
+        events,
+        { batch: r.batch, batches: r.batches, warmup: r.warmup },
+        () => performance.now(),
+      );
     }
-    scope.postMessage({ ok: true, result, crossOriginIsolated: (self as unknown as { crossOriginIsolated: boolean }).crossOriginIsolated });
+    scope.postMessage({
+      ok: true,
+      result,
+      crossOriginIsolated: (self as unknown as { crossOriginIsolated: boolean })
+        .crossOriginIsolated,
+    });
   } catch (error) {
-    scope.postMessage({ ok: false, error: String(error instanceof Error ? (error.stack ?? error.message) : error) });
+    scope.postMessage({
+      ok: false,
+      error: String(error instanceof Error ? (error.stack ?? error.message) : error),
+    });
   }
 };

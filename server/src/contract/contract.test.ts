@@ -63,7 +63,11 @@ describe('the wire contract', () => {
     const accepted = await h.call('POST', '/v1/attestations', { json: { attestation: jws } });
     answers(accepted, 202, c.attestationAnswer);
     device.commit(sid, jws);
-    answers(await attest(h, device, { sid, seq: 2, state: 'scoring', conf: 0.8 }), 202, c.attestationAnswer);
+    answers(
+      await attest(h, device, { sid, seq: 2, state: 'scoring', conf: 0.8 }),
+      202,
+      c.attestationAnswer,
+    );
 
     const token = await requestToken(h, sid);
     answers(token, 200, c.tokenAnswer);
@@ -82,28 +86,45 @@ describe('the wire contract', () => {
       200,
       c.decisionSchema,
     );
-    answers(await deviceCall(h, device, 'GET', `/v1/device/sessions/${sid}`), 200, c.deviceSessionSchema);
+    answers(
+      await deviceCall(h, device, 'GET', `/v1/device/sessions/${sid}`),
+      200,
+      c.deviceSessionSchema,
+    );
     answers(await deviceCall(h, device, 'GET', '/v1/device/enrollments'), 200, c.enrollmentsAnswer);
-    answers(await h.call('GET', '/v1/audit/verify', { key: KEYS.auditor }), 200, c.auditVerificationSchema);
+    answers(
+      await h.call('GET', '/v1/audit/verify', { key: KEYS.auditor }),
+      200,
+      c.auditVerificationSchema,
+    );
     const lines = (await h.call('GET', '/v1/audit', { key: KEYS.auditor })).text.trim().split('\n');
-    for (const line of lines) expect(c.auditRecordSchema.safeParse(JSON.parse(line)).success, line).toBe(true);
+    for (const line of lines)
+      expect(c.auditRecordSchema.safeParse(JSON.parse(line)).success, line).toBe(true);
     answers(
       await h.call('POST', '/v1/admin/signing-keys/rotate', { key: KEYS.admin }),
       200,
       c.signingKeysRotatedAnswer,
     );
     answers(await deviceCall(h, device, 'POST', '/v1/device/revoke'), 200, c.revokedAnswer);
-    const ended = await h.call('DELETE', `/v1/sessions/${opened.json.sessionId}`, { key: KEYS.bankA });
+    const ended = await h.call('DELETE', `/v1/sessions/${opened.json.sessionId}`, {
+      key: KEYS.bankA,
+    });
     expect(ended.status).toBe(204);
   });
 
   it('error answers have the Error schema and the status of the error table', async () => {
     const cases: [Answer, string][] = [
-      [await h.call('POST', '/v1/sessions', { key: KEYS.bankA, json: { subject: '' } }), 'ERR_BAD_REQUEST'],
+      [
+        await h.call('POST', '/v1/sessions', { key: KEYS.bankA, json: { subject: '' } }),
+        'ERR_BAD_REQUEST',
+      ],
       [await h.call('POST', '/v1/sessions', { json: { subject: 'a' } }), 'ERR_UNAUTHORIZED'],
       [await h.call('GET', '/v1/audit/verify', { key: KEYS.bankA }), 'ERR_FORBIDDEN'],
       [await h.call('GET', '/nowhere'), 'ERR_NOT_FOUND'],
-      [await h.call('POST', '/v1/attestations', { json: { attestation: 'a.b.c' } }), 'ERR_JWS_INVALID'],
+      [
+        await h.call('POST', '/v1/attestations', { json: { attestation: 'a.b.c' } }),
+        'ERR_JWS_INVALID',
+      ],
       [await requestToken(h, 'no-such-session'), 'ERR_UNKNOWN_SESSION'],
     ];
     for (const [res, code] of cases) {
@@ -120,8 +141,19 @@ describe('the wire contract', () => {
     for (const code of Object.keys(ERROR_STATUS)) expect(error).toContain(code);
     expect(Object.keys(schemas).sort()).toEqual(
       [
-        'Action', 'AuditRecord', 'AuditVerification', 'CompactJws', 'Decision', 'Device',
-        'DeviceSession', 'Error', 'Introspection', 'Level', 'PathId', 'Readiness', 'Subject',
+        'Action',
+        'AuditRecord',
+        'AuditVerification',
+        'CompactJws',
+        'Decision',
+        'Device',
+        'DeviceSession',
+        'Error',
+        'Introspection',
+        'Level',
+        'PathId',
+        'Readiness',
+        'Subject',
         'Thresholds',
       ].sort(),
     );

@@ -20,7 +20,11 @@ function named<S extends z.ZodType>(id: string, schema: S, description?: string)
 }
 
 /** A pseudonymous user id: 1–128 printable ASCII characters. */
-export const subjectSchema = named('Subject', z.string().regex(/^[\x21-\x7e]{1,128}$/), 'pseudonymous user id');
+export const subjectSchema = named(
+  'Subject',
+  z.string().regex(/^[\x21-\x7e]{1,128}$/),
+  'pseudonymous user id',
+);
 /** A compact JWS (signed statement), bounded. */
 export const jwsSchema = named('CompactJws', z.string().min(1).max(POLICY.maxJwsLength));
 /** An id in a path (session id, device id). */

@@ -74,7 +74,10 @@ describe('signing key rotation', () => {
       currentDate: new Date(at),
     });
   const token = (keys: Awaited<ReturnType<typeof loadServerKeys>>, at: number) =>
-    keys.sign({ sub: 's', iat: Math.floor(at / 1000), exp: Math.floor(at / 1000) + 300 }, 'tacit-session+jwt');
+    keys.sign(
+      { sub: 's', iat: Math.floor(at / 1000), exp: Math.floor(at / 1000) + 300 },
+      'tacit-session+jwt',
+    );
 
   it('rotates only once the key is older than the rotation age', async () => {
     const store = openSqliteStore(tempDb());
@@ -108,7 +111,12 @@ describe('signing key rotation', () => {
     const { protectedHeader } = await verifyWith(keys, after, clock.now());
     expect(protectedHeader.kid).toBe(keys.kid);
     expect(protectedHeader.kid).not.toBe(oldKid);
-    expect(keys.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, keys.kid].sort());
+    expect(
+      keys
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([oldKid, keys.kid].sort());
     await store.close();
   });
 
@@ -161,7 +169,9 @@ describe('signing key rotation', () => {
   it('refuses a rotation age outside 1-3650 days', async () => {
     const store = openSqliteStore(tempDb());
     for (const rotationDays of [0, -1, 1.5, 3651]) {
-      await expect(loadServerKeys(store, manualClock(0), { rotationDays })).rejects.toThrow(TypeError);
+      await expect(loadServerKeys(store, manualClock(0), { rotationDays })).rejects.toThrow(
+        TypeError,
+      );
     }
     await store.close();
   });

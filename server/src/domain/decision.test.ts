@@ -46,8 +46,18 @@ describe('decide', () => {
   it.each([
     ['high assurance', input(), 'allow', []],
     ['exactly at stepUpBelow', input({ assessment: scoring(0.5) }), 'allow', []],
-    ['below stepUpBelow', input({ assessment: scoring(0.49) }), 'step-up', ['ASSURANCE_BELOW_STEP_UP']],
-    ['exactly at terminateBelow', input({ assessment: scoring(0.2) }), 'step-up', ['ASSURANCE_BELOW_STEP_UP']],
+    [
+      'below stepUpBelow',
+      input({ assessment: scoring(0.49) }),
+      'step-up',
+      ['ASSURANCE_BELOW_STEP_UP'],
+    ],
+    [
+      'exactly at terminateBelow',
+      input({ assessment: scoring(0.2) }),
+      'step-up',
+      ['ASSURANCE_BELOW_STEP_UP'],
+    ],
     [
       'below terminateBelow',
       input({ assessment: scoring(0.19) }),
@@ -62,13 +72,22 @@ describe('decide', () => {
     ],
     [
       'no attestation yet',
-      input({ attestations: 0, lastAttestationAt: null, assessment: { assurance: null, level: 'none', state: null } }),
+      input({
+        attestations: 0,
+        lastAttestationAt: null,
+        assessment: { assurance: null, level: 'none', state: null },
+      }),
       'step-up',
       ['NO_ATTESTATION'],
     ],
     [
       'unbound',
-      input({ bound: false, attestations: 0, lastAttestationAt: null, assessment: { assurance: null, level: 'none', state: null } }),
+      input({
+        bound: false,
+        attestations: 0,
+        lastAttestationAt: null,
+        assessment: { assurance: null, level: 'none', state: null },
+      }),
       'step-up',
       ['SESSION_NOT_BOUND', 'NO_ATTESTATION'],
     ],
@@ -97,14 +116,19 @@ describe('decide', () => {
       staleAction: 'allow',
       noAttestationAction: 'allow',
     } as const;
-    const enrolling = input({ assessment: { assurance: null, level: 'enrolling', state: 'enrolling' } });
+    const enrolling = input({
+      assessment: { assurance: null, level: 'enrolling', state: 'enrolling' },
+    });
     expect(decide(strictT, enrolling, NOW).action).toBe('terminate');
     expect(decide(strictT, input({ lastAttestationAt: NOW - 200_000 }), NOW)).toMatchObject({
       action: 'allow',
       reasons: ['SESSION_STALE'],
     });
     const none = input({ attestations: 0, lastAttestationAt: null });
-    expect(decide(strictT, none, NOW)).toMatchObject({ action: 'allow', reasons: ['NO_ATTESTATION'] });
+    expect(decide(strictT, none, NOW)).toMatchObject({
+      action: 'allow',
+      reasons: ['NO_ATTESTATION'],
+    });
   });
 
   it('mostSevere orders allow < step-up < terminate', () => {

@@ -69,9 +69,7 @@ function errors(codes: ErrorCode[]): Json {
       ...(status === 429
         ? { headers: { 'Retry-After': { schema: int({ minimum: 1 }), description: 'seconds' } } }
         : {}),
-      ...(status === 401
-        ? { headers: { 'WWW-Authenticate': { schema: str() } } }
-        : {}),
+      ...(status === 401 ? { headers: { 'WWW-Authenticate': { schema: str() } } } : {}),
       content: json(ref('Error')),
     };
   }

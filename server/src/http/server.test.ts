@@ -33,9 +33,23 @@ function selfSigned(name: string): { certPath: string; keyPath: string } {
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
     ],
     { stdio: 'ignore' },
   );
@@ -53,7 +67,11 @@ function get(
   port: number,
   path: string,
   ca: string,
-  tls: { minVersion?: 'TLSv1' | 'TLSv1.2'; maxVersion?: 'TLSv1.1' | 'TLSv1.2'; ciphers?: string } = {},
+  tls: {
+    minVersion?: 'TLSv1' | 'TLSv1.2';
+    maxVersion?: 'TLSv1.1' | 'TLSv1.2';
+    ciphers?: string;
+  } = {},
   init: { method?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -144,11 +162,17 @@ describe.skipIf(!OPENSSL)('TLS', () => {
     });
     const ca = readFileSync(files.certPath, 'utf8');
     const post = () =>
-      get(port, '/v1/devices', ca, {}, {
-        method: 'POST',
-        body: '{"enrollment":"x"}',
-        headers: { 'content-type': 'application/json' },
-      });
+      get(
+        port,
+        '/v1/devices',
+        ca,
+        {},
+        {
+          method: 'POST',
+          body: '{"enrollment":"x"}',
+          headers: { 'content-type': 'application/json' },
+        },
+      );
     expect((await post()).status).toBe(400);
     const limited = await post();
     expect(limited.status).toBe(429);
@@ -158,7 +182,8 @@ describe.skipIf(!OPENSSL)('TLS', () => {
 
   it('fails fast: one of the two set, unreadable files, a key that does not match', () => {
     const other = selfSigned('other');
-    const load = (env: Record<string, string>) => () => loadConfig({ TACIT_DEMO: '0', ...env }, dir);
+    const load = (env: Record<string, string>) => () =>
+      loadConfig({ TACIT_DEMO: '0', ...env }, dir);
     expect(load({ TACIT_TLS_CERT: files.certPath })).toThrow(/TACIT_TLS_KEY: .*set together/);
     expect(load({ TACIT_TLS_KEY: files.keyPath })).toThrow(/TACIT_TLS_CERT: .*set together/);
     expect(load({ TACIT_TLS_CERT: files.certPath, TACIT_TLS_KEY: 'missing.key' })).toThrow(

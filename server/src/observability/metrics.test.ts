@@ -44,7 +44,9 @@ describe('exposition format 0.0.4', () => {
     const text = createMetrics().render();
     expect(text.endsWith('\n')).toBe(true);
     for (const line of text.trimEnd().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/);
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/,
+      );
     }
     for (const name of [
       'tacit_http_requests_total',

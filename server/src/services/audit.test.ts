@@ -48,18 +48,46 @@ describe('canonicalJson and auditHash', () => {
   });
 
   it('the hash covers every member including prev', () => {
-    const r = { seq: 1, ts: '2025-06-02T09:00:00.000Z', type: 't', actor: 'system', data: {}, prev: GENESIS_HASH };
+    const r = {
+      seq: 1,
+      ts: '2025-06-02T09:00:00.000Z',
+      type: 't',
+      actor: 'system',
+      data: {},
+      prev: GENESIS_HASH,
+    };
     const hash = auditHash(r);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    for (const change of [{ seq: 2 }, { ts: 'x' }, { type: 'u' }, { actor: 'rp:x' }, { data: { a: 1 } }, { prev: 'f'.repeat(64) }]) {
+    for (const change of [
+      { seq: 2 },
+      { ts: 'x' },
+      { type: 'u' },
+      { actor: 'rp:x' },
+      { data: { a: 1 } },
+      { prev: 'f'.repeat(64) },
+    ]) {
       expect(auditHash({ ...r, ...change })).not.toBe(hash);
     }
   });
 
   it('is the SHA-256 of the canonical JSON of the record (written in sorted key order)', () => {
     const records: Omit<AuditRecord, 'hash'>[] = [
-      { seq: 1, ts: '2025-06-02T09:00:00.000Z', type: 't', actor: 'system', data: {}, prev: GENESIS_HASH },
-      { seq: 9007199254740991, ts: 'x', type: 'a"b', actor: 'device:é\u2028', data: { z: [1, { b: null, a: -0.5 }], a: 'q' }, prev: 'f'.repeat(64) },
+      {
+        seq: 1,
+        ts: '2025-06-02T09:00:00.000Z',
+        type: 't',
+        actor: 'system',
+        data: {},
+        prev: GENESIS_HASH,
+      },
+      {
+        seq: 9007199254740991,
+        ts: 'x',
+        type: 'a"b',
+        actor: 'device:é\u2028',
+        data: { z: [1, { b: null, a: -0.5 }], a: 'q' },
+        prev: 'f'.repeat(64),
+      },
     ];
     for (const r of records) {
       const reference = createHash('sha256').update(canonicalJson(r), 'utf8').digest('hex');
@@ -72,7 +100,9 @@ describe('what is recorded', () => {
   it('the whole flow, in order, chained, with actors; no tokens, codes, statements or keys', async () => {
     const s = await boundSession(h);
     const jws = await s.device.attestation({ sid: s.sid, seq: 1, conf: 0.8 });
-    expect((await h.call('POST', '/v1/attestations', { json: { attestation: jws } })).status).toBe(202);
+    expect((await h.call('POST', '/v1/attestations', { json: { attestation: jws } })).status).toBe(
+      202,
+    );
     s.device.commit(s.sid, jws);
     const token = (await requestToken(h, s.sid)).json.token as string;
     await h.call('POST', `/v1/sessions/${s.sid}/decision`, { key: KEYS.bankA });
@@ -136,14 +166,26 @@ describe('what is recorded', () => {
     // Not verifiable: anonymous, no ids.
     const stranger = await TestDevice.create(h.clock);
     const forged = await stranger.attestation({ sid: s.sid, seq: 2 }, { kid: s.device.jkt });
-    expectError(await h.call('POST', '/v1/attestations', { json: { attestation: forged } }), 400, 'ERR_JWS_INVALID');
+    expectError(
+      await h.call('POST', '/v1/attestations', { json: { attestation: forged } }),
+      400,
+      'ERR_JWS_INVALID',
+    );
     // A malformed body.
-    expectError(await h.call('POST', '/v1/attestations', { json: { nope: 1 } }), 400, 'ERR_BAD_REQUEST');
+    expectError(
+      await h.call('POST', '/v1/attestations', { json: { nope: 1 } }),
+      400,
+      'ERR_BAD_REQUEST',
+    );
 
     expect(await snapshot(h, s.sid)).toEqual(before);
     const added = (await auditRecords(h)).slice(count);
     expect(added.map((r) => [r.type, r.actor, r.data])).toEqual([
-      ['attestation.rejected', `device:${s.device.jkt}`, { code: 'ERR_REPLAY', sid: s.sid, seq: 1 }],
+      [
+        'attestation.rejected',
+        `device:${s.device.jkt}`,
+        { code: 'ERR_REPLAY', sid: s.sid, seq: 1 },
+      ],
       ['attestation.rejected', 'anonymous', { code: 'ERR_JWS_INVALID' }],
       ['attestation.rejected', 'anonymous', { code: 'ERR_BAD_REQUEST' }],
     ]);
@@ -340,7 +382,10 @@ describe('GET /v1/audit', () => {
     expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.text.endsWith('\n')).toBe(true);
-    const lines = res.text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = res.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual([3, 4, 5]);
     expect(Object.keys(lines[0])).toEqual(['seq', 'ts', 'type', 'actor', 'data', 'prev', 'hash']);
     // A SIEM can check each line on its own.
@@ -359,10 +404,18 @@ describe('GET /v1/audit', () => {
     for (const path of ['/v1/audit', '/v1/audit/verify']) {
       expectError(await h.call('GET', path), 401, 'ERR_UNAUTHORIZED');
       expectError(await h.call('GET', path, { key: KEYS.bankA }), 403, 'ERR_FORBIDDEN');
-      expectError(await h.call('GET', path, { key: 'not-a-key-0123456789' }), 401, 'ERR_UNAUTHORIZED');
+      expectError(
+        await h.call('GET', path, { key: 'not-a-key-0123456789' }),
+        401,
+        'ERR_UNAUTHORIZED',
+      );
     }
     for (const q of ['after=-1', 'after=x', 'limit=0', 'limit=10001', 'limit=1.5', 'since=3']) {
-      expectError(await h.call('GET', `/v1/audit?${q}`, { key: KEYS.auditor }), 400, 'ERR_BAD_REQUEST');
+      expectError(
+        await h.call('GET', `/v1/audit?${q}`, { key: KEYS.auditor }),
+        400,
+        'ERR_BAD_REQUEST',
+      );
     }
     // Reading is not recorded.
     expect((await auditRecords(h)).length).toBe(count);

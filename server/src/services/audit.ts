@@ -218,7 +218,7 @@ export class AuditTrail {
     let expected = (anchor?.seq ?? 0) + 1;
     let records = 0;
     let head: AuditVerification['head'] = null;
-    for (let after = anchor?.seq ?? 0; ; ) {
+    for (let after = anchor?.seq ?? 0; ;) {
       const page = await this.#d.store.listAudit(after, PAGE);
       for (const r of page) {
         if (r.seq !== expected || r.prev !== prev || auditHash(r) !== r.hash) {

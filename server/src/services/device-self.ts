@@ -179,8 +179,12 @@ export class DeviceSelfService {
   /** Revokes every enrollment of the calling device's key ("forget this device"). */
   async revoke(device: AuthenticatedDevice): Promise<{ deviceId: string; revoked: number }> {
     // The audit record commits with the revocation (same transaction / script).
-    const revoked = await this.#store.revokeDevice(device.jkt, this.#clock.now(), undefined, (count) =>
-      this.#audit.event('device.self_revoked', actor.device(device.jkt), { revoked: count }),
+    const revoked = await this.#store.revokeDevice(
+      device.jkt,
+      this.#clock.now(),
+      undefined,
+      (count) =>
+        this.#audit.event('device.self_revoked', actor.device(device.jkt), { revoked: count }),
     );
     this.#log.info('device_revoked', { scope: 'self', revoked });
     return { deviceId: device.jkt, revoked };
@@ -191,10 +195,7 @@ export class DeviceSelfService {
    * `tacit-rotate+jwt` naming the calling key in `old`), revokes the old key's, and re-binds
    * the old key's live sessions to the new key, all in one atomic step.
    */
-  async rotate(
-    device: AuthenticatedDevice,
-    rotation: string,
-  ): Promise<DeviceRotation> {
+  async rotate(device: AuthenticatedDevice, rotation: string): Promise<DeviceRotation> {
     try {
       return await this.#rotate(device, rotation);
     } catch (err) {

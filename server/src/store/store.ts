@@ -251,12 +251,7 @@ export interface PurgeResult {
 
 /** A value in an audit record's `data` (JSON, finite numbers only). */
 export type AuditValue =
-  | string
-  | number
-  | boolean
-  | null
-  | readonly AuditValue[]
-  | { readonly [key: string]: AuditValue };
+  string | number | boolean | null | readonly AuditValue[] | { readonly [key: string]: AuditValue };
 
 /** What a caller appends to the audit trail; the store assigns `seq`, `prev` and `hash`. */
 export interface AuditEvent {

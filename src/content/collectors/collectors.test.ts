@@ -15,14 +15,20 @@ function start(...collectors: Collector[]): void {
   for (const c of collectors) c.init(controller.signal, { push: (e) => events.push(e) });
 }
 
-function key(type: 'keydown' | 'keyup', key: string, code: string, extra: KeyboardEventInit = {}): void {
+function key(
+  type: 'keydown' | 'keyup',
+  key: string,
+  code: string,
+  extra: KeyboardEventInit = {},
+): void {
   window.dispatchEvent(new KeyboardEvent(type, { key, code, bubbles: true, ...extra }));
 }
 
 beforeEach(() => {
   events = [];
   controller = new AbortController();
-  document.body.innerHTML = '<input id="a" type="text"><input id="p" type="password"><textarea id="m"></textarea>';
+  document.body.innerHTML =
+    '<input id="a" type="text"><input id="p" type="password"><textarea id="m"></textarea>';
 });
 afterEach(() => controller.abort());
 
@@ -70,7 +76,10 @@ describe('keyboard collector', () => {
     start(keyboardCollector);
     key('keydown', 'Process', '', { keyCode: 229 });
     key('keydown', 'a', 'KeyA', { isComposing: true });
-    expect(events.map((e) => (e.f ?? 0) & FLAG.composing)).toEqual([FLAG.composing, FLAG.composing]);
+    expect(events.map((e) => (e.f ?? 0) & FLAG.composing)).toEqual([
+      FLAG.composing,
+      FLAG.composing,
+    ]);
     expect(events[0]!.c).toBe('other');
   });
 

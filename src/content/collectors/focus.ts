@@ -13,7 +13,11 @@ export const focusCollector: Collector = {
       'focusin',
       (event) => {
         if (focused !== null && event.target !== focused) {
-          sink.push({ t: event.timeStamp, k: 'fc', ...(event.isTrusted ? {} : { f: FLAG.untrusted }) });
+          sink.push({
+            t: event.timeStamp,
+            k: 'fc',
+            ...(event.isTrusted ? {} : { f: FLAG.untrusted }),
+          });
         }
         focused = event.target;
       },
@@ -24,7 +28,11 @@ export const focusCollector: Collector = {
       (event) => {
         // Not a capture listener: element blurs don't bubble, so this is the window's own.
         focused = null;
-        sink.push({ t: event.timeStamp, k: 'br', ...(event.isTrusted ? {} : { f: FLAG.untrusted }) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'br',
+          ...(event.isTrusted ? {} : { f: FLAG.untrusted }),
+        });
       },
       { signal },
     );
@@ -32,7 +40,11 @@ export const focusCollector: Collector = {
       'visibilitychange',
       (event) => {
         if (document.visibilityState !== 'hidden') return;
-        sink.push({ t: event.timeStamp, k: 'br', ...(event.isTrusted ? {} : { f: FLAG.untrusted }) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'br',
+          ...(event.isTrusted ? {} : { f: FLAG.untrusted }),
+        });
       },
       { signal },
     );

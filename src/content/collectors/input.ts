@@ -50,9 +50,14 @@ export const inputCollector: Collector = {
         const fromKey = event.timeStamp - lastKeyAt < KEY_EXPLAINS_INPUT_MS;
         let f = event.isTrusted ? 0 : FLAG.untrusted;
         if (inputType === 'insertFromPaste' || inputType === 'insertFromDrop') f |= FLAG.paste;
-        else if ((event as InputEvent).isComposing || inputType.includes('Composition') || (fromKey && lastKeyWasIme)) {
+        else if (
+          (event as InputEvent).isComposing ||
+          inputType.includes('Composition') ||
+          (fromKey && lastKeyWasIme)
+        ) {
           f |= FLAG.composing;
-        } else if (!fromKey) f |= FLAG.autofill; // text arrived with no key: autofill or a password manager
+        } else if (!fromKey)
+          f |= FLAG.autofill; // text arrived with no key: autofill or a password manager
         else return; // an ordinary keystroke: the key collector already has its timings
         const password = target instanceof HTMLInputElement && target.type === 'password';
         if (password) f |= FLAG.password;

@@ -28,7 +28,13 @@ export const keyboardCollector: Collector = {
           id = nextId++;
           held.set(slot, id);
         }
-        sink.push({ t: event.timeStamp, k: 'kd', c: keyClass(event.key), i: id, ...(f ? { f } : {}) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'kd',
+          c: keyClass(event.key),
+          i: id,
+          ...(f ? { f } : {}),
+        });
       },
       options,
     );
@@ -42,7 +48,13 @@ export const keyboardCollector: Collector = {
         if (id === undefined) return; // its down happened before we started, or in another window
         let f = baseFlags(event);
         if (event.isComposing || event.keyCode === 229) f |= FLAG.composing;
-        sink.push({ t: event.timeStamp, k: 'ku', c: keyClass(event.key), i: id, ...(f ? { f } : {}) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'ku',
+          c: keyClass(event.key),
+          i: id,
+          ...(f ? { f } : {}),
+        });
       },
       options,
     );

@@ -18,11 +18,23 @@ export const pointerCollector: Collector = {
         // browser merges them per frame): speeds and curvature need them.
         const samples = event.getCoalescedEvents?.() ?? [];
         if (samples.length === 0) {
-          sink.push({ t: event.timeStamp, k: 'pm', x: round(event.clientX), y: round(event.clientY), ...(f ? { f } : {}) });
+          sink.push({
+            t: event.timeStamp,
+            k: 'pm',
+            x: round(event.clientX),
+            y: round(event.clientY),
+            ...(f ? { f } : {}),
+          });
           return;
         }
         for (const sample of samples) {
-          sink.push({ t: sample.timeStamp, k: 'pm', x: round(sample.clientX), y: round(sample.clientY), ...(f ? { f } : {}) });
+          sink.push({
+            t: sample.timeStamp,
+            k: 'pm',
+            x: round(sample.clientX),
+            y: round(sample.clientY),
+            ...(f ? { f } : {}),
+          });
         }
       },
       options,
@@ -31,7 +43,14 @@ export const pointerCollector: Collector = {
       'pointerdown',
       (event) => {
         const f = baseFlags(event);
-        sink.push({ t: event.timeStamp, k: 'pd', x: round(event.clientX), y: round(event.clientY), b: event.button, ...(f ? { f } : {}) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'pd',
+          x: round(event.clientX),
+          y: round(event.clientY),
+          b: event.button,
+          ...(f ? { f } : {}),
+        });
       },
       options,
     );
@@ -39,7 +58,14 @@ export const pointerCollector: Collector = {
       'pointerup',
       (event) => {
         const f = baseFlags(event);
-        sink.push({ t: event.timeStamp, k: 'pu', x: round(event.clientX), y: round(event.clientY), b: event.button, ...(f ? { f } : {}) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'pu',
+          x: round(event.clientX),
+          y: round(event.clientY),
+          b: event.button,
+          ...(f ? { f } : {}),
+        });
       },
       options,
     );

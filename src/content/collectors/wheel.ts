@@ -9,7 +9,13 @@ export const wheelCollector: Collector = {
       'wheel',
       (event) => {
         const f = baseFlags(event);
-        sink.push({ t: event.timeStamp, k: 'wh', dx: Math.round(event.deltaX), dy: Math.round(event.deltaY), ...(f ? { f } : {}) });
+        sink.push({
+          t: event.timeStamp,
+          k: 'wh',
+          dx: Math.round(event.deltaX),
+          dy: Math.round(event.deltaY),
+          ...(f ? { f } : {}),
+        });
       },
       { capture: true, passive: true, signal },
     );

@@ -365,4 +365,3 @@ describe('concurrent attestations', () => {
     expect(session?.lastSeq).toBe(r4.status === 202 ? 4 : 3);
   });
 });
-

@@ -26,8 +26,7 @@ const start = async (options: HarnessOptions = {}) => {
 
 const decision = (sid: string, key: string = KEYS.bankA) =>
   h.call('POST', `/v1/sessions/${sid}/decision`, { key });
-const decisionsIn = async () =>
-  (await auditRecords(h)).filter((r) => r.type === 'policy.decision');
+const decisionsIn = async () => (await auditRecords(h)).filter((r) => r.type === 'policy.decision');
 
 describe('POST /v1/sessions/:sid/decision', () => {
   it('high assurance → allow, with the thresholds used; recorded in the audit trail', async () => {
@@ -145,9 +144,7 @@ describe('POST /v1/sessions/:sid/decision', () => {
     );
     expect(rejected?.data).toEqual({ code: 'ERR_SESSION_TERMINATED', sid: s.sid, seq: 5 });
     // The relying party may still end it (idempotent).
-    expect((await h.call('DELETE', `/v1/sessions/${s.sid}`, { key: KEYS.bankA })).status).toBe(
-      204,
-    );
+    expect((await h.call('DELETE', `/v1/sessions/${s.sid}`, { key: KEYS.bankA })).status).toBe(204);
   });
 
   it('a revoked device → terminate (DEVICE_REVOKED)', async () => {

@@ -170,8 +170,18 @@ describe('GET /v1/device/enrollments', () => {
     expect(res.json).toEqual({
       deviceId: s.device.jkt,
       enrollments: [
-        { rp: 'bank-a', subject: 'alice', createdAt: t(h.clock.now() - 2000), revokedAt: t(h.clock.now()) },
-        { rp: 'bank-b', subject: 'alice-at-b', createdAt: t(h.clock.now() - 1000), revokedAt: null },
+        {
+          rp: 'bank-a',
+          subject: 'alice',
+          createdAt: t(h.clock.now() - 2000),
+          revokedAt: t(h.clock.now()),
+        },
+        {
+          rp: 'bank-b',
+          subject: 'alice-at-b',
+          createdAt: t(h.clock.now() - 1000),
+          revokedAt: null,
+        },
       ],
     });
   });
@@ -335,7 +345,13 @@ describe('POST /v1/device/rotate', () => {
   it('the store refuses a replayed rotation jti and a key revoked meanwhile', async () => {
     const next = await TestDevice.create(h.clock);
     const jti = { jkt: next.jkt, jti: newJti(), expiresAt: h.clock.now() + 60_000 };
-    const input = { oldJkt: s.device.jkt, newJkt: next.jkt, newJwk: next.jwk, jti, now: h.clock.now() };
+    const input = {
+      oldJkt: s.device.jkt,
+      newJkt: next.jkt,
+      newJwk: next.jwk,
+      jti,
+      now: h.clock.now(),
+    };
     await h.store.useJti(jti);
     expect(await h.store.rotateDevice(input)).toEqual({ ok: false, reason: 'replay' });
     await h.store.revokeDevice(s.device.jkt, h.clock.now());
@@ -356,13 +372,15 @@ describe('DPoP proof checks (every device endpoint)', () => {
     for (const [method, path] of endpoints()) {
       const json = method === 'POST' && path.endsWith('rotate') ? { rotation: 'x.y.z' } : undefined;
       await rejects(
-        async () => deviceCall(h, s.device, method, path, { proof: await proof(method, path), json }),
+        async () =>
+          deviceCall(h, s.device, method, path, { proof: await proof(method, path), json }),
         status,
         code,
       );
     }
   }
-  const sign = (header: Record<string, unknown>, claims: Record<string, unknown>) =>
+  const sign =
+    (header: Record<string, unknown>, claims: Record<string, unknown>) =>
     (method: string, path: string) =>
       s.device.dpop(method, htu(path), claims, header);
 
@@ -370,16 +388,19 @@ describe('DPoP proof checks (every device endpoint)', () => {
     await refusedEverywhere(async () => null, 401, 'ERR_DPOP_INVALID');
     await refusedEverywhere(async () => '', 401, 'ERR_DPOP_INVALID');
     for (const [method, path] of endpoints()) {
-      await rejects(
-        () => h.call(method, path, { key: KEYS.bankA }),
-        401,
-        'ERR_DPOP_INVALID',
-      );
+      await rejects(() => h.call(method, path, { key: KEYS.bankA }), 401, 'ERR_DPOP_INVALID');
     }
   });
 
   it('a wrong typ → ERR_DPOP_INVALID', async () => {
-    for (const typ of ['JWT', 'dpop', 'DPOP+JWT', 'application/dpop+jwt', 'tacit-att+jwt', undefined]) {
+    for (const typ of [
+      'JWT',
+      'dpop',
+      'DPOP+JWT',
+      'application/dpop+jwt',
+      'tacit-att+jwt',
+      undefined,
+    ]) {
       await refusedEverywhere(sign({ typ }, {}), 401, 'ERR_DPOP_INVALID');
     }
   });
@@ -478,7 +499,11 @@ describe('DPoP proof checks (every device endpoint)', () => {
       401,
       'ERR_DPOP_INVALID',
     );
-    await refusedEverywhere((m, p) => s.device.dpop(m.toLowerCase(), htu(p)), 401, 'ERR_DPOP_INVALID');
+    await refusedEverywhere(
+      (m, p) => s.device.dpop(m.toLowerCase(), htu(p)),
+      401,
+      'ERR_DPOP_INVALID',
+    );
   });
 
   it('htu not this request’s URI → ERR_DPOP_INVALID', async () => {
@@ -525,7 +550,9 @@ describe('DPoP proof checks (every device endpoint)', () => {
       await refusedEverywhere(sign({}, { iat }), 401, 'ERR_DPOP_STALE');
     }
     for (const iat of [nowS(h) - 60, nowS(h) + 60]) {
-      const res = await deviceCall(h, s.device, 'GET', '/v1/device/enrollments', { claims: { iat } });
+      const res = await deviceCall(h, s.device, 'GET', '/v1/device/enrollments', {
+        claims: { iat },
+      });
       expect(res.status).toBe(200);
     }
   });

@@ -13,7 +13,6 @@ import { emptyBody, rotateBody } from '../../contract/schemas';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
-
 /** Middleware: a valid DPoP proof of an enrolled device is required; sets `c.var.device`. */
 export function requireDpop(deviceSelf: DeviceSelfService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

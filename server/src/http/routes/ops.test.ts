@@ -39,7 +39,11 @@ describe('GET /metrics', () => {
   it('admin key or the metrics token; bank and auditor keys are refused', async () => {
     await start({ metricsToken: METRICS_TOKEN });
     expectError(await h.call('GET', '/metrics'), 401, 'ERR_UNAUTHORIZED');
-    expectError(await h.call('GET', '/metrics', { key: 'wrong-token-0123456789abc' }), 401, 'ERR_UNAUTHORIZED');
+    expectError(
+      await h.call('GET', '/metrics', { key: 'wrong-token-0123456789abc' }),
+      401,
+      'ERR_UNAUTHORIZED',
+    );
     expectError(await h.call('GET', '/metrics', { key: KEYS.bankA }), 403, 'ERR_FORBIDDEN');
     expectError(await h.call('GET', '/metrics', { key: KEYS.auditor }), 403, 'ERR_FORBIDDEN');
     for (const key of [KEYS.admin, METRICS_TOKEN]) {
@@ -78,7 +82,9 @@ describe('GET /metrics', () => {
     expect(text).toMatch(
       /tacit_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/attestations",le="\+Inf"\} 2\n/,
     );
-    expect(text).toMatch(/tacit_http_request_duration_seconds_count\{method="POST",route="\/v1\/attestations"\} 2\n/);
+    expect(text).toMatch(
+      /tacit_http_request_duration_seconds_count\{method="POST",route="\/v1\/attestations"\} 2\n/,
+    );
     // Ids never become label values.
     expect(text).not.toContain(s.sid);
     expect(text).not.toContain(s.device.jkt);
@@ -118,7 +124,9 @@ describe('security headers', () => {
     const page = await h.call('GET', '/bank/login');
     expect(page.status).toBe(200);
     const csp = page.headers.get('content-security-policy');
-    expect(csp).toBe("default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    expect(csp).toBe(
+      "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.text).toContain('id="username"');
     const js = await h.call('GET', '/bank/static/bank.js');

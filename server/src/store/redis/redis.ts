@@ -632,10 +632,7 @@ function splitField(field: string): { rp: string; subject: string } {
  *
  * @internal exported for tests.
  */
-export function encodeAuditRecord(
-  r: AuditRecord,
-  rawData: string = canonicalJson(r.data),
-): string {
+export function encodeAuditRecord(r: AuditRecord, rawData: string = canonicalJson(r.data)): string {
   const s = JSON.stringify;
   return (
     `{"seq":${r.seq},"ts":${s(r.ts)},"type":${s(r.type)},"actor":${s(r.actor)},` +
@@ -1023,10 +1020,7 @@ export class RedisStore implements Store {
         revokedAt: optNum(revokedAt[field]),
       }))
       .sort(
-        (a, b) =>
-          a.createdAt - b.createdAt ||
-          compare(a.rp, b.rp) ||
-          compare(a.subject, b.subject),
+        (a, b) => a.createdAt - b.createdAt || compare(a.rp, b.rp) || compare(a.subject, b.subject),
       );
   }
 
@@ -1084,16 +1078,14 @@ export class RedisStore implements Store {
       moved.push({ old: Number(out[3 + 2 * i]), ...splitField(out[2 + 2 * i]!) });
     }
     moved.sort((a, b) => a.old - b.old || compare(a.rp, b.rp) || compare(a.subject, b.subject));
-    const enrollments = moved.map(
-      ({ rp, subject }): DeviceRecord => ({
-        jkt: input.newJkt,
-        jwk: input.newJwk,
-        rp,
-        subject,
-        createdAt: input.now,
-        revokedAt: null,
-      }),
-    );
+    const enrollments = moved.map(({ rp, subject }): DeviceRecord => ({
+      jkt: input.newJkt,
+      jwk: input.newJwk,
+      rp,
+      subject,
+      createdAt: input.now,
+      revokedAt: null,
+    }));
     return { ok: true, enrollments, sessions: out.slice(2 + 2 * n) };
   }
 
@@ -1180,9 +1172,7 @@ export class RedisStore implements Store {
   }
 
   async terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
-    const { out } = await this.#act('tacitTerminate', [sid, now], audit && (() => audit()), [
-      'ok',
-    ]);
+    const { out } = await this.#act('tacitTerminate', [sid, now], audit && (() => audit()), ['ok']);
     return out[0] === 'ok';
   }
 

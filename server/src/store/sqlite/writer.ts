@@ -237,8 +237,7 @@ class Connection {
         return this.#appendAudit([op.event])[0];
       case 'purgeAudit': {
         const end = q.auditPurgeEnd.get({ before: new Date(op.before).toISOString() }) as
-          | AuditAnchor
-          | undefined;
+          AuditAnchor | undefined;
         if (!end) {
           const anchor = (q.getAnchor.get() as AuditAnchor | undefined) ?? null;
           return { records: 0, anchor } satisfies AuditPurgeResult;

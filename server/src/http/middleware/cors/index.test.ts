@@ -64,7 +64,9 @@ describe('CORS', () => {
     expect(ok.status).toBe(200);
     expect(acao(ok)).toBe(EXTENSION);
     expect(ok.headers.get('vary')).toContain('Origin');
-    const refused = await h.call('GET', '/v1/device/enrollments', { headers: { origin: EXTENSION } });
+    const refused = await h.call('GET', '/v1/device/enrollments', {
+      headers: { origin: EXTENSION },
+    });
     expect(refused.status).toBe(401);
     expect(acao(refused)).toBe(EXTENSION);
     expect(refused.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
@@ -120,7 +122,10 @@ describe('CORS', () => {
       const res = await preflight(path, EXTENSION, method, headers);
       expect(acao(res), `${method} ${path}`).toBeNull();
     }
-    const audit = await h.call('GET', '/v1/audit', { key: KEYS.admin, headers: { origin: EXTENSION } });
+    const audit = await h.call('GET', '/v1/audit', {
+      key: KEYS.admin,
+      headers: { origin: EXTENSION },
+    });
     expect(audit.status).toBe(200);
     expect(acao(audit)).toBeNull();
   });
@@ -155,7 +160,14 @@ describe('origin helpers', () => {
     }
     expect(isWebOrigin(BANK)).toBe(true);
     expect(isWebOrigin('http://localhost:8787')).toBe(true);
-    for (const bad of [`${BANK}/`, `${BANK}/path`, 'bank.example', 'ftp://bank.example', 'https://BANK.example', '*']) {
+    for (const bad of [
+      `${BANK}/`,
+      `${BANK}/path`,
+      'bank.example',
+      'ftp://bank.example',
+      'https://BANK.example',
+      '*',
+    ]) {
       expect(isWebOrigin(bad), bad).toBe(false);
     }
   });

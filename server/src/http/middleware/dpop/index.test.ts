@@ -10,7 +10,13 @@ describe('normalizeHtu', () => {
   });
 
   it('refuses what is not an absolute http(s) URL, or carries credentials', () => {
-    for (const bad of ['/v1/device/revoke', 'ftp://x/y', 'javascript:alert(1)', 'http://u:p@x/', '']) {
+    for (const bad of [
+      '/v1/device/revoke',
+      'ftp://x/y',
+      'javascript:alert(1)',
+      'http://u:p@x/',
+      '',
+    ]) {
       expect(normalizeHtu(bad), bad).toBeUndefined();
     }
   });

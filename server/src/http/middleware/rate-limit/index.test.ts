@@ -19,9 +19,17 @@ describe('MemoryRateLimiter', () => {
     const t = 10 * w + 1_000;
     expect(await l.hit('k', 2, w, t)).toEqual({ allowed: true, remaining: 1, resetAt: 11 * w });
     expect(await l.hit('k', 2, w, t + 1)).toEqual({ allowed: true, remaining: 0, resetAt: 11 * w });
-    expect(await l.hit('k', 2, w, t + 2)).toEqual({ allowed: false, remaining: 0, resetAt: 11 * w });
+    expect(await l.hit('k', 2, w, t + 2)).toEqual({
+      allowed: false,
+      remaining: 0,
+      resetAt: 11 * w,
+    });
     expect((await l.hit('other', 2, w, t + 3)).allowed).toBe(true);
-    expect(await l.hit('k', 2, w, 11 * w)).toEqual({ allowed: true, remaining: 1, resetAt: 12 * w });
+    expect(await l.hit('k', 2, w, 11 * w)).toEqual({
+      allowed: true,
+      remaining: 1,
+      resetAt: 12 * w,
+    });
   });
 
   it('keeps at most maxKeys counters, dropping old windows first', async () => {
@@ -61,7 +69,11 @@ describe('rate limiting of /v1/*', () => {
     expect((await auditRecords(h)).length).toBe(audit);
     expect((await open(KEYS.bankB)).status).toBe(201);
     // Every endpoint of the RP counts against the same bucket.
-    expectError(await h.call('GET', '/v1/devices?subject=a', { key: KEYS.bankA }), 429, 'ERR_RATE_LIMITED');
+    expectError(
+      await h.call('GET', '/v1/devices?subject=a', { key: KEYS.bankA }),
+      429,
+      'ERR_RATE_LIMITED',
+    );
     h.clock.advance(45_000);
     expect((await open(KEYS.bankA)).status).toBe(201);
     expect(h.metrics.rateLimited.get({ class: 'rp' })).toBe(2);
@@ -96,7 +108,8 @@ describe('rate limiting of /v1/*', () => {
         json: { enrollment: await device.enrollment('AAAAA-AAAAA') },
         remote,
       });
-    for (let i = 0; i < 4; i++) expectError(await enroll('203.0.113.7'), 400, 'ERR_ENROLLMENT_CODE');
+    for (let i = 0; i < 4; i++)
+      expectError(await enroll('203.0.113.7'), 400, 'ERR_ENROLLMENT_CODE');
     expectError(await enroll('203.0.113.7'), 429, 'ERR_RATE_LIMITED');
     expectError(await enroll('198.51.100.1'), 400, 'ERR_ENROLLMENT_CODE');
     // Guessing API keys counts against the address, not against any RP.
@@ -106,7 +119,15 @@ describe('rate limiting of /v1/*', () => {
       remote: '203.0.113.7',
     });
     expectError(guess, 429, 'ERR_RATE_LIMITED');
-    expect((await h.call('POST', '/v1/sessions', { key: KEYS.bankA, json: { subject: 'a' }, remote: '203.0.113.7' })).status).toBe(201);
+    expect(
+      (
+        await h.call('POST', '/v1/sessions', {
+          key: KEYS.bankA,
+          json: { subject: 'a' },
+          remote: '203.0.113.7',
+        })
+      ).status,
+    ).toBe(201);
     expect(h.metrics.rateLimited.get({ class: 'address' })).toBe(2);
   });
 
