@@ -50,36 +50,36 @@ function sessionMeta(sid: string, chal: string): Html {
 
 function layout(o: LayoutOptions): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${o.title} · Demo Bank</title>
-        ${o.tacit ? sessionMeta(o.tacit.sessionId, o.tacit.challenge) : ''}
-        ${o.enrollmentCode ? html`<meta name="tacit-enrollment" content="${o.enrollmentCode}" />` : ''}
-        <link rel="stylesheet" href="/bank/static/bank.css" />
-        <script src="/bank/static/bank.js" defer></script>
-      </head>
-      <body>
-        <header class="topbar">
-          <a class="brand" href="/bank/accounts">Demo Bank</a>
-          ${
-            o.user
-              ? html`<nav>
-                  <span class="user" id="user">${o.user}</span>
-                  <a href="/bank/accounts">Accounts</a>
-                  <a href="/bank/transfer">Transfer</a>
-                  <form method="post" action="/bank/logout" class="inline">
-                    <button type="submit" id="logout" class="link">Log out</button>
-                  </form>
-                </nav>`
-              : ''
-          }
-        </header>
-        <main>${o.body}</main>
-        <footer>Demo relying party of Tacit. Behavioral signals never leave your device.</footer>
-      </body>
-    </html>`;
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${o.title} · Demo Bank</title>
+    ${o.tacit ? sessionMeta(o.tacit.sessionId, o.tacit.challenge) : ''}
+    ${o.enrollmentCode ? html`<meta name="tacit-enrollment" content="${o.enrollmentCode}" />` : ''}
+    <link rel="stylesheet" href="/bank/static/bank.css" />
+    <script src="/bank/static/bank.js" defer></script>
+  </head>
+  <body>
+    <header class="topbar">
+      <a class="brand" href="/bank/accounts">Demo Bank</a>
+      ${
+        o.user
+          ? html`<nav>
+            <span class="user" id="user">${o.user}</span>
+            <a href="/bank/accounts">Accounts</a>
+            <a href="/bank/transfer">Transfer</a>
+            <form method="post" action="/bank/logout" class="inline">
+              <button type="submit" id="logout" class="link">Log out</button>
+            </form>
+          </nav>`
+          : ''
+      }
+    </header>
+    <main>${o.body}</main>
+    <footer>Demo relying party of Tacit. Behavioral signals never leave your device.</footer>
+  </body>
+</html>`;
 }
 
 function assurancePanel(s: AssuranceSnapshot): Html {
@@ -100,14 +100,8 @@ function assurancePanel(s: AssuranceSnapshot): Html {
       </div>
     </dl>
     <div id="enrolment-progress" ${s.progress === null ? 'hidden' : ''}>
-      <label for="enrolment-bar"
-        >Learning your rhythm: <span id="enrolment-value">${percent(s.progress)}</span></label
-      >
-      <progress
-        id="enrolment-bar"
-        max="100"
-        value="${Math.round((s.progress ?? 0) * 100)}"
-      ></progress>
+      <label for="enrolment-bar">Learning your rhythm: <span id="enrolment-value">${percent(s.progress)}</span></label>
+      <progress id="enrolment-bar" max="100" value="${Math.round((s.progress ?? 0) * 100)}"></progress>
     </div>
   </section>`;
 }
@@ -175,12 +169,11 @@ export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
         <section class="panel">
           <ul class="accounts">
             ${ACCOUNTS.map(
-              (a) =>
-                html`<li>
-                  <span class="account-name">${a.name}</span>
-                  <span class="iban">${a.iban}</span>
-                  <span class="balance">${money.format(a.balance)}</span>
-                </li>`,
+              (a) => html`<li>
+                <span class="account-name">${a.name}</span>
+                <span class="iban">${a.iban}</span>
+                <span class="balance">${money.format(a.balance)}</span>
+              </li>`,
             )}
           </ul>
           <a id="to-transfer" class="button" href="/bank/transfer">Make a transfer</a>
@@ -194,26 +187,19 @@ export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
           </p>
           ${
             pendingCode
-              ? html`<div id="enrollment-pending">
-                  <p class="code-box">
-                    Enrollment code: <code id="enrollment-code">${pendingCode}</code>
-                  </p>
-                  <p class="hint">
-                    The Tacit extension picks this code up from the page. It is valid for 10 minutes
-                    and works once.
-                  </p>
-                </div>`
+              ? html`<div id="enrollment-pending"><p class="code-box">
+                  Enrollment code: <code id="enrollment-code">${pendingCode}</code>
+                </p>
+                <p class="hint">
+                  The Tacit extension picks this code up from the page. It is valid for 10 minutes
+                  and works once.
+                </p></div>`
               : ''
           }
           <p id="enrolled-note" class="hint" ${enrolled ? '' : 'hidden'}>
             A device of yours is enrolled. Tacit learns your rhythm while you use online banking.
           </p>
-          <form
-            method="post"
-            action="/bank/enroll"
-            id="enroll-form"
-            ${enrolled || pendingCode ? 'hidden' : ''}
-          >
+          <form method="post" action="/bank/enroll" id="enroll-form" ${enrolled || pendingCode ? 'hidden' : ''}>
             <button id="enroll" type="submit">Enroll this device</button>
           </form>
         </section>

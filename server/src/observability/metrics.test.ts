@@ -1,49 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Counter, Histogram, createMetrics, methodLabel } from './metrics';
+import { counterValue, createMetrics, methodLabel } from './metrics';
 
-describe('exposition format 0.0.4', () => {
-  it('counters: HELP, TYPE, one line per label set, escaped label values', () => {
-    const c = new Counter('x_total', 'Things\\counted\nhere.', ['route', 'code']);
-    c.inc({ route: '/a', code: 'E' });
-    c.inc({ route: '/a', code: 'E' }, 2);
-    c.inc({ route: 'quote"back\\slash\nnl', code: '' });
-    expect(c.render()).toEqual([
-      '# HELP x_total Things\\\\counted\\nhere.',
-      '# TYPE x_total counter',
-      'x_total{route="/a",code="E"} 3',
-      'x_total{route="quote\\"back\\\\slash\\nnl",code=""} 1',
-    ]);
-    expect(c.get({ route: '/a', code: 'E' })).toBe(3);
-  });
-
-  it('a counter without labels is exposed at 0', () => {
-    expect(new Counter('y_total', 'Y.', []).render()).toEqual([
-      '# HELP y_total Y.',
-      '# TYPE y_total counter',
-      'y_total 0',
-    ]);
-  });
-
-  it('histograms: cumulative buckets, +Inf, sum and count', () => {
-    const h = new Histogram('d_seconds', 'D.', ['route'], [0.1, 1]);
-    h.observe({ route: '/a' }, 0.05);
-    h.observe({ route: '/a' }, 0.5);
-    h.observe({ route: '/a' }, 3);
-    expect(h.render()).toEqual([
-      '# HELP d_seconds D.',
-      '# TYPE d_seconds histogram',
-      'd_seconds_bucket{route="/a",le="0.1"} 1',
-      'd_seconds_bucket{route="/a",le="1"} 2',
-      'd_seconds_bucket{route="/a",le="+Inf"} 3',
-      'd_seconds_sum{route="/a"} 3.55',
-      'd_seconds_count{route="/a"} 3',
-    ]);
-  });
-
-  it('the registry renders every metric, newline-terminated, with valid names', () => {
-    const text = createMetrics().render();
+describe('the server’s metrics (prom-client)', () => {
+  it('renders every metric in the text exposition, with valid names', async () => {
+    const text = await createMetrics().render();
     expect(text.endsWith('\n')).toBe(true);
-    for (const line of text.trimEnd().split('\n')) {
+    for (const line of text.trimEnd().split('\n').filter(Boolean)) {
       expect(line).toMatch(
         /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/,
       );
@@ -59,6 +21,24 @@ describe('exposition format 0.0.4', () => {
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
+    // A counter without labels is exposed at 0 before anything happened.
+    expect(text).toContain('tacit_attestations_accepted_total 0');
+  });
+
+  it('counts per label set; each server instance has its own registry', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.attestationsRejected.inc({ code: 'ERR_REPLAY' });
+    a.attestationsRejected.inc({ code: 'ERR_REPLAY' }, 2);
+    a.httpDuration.observe({ method: 'POST', route: '/v1/attestations' }, 0.003);
+    expect(await counterValue(a.attestationsRejected, { code: 'ERR_REPLAY' })).toBe(3);
+    expect(await counterValue(a.attestationsRejected, { code: 'ERR_CHAIN' })).toBe(0);
+    expect(await counterValue(b.attestationsRejected, { code: 'ERR_REPLAY' })).toBe(0);
+    const text = await a.render();
+    expect(text).toContain('tacit_attestations_rejected_total{code="ERR_REPLAY"} 3');
+    expect(text).toContain(
+      'tacit_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/attestations"} 1',
+    );
   });
 
   it('unknown HTTP methods collapse into one label value', () => {

@@ -16,6 +16,7 @@ import {
 } from '../testing/harness';
 import type { AuditRecord } from '../store/store';
 import { TEST_STORE } from '../testing/test-store';
+import { counterValue } from '../observability/metrics';
 
 let h: Harness;
 beforeEach(async () => {
@@ -189,10 +190,10 @@ describe('what is recorded', () => {
       ['attestation.rejected', 'anonymous', { code: 'ERR_JWS_INVALID' }],
       ['attestation.rejected', 'anonymous', { code: 'ERR_BAD_REQUEST' }],
     ]);
-    expect(h.metrics.attestationsRejected.get({ code: 'ERR_REPLAY' })).toBe(1);
-    expect(h.metrics.attestationsRejected.get({ code: 'ERR_JWS_INVALID' })).toBe(1);
-    expect(h.metrics.attestationsRejected.get({ code: 'ERR_BAD_REQUEST' })).toBe(1);
-    expect(h.metrics.attestationsAccepted.get()).toBe(1);
+    expect(await counterValue(h.metrics.attestationsRejected, { code: 'ERR_REPLAY' })).toBe(1);
+    expect(await counterValue(h.metrics.attestationsRejected, { code: 'ERR_JWS_INVALID' })).toBe(1);
+    expect(await counterValue(h.metrics.attestationsRejected, { code: 'ERR_BAD_REQUEST' })).toBe(1);
+    expect(await counterValue(h.metrics.attestationsAccepted)).toBe(1);
   });
 
   it('rejected enrollments and bindings are recorded with their code', async () => {
@@ -231,7 +232,7 @@ describe('what is recorded', () => {
     } finally {
       h.store.appendAudit = original;
     }
-    expect(h.metrics.auditWriteFailures.get()).toBe(1);
+    expect(await counterValue(h.metrics.auditWriteFailures)).toBe(1);
     expect(h.logger.records.find((r) => r.event === 'audit_write_failed')).toMatchObject({
       level: 'error',
       type: 'attestation.rejected',

@@ -15,6 +15,7 @@ import {
   type Harness,
   type HarnessOptions,
 } from '../../testing/harness';
+import { counterValue } from '../../observability/metrics';
 
 let h: Harness;
 afterEach(async () => {
@@ -48,7 +49,7 @@ describe('POST /v1/sessions/:sid/decision', () => {
       actor: 'rp:bank-a',
       data: { sid: s.sid, action: 'allow', reasons: [], assurance: 0.9, level: 'high' },
     });
-    expect(h.metrics.decisions.get({ action: 'allow' })).toBe(1);
+    expect(await counterValue(h.metrics.decisions, { action: 'allow' })).toBe(1);
   });
 
   it('no attestation, enrolling, low assurance, stale: step-up with stable reasons', async () => {
@@ -193,7 +194,7 @@ describe('POST /v1/sessions/:sid/decision', () => {
     expectError(await decision('bad%20id'), 400, 'ERR_BAD_REQUEST');
     expect(await snapshot(h, s.sid)).toEqual(before);
     expect((await auditRecords(h)).length).toBe(auditBefore);
-    expect(h.metrics.decisions.get({ action: 'allow' })).toBe(0);
+    expect(await counterValue(h.metrics.decisions, { action: 'allow' })).toBe(0);
   });
 
   it('an ended or expired session → ERR_SESSION_EXPIRED', async () => {

@@ -1,5 +1,5 @@
 /**
- * `GET /metrics`: Prometheus text exposition 0.0.4, for an `admin` key or the bearer
+ * `GET /metrics`: Prometheus text exposition 0.0.4 (prom-client), for an `admin` key or the bearer
  * `TACIT_METRICS_TOKEN`.
  *
  * @module
@@ -12,8 +12,12 @@ import type { RouteDeps } from './deps';
 
 /** Metrics route. */
 export function metricsRoutes({ metrics, apiKeys, metricsToken }: RouteDeps): Hono<AppEnv> {
-  return new Hono<AppEnv>().get('/metrics', requireMetricsAccess(apiKeys, metricsToken), (c) => {
-    c.header('Content-Type', METRICS_CONTENT_TYPE);
-    return c.body(metrics.render());
-  });
+  return new Hono<AppEnv>().get(
+    '/metrics',
+    requireMetricsAccess(apiKeys, metricsToken),
+    async (c) => {
+      c.header('Content-Type', METRICS_CONTENT_TYPE);
+      return c.body(await metrics.render());
+    },
+  );
 }

@@ -80,7 +80,7 @@ describe('GET /metrics', () => {
     );
     expect(text).toContain('route="(unmatched)",status="404"} 1\n');
     expect(text).toMatch(
-      /tacit_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/attestations",le="\+Inf"\} 2\n/,
+      /tacit_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/v1\/attestations"\} 2\n/,
     );
     expect(text).toMatch(
       /tacit_http_request_duration_seconds_count\{method="POST",route="\/v1\/attestations"\} 2\n/,

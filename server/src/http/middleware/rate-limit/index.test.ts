@@ -11,6 +11,7 @@ import {
   snapshot,
   type Harness,
 } from '../../../testing/harness';
+import { counterValue } from '../../../observability/metrics';
 
 describe('MemoryRateLimiter', () => {
   it('fixed windows: counts, refuses past the limit, resets at the window boundary', async () => {
@@ -76,7 +77,7 @@ describe('rate limiting of /v1/*', () => {
     );
     h.clock.advance(45_000);
     expect((await open(KEYS.bankA)).status).toBe(201);
-    expect(h.metrics.rateLimited.get({ class: 'rp' })).toBe(2);
+    expect(await counterValue(h.metrics.rateLimited, { class: 'rp' })).toBe(2);
     expect(h.logger.records.at(-1)).toMatchObject({ event: 'request', status: 201 });
     expect(h.logger.records.find((r) => r.status === 429)).toMatchObject({
       code: 'ERR_RATE_LIMITED',
@@ -95,9 +96,11 @@ describe('rate limiting of /v1/*', () => {
     // Another device is not affected.
     const other = await boundSession(h, 'bob');
     expect((await attest(h, other.device, { sid: other.sid, seq: 1 })).status).toBe(202);
-    expect(h.metrics.rateLimited.get({ class: 'device' })).toBe(1);
+    expect(await counterValue(h.metrics.rateLimited, { class: 'device' })).toBe(1);
     // A 429 is not an attestation outcome (the statement was not looked at).
-    expect(h.metrics.attestationsRejected.get({ code: 'ERR_RATE_LIMITED' })).toBe(0);
+    expect(await counterValue(h.metrics.attestationsRejected, { code: 'ERR_RATE_LIMITED' })).toBe(
+      0,
+    );
   });
 
   it('per remote address for unauthenticated calls (enrollment, bad API keys)', async () => {
@@ -128,7 +131,7 @@ describe('rate limiting of /v1/*', () => {
         })
       ).status,
     ).toBe(201);
-    expect(h.metrics.rateLimited.get({ class: 'address' })).toBe(2);
+    expect(await counterValue(h.metrics.rateLimited, { class: 'address' })).toBe(2);
   });
 
   it('minting random kids does not escape the address bucket', async () => {
