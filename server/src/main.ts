@@ -42,6 +42,12 @@ function readConfig(): Config {
   }
 }
 
+/** A path relative to the working directory when it is inside it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = jsonLogger(undefined, undefined, config.logLevel);
@@ -94,7 +100,7 @@ async function main(): Promise<void> {
       writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
       chmodSync(keyFile, 0o600); // an older file keeps its mode through writeFileSync
       lines.push(
-        `Demo bank API key: generated for this run, in ${relative(process.cwd(), keyFile) || keyFile} ` +
+        `Demo bank API key: generated for this run, in ${shownPath(keyFile)} ` +
           '(set TACIT_DEMO_BANK_KEY to fix it)',
       );
     }

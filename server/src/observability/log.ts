@@ -1,10 +1,11 @@
 /**
- * A tiny structured logger: one JSON object per line. Callers pass an event name and flat
+ * The server's structured logger (pino): one JSON object per line. Callers pass an event name and flat
  * fields. By convention nothing logged is a token, a key, an enrollment code, a request body
  * or behavioral data; route patterns are logged instead of paths so ids stay out too.
  *
  * @module
  */
+import { pino } from 'pino';
 
 /** Values a log field may take. */
 export type LogValue = string | number | boolean | null | undefined;
@@ -33,48 +34,54 @@ export interface LogRecord extends LogFields {
   event: string;
 }
 
-/**
- * A line writer to stdout that writes the lines of one event-loop turn together: one write
- * system call per turn instead of one per request under load (stdout to a file or a pipe is a
- * synchronous write). Whatever is pending is written when the process exits.
- */
-export function bufferedStdout(): (line: string) => void {
-  let pending: string[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
-    const text = `${pending.join('\n')}\n`;
-    pending = [];
-    process.stdout.write(text);
-  };
-  process.on('exit', flush);
-  return (line) => {
-    if (pending.push(line) === 1) setImmediate(flush);
-  };
-}
+/** Field names whose values never reach a log line, at the top level or one level down. */
+export const REDACTED_FIELDS = [
+  'token',
+  'authorization',
+  'binding',
+  'enrollment',
+  'enrollmentCode',
+  'jws',
+  'body',
+  'secret',
+] as const;
 
 /**
- * Writes JSON lines (`{time, level, event, ...fields}`) to `write`, stdout by default.
- * `time` is ISO 8601 from `now` so logs line up with the injected clock.
+ * Writes JSON lines (`{level, time, event, ...fields}`) with pino to `destination` (stdout by
+ * default, written asynchronously in batches and flushed at exit). `time` is ISO 8601 from
+ * `now` so logs line up with the injected clock. Fields named in {@link REDACTED_FIELDS} are
+ * replaced by `[redacted]`, a second line of defence behind the convention above.
  */
 export function jsonLogger(
-  write: (line: string) => void = bufferedStdout(),
+  destination?: { write(line: string): void },
   now: () => number = Date.now,
   minLevel: LogLevel = 'info',
 ): Logger {
-  const min = LOG_LEVELS.indexOf(minLevel);
-  const emit = (level: LogLevel, event: string, fields?: LogFields) => {
-    write(JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields }));
-  };
-  // Below the minimum, a no-op: the access log costs nothing per request when it is off.
-  const at = (level: LogLevel) =>
-    LOG_LEVELS.indexOf(level) >= min
-      ? (event: string, fields?: LogFields) => emit(level, event, fields)
-      : () => {};
+  let stream = destination;
+  if (stream === undefined) {
+    const stdout = pino.destination({ sync: false });
+    process.on('exit', () => stdout.flushSync());
+    stream = stdout;
+  }
+  const log = pino(
+    {
+      level: minLevel,
+      base: undefined,
+      messageKey: 'event',
+      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]),
+        censor: '[redacted]',
+      },
+    },
+    stream,
+  );
   return {
-    debug: at('debug'),
-    info: (event, fields) => emit('info', event, fields),
-    warn: (event, fields) => emit('warn', event, fields),
-    error: (event, fields) => emit('error', event, fields),
+    debug: (event, fields) => log.debug(fields ?? {}, event),
+    info: (event, fields) => log.info(fields ?? {}, event),
+    warn: (event, fields) => log.warn(fields ?? {}, event),
+    error: (event, fields) => log.error(fields ?? {}, event),
   };
 }
 
