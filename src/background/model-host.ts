@@ -3,30 +3,12 @@
  * worker lives in an offscreen document (reason WORKERS) and we talk to it with typed
  * messages. Firefox: the background is an event page that starts the worker directly.
  */
-import type { RawEventBatch } from '../../model/events/schema';
 import { ExtensionError } from '../shared/errors';
 import { sendToOffscreen } from '../shared/messaging';
-import type {
-  GoldenReply,
-  LearningContext,
-  ModelWorkerApi,
-  ScoreUpdate,
-  StoreDescription,
-  WorkerStatus,
-} from '../shared/protocol';
+import type { ModelWorkerApi } from '../shared/protocol';
 
-export interface ModelHost {
-  ingest(
-    batch: RawEventBatch,
-    sid: string | null,
-    learn: LearningContext | null,
-  ): Promise<ScoreUpdate>;
-  status(learn: LearningContext | null): Promise<WorkerStatus>;
-  checkGolden(): Promise<GoldenReply>;
-  describe(): Promise<StoreDescription>;
-  applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }>;
-  eraseAll(): Promise<void>;
-}
+/** What the background asks of the model, wherever it lives: the worker's own API. */
+export type ModelHost = ModelWorkerApi;
 
 export const OFFSCREEN_PATH = 'src/offscreen/offscreen.html';
 
