@@ -83,7 +83,7 @@ export async function waitForCaptureRegistration(
   ext: LoadedExtension,
   origin: string,
 ): Promise<void> {
-  const pattern = `${new URL(origin).protocol}//${new URL(origin).hostname}/*`;
+  const pattern = hostPattern(origin);
   await ext.serviceWorker.evaluate(async (want) => {
     for (let i = 0; i < 200; i++) {
       const [script] = await chrome.scripting.getRegisteredContentScripts({
@@ -94,6 +94,15 @@ export async function waitForCaptureRegistration(
     }
     throw new Error(`content script not registered for ${want}`);
   }, pattern);
+}
+
+/**
+ * The host-permission pattern of an origin, as src/shared/config.ts `matchPatternOf` makes it
+ * (that module imports webextension-polyfill, which refuses to load in Node).
+ */
+function hostPattern(origin: string): string {
+  const url = new URL(origin);
+  return `${url.protocol}//${url.hostname}/*`;
 }
 
 /** Points the extension at a server and protects the bank's origin (as the options page would). */
@@ -107,15 +116,8 @@ export async function configure(
   // Origins with a host permission (the demo bank's) are registered at once; others need the
   // permission the options page asks for.
   const granted = await ext.serviceWorker.evaluate(
-    (origins) =>
-      Promise.all(
-        origins.map((o) =>
-          chrome.permissions.contains({
-            origins: [`${new URL(o).protocol}//${new URL(o).hostname}/*`],
-          }),
-        ),
-      ),
-    config.protectedOrigins,
+    (patterns) => Promise.all(patterns.map((p) => chrome.permissions.contains({ origins: [p] }))),
+    config.protectedOrigins.map(hostPattern),
   );
   const consented = await ext.serviceWorker.evaluate(
     async () => (await chrome.storage.local.get('consent')).consent !== undefined,

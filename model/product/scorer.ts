@@ -66,7 +66,7 @@ export interface ProductModels {
 
 /** The parts of a window the product scores (a `FeatureWindow`, or a stored one). */
 export interface ScorableWindow {
-  readonly vector: ArrayLike<number>;
+  readonly vector: Float32Array;
   /** Step sequence and its length; absent for windows stored before step sequences existed. */
   readonly sequence?: Steps;
 }
@@ -94,7 +94,7 @@ export async function fitProductModels(
   const minEnrollWindows = options.minEnrollWindows ?? PRODUCT.minEnrollWindows;
   const detector = new UserModel(modality, { minEnrollWindows, ...options.detector });
   try {
-    await detector.fit(windows.map((w) => Float32Array.from(w.vector)));
+    await detector.fit(windows.map((w) => w.vector));
   } catch (error) {
     detector.dispose();
     throw error;
@@ -121,7 +121,7 @@ export async function fitProductModels(
 
 /** A window's confidence in [0, 1]: the product's one per-window rule. */
 export function productScore(models: ProductModels, w: ScorableWindow): number {
-  const detector = models.detector.score(Float32Array.from(w.vector));
+  const detector = models.detector.score(w.vector);
   const sequence = w.sequence;
   if (models.embedding === undefined || sequence === undefined || sequence.n < 2) return detector;
   return (detector + models.embedding.score(sequence)) / 2;

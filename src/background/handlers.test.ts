@@ -74,7 +74,7 @@ function setup(
       return [...paused];
     },
     config: async () => ({ ...DEFAULT_CONFIG, protectedOrigins: [BANK] }),
-    consent: async () =>
+    consent: async (_config) =>
       consent.given
         ? { given: true, by: 'user', givenAt: 1 }
         : { given: false, by: null, givenAt: null },

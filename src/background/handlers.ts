@@ -24,8 +24,11 @@ import type { SessionService } from './session';
 
 export interface HandlerDeps {
   config(): Promise<TacitConfig>;
-  /** Whether capture may run at all (shared/consent.ts); read for every batch, never cached. */
-  consent(): Promise<ConsentState>;
+  /**
+   * Whether capture may run at all under `config` (shared/consent.ts): read for every batch,
+   * never cached, with the config the listener already loaded.
+   */
+  consent(config: TacitConfig): Promise<ConsentState>;
   host(): ModelHost;
   sessions: SessionService;
   data: DataControl;
@@ -40,10 +43,17 @@ export interface HandlerDeps {
   extensionOrigin: string;
 }
 
+/** Who sent a content message, and the config in force when it arrived (loaded once). */
+interface ContentSender {
+  origin: string;
+  tabId: number;
+  config: TacitConfig;
+}
+
 type ContentHandlers = {
   [K in ContentMessage['type']]: (
     message: Extract<ContentMessage, { type: K }>,
-    sender: { origin: string; tabId: number },
+    sender: ContentSender,
   ) => Promise<ContentReplies[K]>;
 };
 
@@ -110,17 +120,16 @@ export function contentHandlers(deps: HandlerDeps): ContentHandlers {
           [String(sender.tabId), sender.origin],
         ]),
       });
-      const config = await deps.config();
       const paused = (await deps.pausedOrigins()).includes(sender.origin);
-      const consent = await deps.consent();
+      const consent = await deps.consent(sender.config);
       return {
-        capture: consent.given && config.protectedOrigins.includes(sender.origin) && !paused,
+        capture: consent.given && sender.config.protectedOrigins.includes(sender.origin) && !paused,
       };
     },
     events: async (message, sender) => {
       const batch = message.batch;
       // Consent withdrawn while the page was open: nothing more is taken, and the page stops.
-      if (!(await deps.consent()).given) return { accepted: 0, stop: true };
+      if (!(await deps.consent(sender.config)).given) return { accepted: 0, stop: true };
       // A paused site's events are dropped here too: a page loaded before the pause still sends.
       if ((await deps.pausedOrigins()).includes(sender.origin)) return { accepted: 0 };
       const sid = await sessionOfTab(sender.tabId);
@@ -148,7 +157,7 @@ export function contentHandlers(deps: HandlerDeps): ContentHandlers {
     },
     'page-hints': async (message, sender) => {
       // Without consent a page's session or enrolment code is not acted on (no request is made).
-      if (!(await deps.consent()).given) return { ok: true };
+      if (!(await deps.consent(sender.config)).given) return { ok: true };
       if (message.hints.session) await storeTabSession(sender.tabId, message.hints.session.sid);
       await deps.sessions
         .handleHints(message.hints)
@@ -241,7 +250,7 @@ export function pageHandlers(deps: HandlerDeps): PageHandlers {
       const { lastErrorAt } = await deps.storageSession.get('lastErrorAt');
       // An old problem that did not recur is not shown as current.
       const recent = typeof lastErrorAt === 'number' && Date.now() - lastErrorAt < RECENT_ERROR_MS;
-      const consent = await deps.consent();
+      const consent = await deps.consent(config);
       return {
         site,
         capturing: consent.given && isProtected && site?.paused === false,
@@ -366,16 +375,16 @@ export function createListener(deps: HandlerDeps) {
         const isProtected = config.protectedOrigins.includes(origin);
         // Asked by every page the content script runs on, protected or not.
         if (message.type === 'capture-policy')
-          return content['capture-policy'](message, { origin, tabId });
+          return content['capture-policy'](message, { origin, tabId, config });
         // A content script elsewhere never gets to feed the model; one left running on a site
         // that is no longer protected is told to stop.
         if (!isProtected)
           return message.type === 'events' ? { accepted: 0, stop: true } : undefined;
         const handler = content[message.type] as (
           m: ContentMessage,
-          s: { origin: string; tabId: number },
+          s: ContentSender,
         ) => Promise<unknown>;
-        return handler(message, { origin, tabId });
+        return handler(message, { origin, tabId, config });
       });
     }
     return undefined;

@@ -33,12 +33,10 @@ const data = new DataControl({
   extensionVersion: browser.runtime.getManifest().version,
 });
 
-const consent = async () => loadConsent(await loadConfig());
-
 browser.runtime.onMessage.addListener(
   createListener({
     config: loadConfig,
-    consent,
+    consent: loadConsent,
     host: modelHost,
     sessions,
     data,
@@ -84,7 +82,9 @@ browser.storage.onChanged.addListener((changes, area) => {
 // First run: ask for consent before anything is captured (not when the organisation recorded it).
 browser.runtime.onInstalled.addListener(({ reason }) => {
   if (reason !== 'install') return;
-  void consent().then(async (state) => {
-    if (!state.given) await browser.tabs.create({ url: browser.runtime.getURL(CONSENT_PAGE) });
-  });
+  void loadConfig()
+    .then(loadConsent)
+    .then(async (state) => {
+      if (!state.given) await browser.tabs.create({ url: browser.runtime.getURL(CONSENT_PAGE) });
+    });
 });

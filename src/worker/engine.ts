@@ -234,7 +234,7 @@ export class Engine {
     const models = await fitProductModels(
       modality,
       stored.map((w) => ({
-        vector: w.vector,
+        vector: Float32Array.from(w.vector),
         ...(w.steps === undefined
           ? {}
           : { sequence: { steps: new Float32Array(w.steps.steps), n: w.steps.n } }),
@@ -279,11 +279,10 @@ export class Engine {
     const modality = window.modality;
     const room = maxEnrollWindows - (subject.enrolCounts.get(modality) ?? 0);
     if (room <= 0) return false;
-    const pending = [...(session.pending.get(modality) ?? []), window];
-    if (pending.length < refitEvery) {
-      session.pending.set(modality, pending);
-      return false;
-    }
+    const pending = session.pending.get(modality) ?? [];
+    session.pending.set(modality, pending);
+    pending.push(window);
+    if (pending.length < refitEvery) return false;
     session.pending.delete(modality);
     for (const w of pending.slice(0, room)) await this.storeWindow(subject, modality, w);
     return true;
