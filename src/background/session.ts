@@ -266,20 +266,17 @@ export class SessionService {
         conf: update.state === 'scoring' ? update.confidence : null,
         progress: update.progress,
       };
+      let reply;
       try {
-        const reply = await sendAttestation(config.serverUrl, attestation);
-        await recordAttestation({
-          ...sent,
-          result: 'accepted',
-          code: null,
-          assurance: reply.assurance,
-          level: reply.level,
-        });
+        reply = await sendAttestation(config.serverUrl, attestation);
       } catch (error) {
         const code = error instanceof ExtensionError ? error.serverCode : undefined;
         if (code && SESSION_OVER.has(code)) state.ended = true;
         if (code === 'ERR_RATE_LIMITED') state.notBefore = this.now() + RATE_LIMIT_BACKOFF_MS;
         const unreachable = error instanceof ExtensionError && error.code === 'ERR_NETWORK';
+        // Counted as sent either way: a refused statement is not retried with the same data.
+        state.lastSentAt = this.now();
+        await this.saveSession(state);
         await recordAttestation({
           ...sent,
           result: unreachable ? 'unreachable' : 'refused',
@@ -288,15 +285,22 @@ export class SessionService {
           level: null,
         });
         throw error;
-      } finally {
-        // Counted as sent either way: a refused statement is not retried with the same data.
-        state.lastSentAt = this.now();
-        await this.saveSession(state);
       }
+      // Accepted: the chain advances and is saved at once, before anything else is written, so
+      // that a service worker stopped right after the server's answer does not resend this
+      // sequence number (the server would refuse it as a replay from then on).
+      state.lastSentAt = this.now();
       state.seq = seq;
       state.prev = await hashStatement(attestation);
       state.pending = { k: 0, p: 0 };
       await this.saveSession(state);
+      await recordAttestation({
+        ...sent,
+        result: 'accepted',
+        code: null,
+        assurance: reply.assurance,
+        level: reply.level,
+      });
     });
   }
 
