@@ -122,8 +122,13 @@ export {
   disposeProductModels,
   fitProductModels,
   productScore,
+  productLlr,
+  productComponents,
+  productDecide,
+  productConfidence,
   type FitOptions,
   type ProductConfig,
   type ProductModels,
   type ScorableWindow,
 } from './product/scorer';
+export { EMPTY_DECISION_STATE, type DecisionState } from './product/decision';

@@ -7,29 +7,21 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DetectorConfig } from '../detector/config';
-import {
-  keystrokeAaltoProtocol,
-  keystrokeFixedProtocol,
-  mouseSapiMouseProtocol,
-} from '../eval/protocols';
-import {
-  EVAL_TASKS,
-  type EvalReport,
-  type EvalTask,
-  aaltoReport,
-  fixedReport,
-  sapiMouseReport,
-} from '../eval/report';
+import { EVAL_TASKS, type EvalReport, type EvalTask } from '../eval/report';
 import { type RocCurveInput, rocSvg } from '../eval/roc-svg';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
-import {
-  keystrokeAaltoEncoderProtocol,
-  keystrokeFixedEncoderProtocol,
-  mouseSapiMouseEncoderProtocol,
-} from '../eval/encoder-protocols';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
 import { userFingerprint } from './training-identity';
+import type { RawEvent } from '../events/schema';
+import {
+  loadCalibration,
+  productAalto,
+  productFixed,
+  productSapiMouse,
+  refuseCalibrationUsers,
+  shippedEncoder,
+} from './product-eval';
 
 /** Parsed command line of `npm run eval`. */
 export interface EvalArgs {
@@ -50,12 +42,14 @@ export interface EvalArgs {
   backend: 'wasm' | 'cpu';
   /** Directory written by `npm run train` (`encoder.json`, `training.json`): score with the shared encoder. */
   model?: string;
+  /** Calibration file written by `npm run calibrate` (default: the shipped one). */
+  calibration?: string;
 }
 
 /** Usage text. */
 export const USAGE = `usage: npm run eval -- <task> --data <dir> [--out report.json] [--users N] [--offset K]
                        [--folds F] [--keys-per-window W] [--backend wasm|cpu]
-                       [--model <dir written by npm run train>]
+                       [--model <dir written by npm run train>] [--calibration <file from npm run calibrate>]
 tasks: ${EVAL_TASKS.join(', ')}
   keystroke-aalto   --data ../shared/datasets/aalto-dev
   mouse-sapimouse   --data ../shared/datasets/sapimouse-dev
@@ -75,6 +69,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     'keys-per-window',
     'backend',
     'model',
+    'calibration',
   ]);
   const int = cl.int;
   const args: EvalArgs = {
@@ -86,6 +81,8 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   if (out !== undefined) args.out = out;
   const model = cl.get('model');
   if (model !== undefined) args.model = model;
+  const calibration = cl.get('calibration');
+  if (calibration !== undefined) args.calibration = calibration;
   const users = int('users', 2);
   if (users !== undefined) args.users = users;
   const offset = int('offset', 0);
@@ -126,10 +123,6 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
       log(`  ${done}/${total} models, ${((now - started) / 1000).toFixed(0)} s`);
     }
   };
-  const common = {
-    onProgress,
-    ...(options.detector === undefined ? {} : { detector: options.detector }),
-  };
   const shared = args.model === undefined ? undefined : loadSharedModel(args.model);
   if (shared !== undefined)
     log(
@@ -137,76 +130,63 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     );
   let report: EvalReport;
   let loadSeconds: number;
+  const calibration = loadCalibration(args.calibration);
+  const input = (modality: 'keystroke' | 'pointer') => ({
+    task: args.task,
+    encoder: shared?.encoder ?? shippedEncoder(modality),
+    calibration,
+    onProgress,
+    ...(options.detector === undefined ? {} : { detector: options.detector }),
+    ...(args.folds === undefined ? {} : { folds: args.folds }),
+  });
   if (args.task === 'keystroke-aalto') {
-    const users = loadAalto(args.data, {
+    const loaded = loadAalto(args.data, {
       offset: args.offset ?? 0,
       ...(args.users === undefined ? {} : { limit: args.users }),
     });
     loadSeconds = (performance.now() - started) / 1000;
-    log(`loaded ${users.length} Aalto participants in ${loadSeconds.toFixed(1)} s`);
-    const options = {
-      ...common,
-      ...(args.keysPerWindow === undefined ? {} : { keysPerWindow: args.keysPerWindow }),
-    };
-    report = aaltoReport(
-      shared === undefined
-        ? await keystrokeAaltoProtocol(users, options)
-        : await keystrokeAaltoEncoderProtocol(
-            shared.encoder,
-            refuseTrainingUsers(users, 'aalto', shared, (u) =>
-              userFingerprint(u.sequences[0] ?? []),
-            ),
-            options,
-          ),
-      users.length,
-    );
+    log(`loaded ${loaded.length} Aalto participants in ${loadSeconds.toFixed(1)} s`);
+    const fp = (u: (typeof loaded)[number]) => userFingerprint(u.sequences[0] ?? []);
+    let users = refuseCalibrationUsers(loaded, calibration, 'keystroke', fp);
+    if (shared !== undefined) users = refuseTrainingUsers(users, 'aalto', shared, fp);
+    report = await productAalto(users, input('keystroke'), loaded.length);
   } else if (args.task === 'mouse-sapimouse') {
-    const users = slice(loadSapiMouse(args.data), args);
+    const loaded = slice(loadSapiMouse(args.data), args);
     loadSeconds = (performance.now() - started) / 1000;
-    log(`loaded ${users.length} SapiMouse folders in ${loadSeconds.toFixed(1)} s`);
-    report = sapiMouseReport(
-      shared === undefined
-        ? await mouseSapiMouseProtocol(users, common)
-        : await mouseSapiMouseEncoderProtocol(
-            shared.encoder,
-            refuseTrainingUsers(
-              users.map((u) => ({ ...u, userId: u.subject, folder: u.userId })),
-              'sapimouse',
-              shared,
-              (u) => userFingerprint(u.session3min),
-            ).map((u) => ({ ...u, userId: u.folder })),
-            common,
-          ),
-      users.length,
+    log(`loaded ${loaded.length} SapiMouse folders in ${loadSeconds.toFixed(1)} s`);
+    let users = refuseCalibrationUsers(loaded, calibration, 'pointer', (u) =>
+      userFingerprint(u.session3min),
     );
+    if (shared !== undefined)
+      users = refuseTrainingUsers(
+        users.map((u) => ({ ...u, userId: u.subject, folder: u.userId })),
+        'sapimouse',
+        shared,
+        (u) => userFingerprint(u.session3min),
+      ).map((u) => ({ ...u, userId: u.folder }));
+    report = await productSapiMouse(users, input('pointer'), loaded.length);
   } else {
     const { keypad, fixedText } = loadPohmm(args.data);
     loadSeconds = (performance.now() - started) / 1000;
+    const fp = (u: { sequences: readonly (readonly RawEvent[])[] }) =>
+      userFingerprint(u.sequences[0] ?? []);
     const sets = [
-      { name: 'keypad', users: slice(keypad.users, args), keysPerWindow: 11 },
-      { name: 'fixedText', users: slice(fixedText.users, args), keysPerWindow: 20 },
-    ];
+      { name: 'keypad', users: slice(keypad.users, args) },
+      { name: 'fixedText', users: slice(fixedText.users, args) },
+    ].map((set) => {
+      let users = refuseCalibrationUsers(set.users, calibration, 'keystroke', fp);
+      if (shared !== undefined)
+        users = refuseTrainingUsers(users, set.name === 'keypad' ? 'keypad' : 'fixed', shared, fp);
+      return { ...set, users };
+    });
     log(
       `loaded pohmm keypad ${sets[0]!.users.length} and fixed text ${sets[1]!.users.length} users`,
     );
-    const folds = args.folds === undefined ? {} : { maxFolds: args.folds };
-    const result =
-      shared === undefined
-        ? await keystrokeFixedProtocol(sets, { ...common, ...folds })
-        : keystrokeFixedEncoderProtocol(
-            shared.encoder,
-            sets.map((set) => ({
-              ...set,
-              users: refuseTrainingUsers(
-                set.users,
-                set.name === 'keypad' ? 'keypad' : 'fixed',
-                shared,
-                (u) => userFingerprint(u.sequences[0] ?? []),
-              ),
-            })),
-            { onProgress, ...folds },
-          );
-    report = fixedReport(result, sets[0]!.users.length + sets[1]!.users.length);
+    report = await productFixed(
+      sets,
+      input('keystroke'),
+      sets[0]!.users.length + sets[1]!.users.length,
+    );
   }
   report.run = {
     data: args.data,
@@ -214,6 +194,7 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     loadSeconds: Math.round(loadSeconds * 10) / 10,
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     detector: options.detector === undefined ? 'defaults' : JSON.stringify(options.detector),
+    calibration: args.calibration ?? 'shipped (model/product/calibration.json)',
     ...(shared === undefined
       ? {}
       : {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EvalReport, EvalSummary } from '../eval/report';
 import { parseEvalArgs, runEval, svgPathFor, writeReport } from './eval-run';
+import { calibrationEncoder, parseCalibrateArgs, runCalibrate } from './calibrate-run';
 
 /** The shared public datasets, beside the repository (skipped when absent). */
 const datasets = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/datasets');
@@ -42,8 +43,11 @@ function expectReport(r: EvalReport, task: string): void {
   const back = JSON.parse(JSON.stringify(r)) as EvalReport; // JSON-safe
   expect(back.eer).toBe(r.eer);
   // Continuous-authentication figures (model/eval/continuous.ts) in every report.
+  // The product scorer is the headline; each component alone is an ablation.
+  expect(Object.keys(r.ablations ?? {})).toEqual(expect.arrayContaining(['detector', 'embedding']));
+  for (const a of Object.values(r.ablations!)) expect(a.eer).toBeGreaterThanOrEqual(0);
   const c = r.continuous!;
-  expect(c.threshold).toBe(0.5);
+  expect(c.decision.falseAlarmWindows).toBe(1000);
   expect(c.genuine.sessions).toBeGreaterThan(0);
   expect(c.impostor.pairs).toBeGreaterThan(0);
   for (const x of [c.impostor.neverFlaggedFraction, c.genuine.noFalseFlagFraction]) {
@@ -104,13 +108,60 @@ describe('npm run eval on a few real users', () => {
     );
     expectReport(r, 'keystroke-aalto');
     expect(r.usersLoaded).toBe(5);
-    expect(r.samples.genuine + r.emptyQueries.genuine).toBe(5 * r.users);
+    expect(r.samples.genuine + r.emptyQueries.genuine).toBe(5 * r.fits);
     expect(r.published.eer).toBe(0.048);
   });
 
+  /** A calibration learned on other users of the same data, as `npm run calibrate` writes it. */
+  async function calibrationOn(task: 'keystroke' | 'pointer', data: string, offset: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'tacit-cal-'));
+    const out = join(dir, 'calibration.json');
+    const args = parseCalibrateArgs([
+      task,
+      '--data',
+      data,
+      '--users',
+      '6',
+      '--offset',
+      String(offset),
+      '--out',
+      out,
+    ]);
+    await runCalibrate(args, calibrationEncoder(args), () => {}, tiny.detector);
+    return out;
+  }
+
+  it.skipIf(!has('sapimouse-dev'))(
+    'mouse-sapimouse: refuses the users the shipped calibration learned on',
+    async () => {
+      await expect(
+        runEval(
+          parseEvalArgs([
+            'mouse-sapimouse',
+            '--data',
+            join(datasets, 'sapimouse-dev'),
+            '--users',
+            '4',
+          ]),
+          tiny,
+        ),
+      ).rejects.toThrow(/trained the pointer calibration/);
+    },
+  );
+
   it.skipIf(!has('sapimouse-dev'))('mouse-sapimouse, with byBlocks and the SVG', async () => {
+    const data = join(datasets, 'sapimouse-dev');
+    const calibration = await calibrationOn('pointer', data, 10);
     const r = await runEval(
-      parseEvalArgs(['mouse-sapimouse', '--data', join(datasets, 'sapimouse-dev'), '--users', '4']),
+      parseEvalArgs([
+        'mouse-sapimouse',
+        '--data',
+        data,
+        '--users',
+        '4',
+        '--calibration',
+        calibration,
+      ]),
       tiny,
     );
     expectReport(r, 'mouse-sapimouse');
@@ -131,21 +182,24 @@ describe('npm run eval on a few real users', () => {
   });
 
   it.skipIf(!has('pohmm'))('keystroke-fixed', async () => {
+    const data = join(datasets, 'pohmm');
+    const calibration = await calibrationOn('keystroke', data, 10);
     const r = await runEval(
       parseEvalArgs([
         'keystroke-fixed',
         '--data',
-        join(datasets, 'pohmm'),
+        data,
         '--users',
         '4',
         '--folds',
         '2',
+        '--calibration',
+        calibration,
       ]),
       tiny,
     );
     expectReport(r, 'keystroke-fixed');
-    expect(Object.keys(r.bySet ?? {})).toEqual(['keypad', 'fixedText']);
-    for (const s of Object.values(r.bySet!)) expectSummary(s);
-    expect(r.fits).toBe(16);
+    expect(r.fits).toBe(8); // 4 fixed-text users × 2 folds; PIN entries hold no product window
+    expect(r.skipped.filter((s) => s.userId.startsWith('keypad:'))).toHaveLength(4);
   });
 });

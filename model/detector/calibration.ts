@@ -61,6 +61,16 @@ export function calibrate(c: Calibration, anomaly: number): number {
   return 1 / (1 + Math.exp(u));
 }
 
+/**
+ * The calibration's logit, −(ln anomaly − center) / width: the anomaly in units of the user's
+ * own held-out spread, shifted by the margin (higher = more like the user; NaN → −Infinity).
+ * Unlike {@link calibrate} it does not saturate: it is what the product scorer fuses.
+ */
+export function standardizedLikeness(c: Calibration, anomaly: number): number {
+  if (Number.isNaN(anomaly)) return -Infinity;
+  return -(Math.log(Math.max(anomaly, 0) + EPS) - c.center) / c.width;
+}
+
 /** Mean confidence of a list of anomaly scores (0 for an empty list). */
 export function meanConfidence(c: Calibration, anomalies: readonly number[]): number {
   return mean(anomalies.map((s) => calibrate(c, s)));

@@ -13,7 +13,7 @@ import { ModelStateError, NotEnoughWindowsError } from '../errors';
 import { FEATURE_SPECS, type Modality, featureDimension, isModality } from '../features/schema';
 import { mean, median, std } from '../features/stats';
 import { type DenseNet, reconstructionError, trainAutoencoders } from './autoencoder';
-import { type Calibration, calibrate, fitCalibration } from './calibration';
+import { type Calibration, calibrate, fitCalibration, standardizedLikeness } from './calibration';
 import { type DetectorConfig, resolveDetectorConfig } from './config';
 import { type Normalization, fitNormalization, zScores } from './normalize';
 import {
@@ -185,6 +185,20 @@ export class UserModel {
     this.assertVector(vector, false);
     const a = this.anomaly(vector, s.normalization, s.net);
     return { confidence: calibrate(s.calibration, a.anomaly), ...a };
+  }
+
+  /**
+   * The window's standardized likeness (the calibration's logit, see `standardizedLikeness`):
+   * what the product scorer fuses with the other per-user models.
+   * @throws {ModelStateError} `ERR_NOT_FITTED` / `ERR_DISPOSED`.
+   */
+  standardized(vector: ArrayLike<number>): number {
+    const s = this.fittedState();
+    this.assertVector(vector, false);
+    return standardizedLikeness(
+      s.calibration,
+      this.anomaly(vector, s.normalization, s.net).anomaly,
+    );
   }
 
   /** The calibration in use (for diagnostics). */

@@ -14,20 +14,21 @@ import {
 import { keystrokeAaltoProtocol } from './protocols';
 import { PRODUCT } from '../product/scorer';
 
-/** A stream of one-number windows whose value is the confidence the fake scorer returns. */
-function stream(confidences: number[], keysPerWindow = 10, extra = 0): ActionStream {
+/** A stream of one-number windows whose value is the LLR the fake scorer returns. */
+function stream(llrs: number[], keysPerWindow = 10, extra = 0): ActionStream {
   return actionStream([
     {
-      windows: confidences.map((c) => ({ window: Float32Array.of(c), count: keysPerWindow })),
-      actions: confidences.length * keysPerWindow + extra,
+      windows: llrs.map((c) => ({ window: Float32Array.of(c), count: keysPerWindow })),
+      actions: llrs.length * keysPerWindow + extra,
     },
   ]);
 }
+// The product's decision: h = ln 1000 ≈ 6.908, S capped at 2h.
 const identity = (ws: readonly Float32Array[]): number[] => ws.map((w) => w[0]!);
 
 describe('the simulated product', () => {
-  it('fuses with the product scorer’s configuration unless told otherwise', () => {
-    expect(resolveContinuousOptions({}).fusion).toBe(PRODUCT.fusion);
+  it('decides with the product scorer’s configuration unless told otherwise', () => {
+    expect(resolveContinuousOptions({}).decision).toBe(PRODUCT.decision);
   });
 });
 
@@ -62,63 +63,45 @@ describe('censoredQuantile', () => {
 });
 
 describe('continuousTrials', () => {
-  // Half-life 3: λ = 2^(−1/3) ≈ 0.7937. After five windows at 0.9 the weight sum is
-  // (1 − λ⁵)/(1 − λ) ≈ 3.3203. An impostor window at 0: fused = 0.9·3.3203λ / (3.3203λ + 1)
-  // = 2.3718 / 3.6353 ≈ 0.652; a second one: 0.9·3.3203λ² / (3.3203λ² + λ + 1) ≈ 0.484 < 0.5.
-  it('counts impostor actions up to the window that first flags, from the warm-up state', async () => {
-    const own = stream([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]);
+  it('counts impostor actions up to the window that first fires, from the warm-up state', async () => {
+    const own = stream([2, 2, 2, 2, 2, 2, 2]);
     const t = await continuousTrials(identity, 'keystroke', own, [
-      stream([0, 0, 0]),
-      stream([0.9, 0.9], 10, 3),
+      stream([-3, -3, -3]), // S = 3, 6, 9 ≥ h at the third window
+      stream([-3, 3], 10, 3),
     ]);
     expect(t.impostor).toEqual([
-      {
-        actionsToFlag: 20,
-        actions: 30,
-        windows: 3,
-        startConfidence: expect.closeTo(0.9, 6) as unknown as number,
-      },
-      {
-        actionsToFlag: null,
-        actions: 23,
-        windows: 2,
-        startConfidence: expect.closeTo(0.9, 6) as unknown as number,
-      },
+      { actionsToFlag: 30, actions: 30, windows: 3, startFlagged: false },
+      { actionsToFlag: null, actions: 23, windows: 2, startFlagged: false },
     ]);
     expect(t.genuine).toEqual([
       { actionsToFlag: null, actions: 70, windows: 7, flagEpisodes: 0, windowsBelow: 0 },
     ]);
-    // A longer warm-up carries more weight: the same impostor needs a third window.
-    const long = await continuousTrials(
-      identity,
-      'keystroke',
-      stream(Array(20).fill(0.9)),
-      [stream([0, 0, 0])],
-      { warmupWindows: 20 },
-    );
-    expect(long.impostor[0]!.actionsToFlag).toBe(30);
+    // A warm-up that left evidence against the user shortens the attack.
+    const doubtful = await continuousTrials(identity, 'keystroke', stream([-2, -2, 0, 0, 0]), [
+      stream([-3, -3, -3]),
+    ]);
+    expect(doubtful.impostor[0]!.actionsToFlag).toBe(10);
   });
 
-  it('counts genuine false flags from an empty session, and each crossing as an episode', async () => {
-    // Fused: 0.9 alone; (0.9λ + 0.1)/(λ + 1) ≈ 0.454 (flagged at 20 keys); 0.308; then 0.545,
-    // 0.682, 0.769, 0.829 above; 0.626; 0.478 below again: two episodes, three windows below.
+  it('counts genuine false flags from an empty session, and each crossing of h as an episode', async () => {
+    // S: 0, 4, 8 (≥ h: first flag at 30 keys), 5, 2, 0, 0, 5, 10 (≥ h again): two episodes.
     const t = await continuousTrials(
       identity,
       'keystroke',
-      stream([0.9, 0.1, 0.1, 1, 1, 1, 1, 0, 0]),
+      stream([2, -4, -4, 3, 3, 3, 3, -5, -5]),
       [],
     );
     const g = t.genuine[0]!;
-    expect(g.actionsToFlag).toBe(20);
+    expect(g.actionsToFlag).toBe(30);
     expect(g.flagEpisodes).toBe(2);
-    expect(g.windowsBelow).toBe(3);
+    expect(g.windowsBelow).toBe(2);
     expect(t.impostor).toEqual([]);
   });
 
-  it('starts an attack below the threshold when the genuine warm-up already was', async () => {
-    const t = await continuousTrials(identity, 'keystroke', stream([0.1, 0.2]), [stream([1, 1])]);
-    expect(t.impostor[0]!.startConfidence).toBeLessThan(0.5);
-    expect(t.impostor[0]!.actionsToFlag).toBeNull(); // windows at 1 lift it above 0.5 at once
+  it('does not credit an impostor with a flag the genuine warm-up already raised', async () => {
+    const t = await continuousTrials(identity, 'keystroke', stream([-8, 0]), [stream([3, 3])]);
+    expect(t.impostor[0]!.startFlagged).toBe(true);
+    expect(t.impostor[0]!.actionsToFlag).toBeNull(); // the decision is reset for the attack
     expect(t.genuine[0]!.actionsToFlag).toBe(10);
   });
 
@@ -132,7 +115,7 @@ describe('continuousTrials', () => {
   it('accepts an asynchronous scorer and refuses a wrong number of confidences', async () => {
     const async = (ws: readonly Float32Array[]): Promise<number[]> => Promise.resolve(identity(ws));
     expect(
-      (await continuousTrials(async, 'keystroke', stream([0.9, 0]), [])).genuine[0]!.actionsToFlag,
+      (await continuousTrials(async, 'keystroke', stream([1, -8]), [])).genuine[0]!.actionsToFlag,
     ).toBe(20);
     await expect(
       continuousTrials(() => [1], 'keystroke', stream([1, 1]), []),
@@ -141,27 +124,27 @@ describe('continuousTrials', () => {
 
   it('checks its options', () => {
     expect(() => resolveContinuousOptions({ warmupWindows: 0 })).toThrow(RangeError);
-    expect(() => resolveContinuousOptions({ threshold: 1.5 })).toThrow(/1\.5/);
+    expect(() =>
+      resolveContinuousOptions({ decision: { falseAlarmWindows: 0.5, cap: 2 } }),
+    ).toThrow(/0\.5/);
   });
 });
 
 describe('summarizeContinuous', () => {
   it('pools outcomes into medians, p95s, fractions and a rate per 1,000 actions', async () => {
-    const own = stream([0.9, 0.9, 0.9, 0.9, 0.9, 0, 0], 10, 5);
+    const own = stream([2, 2, 2, 2, 2, -4, -4], 10, 5);
     const a = await continuousTrials(identity, 'keystroke', own, [
-      stream([0, 0]),
-      stream([0.6, 0.6]),
-      stream([0, 0, 0, 0]),
+      stream([-4, -4]),
+      stream([1, 1]),
+      stream([-4, -4, -4, -4]),
     ]);
-    const b = await continuousTrials(identity, 'keystroke', stream([0.9, 0.9]), [
-      stream([0.2, 0.2, 0.2]),
-    ]);
+    const b = await continuousTrials(identity, 'keystroke', stream([2, 2]), [stream([-3, -5, -1])]);
     const pooled = mergeTrials(mergeTrials(emptyTrials(), a), b);
     const s = summarizeContinuous(pooled, 'keystroke');
     expect(s.users).toBe(2);
     expect(s.unit).toBe('keystrokes');
-    expect(s.threshold).toBe(0.5);
-    expect(s.fusion.halfLifeWindows).toBe(3);
+    expect(s.decision.falseAlarmWindows).toBe(1000);
+    expect(s.decision.h).toBeCloseTo(Math.log(1000), 12);
     expect(s.impostor.pairs).toBe(4);
     expect(s.impostor.flagged).toBe(3);
     expect(s.impostor.neverFlaggedFraction).toBe(0.25);

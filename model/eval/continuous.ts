@@ -1,36 +1,30 @@
 /**
  * Continuous-authentication figures (pure): how many actions an impostor gets through before the
- * product's session confidence flags the session, and how often the genuine user is flagged.
+ * product decides the person has changed, and how often the genuine user is flagged.
  *
- * What is simulated, exactly: the product's per-session fusion (`model/fusion.ts` with the
- * product scorer's configuration, {@link PRODUCT}`.fusion`: half-life 3 windows) over per-window
- * confidences, and a flag whenever the fused confidence is strictly below the server's default
- * step-up threshold ({@link STEP_UP_BELOW} = `DEFAULT_THRESHOLDS.stepUpBelow` of
- * `server/src/domain/decision.ts`, fixed in advance, never tuned on test users). Not simulated: the
- * server's assurance EWMA (α 0.5 per attestation, at most one attestation per
- * `attestationIntervalMs` = 5 s) and its time decay. That EWMA only smooths the fused value
- * further, so these figures are a lower bound on the impostor's actions before a step-up and
- * an upper bound on false flags of the server's decision, at the level of windows.
+ * What is simulated, exactly: the product's session decision (`model/product/decision.ts`, a
+ * CUSUM over calibrated window LLRs with the product's false-alarm budget,
+ * {@link PRODUCT}`.decision`) over the product scorer's window LLRs. A flag is the decision
+ * firing. The device attests at once when it fires and the server takes the device's decision
+ * as stated, so nothing else stands between the decision and the bank.
  *
- * The scorer is pluggable ({@link WindowScorer}): any enrolled model (the per-user
- * `UserModel`, a shared encoder) that turns windows into confidences in [0, 1].
+ * The scorer is pluggable ({@link WindowScorer}): any enrolled model that turns windows into
+ * LLRs (the product scorer, or one component alone for an ablation).
  */
-import {
-  type FusionConfig,
-  type FusionState,
-  EMPTY_FUSION_STATE,
-  fusionResult,
-  updateFusion,
-} from '../fusion';
-import { PRODUCT } from '../product/scorer';
 import type { Modality } from '../features/schema';
-
-/** The server's default step-up threshold: a fused confidence strictly below it is a flag. */
-export const STEP_UP_BELOW = 0.5;
+import {
+  type DecisionConfig,
+  type DecisionState,
+  EMPTY_DECISION_STATE,
+  checkDecisionConfig,
+  decisionThreshold,
+  updateDecision,
+} from '../product/decision';
+import { PRODUCT } from '../product/scorer';
 
 /**
- * Confidences of an enrolled model for a list of windows, one per window, in order, each in
- * [0, 1] (higher = more like the enrolled user). May be asynchronous.
+ * Window LLRs (enrolled user against someone else; positive = like the user) of an enrolled
+ * model for a list of windows, one per window, in order. May be asynchronous.
  */
 export type WindowScorer<W = Float32Array> = (
   windows: readonly W[],
@@ -56,10 +50,8 @@ export interface ActionStream<W = Float32Array> {
 
 /** Settings of the simulation. */
 export interface ContinuousOptions {
-  /** Flag when the fused confidence is strictly below this. Default {@link STEP_UP_BELOW}; in [0, 1]. */
-  threshold: number;
-  /** Session fusion. Default: the product's ({@link PRODUCT}`.fusion`). */
-  fusion: Readonly<FusionConfig>;
+  /** The session decision. Default: the product's ({@link PRODUCT}`.decision`). */
+  decision: Readonly<DecisionConfig>;
   /**
    * Genuine windows folded into the session before an impostor takes over (the start state of
    * an attack): the first `warmupWindows` windows of the user's own held-out stream, or all of
@@ -70,8 +62,7 @@ export interface ContinuousOptions {
 
 /** Defaults of {@link ContinuousOptions}. */
 export const DEFAULT_CONTINUOUS_OPTIONS: Readonly<ContinuousOptions> = Object.freeze({
-  threshold: STEP_UP_BELOW,
-  fusion: PRODUCT.fusion,
+  decision: PRODUCT.decision,
   warmupWindows: 5,
 });
 
@@ -80,8 +71,7 @@ export function resolveContinuousOptions(
   options: Partial<ContinuousOptions> = {},
 ): Readonly<ContinuousOptions> {
   const o = { ...DEFAULT_CONTINUOUS_OPTIONS, ...options };
-  if (!(o.threshold >= 0 && o.threshold <= 1))
-    throw new RangeError(`threshold must be in [0, 1], got ${o.threshold}`);
+  checkDecisionConfig(o.decision);
   if (!Number.isInteger(o.warmupWindows) || o.warmupWindows < 1) {
     throw new RangeError(`warmupWindows must be an integer ≥ 1, got ${o.warmupWindows}`);
   }
@@ -96,9 +86,9 @@ export interface GenuineOutcome {
   actions: number;
   /** Windows scored. */
   windows: number;
-  /** False-flag episodes: windows where the fused confidence went below the threshold (first window included). */
+  /** False-flag episodes: windows where the CUSUM statistic reached the threshold h from below. */
   flagEpisodes: number;
-  /** Windows after which the fused confidence was below the threshold. */
+  /** Windows after which the statistic was at or above h. */
   windowsBelow: number;
 }
 
@@ -110,8 +100,8 @@ export interface ImpostorOutcome {
   actions: number;
   /** Impostor windows scored. */
   windows: number;
-  /** Fused confidence after the warm-up, when the impostor takes over. */
-  startConfidence: number;
+  /** Whether the decision had already fired during the genuine warm-up. */
+  startFlagged: boolean;
 }
 
 /** Raw outcomes of one or more enrolled users (concatenate to pool). */
@@ -147,18 +137,13 @@ async function scoresOf<W>(
   if (windows.length === 0) return [];
   const s = await score(windows);
   if (s.length !== windows.length)
-    throw new TypeError(`scorer returned ${s.length} confidences for ${windows.length} windows`);
+    throw new TypeError(`scorer returned ${s.length} LLRs for ${windows.length} windows`);
   return s;
 }
 
-const below = (state: FusionState, threshold: number): boolean => {
-  const c = fusionResult(state).confidence;
-  return c !== null && c < threshold;
-};
-
 /**
  * Runs one enrolled user's trials: the genuine session (its own held-out stream from an empty
- * fusion state) and one attack per impostor stream (the session after the first
+ * decision state) and one attack per impostor stream (the session after the first
  * `warmupWindows` genuine windows, then the impostor's windows). A user whose own stream has no
  * window gives no outcome (there is no genuine session state to start an attack from).
  */
@@ -172,18 +157,19 @@ export async function continuousTrials<W>(
   const o = resolveContinuousOptions(options);
   if (own.windows.length === 0) return emptyTrials(o);
   const ownScores = await scoresOf(score, own.windows);
+  const h = decisionThreshold(o.decision);
 
-  let state = EMPTY_FUSION_STATE;
+  let state: DecisionState = EMPTY_DECISION_STATE;
   let actionsToFlag: number | null = null;
   let flagEpisodes = 0;
   let windowsBelow = 0;
   let wasBelow = false;
-  let warm = EMPTY_FUSION_STATE;
+  let warm: DecisionState = EMPTY_DECISION_STATE;
   const warmup = Math.min(o.warmupWindows, own.windows.length);
   for (let k = 0; k < ownScores.length; k++) {
-    state = updateFusion(state, { modality, confidence: ownScores[k]! }, o.fusion);
+    state = updateDecision(state, modality, ownScores[k]!, o.decision);
     if (k === warmup - 1) warm = state;
-    const isBelow = below(state, o.threshold);
+    const isBelow = state.s >= h;
     if (isBelow) {
       windowsBelow++;
       if (!wasBelow) flagEpisodes++;
@@ -200,21 +186,22 @@ export async function continuousTrials<W>(
   };
 
   const impostor: ImpostorOutcome[] = [];
-  const startConfidence = fusionResult(warm).confidence ?? 0;
   for (const stream of impostors) {
     if (stream.windows.length === 0) continue;
     const s = await scoresOf(score, stream.windows);
-    let st = warm;
+    // The attack starts from the genuine warm-up's statistic, not from a fired decision: a
+    // session the decision had already flagged would credit the impostor with the user's flag.
+    let st: DecisionState = { ...warm, takeover: false };
     let flaggedAt: number | null = null;
     for (let k = 0; k < s.length && flaggedAt === null; k++) {
-      st = updateFusion(st, { modality, confidence: s[k]! }, o.fusion);
-      if (below(st, o.threshold)) flaggedAt = stream.actionsAt[k]!;
+      st = updateDecision(st, modality, s[k]!, o.decision);
+      if (st.takeover) flaggedAt = stream.actionsAt[k]!;
     }
     impostor.push({
       actionsToFlag: flaggedAt,
       actions: stream.actions,
       windows: stream.windows.length,
-      startConfidence,
+      startFlagged: warm.takeover,
     });
   }
   return { genuine: [genuine], impostor, users: 1, settings: o };
@@ -286,9 +273,8 @@ function countStats(values: readonly number[]): CountStats {
 export interface ContinuousSummary {
   /** What an action is. */
   unit: 'keystrokes' | 'pointer events';
-  /** Flag when fused confidence < threshold. */
-  threshold: number;
-  fusion: { halfLifeWindows: number; weights: Readonly<Record<Modality, number>> };
+  /** The decision: its false-alarm budget (genuine windows) and CUSUM threshold h = ln of it. */
+  decision: { falseAlarmWindows: number; h: number };
   warmupWindows: number;
   /** Enrolled users with a genuine session. */
   users: number;
@@ -302,8 +288,8 @@ export interface ContinuousSummary {
     actionsToFlag: MedianP95;
     /** The same over flagged pairs only. */
     actionsToFlagWhenFlagged: MedianP95;
-    /** Attacks whose start state (after the warm-up) was already below the threshold. */
-    startBelowThresholdFraction: number;
+    /** Attacks whose genuine warm-up had already fired the decision (counted from a reset flag). */
+    startFlaggedFraction: number;
     /** Impostor actions available per pair. */
     availableActions: CountStats;
   };
@@ -318,7 +304,7 @@ export interface ContinuousSummary {
     sessionActions: CountStats;
     /** Windows per genuine session. */
     sessionWindows: CountStats;
-    /** False-flag episodes (crossings below the threshold) over all sessions. */
+    /** False-flag episodes (the statistic reaching h from below) over all sessions. */
     falseFlagEpisodes: number;
     /** Episodes per 1,000 genuine actions (all sessions' actions pooled). */
     falseFlagsPer1000: number | null;
@@ -343,8 +329,7 @@ export function summarizeContinuous(
   const frac = (n: number, d: number): number => (d === 0 ? 0 : n / d);
   return {
     unit: modality === 'keystroke' ? 'keystrokes' : 'pointer events',
-    threshold: o.threshold,
-    fusion: { halfLifeWindows: o.fusion.halfLifeWindows, weights: o.fusion.weights },
+    decision: { falseAlarmWindows: o.decision.falseAlarmWindows, h: decisionThreshold(o.decision) },
     warmupWindows: o.warmupWindows,
     users: trials.users,
     impostor: {
@@ -353,10 +338,7 @@ export function summarizeContinuous(
       neverFlaggedFraction: frac(im.length - flagged.length, im.length),
       actionsToFlag: medianP95(im.map((x) => x.actionsToFlag)),
       actionsToFlagWhenFlagged: medianP95(flagged.map((x) => x.actionsToFlag)),
-      startBelowThresholdFraction: frac(
-        im.filter((x) => x.startConfidence < o.threshold).length,
-        im.length,
-      ),
+      startFlaggedFraction: frac(im.filter((x) => x.startFlagged).length, im.length),
       availableActions: countStats(im.map((x) => x.actions)),
     },
     genuine: {
@@ -381,10 +363,10 @@ export function formatContinuous(c: ContinuousSummary, label = 'continuous'): st
   const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(1)} %`);
   const unit = c.unit;
   return [
-    `${label}: impostor after ${c.warmupWindows} genuine windows, flag at fused confidence < ${c.threshold} ` +
-      `(half-life ${c.fusion.halfLifeWindows} windows): ${unit} to flag median ${n(c.impostor.actionsToFlag.median)}, ` +
+    `${label}: impostor after ${c.warmupWindows} genuine windows, CUSUM decision (h = ${c.decision.h.toFixed(2)}, ` +
+      `budget ${c.decision.falseAlarmWindows} windows): ${unit} to flag median ${n(c.impostor.actionsToFlag.median)}, ` +
       `p95 ${n(c.impostor.actionsToFlag.p95)} over ${c.impostor.pairs} pairs; never flagged ${pct(c.impostor.neverFlaggedFraction)} ` +
-      `(≤ ${c.impostor.availableActions.median} ${unit} available, median); start already below ${pct(c.impostor.startBelowThresholdFraction)}`,
+      `(≤ ${c.impostor.availableActions.median} ${unit} available, median); warm-up already flagged ${pct(c.impostor.startFlaggedFraction)}`,
     `${label}: genuine sessions ${c.genuine.sessions} (${c.genuine.sessionActions.min}–${c.genuine.sessionActions.max} ${unit}, ` +
       `median ${c.genuine.sessionActions.median}): no false flag ${pct(c.genuine.noFalseFlagFraction)}; first false flag after median ` +
       `${n(c.genuine.actionsToFalseFlag.median)}, p95 ${n(c.genuine.actionsToFalseFlag.p95)} ${unit}; ` +

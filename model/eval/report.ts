@@ -5,6 +5,8 @@
 import { type ContinuousSummary, formatContinuous, summarizeContinuous } from './continuous';
 import { type Distribution, type RocPoint, distribution, verificationMetrics } from './metrics';
 import type { FixedResult, MouseResult, ProtocolResult, ScoreSet, SkippedUser } from './protocols';
+import type { ContinuousTrials } from './continuous';
+import type { ProductProtocolResult, ProductScoreSets } from './product-protocols';
 
 /** The evaluation tasks. */
 export const EVAL_TASKS = ['keystroke-aalto', 'mouse-sapimouse', 'keystroke-fixed'] as const;
@@ -70,6 +72,15 @@ export interface EvalSummary {
   published?: PublishedFigure;
   /** Continuous-authentication figures (`continuous.ts`; docs/model.md §8). */
   continuous?: ContinuousSummary;
+  /** Each per-user model alone on the same queries (product protocols). */
+  ablations?: Record<string, Ablation>;
+}
+
+/** One component alone (`eer` and `auc` global, `perUserEer` its distribution). */
+export interface Ablation {
+  eer: number;
+  auc: number;
+  perUserEer: Distribution;
 }
 
 /** The JSON report of one `npm run eval` run. */
@@ -172,6 +183,66 @@ export function fixedReport(result: FixedResult, usersLoaded: number): EvalRepor
   };
 }
 
+/** The metrics of a product protocol's score sets, with every component as an ablation. */
+export function summarizeProduct(sets: ProductScoreSets, published?: PublishedFigure): EvalSummary {
+  const ablations: Record<string, Ablation> = {};
+  for (const [name, set] of Object.entries(sets.ablations)) {
+    if (set.genuine.length === 0 || set.impostor.length === 0) continue;
+    const m = summarize(set);
+    ablations[name] = { eer: m.eer, auc: m.auc, perUserEer: m.perUserEer };
+  }
+  return { ...summarize(sets.product, published), ablations };
+}
+
+/**
+ * The report of a product protocol run (`npm run eval`): the top-level figures are the product
+ * scorer's; `ablations` each component alone; SapiMouse adds `byBlocks`.
+ */
+export function productReport(
+  task: EvalTask,
+  result: ProductProtocolResult,
+  continuous: ContinuousTrials,
+  usersLoaded: number,
+  notes: string[],
+): EvalReport {
+  const modality = task === 'mouse-sapimouse' ? 'pointer' : 'keystroke';
+  const common = {
+    task,
+    usersLoaded,
+    skipped: result.skipped,
+    fits: result.fits,
+    emptyQueries: result.emptyQueries,
+    notes,
+    continuous: summarizeContinuous(continuous, modality),
+  };
+  if (task === 'mouse-sapimouse' && result.byGroup !== undefined) {
+    const byBlocks: Record<string, EvalSummary> = {};
+    for (const [windows, sets] of Object.entries(result.byGroup)) {
+      // Two 64-event product windows make one 128-event block of the protocol.
+      const n = String(Number(windows) / 2);
+      byBlocks[n] = summarizeProduct(sets, PUBLISHED_SAPIMOUSE_BY_BLOCKS[n]);
+    }
+    const head = byBlocks['3'] !== undefined ? '3' : Object.keys(byBlocks)[0]!;
+    const { published: _unused, ...top } = byBlocks[head]!;
+    return {
+      ...top,
+      ...common,
+      published: PUBLISHED_SAPIMOUSE_BY_BLOCKS[head] ?? PUBLISHED[task],
+      headline: `product scorer, ${head} block(s) of 128 events (summed window LLRs; see byBlocks)`,
+      byBlocks,
+    };
+  }
+  return {
+    ...summarizeProduct(result),
+    ...common,
+    published: PUBLISHED[task],
+    headline:
+      task === 'keystroke-aalto'
+        ? 'product scorer (summed window LLRs per query), global ROC; TypeNet reports perUserEer.mean'
+        : 'product scorer (summed window LLRs per held-out sample), global ROC',
+  };
+}
+
 const pct = (x: number | null | undefined): string =>
   x === null || x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)} %`;
 const num = (x: number | null | undefined): string =>
@@ -228,6 +299,15 @@ export function formatReport(report: EvalReport): string {
     `published: ${report.published.source}`,
     ...report.notes.map((n) => `note: ${n}`),
   ];
+  const ablationRows = (label: string, s: EvalSummary): string[] =>
+    Object.entries(s.ablations ?? {}).map(
+      ([name, a]) =>
+        `ablation ${label}${name} alone: EER ${pct(a.eer)}, AUC ${num(a.auc)}, user EER mean ${pct(a.perUserEer.mean)}`,
+    );
+  if (report.byBlocks !== undefined) {
+    for (const [n, s] of Object.entries(report.byBlocks))
+      out.push(...ablationRows(`${n} block(s): `, s));
+  } else out.push(...ablationRows('', report));
   if (report.continuous !== undefined) out.push(...formatContinuous(report.continuous));
   for (const [name, s] of Object.entries(report.bySet ?? {})) {
     if (s.continuous !== undefined)

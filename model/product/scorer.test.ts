@@ -4,7 +4,15 @@ import { DEFAULT_WINDOWER_CONFIG, createWindower, type FeatureWindow } from '../
 import { encoderFromJSON } from '../shared/encoder';
 import keystrokeEncoderFile from '../shared/default-keystroke.json';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
-import { PRODUCT, disposeProductModels, fitProductModels, productScore } from './scorer';
+import { setKey, windowLlr } from './calibration';
+import {
+  PRODUCT,
+  disposeProductModels,
+  fitProductModels,
+  productComponents,
+  productLlr,
+  productScore,
+} from './scorer';
 
 const scorable = (w: FeatureWindow) => ({
   vector: w.vector,
@@ -20,13 +28,18 @@ beforeAll(async () => {
 });
 
 describe('PRODUCT', () => {
-  it('ships 20-press and 64-event windows, 10 enrolment windows, a 3-window fusion half-life', () => {
+  it('ships 20-press and 64-event windows, 10 enrolment windows, a 1,000-window false-alarm budget', () => {
     expect(PRODUCT.windows).toEqual(DEFAULT_WINDOWER_CONFIG);
     expect(PRODUCT.windows.keysPerWindow).toBe(20);
     expect(PRODUCT.windows.pointerEventsPerWindow).toBe(64);
     expect(PRODUCT.minEnrollWindows).toBe(10);
-    expect(PRODUCT.fusion.halfLifeWindows).toBe(3);
-    expect(Object.isFrozen(PRODUCT) && Object.isFrozen(PRODUCT.fusion)).toBe(true);
+    expect(PRODUCT.decision.falseAlarmWindows).toBe(1000);
+    expect(Object.isFrozen(PRODUCT) && Object.isFrozen(PRODUCT.decision)).toBe(true);
+    // The shipped calibration covers every component set the product meets.
+    for (const modality of ['keystroke', 'pointer'] as const) {
+      const sets = PRODUCT.calibration.modalities[modality]!.sets.map((s) => setKey(s.components));
+      expect(sets).toEqual(expect.arrayContaining(['detector', 'detector+embedding']));
+    }
   });
 });
 
@@ -41,17 +54,33 @@ describe('fitProductModels and productScore', () => {
     });
   });
 
-  it('scores a window as the mean of detector and embedding model, the detector alone without steps', async () => {
+  it('fuses detector and embedding with the shipped calibration, the detector alone without steps', async () => {
     const models = await fitProductModels('keystroke', windows(200, 2).map(scorable), encoder);
     expect(models.embedding).toBeDefined();
     const w = windows(40, 3)[0]!;
-    const detector = models.detector.score(w.vector);
-    const embedding = models.embedding!.score({ steps: w.steps, n: w.stepCount });
-    expect(productScore(models, scorable(w))).toBeCloseTo((detector + embedding) / 2, 12);
-    expect(productScore(models, { vector: w.vector })).toBe(detector);
-    expect(productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: 1 } })).toBe(
-      detector,
+    const detector = models.detector.standardized(w.vector);
+    const embedding = models.embedding!.standardized({ steps: w.steps, n: w.stepCount });
+    expect(productComponents(models, scorable(w))).toEqual({ detector, embedding });
+    const expected = windowLlr(PRODUCT.calibration, 'keystroke', { detector, embedding });
+    expect(productLlr(models, scorable(w))).toBe(expected);
+    expect(productScore(models, scorable(w))).toBeCloseTo(1 / (1 + Math.exp(-expected)), 12);
+    const alone = windowLlr(PRODUCT.calibration, 'keystroke', { detector });
+    expect(productLlr(models, { vector: w.vector })).toBe(alone);
+    expect(productLlr(models, { vector: w.vector, sequence: { steps: w.steps, n: 1 } })).toBe(
+      alone,
     );
+    disposeProductModels(models);
+  });
+
+  it('gives the enrolled typist higher LLRs than another typist', async () => {
+    const models = await fitProductModels('keystroke', windows(300, 5).map(scorable), encoder);
+    const own = windows(200, 6).map((w) => productLlr(models, scorable(w)));
+    const other = createWindower(PRODUCT.windows)
+      .push(syntheticKeystrokes({ holdMs: 60, flightMs: 200 }, 200, { seed: 7 }))
+      .filter((w) => w.modality === 'keystroke')
+      .map((w) => productLlr(models, scorable(w)));
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(mean(own)).toBeGreaterThan(mean(other) + 1);
     disposeProductModels(models);
   });
 

@@ -1,15 +1,15 @@
 /**
  * The product scorer: the one place that says how Tacit turns a user's windows into a
- * confidence. The extension's worker (`src/worker/engine.ts`), the evaluation protocols
- * (`model/eval/`), the continuous-authentication simulation and `npm run bench -- model` all
- * call these functions and read these defaults; none keeps a copy of a rule or a constant.
+ * confidence and a decision. The extension's worker (`src/worker/engine.ts`), the evaluation
+ * protocols (`model/eval/`), the continuous-authentication simulation and `npm run bench -- model`
+ * all call these functions and read these defaults; none keeps a copy of a rule or a constant.
  *
- * Per modality the product fits two per-user models on the same enrolment windows: the
- * detector on the window's feature vector ({@link UserModel}) and the embedding model on its
- * step sequence through the shipped shared encoder ({@link EmbeddingUserModel}). A window's
- * confidence is their mean, or the detector's alone when the window has fewer than two steps
- * (or no shared encoder is available). Session confidence is the fusion ({@link FusionConfig})
- * of window confidences.
+ * Per modality the product fits per-user models on the same enrolment windows: the detector on
+ * the window's feature vector ({@link UserModel}) and the embedding model on its step sequence
+ * through the shipped shared encoder ({@link EmbeddingUserModel}). Each gives a standardized
+ * likeness; the calibration learned offline on public users (calibration.ts,
+ * `calibration.json`) fuses those present into one window LLR; a window's confidence is σ(llr).
+ * The session decision is a CUSUM over window LLRs (decision.ts).
  */
 import { EmbeddingUserModel, type Steps } from '../shared/embedding-model';
 import type { SharedEncoder } from '../shared/encoder';
@@ -17,8 +17,21 @@ import { UserModel } from '../detector/user-model';
 import type { DetectorConfig } from '../detector/config';
 import type { Modality } from '../features/schema';
 import { DEFAULT_WINDOWER_CONFIG, type WindowerConfig } from '../features/windower';
-import { resolveFusionConfig, type FusionConfig } from '../fusion';
 import { NotEnoughWindowsError } from '../errors';
+import {
+  type CalibrationFile,
+  type ComponentScores,
+  parseCalibrationFile,
+  windowLlr,
+} from './calibration';
+import {
+  type DecisionConfig,
+  type DecisionState,
+  checkDecisionConfig,
+  decisionConfidence,
+  updateDecision,
+} from './decision';
+import calibrationFile from './calibration.json';
 
 /** The product's configuration; every field is the shipped value. */
 export interface ProductConfig {
@@ -34,10 +47,16 @@ export interface ProductConfig {
    */
   readonly minEnrollWindows: number;
   /**
-   * Session fusion of window confidences: half-life 3 windows, so that a change of person
-   * shows within a few windows, keystrokes weighted above pointer movement.
+   * Window calibration and fusion of the per-user models' scores, learned offline on public
+   * users (`npm run calibrate`; provenance inside the file).
    */
-  readonly fusion: Readonly<FusionConfig>;
+  readonly calibration: Readonly<CalibrationFile>;
+  /**
+   * The session decision (CUSUM over window LLRs): false-alarm budget 1,000 genuine windows
+   * (h = ln 1000 ≈ 6.9, about 20,000 keys of typing between false alarms by Lorden's bound),
+   * statistic capped at 2 h.
+   */
+  readonly decision: Readonly<DecisionConfig>;
   /**
    * Template growth: after the first fit, enrolment goes on from windows of sessions the bank
    * vouched for whose fused confidence never fell below `safeLevel` (0.7: above the server's
@@ -53,7 +72,8 @@ export interface ProductConfig {
 export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
   windows: Object.freeze({ ...DEFAULT_WINDOWER_CONFIG }),
   minEnrollWindows: 10,
-  fusion: Object.freeze(resolveFusionConfig({ halfLifeWindows: 3 })),
+  calibration: Object.freeze(parseCalibrationFile(calibrationFile)),
+  decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 1000, cap: 2 })),
   growth: Object.freeze({ safeLevel: 0.7, refitEvery: 10, maxEnrollWindows: 100 }),
 });
 
@@ -119,12 +139,45 @@ export async function fitProductModels(
   return { detector, embedding };
 }
 
-/** A window's confidence in [0, 1]: the product's one per-window rule. */
-export function productScore(models: ProductModels, w: ScorableWindow): number {
-  const detector = models.detector.score(w.vector);
+/** The standardized likeness of each per-user model that can score the window. */
+export function productComponents(models: ProductModels, w: ScorableWindow): ComponentScores {
+  const scores: ComponentScores = { detector: models.detector.standardized(w.vector) };
   const sequence = w.sequence;
-  if (models.embedding === undefined || sequence === undefined || sequence.n < 2) return detector;
-  return (detector + models.embedding.score(sequence)) / 2;
+  if (models.embedding !== undefined && sequence !== undefined && sequence.n >= 2) {
+    scores.embedding = models.embedding.standardized(sequence);
+  }
+  return scores;
+}
+
+/**
+ * A window's log-likelihood ratio, enrolled user against someone else: the product's one
+ * per-window rule (calibrated fusion of {@link productComponents}).
+ */
+export function productLlr(
+  models: ProductModels,
+  w: ScorableWindow,
+  calibration: Readonly<CalibrationFile> = PRODUCT.calibration,
+): number {
+  return windowLlr(calibration, models.detector.modality, productComponents(models, w));
+}
+
+/** A window's confidence in [0, 1]: σ({@link productLlr}). */
+export function productScore(models: ProductModels, w: ScorableWindow): number {
+  return 1 / (1 + Math.exp(-productLlr(models, w)));
+}
+
+/** Folds a window's LLR into a session's decision with the product's settings. */
+export function productDecide(
+  state: DecisionState,
+  modality: Modality,
+  llr: number,
+): DecisionState {
+  return updateDecision(state, modality, llr, PRODUCT.decision);
+}
+
+/** The session confidence the product shows and attests for a decision state. */
+export function productConfidence(state: DecisionState): number {
+  return decisionConfidence(state, PRODUCT.decision);
 }
 
 /** Frees the models' tensors. */

@@ -71,16 +71,17 @@ describe('end-to-end flow', () => {
       tacit_attestations: 0,
     });
 
-    // 5. Attestations: two while enrolling, then scoring ones; assurance follows the EWMA.
+    // 5. Attestations: two while enrolling, then scoring ones; assurance is the device's stated
+    // confidence (its sequential decision), not smoothed again.
     // [conf sent (null = enrolling), assurance and level expected after it]
     const steps = [
       [null, null, 'enrolling'],
       [null, null, 'enrolling'],
       [0.9, 0.9, 'high'],
-      [0.7, 0.8, 'high'],
-      [0.2, 0.5, 'medium'],
-      [0.1, 0.3, 'low'],
-      [1, 0.65, 'medium'],
+      [0.7, 0.7, 'medium'],
+      [0.2, 0.2, 'low'],
+      [0.1, 0.1, 'low'],
+      [0.65, 0.65, 'medium'],
     ] as const;
     for (const [i, [conf, assurance, level]] of steps.entries()) {
       h.clock.advance(2000);

@@ -18,6 +18,7 @@ const update: ScoreUpdate = {
   state: 'enrolling',
   progress: 0.5,
   confidence: null,
+  decision: null,
   windowsScored: 0,
   counts: { k: 2, p: 0 },
   modelVersion: 'fs1',

@@ -216,10 +216,44 @@ describe('attestation history', () => {
     state: 'scoring' as const,
     progress: 1,
     confidence: 0.9,
+    decision: { takeover: false, windows: { k: 1, p: 0 } },
     windowsScored: 1,
     counts: { k: 40, p: 0 },
     modelVersion: 'um1',
   };
+
+  it('attests at once when the decision fires, once, and states the decision', async () => {
+    let now = 2_000_000;
+    const s = new SessionService(
+      async () => DEFAULT_CONFIG,
+      () => now,
+    );
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-t', challenge: CHAL } });
+    const { signStatement } = await import('./device-key');
+    const signed = vi.mocked(signStatement);
+    signed.mockClear();
+    await s.onScore('sid-t', update);
+    expect(signed).toHaveBeenCalledTimes(1);
+    expect(signed.mock.calls[0]![1]).toMatchObject({ dec: { takeover: false, w: { k: 1, p: 0 } } });
+    // Within the interval: an ordinary update waits…
+    now += 1_000;
+    await s.onScore('sid-t', { ...update, decision: { takeover: false, windows: { k: 2, p: 0 } } });
+    expect(signed).toHaveBeenCalledTimes(1);
+    // …the takeover decision does not.
+    now += 1_000;
+    const fired = {
+      ...update,
+      confidence: 0.3,
+      decision: { takeover: true, windows: { k: 3, p: 0 } },
+    };
+    await s.onScore('sid-t', fired);
+    expect(signed).toHaveBeenCalledTimes(2);
+    expect(signed.mock.calls[1]![1]).toMatchObject({ conf: 0.3, dec: { takeover: true } });
+    // Said once: the next takeover update waits for the interval again.
+    now += 1_000;
+    await s.onScore('sid-t', fired);
+    expect(signed).toHaveBeenCalledTimes(2);
+  });
 
   it("records each statement sent with the server's answer, and a refusal with its code", async () => {
     let now = 1_000_000;

@@ -64,6 +64,8 @@ export interface SessionState {
   /** Trusted events seen since the last attestation. */
   pending: { k: number; p: number };
   last: ScoreUpdate | null;
+  /** An accepted statement of this session already said the device decided on a takeover. */
+  takeoverSent?: boolean;
 }
 
 type Sessions = Record<string, SessionState>;
@@ -236,8 +238,13 @@ export class SessionService {
       state.pending.p += update.counts.p;
       state.last = update;
       const config = await this.config();
+      // The moment the device decides the person changed it attests at once: the bank must
+      // not wait for the next interval (docs/protocol.md §5).
+      const newlyDecided = update.decision?.takeover === true && state.takeoverSent !== true;
       const due =
-        state.lastSentAt === null || this.now() - state.lastSentAt >= config.attestationIntervalMs;
+        newlyDecided ||
+        state.lastSentAt === null ||
+        this.now() - state.lastSentAt >= config.attestationIntervalMs;
       // A trained model that has not scored a window of this session yet has nothing to say.
       const nothingToSay = update.state === 'scoring' && update.confidence === null;
       const held = state.ended === true || (state.notBefore ?? 0) > this.now();
@@ -257,6 +264,9 @@ export class SessionService {
         mv: update.modelVersion,
         n: { ...state.pending },
         prev: state.prev,
+        ...(update.state === 'scoring' && update.decision !== null
+          ? { dec: { takeover: update.decision.takeover, w: { ...update.decision.windows } } }
+          : {}),
       });
       const sent = {
         sid,
@@ -293,6 +303,7 @@ export class SessionService {
       state.seq = seq;
       state.prev = await hashStatement(attestation);
       state.pending = { k: 0, p: 0 };
+      if (update.decision?.takeover === true) state.takeoverSent = true;
       await this.saveSession(state);
       await recordAttestation({
         ...sent,

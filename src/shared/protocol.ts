@@ -26,8 +26,16 @@ export interface ScoreUpdate {
   state: ModelState;
   /** Enrolment progress in [0, 1] (1 once every modality with data is trained). */
   progress: number;
-  /** Fused session confidence in [0, 1], or null while nothing has been scored. */
+  /**
+   * Session confidence in [0, 1] (the product's decision state, model/product/decision.ts:
+   * below 0.5 exactly when the decision has fired), or null while nothing has been scored.
+   */
   confidence: number | null;
+  /**
+   * The session decision, null while nothing has been scored: whether the product decided the
+   * person changed (sticky for the session), and the windows per modality it rests on.
+   */
+  decision: { takeover: boolean; windows: { k: number; p: number } } | null;
   /** Windows scored by this call. */
   windowsScored: number;
   /** Trusted events behind this call, per modality. */

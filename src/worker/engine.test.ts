@@ -3,15 +3,15 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RAW_EVENT_SCHEMA_VERSION, type RawEvent } from '../../model/events/schema';
 import {
-  EMPTY_FUSION_STATE,
+  EMPTY_DECISION_STATE,
   PRODUCT,
   createWindower,
   disposeProductModels,
   encoderFromJSON,
   fitProductModels,
-  fusionResult,
-  productScore,
-  updateFusion,
+  productConfidence,
+  productDecide,
+  productLlr,
   type FeatureWindow,
 } from '../../model';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
@@ -119,7 +119,7 @@ describe('Engine: learning only for a vouched subject', () => {
 });
 
 describe('Engine: the product scorer, the same as the evaluation’s', () => {
-  it('gives the confidence the evaluation path computes from the same raw events', async () => {
+  it('gives the confidence and decision the evaluation path computes from the same raw events', async () => {
     const events = syntheticKeystrokes(TYPIST_A, 320, { seed: 31 });
     const store = await ModelStore.open('engine-test-same-as-eval');
     const engine = Engine.withStore(store, 'cpu');
@@ -128,7 +128,7 @@ describe('Engine: the product scorer, the same as the evaluation’s', () => {
     const worker = await engine.ingest(batch(events.slice(333)), 'sid-eval', ALICE);
     expect(worker.state).toBe('scoring');
 
-    // The evaluation's path: the product's windower, scorer and fusion, in Node, on the same events.
+    // The evaluation's path: the product's windower, scorer and decision, in Node, on the same events.
     const windows = createWindower(PRODUCT.windows)
       .push(events)
       .filter((w) => w.modality === 'keystroke');
@@ -142,19 +142,18 @@ describe('Engine: the product scorer, the same as the evaluation’s', () => {
       enrol.map(scorable),
       encoderFromJSON(keystrokeEncoderFile),
     );
-    let state = EMPTY_FUSION_STATE;
+    let state = EMPTY_DECISION_STATE;
     const later = windows.slice(PRODUCT.minEnrollWindows);
     expect(later.length).toBeGreaterThanOrEqual(5);
-    for (const w of later) {
-      state = updateFusion(
-        state,
-        { modality: 'keystroke', confidence: productScore(models, scorable(w)) },
-        PRODUCT.fusion,
-      );
-    }
+    for (const w of later)
+      state = productDecide(state, 'keystroke', productLlr(models, scorable(w)));
     expect(models.embedding).toBeDefined();
     expect(worker.confidence).not.toBeNull();
-    expect(worker.confidence!).toBeCloseTo(fusionResult(state).confidence!, 12);
+    expect(worker.confidence!).toBeCloseTo(productConfidence(state), 12);
+    expect(worker.decision).toEqual({
+      takeover: state.takeover,
+      windows: { k: state.windows.keystroke, p: state.windows.pointer },
+    });
     disposeProductModels(models);
   });
 });

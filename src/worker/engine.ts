@@ -1,9 +1,9 @@
 /**
  * The worker's scoring engine: raw events → feature windows (model/features) → per-user,
- * per-modality models → fused session confidence (model/fusion). Each modality has two per-user
- * models: the detector over the window's feature vector (model/detector) and the embedding model
- * over the shared encoder (model/shared, weights shipped with the extension); a window's
- * confidence is their mean.
+ * per-modality models → the product scorer's window LLR → the session decision (CUSUM,
+ * model/product). Each modality has two per-user models: the detector over the window's feature
+ * vector (model/detector) and the embedding model over the shared encoder (model/shared, weights
+ * shipped with the extension); the product's offline calibration fuses their scores.
  *
  * Until a modality has `minEnrollWindows` windows it is enrolling: its windows are stored
  * (as features, never raw events) and nothing is scored — no made-up confidence. Once enough
@@ -15,11 +15,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RawEventBatch } from '../../model/events/schema';
 import {
-  EMPTY_FUSION_STATE,
+  EMPTY_DECISION_STATE,
   EmbeddingUserModel,
   PRODUCT,
   fitProductModels,
-  productScore,
+  productLlr,
+  productDecide,
+  productConfidence,
+  type DecisionState,
   type ProductModels,
   FEATURE_SCHEMA_VERSION,
   SEQUENCE_SCHEMA_VERSION,
@@ -33,9 +36,6 @@ import {
   UserModel,
   checkGolden,
   createWindower,
-  fusionResult,
-  updateFusion,
-  type FusionState,
   type Windower,
 } from '../../model';
 import goldenFile from '../../model/features/golden-v2.json';
@@ -78,7 +78,8 @@ export class Engine {
   /** Subjects loaded from the store so far (each loaded once, on its first batch). */
   private readonly subjects = new Map<string, Promise<SubjectModels>>();
   private readonly windowers = new Map<string, Windower>();
-  private readonly fusions = new Map<string, FusionState>();
+  /** The session decision per (session, subject). */
+  private readonly decisions = new Map<string, DecisionState>();
   private training: Promise<void> = Promise.resolve();
   /** Template growth per (session, subject) key: whether it dipped, windows waiting per modality. */
   private readonly growth = new Map<
@@ -184,14 +185,11 @@ export class Engine {
     return windower;
   }
 
-  private fuse(key: string, modality: Modality, confidence: number): number | null {
-    const state = updateFusion(
-      this.fusions.get(key) ?? EMPTY_FUSION_STATE,
-      { modality, confidence },
-      PRODUCT.fusion,
-    );
-    this.fusions.set(key, state);
-    return fusionResult(state).confidence;
+  /** Folds a window's LLR into the session's decision; returns the new state. */
+  private decide(key: string, modality: Modality, llr: number): DecisionState {
+    const state = productDecide(this.decisions.get(key) ?? EMPTY_DECISION_STATE, modality, llr);
+    this.decisions.set(key, state);
+    return state;
   }
 
   private async enrol(
@@ -288,9 +286,9 @@ export class Engine {
     return true;
   }
 
-  /** A window's confidence: the product scorer's rule. */
+  /** A window's LLR: the product scorer's rule. */
   private static score(models: ModalityModels, window: FeatureWindow): number {
-    return productScore(models, {
+    return productLlr(models, {
       vector: window.vector,
       sequence: { steps: window.steps, n: window.stepCount },
     });
@@ -309,6 +307,7 @@ export class Engine {
         state: 'enrolling',
         progress: 0,
         confidence: null,
+        decision: null,
         windowsScored: 0,
         counts: { k: 0, p: 0 },
         modelVersion: MODEL_VERSION,
@@ -331,6 +330,7 @@ export class Engine {
     let windowsScored = 0;
     let confidence: number | null = null;
     const refits = new Set<Modality>();
+    let decision: DecisionState | undefined = this.decisions.get(key);
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
       for (const window of windows) {
@@ -339,7 +339,8 @@ export class Engine {
           await this.enrol(subject, window.modality, window);
           continue;
         }
-        confidence = this.fuse(key, window.modality, Engine.score(models, window));
+        decision = this.decide(key, window.modality, Engine.score(models, window));
+        confidence = productConfidence(decision);
         windowsScored++;
         if (await this.grow(key, subject, window, confidence)) refits.add(window.modality);
       }
@@ -359,8 +360,14 @@ export class Engine {
       learning: true,
       state: subject.models.size > 0 ? 'scoring' : 'enrolling',
       progress: this.progress(subject),
-      confidence:
-        confidence ?? fusionResult(this.fusions.get(key) ?? EMPTY_FUSION_STATE).confidence,
+      confidence: confidence ?? (decision === undefined ? null : productConfidence(decision)),
+      decision:
+        decision === undefined
+          ? null
+          : {
+              takeover: decision.takeover,
+              windows: { k: decision.windows.keystroke, p: decision.windows.pointer },
+            },
       windowsScored,
       counts,
       modelVersion: Engine.modelVersion(subject),
@@ -455,7 +462,7 @@ export class Engine {
       await ModelStore.destroy(this.storeName);
       this.subjects.clear();
       this.windowers.clear();
-      this.fusions.clear();
+      this.decisions.clear();
       this.growth.clear();
       this.markedUsed.clear();
     });

@@ -89,6 +89,17 @@ const attestClaims = z
     }),
     // "" for the first attestation, else base64url(SHA-256(...)): 43 characters.
     prev: z.union([z.literal(''), b64u.length(43)]),
+    // The device's session decision and the windows per modality it rests on (docs/protocol.md
+    // §5): absent from older clients and while enrolling.
+    dec: z
+      .object({
+        takeover: z.boolean(),
+        w: z.object({
+          k: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+          p: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        }),
+      })
+      .optional(),
   })
   // `conf` is null exactly while the model is enrolling.
   .refine((c) => (c.state === 'scoring') === (c.conf !== null), { path: ['conf'] });

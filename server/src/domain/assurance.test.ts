@@ -10,11 +10,11 @@ const scoring = (ewma: number, at = T): AssuranceState => ({
 });
 
 describe('nextEwma', () => {
-  it('starts at the first conf and then weighs the newest by α = 0.5', () => {
-    expect(ASSURANCE.alpha).toBe(0.5);
+  it("takes the device's stated confidence as it is (α = 1: no second smoothing)", () => {
+    expect(ASSURANCE.alpha).toBe(1);
     expect(nextEwma(null, 0.9)).toBe(0.9);
-    expect(nextEwma(0.9, 0.7)).toBeCloseTo(0.8, 12);
-    expect(nextEwma(0.8, 0)).toBeCloseTo(0.4, 12);
+    expect(nextEwma(0.9, 0.7)).toBeCloseTo(0.7, 12);
+    expect(nextEwma(0.8, 0)).toBe(0);
   });
 });
 
@@ -66,7 +66,7 @@ describe('assess', () => {
   });
 
   it('rounds to 4 decimals before choosing the level (no 0.7999999 → medium)', () => {
-    const ewma = nextEwma(nextEwma(null, 0.9), 0.7);
+    const ewma = 0.7 + 0.1; // 0.7999999999999999 in binary floating point
     expect(assess(scoring(ewma), T)).toEqual({ assurance: 0.8, level: 'high', state: 'scoring' });
   });
 

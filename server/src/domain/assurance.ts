@@ -8,8 +8,13 @@
 
 /** Constants of the assurance model. */
 export const ASSURANCE = {
-  /** EWMA weight of the newest `conf`. */
-  alpha: 0.5,
+  /**
+   * Weight of the newest `conf`: 1, the device's decision as stated. The device's confidence
+   * is already the state of its sequential decision (model/product/decision.ts: evidence
+   * accumulated over windows, below 0.5 exactly when it decided the person changed); smoothing
+   * it again here would only delay the bank's step-up by attestations.
+   */
+  alpha: 1,
   /** No decay for this long after the last accepted attestation (ms). */
   graceMs: 30_000,
   /** Decay time constant after the grace period (ms). */

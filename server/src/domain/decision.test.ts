@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { STEP_UP_BELOW } from '../../../model/eval/continuous';
+import {
+  EMPTY_DECISION_STATE,
+  decisionConfidence,
+  decisionThreshold,
+} from '../../../model/product/decision';
+import { PRODUCT } from '../../../model/product/scorer';
 import type { Assessment } from './assurance';
 import {
   DEFAULT_POLICY,
@@ -20,11 +25,16 @@ import {
 
 const NOW = 1_000_000_000;
 
-// The model's continuous simulation (model/eval/continuous.ts) counts a flag where this server
-// would ask for a step-up; model/ imports nothing from the server, so the check lives here.
-describe('the model’s simulated product', () => {
-  it('flags at the server’s default step-up threshold', () => {
-    expect(STEP_UP_BELOW).toBe(DEFAULT_THRESHOLDS.stepUpBelow);
+// The device's confidence crosses the server's default step-up threshold where its sequential
+// decision fires, so a bank reading only the assurance acts where the device decided;
+// model/ imports nothing from the server, so the check lives here.
+describe('the product’s decision', () => {
+  it('crosses the default step-up threshold exactly where it fires', () => {
+    const h = decisionThreshold(PRODUCT.decision);
+    const at = (s: number) => decisionConfidence({ ...EMPTY_DECISION_STATE, s }, PRODUCT.decision);
+    expect(at(h)).toBeCloseTo(DEFAULT_THRESHOLDS.stepUpBelow, 12);
+    expect(at(h * 0.99)).toBeGreaterThan(DEFAULT_THRESHOLDS.stepUpBelow);
+    expect(at(h * 1.01)).toBeLessThan(DEFAULT_THRESHOLDS.stepUpBelow);
   });
 });
 const scoring = (assurance: number): Assessment => ({
