@@ -126,9 +126,12 @@ export {
   productComponents,
   productDecide,
   productConfidence,
+  shippedBlockProjection,
   type FitOptions,
   type ProductConfig,
   type ProductModels,
   type ScorableWindow,
 } from './product/scorer';
 export { EMPTY_DECISION_STATE, type DecisionState } from './product/decision';
+export { BlockScorer } from './pointer/block-scorer';
+export { BLOCK_FEATURE_VERSION } from './pointer/block-features';

@@ -11,6 +11,10 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Modality } from '../features/schema';
 import type { DetectorConfig } from '../detector/config';
+import { BlockProjection, learnBlockProjection } from '../pointer/block-projection';
+import { blockClassesOf } from '../pointer/block-classes';
+import { PRODUCT } from '../product/scorer';
+import type { LabelledScores } from '../product/calibration';
 import {
   type CalibrationFile,
   type ModalityCalibration,
@@ -43,6 +47,8 @@ export interface CalibrateArgs {
   offset?: number;
   /** Directory written by `npm run train`: calibrate with its encoder instead of the shipped one. */
   model?: string;
+  /** Block projection file (model/cli/block-train.ts) instead of the shipped one. */
+  blockProjection?: string;
   /** Calibration file to update (default: the shipped one). */
   out: string;
 }
@@ -50,18 +56,27 @@ export interface CalibrateArgs {
 /** Usage text. */
 export const CALIBRATE_USAGE = `usage: npm run calibrate -- <keystroke|pointer> --data <dir> [--users N] [--offset K]
                             [--model <dir written by npm run train>] [--out calibration.json]
+                            [--block-projection <file from model/cli/block-train.ts>]
   keystroke  --data ../shared/datasets/pohmm          (fixed-text users)
   pointer    --data ../shared/datasets/sapimouse-dev`;
 
 /** @throws {TypeError} with the reason, for anything wrong. */
 export function parseCalibrateArgs(argv: readonly string[]): CalibrateArgs {
-  const cl = parseCommandLine(argv, CALIBRATE_TASKS, ['data', 'users', 'offset', 'model', 'out']);
+  const cl = parseCommandLine(argv, CALIBRATE_TASKS, [
+    'data',
+    'users',
+    'offset',
+    'model',
+    'out',
+    'block-projection',
+  ]);
   return {
     task: cl.task,
     data: cl.required('data', '<dataset directory>'),
     users: cl.int('users', 2),
     offset: cl.int('offset', 0),
     model: cl.get('model'),
+    blockProjection: cl.get('block-projection'),
     out: cl.get('out') ?? SHIPPED_CALIBRATION,
   };
 }
@@ -106,16 +121,53 @@ export async function runCalibrate(
   detector?: Partial<DetectorConfig>,
 ): Promise<{ file: CalibrationFile; calibration: ModalityCalibration; samples: number }> {
   const { users, fingerprints, source } = loadCalibrationUsers(args);
-  const { samples, enrolled } = await calibrationSamples(args.task, users, encoder, {
-    ...(detector === undefined ? {} : { detector }),
-    onProgress: (done, total) => {
-      if (done % 10 === 0 || done === total) log(`  ${done}/${total} users`);
-    },
-  });
+  const onProgress = (done: number, total: number): void => {
+    if (done % 10 === 0 || done === total) log(`  ${done}/${total} users`);
+  };
+  let samples: LabelledScores[];
+  let enrolled: number;
+  if (args.task === 'pointer' && args.blockProjection === undefined) {
+    // Cross-fitted: the shipped projection was learned on these very users, where the block
+    // scorer is at its best; its weight is learned on each half with a projection learned on
+    // the other half, as it will meet users it never saw.
+    const half = Math.ceil(users.length / 2);
+    const folds = [users.slice(0, half), users.slice(half)];
+    samples = [];
+    enrolled = 0;
+    for (const [k, fold] of folds.entries()) {
+      const other = folds[1 - k]!;
+      log(
+        `  cross-fit ${k + 1}/2: projection on ${other.length} users, calibration on ${fold.length}`,
+      );
+      const projection = learnBlockProjection(
+        blockClassesOf(other, PRODUCT.windows.pointerEventsPerWindow),
+        { eventsPerBlock: PRODUCT.windows.pointerEventsPerWindow, notes: 'calibration cross-fit' },
+      );
+      const part = await calibrationSamples(args.task, fold, encoder, {
+        blockProjection: projection,
+        ...(detector === undefined ? {} : { detector }),
+        onProgress,
+      });
+      samples.push(...part.samples);
+      enrolled += part.enrolled;
+    }
+  } else {
+    ({ samples, enrolled } = await calibrationSamples(args.task, users, encoder, {
+      ...(args.blockProjection === undefined
+        ? {}
+        : {
+            blockProjection: BlockProjection.fromJSON(
+              JSON.parse(readFileSync(args.blockProjection, 'utf8')),
+            ),
+          }),
+      ...(detector === undefined ? {} : { detector }),
+      onProgress,
+    }));
+  }
   const genuine = samples.filter((s) => s.genuine).length;
   const calibration = fitModalityCalibration(
     samples,
-    `${source}; ${enrolled} enrolled; ${genuine} genuine and ${samples.length - genuine} impostor windows; encoder ${encoder?.modality === args.task ? (args.model ?? 'shipped') : 'none'}`,
+    `${source}; ${enrolled} enrolled; ${genuine} genuine and ${samples.length - genuine} impostor windows; encoder ${encoder?.modality === args.task ? (args.model ?? 'shipped') : 'none'}${args.task === 'pointer' ? `; block projection ${args.blockProjection ?? 'cross-fitted on halves of these users'}` : ''}`,
     fingerprints,
   );
   const file: CalibrationFile = existsSync(args.out)

@@ -15,6 +15,7 @@ import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
 import { userFingerprint } from './training-identity';
 import type { RawEvent } from '../events/schema';
 import {
+  loadBlockProjection,
   loadCalibration,
   productAalto,
   productFixed,
@@ -44,12 +45,15 @@ export interface EvalArgs {
   model?: string;
   /** Calibration file written by `npm run calibrate` (default: the shipped one). */
   calibration?: string;
+  /** Pointer block projection written by `model/cli/block-train.ts` (default: the shipped one). */
+  blockProjection?: string;
 }
 
 /** Usage text. */
 export const USAGE = `usage: npm run eval -- <task> --data <dir> [--out report.json] [--users N] [--offset K]
                        [--folds F] [--keys-per-window W] [--backend wasm|cpu]
                        [--model <dir written by npm run train>] [--calibration <file from npm run calibrate>]
+                       [--block-projection <file from model/cli/block-train.ts>]
 tasks: ${EVAL_TASKS.join(', ')}
   keystroke-aalto   --data ../shared/datasets/aalto-dev
   mouse-sapimouse   --data ../shared/datasets/sapimouse-dev
@@ -70,6 +74,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     'backend',
     'model',
     'calibration',
+    'block-projection',
   ]);
   const int = cl.int;
   const args: EvalArgs = {
@@ -83,6 +88,8 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   if (model !== undefined) args.model = model;
   const calibration = cl.get('calibration');
   if (calibration !== undefined) args.calibration = calibration;
+  const blockProjection = cl.get('block-projection');
+  if (blockProjection !== undefined) args.blockProjection = blockProjection;
   const users = int('users', 2);
   if (users !== undefined) args.users = users;
   const offset = int('offset', 0);
@@ -135,6 +142,9 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     task: args.task,
     encoder: shared?.encoder ?? shippedEncoder(modality),
     calibration,
+    ...(args.blockProjection === undefined
+      ? {}
+      : { blockProjection: loadBlockProjection(args.blockProjection) }),
     onProgress,
     ...(options.detector === undefined ? {} : { detector: options.detector }),
     ...(args.folds === undefined ? {} : { folds: args.folds }),
@@ -195,6 +205,7 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     detector: options.detector === undefined ? 'defaults' : JSON.stringify(options.detector),
     calibration: args.calibration ?? 'shipped (model/product/calibration.json)',
+    blockProjection: args.blockProjection ?? 'shipped (model/shared/default-pointer-block.json)',
     ...(shared === undefined
       ? {}
       : {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { EvalReport, EvalSummary } from '../eval/report';
 import { parseEvalArgs, runEval, svgPathFor, writeReport } from './eval-run';
+import { PRODUCT } from '../product/scorer';
 import { calibrationEncoder, parseCalibrateArgs, runCalibrate } from './calibrate-run';
 
 /** The shared public datasets, beside the repository (skipped when absent). */
@@ -47,7 +48,7 @@ function expectReport(r: EvalReport, task: string): void {
   expect(Object.keys(r.ablations ?? {})).toEqual(expect.arrayContaining(['detector', 'embedding']));
   for (const a of Object.values(r.ablations!)) expect(a.eer).toBeGreaterThanOrEqual(0);
   const c = r.continuous!;
-  expect(c.decision.falseAlarmWindows).toBe(1000);
+  expect(c.decision.falseAlarmWindows).toBe(PRODUCT.decision.falseAlarmWindows);
   expect(c.genuine.sessions).toBeGreaterThan(0);
   expect(c.impostor.pairs).toBeGreaterThan(0);
   for (const x of [c.impostor.neverFlaggedFraction, c.genuine.noFalseFlagFraction]) {

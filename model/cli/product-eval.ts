@@ -22,12 +22,18 @@ import { type EvalReport, type EvalTask, productReport } from '../eval/report';
 import { truncateKeys } from '../eval/protocols';
 import type { DetectorConfig } from '../detector/config';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
+import { BlockProjection } from '../pointer/block-projection';
 import { DEFAULT_DETECTOR_CONFIG } from '../detector/config';
 
 /** The shipped calibration file's path. */
 export const SHIPPED_CALIBRATION_PATH = fileURLToPath(
   new URL('../product/calibration.json', import.meta.url),
 );
+
+/** Loads a block projection written by `model/cli/block-train.ts`. */
+export function loadBlockProjection(path: string): BlockProjection {
+  return BlockProjection.fromJSON(JSON.parse(readFileSync(path, 'utf8')));
+}
 
 /** Loads a calibration file (the shipped one by default). */
 export function loadCalibration(path = SHIPPED_CALIBRATION_PATH): CalibrationFile {
@@ -69,6 +75,8 @@ export interface ProductEvalInput {
   task: EvalTask;
   encoder: SharedEncoder | undefined;
   calibration: CalibrationFile;
+  /** Pointer block projection (default: the shipped one). */
+  blockProjection?: BlockProjection;
   detector?: Partial<DetectorConfig>;
   onProgress?: (done: number, total: number) => void;
   /** keystroke-fixed: evaluate only the first this many held-out sample indices. */
@@ -143,6 +151,7 @@ export async function productSapiMouse(
     {
       encoder: input.encoder,
       calibration: input.calibration,
+      ...(input.blockProjection === undefined ? {} : { blockProjection: input.blockProjection }),
       windowGroups: [3, 1, 5].map((n) => n * perBlock),
       detector: input.detector,
       onProgress: input.onProgress,
@@ -155,7 +164,12 @@ export async function productSapiMouse(
       subject: u.subject,
       recordings: [u.session3min, u.session1min],
     })),
-    { encoder: input.encoder, calibration: input.calibration, detector: input.detector },
+    {
+      encoder: input.encoder,
+      calibration: input.calibration,
+      detector: input.detector,
+      ...(input.blockProjection === undefined ? {} : { blockProjection: input.blockProjection }),
+    },
   );
   return productReport('mouse-sapimouse', result, continuous, usersLoaded, [
     `enrolment: the 3-minute session's ${PRODUCT.windows.pointerEventsPerWindow}-event product windows (at most ${PRODUCT.growth.maxEnrollWindows}); ` +

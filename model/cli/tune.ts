@@ -1,13 +1,23 @@
 /**
  * `npm run tune -- <task> --data <dir> --out <report.json>`: cross-validates a small grid of
- * shared-encoder settings by user on the training users (see `tune-run.ts`).
+ * shared-encoder settings by user on the training users (see `tune-run.ts`);
+ * `npm run tune -- decision --data <dir> …` tunes the product decision on validation users
+ * (`tune-decision.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TUNE_USAGE, formatTuneReport, parseTuneArgs, runTune, writeTuneReport } from './tune-run';
 import { runCli } from './run-cli';
+import { runTuneDecision } from './tune-decision';
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'decision') {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    await tf.setBackend('wasm');
+    await tf.ready();
+    await runTuneDecision(process.argv.slice(3));
+    return;
+  }
   let args;
   try {
     args = parseTuneArgs(process.argv.slice(2));

@@ -23,7 +23,8 @@ function stream(llrs: number[], keysPerWindow = 10, extra = 0): ActionStream {
     },
   ]);
 }
-// The product's decision: h = ln 1000 ≈ 6.908, S capped at 2h.
+// The worked examples use a fixed decision (h = ln 1000 ≈ 6.908, S capped at 2h), not the product's.
+const D = { decision: { falseAlarmWindows: 1000, cap: 2 } };
 const identity = (ws: readonly Float32Array[]): number[] => ws.map((w) => w[0]!);
 
 describe('the simulated product', () => {
@@ -65,10 +66,16 @@ describe('censoredQuantile', () => {
 describe('continuousTrials', () => {
   it('counts impostor actions up to the window that first fires, from the warm-up state', async () => {
     const own = stream([2, 2, 2, 2, 2, 2, 2]);
-    const t = await continuousTrials(identity, 'keystroke', own, [
-      stream([-3, -3, -3]), // S = 3, 6, 9 ≥ h at the third window
-      stream([-3, 3], 10, 3),
-    ]);
+    const t = await continuousTrials(
+      identity,
+      'keystroke',
+      own,
+      [
+        stream([-3, -3, -3]), // S = 3, 6, 9 ≥ h at the third window
+        stream([-3, 3], 10, 3),
+      ],
+      D,
+    );
     expect(t.impostor).toEqual([
       { actionsToFlag: 30, actions: 30, windows: 3, startFlagged: false },
       { actionsToFlag: null, actions: 23, windows: 2, startFlagged: false },
@@ -90,6 +97,7 @@ describe('continuousTrials', () => {
       'keystroke',
       stream([2, -4, -4, 3, 3, 3, 3, -5, -5]),
       [],
+      D,
     );
     const g = t.genuine[0]!;
     expect(g.actionsToFlag).toBe(30);
@@ -99,7 +107,7 @@ describe('continuousTrials', () => {
   });
 
   it('does not credit an impostor with a flag the genuine warm-up already raised', async () => {
-    const t = await continuousTrials(identity, 'keystroke', stream([-8, 0]), [stream([3, 3])]);
+    const t = await continuousTrials(identity, 'keystroke', stream([-8, 0]), [stream([3, 3])], D);
     expect(t.impostor[0]!.startFlagged).toBe(true);
     expect(t.impostor[0]!.actionsToFlag).toBeNull(); // the decision is reset for the attack
     expect(t.genuine[0]!.actionsToFlag).toBe(10);
@@ -143,8 +151,8 @@ describe('summarizeContinuous', () => {
     const s = summarizeContinuous(pooled, 'keystroke');
     expect(s.users).toBe(2);
     expect(s.unit).toBe('keystrokes');
-    expect(s.decision.falseAlarmWindows).toBe(1000);
-    expect(s.decision.h).toBeCloseTo(Math.log(1000), 12);
+    expect(s.decision.falseAlarmWindows).toBe(PRODUCT.decision.falseAlarmWindows);
+    expect(s.decision.h).toBeCloseTo(Math.log(PRODUCT.decision.falseAlarmWindows), 12);
     expect(s.impostor.pairs).toBe(4);
     expect(s.impostor.flagged).toBe(3);
     expect(s.impostor.neverFlaggedFraction).toBe(0.25);

@@ -21,6 +21,7 @@ import { createRng } from '../random';
 import { NotEnoughWindowsError } from '../errors';
 import type { DetectorConfig } from '../detector/config';
 import type { SharedEncoder } from '../shared/encoder';
+import type { BlockProjection } from '../pointer/block-projection';
 import { type CalibrationFile, type Component, COMPONENTS } from '../product/calibration';
 import {
   PRODUCT,
@@ -63,6 +64,8 @@ export interface ProductProtocolOptions {
   encoder: SharedEncoder | undefined;
   /** Calibration (default: the shipped one). */
   calibration?: Readonly<CalibrationFile>;
+  /** Pointer block projection (default: the shipped one; an evaluation fold's own). */
+  blockProjection?: BlockProjection;
   /**
    * Windows the models need before fitting: the product's {@link PRODUCT}`.minEnrollWindows`
    * unless a protocol's gallery is shorter (the TypeNet gallery of 5 × 50 keys).
@@ -188,6 +191,9 @@ export async function productProtocol(
         {
           minEnrollWindows: min,
           detector: options.detector,
+          ...(options.blockProjection === undefined
+            ? {}
+            : { blockProjection: options.blockProjection }),
         },
       );
     } catch (error) {
@@ -260,6 +266,7 @@ export interface ContinuousUser {
 export interface ProductContinuousOptions {
   encoder: SharedEncoder | undefined;
   calibration?: Readonly<CalibrationFile>;
+  blockProjection?: BlockProjection;
   /** Impostor sessions per enrolled user (a seeded draw of other subjects). Default 50. */
   impostorsPerUser?: number;
   seed?: number;
@@ -268,58 +275,95 @@ export interface ProductContinuousOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** One enrolled user's window LLRs: their own session and their impostors' sessions. */
+export interface LlrStreams {
+  own: ActionStream<number>;
+  impostors: ActionStream<number>[];
+}
+
 /**
- * Continuous-authentication trials at the product's own sizes: per user, the models are fitted
+ * The window LLRs behind the continuous figures, computed once: per user, the models are fitted
  * on the first {@link PRODUCT}`.minEnrollWindows` product windows of their recordings; the
  * remaining windows are the genuine session; another subject's windows after *their* enrolment
- * part are an impostor session (at most `impostorsPerUser`, seeded). Actions are the presses or
- * pointer events inside windows (those in discarded partial windows are not counted).
+ * part are an impostor session (at most `impostorsPerUser`, a seeded draw). Actions are the
+ * presses or pointer events inside windows (those in discarded partial windows are not
+ * counted). LLRs are **not clamped** here ({@link trialsFromStreams} clamps), so one pass
+ * serves every clamp and budget of a tuning grid.
+ */
+export async function productLlrStreams(
+  modality: Modality,
+  users: readonly ContinuousUser[],
+  options: ProductContinuousOptions,
+): Promise<LlrStreams[]> {
+  const n = PRODUCT.minEnrollWindows;
+  const calibration = { ...(options.calibration ?? PRODUCT.calibration), clamp: 20 };
+  const data = users.map((u) => {
+    const windows = windowsOf(u.recordings, modality);
+    return { subject: u.subject, enrol: windows.slice(0, n), held: windows.slice(n) };
+  });
+  const out: LlrStreams[] = [];
+  const max = options.impostorsPerUser ?? 50;
+  const stream = (values: number[], windows: readonly FeatureWindow[]): ActionStream<number> =>
+    actionStream([
+      {
+        windows: values.map((v, k) => ({ window: v, count: windows[k]!.count })),
+        actions: windows.reduce((a, w) => a + w.count, 0),
+      },
+    ]);
+  for (let i = 0; i < data.length; i++) {
+    const u = data[i]!;
+    options.onProgress?.(i + 1, data.length);
+    if (u.enrol.length < n || u.held.length === 0) continue;
+    const models = await fitProductModels(modality, u.enrol.map(scorableWindow), options.encoder, {
+      detector: options.detector,
+      ...(options.blockProjection === undefined
+        ? {}
+        : { blockProjection: options.blockProjection }),
+    });
+    const llrs = (ws: readonly FeatureWindow[]) =>
+      ws.map((w) => productLlr(models, scorableWindow(w), calibration));
+    const rng = createRng(((options.seed ?? 1) * 7919 + i) >>> 0);
+    const pool = data
+      .map((_, k) => k)
+      .filter((k) => data[k]!.subject !== u.subject && data[k]!.held.length > 0);
+    for (let k = 0; k < Math.min(max, pool.length); k++) {
+      const r = k + Math.floor(rng() * (pool.length - k));
+      [pool[k], pool[r]] = [pool[r]!, pool[k]!];
+    }
+    out.push({
+      own: stream(llrs(u.held), u.held),
+      impostors: pool.slice(0, max).map((k) => stream(llrs(data[k]!.held), data[k]!.held)),
+    });
+    disposeProductModels(models);
+  }
+  return out;
+}
+
+/** Continuous trials of precomputed LLR streams, each LLR clamped to ±`clamp`. */
+export async function trialsFromStreams(
+  modality: Modality,
+  streams: readonly LlrStreams[],
+  clamp: number,
+  continuous: Partial<ContinuousOptions> = {},
+): Promise<ContinuousTrials> {
+  const trials = emptyTrials();
+  const clamped = (ws: readonly number[]) => ws.map((v) => Math.min(clamp, Math.max(-clamp, v)));
+  for (const s of streams)
+    mergeTrials(trials, await continuousTrials(clamped, modality, s.own, s.impostors, continuous));
+  return trials;
+}
+
+/**
+ * Continuous-authentication trials at the product's own sizes and settings
+ * ({@link productLlrStreams}, the calibration's clamp, the product's decision unless
+ * `options.continuous` says otherwise).
  */
 export async function productContinuous(
   modality: Modality,
   users: readonly ContinuousUser[],
   options: ProductContinuousOptions,
 ): Promise<ContinuousTrials> {
-  const n = PRODUCT.minEnrollWindows;
-  const data = users.map((u) => {
-    const windows = windowsOf(u.recordings, modality);
-    const held = windows.slice(n);
-    const stream: ActionStream<FeatureWindow> = actionStream([
-      {
-        windows: held.map((w) => ({ window: w, count: w.count })),
-        actions: held.reduce((a, w) => a + w.count, 0),
-      },
-    ]);
-    return { subject: u.subject, enrol: windows.slice(0, n), stream };
-  });
-  const trials = emptyTrials();
-  const max = options.impostorsPerUser ?? 50;
-  for (let i = 0; i < data.length; i++) {
-    const u = data[i]!;
-    options.onProgress?.(i + 1, data.length);
-    if (u.enrol.length < n || u.stream.windows.length === 0) continue;
-    const models = await fitProductModels(modality, u.enrol.map(scorableWindow), options.encoder, {
-      detector: options.detector,
-    });
-    const rng = createRng(((options.seed ?? 1) * 7919 + i) >>> 0);
-    const pool = data.map((_, k) => k).filter((k) => data[k]!.subject !== u.subject);
-    for (let k = 0; k < Math.min(max, pool.length); k++) {
-      const r = k + Math.floor(rng() * (pool.length - k));
-      [pool[k], pool[r]] = [pool[r]!, pool[k]!];
-    }
-    const impostors = pool.slice(0, max).map((k) => data[k]!.stream);
-    mergeTrials(
-      trials,
-      await continuousTrials(
-        (ws: readonly FeatureWindow[]) =>
-          ws.map((w) => productLlr(models, scorableWindow(w), options.calibration)),
-        modality,
-        u.stream,
-        impostors,
-        options.continuous,
-      ),
-    );
-    disposeProductModels(models);
-  }
-  return trials;
+  const streams = await productLlrStreams(modality, users, options);
+  const clamp = (options.calibration ?? PRODUCT.calibration).clamp;
+  return trialsFromStreams(modality, streams, clamp, options.continuous);
 }

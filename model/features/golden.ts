@@ -20,6 +20,12 @@ export interface GoldenWindow {
   /** Expected {@link FeatureWindow.textInputs}; not compared when absent. */
   textInputs?: number;
   vector: number[];
+  /**
+   * Expected block features of a pointer window (model/pointer/block-features.ts); compared
+   * when present. Written by Node (not by hand, unlike `vector`): they prove the browser
+   * computes what Node computes.
+   */
+  block?: number[];
 }
 
 /** One golden case: a windower config, event batches fed in order, the windows they must give. */
@@ -122,12 +128,23 @@ export function checkGolden(golden: unknown): GoldenCheck {
       }
       const diffs = [diff(a.start, e.start), diff(a.end, e.end)];
       for (let j = 0; j < a.vector.length; j++) diffs.push(diff(a.vector[j]!, e.vector[j]));
+      if (Array.isArray(e.block)) {
+        const block = a.block;
+        if (block === undefined || block.length !== e.block.length) diffs.push(Infinity);
+        else for (let j = 0; j < block.length; j++) diffs.push(relDiff(block[j]!, e.block[j]));
+      }
       const worst = Math.max(...diffs);
       result.maxAbsDiff = Math.max(result.maxAbsDiff, worst);
       if (!(worst <= tolerance)) fail(`${name}: window ${w} differs by more than ${tolerance}`);
     }
   }
   return result;
+}
+
+/** Block features span many scales (ms², px/s³): compared relative to their magnitude. */
+function relDiff(a: number, e: unknown): number {
+  if (typeof e !== 'number') return Infinity;
+  return diff(a, e) / Math.max(1, Math.abs(e));
 }
 
 function diff(a: number, e: unknown): number {

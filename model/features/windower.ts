@@ -8,6 +8,7 @@ import { FLAG, type RawEvent } from '../events/schema';
 import { assertInteger, assertKnownKeys, assertNumber } from '../assert';
 import { KeyPairer, type KeyPress, keystrokeFeatures } from './keystroke';
 import { isUsablePointerEvent, isUsableWheelEvent, pointerFeatures } from './pointer';
+import { blockFeatures } from '../pointer/block-features';
 import { FEATURE_SCHEMA_VERSION, type Modality } from './schema';
 
 /** Key-down flags that mean the text changed without the keys' rhythm. */
@@ -71,6 +72,11 @@ export interface FeatureWindow {
   steps: Float32Array;
   /** Rows in `steps`. */
   stepCount: number;
+  /**
+   * Pointer windows: the block features of the same events (model/pointer/block-features.ts),
+   * the input of the pointer block scorer. Absent on keystroke windows.
+   */
+  block?: Float64Array;
 }
 
 /** A stateful windower; see {@link createWindower}. */
@@ -195,6 +201,7 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
         steps: seq.steps,
         stepCount: seq.n,
         vector: pointerFeatures(pointerEvents),
+        block: blockFeatures(pointerEvents),
         count: pointerCount,
         start,
         end,

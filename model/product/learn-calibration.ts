@@ -8,13 +8,15 @@
  * windows of the user's recordings (in order); the user's remaining windows are genuine
  * samples; up to `impostorWindows` held-out windows of every other subject are impostor
  * samples. Each sample is scored with every component, and each component *set* the product can
- * meet (the detector alone, detector + embedding) is fitted on the same windows.
+ * meet is fitted on the same windows: the full set and every subset that keeps the detector
+ * (a window without a usable step sequence, a model stored before a component existed).
  */
 import type { RawEvent } from '../events/schema';
 import type { Modality } from '../features/schema';
 import { createWindower, type FeatureWindow } from '../features/windower';
 import type { SharedEncoder } from '../shared/encoder';
 import type { DetectorConfig } from '../detector/config';
+import type { BlockProjection } from '../pointer/block-projection';
 import { NotEnoughWindowsError } from '../errors';
 import {
   type Component,
@@ -53,7 +55,11 @@ export interface CalibrationSampleOptions {
 
 /** A window as the product scorer reads it. */
 export function scorableWindow(w: FeatureWindow): ScorableWindow {
-  return { vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } };
+  return {
+    vector: w.vector,
+    sequence: { steps: w.steps, n: w.stepCount },
+    ...(w.block === undefined ? {} : { block: w.block }),
+  };
 }
 
 /** The product's windows of `modality` in a user's recordings, in order. */
@@ -73,7 +79,7 @@ export async function calibrationSamples(
   modality: Modality,
   users: readonly CalibrationUser[],
   encoder: SharedEncoder | undefined,
-  options: CalibrationSampleOptions = {},
+  options: CalibrationSampleOptions & { blockProjection?: BlockProjection | null } = {},
 ): Promise<{ samples: LabelledScores[]; enrolled: number }> {
   const n = PRODUCT.minEnrollWindows;
   const k = options.impostorWindows ?? 5;
@@ -89,7 +95,12 @@ export async function calibrationSamples(
     if (u.enrol.length < n || u.held.length === 0) continue;
     let models;
     try {
-      models = await fitProductModels(modality, u.enrol, encoder, { detector: options.detector });
+      models = await fitProductModels(modality, u.enrol, encoder, {
+        detector: options.detector,
+        ...(options.blockProjection === undefined
+          ? {}
+          : { blockProjection: options.blockProjection }),
+      });
     } catch (error) {
       if (error instanceof NotEnoughWindowsError) continue;
       throw error;
@@ -119,10 +130,13 @@ export function fitModalityCalibration(
   const sets = new Map<string, Component[]>();
   for (const s of samples) {
     const present = presentComponents(s.scores);
-    sets.set(setKey(present), present);
+    // Every subset with the detector: the detector always scores, the others may be missing.
+    const others = present.filter((c) => c !== 'detector');
+    for (let mask = 0; mask < 1 << others.length; mask++) {
+      const subset: Component[] = ['detector', ...others.filter((_, i) => mask & (1 << i))];
+      sets.set(setKey(subset), subset);
+    }
   }
-  // The detector always scores; it alone is the fallback for windows without a sequence.
-  sets.set('detector', ['detector']);
   const fitted: SetCalibration[] = [...sets.values()].map((components) =>
     fitSetCalibration(components, samples),
   );

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOWER_CONFIG, createWindower, type FeatureWindow } from '../features/windower';
 import { encoderFromJSON } from '../shared/encoder';
 import keystrokeEncoderFile from '../shared/default-keystroke.json';
-import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
+import { TYPIST_A, syntheticKeystrokes, syntheticPointer } from '../testing/synthetic';
 import { setKey, windowLlr } from './calibration';
 import {
   PRODUCT,
@@ -28,18 +28,24 @@ beforeAll(async () => {
 });
 
 describe('PRODUCT', () => {
-  it('ships 20-press and 64-event windows, 10 enrolment windows, a 1,000-window false-alarm budget', () => {
+  it('ships 20-press and 64-event windows, 10 enrolment windows, a 200-window false-alarm budget', () => {
     expect(PRODUCT.windows).toEqual(DEFAULT_WINDOWER_CONFIG);
     expect(PRODUCT.windows.keysPerWindow).toBe(20);
     expect(PRODUCT.windows.pointerEventsPerWindow).toBe(64);
     expect(PRODUCT.minEnrollWindows).toBe(10);
-    expect(PRODUCT.decision.falseAlarmWindows).toBe(1000);
+    expect(PRODUCT.decision.falseAlarmWindows).toBe(200);
     expect(Object.isFrozen(PRODUCT) && Object.isFrozen(PRODUCT.decision)).toBe(true);
     // The shipped calibration covers every component set the product meets.
     for (const modality of ['keystroke', 'pointer'] as const) {
       const sets = PRODUCT.calibration.modalities[modality]!.sets.map((s) => setKey(s.components));
       expect(sets).toEqual(expect.arrayContaining(['detector', 'detector+embedding']));
     }
+    const pointerSets = PRODUCT.calibration.modalities.pointer!.sets.map((s) =>
+      setKey(s.components),
+    );
+    expect(pointerSets).toEqual(
+      expect.arrayContaining(['detector+block', 'detector+embedding+block']),
+    );
   });
 });
 
@@ -82,6 +88,39 @@ describe('fitProductModels and productScore', () => {
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     expect(mean(own)).toBeGreaterThan(mean(other) + 1);
     disposeProductModels(models);
+  });
+
+  it('adds the block scorer for the pointer, from the block features every pointer window carries', async () => {
+    const pointerWindows = (profile: { speedPxPerMs: number; curvature: number }, seed: number) =>
+      createWindower(PRODUCT.windows)
+        .push(syntheticPointer(profile, 64 * 16, { seed }))
+        .filter((w) => w.modality === 'pointer');
+    const mover = { speedPxPerMs: 0.8, curvature: 0.2 };
+    const enrol = pointerWindows(mover, 11).slice(0, 12);
+    expect(enrol.every((w) => w.block !== undefined)).toBe(true);
+    const models = await fitProductModels(
+      'pointer',
+      enrol.map((w) => ({ vector: w.vector, block: w.block! })),
+      undefined,
+    );
+    expect(models.block).toBeDefined();
+    const w = pointerWindows(mover, 12)[0]!;
+    const parts = productComponents(models, { vector: w.vector, block: w.block! });
+    expect(Object.keys(parts).sort()).toEqual(['block', 'detector']);
+    expect(parts.block).toBe(models.block!.score(w.block!));
+    expect(productLlr(models, { vector: w.vector, block: w.block! })).toBe(
+      windowLlr(PRODUCT.calibration, 'pointer', parts),
+    );
+    // No block scorer when asked for none (an ablation), or for keystrokes.
+    const without = await fitProductModels(
+      'pointer',
+      enrol.map((x) => ({ vector: x.vector, block: x.block! })),
+      undefined,
+      { blockProjection: null },
+    );
+    expect(without.block).toBeUndefined();
+    disposeProductModels(models);
+    disposeProductModels(without);
   });
 
   it('fits the detector alone without a shared encoder for the modality', async () => {

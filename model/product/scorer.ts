@@ -5,8 +5,9 @@
  * all call these functions and read these defaults; none keeps a copy of a rule or a constant.
  *
  * Per modality the product fits per-user models on the same enrolment windows: the detector on
- * the window's feature vector ({@link UserModel}) and the embedding model on its step sequence
- * through the shipped shared encoder ({@link EmbeddingUserModel}). Each gives a standardized
+ * the window's feature vector ({@link UserModel}), the embedding model on its step sequence
+ * through the shipped shared encoder ({@link EmbeddingUserModel}) and, for the pointer, the
+ * block scorer on its block features through the shipped block projection ({@link BlockScorer}). Each gives a standardized
  * likeness; the calibration learned offline on public users (calibration.ts,
  * `calibration.json`) fuses those present into one window LLR; a window's confidence is σ(llr).
  * The session decision is a CUSUM over window LLRs (decision.ts).
@@ -32,6 +33,9 @@ import {
   updateDecision,
 } from './decision';
 import calibrationFile from './calibration.json';
+import pointerBlockFile from '../shared/default-pointer-block.json';
+import { BlockProjection } from '../pointer/block-projection';
+import { BlockScorer } from '../pointer/block-scorer';
 
 /** The product's configuration; every field is the shipped value. */
 export interface ProductConfig {
@@ -52,9 +56,11 @@ export interface ProductConfig {
    */
   readonly calibration: Readonly<CalibrationFile>;
   /**
-   * The session decision (CUSUM over window LLRs): false-alarm budget 1,000 genuine windows
-   * (h = ln 1000 ≈ 6.9, about 20,000 keys of typing between false alarms by Lorden's bound),
-   * statistic capped at 2 h.
+   * The session decision (CUSUM over window LLRs): false-alarm budget 200 genuine windows
+   * (h = ln 200 ≈ 5.3; about 4,000 keys of typing between false alarms by Lorden's bound for a
+   * calibrated LLR), statistic capped at 2 h. Chosen by `npm run tune -- decision` on Aalto
+   * validation users 1001–1200 (never reported on): the fewest impostor keys to a flag among the
+   * settings that keep ≥ 95 % of genuine sessions free of a false flag (docs/model.md §5a).
    */
   readonly decision: Readonly<DecisionConfig>;
   /**
@@ -73,7 +79,7 @@ export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
   windows: Object.freeze({ ...DEFAULT_WINDOWER_CONFIG }),
   minEnrollWindows: 10,
   calibration: Object.freeze(parseCalibrationFile(calibrationFile)),
-  decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 1000, cap: 2 })),
+  decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 200, cap: 2 })),
   growth: Object.freeze({ safeLevel: 0.7, refitEvery: 10, maxEnrollWindows: 100 }),
 });
 
@@ -82,6 +88,19 @@ export interface ProductModels {
   readonly detector: UserModel;
   /** Absent without a shared encoder, or when the enrolment windows carried no step sequences. */
   readonly embedding?: EmbeddingUserModel;
+  /** Pointer only; absent without a block projection or when windows carried no block features. */
+  readonly block?: BlockScorer;
+}
+
+let shippedProjection: BlockProjection | undefined;
+
+/**
+ * The pointer block projection shipped with the extension (`model/shared/default-pointer-block.json`:
+ * LDA learned on SapiMouse users 1–72, MIT; model/shared/README.md).
+ */
+export function shippedBlockProjection(): BlockProjection {
+  shippedProjection ??= BlockProjection.fromJSON(pointerBlockFile);
+  return shippedProjection;
 }
 
 /** The parts of a window the product scores (a `FeatureWindow`, or a stored one). */
@@ -89,6 +108,8 @@ export interface ScorableWindow {
   readonly vector: Float32Array;
   /** Step sequence and its length; absent for windows stored before step sequences existed. */
   readonly sequence?: Steps;
+  /** Pointer block features (`FeatureWindow.block`); absent on keystroke windows and old stored ones. */
+  readonly block?: ArrayLike<number>;
 }
 
 /** Options of {@link fitProductModels}: tests and evaluation seeds, never product behaviour. */
@@ -97,6 +118,11 @@ export interface FitOptions {
   readonly detector?: Partial<DetectorConfig>;
   /** Windows required before fitting; default {@link PRODUCT}`.minEnrollWindows`. */
   readonly minEnrollWindows?: number;
+  /**
+   * The pointer block projection: default the shipped one ({@link shippedBlockProjection});
+   * another one for an evaluation fold; `null` for no block scorer.
+   */
+  readonly blockProjection?: BlockProjection | null;
 }
 
 /**
@@ -119,24 +145,40 @@ export async function fitProductModels(
     detector.dispose();
     throw error;
   }
+  const block = fitBlock(modality, windows, minEnrollWindows, options);
   const sequences = windows.flatMap((w) => (w.sequence === undefined ? [] : [w.sequence]));
+  const withBlock = <T extends ProductModels>(m: T): ProductModels =>
+    block === undefined ? m : { ...m, block };
   if (
     encoder === undefined ||
     encoder.modality !== modality ||
     sequences.length < minEnrollWindows
   ) {
-    return { detector };
+    return withBlock({ detector });
   }
   const embedding = new EmbeddingUserModel(encoder, { minEnrollWindows });
   try {
     embedding.fit(sequences);
   } catch (error) {
     // Too few sequences long enough to embed: the detector scores alone.
-    if (error instanceof NotEnoughWindowsError) return { detector };
+    if (error instanceof NotEnoughWindowsError) return withBlock({ detector });
     detector.dispose();
     throw error;
   }
-  return { detector, embedding };
+  return withBlock({ detector, embedding });
+}
+
+/** The pointer block scorer, when the windows carry enough block features. */
+function fitBlock(
+  modality: Modality,
+  windows: readonly ScorableWindow[],
+  minEnrollWindows: number,
+  options: FitOptions,
+): BlockScorer | undefined {
+  if (modality !== 'pointer' || options.blockProjection === null) return undefined;
+  const blocks = windows.flatMap((w) => (w.block === undefined ? [] : [w.block]));
+  if (blocks.length < minEnrollWindows) return undefined;
+  return BlockScorer.fit(options.blockProjection ?? shippedBlockProjection(), blocks);
 }
 
 /** The standardized likeness of each per-user model that can score the window. */
@@ -146,6 +188,8 @@ export function productComponents(models: ProductModels, w: ScorableWindow): Com
   if (models.embedding !== undefined && sequence !== undefined && sequence.n >= 2) {
     scores.embedding = models.embedding.standardized(sequence);
   }
+  if (models.block !== undefined && w.block !== undefined)
+    scores.block = models.block.score(w.block);
   return scores;
 }
 

@@ -23,6 +23,9 @@ import {
   productDecide,
   productConfidence,
   type DecisionState,
+  BlockScorer,
+  BLOCK_FEATURE_VERSION,
+  shippedBlockProjection,
   type ProductModels,
   FEATURE_SCHEMA_VERSION,
   SEQUENCE_SCHEMA_VERSION,
@@ -164,10 +167,20 @@ export class Engine {
             );
           }
         }
-        subject.models.set(
-          modality,
-          embedding === undefined ? { detector } : { detector, embedding },
-        );
+        let block: BlockScorer | undefined;
+        if (stored.block !== undefined) {
+          try {
+            block = BlockScorer.fromJSON(shippedBlockProjection(), stored.block);
+          } catch (error) {
+            // Fitted with another projection: scored without it until the next refit.
+            console.warn('[tacit] stored block scorer refused', (error as { code?: string }).code);
+          }
+        }
+        subject.models.set(modality, {
+          detector,
+          ...(embedding === undefined ? {} : { embedding }),
+          ...(block === undefined ? {} : { block }),
+        });
       } catch (error) {
         // A model of another feature schema (or a corrupt one) is not used: enrol again.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
@@ -219,6 +232,9 @@ export class Engine {
       steps: Array.from(window.steps),
       stepCount: window.stepCount,
       sequenceSchema: SEQUENCE_SCHEMA_VERSION,
+      ...(window.block === undefined
+        ? {}
+        : { block: Array.from(window.block), blockVersion: BLOCK_FEATURE_VERSION }),
       createdAt: Date.now(),
     });
     subject.enrolCounts.set(modality, (subject.enrolCounts.get(modality) ?? 0) + 1);
@@ -228,7 +244,13 @@ export class Engine {
   private async fit(subject: SubjectModels, modality: Modality): Promise<void> {
     const stored = await (
       await this.store()
-    ).windows(subject.key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION);
+    ).windows(
+      subject.key,
+      modality,
+      FEATURE_SCHEMA_VERSION,
+      SEQUENCE_SCHEMA_VERSION,
+      BLOCK_FEATURE_VERSION,
+    );
     const models = await fitProductModels(
       modality,
       stored.map((w) => ({
@@ -236,6 +258,7 @@ export class Engine {
         ...(w.steps === undefined
           ? {}
           : { sequence: { steps: new Float32Array(w.steps.steps), n: w.steps.n } }),
+        ...(w.block === undefined ? {} : { block: w.block }),
       })),
       this.encoders.get(modality),
       { minEnrollWindows: this.minEnrollWindows },
@@ -245,9 +268,14 @@ export class Engine {
     replaced?.detector.dispose();
     await (
       await this.store()
-    ).saveModel(subject.key, modality, models.detector.toJSON(), models.embedding?.toJSON(), {
-      featureSchema: FEATURE_SCHEMA_VERSION,
-    });
+    ).saveModel(
+      subject.key,
+      modality,
+      models.detector.toJSON(),
+      models.embedding?.toJSON(),
+      { featureSchema: FEATURE_SCHEMA_VERSION },
+      models.block?.toJSON(),
+    );
   }
 
   /**
@@ -291,6 +319,7 @@ export class Engine {
     return productLlr(models, {
       vector: window.vector,
       sequence: { steps: window.steps, n: window.stepCount },
+      ...(window.block === undefined ? {} : { block: window.block }),
     });
   }
 

@@ -36,6 +36,23 @@ describe('ModelStore', () => {
     store.close();
   });
 
+  it('keeps pointer block features and the block scorer, sealed, and drops blocks of another version', async () => {
+    const store = await ModelStore.open(freshName());
+    await store.addWindow({ ...window('alice', 'pointer'), block: [4, 5], blockVersion: 1 });
+    await store.addWindow({ ...window('alice', 'pointer'), block: [6, 7], blockVersion: 0 });
+    expect(await store.windows('alice', 'pointer', 2, 1, 1)).toEqual([
+      { vector: [1, 2, 3], steps: { steps: [0.1, 0.2], n: 1 }, block: [4, 5] },
+      { vector: [1, 2, 3], steps: { steps: [0.1, 0.2], n: 1 } },
+    ]);
+    await store.saveModel('alice', 'pointer', { d: 1 }, { e: 1 }, { featureSchema: 2 }, { b: 1 });
+    expect(await store.loadModel('alice', 'pointer')).toEqual({
+      json: { d: 1 },
+      embedding: { e: 1 },
+      block: { b: 1 },
+    });
+    store.close();
+  });
+
   it("keeps each subject's windows and models apart", async () => {
     const store = await ModelStore.open(freshName());
     await store.addWindow(window('alice'));

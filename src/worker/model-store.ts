@@ -22,13 +22,18 @@ export interface StoredWindow {
   stepCount?: number;
   /** `SEQUENCE_SCHEMA_VERSION` of `steps`; windows of another version are not used for it. */
   sequenceSchema?: number;
+  /** Pointer windows: block features (model/pointer/block-features.ts), for the block scorer. */
+  block?: number[];
+  /** `BLOCK_FEATURE_VERSION` of `block`; windows of another version are not used for it. */
+  blockVersion?: number;
   createdAt: number;
 }
 
-/** What a stored enrolment window gives back: its vector and, when present, its steps. */
+/** What a stored enrolment window gives back: its vector and, when present, its steps and block. */
 export interface EnrolWindow {
   vector: number[];
   steps?: { steps: number[]; n: number };
+  block?: number[];
 }
 
 export interface StoredModel {
@@ -46,6 +51,8 @@ interface WindowBody {
   steps?: number[];
   stepCount?: number;
   sequenceSchema?: number;
+  block?: number[];
+  blockVersion?: number;
 }
 
 /** A window record: who and when in the clear (indexes, retention, counts), the rest sealed. */
@@ -150,6 +157,7 @@ export class ModelStore {
     modality: Modality,
     featureSchema: number,
     sequenceSchema: number,
+    blockVersion = -1,
   ): Promise<EnrolWindow[]> {
     const records = await this.db.getAllFromIndex('windows', 'subject-modality', [
       subject,
@@ -159,11 +167,11 @@ export class ModelStore {
     for (const record of records) {
       const w = await this.unseal<WindowBody>(record, windowAad(subject, modality));
       if (w === null || w.featureSchema !== featureSchema) continue;
-      out.push(
-        w.steps !== undefined && w.stepCount !== undefined && w.sequenceSchema === sequenceSchema
-          ? { vector: w.vector, steps: { steps: w.steps, n: w.stepCount } }
-          : { vector: w.vector },
-      );
+      const enrol: EnrolWindow = { vector: w.vector };
+      if (w.steps !== undefined && w.stepCount !== undefined && w.sequenceSchema === sequenceSchema)
+        enrol.steps = { steps: w.steps, n: w.stepCount };
+      if (w.block !== undefined && w.blockVersion === blockVersion) enrol.block = w.block;
+      out.push(enrol);
     }
     return out;
   }
@@ -175,9 +183,10 @@ export class ModelStore {
     json: unknown,
     embedding?: unknown,
     meta: { featureSchema: number } = { featureSchema: 0 },
+    block?: unknown,
   ): Promise<void> {
     const now = Date.now();
-    const sealed = await seal(this.key, { json, embedding }, modelAad(subject, modality));
+    const sealed = await seal(this.key, { json, embedding, block }, modelAad(subject, modality));
     const tx = this.db.transaction('models', 'readwrite');
     const current = await tx.store.get([subject, modality]);
     // The model this one replaces is kept (sealed as it was) for `rollbackModel`: one level only.
@@ -224,17 +233,19 @@ export class ModelStore {
   async loadModel(
     subject: string,
     modality: Modality,
-  ): Promise<{ json: unknown; embedding?: unknown } | null> {
+  ): Promise<{ json: unknown; embedding?: unknown; block?: unknown } | null> {
     const record = await this.db.get('models', [subject, modality]);
     if (record === undefined) return null;
-    const body = await this.unseal<{ json: unknown; embedding?: unknown }>(
+    const body = await this.unseal<{ json: unknown; embedding?: unknown; block?: unknown }>(
       record,
       modelAad(subject, modality),
     );
     if (body === null) return null;
-    return body.embedding === undefined
-      ? { json: body.json }
-      : { json: body.json, embedding: body.embedding };
+    return {
+      json: body.json,
+      ...(body.embedding === undefined ? {} : { embedding: body.embedding }),
+      ...(body.block === undefined ? {} : { block: body.block }),
+    };
   }
 
   /** Records that a subject's models scored now; written at most once a day per model. */
