@@ -30,7 +30,7 @@ const WORKER_BATCH = 32;
 
 export interface ModelBenchResult extends Omit<
   ModelNodeBenchResult,
-  'models' | 'embeddings' | 'encoders' | 'score'
+  'models' | 'embeddings' | 'blocks' | 'encoders' | 'score'
 > {
   browserVersion: string | null;
   score: ModelNodeBenchResult['score'] & {
@@ -45,7 +45,7 @@ export interface ModelBenchResult extends Omit<
 
 export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise<ModelBenchResult> {
   const node = await runModelNodeBench(options);
-  const { models, embeddings, encoders, ...rest } = node;
+  const { models, embeddings, blocks, encoders, ...rest } = node;
   const windows = options.windows ?? 1000;
   const batches = Math.max(1, Math.round((options.batches ?? 2000) / 8));
   let worker: Record<Modality, LatencyFigures> | null = null;
@@ -66,6 +66,7 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
       const request: ModelWorkerRequest = {
         models,
         embeddings,
+        blocks,
         encoders,
         windows,
         batch: WORKER_BATCH,
@@ -143,12 +144,13 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
 export function printModel(r: ModelBenchResult): void {
   const kb = (b: number): string => `${(b / 1024).toFixed(1)} KB`;
   printTable(
-    `Model per modality (JSON, UTF-8): per-user detector + per-user embedding model + shipped shared encoder; goal ≤ ${GOALS.modelBytes.toLocaleString('en')} bytes`,
-    ['modality', 'detector', 'embedding', 'encoder', 'total', '÷ goal'],
+    `Model per modality (JSON, UTF-8): per-user detector + per-user embedding model + block scorer and shipped projection (pointer) + shipped shared encoder; goal ≤ ${GOALS.modelBytes.toLocaleString('en')} bytes`,
+    ['modality', 'detector', 'embedding', 'block', 'encoder', 'total', '÷ goal'],
     (['keystroke', 'pointer'] as const).map((m) => [
       m,
       kb(r.size[m].bytes),
       kb(r.size[m].embeddingBytes),
+      kb(r.size[m].blockBytes),
       kb(r.size[m].encoderBytes),
       kb(r.size[m].totalBytes),
       r.size[m].ratioToGoal,

@@ -11,7 +11,11 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Modality } from '../features/schema';
 import type { DetectorConfig } from '../detector/config';
-import { BlockProjection, learnBlockProjection } from '../pointer/block-projection';
+import {
+  BlockProjection,
+  DEFAULT_BLOCK_PROJECTION_CONFIG,
+  learnBlockProjection,
+} from '../pointer/block-projection';
 import { blockClassesOf } from '../pointer/block-classes';
 import { PRODUCT } from '../product/scorer';
 import type { LabelledScores } from '../product/calibration';
@@ -139,9 +143,13 @@ export async function runCalibrate(
       log(
         `  cross-fit ${k + 1}/2: projection on ${other.length} users, calibration on ${fold.length}`,
       );
+      const classes = blockClassesOf(other, PRODUCT.windows.pointerEventsPerWindow);
+      // LDA has at most classes − 1 directions (only a tiny run has fewer users than dimensions).
+      const dimensions = Math.min(DEFAULT_BLOCK_PROJECTION_CONFIG.dimensions, classes.length - 1);
       const projection = learnBlockProjection(
-        blockClassesOf(other, PRODUCT.windows.pointerEventsPerWindow),
+        classes,
         { eventsPerBlock: PRODUCT.windows.pointerEventsPerWindow, notes: 'calibration cross-fit' },
+        { dimensions },
       );
       const part = await calibrationSamples(args.task, fold, encoder, {
         blockProjection: projection,

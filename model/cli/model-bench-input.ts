@@ -7,6 +7,8 @@ import { keystrokeFeatures, pairKeyPresses } from '../features/keystroke';
 import { pointerFeatures } from '../features/pointer';
 import { keystrokeSteps, pointerSteps } from '../features/sequence';
 import type { UserModel } from '../detector/user-model';
+import type { BlockScorer } from '../pointer/block-scorer';
+import { blockFeatures } from '../pointer/block-features';
 import { productScore } from '../product/scorer';
 import type { EmbeddingUserModel } from '../shared/embedding-model';
 import type { Modality } from '../features/schema';
@@ -22,11 +24,12 @@ export function windowEvents(modality: Modality, count: number, seed: number): R
   );
 }
 
-/** What the windower computes for a window: its feature vector and its step sequence. */
+/** What the windower computes for a window: its feature vector, step sequence and (pointer) block features. */
 export interface BenchWindow {
   vector: Float32Array;
   steps: Float32Array;
   n: number;
+  block?: Float64Array;
 }
 
 /** Feature extraction of one window's events (what the windower does when a window completes). */
@@ -37,7 +40,12 @@ export function featuresOf(modality: Modality, events: readonly RawEvent[]): Ben
     return { vector: keystrokeFeatures(presses), steps: seq.steps, n: seq.n };
   }
   const seq = pointerSteps(events);
-  return { vector: pointerFeatures(events), steps: seq.steps, n: seq.n };
+  return {
+    vector: pointerFeatures(events),
+    steps: seq.steps,
+    n: seq.n,
+    block: blockFeatures(events),
+  };
 }
 
 /** Anything that scores a window. */
@@ -47,12 +55,22 @@ export interface Scorer {
 
 /**
  * The product's per-window scoring (model/product/scorer.ts, as the worker runs it): the detector
- * on the vector and the embedding model on the step sequence (a shared-encoder forward pass).
+ * on the vector, the embedding model on the step sequence (a shared-encoder forward pass), the
+ * block scorer on a pointer window's block features, fused by the shipped calibration.
  */
-export function productScorer(detector: UserModel, embedding: EmbeddingUserModel): Scorer {
-  const models = { detector, embedding };
+export function productScorer(
+  detector: UserModel,
+  embedding: EmbeddingUserModel,
+  block?: BlockScorer,
+): Scorer {
+  const models = { detector, embedding, ...(block === undefined ? {} : { block }) };
   return {
-    score: (w) => productScore(models, { vector: w.vector, sequence: { steps: w.steps, n: w.n } }),
+    score: (w) =>
+      productScore(models, {
+        vector: w.vector,
+        sequence: { steps: w.steps, n: w.n },
+        ...(w.block === undefined ? {} : { block: w.block }),
+      }),
   };
 }
 

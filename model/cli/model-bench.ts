@@ -4,7 +4,7 @@
  * (the baseline), and memory over repeated fit + score + dispose cycles. The Chromium worker
  * half and the printing live in `e2e/bench/model.ts`; `model-bench.test.ts` is the smoke test.
  */
-import { PRODUCT } from '../product/scorer';
+import { PRODUCT, shippedBlockProjection } from '../product/scorer';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import type { DetectorConfig } from '../detector/config';
 import type { Modality } from '../features/schema';
 import { readFileSync } from 'node:fs';
 import { EmbeddingUserModel } from '../shared/embedding-model';
+import { BlockScorer } from '../pointer/block-scorer';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
 import {
   featuresOf,
@@ -135,6 +136,8 @@ export interface ModelNodeBenchResult {
     {
       bytes: number;
       embeddingBytes: number;
+      /** Pointer: the per-user block scorer as stored, and the shipped block projection. */
+      blockBytes: number;
       encoderBytes: number;
       totalBytes: number;
       ratioToGoal: number;
@@ -162,6 +165,8 @@ export interface ModelNodeBenchResult {
   models: Record<Modality, unknown>;
   /** Embedding models fitted in Node, and the shared encoders they were enrolled with. */
   embeddings: Record<Modality, unknown>;
+  /** Pointer block scorer fitted in Node (with the shipped projection); null for keystrokes. */
+  blocks: Record<Modality, unknown>;
   encoders: Record<Modality, unknown>;
 }
 
@@ -220,6 +225,14 @@ export async function runModelNodeBench(
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
     return e;
   };
+  const fitBlock = (modality: Modality): BlockScorer | undefined =>
+    modality === 'pointer'
+      ? BlockScorer.fit(
+          shippedBlockProjection(),
+          enrol[modality].map((w) => w.block!),
+        )
+      : undefined;
+  const blocks = {} as Record<Modality, BlockScorer | undefined>;
   for (const backend of backends) {
     await useBackend(backend);
     const byModality = {} as Record<Modality, FitFigures>;
@@ -232,8 +245,12 @@ export async function runModelNodeBench(
         // Enrolment = both per-user models, as in the worker.
         const report = await m.fit(enrol[modality].map((w) => w.vector));
         const e = fitEmbedding(modality);
+        const b = fitBlock(modality);
         const ms = performance.now() - t0;
-        if (backend === backends[0] && rep === fitReps) embeddings[modality] = e;
+        if (backend === backends[0] && rep === fitReps) {
+          embeddings[modality] = e;
+          blocks[modality] = b;
+        }
         if (rep > 0) times.push(ms); // the first fit warms up the backend's kernels
         held = report.heldOutConfidence;
         if (backend === backends[0] && rep === fitReps) models[modality] = m;
@@ -255,6 +272,11 @@ export async function runModelNodeBench(
   const score = { node: {} as ModelNodeBenchResult['score']['node'] };
   const json = {} as Record<Modality, unknown>;
   const embeddingJson = {} as Record<Modality, unknown>;
+  const blockJson = {} as Record<Modality, unknown>;
+  const projectionBytes = Buffer.byteLength(
+    JSON.stringify(shippedBlockProjection().toJSON()),
+    'utf8',
+  );
   for (const modality of MODALITIES) {
     const model = models[modality];
     json[modality] = model.toJSON();
@@ -262,16 +284,22 @@ export async function runModelNodeBench(
     const bytes = Buffer.byteLength(JSON.stringify(json[modality]), 'utf8');
     const embeddingBytes = Buffer.byteLength(JSON.stringify(embeddingJson[modality]), 'utf8');
     const encoderBytes = Buffer.byteLength(JSON.stringify(encoderJson[modality]), 'utf8');
-    const totalBytes = bytes + embeddingBytes + encoderBytes;
+    blockJson[modality] = blocks[modality]?.toJSON() ?? null;
+    const blockBytes =
+      blocks[modality] === undefined
+        ? 0
+        : Buffer.byteLength(JSON.stringify(blockJson[modality]), 'utf8') + projectionBytes;
+    const totalBytes = bytes + embeddingBytes + blockBytes + encoderBytes;
     size[modality] = {
       bytes,
       embeddingBytes,
+      blockBytes,
       encoderBytes,
       totalBytes,
       ratioToGoal: r3(totalBytes / GOALS.modelBytes),
     };
     const now = (): number => performance.now();
-    const scorer = productScorer(model, embeddings[modality]);
+    const scorer = productScorer(model, embeddings[modality], blocks[modality]);
     const perCall = timeScoring(
       scorer,
       modality,
@@ -300,7 +328,7 @@ export async function runModelNodeBench(
       const m = new UserModel(modality, { ...config, seed });
       await m.fit(enrol[modality].map((w) => w.vector));
       const e = fitEmbedding(modality);
-      const scorer = productScorer(m, e);
+      const scorer = productScorer(m, e, fitBlock(modality));
       for (const ev of scored[modality].slice(0, 10)) scorer.score(featuresOf(modality, ev));
       productScorer(
         UserModel.fromJSON(m.toJSON()),
@@ -345,6 +373,7 @@ export async function runModelNodeBench(
     },
     models: json,
     embeddings: embeddingJson,
+    blocks: blockJson,
     encoders: encoderJson,
   };
 }

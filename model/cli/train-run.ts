@@ -43,11 +43,21 @@ export interface TrainArgs {
   seed?: number;
   /** Settings of `--config <file>` (a tune report's `chosen`, or a bare config); `--epochs`/`--seed` win. */
   config?: Partial<EncoderTrainConfig>;
+  /**
+   * Training settings given on the command line (`--back-end`, `--back-end-shrinkage`,
+   * `--crops-per-user`, `--schedule`); they win over `--config`.
+   */
+  overrides?: Partial<EncoderTrainConfig>;
 }
 
 /** Usage text. */
 export const TRAIN_USAGE = `usage: npm run train -- <task> --data <dir> --out <model-dir> [--users N] [--offset K]
                         [--epochs E] [--seed S] [--backend wasm|cpu] [--config tuned.json]
+                        [--back-end none|whiten|lda] [--back-end-shrinkage A]
+                        [--crops-per-user K] [--schedule step|cosine]
+  --backend     the TensorFlow.js backend that trains (wasm or cpu)
+  --back-end    the scoring back-end fitted on the training users' embeddings and stored
+                with the encoder (docs/model.md §9; default none)
 tasks: ${TRAIN_TASKS.join(', ')}
   keystroke-aalto   --data ../shared/datasets/aalto-dev   (non-commercial licence: measurement only)
   keystroke-pohmm   --data ../shared/datasets/pohmm       (BSD-3-Clause: may be shipped)
@@ -64,6 +74,10 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
     'backend',
     'seed',
     'config',
+    'back-end',
+    'back-end-shrinkage',
+    'crops-per-user',
+    'schedule',
   ]);
   const int = cl.int;
   const args: TrainArgs = {
@@ -82,6 +96,31 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   if (seed !== undefined) args.seed = seed;
   const configFile = cl.get('config');
   if (configFile !== undefined) args.config = readTrainConfigFile(configFile);
+  const overrides: Partial<EncoderTrainConfig> = {};
+  const backEnd = cl.get('back-end');
+  if (backEnd !== undefined) {
+    if (backEnd !== 'none' && backEnd !== 'whiten' && backEnd !== 'lda') {
+      throw new TypeError(`--back-end must be none, whiten or lda, got ${backEnd}`);
+    }
+    overrides.backEnd = backEnd;
+  }
+  const shrinkage = cl.get('back-end-shrinkage');
+  if (shrinkage !== undefined) {
+    const a = Number(shrinkage);
+    if (!(a >= 0 && a <= 1))
+      throw new TypeError(`--back-end-shrinkage must be in [0, 1], got ${shrinkage}`);
+    overrides.backEndShrinkage = a;
+  }
+  const crops = int('crops-per-user', 1, 16);
+  if (crops !== undefined) overrides.cropsPerUser = crops;
+  const schedule = cl.get('schedule');
+  if (schedule !== undefined) {
+    if (schedule !== 'step' && schedule !== 'cosine') {
+      throw new TypeError(`--schedule must be step or cosine, got ${schedule}`);
+    }
+    overrides.schedule = schedule;
+  }
+  if (Object.keys(overrides).length > 0) args.overrides = overrides;
   return args;
 }
 
@@ -206,6 +245,7 @@ export async function runTrain(
   const config: Partial<EncoderTrainConfig> = {
     ...data.config,
     ...args.config,
+    ...args.overrides,
     ...(args.epochs === undefined ? {} : { epochs: args.epochs }),
     ...(args.seed === undefined ? {} : { seed: args.seed }),
     ...options.config,
@@ -241,6 +281,16 @@ export async function runTrain(
     sequences,
     config,
     backend: options.backendName ?? 'unknown',
+    backEnd:
+      encoder.backEnd === undefined
+        ? null
+        : {
+            method: encoder.backEnd.method,
+            outputs: encoder.backEnd.outputs,
+            shrinkage: encoder.backEnd.shrinkage,
+            users: encoder.backEnd.users,
+            samples: encoder.backEnd.samples,
+          },
     trainSeconds: Math.round(trainSeconds * 10) / 10,
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
     history,

@@ -5,6 +5,8 @@
  *
  * Similarity of a window = its embedding's mean cosine with the enrolment embeddings (TypeNet's
  * mean distance to the gallery; with unit vectors this is the dot product with their mean).
+ * When the encoder carries a scoring back-end (`back-end.ts`: whitening or LDA learned on the
+ * training users), every embedding, enrolment and query alike, is mapped by it first.
  * Calibration, like the detector's, uses only the user's own data: each enrolment embedding is
  * scored against the others (leave-one-out); with m = median and s = clamp(1.4826 · MAD) of
  * those similarities, `confidence = 1 / (1 + exp(−(sim − (m − margin · s)) / (s / sharpness)))`.
@@ -14,7 +16,8 @@
  */
 import { ModelFormatError, ModelStateError, NotEnoughWindowsError } from '../errors';
 import { base64ToFloat32, float32ToBase64 } from '../detector/base64';
-import { type SharedEncoder, embeddingDimension, encode } from './encoder';
+import { applyBackEnd, backEndFingerprint } from './back-end';
+import { type SharedEncoder, encode, scoringDimension } from './encoder';
 
 /** Settings of the per-user embedding model; defaults and ranges documented per field. */
 export interface EmbeddingModelConfig {
@@ -60,10 +63,15 @@ export interface EmbeddingModelJSON {
   config: EmbeddingModelConfig;
 }
 
-/** A stable id of an encoder (its provenance), stored with enrolments made with it. */
+/**
+ * A stable id of an encoder (its provenance, plus its back-end's fingerprint when it has one),
+ * stored with enrolments made with it. Without a back-end it is what it always was, so users
+ * enrolled with an older encoder file keep their models.
+ */
 export function encoderId(encoder: SharedEncoder): string {
   const p = encoder.provenance;
-  return `${encoder.modality}:${p.task}:${p.trainedAt}:${p.users}:${encoder.dense.units}`;
+  const id = `${encoder.modality}:${p.task}:${p.trainedAt}:${p.users}:${encoder.dense.units}`;
+  return encoder.backEnd === undefined ? id : `${id}:${backEndFingerprint(encoder.backEnd)}`;
 }
 
 function median(values: number[]): number {
@@ -105,9 +113,13 @@ export class EmbeddingUserModel {
     return this.mean !== undefined;
   }
 
-  /** The embedding of a window. */
+  /**
+   * The embedding of a window, in the space similarities are computed in: the encoder's unit
+   * embedding, mapped by the encoder's scoring back-end (unit length again) when it has one.
+   */
   embed(seq: Steps): Float32Array {
-    return encode(this.encoder, seq.steps, seq.n);
+    const e = encode(this.encoder, seq.steps, seq.n);
+    return this.encoder.backEnd === undefined ? e : applyBackEnd(this.encoder.backEnd, e);
   }
 
   /**
@@ -118,7 +130,7 @@ export class EmbeddingUserModel {
     const usable = sequences.filter((s) => s.n >= 2).slice(-this.config.maxEnrollWindows);
     if (usable.length < this.config.minEnrollWindows) throw new NotEnoughWindowsError();
     const embeddings = usable.map((s) => this.embed(s));
-    const d = embeddingDimension(this.encoder);
+    const d = scoringDimension(this.encoder);
     const sum = new Float32Array(d);
     for (const e of embeddings) for (let i = 0; i < d; i++) sum[i] += e[i]!;
     const k = embeddings.length;
@@ -192,7 +204,7 @@ export class EmbeddingUserModel {
     if (json?.format !== 'tacit-embedding-model' || json.version !== 1) throw new ModelFormatError('not an embedding model');
     if (json.encoderId !== encoderId(encoder)) throw new ModelFormatError('enrolled with another shared encoder');
     const mean = base64ToFloat32(json.mean);
-    if (mean === undefined || mean.length !== embeddingDimension(encoder) || mean.some((v) => !Number.isFinite(v))) {
+    if (mean === undefined || mean.length !== scoringDimension(encoder) || mean.some((v) => !Number.isFinite(v))) {
       throw new ModelFormatError('bad mean embedding');
     }
     const c = json.calibration;

@@ -6,7 +6,13 @@ import { createRng } from '../random';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
 import { EmbeddingUserModel } from './embedding-model';
 import { type SharedEncoder, encode, encoderFromJSON, encoderToJSON } from './encoder';
-import { type TrainingUser, forwardTf, trainEncoder } from './train';
+import {
+  type TrainingUser,
+  forwardTf,
+  learningRateAt,
+  resolveEncoderTrainConfig,
+  trainEncoder,
+} from './train';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -116,5 +122,95 @@ describe('trainEncoder + EmbeddingUserModel', () => {
     expect(restored.standardized(probe)).toBeCloseTo(model.standardized(probe), 4);
     const otherEncoder = { ...encoder, provenance: { ...encoder.provenance, task: 'another' } };
     expect(() => EmbeddingUserModel.fromJSON(otherEncoder, model.toJSON())).toThrow(expect.objectContaining({ code: 'ERR_MODEL_FORMAT' }));
+  }, 60_000);
+});
+
+describe('scoring back-end in the encoder and the per-user model', () => {
+  const profiles = [[100, 120], [60, 200], [150, 90], [90, 300]] as const;
+  const users: TrainingUser[] = profiles.map(([h, f], u) => ({
+    userId: `u${u}`,
+    sequences: Array.from({ length: 6 }, (_, k) => typist(h, f, 30, 100 * u + k)),
+  }));
+  const small = { epochs: 3, batchSize: 8, embedding: 6, convs: [{ kernel: 3, units: 8 }], minLength: 10, maxLength: 30 };
+  const provenance = { dataset: 'synthetic', licence: 'test', task: 'test' };
+
+  it('is fitted after training when asked, stored, and applied before every comparison', async () => {
+    const before = tf.memory().numTensors;
+    const { encoder } = await trainEncoder('keystroke', users, { ...small, backEnd: 'lda', backEndShrinkage: 0.2 }, provenance);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(encoder.backEnd).toMatchObject({ method: 'lda', inputs: 6, outputs: 3, shrinkage: 0.2, users: 4, samples: 4 * 6 * 5 });
+    const back = encoderFromJSON(JSON.stringify(encoderToJSON(encoder)));
+    expect(back.backEnd).toEqual(encoder.backEnd);
+
+    const model = new EmbeddingUserModel(back);
+    const probe = typist(100, 120, 20, 9);
+    expect(model.embed(probe)).toHaveLength(3);
+    model.fit(Array.from({ length: 8 }, (_, k) => typist(100, 120, 20, 5000 + k)));
+    const json = model.toJSON();
+    expect(json.encoderId).toMatch(/:lda3-[0-9a-f]{8}$/);
+    expect(EmbeddingUserModel.fromJSON(back, json).score(probe)).toBeCloseTo(model.score(probe), 6);
+    // Enrolled in the back-end's space: refused by the same encoder without it.
+    const { backEnd: _, ...bare } = back;
+    expect(() => EmbeddingUserModel.fromJSON(bare, json)).toThrow(expect.objectContaining({ code: 'ERR_MODEL_FORMAT' }));
+    expect(() => encoderFromJSON({ ...encoderToJSON(encoder), backEnd: { method: 'lda' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_MODEL_FORMAT' }),
+    );
+  }, 60_000);
+
+  it('leaves an encoder without one exactly as before (file, id and scores)', async () => {
+    const { encoder } = await trainEncoder('keystroke', users, small, provenance);
+    expect(encoder.backEnd).toBeUndefined();
+    const json = encoderToJSON(encoder);
+    expect('backEnd' in json).toBe(false);
+    const model = new EmbeddingUserModel(encoderFromJSON(json));
+    model.fit(Array.from({ length: 8 }, (_, k) => typist(100, 120, 20, 5000 + k)));
+    expect(model.toJSON().encoderId).toBe(`keystroke:test:${encoder.provenance.trainedAt}:4:6`);
+    const probe = typist(100, 120, 20, 9);
+    expect(Array.from(model.embed(probe))).toEqual(Array.from(encode(encoder, probe.steps, probe.n)));
+  }, 60_000);
+});
+
+describe('training schedule and batches', () => {
+  const cfg = { learningRate: 0.01, epochs: 10, warmupFraction: 0.1 };
+
+  it('step: × 0.5 from 60 % and × 0.25 from 85 % of the epochs, by step', () => {
+    const at = (step: number) => learningRateAt({ ...cfg, schedule: 'step' }, step, 4);
+    // 10 epochs of 4 steps: epochs 6–7 (steps 24–31) at half, epochs 8–9 (steps 32–39) at a quarter.
+    expect([0, 23, 24, 31, 32, 39].map(at)).toEqual([0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]);
+  });
+
+  it('cosine: linear warm-up, the peak, then down to 1 % of it at the last step', () => {
+    const at = (step: number) => learningRateAt({ ...cfg, schedule: 'cosine' }, step, 4);
+    // 40 steps, 4 of warm-up, then 36 steps of cosine from 1 to 0.01.
+    expect(at(0)).toBeCloseTo(0.0025, 12);
+    expect(at(3)).toBeCloseTo(0.01, 12);
+    expect(at(4)).toBeCloseTo(0.01, 12);
+    expect(at(4 + 17.5)).toBeCloseTo(0.01 * (0.01 + 0.99 / 2), 12);
+    expect(at(39)).toBeCloseTo(0.0001, 12);
+  });
+
+  it('refuses batches that are not whole users and unknown schedules or back-ends', () => {
+    expect(() => resolveEncoderTrainConfig({ batchSize: 30, cropsPerUser: 4 })).toThrow(RangeError);
+    expect(() => resolveEncoderTrainConfig({ cropsPerUser: 0 })).toThrow(RangeError);
+    expect(() => resolveEncoderTrainConfig({ schedule: 'linear' as 'step' })).toThrow(RangeError);
+    expect(() => resolveEncoderTrainConfig({ backEnd: 'plda' as 'lda' })).toThrow(RangeError);
+    expect(() => resolveEncoderTrainConfig({ backEndShrinkage: -0.1 })).toThrow(RangeError);
+    expect(resolveEncoderTrainConfig({ batchSize: 32, cropsPerUser: 4 }).cropsPerUser).toBe(4);
+  });
+
+  it('trains with several crops per user per batch without leaking tensors', async () => {
+    const users: TrainingUser[] = [0, 1, 2].map((u) => ({
+      userId: `u${u}`,
+      sequences: Array.from({ length: 4 }, (_, k) => typist(80 + 30 * u, 150, 25, 10 * u + k)),
+    }));
+    const before = tf.memory().numTensors;
+    const { history } = await trainEncoder(
+      'keystroke',
+      users,
+      { epochs: 2, batchSize: 8, cropsPerUser: 4, schedule: 'cosine', embedding: 4, convs: [{ kernel: 3, units: 4 }] },
+      { dataset: 'synthetic', licence: 'test', task: 'test' },
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(history).toHaveLength(2);
   }, 60_000);
 });

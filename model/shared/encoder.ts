@@ -19,6 +19,12 @@ import { FeatureSchemaError, ModelFormatError, ModelVersionError } from '../erro
 import { base64ToFloat32, float32ToBase64 } from '../detector/base64';
 import type { Modality } from '../features/schema';
 import {
+  type EmbeddingBackEnd,
+  type EmbeddingBackEndJSON,
+  backEndFromJSON,
+  backEndToJSON,
+} from './back-end';
+import {
   KEY_STEP_FEATURES,
   POINTER_STEP_FEATURES,
   SEQUENCE_SCHEMA_VERSION,
@@ -70,6 +76,12 @@ export interface SharedEncoder {
   convs: ConvLayer[];
   dense: DenseLayer;
   provenance: EncoderProvenance;
+  /**
+   * Optional scoring back-end (`back-end.ts`), learned on the training users' embeddings and
+   * applied by the per-user model before every comparison. Absent: embeddings are compared as
+   * the encoder gives them (every encoder stored before back-ends existed).
+   */
+  backEnd?: EmbeddingBackEnd;
 }
 
 /** Stored form (JSON). Contains weights only: no user's data. */
@@ -82,6 +94,8 @@ export interface SharedEncoderJSON {
   convs: { kernel: number; inputs: number; units: number; weights: string; bias: string }[];
   dense: { inputs: number; units: number; weights: string; bias: string };
   provenance: EncoderProvenance;
+  /** Optional: absent in files written before back-ends existed (they load as before). */
+  backEnd?: EmbeddingBackEndJSON;
 }
 
 /** Step feature names of a modality. */
@@ -89,9 +103,14 @@ export function stepFeatureNames(modality: Modality): readonly string[] {
   return modality === 'keystroke' ? KEY_STEP_FEATURES : POINTER_STEP_FEATURES;
 }
 
-/** Embedding dimension of an encoder. */
+/** Embedding dimension of an encoder (what {@link encode} gives, before any back-end). */
 export function embeddingDimension(encoder: SharedEncoder): number {
   return encoder.dense.units;
+}
+
+/** Dimension of the space the per-user model compares in: the back-end's output, if any. */
+export function scoringDimension(encoder: SharedEncoder): number {
+  return encoder.backEnd?.outputs ?? encoder.dense.units;
 }
 
 /**
@@ -204,6 +223,7 @@ export function encoderToJSON(encoder: SharedEncoder): SharedEncoderJSON {
       bias: float32ToBase64(encoder.dense.bias),
     },
     provenance: { ...encoder.provenance },
+    ...(encoder.backEnd === undefined ? {} : { backEnd: backEndToJSON(encoder.backEnd) }),
   };
 }
 
@@ -221,7 +241,7 @@ function floats(text: unknown, length: number, what: string): Float32Array {
 /**
  * Loads a stored encoder. Checks, in order: format tag (`ERR_MODEL_FORMAT`), version
  * (`ERR_MODEL_VERSION`), sequence schema version and step feature names (`ERR_FEATURE_SCHEMA`),
- * then every shape and value (`ERR_MODEL_FORMAT`).
+ * then every shape and value (`ERR_MODEL_FORMAT`), the optional scoring back-end included.
  */
 export function encoderFromJSON(input: unknown): SharedEncoder {
   const json = (typeof input === 'string' ? JSON.parse(input) : input) as Partial<SharedEncoderJSON> | null;
@@ -266,6 +286,7 @@ export function encoderFromJSON(input: unknown): SharedEncoder {
   if (p === undefined || typeof p.dataset !== 'string' || typeof p.licence !== 'string') {
     throw new ModelFormatError('missing provenance');
   }
+  const backEnd = json.backEnd === undefined ? undefined : backEndFromJSON(json.backEnd, d.units);
   return {
     modality: json.modality,
     stepFeatures: names,
@@ -284,5 +305,6 @@ export function encoderFromJSON(input: unknown): SharedEncoder {
       trainedAt: String(p.trainedAt ?? ''),
       notes: String(p.notes ?? ''),
     },
+    ...(backEnd === undefined ? {} : { backEnd }),
   };
 }

@@ -23,6 +23,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Modality } from '../features/schema';
 import { createRng, gaussian, type Rng } from '../random';
+import { type BackEndMethod, BACK_END_METHODS } from './back-end';
+import { fitBackEnd, trainingEmbeddings } from './back-end-fit';
+import { markStart, randomCrop } from './crops';
 import {
   POOL_EPSILON,
   type ConvLayer,
@@ -51,10 +54,25 @@ export interface EncoderTrainConfig {
   embedding: number;
   /** Passes over the users (each user once per epoch, in batches). Default 300; 1–10000. */
   epochs: number;
-  /** Sequences per batch, 8–4096. Default 64. */
+  /** Sequences per batch, 8–4096, a multiple of `cropsPerUser`. Default 64. */
   batchSize: number;
-  /** Adam learning rate, (0, 1]. Default 0.01; × 0.5 from 60 % and × 0.25 from 85 % of the epochs. */
+  /**
+   * Crops per user in a batch (each from a sequence of the user drawn at random), integer
+   * 1–16. Each epoch still visits every user once, so an epoch costs `cropsPerUser` × the
+   * batches of 1. Default 1.
+   */
+  cropsPerUser: number;
+  /** Peak Adam learning rate, (0, 1]. Default 0.01. */
   learningRate: number;
+  /**
+   * Learning-rate schedule over the training steps, one Adam optimiser throughout (its moment
+   * estimates are never reset): `step` = × 0.5 from 60 % and × 0.25 from 85 % of the epochs;
+   * `cosine` = linear warm-up over the first `warmupFraction` of the steps, then a cosine decay
+   * to 1 % of the peak. Default `step`.
+   */
+  schedule: 'step' | 'cosine';
+  /** Warm-up fraction of the `cosine` schedule, [0, 0.5]. Default 0.05. */
+  warmupFraction: number;
   /** CosFace scale s, (0, 100]. Default 16. */
   scale: number;
   /** CosFace margin m, [0, 1). Default 0.1. */
@@ -67,6 +85,17 @@ export interface EncoderTrainConfig {
   inputNoise: number;
   /** Seed of initial weights, batches, crops and noise. Default 1. */
   seed: number;
+  /**
+   * Scoring back-end fitted on the training users' embeddings after training and stored with
+   * the encoder (`back-end.ts`): `none`, `whiten` or `lda`. Default `none`.
+   */
+  backEnd: 'none' | BackEndMethod;
+  /** Back-end shrinkage of the within-user covariance, [0, 1]. Default 0.3. */
+  backEndShrinkage: number;
+  /** LDA output dimensions, 0 = all (≤ embedding, < users). Default 0. */
+  backEndDimensions: number;
+  /** Random crops per training sequence embedded for the back-end, 0–100. Default 4. */
+  backEndCrops: number;
 }
 
 /** Defaults of {@link EncoderTrainConfig}. */
@@ -79,13 +108,20 @@ export const DEFAULT_ENCODER_TRAIN_CONFIG: Readonly<EncoderTrainConfig> = Object
   embedding: 48,
   epochs: 300,
   batchSize: 64,
+  cropsPerUser: 1,
   learningRate: 0.01,
+  schedule: 'step',
+  warmupFraction: 0.05,
   scale: 16,
   margin: 0.1,
   minLength: 10,
   maxLength: 50,
   inputNoise: 0.01,
   seed: 1,
+  backEnd: 'none',
+  backEndShrinkage: 0.3,
+  backEndDimensions: 0,
+  backEndCrops: 4,
 });
 
 /** Merges overrides into the defaults and validates (RangeError quoting the bad value). */
@@ -103,6 +139,14 @@ export function resolveEncoderTrainConfig(
   int('maxLength', 2, 1024);
   int('minLength', 2, c.maxLength);
   int('seed', 0, 2 ** 32 - 1);
+  int('cropsPerUser', 1, 16);
+  if (c.batchSize % c.cropsPerUser !== 0) throw new RangeError(`batchSize must be a multiple of cropsPerUser, got ${c.batchSize} and ${c.cropsPerUser}`);
+  if (c.schedule !== 'step' && c.schedule !== 'cosine') throw new RangeError(`schedule must be step or cosine, got ${String(c.schedule)}`);
+  if (!(c.warmupFraction >= 0 && c.warmupFraction <= 0.5)) throw new RangeError(`warmupFraction must be in [0, 0.5], got ${c.warmupFraction}`);
+  if (c.backEnd !== 'none' && !BACK_END_METHODS.includes(c.backEnd)) throw new RangeError(`backEnd must be none, ${BACK_END_METHODS.join(' or ')}, got ${String(c.backEnd)}`);
+  if (!(c.backEndShrinkage >= 0 && c.backEndShrinkage <= 1)) throw new RangeError(`backEndShrinkage must be in [0, 1], got ${c.backEndShrinkage}`);
+  int('backEndDimensions', 0, c.embedding);
+  int('backEndCrops', 0, 100);
   if (!(c.learningRate > 0 && c.learningRate <= 1)) throw new RangeError(`learningRate must be in (0, 1], got ${c.learningRate}`);
   if (!(c.scale > 0 && c.scale <= 100)) throw new RangeError(`scale must be in (0, 100], got ${c.scale}`);
   if (!(c.margin >= 0 && c.margin < 1)) throw new RangeError(`margin must be in [0, 1), got ${c.margin}`);
@@ -159,6 +203,29 @@ export interface EpochReport {
   seconds: number;
 }
 
+/**
+ * Learning rate of training step `step` (0-based) of `totalSteps`, `stepsPerEpoch` per epoch,
+ * under `cfg.schedule` (see {@link EncoderTrainConfig.schedule}).
+ */
+export function learningRateAt(
+  cfg: Pick<EncoderTrainConfig, 'learningRate' | 'schedule' | 'warmupFraction' | 'epochs'>,
+  step: number,
+  stepsPerEpoch: number,
+): number {
+  const total = cfg.epochs * stepsPerEpoch;
+  if (cfg.schedule === 'step') {
+    const epoch = Math.floor(step / stepsPerEpoch);
+    if (epoch >= Math.floor(cfg.epochs * 0.85) && epoch > 0) return cfg.learningRate * 0.25;
+    if (epoch >= Math.floor(cfg.epochs * 0.6) && epoch > 0) return cfg.learningRate * 0.5;
+    return cfg.learningRate;
+  }
+  const warm = Math.floor(total * cfg.warmupFraction);
+  if (step < warm) return (cfg.learningRate * (step + 1)) / warm;
+  const progress = total - warm <= 1 ? 1 : (step - warm) / (total - warm - 1);
+  const floor = 0.01;
+  return cfg.learningRate * (floor + ((1 - floor) * (1 + Math.cos(Math.PI * Math.min(1, progress)))) / 2);
+}
+
 /** Number of timing (non-categorical) step features per modality: the ones noise is added to. */
 const TIMING_FEATURES: Record<Modality, number> = { keystroke: 4, pointer: 4 };
 
@@ -196,7 +263,14 @@ export async function trainEncoder(
     tensors.push(t);
     return t;
   };
-  let optimizer = tf.train.adam(cfg.learningRate);
+  // One optimiser for the whole run: the schedule changes its rate in place, so Adam's moment
+  // estimates carry over (re-creating it at each stage, as this code once did, restarted them
+  // from zero, with the bias correction's large first steps).
+  const optimizer = tf.train.adam(cfg.learningRate);
+  const setRate = (lr: number): void => {
+    // tfjs declares learningRate protected but reads it on every update (adam_optimizer.js).
+    (optimizer as unknown as { learningRate: number }).learningRate = lr;
+  };
   const history: EpochReport[] = [];
   try {
     let width = F;
@@ -219,27 +293,17 @@ export async function trainEncoder(
     const mBuf = new Float32Array(B * T);
     const cBuf = new Float32Array(B);
     const labels = new Int32Array(B);
+    const usableSeqs = usable.map((u) => u.sequences.filter((s) => s.n >= 2));
     const fill = (slot: number, user: number, r: Rng): void => {
-      const seqs = usable[user]!.sequences.filter((s) => s.n >= 2);
+      const seqs = usableSeqs[user]!;
       const s = seqs[Math.floor(r() * seqs.length)]!;
-      const maxLen = Math.min(T, s.n);
-      const minLen = Math.min(cfg.minLength, maxLen);
-      const len = minLen + Math.floor(r() * (maxLen - minLen + 1));
-      const start = Math.floor(r() * (s.n - len + 1));
+      const { start, length: len } = randomCrop(s.n, cfg.minLength, T, r);
       xBuf.fill(0, slot * T * F, (slot + 1) * T * F);
       mBuf.fill(0, slot * T, (slot + 1) * T);
-      xBuf.set(s.steps.subarray(start * F, (start + len) * F), slot * T * F);
+      const view = xBuf.subarray(slot * T * F, (slot + 1) * T * F);
+      view.set(s.steps.subarray(start * F, (start + len) * F));
       // The crop's first step has no flight into it: mark it as a start, as in a real window.
-      if (start > 0) {
-        const o = slot * T * F;
-        if (modality === 'keystroke') {
-          xBuf.fill(0, o + 1, o + 4); // dd, ud, uu
-          xBuf[o + 4] = 1;
-        } else {
-          xBuf.fill(0, o, o + 4); // dx, dy, dt, log_speed
-          xBuf[o + 7] = 1;
-        }
-      }
+      if (start > 0) markStart(modality, view);
       if (cfg.inputNoise > 0) {
         for (let t = 0; t < len; t++) {
           const o = (slot * T + t) * F;
@@ -253,15 +317,11 @@ export async function trainEncoder(
       labels[slot] = user;
     };
 
-    const stepsPerEpoch = Math.max(1, Math.ceil(U / B));
+    const K = cfg.cropsPerUser;
+    const usersPerBatch = B / K;
+    const stepsPerEpoch = Math.max(1, Math.ceil(U / usersPerBatch));
+    let globalStep = 0;
     for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-      if (epoch === Math.floor(cfg.epochs * 0.6) || epoch === Math.floor(cfg.epochs * 0.85)) {
-        if (epoch > 0) {
-          const lr = cfg.learningRate * (epoch === Math.floor(cfg.epochs * 0.6) ? 0.5 : 0.25);
-          optimizer.dispose();
-          optimizer = tf.train.adam(lr);
-        }
-      }
       const t0 = Date.now();
       // Every user once per epoch in a shuffled order (class balance), then batches.
       const order = Array.from({ length: U }, (_, i) => i);
@@ -273,9 +333,11 @@ export async function trainEncoder(
       let correct = 0;
       let seen = 0;
       for (let step = 0; step < stepsPerEpoch; step++) {
-        for (let slot = 0; slot < B; slot++) {
-          const idx = step * B + slot;
-          fill(slot, idx < U ? order[idx]! : Math.floor(rng() * U), rng);
+        setRate(learningRateAt(cfg, globalStep++, stepsPerEpoch));
+        for (let j = 0; j < usersPerBatch; j++) {
+          const idx = step * usersPerBatch + j;
+          const user = idx < U ? order[idx]! : Math.floor(rng() * U);
+          for (let k = 0; k < K; k++) fill(j * K + k, user, rng);
         }
         const { loss, acc } = tf.tidy(() => {
           const x = tf.tensor3d(xBuf, [B, T, F]);
@@ -345,10 +407,25 @@ export async function trainEncoder(
         users: U,
         trainedAt: new Date().toISOString().slice(0, 10),
         notes:
-          `${cfg.epochs} epochs, batch ${B}, CosFace s ${cfg.scale} m ${cfg.margin}, crops ${cfg.minLength}-${cfg.maxLength}, seed ${cfg.seed}` +
+          `${cfg.epochs} epochs, batch ${B} (${K} crops per user), ${cfg.schedule} schedule, CosFace s ${cfg.scale} m ${cfg.margin}, crops ${cfg.minLength}-${cfg.maxLength}, seed ${cfg.seed}` +
+          (cfg.backEnd === 'none' ? '' : `, back-end ${cfg.backEnd} (shrinkage ${cfg.backEndShrinkage})`) +
           (provenance.notes ? `; ${provenance.notes}` : ''),
       },
     };
+    if (cfg.backEnd !== 'none') {
+      // Fitted on the same users and the same kind of crops the encoder was trained on.
+      const groups = trainingEmbeddings(encoder, usable, {
+        crops: cfg.backEndCrops,
+        minLength: cfg.minLength,
+        maxLength: cfg.maxLength,
+        seed: cfg.seed,
+      });
+      encoder.backEnd = fitBackEnd(groups, {
+        method: cfg.backEnd,
+        shrinkage: cfg.backEndShrinkage,
+        dimensions: Math.min(cfg.backEndDimensions, groups.length - 1),
+      });
+    }
     return { encoder, history };
   } finally {
     optimizer.dispose();

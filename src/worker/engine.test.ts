@@ -15,7 +15,13 @@ import {
   type FeatureWindow,
 } from '../../model';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
-import { TYPIST_A, syntheticKeystrokes } from '../../model/testing/synthetic';
+import pointerEncoderFile from '../../model/shared/default-pointer.json';
+import {
+  POINTER_A,
+  TYPIST_A,
+  syntheticKeystrokes,
+  syntheticPointer,
+} from '../../model/testing/synthetic';
 import { Engine } from './engine';
 import { ModelStore } from './model-store';
 
@@ -149,6 +155,40 @@ describe('Engine: the product scorer, the same as the evaluation’s', () => {
       state = productDecide(state, 'keystroke', productLlr(models, scorable(w)));
     expect(models.embedding).toBeDefined();
     expect(worker.confidence).not.toBeNull();
+    expect(worker.confidence!).toBeCloseTo(productConfidence(state), 12);
+    expect(worker.decision).toEqual({
+      takeover: state.takeover,
+      windows: { k: state.windows.keystroke, p: state.windows.pointer },
+    });
+    disposeProductModels(models);
+  });
+});
+
+describe('Engine: the pointer, with its block scorer', () => {
+  it('gives the confidence and decision the evaluation path computes from the same pointer events', async () => {
+    const events = syntheticPointer(POINTER_A, 64 * 16, { seed: 51 });
+    const engine = Engine.withStore(await ModelStore.open('engine-test-pointer-eval'), 'cpu');
+    await engine.ingest(batch(events.slice(0, 500)), 'sid-p', ALICE);
+    const worker = await engine.ingest(batch(events.slice(500)), 'sid-p', ALICE);
+    expect(worker.state).toBe('scoring');
+
+    const windows = createWindower(PRODUCT.windows)
+      .push(events)
+      .filter((w) => w.modality === 'pointer');
+    const scorable = (w: FeatureWindow) => ({
+      vector: w.vector,
+      sequence: { steps: w.steps, n: w.stepCount },
+      block: w.block!,
+    });
+    const models = await fitProductModels(
+      'pointer',
+      windows.slice(0, PRODUCT.minEnrollWindows).map(scorable),
+      encoderFromJSON(pointerEncoderFile),
+    );
+    expect(models.block).toBeDefined();
+    let state = EMPTY_DECISION_STATE;
+    for (const w of windows.slice(PRODUCT.minEnrollWindows))
+      state = productDecide(state, 'pointer', productLlr(models, scorable(w)));
     expect(worker.confidence!).toBeCloseTo(productConfidence(state), 12);
     expect(worker.decision).toEqual({
       takeover: state.takeover,

@@ -14,10 +14,14 @@ import {
 } from '../../../model/cli/model-bench-input';
 import { EmbeddingUserModel, type EmbeddingModelJSON } from '../../../model/shared/embedding-model';
 import { encoderFromJSON } from '../../../model/shared/encoder';
+import { BlockScorer } from '../../../model/pointer/block-scorer';
+import { shippedBlockProjection } from '../../../model/product/scorer';
 
 export interface ModelWorkerRequest {
   models: Record<Modality, unknown>;
   embeddings: Record<Modality, unknown>;
+  /** Pointer block scorer (`BlockScorer.toJSON()`), null for keystrokes. */
+  blocks: Record<Modality, unknown>;
   encoders: Record<Modality, unknown>;
   windows: number;
   batch: number;
@@ -36,12 +40,14 @@ scope.onmessage = (event) => {
     const r = event.data;
     const result = {} as Record<Modality, ScoringTiming>;
     for (const modality of ['keystroke', 'pointer'] as const) {
+      const block = r.blocks[modality];
       const model = productScorer(
         UserModel.fromJSON(r.models[modality]),
         EmbeddingUserModel.fromJSON(
           encoderFromJSON(r.encoders[modality]),
           r.embeddings[modality] as EmbeddingModelJSON,
         ),
+        block === null ? undefined : BlockScorer.fromJSON(shippedBlockProjection(), block),
       );
       const events = windowEvents(modality, r.windows, 2);
       result[modality] = timeScoring(

@@ -79,7 +79,7 @@ describe('POST /v1/sessions/:sid/decision', () => {
       assurance: 0.4,
       level: 'low',
     });
-    await attest(h, s.device, { sid: s.sid, seq: 3, conf: 1 }); // EWMA 0.7
+    await attest(h, s.device, { sid: s.sid, seq: 3, conf: 0.7 }); // assurance = the stated 0.7
     h.clock.advance(121_000); // decays to 0.7 * exp(-91/60) ≈ 0.1536
     expect((await decision(s.sid)).json).toMatchObject({
       action: 'terminate',
@@ -101,9 +101,9 @@ describe('POST /v1/sessions/:sid/decision', () => {
     await attest(h, s.device, { sid: s.sid, seq: 1, conf: 0.9 });
     const token = (await requestToken(h, s.sid)).json.token;
     expect((await introspect(h, token)).json.tacit_action).toBe('allow');
-    await attest(h, s.device, { sid: s.sid, seq: 2, conf: 0 });
-    await attest(h, s.device, { sid: s.sid, seq: 3, conf: 0 }); // EWMA 0.225
-    await attest(h, s.device, { sid: s.sid, seq: 4, conf: 0 }); // EWMA 0.1125
+    await attest(h, s.device, { sid: s.sid, seq: 2, conf: 0.5 });
+    await attest(h, s.device, { sid: s.sid, seq: 3, conf: 0.3 });
+    await attest(h, s.device, { sid: s.sid, seq: 4, conf: 0.1125 }); // the device's decision, as stated
     // Introspection reports what a decision would say, without enforcing it.
     expect((await introspect(h, token)).json).toMatchObject({
       active: true,

@@ -123,10 +123,10 @@ describe('POST /v1/introspect', () => {
   });
 
   it('reports the current assurance, not the one in the token', async () => {
-    await attest(h, s.device, { sid: s.sid, seq: 2, conf: 0.1 });
+    await attest(h, s.device, { sid: s.sid, seq: 2, conf: 0.6 });
     const res = await introspectForm(token);
     expect(res.json).toMatchObject({
-      tacit_assurance: 0.5,
+      tacit_assurance: 0.6,
       tacit_level: 'medium',
       tacit_attestations: 2,
       tacit_last_attestation_at: nowS(h),
