@@ -144,7 +144,7 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
 export function printModel(r: ModelBenchResult): void {
   const kb = (b: number): string => `${(b / 1024).toFixed(1)} KB`;
   printTable(
-    `Model per modality (JSON, UTF-8): per-user detector + per-user embedding model + block scorer and shipped projection (pointer) + shipped shared encoder; goal ≤ ${GOALS.modelBytes.toLocaleString('en')} bytes`,
+    `Model per modality (JSON, UTF-8): per-user detector + the modality's components (keystroke: embedding model and shipped encoder; pointer: block scorer and shipped projection); goal ≤ ${GOALS.modelBytes.toLocaleString('en')} bytes`,
     ['modality', 'detector', 'embedding', 'block', 'encoder', 'total', '÷ goal'],
     (['keystroke', 'pointer'] as const).map((m) => [
       m,

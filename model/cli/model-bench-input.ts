@@ -55,15 +55,20 @@ export interface Scorer {
 
 /**
  * The product's per-window scoring (model/product/scorer.ts, as the worker runs it): the detector
- * on the vector, the embedding model on the step sequence (a shared-encoder forward pass), the
- * block scorer on a pointer window's block features, fused by the shipped calibration.
+ * on the vector, and the modality's other components (`PRODUCT.components`): for keystrokes the
+ * embedding model on the step sequence (a shared-encoder forward pass), for the pointer the
+ * block scorer on the block features; fused by the shipped calibration.
  */
 export function productScorer(
   detector: UserModel,
-  embedding: EmbeddingUserModel,
+  embedding?: EmbeddingUserModel,
   block?: BlockScorer,
 ): Scorer {
-  const models = { detector, embedding, ...(block === undefined ? {} : { block }) };
+  const models = {
+    detector,
+    ...(embedding === undefined ? {} : { embedding }),
+    ...(block === undefined ? {} : { block }),
+  };
   return {
     score: (w) =>
       productScore(models, {

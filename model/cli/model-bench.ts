@@ -209,17 +209,20 @@ export async function runModelNodeBench(
 
   const fit: ModelNodeBenchResult['fit'] = {};
   const models = {} as Record<Modality, UserModel>;
-  const encoderJson = {
-    keystroke: shippedEncoderJson('keystroke'),
-    pointer: shippedEncoderJson('pointer'),
-  };
-  const encoders: Record<Modality, SharedEncoder> = {
-    keystroke: encoderFromJSON(encoderJson.keystroke),
-    pointer: encoderFromJSON(encoderJson.pointer),
-  };
-  const embeddings = {} as Record<Modality, EmbeddingUserModel>;
-  const fitEmbedding = (modality: Modality): EmbeddingUserModel => {
-    const e = new EmbeddingUserModel(encoders[modality], {
+  // The product's components: a shared encoder only where the modality fuses an embedding.
+  const embeds = (modality: Modality): boolean =>
+    PRODUCT.components[modality].includes('embedding');
+  const encoderJson = {} as Record<Modality, unknown>;
+  const encoders = {} as Record<Modality, SharedEncoder | undefined>;
+  for (const modality of MODALITIES) {
+    encoderJson[modality] = embeds(modality) ? shippedEncoderJson(modality) : null;
+    encoders[modality] = embeds(modality) ? encoderFromJSON(encoderJson[modality]) : undefined;
+  }
+  const embeddings = {} as Record<Modality, EmbeddingUserModel | undefined>;
+  const fitEmbedding = (modality: Modality): EmbeddingUserModel | undefined => {
+    const encoder = encoders[modality];
+    if (encoder === undefined) return undefined;
+    const e = new EmbeddingUserModel(encoder, {
       minEnrollWindows: config.minEnrollWindows ?? PRODUCT.minEnrollWindows,
     });
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
@@ -280,10 +283,12 @@ export async function runModelNodeBench(
   for (const modality of MODALITIES) {
     const model = models[modality];
     json[modality] = model.toJSON();
-    embeddingJson[modality] = embeddings[modality].toJSON();
+    embeddingJson[modality] = embeddings[modality]?.toJSON() ?? null;
     const bytes = Buffer.byteLength(JSON.stringify(json[modality]), 'utf8');
-    const embeddingBytes = Buffer.byteLength(JSON.stringify(embeddingJson[modality]), 'utf8');
-    const encoderBytes = Buffer.byteLength(JSON.stringify(encoderJson[modality]), 'utf8');
+    const jsonBytes = (v: unknown): number =>
+      v === null ? 0 : Buffer.byteLength(JSON.stringify(v), 'utf8');
+    const embeddingBytes = jsonBytes(embeddingJson[modality]);
+    const encoderBytes = jsonBytes(encoderJson[modality]);
     blockJson[modality] = blocks[modality]?.toJSON() ?? null;
     const blockBytes =
       blocks[modality] === undefined
@@ -330,9 +335,12 @@ export async function runModelNodeBench(
       const e = fitEmbedding(modality);
       const scorer = productScorer(m, e, fitBlock(modality));
       for (const ev of scored[modality].slice(0, 10)) scorer.score(featuresOf(modality, ev));
+      const encoder = encoders[modality];
       productScorer(
         UserModel.fromJSON(m.toJSON()),
-        EmbeddingUserModel.fromJSON(encoders[modality], e.toJSON()),
+        e === undefined || encoder === undefined
+          ? undefined
+          : EmbeddingUserModel.fromJSON(encoder, e.toJSON()),
       ).score(enrol[modality][0]!);
       m.dispose();
     }

@@ -21,6 +21,7 @@ import { DEFAULT_WINDOWER_CONFIG, type WindowerConfig } from '../features/window
 import { NotEnoughWindowsError } from '../errors';
 import {
   type CalibrationFile,
+  type Component,
   type ComponentScores,
   parseCalibrationFile,
   windowLlr,
@@ -51,6 +52,14 @@ export interface ProductConfig {
    */
   readonly minEnrollWindows: number;
   /**
+   * The per-user models each modality fits and fuses: keystrokes the detector and the embedding
+   * model; the pointer the detector and the block scorer. The pointer embedding (the shipped
+   * pointer encoder) is not used: on held-out SapiMouse users it measured 32 % EER alone and made
+   * the fusion worse than the block scorer with the detector (docs/model.md §5a), so it is not
+   * shipped in the extension either.
+   */
+  readonly components: Readonly<Record<Modality, readonly Component[]>>;
+  /**
    * Window calibration and fusion of the per-user models' scores, learned offline on public
    * users (`npm run calibrate`; provenance inside the file).
    */
@@ -78,6 +87,10 @@ export interface ProductConfig {
 export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
   windows: Object.freeze({ ...DEFAULT_WINDOWER_CONFIG }),
   minEnrollWindows: 10,
+  components: Object.freeze({
+    keystroke: Object.freeze(['detector', 'embedding'] as const),
+    pointer: Object.freeze(['detector', 'block'] as const),
+  }),
   calibration: Object.freeze(parseCalibrationFile(calibrationFile)),
   decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 200, cap: 2 })),
   growth: Object.freeze({ safeLevel: 0.7, refitEvery: 10, maxEnrollWindows: 100 }),
@@ -150,6 +163,7 @@ export async function fitProductModels(
   const withBlock = <T extends ProductModels>(m: T): ProductModels =>
     block === undefined ? m : { ...m, block };
   if (
+    !PRODUCT.components[modality].includes('embedding') ||
     encoder === undefined ||
     encoder.modality !== modality ||
     sequences.length < minEnrollWindows
@@ -175,7 +189,8 @@ function fitBlock(
   minEnrollWindows: number,
   options: FitOptions,
 ): BlockScorer | undefined {
-  if (modality !== 'pointer' || options.blockProjection === null) return undefined;
+  if (!PRODUCT.components[modality].includes('block') || options.blockProjection === null)
+    return undefined;
   const blocks = windows.flatMap((w) => (w.block === undefined ? [] : [w.block]));
   if (blocks.length < minEnrollWindows) return undefined;
   return BlockScorer.fit(options.blockProjection ?? shippedBlockProjection(), blocks);

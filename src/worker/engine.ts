@@ -43,7 +43,6 @@ import {
 } from '../../model';
 import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
-import pointerEncoderFile from '../../model/shared/default-pointer.json';
 import type {
   GoldenReply,
   LearningContext,
@@ -56,10 +55,13 @@ import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
 
-/** The shared encoders shipped with the extension (provenance in model/shared/README.md). */
+/**
+ * The shared encoders shipped with the extension (provenance in model/shared/README.md): the
+ * keystroke one only — the product scores the pointer without an embedding (PRODUCT.components).
+ */
 function loadEncoders(): Map<Modality, SharedEncoder> {
   const encoders = new Map<Modality, SharedEncoder>();
-  for (const file of [keystrokeEncoderFile, pointerEncoderFile]) {
+  for (const file of [keystrokeEncoderFile]) {
     const encoder = encoderFromJSON(file);
     encoders.set(encoder.modality, encoder);
   }

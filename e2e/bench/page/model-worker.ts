@@ -41,12 +41,15 @@ scope.onmessage = (event) => {
     const result = {} as Record<Modality, ScoringTiming>;
     for (const modality of ['keystroke', 'pointer'] as const) {
       const block = r.blocks[modality];
+      const embedding = r.embeddings[modality];
       const model = productScorer(
         UserModel.fromJSON(r.models[modality]),
-        EmbeddingUserModel.fromJSON(
-          encoderFromJSON(r.encoders[modality]),
-          r.embeddings[modality] as EmbeddingModelJSON,
-        ),
+        embedding === null
+          ? undefined
+          : EmbeddingUserModel.fromJSON(
+              encoderFromJSON(r.encoders[modality]),
+              embedding as EmbeddingModelJSON,
+            ),
         block === null ? undefined : BlockScorer.fromJSON(shippedBlockProjection(), block),
       );
       const events = windowEvents(modality, r.windows, 2);
