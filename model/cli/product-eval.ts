@@ -112,7 +112,12 @@ export async function productAalto(
   const continuous = await productContinuous(
     'keystroke',
     usable.map((u) => ({ userId: u.userId, subject: u.userId, recordings: u.sequences })),
-    { encoder: input.encoder, calibration: input.calibration, detector: input.detector },
+    {
+      encoder: input.encoder,
+      calibration: input.calibration,
+      detector: input.detector,
+      onProgress: input.onProgress,
+    },
   );
   return productReport(
     'keystroke-aalto',
@@ -168,6 +173,7 @@ export async function productSapiMouse(
       encoder: input.encoder,
       calibration: input.calibration,
       detector: input.detector,
+      onProgress: input.onProgress,
       ...(input.blockProjection === undefined ? {} : { blockProjection: input.blockProjection }),
     },
   );
@@ -231,7 +237,12 @@ export async function productFixed(
       subject: u.userId,
       recordings: u.sequences,
     })),
-    { encoder: input.encoder, calibration: input.calibration, detector: input.detector },
+    {
+      encoder: input.encoder,
+      calibration: input.calibration,
+      detector: input.detector,
+      onProgress: input.onProgress,
+    },
   );
   return productReport('keystroke-fixed', result, continuous ?? emptyTrials(), usersLoaded, [
     `fixed text, leave one sample out (${folds} folds): enrol on the other samples' ${PRODUCT.windows.keysPerWindow}-key windows, query = the held-out sample (its windows' LLRs summed); impostor = the same sample index of every other user`,
