@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Modality } from '../features/schema';
 import type { DetectorConfig } from '../detector/config';
 import {
@@ -33,11 +32,7 @@ import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
 import { parseCommandLine } from './args';
 import { loadPohmm, loadSapiMouse } from './load-datasets';
 import { userFingerprint } from './training-identity';
-
-/** The shipped calibration file. */
-export const SHIPPED_CALIBRATION = fileURLToPath(
-  new URL('../product/calibration.json', import.meta.url),
-);
+import { SHIPPED_CALIBRATION_PATH, shippedEncoder } from './product-eval';
 
 /** Modalities `npm run calibrate` learns. */
 export const CALIBRATE_TASKS = ['keystroke', 'pointer'] as const;
@@ -81,7 +76,7 @@ export function parseCalibrateArgs(argv: readonly string[]): CalibrateArgs {
     offset: cl.int('offset', 0),
     model: cl.get('model'),
     blockProjection: cl.get('block-projection'),
-    out: cl.get('out') ?? SHIPPED_CALIBRATION,
+    out: cl.get('out') ?? SHIPPED_CALIBRATION_PATH,
   };
 }
 
@@ -188,9 +183,7 @@ export async function runCalibrate(
 
 /** The encoder a calibration run uses: `--model`'s, else the shipped one. */
 export function calibrationEncoder(args: CalibrateArgs): SharedEncoder {
-  const path =
-    args.model !== undefined
-      ? join(args.model, 'encoder.json')
-      : fileURLToPath(new URL(`../shared/default-${args.task}.json`, import.meta.url));
-  return encoderFromJSON(readFileSync(path, 'utf8'));
+  return args.model !== undefined
+    ? encoderFromJSON(readFileSync(join(args.model, 'encoder.json'), 'utf8'))
+    : shippedEncoder(args.task);
 }

@@ -16,7 +16,7 @@
  */
 import type { RawEvent } from '../events/schema';
 import type { Modality } from '../features/schema';
-import { type FeatureWindow, createWindower } from '../features/windower';
+import type { FeatureWindow } from '../features/windower';
 import { createRng } from '../random';
 import { NotEnoughWindowsError } from '../errors';
 import type { DetectorConfig } from '../detector/config';
@@ -31,7 +31,7 @@ import {
   productLlr,
   type ProductModels,
 } from '../product/scorer';
-import { scorableWindow } from '../product/learn-calibration';
+import { productWindows, scorableWindow } from '../product/learn-calibration';
 import {
   type ActionStream,
   type ContinuousOptions,
@@ -107,16 +107,7 @@ export interface ProductProtocolResult extends ProductScoreSets {
   emptyQueries: { genuine: number; impostor: number };
 }
 
-function windowsOf(
-  recordings: readonly (readonly RawEvent[])[],
-  modality: Modality,
-): FeatureWindow[] {
-  return recordings.flatMap((events) =>
-    createWindower(PRODUCT.windows)
-      .push(events)
-      .filter((w) => w.modality === modality),
-  );
-}
+const windowsOf = productWindows;
 
 /** A window's (or a query's) scores: the product's LLR and each component's likeness. */
 type QueryScores = { product: number } & Partial<Record<Component, number>>;
