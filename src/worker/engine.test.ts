@@ -198,6 +198,26 @@ describe('Engine: the pointer, with its block scorer', () => {
   });
 });
 
+describe('Engine: a changed shared model', () => {
+  it('rebuilds a refused embedding model from the stored step sequences instead of dropping it', async () => {
+    const name = 'engine-test-encoder-change';
+    const store = await ModelStore.open(name);
+    const first = Engine.withStore(store, 'cpu');
+    const trained = await first.ingest(typing(230, 61), 'sid-e', ALICE);
+    expect(trained.modelVersion).toMatch(/\+K$/); // keystroke scored with the shared encoder
+    // What a device holds after the shipped encoder changed: the embedding model no longer
+    // loads (here: it is gone), the detector does, the windows keep their steps.
+    const stored = await store.loadModel(ALICE.subjectKey, 'keystroke');
+    await store.saveModel(ALICE.subjectKey, 'keystroke', stored!.json, undefined, {
+      featureSchema: 2,
+    });
+    const next = Engine.withStore(store, 'cpu');
+    const update = await next.ingest(typing(25, 62), 'sid-e2', ALICE);
+    expect(update.modelVersion).toMatch(/\+K$/);
+    expect((await store.loadModel(ALICE.subjectKey, 'keystroke'))!.embedding).toBeDefined();
+  });
+});
+
 describe('Engine: template growth', () => {
   const counts = async (store: ModelStore) => (await store.counts()).windows[ALICE.subjectKey] ?? 0;
   const settle = async (engine: Engine) => void (await engine.status(ALICE));

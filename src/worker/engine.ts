@@ -141,16 +141,43 @@ export class Engine {
   private async load(key: string): Promise<SubjectModels> {
     const subject: SubjectModels = { key, models: new Map(), enrolCounts: new Map() };
     for (const modality of MODALITIES) {
-      subject.enrolCounts.set(
+      const stored = await (
+        await this.store()
+      ).windows(
+        key,
         modality,
-        (
-          await (
-            await this.store()
-          ).windows(key, modality, FEATURE_SCHEMA_VERSION, SEQUENCE_SCHEMA_VERSION)
-        ).length,
+        FEATURE_SCHEMA_VERSION,
+        SEQUENCE_SCHEMA_VERSION,
+        BLOCK_FEATURE_VERSION,
       );
+      subject.enrolCounts.set(modality, stored.length);
+      await this.loadModels(subject, modality);
+      // A shared model changed (a new encoder or block projection): the component's stored model
+      // was refused, so the modality is refitted from the stored windows, which keep everything
+      // a refit needs, rather than scoring without that component until the user re-enrols.
+      const models = subject.models.get(modality);
+      const lacks = (c: 'embedding' | 'block', usable: number): boolean =>
+        PRODUCT.components[modality].includes(c) &&
+        models?.[c] === undefined &&
+        (c === 'block' || this.encoders.has(modality)) &&
+        usable >= this.minEnrollWindows;
+      if (
+        models !== undefined &&
+        (lacks('embedding', stored.filter((w) => w.steps !== undefined).length) ||
+          lacks('block', stored.filter((w) => w.block !== undefined).length))
+      ) {
+        await this.fit(subject, modality);
+      }
+    }
+    return subject;
+  }
+
+  /** The stored models of a modality, each component that still matches the shipped models. */
+  private async loadModels(subject: SubjectModels, modality: Modality): Promise<void> {
+    const key = subject.key;
+    {
       const stored = await (await this.store()).loadModel(key, modality);
-      if (stored === null) continue;
+      if (stored === null) return;
       try {
         const detector = UserModel.fromJSON(stored.json);
         let embedding: EmbeddingUserModel | undefined;
@@ -188,7 +215,6 @@ export class Engine {
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
       }
     }
-    return subject;
   }
 
   private windower(key: string): Windower {
