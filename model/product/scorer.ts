@@ -33,8 +33,8 @@ import {
   decisionConfidence,
   updateDecision,
 } from './decision';
-import calibrationFile from './calibration.json';
-import pointerBlockFile from '../shared/default-pointer-block.json';
+import calibrationFile from './calibration.json' with { type: 'json' };
+import pointerBlockFile from '../shared/default-pointer-block.json' with { type: 'json' };
 import { BlockProjection } from '../pointer/block-projection';
 import { BlockScorer } from '../pointer/block-scorer';
 
