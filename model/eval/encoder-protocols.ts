@@ -35,11 +35,12 @@ import {
   PRODUCT,
   disposeProductModels,
   fitProductModels,
-  productScore,
+  productLlr,
   type ProductModels,
   type ScorableWindow,
 } from '../product/scorer';
 import { NotEnoughWindowsError } from '../errors';
+import { scorableWindow } from '../product/learn-calibration';
 import type { FeatureWindow } from '../features/windower';
 import type { Modality } from '../features/schema';
 
@@ -65,7 +66,7 @@ async function productModel(
   modality: Modality,
   enrol: readonly FeatureWindow[],
   options: EncoderProtocolOptions,
-): Promise<{ score(w: FeatureWindow): number; dispose(): void } | undefined> {
+): Promise<{ llr(w: FeatureWindow): number; dispose(): void } | undefined> {
   let models: ProductModels;
   try {
     models = await fitProductModels(modality, enrol.map(scorable), encoder, {
@@ -77,15 +78,13 @@ async function productModel(
     throw err;
   }
   return {
-    score: (w) => productScore(models, scorable(w)),
+    llr: (w) => productLlr(models, scorable(w)),
     dispose: () => disposeProductModels(models),
   };
 }
 
 /** A feature window as the product scorer reads it. */
-function scorable(w: FeatureWindow): ScorableWindow {
-  return { vector: w.vector, sequence: { steps: w.steps, n: w.stepCount } };
-}
+const scorable: (w: FeatureWindow) => ScorableWindow = scorableWindow;
 
 /** Windows of raw streams (each through a fresh windower). */
 function windowsOf(

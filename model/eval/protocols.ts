@@ -18,6 +18,8 @@ import type { Modality } from '../features/schema';
 import { type FeatureWindow, createWindower } from '../features/windower';
 import { IGNORED_POINTER_FLAGS } from '../features/pointer';
 import { createRng } from '../random';
+import { windowLlr } from '../product/calibration';
+import { PRODUCT } from '../product/scorer';
 import {
   type ActionStream,
   type ContinuousOptions,
@@ -214,11 +216,21 @@ function streamOf(
 }
 
 /**
+ * A detector's window LLR with the product's calibration for the detector alone: what the
+ * continuous simulation folds into the product's decision.
+ */
+function detectorLlr(model: UserModel): { llr(v: Float32Array): number } {
+  return {
+    llr: (v) => windowLlr(PRODUCT.calibration, model.modality, { detector: model.standardized(v) }),
+  };
+}
+
+/**
  * Continuous trials of one enrolled model: its own held-out stream, and a seeded draw of at most
  * `impostorsPerUser` of the `candidates` (indices into `streams`) as impostors.
  */
 export function continuousOf<W = Float32Array>(
-  model: { score(window: W): number },
+  model: { llr(window: W): number },
   modality: Modality,
   own: ActionStream<W>,
   streams: readonly ActionStream<W>[],
@@ -236,7 +248,7 @@ export function continuousOf<W = Float32Array>(
   }
   const { impostorsPerUser: _unused, ...sim } = options.continuous ?? {};
   const picked = pool.slice(0, max).map((o) => streams[o]!);
-  return continuousTrials((ws) => ws.map((w) => model.score(w)), modality, own, picked, sim);
+  return continuousTrials((ws) => ws.map((w) => model.llr(w)), modality, own, picked, sim);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +363,7 @@ export async function keystrokeAaltoProtocol(
     mergeTrials(
       continuous,
       await continuousOf(
-        model,
+        detectorLlr(model),
         'keystroke',
         subject.held,
         heldStreams,
@@ -465,7 +477,7 @@ export async function mouseSapiMouseProtocol(
     mergeTrials(
       continuous,
       await continuousOf(
-        model,
+        detectorLlr(model),
         'pointer',
         u.held,
         heldStreams,
@@ -591,7 +603,7 @@ async function leaveOneOut(
         mergeTrials(
           continuous,
           await continuousOf(
-            model,
+            detectorLlr(model),
             'keystroke',
             firstSamples[u]!,
             firstSamples,
