@@ -51,9 +51,11 @@ describe('openSqliteStore', () => {
     await store.close();
   });
 
-  it('refuses a database written by a newer server', () => {
+  it('refuses a database written by a newer server', async () => {
     const path = tempPath();
-    openSqliteStore(path).close();
+    // close() resolves once the writer thread has closed its connection: not awaiting it raced
+    // the directory's removal after the test (ENOTEMPTY, seen once on a clean clone).
+    await openSqliteStore(path).close();
     const db = new Database(path);
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
