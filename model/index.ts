@@ -1,6 +1,6 @@
 /**
  * Public API of Tacit's on-device model library: raw events → feature windows → per-user
- * detector → session fusion. Pure TypeScript plus TensorFlow.js; no DOM, no Node. The synthetic
+ * detector → product scorer and session decision. Pure TypeScript plus TensorFlow.js; no DOM, no Node. The synthetic
  * user generator for tests lives apart, in `model/testing/synthetic`.
  */
 import { USER_MODEL_VERSION } from './detector/serialization';
@@ -85,19 +85,6 @@ export {
   USER_MODEL_VERSION,
   type UserModelJSON,
 } from './detector/serialization';
-
-export {
-  DEFAULT_FUSION_CONFIG,
-  EMPTY_FUSION_STATE,
-  fuseWindows,
-  fusionResult,
-  resolveFusionConfig,
-  updateFusion,
-  type FusionConfig,
-  type FusionResult,
-  type FusionState,
-  type ScoredWindow,
-} from './fusion';
 
 export {
   FeatureSchemaError,

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DetectorConfig } from '../detector/config';
 import { EVAL_TASKS, type EvalReport, type EvalTask } from '../eval/report';
+import { PRODUCT } from '../product/scorer';
 import { type RocCurveInput, rocSvg } from '../eval/roc-svg';
 import { parseCommandLine } from './args';
 import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
@@ -140,7 +141,10 @@ export async function runEval(args: EvalArgs, options: RunOptions = {}): Promise
   const calibration = loadCalibration(args.calibration);
   const input = (modality: 'keystroke' | 'pointer') => ({
     task: args.task,
-    encoder: shared?.encoder ?? shippedEncoder(modality),
+    // The product fuses no embedding for the pointer (PRODUCT.components): no encoder to load.
+    encoder: PRODUCT.components[modality].includes('embedding')
+      ? (shared?.encoder ?? shippedEncoder(modality))
+      : undefined,
     calibration,
     ...(args.blockProjection === undefined
       ? {}

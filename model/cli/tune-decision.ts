@@ -10,7 +10,6 @@
  * `model/product/calibration.json` (`clamp`) and `model/product/scorer.ts` by hand, so that a
  * change of the shipped decision is a reviewed commit.
  */
-import { parseArgs } from 'node:util';
 import type { Modality } from '../features/schema';
 import { summarizeContinuous, type ContinuousSummary } from '../eval/continuous';
 import {
@@ -18,6 +17,7 @@ import {
   productLlrStreams,
   trialsFromStreams,
 } from '../eval/product-protocols';
+import { parseCommandLine } from './args';
 import { loadAalto, loadSapiMouse } from './load-datasets';
 import { loadCalibration, refuseCalibrationUsers, shippedEncoder } from './product-eval';
 import { userFingerprint } from './training-identity';
@@ -39,8 +39,8 @@ export async function tuneDecision(
   modality: Modality,
   users: readonly ContinuousUser[],
   log: (line: string) => void = () => {},
+  calibration = loadCalibration(),
 ): Promise<DecisionTuning> {
-  const calibration = loadCalibration();
   const streams = await productLlrStreams(modality, users, {
     encoder: shippedEncoder(modality),
     calibration,
@@ -75,31 +75,26 @@ export async function tuneDecision(
 
 /** Entry: `npm run tune -- decision …` (argv after `decision`). */
 export async function runTuneDecision(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      data: { type: 'string' },
-      users: { type: 'string' },
-      offset: { type: 'string', default: '0' },
-      modality: { type: 'string', default: 'keystroke' },
-    },
-    strict: true,
-  });
-  if (values.data === undefined) throw new TypeError('--data <dir> is required');
-  const modality = values.modality;
+  const cl = parseCommandLine(
+    ['decision', ...argv],
+    ['decision'],
+    ['data', 'users', 'offset', 'modality'],
+  );
+  const data = cl.required('data', '<dir>');
+  const modality = cl.get('modality') ?? 'keystroke';
   if (modality !== 'keystroke' && modality !== 'pointer')
     throw new TypeError('--modality must be keystroke or pointer');
-  const offset = Number(values.offset);
-  const limit = values.users === undefined ? undefined : Number(values.users);
+  const offset = cl.int('offset', 0) ?? 0;
+  const limit = cl.int('users', 2);
   const calibration = loadCalibration();
   let users: ContinuousUser[];
   if (modality === 'keystroke') {
-    const loaded = loadAalto(values.data, { offset, ...(limit === undefined ? {} : { limit }) });
+    const loaded = loadAalto(data, { offset, ...(limit === undefined ? {} : { limit }) });
     users = refuseCalibrationUsers(loaded, calibration, 'keystroke', (u) =>
       userFingerprint(u.sequences[0] ?? []),
     ).map((u) => ({ userId: u.userId, subject: u.userId, recordings: u.sequences }));
   } else {
-    const loaded = loadSapiMouse(values.data).slice(
+    const loaded = loadSapiMouse(data).slice(
       offset,
       limit === undefined ? undefined : offset + limit,
     );
@@ -111,7 +106,7 @@ export async function runTuneDecision(argv: readonly string[]): Promise<void> {
       recordings: [u.session3min, u.session1min],
     }));
   }
-  const t = await tuneDecision(modality, users, (l) => console.error(l));
+  const t = await tuneDecision(modality, users, (l) => console.error(l), calibration);
   const n = (x: number | null) => (x === null ? '—' : String(x));
   console.log('clamp  budget  impostor median  p95  never  genuine clean  false flags/1000');
   for (const r of t.rows) {
