@@ -16,9 +16,10 @@
  * measured the generator, not the server.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { calculateJwkThumbprint } from 'jose';
+import { KeepAlivePool, jsonPost, type RawAnswer } from './keep-alive-pool';
 import type { FromGenerator, GeneratorStep, ToGenerator } from './server-protocol';
 
 interface Device {
@@ -225,14 +226,14 @@ function fromSorted(sorted: Float64Array, q: number): number {
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
-function errorKind(res: IncomingMessage, body: string): string {
+function errorKind(answer: RawAnswer): string {
   try {
-    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    const code = (JSON.parse(answer.body) as { error?: { code?: unknown } }).error?.code;
     if (typeof code === 'string') return code;
   } catch {
     // not our error body
   }
-  return `HTTP ${res.statusCode}`;
+  return `HTTP ${answer.status}`;
 }
 
 async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<GeneratorStep> {
@@ -240,8 +241,11 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const measured = Math.round(m.rate * m.seconds);
   const total = warmup + measured;
   const { bodies, owners } = presign(total, m.rate);
+  const host = target.hostname;
+  const port = Number(target.port);
+  const requests = bodies.map((body) => jsonPost(host, port, '/v1/attestations', body));
   const broken = new Set<Device>();
-  agent = newAgent();
+  const pool = new KeepAlivePool(host, port, connections, m.timeoutMs);
 
   const latency = new Float64Array(measured).fill(NaN);
   const slip = new Float64Array(total);
@@ -256,9 +260,6 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   let lastAnswerAt = 0;
   let finished = false;
   let allAnswered: () => void = () => {};
-  const host = target.hostname;
-  const port = target.port;
-
   const fail = (i: number, kind: string) => {
     broken.add(owners[i]!);
     if (finished) return;
@@ -275,45 +276,25 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
 
   const answeredAt = new Uint8Array(total);
   const fire = (i: number, scheduled: number) => {
-    const body = bodies[i]!;
-    let settled = false;
-    const once = (fn: () => void) => {
-      if (settled || finished) return;
-      settled = true;
+    pool.send(requests[i]!, (err, answer) => {
+      if (finished) return;
+      const at = performance.now();
       answeredAt[i] = 1;
-      fn();
-      settle();
-    };
-    const req = request(
-      {
-        agent,
-        host,
-        port,
-        method: 'POST',
-        path: '/v1/attestations',
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        const at = performance.now();
-        if (res.statusCode === 202) {
-          res.resume();
-          once(() => {
-            accepted += i >= warmup ? 1 : 0;
-            if (i >= warmup) latency[i - warmup] = at - scheduled;
-          });
-          return;
+      if (err)
+        fail(
+          i,
+          err.message === 'timeout'
+            ? 'timeout'
+            : ((err as NodeJS.ErrnoException).code ?? 'request error'),
+        );
+      else if (answer!.status === 202) {
+        if (i >= warmup) {
+          accepted += 1;
+          latency[i - warmup] = at - scheduled;
         }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => once(() => fail(i, errorKind(res, Buffer.concat(chunks).toString()))));
-        res.on('error', () => once(() => fail(i, 'response error')));
-      },
-    );
-    req.setTimeout(m.timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      once(() => fail(i, err.message === 'timeout' ? 'timeout' : (err.code ?? 'request error'))),
-    );
-    req.end(body);
+      } else fail(i, errorKind(answer!));
+      settle();
+    });
     inFlight += 1;
     if (inFlight > maxInFlight) maxInFlight = inFlight;
     slip[i] = performance.now() - scheduled;
@@ -356,7 +337,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     devices = devices.filter((d) => !broken.has(d));
     cursor = 0;
   }
-  agent.destroy();
+  pool.close();
 
   const ok = latency.filter((v) => !Number.isNaN(v)).sort();
   const measuredSlip = slip.slice(0, sent).sort();
