@@ -30,7 +30,10 @@ import {
   UnknownSession,
 } from '../src/errors';
 import type { Logger } from '../src/observability/log';
-import type { TacitService } from '../src/services/service';
+import type { DeviceService } from '../src/services/devices';
+import type { EnrollmentService } from '../src/services/enrollment';
+import type { SessionService } from '../src/services/sessions';
+import type { TokenService } from '../src/services/tokens';
 import type { BankSessionRecord, Store } from '../src/store/store';
 import type { AppVariables } from '../src/http/types';
 import {
@@ -59,7 +62,11 @@ const CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ance
 
 /** What the demo bank needs. */
 export interface DemoBankDeps {
-  service: TacitService;
+  /** The Tacit operations it calls in-process, as a bank would over HTTP. */
+  service: Pick<EnrollmentService, 'createEnrollmentCode'> &
+    Pick<DeviceService, 'listDevices'> &
+    Pick<SessionService, 'openSession' | 'getSession' | 'endSession'> &
+    Pick<TokenService, 'issueSessionToken' | 'introspect'>;
   store: Store;
   clock: Clock;
   logger: Logger;

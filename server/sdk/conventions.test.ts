@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { AssuranceLevel as ServerLevel } from '../src/domain/assurance';
 import type { Decision as ServerDecision, Thresholds } from '../src/domain/decision';
-import type { ActiveToken, InactiveToken } from '../src/services/service';
+import type { ActiveToken, InactiveToken } from '../src/services/tokens';
 import * as sdk from './index';
 import type {
   ActiveIntrospection,

@@ -53,7 +53,13 @@ import { jwksRoutes } from './http/routes/jwks';
 import { metricsRoutes } from './http/routes/metrics';
 import { sessionRoutes } from './http/routes/sessions';
 import { signingKeyRoutes } from './http/routes/signing-keys';
-import { TacitService } from './services/service';
+import { AttestationService } from './services/attestations';
+import { DecisionService } from './services/decisions';
+import { DeviceService } from './services/devices';
+import { EnrollmentService } from './services/enrollment';
+import { MaintenanceService } from './services/maintenance';
+import { SessionService } from './services/sessions';
+import { TokenService } from './services/tokens';
 import type { Store } from './store/store';
 import type { AppEnv } from './http/types';
 
@@ -88,10 +94,23 @@ export interface AppDeps {
   cors?: CorsConfig;
 }
 
-/** The app, its service layer, audit trail and metrics (for tests and maintenance). */
+/** The service layer: one service per aggregate (docs/server.md, "Layout"). */
+export interface AppServices {
+  enrollment: EnrollmentService;
+  devices: DeviceService;
+  sessions: SessionService;
+  attestations: AttestationService;
+  tokens: TokenService;
+  decisions: DecisionService;
+  deviceSelf: DeviceSelfService;
+  /** Retention purges (run by `main.ts`). */
+  maintenance: MaintenanceService;
+}
+
+/** The app, its services, audit trail and metrics (for tests and maintenance). */
 export interface TacitApp {
   app: Hono<AppEnv>;
-  service: TacitService;
+  services: AppServices;
   audit: AuditTrail;
   metrics: Metrics;
 }
@@ -122,12 +141,27 @@ function fromHttpException(err: HTTPException): TacitError | undefined {
 export function createApp(deps: AppDeps): TacitApp {
   const { logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const audit = new AuditTrail({ store: deps.store, clock: deps.clock, logger, metrics });
-  const service = new TacitService({ ...deps, metrics, audit });
-  const deviceSelf = new DeviceSelfService({ ...deps, audit });
+  const { store, clock, policy } = deps;
+  const audit = new AuditTrail({ store, clock, logger, metrics });
+  const sessions = new SessionService({ store, clock, logger, audit });
+  const services: AppServices = {
+    enrollment: new EnrollmentService({ store, clock, logger, audit, policy }),
+    devices: new DeviceService({ store, clock, logger, audit }),
+    sessions,
+    attestations: new AttestationService({ store, clock, metrics, audit }),
+    tokens: new TokenService({ store, keys: deps.keys, clock, issuer: deps.issuer, policy }),
+    decisions: new DecisionService({ store, clock, metrics, audit, sessions, policy }),
+    deviceSelf: new DeviceSelfService({ store, clock, issuer: deps.issuer, logger, audit }),
+    maintenance: new MaintenanceService({
+      store,
+      clock,
+      audit,
+      auditRetentionDays: deps.auditRetentionDays,
+    }),
+  };
+  const { enrollment, devices, tokens } = services;
   const routeDeps: RouteDeps = {
-    service,
-    deviceSelf,
+    ...services,
     apiKeys: deps.apiKeys,
     keys: deps.keys,
     store: deps.store,
@@ -215,7 +249,16 @@ export function createApp(deps: AppDeps): TacitApp {
     app.route(
       '/bank',
       createDemoBank({
-        service,
+        // The operations a bank would call over HTTP, called in-process.
+        service: {
+          createEnrollmentCode: (rp, subject) => enrollment.createEnrollmentCode(rp, subject),
+          listDevices: (rp, subject) => devices.listDevices(rp, subject),
+          openSession: (rp, subject) => sessions.openSession(rp, subject),
+          getSession: (rp, sid) => sessions.getSession(rp, sid),
+          endSession: (rp, sid) => sessions.endSession(rp, sid),
+          issueSessionToken: (rp, sid) => tokens.issueSessionToken(rp, sid),
+          introspect: (rp, token) => tokens.introspect(rp, token),
+        },
         store: deps.store,
         clock: deps.clock,
         logger,
@@ -250,5 +293,5 @@ export function createApp(deps: AppDeps): TacitApp {
     return c.json({ error: { code: 'ERR_INTERNAL', message: 'internal error' } }, 500);
   });
 
-  return { app, service, audit, metrics };
+  return { app, services, audit, metrics };
 }

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const port = await listen(server, config.port, config.host);
   const scheme = config.tls ? 'https' : 'http';
   const url = `${scheme}://${urlHost(config.host)}:${port}`;
-  const { app, service, audit } = createApp({
+  const { app, services, audit } = createApp({
     store,
     keys,
     clock: systemClock,
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
 
   const purge = async () => {
     try {
-      logger.info('purge', { ...(await service.purgeExpired()) });
+      logger.info('purge', { ...(await services.maintenance.purgeExpired()) });
     } catch (err) {
       logger.error('purge_failed', errorFields(err));
     }

@@ -323,7 +323,7 @@ describe('retention', () => {
     await boundSession(h, 'bob'); // 4 records at T0 + 200 d
     h.clock.advance(200 * DAY); // T0 + 400 d: the first 4 are past 365 days
     const before = await auditRecords(h);
-    const purged = await h.service.purgeExpired();
+    const purged = await h.services.maintenance.purgeExpired();
     expect(purged.auditRecords).toBe(4);
 
     const after = await auditRecords(h);
@@ -351,13 +351,13 @@ describe('retention', () => {
     h = await createHarness({ auditRetentionDays: 1 });
     await boundSession(h);
     h.clock.advance(2 * DAY);
-    expect((await h.service.purgeExpired()).auditRecords).toBe(4);
+    expect((await h.services.maintenance.purgeExpired()).auditRecords).toBe(4);
     // Only the purge record itself is left, chained to the anchor.
     expect((await auditRecords(h)).map((r) => [r.seq, r.type])).toEqual([[5, 'audit.purged']]);
     await boundSession(h, 'bob');
     expect(await verify()).toMatchObject({ ok: true, records: 5, anchor: { seq: 4 } });
     // Nothing old enough: nothing purged, nothing recorded.
-    expect((await h.service.purgeExpired()).auditRecords).toBe(0);
+    expect((await h.services.maintenance.purgeExpired()).auditRecords).toBe(0);
     expect((await auditRecords(h)).at(-1)?.type).not.toBe('audit.purged');
   });
 
@@ -368,7 +368,7 @@ describe('retention', () => {
     h.clock.set(h.clock.now() - 399 * DAY);
     await boundSession(h, 'carol'); // seq 9-12, "old" timestamps after new ones
     h.clock.set(h.clock.now() + 399 * DAY);
-    expect((await h.service.purgeExpired()).auditRecords).toBe(4);
+    expect((await h.services.maintenance.purgeExpired()).auditRecords).toBe(4);
     expect((await auditRecords(h))[0]!.seq).toBe(5);
     expect((await verify()).ok).toBe(true);
   });

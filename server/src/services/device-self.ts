@@ -26,8 +26,8 @@ import {
   UnknownSession,
 } from '../errors';
 import type { Logger } from '../observability/log';
-import { POLICY } from '../domain/policy';
 import type { DeviceRecord, SessionRecord, Store } from '../store/store';
+import { iso, jtiExpiry } from './shared';
 
 /** A device whose DPoP proof was accepted for this request. */
 export interface AuthenticatedDevice {
@@ -81,13 +81,6 @@ export interface DeviceSelfDeps {
   issuer: string;
   logger: Logger;
   audit: AuditTrail;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** A `jti` is remembered as long as its proof or statement could still pass the freshness check. */
-function jtiExpiry(iatSeconds: number): number {
-  return Math.ceil((iatSeconds + POLICY.freshnessWindowS) * 1000) + 1000;
 }
 
 /** The device endpoints' operations. See the module comment. */

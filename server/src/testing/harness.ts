@@ -13,7 +13,7 @@ import {
   generateKeyPair,
   type CryptoKey,
 } from 'jose';
-import { createApp, type AppDeps } from '../app';
+import { createApp, type AppDeps, type AppServices } from '../app';
 import type { AuditTrail } from '../services/audit';
 import { chainHash } from '../crypto/attestation';
 import { createApiKeyRegistry } from '../http/middleware/auth';
@@ -22,7 +22,6 @@ import { loadServerKeys } from '../crypto/keys';
 import { memoryLogger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { NO_RATE_LIMITS } from '../http/middleware/rate-limit';
-import type { TacitService } from '../services/service';
 import type { AuditRecord, PublicJwk, SessionRecord, Store, StoreCounts } from '../store/store';
 import { openTestStore, type AuditTamper } from './test-store';
 
@@ -80,7 +79,8 @@ export type HarnessOptions = Partial<
 /** A running in-process server. */
 export interface Harness {
   app: ReturnType<typeof createApp>['app'];
-  service: TacitService;
+  /** The app's services (the same instances its routes call). */
+  services: AppServices;
   audit: AuditTrail;
   metrics: Metrics;
   store: Store;
@@ -108,7 +108,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const logger = memoryLogger();
   const keys = await loadServerKeys(store, clock);
   const issuer = 'http://tacit.test';
-  const { app, service, audit, metrics } = createApp({
+  const { app, services, audit, metrics } = createApp({
     store,
     keys,
     clock,
@@ -153,7 +153,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   };
   return {
     app,
-    service,
+    services,
     audit,
     metrics,
     store,

@@ -15,16 +15,16 @@ const body = attestationBody;
  * Attestation route (device): `{attestation}` → 202 `{seq, assurance, level}`. The answer is
  * sent only after the attestation is committed to the store.
  */
-export function attestationRoutes({ service }: RouteDeps): Hono<AppEnv> {
+export function attestationRoutes({ attestations }: RouteDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post('/v1/attestations', async (c) => {
     let attestation: string;
     try {
       ({ attestation } = await readJson(c, body));
     } catch (err) {
       // A malformed body is an attestation outcome too: counted and audited.
-      await service.attestationRejected(err);
+      await attestations.attestationRejected(err);
       throw err;
     }
-    return c.json(await service.acceptAttestation(attestation), 202);
+    return c.json(await attestations.acceptAttestation(attestation), 202);
   });
 }

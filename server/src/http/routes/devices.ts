@@ -19,25 +19,25 @@ const revokeBody = subjectBody;
  * - `POST /v1/devices/:deviceId/revoke` (bank): `{subject}` → 200 device
  * - `POST /v1/admin/devices/:deviceId/revoke` (admin): → 200 `{deviceId, revoked}`
  */
-export function deviceRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+export function deviceRoutes({ enrollment, devices, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
   const admin = requireRole(apiKeys, 'admin');
   return new Hono<AppEnv>()
     .post('/v1/devices', async (c) => {
-      const { enrollment } = await readJson(c, enrollBody);
-      return c.json(await service.enrollDevice(enrollment), 201);
+      const { enrollment: statement } = await readJson(c, enrollBody);
+      return c.json(await enrollment.enrollDevice(statement), 201);
     })
     .get('/v1/devices', bank, async (c) => {
       const subject = validate(subjectSchema, c.req.query('subject'));
-      return c.json({ devices: await service.listDevices(c.var.rp, subject) });
+      return c.json({ devices: await devices.listDevices(c.var.rp, subject) });
     })
     .post('/v1/devices/:deviceId/revoke', bank, async (c) => {
       const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
       const { subject } = await readJson(c, revokeBody);
-      return c.json(await service.revokeDevice(c.var.rp, subject, deviceId));
+      return c.json(await devices.revokeDevice(c.var.rp, subject, deviceId));
     })
     .post('/v1/admin/devices/:deviceId/revoke', admin, async (c) => {
       const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
-      return c.json(await service.revokeDeviceEverywhere(deviceId, c.var.rp));
+      return c.json(await devices.revokeDeviceEverywhere(deviceId, c.var.rp));
     });
 }

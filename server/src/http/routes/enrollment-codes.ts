@@ -14,10 +14,10 @@ import type { RouteDeps } from './deps';
 const body = subjectBody;
 
 /** Enrollment-code route (role `bank`): `{subject}` → 201 `{code, expiresAt}`. */
-export function enrollmentCodeRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+export function enrollmentCodeRoutes({ enrollment, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
   return new Hono<AppEnv>().post('/v1/enrollment-codes', bank, async (c) => {
     const { subject } = await readJson(c, body);
-    return c.json(await service.createEnrollmentCode(c.var.rp, subject), 201);
+    return c.json(await enrollment.createEnrollmentCode(c.var.rp, subject), 201);
   });
 }

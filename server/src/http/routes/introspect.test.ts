@@ -98,7 +98,7 @@ describe('POST /v1/introspect', () => {
 
   it('a token that outlived its session row (purged) → inactive', async () => {
     h.clock.advance(31 * 60 * 1000 + 7 * 24 * 3600 * 1000);
-    await h.service.purgeExpired();
+    await h.services.maintenance.purgeExpired();
     expect(await h.store.getSession(s.sid)).toBeUndefined();
     expect((await introspectForm(token)).text).toBe(INACTIVE);
   });

@@ -16,9 +16,9 @@ const body = introspectBody;
  * Introspection route (role `bank`): form `token=…` or JSON `{token}` → `{active: false}` or
  * the active token's claims with the session's current assurance.
  */
-export function introspectRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+export function introspectRoutes({ tokens, apiKeys }: RouteDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().post('/v1/introspect', requireRole(apiKeys, 'bank'), async (c) => {
     const { token } = await readJsonOrForm(c, body);
-    return c.json(await service.introspect(c.var.rp, token));
+    return c.json(await tokens.introspect(c.var.rp, token));
   });
 }

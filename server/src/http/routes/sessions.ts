@@ -21,28 +21,28 @@ const openBody = subjectBody;
  * - `POST /v1/sessions/:sid/decision` (bank that opened it): → 200 `{action, reasons,
  *   assurance, level, policy}`; a `terminate` ends the session (ERR_SESSION_TERMINATED after)
  */
-export function sessionRoutes({ service, apiKeys }: RouteDeps): Hono<AppEnv> {
+export function sessionRoutes({ sessions, tokens, decisions, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
   return new Hono<AppEnv>()
     .post('/v1/sessions', bank, async (c) => {
       const { subject } = await readJson(c, openBody);
-      return c.json(await service.openSession(c.var.rp, subject), 201);
+      return c.json(await sessions.openSession(c.var.rp, subject), 201);
     })
     .post('/v1/sessions/bind', async (c) => {
       const { binding } = await readJson(c, bindBody);
-      return c.json(await service.bindSession(binding));
+      return c.json(await sessions.bindSession(binding));
     })
     .post('/v1/sessions/:sid/token', bank, async (c) => {
       const sid = validate(pathIdSchema, c.req.param('sid'));
-      return c.json(await service.issueSessionToken(c.var.rp, sid));
+      return c.json(await tokens.issueSessionToken(c.var.rp, sid));
     })
     .post('/v1/sessions/:sid/decision', bank, async (c) => {
       const sid = validate(pathIdSchema, c.req.param('sid'));
-      return c.json(await service.decide(c.var.rp, sid));
+      return c.json(await decisions.decide(c.var.rp, sid));
     })
     .delete('/v1/sessions/:sid', bank, async (c) => {
       const sid = validate(pathIdSchema, c.req.param('sid'));
-      await service.endSession(c.var.rp, sid);
+      await sessions.endSession(c.var.rp, sid);
       return c.body(null, 204);
     });
 }
