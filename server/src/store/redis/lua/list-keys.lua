@@ -1,0 +1,3 @@
+-- Script `tacitListKeys`. ARGV[1] is the key prefix.
+local P = ARGV[1]
+return {redis.call('HGETALL', P .. 'keys'), redis.call('HGETALL', P .. 'keys:retired')}
