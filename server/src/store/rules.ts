@@ -149,7 +149,7 @@ export interface RotationRead {
   oldEnrollments: readonly EnrollmentState[];
   /** The new key has an enrollment (revoked ones included). */
   newKeyEnrolled: boolean;
-  /** The sessions bound to the old key. */
+  /** The sessions bound to the old key (others are ignored). */
   sessions: readonly (SessionState & { sid: string })[];
 }
 
@@ -169,7 +169,11 @@ export type RotationDecision =
  * key none at all (revoked ones included: a key is never reused); its unrevoked enrollments
  * move to the new key (the old ones are revoked) and its live sessions are re-bound.
  */
-export function decideDeviceRotation(read: RotationRead, now: number): RotationDecision {
+export function decideDeviceRotation(
+  read: RotationRead,
+  oldJkt: string,
+  now: number,
+): RotationDecision {
   if (read.jtiSeen) return { ok: false, reason: 'replay' };
   const moved = revocationTargets(read.oldEnrollments).sort(
     (a, b) => a.createdAt - b.createdAt || compare(a.rp, b.rp) || compare(a.subject, b.subject),
@@ -177,7 +181,7 @@ export function decideDeviceRotation(read: RotationRead, now: number): RotationD
   if (moved.length === 0) return { ok: false, reason: 'revoked' };
   if (read.newKeyEnrolled) return { ok: false, reason: 'in-use' };
   const sessions = read.sessions
-    .filter((s) => s.deviceJkt !== null && isLive(s, now))
+    .filter((s) => s.deviceJkt === oldJkt && isLive(s, now))
     .map((s) => s.sid)
     .sort(compare);
   return { ok: true, moved, sessions };

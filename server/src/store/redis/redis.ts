@@ -1,37 +1,18 @@
 /**
  * {@link Store} on Redis (ioredis), so several server instances can share one state.
  *
- * **Atomicity.** Every method that reads and then writes runs as one Lua script (EVALSHA via
- * ioredis `defineCommand`): Redis runs a script without interleaving any other command, so
- * the preconditions (a `jti` not seen, an enrollment code unused, a session not bound to
- * another key, the attestation compare-and-set on `(device, lastSeq, lastHash)`, a live
- * session for a termination) are checked and acted on in one step, whichever instance sends
- * it. Scripts check everything before their first write (a failed check writes nothing).
+ * **Atomicity.** Every method that reads and then writes runs as one Lua script
+ * (`lua/*.lua`, registered by `scripts.ts`): Redis runs a script without interleaving any other
+ * command, so whichever instance sends it, an action's preconditions hold when it writes. The
+ * decisions themselves (may this key enroll, bind, rotate; which enrollments a revocation
+ * revokes) are `rules.ts`, the same functions SQLite decides with: an action script reads the
+ * state the rule needs, Node decides, and the script writes the decision only if it reads the
+ * same state again (`group-commit.ts`). The attestation, termination and `jti` compare-and-sets
+ * are decided inside their scripts (deciding them in Node would cost a read first); their
+ * files name the rule they implement.
  *
- * **Audit chain.** A record's hash is SHA-256 over canonical JSON, computed in Node with the
- * same `auditHash` as SQLite (Redis's Lua has no SHA-256). An audited action is sent with its
- * records already chained to the head `{seq, hash}` they assume, plus the outcome the records
- * describe; the script appends them only if the head and the outcome are still those, and
- * otherwise writes nothing and answers the current outcome, so the records are rebuilt and the
- * action sent again. An action that needs its outcome to build its records (enrollment,
- * binding, revocation) is first sent as a probe that changes nothing.
- *
- * **Group commit.** Audited actions are not sent one by one (each would wait for its own round
- * trip and, with `appendfsync always`, its own fsync, and they could not overlap: each needs
- * the head the previous one left). The actions requested while the previous batch was in
- * flight (or during one event-loop turn) go to Redis as ONE script call (`tacitBatch`), each
- * with its records chained on the previous action's, assuming the previous ones succeed. The
- * script runs them in order, each still all-or-nothing (check, then action and its records);
- * an action whose head or outcome is not the assumed one writes nothing and is reported, and
- * the script goes on (actions that append no record still apply). Node resolves each caller
- * when its own action committed, rebuilds the others from the real head and puts them first
- * in the next batch (at most {@link MAX_AUDIT_ATTEMPTS} sends each). One script rather than a
- * pipeline of scripts: no other instance's write can land between two actions of a batch
- * (which would invalidate every later one), and Redis fsyncs once for the whole batch. Only
- * one batch per process is in flight, since the next one chains on its result; another
- * instance moving the head costs a retry of the batch's audited actions, never a lost or
- * duplicated record (a record is only written with its action, at the seq after the head it
- * was hashed against).
+ * **Audit chain and group commit**: `group-commit.ts` (records hashed in Node, appended by
+ * compare-and-set on the head; the audited actions of one event-loop turn in one script call).
  *
  * **Durability.** A method that returned has been applied by Redis, which acknowledges
  * before anything reaches disk: what survives a Redis crash depends on its persistence
@@ -49,20 +30,35 @@
  * @module
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { AttestationState } from '../../domain/assurance';
-import { auditEventList, canonicalJson, nextAuditRecord } from '../../services/audit';
 import { POLICY } from '../../domain/policy';
-import { callScript, defineScripts, type ActionName, type Arg, type ScriptName } from './scripts';
+import { decideBinding, decideDeviceRotation, decideEnrollment, revocationTargets } from '../rules';
+import {
+  decodeAuditRecord,
+  encodeAuditRecord,
+  enrollmentField,
+  optNum,
+  optStr,
+  pairs,
+  parseBindRead,
+  parseEnrollments,
+  parseEnrollRead,
+  parseRotateRead,
+  splitField,
+  toSession,
+} from './codec';
+import { GroupCommit, type Action, type Decision } from './group-commit';
+import { callScript, defineScripts, type Arg, type ScriptName } from './scripts';
+
+/** @internal exported for tests (a tampered record). */
+export { encodeAuditRecord } from './codec';
 import type {
   AttestationPrecondition,
   AttestationRecord,
   AuditAnchor,
   AuditEvent,
-  AuditEvents,
   AuditFor,
   AuditPurgeResult,
   AuditRecord,
-  AuditValue,
   BankSessionRecord,
   BindSessionInput,
   BindSessionResult,
@@ -117,146 +113,6 @@ const PURGE_BATCH = 1000;
  * the index at its expiry.
  */
 const JTI_MIN_TTL_MS = (2 * POLICY.freshnessWindowS + 2) * 1000;
-/** How often an audited action is sent before giving up (probe and retries included). */
-const MAX_AUDIT_ATTEMPTS = 100;
-
-/** One action's answer in a `tacitBatch` reply: status, outcome, extra. */
-type ActionReply = [status: 'done' | 'outcome' | 'head', out: string[], extra?: unknown];
-/** A `tacitBatch` reply: the head after the batch, and one answer per action. */
-type BatchReply = [headSeq: string, headHash: string, results: ActionReply[]];
-
-/** The most actions in one batch (bounds how long the script blocks Redis). */
-const MAX_BATCH = 128;
-
-/** What an action script answered. */
-interface ActionResult {
-  out: string[];
-  extra: unknown;
-  /** The audit records it appended. */
-  records: AuditRecord[];
-}
-
-/** Flat `[k1, v1, k2, v2, …]` (an HGETALL inside Lua) → object. */
-function pairs(flat: unknown): Record<string, string> {
-  const list = (flat ?? []) as string[];
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
-  return out;
-}
-
-const optNum = (v: string | undefined): number | null => (v === undefined ? null : Number(v));
-const optStr = (v: number | string | null): string => (v === null ? '' : String(v));
-
-function toSession(h: Record<string, string>): SessionRecord {
-  return {
-    sid: h.sid!,
-    rp: h.rp!,
-    subject: h.subject!,
-    challenge: h.challenge!,
-    createdAt: Number(h.createdAt),
-    expiresAt: Number(h.expiresAt),
-    endedAt: optNum(h.endedAt),
-    terminatedAt: optNum(h.terminatedAt),
-    deviceJkt: h.deviceJkt ?? null,
-    boundAt: optNum(h.boundAt),
-    lastSeq: Number(h.lastSeq ?? 0),
-    lastHash: h.lastHash ?? '',
-    attestations: Number(h.attestations ?? 0),
-    lastAttestationAt: optNum(h.lastAttestationAt),
-    lastState: (h.lastState as AttestationState | undefined) ?? null,
-    ewma: optNum(h.ewma),
-    progress: optNum(h.progress),
-  };
-}
-
-/** `rp` and `subject` as one hash field (rp ids cannot contain a newline). */
-const enrollmentField = (rp: string, subject: string) => `${rp}\n${subject}`;
-function splitField(field: string): { rp: string; subject: string } {
-  const i = field.indexOf('\n');
-  return { rp: field.slice(0, i), subject: field.slice(i + 1) };
-}
-
-/**
- * An audit record as stored (a member of the `audit` sorted set, scored by `seq`): JSON with
- * the members in export order, `data` as canonical JSON (`rawData` replaces it: tests use it
- * to store a tampered record).
- *
- * @internal exported for tests.
- */
-export function encodeAuditRecord(r: AuditRecord, rawData: string = canonicalJson(r.data)): string {
-  const s = JSON.stringify;
-  return (
-    `{"seq":${r.seq},"ts":${s(r.ts)},"type":${s(r.type)},"actor":${s(r.actor)},` +
-    `"data":${rawData},"prev":${s(r.prev)},"hash":${s(r.hash)}}`
-  );
-}
-
-/** The stored form back; a member that is no longer JSON is kept as `data.$corrupt`. */
-function decodeAuditRecord(member: string, score: string): AuditRecord {
-  try {
-    const r = JSON.parse(member) as AuditRecord;
-    return {
-      seq: r.seq,
-      ts: r.ts,
-      type: r.type,
-      actor: r.actor,
-      data: r.data,
-      prev: r.prev,
-      hash: r.hash,
-    };
-  } catch {
-    // Someone edited the record: keep the text so verification fails on it.
-    const data: Record<string, AuditValue> = { $corrupt: member };
-    return { seq: Number(score), ts: '', type: '', actor: '', data, prev: '', hash: '' };
-  }
-}
-
-/** An audited action waiting for the next batch (or to be sent again). */
-interface QueuedAction {
-  name: ActionName;
-  args: readonly Arg[];
-  audit: (out: string[], extra: unknown) => AuditEvents;
-  /** The outcome to build the records from; undefined while unknown (sent as a probe). */
-  out: string[] | undefined;
-  /** The `extra` answered with `out`. */
-  extra: unknown;
-  /** Times sent without being settled. */
-  attempts: number;
-  resolve: (result: ActionResult) => void;
-  reject: (error: unknown) => void;
-}
-
-/** One action of a batch in flight, with the records sent with it. */
-interface SentAction {
-  action: QueuedAction;
-  records: AuditRecord[];
-}
-
-/** The `tacitBatch` arguments of one action (see `lua/batch.lua`). */
-function actionArgs(
-  name: ActionName,
-  mode: 'probe' | 'commit',
-  expect: string,
-  head: AuditAnchor | undefined,
-  records: readonly AuditRecord[],
-  args: readonly Arg[],
-): Arg[] {
-  const last = records.at(-1);
-  return [
-    name,
-    mode,
-    expect,
-    head ? String(head.seq) : '',
-    head?.hash ?? '',
-    last ? String(last.seq) : '',
-    last?.hash ?? '',
-    records.length,
-    args.length,
-    ...records.map((r) => encodeAuditRecord(r)),
-    ...args,
-  ];
-}
-
 /**
  * Connects to Redis, checks it answers, and returns the store.
  *
@@ -296,14 +152,7 @@ export class RedisStore implements Store {
   readonly redis: Redis;
   /** Prefix of every key. */
   readonly prefix: string;
-  /** The audit head this process last saw (a hint: scripts check it); undefined: unknown. */
-  #head: AuditAnchor | undefined;
-  /** Audited actions waiting for the next batch, in the order they are to run. */
-  readonly #queue: QueuedAction[] = [];
-  /** A batch is in flight (the next one waits for its answer: it chains on its head). */
-  #inFlight = false;
-  /** A flush is scheduled (setImmediate). */
-  #scheduled = false;
+  readonly #commit: GroupCommit;
   #closed = false;
 
   /** @internal use {@link openRedisStore}. */
@@ -311,142 +160,19 @@ export class RedisStore implements Store {
     this.redis = redis;
     this.prefix = prefix;
     defineScripts(redis);
+    this.#commit = new GroupCommit(
+      (args) => this.#script('tacitBatch', args),
+      (r) => encodeAuditRecord(r),
+    );
   }
 
   #script(name: ScriptName, args: readonly Arg[]): Promise<unknown> {
     return callScript(this.redis, this.prefix, name, args);
   }
 
-  /**
-   * Runs an action, appending what `audit` builds from its outcome in the same atomic step.
-   * `guess` is the outcome to build the records from first (skips the probe when right).
-   * An unaudited action is sent at once (it does not touch the chain, so it needs no order
-   * with the others); an audited one joins the next batch (see "Group commit" above) and
-   * settles once its own action committed, or was refused by its check.
-   */
-  async #act(
-    name: ActionName,
-    args: readonly Arg[],
-    audit?: (out: string[], extra: unknown) => AuditEvents,
-    guess?: string[],
-  ): Promise<ActionResult> {
-    if (!audit) {
-      const reply = (await this.#script('tacitBatch', [
-        1,
-        ...actionArgs(name, 'commit', '*', undefined, [], args),
-      ])) as BatchReply;
-      const [, out, extra] = reply[2][0]!;
-      return { out, extra, records: [] };
-    }
-    return new Promise<ActionResult>((resolve, reject) => {
-      const action = { name, args, audit, out: guess, extra: undefined, attempts: 0 };
-      this.#queue.push({ ...action, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  /**
-   * Flushes the queue at the end of this event-loop turn, unless a batch is in flight (its
-   * answer schedules the next flush). Waiting for the turn to end lets every request handled
-   * in it join the batch, as SQLite's group commit does.
-   */
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight || this.#queue.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush();
-    });
-  }
-
-  /**
-   * Sends the queued actions (at most {@link MAX_BATCH}) as one `tacitBatch` call. Each
-   * action's records are chained on the previous action's last record (or on the head this
-   * process last saw), i.e. assuming every earlier action of the batch commits with its
-   * expected outcome; the script checks that assumption action by action.
-   */
-  #flush(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, MAX_BATCH);
-    const sent: SentAction[] = [];
-    const argv: Arg[] = [];
-    let cursor = this.#head;
-    for (const action of batch) {
-      const records: AuditRecord[] = [];
-      // Without an outcome (or a head) the records cannot be built yet: probe, change nothing.
-      const commit = action.out !== undefined && cursor !== undefined;
-      if (commit) {
-        try {
-          for (const event of auditEventList(action.audit(action.out!, action.extra))) {
-            records.push(nextAuditRecord(records.at(-1) ?? cursor!, event));
-          }
-        } catch (err) {
-          // A builder that throws (or data that is not canonical JSON): the action is not run.
-          action.reject(err);
-          continue;
-        }
-      }
-      argv.push(
-        ...actionArgs(
-          action.name,
-          commit ? 'commit' : 'probe',
-          commit ? action.out!.join('\n') : '*',
-          cursor,
-          records,
-          action.args,
-        ),
-      );
-      sent.push({ action, records });
-      const last = records.at(-1);
-      if (last) cursor = { seq: last.seq, hash: last.hash };
-    }
-    if (sent.length === 0) {
-      this.#schedule();
-      return;
-    }
-    this.#inFlight = true;
-    this.#script('tacitBatch', [sent.length, ...argv])
-      .then(
-        (reply) => this.#settle(sent, reply as BatchReply),
-        (err: unknown) => {
-          // No answer: any prefix of the batch may have been applied (as with a single call
-          // whose answer is lost). Each caller gets the error; the head is learned again.
-          this.#head = undefined;
-          for (const { action } of sent) action.reject(err);
-        },
-      )
-      .finally(() => {
-        this.#inFlight = false;
-        this.#schedule();
-      });
-  }
-
-  /**
-   * Settles what a batch committed or refused, and queues the rest again, first (in their
-   * order), with the outcome the script found: their records are rebuilt on the real head.
-   */
-  #settle(sent: readonly SentAction[], [headSeq, headHash, results]: BatchReply): void {
-    this.#head = { seq: Number(headSeq), hash: headHash };
-    const again: QueuedAction[] = [];
-    sent.forEach(({ action, records }, i) => {
-      const [status, out, extra] = results[i]!;
-      if (status === 'done') {
-        // Applied with exactly these records, or refused by its check (nothing written).
-        action.resolve({ out, extra, records: out[0] === 'ok' ? records : [] });
-        return;
-      }
-      // `outcome` (a probe, or the outcome changed) or `head` (another instance, or an
-      // earlier action of the batch, did not append what was assumed): nothing was written.
-      action.out = out;
-      action.extra = extra;
-      action.attempts += 1;
-      if (action.attempts >= MAX_AUDIT_ATTEMPTS) {
-        action.reject(new Error('audit append: too many concurrent writers'));
-      } else {
-        again.push(action);
-      }
-    });
-    this.#queue.unshift(...again);
+  /** Runs an action through the group commit; answers the caller's result. */
+  async #run<R>(action: Action<R>): Promise<R> {
+    return (await this.#commit.run(action)).result;
   }
 
   async ping(): Promise<void> {
@@ -503,45 +229,43 @@ export class RedisStore implements Store {
   }
 
   async createEnrollmentCode(code: EnrollmentCodeRecord, audit?: AuditFor<void>): Promise<void> {
-    const { out } = await this.#act(
-      'tacitCreateCode',
-      [code.codeHash, code.rp, code.subject, code.createdAt, code.expiresAt, optStr(code.usedAt)],
-      audit && (() => audit()),
-      ['ok'],
+    const created = await this.#run(
+      checked(
+        'tacitCreateCode',
+        [code.codeHash, code.rp, code.subject, code.createdAt, code.expiresAt, optStr(code.usedAt)],
+        audit,
+      ),
     );
-    if (out[0] !== 'ok') throw new Error('enrollment code exists');
+    if (!created) throw new Error('enrollment code exists');
   }
 
   async enrollDevice(
     input: EnrollDeviceInput,
     audit?: AuditFor<{ device: DeviceRecord; created: boolean }>,
   ): Promise<EnrollDeviceResult> {
-    const outcome = (out: string[]) => ({
-      device: {
-        jkt: input.jkt,
-        jwk: input.jwk,
-        rp: out[2]!,
-        subject: out[3]!,
-        createdAt: Number(out[4]),
-        revokedAt: null,
-      },
-      created: out[1] === '1',
-    });
-    const { out } = await this.#act(
-      'tacitEnroll',
-      [
+    return this.#run<EnrollDeviceResult>({
+      name: 'tacitEnroll',
+      args: [
         input.codeHash,
         input.jkt,
         JSON.stringify(input.jwk),
         ...this.#jtiArgs(input.jti, input.now),
         input.now,
-        input.sharedDeviceRps.join('\n'),
-        (input.exclusiveDeviceRps ?? []).join('\n'),
       ],
-      audit && ((o) => audit(outcome(o))),
-    );
-    if (out[0] === 'ok') return { ok: true, ...outcome(out) };
-    return { ok: false, reason: out[0] as 'replay' | 'code' | 'revoked' | 'shared' };
+      audited: audit !== undefined,
+      decide: (read) => {
+        const decision = decideEnrollment(parseEnrollRead(read), input);
+        if (!decision.ok) return { apply: false, result: decision };
+        const { rp, subject, created, createdAt } = decision;
+        const device = { jkt: input.jkt, jwk: input.jwk, rp, subject, createdAt, revokedAt: null };
+        return {
+          apply: true,
+          result: { ok: true, device, created },
+          writes: [created ? '1' : '0', rp, subject],
+          audit: audit && (() => audit({ device, created })),
+        };
+      },
+    });
   }
 
   /** jti key, jti, expiry, and its TTL (ms; at least {@link JTI_MIN_TTL_MS}). */
@@ -582,7 +306,7 @@ export class RedisStore implements Store {
         rp,
         subject,
         createdAt: Number(flat[i + 1]),
-        revokedAt: flat[i + 2] === '' ? null : Number(flat[i + 2]),
+        revokedAt: optNum(flat[i + 2]),
       });
     }
     return devices.sort((a, b) => a.createdAt - b.createdAt || compare(a.jkt, b.jkt));
@@ -594,62 +318,77 @@ export class RedisStore implements Store {
     scope?: { rp: string; subject: string },
     audit?: AuditFor<number>,
   ): Promise<number> {
-    const field = scope ? enrollmentField(scope.rp, scope.subject) : '';
-    const { out } = await this.#act(
-      'tacitRevoke',
-      [jkt, now, field],
-      audit && ((o) => audit(Number(o[1]))),
-    );
-    return Number(out[1]);
+    return this.#run<number>({
+      name: 'tacitRevoke',
+      args: [jkt, now],
+      audited: audit !== undefined,
+      decide: (read) => {
+        const targets = revocationTargets(parseEnrollments(read), scope);
+        return {
+          apply: true,
+          result: targets.length,
+          writes: targets.map((e) => enrollmentField(e.rp, e.subject)),
+          audit: audit && (() => audit(targets.length)),
+        };
+      },
+    });
   }
 
   async useJti(entry: JtiEntry): Promise<boolean> {
-    const { out } = await this.#act('tacitUseJti', this.#jtiArgs(entry, undefined));
-    return out[0] === 'ok';
+    return this.#run(checked('tacitUseJti', this.#jtiArgs(entry, undefined)));
   }
 
   async rotateDevice(input: RotateDeviceInput): Promise<RotateDeviceResult> {
-    const { out } = await this.#act('tacitRotateDevice', [
-      input.oldJkt,
-      input.newJkt,
-      JSON.stringify(input.newJwk),
-      ...this.#jtiArgs(input.jti, input.now),
-      input.now,
-    ]);
-    if (out[0] !== 'ok') return { ok: false, reason: out[0] as 'replay' | 'revoked' | 'in-use' };
-    const n = Number(out[1]);
-    // In the order the old key's enrollments were created (as SQLite lists them).
-    const moved: { old: number; rp: string; subject: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      moved.push({ old: Number(out[3 + 2 * i]), ...splitField(out[2 + 2 * i]!) });
-    }
-    moved.sort((a, b) => a.old - b.old || compare(a.rp, b.rp) || compare(a.subject, b.subject));
-    const enrollments = moved.map(({ rp, subject }): DeviceRecord => ({
-      jkt: input.newJkt,
-      jwk: input.newJwk,
-      rp,
-      subject,
-      createdAt: input.now,
-      revokedAt: null,
-    }));
-    return { ok: true, enrollments, sessions: out.slice(2 + 2 * n) };
+    return this.#run<RotateDeviceResult>({
+      name: 'tacitRotateDevice',
+      args: [
+        input.oldJkt,
+        input.newJkt,
+        JSON.stringify(input.newJwk),
+        ...this.#jtiArgs(input.jti, input.now),
+        input.now,
+      ],
+      audited: false,
+      decide: (read) => {
+        const decision = decideDeviceRotation(parseRotateRead(read), input.oldJkt, input.now);
+        if (!decision.ok) return { apply: false, result: decision };
+        const enrollments = decision.moved.map(({ rp, subject }): DeviceRecord => ({
+          jkt: input.newJkt,
+          jwk: input.newJwk,
+          rp,
+          subject,
+          createdAt: input.now,
+          revokedAt: null,
+        }));
+        return {
+          apply: true,
+          result: { ok: true, enrollments, sessions: decision.sessions },
+          writes: [
+            decision.moved.length,
+            ...decision.moved.map((e) => enrollmentField(e.rp, e.subject)),
+            ...decision.sessions,
+          ],
+        };
+      },
+    });
   }
 
   async createSession(session: NewSession, audit?: AuditFor<void>): Promise<void> {
-    const { out } = await this.#act(
-      'tacitCreateSession',
-      [
-        session.sid,
-        session.rp,
-        session.subject,
-        session.challenge,
-        session.createdAt,
-        session.expiresAt,
-      ],
-      audit && (() => audit()),
-      ['ok'],
+    const created = await this.#run(
+      checked(
+        'tacitCreateSession',
+        [
+          session.sid,
+          session.rp,
+          session.subject,
+          session.challenge,
+          session.createdAt,
+          session.expiresAt,
+        ],
+        audit,
+      ),
     );
-    if (out[0] !== 'ok') throw new Error('session exists');
+    if (!created) throw new Error('session exists');
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -661,23 +400,26 @@ export class RedisStore implements Store {
     input: BindSessionInput,
     audit?: AuditFor<{ session: SessionRecord; alreadyBound: boolean }>,
   ): Promise<BindSessionResult> {
-    const outcome = (out: string[], extra: unknown) => {
-      const alreadyBound = out[1] === '1';
-      const before = toSession(pairs(extra));
-      const session = alreadyBound
-        ? before
-        : { ...before, deviceJkt: input.jkt, boundAt: before.boundAt ?? input.now };
-      return { session, alreadyBound };
-    };
-    const { out, extra } = await this.#act(
-      'tacitBind',
-      [input.sid, input.jkt, ...this.#jtiArgs(input.jti, input.now), input.now],
-      audit && ((o, e) => audit(outcome(o, e))),
-    );
-    if (out[0] !== 'ok') {
-      return { ok: false, reason: out[0] as 'replay' | 'unknown' | 'expired' | 'bound' };
-    }
-    return { ok: true, ...outcome(out, extra) };
+    return this.#run<BindSessionResult>({
+      name: 'tacitBind',
+      args: [input.sid, input.jkt, ...this.#jtiArgs(input.jti, input.now), input.now],
+      audited: audit !== undefined,
+      decide: (read, extra) => {
+        const decision = decideBinding(parseBindRead(read), input.jkt, input.now);
+        if (!decision.ok) return { apply: false, result: decision };
+        const { alreadyBound } = decision;
+        const before = toSession(pairs(extra));
+        const session = alreadyBound
+          ? before
+          : { ...before, deviceJkt: input.jkt, boundAt: before.boundAt ?? input.now };
+        return {
+          apply: true,
+          result: { ok: true, session, alreadyBound },
+          writes: [alreadyBound ? '0' : '1'],
+          audit: audit && (() => audit({ session, alreadyBound })),
+        };
+      },
+    });
   }
 
   async appendAttestation(
@@ -686,44 +428,40 @@ export class RedisStore implements Store {
     expected: AttestationPrecondition,
     audit?: AuditFor<void>,
   ): Promise<boolean> {
-    const { out } = await this.#act(
-      'tacitAttest',
-      [
-        attestation.sid,
-        attestation.seq,
-        JSON.stringify(attestation),
-        expected.jkt,
-        expected.lastSeq,
-        expected.lastHash,
-        expected.now,
-        update.lastSeq,
-        update.lastHash,
-        update.attestations,
-        update.lastAttestationAt,
-        update.lastState,
-        optStr(update.ewma),
-        update.progress,
-      ],
-      audit && (() => audit()),
-      ['ok'],
+    return this.#run(
+      checked(
+        'tacitAttest',
+        [
+          attestation.sid,
+          attestation.seq,
+          JSON.stringify(attestation),
+          expected.jkt,
+          expected.lastSeq,
+          expected.lastHash,
+          expected.now,
+          update.lastSeq,
+          update.lastHash,
+          update.attestations,
+          update.lastAttestationAt,
+          update.lastState,
+          optStr(update.ewma),
+          update.progress,
+        ],
+        audit,
+      ),
     );
-    return out[0] === 'ok';
   }
 
   async endSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
-    const { out } = await this.#act('tacitEndSession', [sid, now], audit && (() => audit()), [
-      'ok',
-    ]);
-    return out[0] === 'ok';
+    return this.#run(checked('tacitEndSession', [sid, now], audit));
   }
 
   async terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
-    const { out } = await this.#act('tacitTerminate', [sid, now], audit && (() => audit()), ['ok']);
-    return out[0] === 'ok';
+    return this.#run(checked('tacitTerminate', [sid, now], audit));
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditRecord> {
-    const { records } = await this.#act('tacitAudit', [], () => event, ['ok']);
+    const { records } = await this.#commit.run(checked('tacitAudit', [], () => event));
     return records[0]!;
   }
 
@@ -873,4 +611,25 @@ export class RedisStore implements Store {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A compare-and-set action: its script decides (its read is `['ok']` when it applies) and Node
+ * guesses that it will, so it costs one call. Answers whether it applied.
+ */
+function checked(
+  name: Action<boolean>['name'],
+  args: readonly Arg[],
+  audit?: AuditFor<void>,
+): Action<boolean> {
+  return {
+    name,
+    args,
+    audited: audit !== undefined,
+    guess: ['ok'],
+    decide: (read): Decision<boolean> =>
+      read[0] === 'ok'
+        ? { apply: true, result: true, audit: audit && (() => audit()) }
+        : { apply: false, result: false },
+  };
 }

@@ -57,7 +57,7 @@ function batchSource(): string {
     .map(
       ([name, file]) =>
         `ACTIONS['${name}'] = function(A)\nlocal extra = function() return nil end\n` +
-        `${read(file)}return check, apply, extra\nend`,
+        `${read(file)}return read, apply, extra\nend`,
     )
     .join('\n');
   return frame.replace(ACTIONS_MARKER, () => actions);

@@ -327,6 +327,7 @@ class Connection {
           expiresAt: num(r.expires_at),
         })),
       },
+      input.oldJkt,
       input.now,
     );
     if (!decision.ok) return decision;

@@ -1,4 +1,4 @@
--- Action `tacitAudit` of batch.lua (its body: defines check(), apply(out), optionally extra()).
+-- Action `tacitAudit` of batch.lua: read() answers {'ok'} when it applies; apply() writes.
 -- Only the audit records.
-local function check() return {'ok'} end
-local function apply(out) end
+local function read() return {'ok'} end
+local function apply() end
