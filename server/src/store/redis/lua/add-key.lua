@@ -1,4 +1,5 @@
--- Script `tacitAddKey`. ARGV[1] is the key prefix.
+-- Script `tacitAddKey`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 kid, 3 record JSON, 4 createdAt, 5 retiredAt or ''
 local P = ARGV[1]
 if redis.call('HSETNX', P .. 'keys', ARGV[2], ARGV[3]) == 1 then

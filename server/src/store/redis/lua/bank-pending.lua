@@ -1,4 +1,5 @@
--- Script `tacitBankPending`. ARGV[1] is the key prefix.
+-- Script `tacitBankPending`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 idHash, 3 code or '' (clear), 4 issuedAt, 5 expiresAt
 local P = ARGV[1]
 local key = P .. 'bank:' .. ARGV[2]

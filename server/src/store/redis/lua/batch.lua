@@ -2,6 +2,7 @@
 -- command lands between two of them, and Redis fsyncs once for all of them with
 -- `appendfsync always`). The group-commit engine (../group-commit.ts) builds its arguments.
 --
+-- KEYS: none (every key is built from the prefix, so not for Redis Cluster).
 -- ARGV: 1 prefix, 2 number of actions, then per action: name, mode (`probe` | `commit`),
 -- expected read (encoded by encode() below; commit only), expected head seq/hash (before its
 -- records), new head seq/hash (after them), number n of audit records, number m of

@@ -1,4 +1,5 @@
--- Script `tacitCounts`. ARGV[1] is the key prefix.
+-- Script `tacitCounts`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 local P = ARGV[1]
 local c = redis.call('HMGET', P .. 'counts', 'usedEnrollmentCodes', 'devices', 'revokedDevices',
   'boundSessions', 'attestations')

@@ -1,4 +1,5 @@
--- Script `tacitDevicesByKey`. ARGV[1] is the key prefix.
+-- Script `tacitDevicesByKey`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 jkt
 local P = ARGV[1]
 return {redis.call('HGETALL', P .. 'dev:' .. ARGV[2]),

@@ -1,4 +1,5 @@
--- Script `tacitDevicesBySubject`. ARGV[1] is the key prefix.
+-- Script `tacitDevicesBySubject`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 field (rp \\n subject). Flat list: jkt, createdAt, revokedAt or '', jwk.
 local P = ARGV[1]
 local field = ARGV[2]

@@ -1,4 +1,5 @@
--- Script `tacitPurgeAudit`. ARGV[1] is the key prefix.
+-- Script `tacitPurgeAudit`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 before (ISO 8601), 3 batch size. Deletes the longest old prefix of at most
 -- `batch` records. Answers {records, anchor seq, anchor hash}.
 local P = ARGV[1]

@@ -1,4 +1,5 @@
--- Script `tacitPurgeExpired`. ARGV[1] is the key prefix.
+-- Script `tacitPurgeExpired`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- ARGV: 2 jtis, 3 codes, 4 sessions, 5 bank sessions (cutoffs), 6 batch size.
 local P = ARGV[1]
 local limit = tonumber(ARGV[6])

@@ -1,4 +1,5 @@
--- Script `tacitRotateKey`. ARGV[1] is the key prefix.
+-- Script `tacitRotateKey`. KEYS: none (every key is built from the prefix).
+-- ARGV[1] is the key prefix.
 -- Implements rules.ts `newestActiveKid` (atomically with the rotation: no read first).
 -- ARGV: 2 expected kid, 3 next kid, 4 next JSON, 5 next createdAt, 6 now
 local P = ARGV[1]
