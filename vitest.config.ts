@@ -7,6 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const SQLITE_ONLY = ['server/src/store/sqlite/crash.test.ts'];
 const REDIS_ONLY = [
   'server/src/store/redis/two-instance.test.ts',
+  'server/src/store/redis/group-commit.test.ts',
   'server/src/http/middleware/rate-limit/redis.test.ts',
 ];
 const redisServer = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS_HASH, auditHash } from '../services/audit';
 import { TEST_STORE, openTestStore, type TestStore } from '../testing/test-store';
 import type { RedisStore } from './redis/redis';
+import { attestationApplies, isLive } from './rules';
 import type { AuditEvent, AuditEvents, AuditRecord, SigningKeyRecord, Store } from './store';
 
 const opened: TestStore[] = [];
@@ -787,4 +788,67 @@ describe('concurrent audited writes (group commit)', () => {
       expectChain(await store.listAudit(0, 1000));
     },
   );
+});
+
+// The compare-and-sets Redis decides inside its scripts (lua/attest.lua, lua/terminate.lua)
+// instead of calling rules.ts: the same cases, decided by rules.ts and by this run's store.
+describe('rules decided inside a store agree with rules.ts', () => {
+  /** Session `sid`, live until 100, bound to k unless `unbound`, ended at 2 if `ended`. */
+  const prepare = async (
+    store: Store,
+    sid: string,
+    state: { unbound?: boolean; ended?: boolean },
+  ) => {
+    await store.createSession({ ...session(100), sid });
+    if (!state.unbound) {
+      await store.bindSession({ sid, jkt: 'k', jti: jtiOf('k', `j-${sid}`), now: 1 });
+    }
+    if (state.ended) await store.endSession(sid, 2);
+    return store.getSession(sid);
+  };
+  const states = [{}, { unbound: true }, { ended: true }];
+  const expectations = [
+    { jkt: 'k', lastSeq: 0, lastHash: '', now: 6 },
+    { jkt: 'other', lastSeq: 0, lastHash: '', now: 6 },
+    { jkt: 'k', lastSeq: 1, lastHash: '', now: 6 },
+    { jkt: 'k', lastSeq: 0, lastHash: 'h', now: 6 },
+    { jkt: 'k', lastSeq: 0, lastHash: '', now: 100 },
+  ];
+
+  it('appendAttestation applies exactly when attestationApplies says so', async () => {
+    const store = await fresh();
+    let n = 0;
+    for (const state of states) {
+      for (const expected of expectations) {
+        const sid = `s${n++}`;
+        const before = await prepare(store, sid, state);
+        const want = attestationApplies(before, expected);
+        const got = await store.appendAttestation(
+          { ...attestation('h1'), sid },
+          update('h1'),
+          expected,
+        );
+        expect({ sid, state, expected, got }).toEqual({ sid, state, expected, got: want });
+      }
+    }
+    // And an unknown session.
+    const expected = expectations[0]!;
+    expect(attestationApplies(undefined, expected)).toBe(false);
+    expect(
+      await store.appendAttestation({ ...attestation('h'), sid: 'none' }, update('h'), expected),
+    ).toBe(false);
+  });
+
+  it('terminateSession applies exactly when isLive says so', async () => {
+    const store = await fresh();
+    let n = 0;
+    for (const state of states) {
+      for (const now of [6, 99, 100]) {
+        const sid = `t${n++}`;
+        const before = (await prepare(store, sid, state))!;
+        expect(await store.terminateSession(sid, now)).toBe(isLive(before, now));
+      }
+    }
+    expect(await store.terminateSession('none', 6)).toBe(false);
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * The persistence boundary, implemented on SQLite (`sqlite.ts`) and Redis (`redis.ts`, shared
- * by several instances); both pass `store.contract.test.ts`. Every method is async and atomic:
+ * The persistence boundary, implemented on SQLite (`sqlite/`) and Redis (`redis/`, shared
+ * by several instances); both pass `store.contract.test.ts`, and both take their decisions
+ * (which outcome an enrollment, a binding, a rotation… has) from `rules.ts`. Every method is async and atomic:
  * a method either commits all of its effect or none of it, so a rejected request stores nothing.
  * Methods whose outcome depends on concurrent writers (enrollment, binding, appending an
  * attestation) check their preconditions inside the same atomic step and report a typed
@@ -130,12 +131,6 @@ export interface EnrollDeviceInput {
   sharedDeviceRps: readonly string[];
   /** With `'*'` in `sharedDeviceRps`: the relying parties that do not allow it. */
   exclusiveDeviceRps?: readonly string[];
-}
-
-/** Whether `rp` lets a key be enrolled for several of its subjects (per the input's lists). */
-export function allowsSharedDevices(input: EnrollDeviceInput, rp: string): boolean {
-  if (input.exclusiveDeviceRps?.includes(rp)) return false;
-  return input.sharedDeviceRps.includes(rp) || input.sharedDeviceRps.includes('*');
 }
 
 /** Outcome of {@link Store.enrollDevice}. */

@@ -106,11 +106,7 @@ export function prepareStatements(db: Database.Database) {
        VALUES (@codeHash, @rp, @subject, @createdAt, @expiresAt, @usedAt)`,
     ),
     getCode: p('SELECT * FROM enrollment_codes WHERE code_hash = ?'),
-    useCode: p('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL'),
-    newestActiveKey: p(
-      `SELECT kid FROM signing_keys WHERE retired_at IS NULL
-       ORDER BY created_at DESC, kid DESC LIMIT 1`,
-    ).pluck(),
+    useCode: p('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ?'),
     activeKeys: p('SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY kid').pluck(),
     retireActiveKeys: p('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
     getJti: p('SELECT 1 FROM jtis WHERE jkt = ? AND jti = ?').pluck(),
@@ -127,7 +123,6 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO devices (jkt, rp, subject, jwk, created_at, revoked_at)
        VALUES (?, ?, ?, ?, ?, NULL)`,
     ),
-    revokeAll: p('UPDATE devices SET revoked_at = ? WHERE jkt = ? AND revoked_at IS NULL'),
     revokeOne: p(
       `UPDATE devices SET revoked_at = ?
        WHERE jkt = ? AND rp = ? AND subject = ? AND revoked_at IS NULL`,
@@ -140,20 +135,17 @@ export function prepareStatements(db: Database.Database) {
     bind: p(
       'UPDATE sessions SET device_jkt = ?, bound_at = ? WHERE sid = ? AND device_jkt IS NULL',
     ),
-    liveSessionsOfKey: p(
-      `SELECT sid FROM sessions
-       WHERE device_jkt = ? AND ended_at IS NULL AND expires_at > ? ORDER BY sid`,
-    ).pluck(),
-    rebindLive: p(
-      `UPDATE sessions SET device_jkt = @newJkt
-       WHERE device_jkt = @oldJkt AND ended_at IS NULL AND expires_at > @now`,
+    sessionsOfKey: p(
+      'SELECT sid, device_jkt, ended_at, expires_at FROM sessions WHERE device_jkt = ?',
     ),
+    rebind: p('UPDATE sessions SET device_jkt = ? WHERE sid = ?'),
+    // The conditions are decided by rules.ts (attestationApplies) on the row read in the same
+    // transaction.
     advance: p(
       `UPDATE sessions SET last_seq = @lastSeq, last_hash = @lastHash,
          attestations = @attestations, last_attestation_at = @lastAttestationAt,
          last_state = @lastState, ewma = @ewma, progress = @progress
-       WHERE sid = @sid AND device_jkt = @jkt AND last_seq = @expectedSeq
-         AND last_hash = @expectedHash AND ended_at IS NULL AND expires_at > @now`,
+       WHERE sid = @sid`,
     ),
     insertAttestation: p(
       `INSERT INTO attestations (sid, seq, jkt, iat, received_at, state, conf, progress, mv,
@@ -163,8 +155,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     endSession: p('UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE sid = ?'),
     terminateSession: p(
-      `UPDATE sessions SET ended_at = @now, terminated_at = @now
-       WHERE sid = @sid AND ended_at IS NULL AND expires_at > @now`,
+      'UPDATE sessions SET ended_at = @now, terminated_at = @now WHERE sid = @sid',
     ),
     lastAudit: p('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
     getAnchor: p('SELECT seq, hash FROM audit_anchor WHERE id = 1'),

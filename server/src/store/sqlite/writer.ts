@@ -7,8 +7,9 @@
  * commit's fsync, typically) run one after the other, each in its own savepoint, inside one
  * `IMMEDIATE` transaction; a write that throws is rolled back to its savepoint and fails
  * alone; if `BEGIN` or `COMMIT` fails, every write of the batch fails and nothing is stored.
- * Each write checks its preconditions inside the transaction, exactly as the store contract
- * says (store.ts), and appends its audit records there, so both commit or neither does.
+ * Each write reads what its rule needs inside the transaction, decides with `rules.ts` (the
+ * same functions the Redis store decides with), writes, and appends its audit records there,
+ * so both commit or neither does.
  *
  * Started by `sqlite.ts` (through `sqlite-writer-entry.mjs`); talks `sqlite-protocol.ts`.
  *
@@ -29,6 +30,7 @@ import type {
 } from './protocol';
 import {
   num,
+  numOrNull,
   prepareStatements,
   str,
   toDevice,
@@ -45,7 +47,15 @@ import type {
   RotateDeviceResult,
   RotateSigningKeyResult,
 } from '../store';
-import { allowsSharedDevices } from '../store';
+import {
+  attestationApplies,
+  decideBinding,
+  decideDeviceRotation,
+  decideEnrollment,
+  isLive,
+  newestActiveKid,
+  revocationTargets,
+} from '../rules';
 
 /** Thrown inside a write's savepoint to roll it back: its records need another outcome. */
 class Again {
@@ -180,7 +190,12 @@ class Connection {
         q.insertKey.run(op.key);
         return undefined;
       case 'rotateSigningKey': {
-        if (q.newestActiveKey.get() !== op.expectedKid) return { ok: false };
+        const keys = (q.listKeys.all() as Row[]).map((r) => ({
+          kid: str(r.kid),
+          createdAt: num(r.created_at),
+          retiredAt: r.retired_at === null ? null : num(r.retired_at),
+        }));
+        if (newestActiveKid(keys) !== op.expectedKid) return { ok: false };
         const retired = q.activeKeys.all() as string[];
         q.retireActiveKeys.run(op.now);
         q.insertKey.run(op.next);
@@ -193,11 +208,10 @@ class Connection {
       case 'enrollDevice':
         return this.#enroll(op);
       case 'revokeDevice': {
-        const revoked = (
-          op.scope
-            ? q.revokeOne.run(op.now, op.jkt, op.scope.rp, op.scope.subject)
-            : q.revokeAll.run(op.now, op.jkt)
-        ).changes;
+        const enrollments = (q.devicesByKey.all(op.jkt) as Row[]).map(toDevice);
+        const targets = revocationTargets(enrollments, op.scope);
+        for (const d of targets) q.revokeOne.run(op.now, op.jkt, d.rp, d.subject);
+        const revoked = targets.length;
         this.#appendFor(revoked, op.audit);
         return revoked;
       }
@@ -212,15 +226,9 @@ class Connection {
       case 'bindSession':
         return this.#bind(op);
       case 'appendAttestation': {
-        const changed = q.advance.run({
-          ...op.update,
-          sid: op.attestation.sid,
-          jkt: op.expected.jkt,
-          expectedSeq: op.expected.lastSeq,
-          expectedHash: op.expected.lastHash,
-          now: op.expected.now,
-        }).changes;
-        if (changed !== 1) return false;
+        const row = q.getSession.get(op.attestation.sid) as Row | undefined;
+        if (!attestationApplies(row && toSession(row), op.expected)) return false;
+        q.advance.run({ ...op.update, sid: op.attestation.sid });
         q.insertAttestation.run(op.attestation);
         this.#appendAudit(op.events);
         return true;
@@ -229,10 +237,13 @@ class Connection {
         if (q.endSession.run(op.now, op.sid).changes !== 1) return false;
         this.#appendAudit(op.events);
         return true;
-      case 'terminateSession':
-        if (q.terminateSession.run({ sid: op.sid, now: op.now }).changes !== 1) return false;
+      case 'terminateSession': {
+        const row = q.getSession.get(op.sid) as Row | undefined;
+        if (!row || !isLive(toSession(row), op.now)) return false;
+        q.terminateSession.run({ sid: op.sid, now: op.now });
         this.#appendAudit(op.events);
         return true;
+      }
       case 'appendAudit':
         return this.#appendAudit([op.event])[0];
       case 'purgeAudit': {
@@ -273,81 +284,86 @@ class Connection {
 
   #enroll({ input, audit }: Extract<WriteOp, { kind: 'enrollDevice' }>): EnrollDeviceResult {
     const q = this.#q;
-    if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
     const code = q.getCode.get(input.codeHash) as Row | undefined;
-    if (!code || code.used_at !== null || num(code.expires_at) <= input.now) {
-      return { ok: false, reason: 'code' };
-    }
-    const rp = str(code.rp);
-    const subject = str(code.subject);
-    const existing = q.getDevice.get(input.jkt, rp, subject) as Row | undefined;
-    if (existing && existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
-    if (!existing && !allowsSharedDevices(input, rp)) {
-      const elsewhere = (q.devicesByKey.all(input.jkt) as Row[]).some(
-        (d) => d.revoked_at === null && str(d.rp) === rp && str(d.subject) !== subject,
-      );
-      if (elsewhere) return { ok: false, reason: 'shared' };
-    }
+    const enrollments = (q.devicesByKey.all(input.jkt) as Row[]).map(toDevice);
+    const decision = decideEnrollment(
+      {
+        jtiSeen: this.#jtiSeen(input.jti),
+        code: code && {
+          rp: str(code.rp),
+          subject: str(code.subject),
+          expiresAt: num(code.expires_at),
+          usedAt: code.used_at === null ? null : num(code.used_at),
+        },
+        enrollments,
+      },
+      input,
+    );
+    if (!decision.ok) return decision;
+    const { rp, subject, created, createdAt } = decision;
     q.useCode.run(input.now, input.codeHash);
     q.insertJti.run(input.jti);
-    let outcome: { device: DeviceRecord; created: boolean };
-    if (existing) {
-      outcome = { device: toDevice(existing), created: false };
-    } else {
-      q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), input.now);
-      const device: DeviceRecord = {
-        jkt: input.jkt,
-        jwk: input.jwk,
-        subject,
-        rp,
-        createdAt: input.now,
-        revokedAt: null,
-      };
-      outcome = { device, created: true };
-    }
+    if (created) q.insertDevice.run(input.jkt, rp, subject, JSON.stringify(input.jwk), createdAt);
+    const device: DeviceRecord = created
+      ? { jkt: input.jkt, jwk: input.jwk, subject, rp, createdAt, revokedAt: null }
+      : enrollments.find((d) => d.rp === rp && d.subject === subject)!;
+    const outcome = { device, created };
     this.#appendFor(outcome, audit);
     return { ok: true, ...outcome };
   }
 
   #rotateDevice({ input }: Extract<WriteOp, { kind: 'rotateDevice' }>): RotateDeviceResult {
     const q = this.#q;
-    if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
-    const live = (q.devicesByKey.all(input.oldJkt) as Row[])
-      .map(toDevice)
-      .filter((d) => d.revokedAt === null);
-    if (live.length === 0) return { ok: false, reason: 'revoked' };
-    if ((q.devicesByKey.all(input.newJkt) as Row[]).length > 0) {
-      return { ok: false, reason: 'in-use' };
-    }
+    const old = (q.devicesByKey.all(input.oldJkt) as Row[]).map(toDevice);
+    const decision = decideDeviceRotation(
+      {
+        jtiSeen: this.#jtiSeen(input.jti),
+        oldEnrollments: old,
+        newKeyEnrolled: (q.devicesByKey.all(input.newJkt) as Row[]).length > 0,
+        sessions: (q.sessionsOfKey.all(input.oldJkt) as Row[]).map((r) => ({
+          sid: str(r.sid),
+          deviceJkt: str(r.device_jkt),
+          endedAt: numOrNull(r.ended_at),
+          expiresAt: num(r.expires_at),
+        })),
+      },
+      input.oldJkt,
+      input.now,
+    );
+    if (!decision.ok) return decision;
     q.insertJti.run(input.jti);
     const jwk = JSON.stringify(input.newJwk);
-    const enrollments = live.map((d): DeviceRecord => {
-      q.insertDevice.run(input.newJkt, d.rp, d.subject, jwk, input.now);
-      q.revokeOne.run(input.now, input.oldJkt, d.rp, d.subject);
-      return { ...d, jkt: input.newJkt, jwk: input.newJwk, createdAt: input.now };
+    const enrollments = decision.moved.map(({ rp, subject }): DeviceRecord => {
+      q.insertDevice.run(input.newJkt, rp, subject, jwk, input.now);
+      q.revokeOne.run(input.now, input.oldJkt, rp, subject);
+      return {
+        jkt: input.newJkt,
+        jwk: input.newJwk,
+        rp,
+        subject,
+        createdAt: input.now,
+        revokedAt: null,
+      };
     });
-    const sessions = q.liveSessionsOfKey.all(input.oldJkt, input.now) as string[];
-    q.rebindLive.run({ oldJkt: input.oldJkt, newJkt: input.newJkt, now: input.now });
-    return { ok: true, enrollments, sessions };
+    for (const sid of decision.sessions) q.rebind.run(input.newJkt, sid);
+    return { ok: true, enrollments, sessions: decision.sessions };
   }
 
   #bind({ input, audit }: Extract<WriteOp, { kind: 'bindSession' }>): BindSessionResult {
     const q = this.#q;
-    if (this.#jtiSeen(input.jti)) return { ok: false, reason: 'replay' };
     const row = q.getSession.get(input.sid) as Row | undefined;
-    if (!row) return { ok: false, reason: 'unknown' };
-    const session = toSession(row);
-    if (session.endedAt !== null || session.expiresAt <= input.now) {
-      return { ok: false, reason: 'expired' };
-    }
-    if (session.deviceJkt !== null && session.deviceJkt !== input.jkt) {
-      return { ok: false, reason: 'bound' };
-    }
+    const session = row && toSession(row);
+    const decision = decideBinding(
+      { jtiSeen: this.#jtiSeen(input.jti), session },
+      input.jkt,
+      input.now,
+    );
+    if (!decision.ok) return decision;
     q.insertJti.run(input.jti);
-    const alreadyBound = session.deviceJkt === input.jkt;
+    const { alreadyBound } = decision;
     if (!alreadyBound) q.bind.run(input.jkt, input.now, input.sid);
     const outcome = {
-      session: alreadyBound ? session : { ...session, deviceJkt: input.jkt, boundAt: input.now },
+      session: alreadyBound ? session! : { ...session!, deviceJkt: input.jkt, boundAt: input.now },
       alreadyBound,
     };
     this.#appendFor(outcome, audit);
