@@ -12,7 +12,10 @@ export type ModelErrorCode =
   | 'ERR_MODEL_VERSION'
   | 'ERR_TOO_FEW_WINDOWS'
   | 'ERR_NOT_FITTED'
-  | 'ERR_DISPOSED';
+  | 'ERR_DISPOSED'
+  | 'ERR_PRIVACY_BUDGET'
+  | 'ERR_ACCOUNTANT_FORMAT'
+  | 'ERR_ACCOUNTANT_VERSION';
 
 /** Base class of the model library's domain errors. */
 export class TacitModelError extends Error {
@@ -67,6 +70,29 @@ export class NotEnoughWindowsError extends TacitModelError {
 export class ModelStateError extends TacitModelError {
   /** @param code which misuse; @param message fixed text. */
   constructor(code: 'ERR_NOT_FITTED' | 'ERR_DISPOSED', message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * A privacy accountant refused to record a release because it would take the cumulated ε past
+ * the configured budget (`model/federated/accountant.ts`). Nothing was recorded: the caller must
+ * not release the aggregate.
+ */
+export class PrivacyBudgetError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'privacy budget would be exceeded') {
+    super('ERR_PRIVACY_BUDGET', message);
+  }
+}
+
+/**
+ * A serialized privacy accountant is malformed (`ERR_ACCOUNTANT_FORMAT`) or has a format version
+ * this build cannot read (`ERR_ACCOUNTANT_VERSION`).
+ */
+export class AccountantStateError extends TacitModelError {
+  /** @param code which failure; @param message fixed text. */
+  constructor(code: 'ERR_ACCOUNTANT_FORMAT' | 'ERR_ACCOUNTANT_VERSION', message: string) {
     super(code, message);
   }
 }
