@@ -3,6 +3,7 @@
  * Prints a table and writes JSON (default bench-results/<name>.json). See docs/benchmarks.md.
  */
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { BENCHES, isBenchName, runBench, type BenchParams } from './benches';
 import { STORES, type StoreName } from './server';
 
@@ -23,55 +24,56 @@ function positive(flag: string, value: string | undefined): number {
   return n;
 }
 
-const args = process.argv.slice(2);
-const name = args.shift();
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      out: { type: 'string' },
+      seconds: { type: 'string' },
+      events: { type: 'string' },
+      reps: { type: 'string' },
+      sessions: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      rates: { type: 'string' },
+      stores: { type: 'string' },
+      profile: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+try {
+  parsed = parse();
+} catch (err) {
+  fail((err as Error).message);
+}
+const { values: v, positionals } = parsed;
+const name = positionals[0];
 if (name === undefined) fail('which benchmark?');
+if (positionals.length > 1) fail(`unexpected argument ${JSON.stringify(positionals[1])}`);
 if (!isBenchName(name))
   fail(`unknown benchmark ${JSON.stringify(name)}; available: ${Object.keys(BENCHES).join(', ')}`);
 
 const params: BenchParams = {};
-let out: string | undefined;
-while (args.length > 0) {
-  const flag = args.shift()!;
-  const value = args.shift();
-  switch (flag) {
-    case '--out':
-      if (!value) fail('--out needs a file name');
-      out = value;
-      break;
-    case '--seconds':
-      params.seconds = positive(flag, value);
-      break;
-    case '--events':
-      params.events = Math.round(positive(flag, value));
-      break;
-    case '--reps':
-      params.reps = Math.round(positive(flag, value));
-      break;
-    case '--sessions':
-      params.sessions = Math.round(positive(flag, value));
-      break;
-    case '--step-seconds':
-      params.stepSeconds = positive(flag, value);
-      break;
-    case '--rates':
-      params.rates = (value ?? '').split(',').map((r) => Math.round(positive(flag, r)));
-      break;
-    case '--stores': {
-      const stores = (value ?? '').split(',');
-      const bad = stores.find((s) => !(STORES as readonly string[]).includes(s));
-      if (bad !== undefined) fail(`--stores takes ${STORES.join(',')}, got ${JSON.stringify(bad)}`);
-      params.stores = stores as StoreName[];
-      break;
-    }
-    case '--profile':
-      if (!value) fail('--profile needs a directory');
-      params.profileDir = resolve(value);
-      break;
-    default:
-      fail(`unknown option ${JSON.stringify(flag)}`);
-  }
+const out = v.out;
+if (v.seconds !== undefined) params.seconds = positive('--seconds', v.seconds);
+if (v.events !== undefined) params.events = Math.round(positive('--events', v.events));
+if (v.reps !== undefined) params.reps = Math.round(positive('--reps', v.reps));
+if (v.sessions !== undefined) params.sessions = Math.round(positive('--sessions', v.sessions));
+if (v['step-seconds'] !== undefined) {
+  params.stepSeconds = positive('--step-seconds', v['step-seconds']);
 }
+if (v.rates !== undefined) {
+  params.rates = v.rates.split(',').map((r) => Math.round(positive('--rates', r)));
+}
+if (v.stores !== undefined) {
+  const stores = v.stores.split(',');
+  const bad = stores.find((s) => !(STORES as readonly string[]).includes(s));
+  if (bad !== undefined) fail(`--stores takes ${STORES.join(',')}, got ${JSON.stringify(bad)}`);
+  params.stores = stores as StoreName[];
+}
+if (v.profile !== undefined) params.profileDir = resolve(v.profile);
 
 try {
   await runBench(name, params, out);

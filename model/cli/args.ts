@@ -3,6 +3,7 @@
  * positional task, then `--name value` or `--name=value` options. Every problem is a
  * `TypeError` whose message the CLI prints above its usage text.
  */
+import { parseArgs } from 'node:util';
 
 /** A parsed command line, with typed accessors for its options. */
 export interface CommandLine<T extends string> {
@@ -30,23 +31,33 @@ export function parseCommandLine<T extends string>(
   tasks: readonly T[],
   known: readonly string[],
 ): CommandLine<T> {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k]!;
-    if (a.startsWith('--')) {
-      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
-      const value = inline ?? argv[++k];
-      if (value === undefined) throw new TypeError(`--${name} needs a value`);
-      flags.set(name, value);
-    } else positional.push(a);
+  let values: Record<string, string | boolean | undefined>;
+  let positional: string[];
+  try {
+    ({ values, positionals: positional } = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(known.map((name) => [name, { type: 'string' as const }])),
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (err) {
+    // node:util's messages name the option with quotes; ours are the ones the CLIs document.
+    const code = (err as { code?: string }).code;
+    const message = (err as Error).message;
+    const name = /'--?([^' =]+)/.exec(message)?.[1] ?? '?';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new TypeError(`unknown option --${name}`, { cause: err });
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new TypeError(`--${name} needs a value`, { cause: err });
+    throw new TypeError(message, { cause: err });
   }
+  const flags = new Map<string, string>(
+    Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const task = positional[0];
   if (task === undefined || !(tasks as readonly string[]).includes(task)) {
     throw new TypeError(`unknown or missing task ${JSON.stringify(task)}`);
   }
-  for (const name of flags.keys())
-    if (!known.includes(name)) throw new TypeError(`unknown option --${name}`);
   return {
     task: task as T,
     get: (name) => flags.get(name),
