@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from '../support/server';
 import { median, printTable, round } from './report';
+import { mainThreadProfile, stageTimes, type Stage } from './profile-stages';
 import type { FromGenerator, GeneratorStep, ToGenerator } from './server-protocol';
 
 export const STORES = ['sqlite', 'redis'] as const;
@@ -91,6 +92,13 @@ export interface StageCpu {
   otherThreads: number;
   redisServer?: number;
   total: number;
+  /**
+   * With `--profile` only: the event loop's busy time per attestation, µs, by stage (HTTP,
+   * framework, middleware, validation, signature check, services, audit, store, GC), from the
+   * server's V8 profile over the step (see profile-stages.ts). Wall time of the busy loop, so a
+   * native call that waits (for a lock, a syscall) counts where it waits.
+   */
+  eventLoop?: Record<Stage, number>;
 }
 
 export interface StoreFigures {
@@ -443,6 +451,40 @@ function verdict(s: GeneratorStep): string[] {
   return failures;
 }
 
+/** The time window (µs, hrtime) and attestations handled of each step, for profiles. */
+const profiledWindows = new WeakMap<
+  ServerBenchStep,
+  { from: number; to: number; handled: number }
+>();
+
+/**
+ * With `--profile`: the event loop's busy time per attestation by stage, for every step of a
+ * server that has exited (its profile is written at exit).
+ */
+function addEventLoopStages(
+  dir: string | undefined,
+  pid: number,
+  steps: ServerBenchStep[],
+  log: (line: string) => void,
+  label: string,
+): void {
+  if (dir === undefined) return;
+  const profile = mainThreadProfile(dir, pid);
+  if (!profile) return;
+  for (const step of steps) {
+    const w = profiledWindows.get(step);
+    if (!w || !step.cpuUsPerAttestationByStage) continue;
+    const times = stageTimes(profile, w.from, w.to);
+    step.cpuUsPerAttestationByStage.eventLoop = Object.fromEntries(
+      Object.entries(times).map(([k, us]) => [k, Math.round(us / w.handled)]),
+    ) as Record<Stage, number>;
+    log(
+      `[${label}] ${step.rate}/s: event loop µs/att by stage ` +
+        JSON.stringify(step.cpuUsPerAttestationByStage.eventLoop),
+    );
+  }
+}
+
 /** Why a store cannot run here, or undefined if it can. */
 function unavailable(store: StoreName): string | undefined {
   if (store !== 'redis') return undefined;
@@ -475,6 +517,7 @@ async function runStep(
   measured: Measured,
   label: string,
 ): Promise<ServerBenchStep> {
+  const hr0 = Number(process.hrtime.bigint() / 1000n);
   const cpu0 = processCpuSeconds(measured.pid);
   const main0 = mainThreadCpuSeconds(measured.pid);
   const redis0 = measured.redisPid === undefined ? null : processCpuSeconds(measured.redisPid);
@@ -492,6 +535,7 @@ async function runStep(
     // Signing (~50 µs each) + the step + draining, with a wide margin.
     total * 0.3 + (o.warmupSeconds + o.stepSeconds) * 1000 + 30_000,
   );
+  const hr1 = Number(process.hrtime.bigint() / 1000n);
   const cpu1 = processCpuSeconds(measured.pid);
   const main1 = mainThreadCpuSeconds(measured.pid);
   const redis1 = measured.redisPid === undefined ? null : processCpuSeconds(measured.redisPid);
@@ -523,6 +567,7 @@ async function runStep(
     pass: failures.length === 0,
     failures,
   };
+  if (byStage) profiledWindows.set(step, { from: hr0, to: hr1, handled });
   o.log(
     `[${label}] ${rate}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
       `errors ${result.errors + result.warmupErrors}, send slip p99 ${result.sendSlipMs.p99} ms, ` +
@@ -705,6 +750,11 @@ async function runStore(
     const { steps, stoppedBy } = await searchRates(o.rates, (rate) =>
       runStep(generator, rate, o, measured, store),
     );
+    if (!withReference && o.profileDir !== undefined) {
+      // The profile is written when the server exits (the SQLite leg stops it for the reference).
+      await server.stop();
+      addEventLoopStages(o.profileDir, server.pid, steps, o.log, store);
+    }
     const b = best(steps);
     const figures: StoreFigures = {
       store,
@@ -726,6 +776,7 @@ async function runStore(
     if (withReference) {
       // Same devices and chains, same generator, the server stopped (its database closed).
       await server.stop();
+      addEventLoopStages(o.profileDir, server.pid, steps, o.log, store);
       o.log('[reference] starting the reference handler on the SQLite leg’s database');
       const ref = await startReference(dir);
       cleanups.unshift(ref.stop);
