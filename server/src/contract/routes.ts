@@ -537,3 +537,19 @@ export type AnswerOf<
 
 /** `/v1/sessions/:sid/token` → `/v1/sessions/{sid}/token` (OpenAPI's path template). */
 export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$1}');
+
+/**
+ * A Hono path pattern as an anchored regular expression whose named groups are its
+ * parameters (a parameter matches one non-empty segment).
+ */
+export const pathPattern = (path: string): RegExp =>
+  new RegExp(
+    `^${path
+      .split(/(:\w+)/)
+      .map((part) =>
+        part.startsWith(':')
+          ? `(?<${part.slice(1)}>[^/]+)`
+          : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
+      .join('')}$`,
+  );
