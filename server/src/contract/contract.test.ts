@@ -24,6 +24,7 @@ import {
   type Answer,
   type Harness,
 } from '../testing/harness';
+import { corsEntry } from '../http/middleware/cors';
 import { contractViolations, findRoute, type Exchange } from '../testing/contract-check';
 import { ERROR_STATUS } from './errors';
 import { ROUTES, ROUTE_LIST } from './routes';
@@ -193,6 +194,29 @@ describe('the wire contract', () => {
       answers(res, ERROR_STATUS[code as keyof typeof ERROR_STATUS], c.errorBodySchema);
       expect(res.json.error.code).toBe(code);
     }
+  });
+
+  it('CORS classes and rate-limit grouping are the table’s', () => {
+    for (const route of ROUTE_LIST) {
+      // A concrete path for the pattern (parameters filled with valid ids).
+      const path = route.path.replace(/:\w+/g, 'id_0');
+      const entry = corsEntry(path);
+      if (route.cors === 'none') {
+        expect(entry?.extension.has(route.method) ?? false, route.path).toBe(false);
+        expect(entry?.bank.has(route.method) ?? false, route.path).toBe(false);
+      } else {
+        expect(entry?.[route.cors].has(route.method), route.path).toBe(true);
+      }
+      // The limiter is mounted on /v1/*: exactly the routes the table limits.
+      expect(route.rateLimit === 'none', route.path).toBe(!route.path.startsWith('/v1/'));
+      // Grouping by device: the member is the body's statement, signed by that device.
+      if (typeof route.rateLimit === 'object') {
+        expect(route.security, route.path).toMatchObject({ member: route.rateLimit.device });
+      }
+    }
+    expect(corsEntry('/v1/device/sessions/not an id')).toBeUndefined();
+    expect(corsEntry('/v1/device/sessions/abc/x')).toBeUndefined();
+    expect(corsEntry('/v1/sessions/abc/token')).toBeUndefined();
   });
 
   it('the OpenAPI document’s named schemas are the contract’s', () => {

@@ -540,15 +540,15 @@ export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$
 
 /**
  * A Hono path pattern as an anchored regular expression whose named groups are its
- * parameters (a parameter matches one non-empty segment).
+ * parameters; `param` gives each parameter's expression (default: one non-empty segment).
  */
-export const pathPattern = (path: string): RegExp =>
+export const pathPattern = (path: string, param = (_name: string) => '[^/]+'): RegExp =>
   new RegExp(
     `^${path
       .split(/(:\w+)/)
       .map((part) =>
         part.startsWith(':')
-          ? `(?<${part.slice(1)}>[^/]+)`
+          ? `(?<${part.slice(1)}>${param(part.slice(1))})`
           : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
       )
       .join('')}$`,
