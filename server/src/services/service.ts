@@ -19,6 +19,7 @@ import {
   verifyBinding,
   verifyEnrollment,
 } from '../crypto/attestation';
+import type { AnswerOf } from '../contract/routes';
 import type { RelyingParty } from '../http/middleware/auth';
 import type { Clock } from '../clock';
 import {
@@ -77,13 +78,8 @@ export interface ServiceDeps {
   auditRetentionDays?: number;
 }
 
-/** An enrollment as shown to its relying party. */
-export interface DeviceView {
-  deviceId: string;
-  subject: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
+/** An enrollment as shown to its relying party (the contract's `Device`). */
+export type DeviceView = AnswerOf<'revokeDevice', 200>;
 
 /** Introspection answer for a token that is not (or no longer) valid: exactly this. */
 export interface InactiveToken {
@@ -172,7 +168,7 @@ export class TacitService {
   async createEnrollmentCode(
     rp: RelyingParty,
     subject: string,
-  ): Promise<{ code: string; expiresAt: string }> {
+  ): Promise<AnswerOf<'createEnrollmentCode', 201>> {
     const now = this.#clock.now();
     const code = generateEnrollmentCode();
     const expiresAt = now + POLICY.enrollmentCodeTtlMs;
@@ -201,7 +197,7 @@ export class TacitService {
    * code); a key revoked for that subject stays revoked; a key enrolled for another subject of
    * that relying party is refused unless its policy allows `sharedDevices`.
    */
-  async enrollDevice(enrollment: string): Promise<{ deviceId: string; subject: string }> {
+  async enrollDevice(enrollment: string): Promise<AnswerOf<'enrollDevice', 201>> {
     const proven: Proven = {};
     try {
       return await this.#enroll(enrollment, proven);
@@ -272,7 +268,7 @@ export class TacitService {
   async revokeDeviceEverywhere(
     deviceId: string,
     by?: RelyingParty,
-  ): Promise<{ deviceId: string; revoked: number }> {
+  ): Promise<AnswerOf<'revokeDeviceEverywhere', 200>> {
     const now = this.#clock.now();
     if ((await this.#store.findDevicesByKey(deviceId)).length === 0) {
       throw new UnknownDevice({ cause: 'no such device' });
@@ -288,10 +284,7 @@ export class TacitService {
   }
 
   /** Opens a behavioral session for `subject` with a fresh 256-bit challenge. */
-  async openSession(
-    rp: RelyingParty,
-    subject: string,
-  ): Promise<{ sessionId: string; challenge: string; expiresAt: string }> {
+  async openSession(rp: RelyingParty, subject: string): Promise<AnswerOf<'openSession', 201>> {
     const now = this.#clock.now();
     const session = {
       sid: randomToken(32),
@@ -329,7 +322,7 @@ export class TacitService {
    * enrolled, unrevoked, for the session's subject and relying party, and prove it saw the
    * session's challenge. Binding again from the same device is accepted; from another, 409.
    */
-  async bindSession(binding: string): Promise<{ sessionId: string; subject: string }> {
+  async bindSession(binding: string): Promise<AnswerOf<'bindSession', 200>> {
     const proven: Proven = {};
     try {
       return await this.#bind(binding, proven);
@@ -388,9 +381,7 @@ export class TacitService {
    * Accepts an attestation after every check of docs/protocol.md §4, in that order, and
    * commits it (with the session's new assurance state) before returning.
    */
-  async acceptAttestation(
-    attestation: string,
-  ): Promise<{ seq: number; assurance: number | null; level: AssuranceLevel }> {
+  async acceptAttestation(attestation: string): Promise<AnswerOf<'attest', 202>> {
     const proven: Proven = {};
     try {
       const accepted = await this.#attest(attestation, proven);
@@ -415,10 +406,7 @@ export class TacitService {
     await this.#rejected('attestation.rejected', err, proven);
   }
 
-  async #attest(
-    attestation: string,
-    proven: Proven,
-  ): Promise<{ seq: number; assurance: number | null; level: AssuranceLevel }> {
+  async #attest(attestation: string, proven: Proven): Promise<AnswerOf<'attest', 202>> {
     const now = this.#clock.now();
     const { jkt, devices, claims } = await verifyAttestation(attestation, now, this.#findDevices);
     proven.jkt = jkt;
@@ -489,7 +477,7 @@ export class TacitService {
   async issueSessionToken(
     rp: RelyingParty,
     sid: string,
-  ): Promise<{ token: string; expiresAt: string }> {
+  ): Promise<AnswerOf<'issueSessionToken', 200>> {
     const now = this.#clock.now();
     const session = await this.#ownSession(rp, sid);
     if (!isLive(session, now)) throw over(session, 'token: session over');
