@@ -32,6 +32,7 @@ import { setResponseHeader } from './http/middleware/headers';
 import type { ServerKeys } from './crypto/keys';
 import { errorFields, type Logger } from './observability/log';
 import { createMetrics, methodLabel, type Metrics } from './observability/metrics';
+import { ROUTES } from './contract/routes';
 import { OPENAPI } from './http/openapi';
 import { POLICY } from './domain/policy';
 import {
@@ -232,7 +233,7 @@ export function createApp(deps: AppDeps): TacitApp {
 
   app.route('/', healthRoutes(routeDeps));
   app.route('/', metricsRoutes(routeDeps));
-  app.get('/openapi.json', (c) => c.json(OPENAPI));
+  app.get(ROUTES.openapi.path, (c) => c.json(OPENAPI));
   app.route('/', jwksRoutes(routeDeps));
   app.route('/', enrollmentCodeRoutes(routeDeps));
   app.route('/', deviceRoutes(routeDeps));

@@ -3,21 +3,31 @@
  * built to the contract's request schema and its answer must parse with the contract's
  * answer schema; error answers with the `Error` schema and the table's status. The OpenAPI
  * document's named schemas are generated from the same zod schemas.
+ *
+ * Beyond this file, the harness checks every exchange of every server test against the route
+ * table when it closes (`testing/contract-check.ts`); here a full flow reaches every operation
+ * of the table, and the checker is shown to catch answers and requests off the contract.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { OPENAPI } from '../http/openapi';
 import {
   KEYS,
+  TestDevice,
   attest,
   boundSession,
   createHarness,
   deviceCall,
+  enrollDevice,
   requestToken,
+  revoke,
   type Answer,
   type Harness,
 } from '../testing/harness';
+import { corsEntry } from '../http/middleware/cors';
+import { contractViolations, findRoute, type Exchange } from '../testing/contract-check';
 import { ERROR_STATUS } from './errors';
+import { ROUTES, ROUTE_LIST } from './routes';
 import * as c from './schemas';
 
 let h: Harness;
@@ -105,11 +115,64 @@ describe('the wire contract', () => {
       200,
       c.signingKeysRotatedAnswer,
     );
-    answers(await deviceCall(h, device, 'POST', '/v1/device/revoke'), 200, c.revokedAnswer);
+    const next = await TestDevice.create(h.clock);
+    answers(
+      await deviceCall(h, device, 'POST', '/v1/device/rotate', {
+        json: c.rotateBody.parse({ rotation: await next.rotation(device.jkt) }),
+      }),
+      200,
+      c.rotatedAnswer,
+    );
+    answers(await deviceCall(h, next, 'POST', '/v1/device/revoke'), 200, c.revokedAnswer);
+    const bob = await enrollDevice(h, 'bob');
+    answers(await revoke(h, bob.jkt, 'bob'), 200, c.deviceSchema);
+    answers(
+      await h.call('POST', `/v1/admin/devices/${bob.jkt}/revoke`, { key: KEYS.admin }),
+      200,
+      c.revokedAnswer,
+    );
+    const metrics = await h.call('GET', '/metrics', { key: KEYS.admin });
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('tacit_http_requests_total');
+    answers(await h.call('GET', '/openapi.json'), 200, c.openApiAnswer);
     const ended = await h.call('DELETE', `/v1/sessions/${opened.json.sessionId}`, {
       key: KEYS.bankA,
     });
     expect(ended.status).toBe(204);
+
+    // Every operation of the table was reached with one of its declared answers, and every
+    // request and answer of this flow is on the contract.
+    const reached = new Set(
+      h.exchanges.map((e) => {
+        const found = findRoute(e.method, new URL(e.url, 'http://x').pathname);
+        return found && e.status in found.route.responses ? found.route.operationId : undefined;
+      }),
+    );
+    expect(ROUTE_LIST.map((r) => r.operationId).filter((id) => !reached.has(id))).toEqual([]);
+    expect(h.exchanges.flatMap(contractViolations)).toEqual([]);
+  });
+
+  it('the checker catches answers and requests off the contract', async () => {
+    const { sid } = await boundSession(h, 'alice');
+    const token = await requestToken(h, sid);
+    const exchange = h.exchanges.at(-1)!;
+    expect(contractViolations(exchange)).toEqual([]);
+    const off = (change: Partial<Exchange>) => contractViolations({ ...exchange, ...change });
+    // An answer with a member missing, one too many, a wrong type.
+    const answer = token.json as { token: string; expiresAt: string };
+    expect(off({ responseText: JSON.stringify({ token: answer.token }) })).toHaveLength(1);
+    expect(off({ responseText: JSON.stringify({ ...answer, extra: 1 }) })).toHaveLength(1);
+    expect(off({ responseText: JSON.stringify({ ...answer, expiresAt: 5 }) })).toHaveLength(1);
+    // A status the operation does not declare, or an error code it does not list.
+    expect(off({ status: 201 })).toHaveLength(1);
+    const chain = { error: { code: 'ERR_CHAIN', message: 'x' } };
+    expect(off({ status: 409, responseText: JSON.stringify(chain) })[0]).toMatch(/not listed/);
+    // A request the operation's schemas refuse, answered as if it were fine.
+    expect(off({ url: '/v1/sessions/bad%20id/token' })[0]).toMatch(/path parameter sid/);
+    const opened = h.exchanges.find((e) => e.url === ROUTES.openSession.path)!;
+    expect(
+      contractViolations({ ...opened, requestBody: JSON.stringify({ subject: 'a', x: 1 }) }),
+    ).toHaveLength(1);
   });
 
   it('error answers have the Error schema and the status of the error table', async () => {
@@ -133,6 +196,29 @@ describe('the wire contract', () => {
     }
   });
 
+  it('CORS classes and rate-limit grouping are the table’s', () => {
+    for (const route of ROUTE_LIST) {
+      // A concrete path for the pattern (parameters filled with valid ids).
+      const path = route.path.replace(/:\w+/g, 'id_0');
+      const entry = corsEntry(path);
+      if (route.cors === 'none') {
+        expect(entry?.extension.has(route.method) ?? false, route.path).toBe(false);
+        expect(entry?.bank.has(route.method) ?? false, route.path).toBe(false);
+      } else {
+        expect(entry?.[route.cors].has(route.method), route.path).toBe(true);
+      }
+      // The limiter is mounted on /v1/*: exactly the routes the table limits.
+      expect(route.rateLimit === 'none', route.path).toBe(!route.path.startsWith('/v1/'));
+      // Grouping by device: the member is the body's statement, signed by that device.
+      if (typeof route.rateLimit === 'object') {
+        expect(route.security, route.path).toMatchObject({ member: route.rateLimit.device });
+      }
+    }
+    expect(corsEntry('/v1/device/sessions/not an id')).toBeUndefined();
+    expect(corsEntry('/v1/device/sessions/abc/x')).toBeUndefined();
+    expect(corsEntry('/v1/sessions/abc/token')).toBeUndefined();
+  });
+
   it('the OpenAPI document’s named schemas are the contract’s', () => {
     const schemas = OPENAPI.components.schemas as Record<string, { enum?: unknown[] }>;
     expect(schemas.Level!.enum).toEqual(c.levelSchema.options);
@@ -150,6 +236,7 @@ describe('the wire contract', () => {
         'DeviceSession',
         'Error',
         'Introspection',
+        'Jwks',
         'Level',
         'PathId',
         'Readiness',

@@ -1,9 +1,10 @@
 /**
  * The wire schemas of the verification server: every request body, query and answer, in zod.
- * Routes validate their input with these; `routes.ts` names them per route; the OpenAPI
- * document (`http/openapi.ts`) is generated from them; the SDK and the extension take their
- * wire types from them (type-only imports). Named schemas are registered in {@link COMPONENTS}
- * and become `#/components/schemas/<id>` in the document.
+ * `routes.ts` names them per route (the one route table); routes validate their input with
+ * them through it; the OpenAPI document (`http/openapi.ts`) is generated from them; the SDK
+ * and the extension take their wire types from them (type-only imports). Named schemas are
+ * registered in {@link COMPONENTS} (and listed in {@link NAMED_SCHEMAS}) and become
+ * `#/components/schemas/<id>` in the document.
  *
  * @module
  */
@@ -14,8 +15,14 @@ import { ERROR_CODES } from './errors';
 /** Schemas with a name in the OpenAPI document. */
 export const COMPONENTS = z.registry<{ id: string; description?: string }>();
 
+/** The same named schemas as a list, in declaration order (a registry cannot be listed). */
+export const NAMED_SCHEMAS: { schema: z.ZodType; meta: { id: string; description?: string } }[] =
+  [];
+
 function named<S extends z.ZodType>(id: string, schema: S, description?: string): S {
-  COMPONENTS.add(schema, description ? { id, description } : { id });
+  const meta = description ? { id, description } : { id };
+  COMPONENTS.add(schema, meta);
+  NAMED_SCHEMAS.push({ schema, meta });
   return schema;
 }
 
@@ -175,7 +182,8 @@ export const introspectBody = z.strictObject({
   token: z.string().min(1).max(8192),
   token_type_hint: z.string().max(64).optional(),
 });
-export const devicesQuery = z.strictObject({ subject: subjectSchema });
+/** Other query parameters are ignored. */
+export const devicesQuery = z.object({ subject: subjectSchema });
 export const auditQuery = z.strictObject({
   after: z
     .string()
@@ -232,9 +240,25 @@ export const signingKeysRotatedAnswer = z.strictObject({
   retired: z.array(z.string()),
   rotated: z.boolean(),
 });
-export const jwksAnswer = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
-export const openApiAnswer = z.record(z.string(), z.unknown());
-export const assuranceSnapshotAnswer = z.record(z.string(), z.unknown());
+export const jwksAnswer = named(
+  'Jwks',
+  z.strictObject({
+    keys: z.array(
+      z.strictObject({
+        kty: z.literal('EC'),
+        crv: z.literal('P-256'),
+        x: z.string(),
+        y: z.string(),
+        kid: z.string().meta({ description: 'RFC 7638 thumbprint' }),
+        alg: z.literal('ES256'),
+        use: z.literal('sig'),
+      }),
+    ),
+  }),
+  'the server public keys, retired ones included until their tokens expire',
+);
+export const openApiAnswer = z.looseObject({ openapi: z.literal('3.1.0') });
+export const metricsAnswer = z.string().meta({ description: 'Prometheus text exposition 0.0.4' });
 
 /** Wire types, for the SDK and the extension (`import type` only). */
 export type AttestationAnswer = z.infer<typeof attestationAnswer>;

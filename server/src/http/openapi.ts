@@ -1,64 +1,94 @@
 /**
- * The OpenAPI 3.1 description of every route the server registers, served at
- * `GET /openapi.json`. Its named schemas and error table are generated from the contract
- * (`contract/`); the operations are listed here. `openapi.test.ts` checks it against the routes of the app
- * and the error codes of errors.ts, so it cannot silently fall behind.
+ * The OpenAPI 3.1 description of the verifier, served at `GET /openapi.json`, generated from
+ * the contract: operations from the route table (`contract/routes.ts`), schemas from its zod
+ * schemas (`z.toJSONSchema`, named ones as `#/components/schemas/<id>`), error answers from
+ * the error table (`contract/errors.ts`). Nothing is listed here by hand; `openapi.test.ts`
+ * checks the document against the table and the app's routes.
+ *
+ * Why not `@hono/zod-openapi`: it would describe the same routes, but its request validation
+ * answers in its own error shape and does not read bodies the way `http/body.ts` must
+ * (Content-Type enforcement, form or JSON, a malformed attestation body audited), and CORS and
+ * rate limiting still need a table of their own. It also brings three more runtime packages.
  *
  * @module
  */
 import { z } from 'zod';
 import { ERROR_STATUS } from '../contract/errors';
-import { COMPONENTS } from '../contract/schemas';
+import {
+  NDJSON_TYPE,
+  ROUTE_LIST,
+  openApiPath,
+  type Route,
+  type Security,
+} from '../contract/routes';
+import { NAMED_SCHEMAS } from '../contract/schemas';
 import type { ErrorCode } from '../errors';
 
 type Json = Record<string, unknown>;
 
 export { ERROR_STATUS } from '../contract/errors';
 
+const COMPONENT_URI = '#/components/schemas/';
+const ref = (name: string) => ({ $ref: `${COMPONENT_URI}${name}` });
+
 /**
- * The named schemas, generated from the zod contract (`contract/schemas.ts`): the same schemas
- * the routes validate with, so the document cannot describe other shapes than they accept.
+ * Every zod schema of the document as JSON Schema, converted in one pass so that the named
+ * ones are `$ref`s wherever they occur. Returns the components and a converter for the
+ * schemas of operations (named: a `$ref`; others: inlined).
  */
-function componentSchemas(): Json {
-  const { schemas } = z.toJSONSchema(COMPONENTS, {
+function convert(routes: readonly Route[]): { components: Json; schema: (s: z.ZodType) => Json } {
+  const registry = z.registry<{ id: string; description?: string }>();
+  const named = new Set<string>();
+  for (const { schema, meta } of NAMED_SCHEMAS) {
+    registry.add(schema, meta);
+    named.add(meta.id);
+  }
+  const ids = new Map<z.ZodType, string>();
+  const add = (id: string, schema: z.ZodType | undefined) => {
+    if (!schema || ids.has(schema)) return;
+    const existing = registry.get(schema)?.id;
+    if (existing === undefined) registry.add(schema, { id });
+    ids.set(schema, existing ?? id);
+  };
+  for (const r of routes) {
+    for (const [name, schema] of Object.entries(r.params ?? {}))
+      add(`${r.operationId}.${name}`, schema);
+    add(`${r.operationId}.query`, r.query);
+    add(`${r.operationId}.body`, r.body?.schema);
+    for (const [status, res] of Object.entries(r.responses)) {
+      for (const [type, schema] of Object.entries(res.content ?? {})) {
+        add(`${r.operationId}.${status}.${type}`, schema);
+      }
+    }
+  }
+  const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
-    uri: (id) => `#/components/schemas/${id}`,
+    uri: (id) => `${COMPONENT_URI}${id}`,
     unrepresentable: 'any',
     io: 'input',
   });
-  const out: Json = {};
-  for (const [id, schema] of Object.entries(schemas)) {
-    const { $schema: _s, $id: _i, ...rest } = schema as Json;
-    out[id] = rest;
-  }
-  return out;
+  const clean = (id: string): Json => {
+    const { $schema: _s, $id: _i, ...rest } = schemas[id] as Json;
+    return rest;
+  };
+  const components: Json = {};
+  for (const id of named) components[id] = clean(id);
+  return {
+    components,
+    schema: (s) => {
+      const id = ids.get(s)!;
+      return named.has(id) ? ref(id) : clean(id);
+    },
+  };
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Json) => ({ 'application/json': { schema } });
-const body = (schema: Json, description?: string) => ({
-  required: true,
-  ...(description ? { description } : {}),
-  content: json(schema),
-});
-const strict = (properties: Json, required = Object.keys(properties)): Json => ({
-  type: 'object',
-  additionalProperties: false,
-  required,
-  properties,
-});
-const str = (extra: Json = {}) => ({ type: 'string', ...extra });
-const int = (extra: Json = {}) => ({ type: 'integer', ...extra });
-const nullable = (type: string, extra: Json = {}) => ({ type: [type, 'null'], ...extra });
-const isoTime = str({ format: 'date-time' });
-const html = { 'text/html': { schema: str() } };
-const sidParam = { name: 'sid', in: 'path', required: true, schema: ref('PathId') };
-const deviceIdParam = { name: 'deviceId', in: 'path', required: true, schema: ref('PathId') };
-
 /** Error answers of an operation: one response per status, naming the codes it can carry. */
-function errors(codes: ErrorCode[]): Json {
+function errorResponses(route: Route): Json {
+  const codes: ErrorCode[] = [...route.errors];
+  if (route.rateLimit !== 'none') codes.push('ERR_RATE_LIMITED');
+  codes.push('ERR_INTERNAL');
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...codes, 'ERR_RATE_LIMITED', 'ERR_INTERNAL'] as ErrorCode[]) {
+  for (const code of codes) {
     const status = ERROR_STATUS[code];
     byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), code])]);
   }
@@ -67,527 +97,137 @@ function errors(codes: ErrorCode[]): Json {
     out[String(status)] = {
       description: list.join(', '),
       ...(status === 429
-        ? { headers: { 'Retry-After': { schema: int({ minimum: 1 }), description: 'seconds' } } }
+        ? {
+            headers: {
+              'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds' },
+            },
+          }
         : {}),
-      ...(status === 401 ? { headers: { 'WWW-Authenticate': { schema: str() } } } : {}),
-      content: json(ref('Error')),
+      ...(status === 401
+        ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } }
+        : {}),
+      content: { 'application/json': { schema: ref('Error') } },
     };
   }
   return out;
 }
 
-const BODY: ErrorCode[] = ['ERR_BAD_REQUEST', 'ERR_PAYLOAD_TOO_LARGE'];
-const AUTH: ErrorCode[] = ['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN'];
-const JWS: ErrorCode[] = ['ERR_JWS_INVALID', 'ERR_JWS_ALG', 'ERR_JWS_TYP', 'ERR_JWS_CLAIMS'];
-const apiKeyAuth = [{ apiKey: [] }];
-const dpopAuth = [{ dpop: [] }];
-/** Refusals of a DPoP-authenticated device call (401 carries `WWW-Authenticate: DPoP …`). */
-const DPOP: ErrorCode[] = [
-  'ERR_DPOP_INVALID',
-  'ERR_DPOP_STALE',
-  'ERR_DPOP_REPLAY',
-  'ERR_UNKNOWN_DEVICE',
-  'ERR_DEVICE_REVOKED',
-];
-/** A demo-bank operation (cookie session, no API key). */
-const page = (summary: string, responses: Json): Json => ({
-  tags: ['demo-bank'],
-  description: 'Only when TACIT_DEMO is on.',
-  summary,
-  security: [],
-  responses,
-});
+function security(sec: Security): Json[] {
+  switch (sec.kind) {
+    case 'apiKey':
+      return [{ apiKey: [] }];
+    case 'apiKeyOrMetricsToken':
+      return [{ apiKey: [] }, { metricsToken: [] }];
+    case 'dpop':
+      return [{ dpop: [] }];
+    case 'none':
+    case 'statement':
+      return [];
+  }
+}
 
-const paths: Json = {
-  '/healthz': {
-    get: {
-      summary: 'Liveness (the store answers)',
-      tags: ['operations'],
-      security: [],
-      responses: {
-        '200': { description: 'ok', content: json(strict({ status: { const: 'ok' } })) },
-      },
-    },
-  },
-  '/readyz': {
-    get: {
-      summary: 'Readiness: store reachable, signing keys loaded',
-      tags: ['operations'],
-      security: [],
-      responses: {
-        '200': { description: 'ready', content: json(ref('Readiness')) },
-        '503': { description: 'not ready', content: json(ref('Readiness')) },
-      },
-    },
-  },
-  '/metrics': {
-    get: {
-      summary: 'Prometheus text exposition 0.0.4',
-      tags: ['operations'],
-      security: [{ apiKey: [] }, { metricsToken: [] }],
-      description: 'An API key with role admin, or TACIT_METRICS_TOKEN.',
-      responses: {
-        '200': { description: 'metrics', content: { 'text/plain': { schema: str() } } },
-        ...errors(AUTH),
-      },
-    },
-  },
-  '/openapi.json': {
-    get: {
-      summary: 'This document',
-      tags: ['operations'],
-      security: [],
-      responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
-    },
-  },
-  '/.well-known/jwks.json': {
-    get: {
-      summary: 'Server public keys (kid, alg ES256, use sig)',
-      tags: ['tokens'],
-      security: [],
-      responses: { '200': { description: 'JWKS', content: json({ type: 'object' }) } },
-    },
-  },
-  '/v1/enrollment-codes': {
-    post: {
-      summary: 'One-time enrollment code for a subject (10 minutes)',
-      tags: ['devices'],
-      security: apiKeyAuth,
-      requestBody: body(strict({ subject: ref('Subject') })),
-      responses: {
-        '201': { description: 'code', content: json(strict({ code: str(), expiresAt: isoTime })) },
-        ...errors([...BODY, ...AUTH]),
-      },
-    },
-  },
-  '/v1/devices': {
-    post: {
-      summary: 'Enroll the device that signed a tacit-enroll+jwt',
-      tags: ['devices'],
-      security: [],
-      requestBody: body(strict({ enrollment: ref('CompactJws') })),
-      responses: {
-        '201': {
-          description: 'enrolled',
-          content: json(strict({ deviceId: str(), subject: ref('Subject') })),
-        },
-        ...errors([
-          ...BODY,
-          ...JWS,
-          'ERR_STALE',
-          'ERR_REPLAY',
-          'ERR_ENROLLMENT_CODE',
-          'ERR_DEVICE_REVOKED',
-          'ERR_DEVICE_ENROLLED_ELSEWHERE',
-        ]),
-      },
-    },
-    get: {
-      summary: "A subject's enrollments at the calling relying party",
-      tags: ['devices'],
-      security: apiKeyAuth,
-      parameters: [{ name: 'subject', in: 'query', required: true, schema: ref('Subject') }],
-      responses: {
-        '200': {
-          description: 'devices',
-          content: json(strict({ devices: { type: 'array', items: ref('Device') } })),
-        },
-        ...errors(['ERR_BAD_REQUEST', ...AUTH]),
-      },
-    },
-  },
-  '/v1/devices/{deviceId}/revoke': {
-    post: {
-      summary: "Revoke a device's enrollment for a subject",
-      tags: ['devices'],
-      security: apiKeyAuth,
-      parameters: [deviceIdParam],
-      requestBody: body(strict({ subject: ref('Subject') })),
-      responses: {
-        '200': { description: 'revoked', content: json(ref('Device')) },
-        ...errors([...BODY, ...AUTH, 'ERR_UNKNOWN_DEVICE']),
-      },
-    },
-  },
-  '/v1/admin/devices/{deviceId}/revoke': {
-    post: {
-      summary: 'Operator: revoke every enrollment of a device key',
-      tags: ['admin'],
-      security: apiKeyAuth,
-      description: 'Role admin.',
-      parameters: [deviceIdParam],
-      responses: {
-        '200': {
-          description: 'revoked',
-          content: json(strict({ deviceId: str(), revoked: int({ minimum: 0 }) })),
-        },
-        ...errors(['ERR_BAD_REQUEST', ...AUTH, 'ERR_UNKNOWN_DEVICE']),
-      },
-    },
-  },
-  '/v1/sessions': {
-    post: {
-      summary: 'Open a behavioral session (30 minutes)',
-      tags: ['sessions'],
-      security: apiKeyAuth,
-      requestBody: body(strict({ subject: ref('Subject') })),
-      responses: {
-        '201': {
-          description: 'opened',
-          content: json(strict({ sessionId: str(), challenge: str(), expiresAt: isoTime })),
-        },
-        ...errors([...BODY, ...AUTH]),
-      },
-    },
-  },
-  '/v1/sessions/bind': {
-    post: {
-      summary: 'Bind a session to the device that signed a tacit-bind+jwt',
-      tags: ['sessions'],
-      security: [],
-      requestBody: body(strict({ binding: ref('CompactJws') })),
-      responses: {
-        '200': {
-          description: 'bound; `subject` is the subject the bank opened the session for',
-          content: json(strict({ sessionId: str(), subject: str() })),
-        },
-        ...errors([
-          ...BODY,
-          ...JWS,
-          'ERR_UNKNOWN_DEVICE',
-          'ERR_DEVICE_REVOKED',
-          'ERR_STALE',
-          'ERR_UNKNOWN_SESSION',
-          'ERR_SESSION_EXPIRED',
-          'ERR_SESSION_TERMINATED',
-          'ERR_CHALLENGE_MISMATCH',
-          'ERR_SESSION_BOUND',
-          'ERR_REPLAY',
-        ]),
-      },
-    },
-  },
-  '/v1/sessions/{sid}/token': {
-    post: {
-      summary: 'Session JWT (tacit-session+jwt, at most 5 minutes)',
-      tags: ['tokens'],
-      security: apiKeyAuth,
-      parameters: [sidParam],
-      responses: {
-        '200': {
-          description: 'token',
-          content: json(strict({ token: str(), expiresAt: isoTime })),
-        },
-        ...errors([
-          'ERR_BAD_REQUEST',
-          ...AUTH,
-          'ERR_UNKNOWN_SESSION',
-          'ERR_SESSION_EXPIRED',
-          'ERR_SESSION_TERMINATED',
-          'ERR_SESSION_NOT_BOUND',
-          'ERR_DEVICE_REVOKED',
-        ]),
-      },
-    },
-  },
-  '/v1/sessions/{sid}/decision': {
-    post: {
-      summary: 'Policy decision (allow, step-up, terminate); terminate ends the session',
-      tags: ['sessions'],
-      security: apiKeyAuth,
-      parameters: [sidParam],
-      responses: {
-        '200': {
-          description: 'decision (recorded in the audit trail)',
-          content: json(ref('Decision')),
-        },
-        ...errors([
-          'ERR_BAD_REQUEST',
-          ...AUTH,
-          'ERR_UNKNOWN_SESSION',
-          'ERR_SESSION_EXPIRED',
-          'ERR_SESSION_TERMINATED',
-        ]),
-      },
-    },
-  },
-  '/v1/sessions/{sid}': {
-    delete: {
-      summary: 'End a session',
-      tags: ['sessions'],
-      security: apiKeyAuth,
-      parameters: [sidParam],
-      responses: {
-        '204': { description: 'ended' },
-        ...errors(['ERR_BAD_REQUEST', ...AUTH, 'ERR_UNKNOWN_SESSION']),
-      },
-    },
-  },
-  '/v1/attestations': {
-    post: {
-      summary: 'A bound device reports its behavioral confidence (tacit-att+jwt)',
-      tags: ['sessions'],
-      security: [],
-      requestBody: body(strict({ attestation: ref('CompactJws') })),
-      responses: {
-        '202': {
-          description: 'accepted and committed',
-          content: json(
-            strict({
-              seq: int({ minimum: 1 }),
-              assurance: nullable('number'),
-              level: ref('Level'),
-            }),
-          ),
-        },
-        ...errors([
-          ...BODY,
-          ...JWS,
-          'ERR_UNKNOWN_DEVICE',
-          'ERR_DEVICE_REVOKED',
-          'ERR_UNKNOWN_SESSION',
-          'ERR_SESSION_EXPIRED',
-          'ERR_SESSION_TERMINATED',
-          'ERR_SESSION_NOT_BOUND',
-          'ERR_SESSION_BOUND',
-          'ERR_REPLAY',
-          'ERR_STALE',
-          'ERR_CHAIN',
-        ]),
-      },
-    },
-  },
-  '/v1/introspect': {
-    post: {
-      summary: 'RFC 7662 introspection of a session token',
-      tags: ['tokens'],
-      security: apiKeyAuth,
-      requestBody: {
-        required: true,
-        content: {
-          'application/x-www-form-urlencoded': {
-            schema: strict({ token: str(), token_type_hint: str() }, ['token']),
-          },
-          'application/json': {
-            schema: strict({ token: str(), token_type_hint: str() }, ['token']),
-          },
-        },
-      },
-      responses: {
-        '200': { description: 'introspection', content: json(ref('Introspection')) },
-        ...errors([...BODY, ...AUTH]),
-      },
-    },
-  },
-  '/v1/audit': {
-    get: {
-      summary: 'Audit records after a seq, as JSON lines (roles auditor, admin)',
-      tags: ['audit'],
-      security: apiKeyAuth,
-      parameters: [
-        { name: 'after', in: 'query', schema: int({ minimum: 0, default: 0 }) },
-        { name: 'limit', in: 'query', schema: int({ minimum: 1, maximum: 10000, default: 1000 }) },
-      ],
-      responses: {
-        '200': {
-          description: 'one AuditRecord per line, oldest first',
-          content: {
-            'application/x-ndjson': {
-              schema: str({ description: 'one AuditRecord (see components) per line' }),
-            },
-          },
-        },
-        ...errors(['ERR_BAD_REQUEST', ...AUTH]),
-      },
-    },
-  },
-  '/v1/audit/verify': {
-    get: {
-      summary: 'Recompute the audit hash chain (roles auditor, admin)',
-      tags: ['audit'],
-      security: apiKeyAuth,
-      responses: {
-        '200': { description: 'verification', content: json(ref('AuditVerification')) },
-        ...errors(AUTH),
-      },
-    },
-  },
-  '/v1/device/sessions/{sid}': {
-    get: {
-      summary: 'The bound device reads its session (DPoP)',
-      tags: ['device'],
-      security: dpopAuth,
-      parameters: [sidParam],
-      responses: {
-        '200': { description: 'session', content: json(ref('DeviceSession')) },
-        ...errors(['ERR_BAD_REQUEST', ...DPOP, 'ERR_UNKNOWN_SESSION']),
-      },
-    },
-  },
-  '/v1/device/enrollments': {
-    get: {
-      summary: "The calling device's enrollments, revoked ones included (DPoP)",
-      tags: ['device'],
-      security: dpopAuth,
-      responses: {
-        '200': {
-          description: 'enrollments',
-          content: json(
-            strict({
-              deviceId: str(),
-              enrollments: {
-                type: 'array',
-                items: strict({
-                  rp: str(),
-                  subject: ref('Subject'),
-                  createdAt: isoTime,
-                  revokedAt: nullable('string', { format: 'date-time' }),
-                }),
-              },
-            }),
-          ),
-        },
-        ...errors(DPOP),
-      },
-    },
-  },
-  '/v1/device/revoke': {
-    post: {
-      summary: 'The calling device revokes every enrollment of its key (DPoP)',
-      tags: ['device'],
-      security: dpopAuth,
-      description: 'No body, or {}.',
-      responses: {
-        '200': {
-          description: 'revoked',
-          content: json(strict({ deviceId: str(), revoked: int({ minimum: 0 }) })),
-        },
-        ...errors([...BODY, ...DPOP]),
-      },
-    },
-  },
-  '/v1/device/rotate': {
-    post: {
-      summary: 'Move the enrollments to a new device key (DPoP by the old key)',
-      tags: ['device'],
-      security: dpopAuth,
-      description:
-        'The body carries a tacit-rotate+jwt signed by the new key (jwk header) naming the old ' +
-        "key's thumbprint in `old`. Live sessions bound to the old key are re-bound to the " +
-        'new one.',
-      requestBody: body(strict({ rotation: ref('CompactJws') })),
-      responses: {
-        '200': {
-          description: 'rotated',
-          content: json(
-            strict({
-              deviceId: str(),
-              previousDeviceId: str(),
-              enrollments: int({ minimum: 1 }),
-              sessions: int({ minimum: 0 }),
-            }),
-          ),
-        },
-        ...errors([...BODY, ...DPOP, ...JWS, 'ERR_STALE', 'ERR_REPLAY', 'ERR_KEY_IN_USE']),
-      },
-    },
-  },
-  '/v1/admin/signing-keys/rotate': {
-    post: {
-      summary: "Operator: retire the server's signing key and sign with a new one",
-      tags: ['admin'],
-      security: apiKeyAuth,
-      description:
-        'Role admin. The retired key stays in the JWKS until every token it signed has expired. ' +
-        '`rotated` is false when another instance rotated at the same moment.',
-      responses: {
-        '200': {
-          description: 'rotated',
-          content: json(
-            strict({
-              kid: str(),
-              retired: { type: 'array', items: str() },
-              rotated: { type: 'boolean' },
-            }),
-          ),
-        },
-        ...errors(AUTH),
-      },
-    },
-  },
-  '/': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
-  '/bank': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
-  '/bank/static/{file}': {
-    get: {
-      ...page('bank.js, bank.css', {
-        '200': { description: 'file' },
-        '404': { description: 'no such file', content: html },
-      }),
-      parameters: [{ name: 'file', in: 'path', required: true, schema: str() }],
-    },
-  },
-  '/bank/login': {
-    get: page('Login page', { '200': { description: 'page', content: html } }),
-    post: page('Log in (any username, password demo)', {
-      '303': { description: 'to /bank/accounts' },
-      '401': { description: 'wrong password', content: html },
-    }),
-  },
-  '/bank/logout': {
-    get: page('Log out', { '303': { description: 'to /bank/login' } }),
-    post: page('Log out', { '303': { description: 'to /bank/login' } }),
-  },
-  '/bank/accounts': {
-    get: page('Accounts page', { '200': { description: 'page', content: html } }),
-  },
-  '/bank/enroll': {
-    post: page('Issue an enrollment code', { '303': { description: 'to /bank/accounts' } }),
-  },
-  '/bank/transfer': {
-    get: page('Transfer form', { '200': { description: 'page', content: html } }),
-    post: page('Send a transfer', {
-      '200': { description: 'done', content: html },
-      '400': { description: 'invalid', content: html },
-    }),
-  },
-  '/bank/api/assurance': {
-    get: page("The login's assurance (cookie)", {
-      '200': { description: 'snapshot', content: json({ type: 'object' }) },
-      ...errors(['ERR_UNAUTHORIZED']),
-    }),
-  },
-};
+/** Who may call, in words (the roles and statements are not expressible as security schemes). */
+function caller(sec: Security): string | undefined {
+  switch (sec.kind) {
+    case 'apiKey':
+      return `API key role ${sec.roles.join(' or ')}.`;
+    case 'statement':
+      return `Authenticated by the signature of the ${sec.typ} in \`${sec.member}\`.`;
+    default:
+      return undefined;
+  }
+}
 
-/** The document served at `GET /openapi.json`. */
-export const OPENAPI = Object.freeze({
-  openapi: '3.1.0',
-  info: {
-    title: 'Tacit verification server',
-    version: '1',
-    description:
-      'docs/protocol.md §4–5 and docs/server.md. ' +
-      'Every error is {"error": {"code", "message"}}. ' +
-      'Relying parties use Authorization: Bearer <API key>; device endpoints are authenticated ' +
-      'by the signature of the statement they carry, or (/v1/device/*) by a DPoP proof.',
-  },
-  security: apiKeyAuth,
-  components: {
-    securitySchemes: {
-      apiKey: {
-        type: 'http',
-        scheme: 'bearer',
-        description: 'the secret of an API key (TACIT_API_KEYS id:role:secret)',
-      },
-      metricsToken: { type: 'http', scheme: 'bearer', description: 'TACIT_METRICS_TOKEN' },
-      dpop: {
-        type: 'apiKey',
-        in: 'header',
-        name: 'DPoP',
-        description:
-          'RFC 9449 proof (typ dpop+jwt, ES256, jwk = an enrolled device key; htm, htu, iat, jti)',
-      },
+function operation(route: Route, schema: (s: z.ZodType) => Json): Json {
+  const parameters: Json[] = Object.entries(route.params ?? {}).map(([name, s]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: schema(s),
+  }));
+  if (route.query) {
+    const q = schema(route.query) as { properties?: Json; required?: string[] };
+    for (const [name, s] of Object.entries(q.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: !!q.required?.includes(name), schema: s });
+    }
+  }
+  const responses: Json = {};
+  for (const [status, res] of Object.entries(route.responses)) {
+    const content: Json = {};
+    for (const [type, s] of Object.entries(res.content ?? {})) {
+      content[type] =
+        type === NDJSON_TYPE
+          ? {
+              schema: { type: 'string', description: 'one JSON value per line' },
+              'x-line-schema': schema(s),
+            }
+          : { schema: schema(s) };
+    }
+    responses[status] = { description: res.description, ...(res.content ? { content } : {}) };
+  }
+  const description = [route.description, caller(route.security)].filter(Boolean).join(' ');
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(description ? { description } : {}),
+    tags: [...route.tags],
+    security: security(route.security),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            required: route.body.required,
+            content: Object.fromEntries(
+              route.body.mediaTypes.map((t) => [t, { schema: schema(route.body!.schema) }]),
+            ),
+          },
+        }
+      : {}),
+    responses: { ...responses, ...errorResponses(route) },
+  };
+}
+
+/** Builds the document for `routes` (the whole table by default). */
+export function openApiDocument(routes: readonly Route[] = ROUTE_LIST) {
+  const { components, schema } = convert(routes);
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const route of routes) {
+    const path = (paths[openApiPath(route.path)] ??= {});
+    path[route.method.toLowerCase()] = operation(route, schema);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tacit verification server',
+      version: '1',
+      description:
+        'docs/protocol.md §4–5 and docs/server.md. ' +
+        'Every error is {"error": {"code", "message"}}. ' +
+        'Relying parties use Authorization: Bearer <API key>; device endpoints are authenticated ' +
+        'by the signature of the statement they carry, or (/v1/device/*) by a DPoP proof.',
     },
-    schemas: componentSchemas(),
-  },
-  paths,
-});
+    security: [{ apiKey: [] }],
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'the secret of an API key (TACIT_API_KEYS id:role:secret)',
+        },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'TACIT_METRICS_TOKEN' },
+        dpop: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'DPoP',
+          description:
+            'RFC 9449 proof (typ dpop+jwt, ES256, jwk = an enrolled device key; htm, htu, iat, jti)',
+        },
+      },
+      schemas: components,
+    },
+    paths,
+  };
+}
+
+/** The document served at `GET /openapi.json` (built once). */
+export const OPENAPI = Object.freeze(openApiDocument());

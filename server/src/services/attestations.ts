@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { assess, nextEwma, type AssuranceLevel } from '../domain/assurance';
+import type { AnswerOf } from '../contract/routes';
+import { assess, nextEwma } from '../domain/assurance';
 import { actor, type AuditTrail } from './audit';
 import { chainHash, checkFreshness, verifyAttestation } from '../crypto/attestation';
 import type { Clock } from '../clock';
@@ -32,11 +33,7 @@ export interface AttestationDeps {
 }
 
 /** An accepted attestation: its `seq` and the session's assurance after it. */
-export interface AcceptedAttestation {
-  seq: number;
-  assurance: number | null;
-  level: AssuranceLevel;
-}
+export type AcceptedAttestation = AnswerOf<'attest', 202>;
 
 /** How many times an attestation is re-validated after losing a race with another one. */
 const APPEND_ATTEMPTS = 3;

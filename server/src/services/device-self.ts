@@ -10,10 +10,11 @@
  *
  * @module
  */
-import { assess, type AssuranceLevel, type AttestationState } from '../domain/assurance';
+import { assess } from '../domain/assurance';
 import { actor, type AuditTrail } from './audit';
 import { verifyRotation } from '../crypto/attestation';
 import type { Clock } from '../clock';
+import type { AnswerOf } from '../contract/routes';
 import { expectedHtus, verifyDpopProof } from '../http/middleware/dpop';
 import {
   DeviceRevoked,
@@ -40,19 +41,12 @@ export interface AuthenticatedDevice {
 /** Where a session stands, as its bound device may see it. */
 export type DeviceSessionStatus = 'active' | 'ended' | 'terminated' | 'expired' | 'revoked';
 
-/** `GET /v1/device/sessions/:sid`. */
-export interface DeviceSessionView {
-  sessionId: string;
-  status: DeviceSessionStatus;
-  /** The current (decayed) assurance, as introspection would report it. */
-  assurance: number | null;
-  level: AssuranceLevel;
-  state: AttestationState | null;
-  attestations: number;
-  /** Seconds since the epoch, null before the first attestation. */
-  lastAttestationAt: number | null;
-  expiresAt: string;
-}
+/**
+ * `GET /v1/device/sessions/:sid` (the contract's `DeviceSession`): `assurance` is the current
+ * (decayed) one, as introspection would report it; `lastAttestationAt` is in seconds since the
+ * epoch, null before the first attestation.
+ */
+export type DeviceSessionView = AnswerOf<'deviceSession', 200>;
 
 /** One enrollment as its device sees it. */
 export interface DeviceEnrollmentView {
@@ -62,16 +56,11 @@ export interface DeviceEnrollmentView {
   revokedAt: string | null;
 }
 
-/** `POST /v1/device/rotate`. */
-export interface DeviceRotation {
-  /** The new key's jkt. */
-  deviceId: string;
-  previousDeviceId: string;
-  /** Enrollments moved to the new key. */
-  enrollments: number;
-  /** Live sessions re-bound to the new key. */
-  sessions: number;
-}
+/**
+ * `POST /v1/device/rotate`: `deviceId` is the new key's jkt, `enrollments` those moved to it,
+ * `sessions` the live sessions re-bound to it.
+ */
+export type DeviceRotation = AnswerOf<'deviceRotate', 200>;
 
 /** What the service needs. */
 export interface DeviceSelfDeps {
@@ -170,7 +159,7 @@ export class DeviceSelfService {
   }
 
   /** Revokes every enrollment of the calling device's key ("forget this device"). */
-  async revoke(device: AuthenticatedDevice): Promise<{ deviceId: string; revoked: number }> {
+  async revoke(device: AuthenticatedDevice): Promise<AnswerOf<'deviceRevoke', 200>> {
     // The audit record commits with the revocation (same transaction / script).
     const revoked = await this.#store.revokeDevice(
       device.jkt,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AnswerOf } from '../contract/routes';
 import { actor, type AuditTrail } from './audit';
 import type { RelyingParty } from '../http/middleware/auth';
 import type { Clock } from '../clock';
@@ -13,12 +14,7 @@ import type { DeviceRecord, Store } from '../store/store';
 import { iso } from './shared';
 
 /** An enrollment as shown to its relying party. */
-export interface DeviceView {
-  deviceId: string;
-  subject: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
+export type DeviceView = AnswerOf<'revokeDevice', 200>;
 
 /** What the device service needs. */
 export interface DeviceDeps {
@@ -77,7 +73,7 @@ export class DeviceService {
   async revokeDeviceEverywhere(
     deviceId: string,
     by?: RelyingParty,
-  ): Promise<{ deviceId: string; revoked: number }> {
+  ): Promise<AnswerOf<'revokeDeviceEverywhere', 200>> {
     const now = this.#clock.now();
     if ((await this.#store.findDevicesByKey(deviceId)).length === 0) {
       throw new UnknownDevice({ cause: 'no such device' });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AnswerOf } from '../contract/routes';
 import { actor, type AuditTrail } from './audit';
 import { verifyEnrollment } from '../crypto/attestation';
 import type { RelyingParty } from '../http/middleware/auth';
@@ -53,7 +54,7 @@ export class EnrollmentService {
   async createEnrollmentCode(
     rp: RelyingParty,
     subject: string,
-  ): Promise<{ code: string; expiresAt: string }> {
+  ): Promise<AnswerOf<'createEnrollmentCode', 201>> {
     const now = this.#clock.now();
     const code = generateEnrollmentCode();
     const expiresAt = now + POLICY.enrollmentCodeTtlMs;
@@ -87,7 +88,7 @@ export class EnrollmentService {
    *   `jti` seen; {@link DeviceRevoked}; {@link DeviceEnrolledElsewhere}; or the statement's own
    *   verification errors.
    */
-  async enrollDevice(enrollment: string): Promise<{ deviceId: string; subject: string }> {
+  async enrollDevice(enrollment: string): Promise<AnswerOf<'enrollDevice', 201>> {
     const proven: Proven = {};
     try {
       return await this.#enroll(enrollment, proven);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AnswerOf } from '../contract/routes';
 import { actor, type AuditTrail } from './audit';
 import { verifyBinding } from '../crypto/attestation';
 import type { RelyingParty } from '../http/middleware/auth';
@@ -62,10 +63,7 @@ export class SessionService {
    * Opens a behavioral session for `subject` with a fresh 256-bit challenge; it expires after
    * `POLICY.sessionTtlMs`. Recorded as `session.opened`.
    */
-  async openSession(
-    rp: RelyingParty,
-    subject: string,
-  ): Promise<{ sessionId: string; challenge: string; expiresAt: string }> {
+  async openSession(rp: RelyingParty, subject: string): Promise<AnswerOf<'openSession', 201>> {
     const now = this.#clock.now();
     const session = {
       sid: randomToken(32),
@@ -114,7 +112,7 @@ export class SessionService {
    * again); from another, {@link SessionBound}. A refusal is recorded as
    * `session.bind_rejected`.
    */
-  async bindSession(binding: string): Promise<{ sessionId: string; subject: string }> {
+  async bindSession(binding: string): Promise<AnswerOf<'bindSession', 200>> {
     const proven: Proven = {};
     try {
       return await this.#bind(binding, proven);
@@ -124,7 +122,7 @@ export class SessionService {
     }
   }
 
-  async #bind(binding: string, proven: Proven): Promise<{ sessionId: string; subject: string }> {
+  async #bind(binding: string, proven: Proven): Promise<AnswerOf<'bindSession', 200>> {
     const now = this.#clock.now();
     const { jkt, devices, claims } = await verifyBinding(binding, now, this.#findDevices);
     proven.jkt = jkt;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AnswerOf } from '../contract/routes';
 import { jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { assess, type Assessment, type AssuranceLevel } from '../domain/assurance';
@@ -103,7 +104,7 @@ export class TokenService {
   async issueSessionToken(
     rp: RelyingParty,
     sid: string,
-  ): Promise<{ token: string; expiresAt: string }> {
+  ): Promise<AnswerOf<'issueSessionToken', 200>> {
     const now = this.#clock.now();
     const session = await ownSession(this.#store, rp, sid);
     if (!isLive(session, now)) throw over(session, 'token: session over');

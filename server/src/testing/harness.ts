@@ -23,6 +23,7 @@ import { memoryLogger } from '../observability/log';
 import type { Metrics } from '../observability/metrics';
 import { NO_RATE_LIMITS } from '../http/middleware/rate-limit';
 import type { AuditRecord, PublicJwk, SessionRecord, Store, StoreCounts } from '../store/store';
+import { contractViolations, type Exchange } from './contract-check';
 import { openTestStore, type AuditTamper } from './test-store';
 
 /** 2025-06-02T09:00:00Z: where every test clock starts. */
@@ -96,7 +97,15 @@ export interface Harness {
   /** Edits stored audit records behind the server's back. */
   tamper: AuditTamper;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
+  /** Every {@link Harness.call} so far, with its answer. */
+  exchanges: Exchange[];
+  /**
+   * Closes the store. Throws if an exchange disagreed with the contract (contract-check.ts),
+   * unless the test said it sends what the contract forbids (`allowOffContract`).
+   */
   close(): Promise<void>;
+  /** For a test that deliberately goes off the contract (none so far): no check at close. */
+  allowOffContract(): void;
 }
 
 /** Starts a harness (demo bank mounted). Close it in `afterEach`. */
@@ -127,6 +136,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       { id: 'demo-bank', role: 'bank', secret: KEYS.demo },
     ]),
   });
+  const exchanges: Exchange[] = [];
+  let checkContract = true;
   const call = async (method: string, path: string, o: CallOptions = {}): Promise<Answer> => {
     const headers = new Headers(o.headers);
     if (o.key !== undefined) headers.set('authorization', `Bearer ${o.key}`);
@@ -143,6 +154,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       o.remote === undefined ? undefined : { incoming: { socket: { remoteAddress: o.remote } } };
     const res = await app.request(path, { method, headers, body }, env);
     const text = await res.text();
+    exchanges.push({
+      method,
+      url: path,
+      requestHeaders: headers,
+      requestBody: body,
+      status: res.status,
+      responseHeaders: res.headers,
+      responseText: text,
+    });
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -165,7 +185,17 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     dump: () => testStore.dump(),
     tamper: testStore.tamper,
     call,
-    close: () => testStore.destroy(),
+    exchanges,
+    allowOffContract: () => {
+      checkContract = false;
+    },
+    close: async () => {
+      await testStore.destroy();
+      const violations = checkContract ? exchanges.flatMap(contractViolations) : [];
+      if (violations.length > 0) {
+        throw new Error(`off the contract (contract/routes.ts):\n${violations.join('\n')}`);
+      }
+    },
   };
 }
 

@@ -5,21 +5,19 @@
  */
 import { Hono } from 'hono';
 import { readJson } from '../body';
-import { attestationBody } from '../../contract/schemas';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
-
-const body = attestationBody;
 
 /**
  * Attestation route (device): `{attestation}` → 202 `{seq, assurance, level}`. The answer is
  * sent only after the attestation is committed to the store.
  */
 export function attestationRoutes({ attestations }: RouteDeps): Hono<AppEnv> {
-  return new Hono<AppEnv>().post('/v1/attestations', async (c) => {
+  return new Hono<AppEnv>().post(ROUTES.attest.path, async (c) => {
     let attestation: string;
     try {
-      ({ attestation } = await readJson(c, body));
+      ({ attestation } = await readJson(c, ROUTES.attest.body.schema));
     } catch (err) {
       // A malformed body is an attestation outcome too: counted and audited.
       await attestations.attestationRejected(err);

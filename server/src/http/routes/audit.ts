@@ -13,11 +13,9 @@
 import { Hono } from 'hono';
 import { requireRole } from '../middleware/auth';
 import { validate } from '../body';
-import { auditQuery } from '../../contract/schemas';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
-
-const query = auditQuery;
 
 /** `Content-Type` of the export. */
 export const NDJSON = 'application/x-ndjson; charset=utf-8';
@@ -26,8 +24,8 @@ export const NDJSON = 'application/x-ndjson; charset=utf-8';
 export function auditRoutes({ audit, apiKeys }: RouteDeps): Hono<AppEnv> {
   const readers = requireRole(apiKeys, ['auditor', 'admin']);
   return new Hono<AppEnv>()
-    .get('/v1/audit', readers, async (c) => {
-      const { after, limit } = validate(query, c.req.query());
+    .get(ROUTES.readAudit.path, readers, async (c) => {
+      const { after, limit } = validate(ROUTES.readAudit.query, c.req.query());
       const records = await audit.read(after, limit);
       // Members in a fixed order; `hash` is over the canonical JSON of the others (audit.ts).
       const lines = records.map(({ seq, ts, type, actor, data, prev, hash }) =>
@@ -36,5 +34,5 @@ export function auditRoutes({ audit, apiKeys }: RouteDeps): Hono<AppEnv> {
       c.header('Content-Type', NDJSON);
       return c.body(lines.map((l) => `${l}\n`).join(''));
     })
-    .get('/v1/audit/verify', readers, async (c) => c.json(await audit.verify()));
+    .get(ROUTES.verifyAudit.path, readers, async (c) => c.json(await audit.verify()));
 }

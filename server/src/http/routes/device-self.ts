@@ -7,9 +7,9 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { BadRequest } from '../../errors';
-import { pathIdSchema, readJson, validate } from '../body';
+import { readJson, validate } from '../body';
 import type { DeviceSelfService } from '../../services/device-self';
-import { emptyBody, rotateBody } from '../../contract/schemas';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
 
@@ -34,20 +34,20 @@ export function requireDpop(deviceSelf: DeviceSelfService): MiddlewareHandler<Ap
 export function deviceSelfRoutes({ deviceSelf }: RouteDeps): Hono<AppEnv> {
   const dpop = requireDpop(deviceSelf);
   return new Hono<AppEnv>()
-    .get('/v1/device/sessions/:sid', dpop, async (c) => {
-      const sid = validate(pathIdSchema, c.req.param('sid'));
+    .get(ROUTES.deviceSession.path, dpop, async (c) => {
+      const sid = validate(ROUTES.deviceSession.params.sid, c.req.param('sid'));
       return c.json(await deviceSelf.session(c.var.device, sid));
     })
-    .get('/v1/device/enrollments', dpop, (c) => c.json(deviceSelf.enrollments(c.var.device)))
-    .post('/v1/device/revoke', dpop, async (c) => {
+    .get(ROUTES.deviceEnrollments.path, dpop, (c) => c.json(deviceSelf.enrollments(c.var.device)))
+    .post(ROUTES.deviceRevoke.path, dpop, async (c) => {
       const text = await c.req.text().catch((cause: unknown) => {
         throw new BadRequest('unreadable request body', { cause });
       });
-      if (text !== '') await readJson(c, emptyBody);
+      if (text !== '') await readJson(c, ROUTES.deviceRevoke.body.schema);
       return c.json(await deviceSelf.revoke(c.var.device));
     })
-    .post('/v1/device/rotate', dpop, async (c) => {
-      const { rotation } = await readJson(c, rotateBody);
+    .post(ROUTES.deviceRotate.path, dpop, async (c) => {
+      const { rotation } = await readJson(c, ROUTES.deviceRotate.body.schema);
       return c.json(await deviceSelf.rotate(c.var.device, rotation));
     });
 }

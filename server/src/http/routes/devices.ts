@@ -6,12 +6,10 @@
  */
 import { Hono } from 'hono';
 import { requireRole } from '../middleware/auth';
-import { pathIdSchema, readJson, subjectSchema, validate } from '../body';
-import { enrollBody, subjectBody } from '../../contract/schemas';
+import { readJson, validate } from '../body';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
-
-const revokeBody = subjectBody;
 
 /**
  * - `POST /v1/devices` (device): `{enrollment}` → 201 `{deviceId, subject}`
@@ -23,21 +21,24 @@ export function deviceRoutes({ enrollment, devices, apiKeys }: RouteDeps): Hono<
   const bank = requireRole(apiKeys, 'bank');
   const admin = requireRole(apiKeys, 'admin');
   return new Hono<AppEnv>()
-    .post('/v1/devices', async (c) => {
-      const { enrollment: statement } = await readJson(c, enrollBody);
+    .post(ROUTES.enrollDevice.path, async (c) => {
+      const { enrollment: statement } = await readJson(c, ROUTES.enrollDevice.body.schema);
       return c.json(await enrollment.enrollDevice(statement), 201);
     })
-    .get('/v1/devices', bank, async (c) => {
-      const subject = validate(subjectSchema, c.req.query('subject'));
+    .get(ROUTES.listDevices.path, bank, async (c) => {
+      const { subject } = validate(ROUTES.listDevices.query, c.req.query());
       return c.json({ devices: await devices.listDevices(c.var.rp, subject) });
     })
-    .post('/v1/devices/:deviceId/revoke', bank, async (c) => {
-      const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
-      const { subject } = await readJson(c, revokeBody);
+    .post(ROUTES.revokeDevice.path, bank, async (c) => {
+      const deviceId = validate(ROUTES.revokeDevice.params.deviceId, c.req.param('deviceId'));
+      const { subject } = await readJson(c, ROUTES.revokeDevice.body.schema);
       return c.json(await devices.revokeDevice(c.var.rp, subject, deviceId));
     })
-    .post('/v1/admin/devices/:deviceId/revoke', admin, async (c) => {
-      const deviceId = validate(pathIdSchema, c.req.param('deviceId'));
+    .post(ROUTES.revokeDeviceEverywhere.path, admin, async (c) => {
+      const deviceId = validate(
+        ROUTES.revokeDeviceEverywhere.params.deviceId,
+        c.req.param('deviceId'),
+      );
       return c.json(await devices.revokeDeviceEverywhere(deviceId, c.var.rp));
     });
 }

@@ -7,17 +7,15 @@
 import { Hono } from 'hono';
 import { requireRole } from '../middleware/auth';
 import { readJson } from '../body';
-import { subjectBody } from '../../contract/schemas';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
-
-const body = subjectBody;
 
 /** Enrollment-code route (role `bank`): `{subject}` → 201 `{code, expiresAt}`. */
 export function enrollmentCodeRoutes({ enrollment, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
-  return new Hono<AppEnv>().post('/v1/enrollment-codes', bank, async (c) => {
-    const { subject } = await readJson(c, body);
+  return new Hono<AppEnv>().post(ROUTES.createEnrollmentCode.path, bank, async (c) => {
+    const { subject } = await readJson(c, ROUTES.createEnrollmentCode.body.schema);
     return c.json(await enrollment.createEnrollmentCode(c.var.rp, subject), 201);
   });
 }

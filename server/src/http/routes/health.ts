@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono } from 'hono';
+import { ROUTES } from '../../contract/routes';
 import { errorFields } from '../../observability/log';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
@@ -12,11 +13,11 @@ import type { RouteDeps } from './deps';
 /** Health routes. */
 export function healthRoutes({ store, keys, logger }: RouteDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
-    .get('/healthz', async (c) => {
+    .get(ROUTES.health.path, async (c) => {
       await store.ping();
       return c.json({ status: 'ok' });
     })
-    .get('/readyz', async (c) => {
+    .get(ROUTES.ready.path, async (c) => {
       let storeOk = true;
       try {
         await store.ping();

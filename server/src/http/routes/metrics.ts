@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono } from 'hono';
+import { ROUTES } from '../../contract/routes';
 import { requireMetricsAccess } from '../middleware/auth';
 import { METRICS_CONTENT_TYPE } from '../../observability/metrics';
 import type { AppEnv } from '../types';
@@ -13,7 +14,7 @@ import type { RouteDeps } from './deps';
 /** Metrics route. */
 export function metricsRoutes({ metrics, apiKeys, metricsToken }: RouteDeps): Hono<AppEnv> {
   return new Hono<AppEnv>().get(
-    '/metrics',
+    ROUTES.metrics.path,
     requireMetricsAccess(apiKeys, metricsToken),
     async (c) => {
       c.header('Content-Type', METRICS_CONTENT_TYPE);

@@ -6,12 +6,10 @@
  */
 import { Hono } from 'hono';
 import { requireRole } from '../middleware/auth';
-import { pathIdSchema, readJson, validate } from '../body';
-import { bindBody, subjectBody } from '../../contract/schemas';
+import { readJson, validate } from '../body';
+import { ROUTES } from '../../contract/routes';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
-
-const openBody = subjectBody;
 
 /**
  * - `POST /v1/sessions` (bank): `{subject}` → 201 `{sessionId, challenge, expiresAt}`
@@ -24,24 +22,24 @@ const openBody = subjectBody;
 export function sessionRoutes({ sessions, tokens, decisions, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
   return new Hono<AppEnv>()
-    .post('/v1/sessions', bank, async (c) => {
-      const { subject } = await readJson(c, openBody);
+    .post(ROUTES.openSession.path, bank, async (c) => {
+      const { subject } = await readJson(c, ROUTES.openSession.body.schema);
       return c.json(await sessions.openSession(c.var.rp, subject), 201);
     })
-    .post('/v1/sessions/bind', async (c) => {
-      const { binding } = await readJson(c, bindBody);
+    .post(ROUTES.bindSession.path, async (c) => {
+      const { binding } = await readJson(c, ROUTES.bindSession.body.schema);
       return c.json(await sessions.bindSession(binding));
     })
-    .post('/v1/sessions/:sid/token', bank, async (c) => {
-      const sid = validate(pathIdSchema, c.req.param('sid'));
+    .post(ROUTES.issueSessionToken.path, bank, async (c) => {
+      const sid = validate(ROUTES.issueSessionToken.params.sid, c.req.param('sid'));
       return c.json(await tokens.issueSessionToken(c.var.rp, sid));
     })
-    .post('/v1/sessions/:sid/decision', bank, async (c) => {
-      const sid = validate(pathIdSchema, c.req.param('sid'));
+    .post(ROUTES.decide.path, bank, async (c) => {
+      const sid = validate(ROUTES.decide.params.sid, c.req.param('sid'));
       return c.json(await decisions.decide(c.var.rp, sid));
     })
-    .delete('/v1/sessions/:sid', bank, async (c) => {
-      const sid = validate(pathIdSchema, c.req.param('sid'));
+    .delete(ROUTES.endSession.path, bank, async (c) => {
+      const sid = validate(ROUTES.endSession.params.sid, c.req.param('sid'));
       await sessions.endSession(c.var.rp, sid);
       return c.body(null, 204);
     });

@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { actor } from '../../services/audit';
+import { ROUTES } from '../../contract/routes';
 import { requireRole } from '../middleware/auth';
 import type { AppEnv } from '../types';
 import type { RouteDeps } from './deps';
@@ -13,7 +14,7 @@ import type { RouteDeps } from './deps';
 /** Signing-key routes: → 200 `{kid, retired, rotated}`. */
 export function signingKeyRoutes({ keys, apiKeys, audit, logger }: RouteDeps): Hono<AppEnv> {
   const admin = requireRole(apiKeys, 'admin');
-  return new Hono<AppEnv>().post('/v1/admin/signing-keys/rotate', admin, async (c) => {
+  return new Hono<AppEnv>().post(ROUTES.rotateSigningKey.path, admin, async (c) => {
     const rotation = await keys.rotate();
     if (rotation) {
       logger.info('signing_key_rotated', { kid: rotation.kid, forced: true });

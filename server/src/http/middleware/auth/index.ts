@@ -8,16 +8,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { Forbidden, Unauthorized } from '../../../errors';
+import type { Role } from '../../../contract/routes';
 import type { AppEnv } from '../../types';
 
-/**
- * `bank`: opens sessions, issues codes, reads tokens and decisions. `admin`: operator actions
- * (and everything `auditor` may do). `auditor`: reads and verifies the audit trail.
- */
-export type Role = 'bank' | 'admin' | 'auditor';
-
-/** Every role, as accepted in `TACIT_API_KEYS`. */
-export const ROLES: readonly Role[] = ['bank', 'admin', 'auditor'];
+// The roles are part of the wire contract (which role may call what: `contract/routes.ts`).
+export { ROLES, type Role } from '../../../contract/routes';
 
 /** An authenticated relying party. */
 export interface RelyingParty {

@@ -13,10 +13,17 @@
  * reading the answer). No credentials are ever allowed. Preflights (`OPTIONS` with
  * `Access-Control-Request-Method`) that match are answered 204 here; others fall through to 404.
  *
+ * Which endpoint belongs to which class is the route table's `cors` (`contract/routes.ts`),
+ * precomputed per path: a map lookup for static paths, a prefix test and one compiled pattern
+ * per parametrised path otherwise (a parameter whose schema is a plain string pattern is
+ * inlined into it; any other is checked with its schema).
+ *
  * @module
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { ROUTE_LIST, pathPattern, type Route } from '../../../contract/routes';
 import { setResponseHeader } from '../headers';
 import type { AppEnv } from '../../types';
 
@@ -28,27 +35,85 @@ export interface CorsConfig {
   bankOrigins: readonly string[];
 }
 
-interface CorsRule {
-  path: RegExp;
-  methods: readonly string[];
+/** The methods each origin class may use on one path (the path is CORS-eligible). */
+export interface CorsEntry {
+  readonly extension: ReadonlySet<string>;
+  readonly bank: ReadonlySet<string>;
 }
 
-const ID = '[A-Za-z0-9_-]{1,128}';
+interface ParametrisedPath {
+  /** The path up to its first parameter: tested before the pattern. */
+  prefix: string;
+  pattern: RegExp;
+  /** Parameters the pattern does not check by itself. */
+  params: [string, z.ZodType][];
+  entry: CorsEntry;
+}
 
-/** What the extension calls (docs/protocol.md §5). */
-export const EXTENSION_RULES: readonly CorsRule[] = [
-  { path: /^\/v1\/devices$/, methods: ['POST'] },
-  { path: /^\/v1\/sessions\/bind$/, methods: ['POST'] },
-  { path: /^\/v1\/attestations$/, methods: ['POST'] },
-  { path: new RegExp(`^/v1/device/sessions/${ID}$`), methods: ['GET'] },
-  { path: /^\/v1\/device\/enrollments$/, methods: ['GET'] },
-  { path: /^\/v1\/device\/(revoke|rotate)$/, methods: ['POST'] },
-];
+/** The regular expression (unanchored) of a schema that is only a string pattern, if it is. */
+function plainPattern(schema: z.ZodType): string | undefined {
+  const { $schema: _s, ...json } = z.toJSONSchema(schema, { unrepresentable: 'any' });
+  const { type, pattern, ...rest } = json as { type?: unknown; pattern?: unknown };
+  if (type !== 'string' || typeof pattern !== 'string' || Object.keys(rest).length > 0) {
+    return undefined;
+  }
+  const m = /^\^(.*)\$$/.exec(pattern);
+  return m ? `(?:${m[1]})` : undefined;
+}
 
-/** What a bank's pages may read. */
-export const BANK_RULES: readonly CorsRule[] = [
-  { path: /^\/\.well-known\/jwks\.json$/, methods: ['GET'] },
-];
+function compilePattern(route: Route): { pattern: RegExp; params: [string, z.ZodType][] } {
+  const checked: [string, z.ZodType][] = [];
+  const pattern = pathPattern(route.path, (name) => {
+    const schema = route.params?.[name];
+    const inline = schema && plainPattern(schema);
+    if (inline) return inline;
+    if (schema) checked.push([name, schema]);
+    return '[^/]+';
+  });
+  return { pattern, params: checked };
+}
+
+/** Static paths → entry, and the parametrised paths, from the table's `cors` class. */
+function compile(routes: readonly Route[]) {
+  const byPath = new Map<string, { extension: Set<string>; bank: Set<string>; route: Route }>();
+  for (const route of routes) {
+    if (route.cors === 'none') continue;
+    let entry = byPath.get(route.path);
+    if (!entry) byPath.set(route.path, (entry = { extension: new Set(), bank: new Set(), route }));
+    entry[route.cors].add(route.method);
+  }
+  const exact = new Map<string, CorsEntry>();
+  const parametrised: ParametrisedPath[] = [];
+  for (const [path, { extension, bank, route }] of byPath) {
+    const entry = { extension, bank };
+    if (!path.includes(':')) {
+      exact.set(path, entry);
+      continue;
+    }
+    parametrised.push({
+      prefix: path.slice(0, path.indexOf(':')),
+      ...compilePattern(route),
+      entry,
+    });
+  }
+  return { exact, parametrised };
+}
+
+const { exact: EXACT, parametrised: PARAMETRISED } = compile(ROUTE_LIST);
+
+/** The CORS entry of `path`, or undefined when no origin ever gets CORS there. */
+export function corsEntry(path: string): CorsEntry | undefined {
+  const entry = EXACT.get(path);
+  if (entry !== undefined) return entry;
+  for (const p of PARAMETRISED) {
+    if (!path.startsWith(p.prefix)) continue;
+    const groups = p.pattern.exec(path)?.groups;
+    if (groups && p.params.every(([name, schema]) => schema.safeParse(groups[name]).success)) {
+      return p.entry;
+    }
+  }
+  return undefined;
+}
 
 /** Request headers a matching preflight may ask for (lower case). */
 const ALLOWED_HEADERS = ['content-type', 'dpop'];
@@ -84,23 +149,25 @@ export function isWebOrigin(value: string): boolean {
   }
 }
 
-function rulesFor(config: CorsConfig, origin: string): readonly CorsRule[] {
-  if (config.extensionOrigins.includes(origin)) return EXTENSION_RULES;
-  if (config.bankOrigins.includes(origin)) return BANK_RULES;
-  return [];
-}
-
-const ANY_RULE = [...EXTENSION_RULES, ...BANK_RULES];
+const NO_METHODS: ReadonlySet<string> = new Set();
 
 /** The middleware. See the module comment. */
 export function cors(config: CorsConfig): MiddlewareHandler<AppEnv> {
+  const extensionOrigins = new Set(config.extensionOrigins);
+  const bankOrigins = new Set(config.bankOrigins);
   return async (c, next) => {
-    const path = c.req.path;
-    const eligible = ANY_RULE.some((r) => r.path.test(path));
+    const entry = corsEntry(c.req.path);
+    if (entry === undefined) return next();
     const origin = c.req.header('origin');
-    const rules = origin === undefined ? [] : rulesFor(config, origin);
-    const allows = (method: string) =>
-      rules.some((r) => r.path.test(path) && r.methods.includes(method));
+    const methods =
+      origin === undefined
+        ? NO_METHODS
+        : extensionOrigins.has(origin)
+          ? entry.extension
+          : bankOrigins.has(origin)
+            ? entry.bank
+            : NO_METHODS;
+    const allows = (method: string) => methods.has(method);
 
     const requested = c.req.header('access-control-request-method');
     if (c.req.method === 'OPTIONS' && requested !== undefined && origin !== undefined) {
@@ -120,7 +187,7 @@ export function cors(config: CorsConfig): MiddlewareHandler<AppEnv> {
 
     await next();
     // Answers of these endpoints differ by Origin: no shared cache may mix them up.
-    if (eligible) setResponseHeader(c, 'Vary', 'Origin', { append: true });
+    setResponseHeader(c, 'Vary', 'Origin', { append: true });
     if (origin !== undefined && allows(c.req.method)) {
       setResponseHeader(c, 'Access-Control-Allow-Origin', origin);
       setResponseHeader(c, 'Access-Control-Expose-Headers', EXPOSED_HEADERS);

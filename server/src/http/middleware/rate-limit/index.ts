@@ -10,10 +10,14 @@
  *   (limit `device`), `kid` read from the not-yet-verified protected header. Because that
  *   `kid` is unverified, the address bucket is what bounds a client minting random `kid`s.
  *
+ * Which routes count a statement against `device:<kid>`, and in which body member, is the
+ * route table's `rateLimit` (`contract/routes.ts`).
+ *
  * @module
  */
 import { decodeProtectedHeader } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
+import { ROUTE_LIST, type Route, type StatementMember } from '../../../contract/routes';
 import type { ApiKeyRegistry } from '../auth';
 import type { Clock } from '../../../clock';
 import { RateLimited } from '../../../errors';
@@ -107,10 +111,22 @@ export interface RateLimitDeps {
 }
 
 const KID = /^[A-Za-z0-9_-]{1,128}$/;
-const STATEMENT_MEMBER: Record<string, string> = {
-  '/v1/attestations': 'attestation',
-  '/v1/sessions/bind': 'binding',
-};
+
+/** Path → the method and body member whose statement counts against `device:<kid>`. */
+function statementMembers(
+  routes: readonly Route[],
+): ReadonlyMap<string, { method: string; member: StatementMember }> {
+  const out = new Map<string, { method: string; member: StatementMember }>();
+  for (const { method, path, rateLimit } of routes) {
+    if (typeof rateLimit !== 'object') continue;
+    // Looked up by exact path: a parametrised path would need a pattern here.
+    if (path.includes(':')) throw new TypeError(`device grouping on a parametrised path ${path}`);
+    out.set(path, { method, member: rateLimit.device });
+  }
+  return out;
+}
+
+const STATEMENT_MEMBER = statementMembers(ROUTE_LIST);
 
 /** The remote address of the request (node-server bindings), or the proxy's account of it. */
 export function clientAddress(c: Context, trustProxy: boolean): string {
@@ -124,7 +140,8 @@ export function clientAddress(c: Context, trustProxy: boolean): string {
 
 /** The unverified `kid` of the device statement in the body, if it has one. */
 async function statementKid(c: Context): Promise<string | undefined> {
-  const member = c.req.method === 'POST' ? STATEMENT_MEMBER[c.req.path] : undefined;
+  const grouping = STATEMENT_MEMBER.get(c.req.path);
+  const member = grouping?.method === c.req.method ? grouping.member : undefined;
   if (!member || !/^application\/json/i.test(c.req.header('content-type') ?? '')) return undefined;
   try {
     // The body is cached by hono: the route reads the same text again.
