@@ -86,6 +86,7 @@ describe('licences', () => {
     expect(licenceFindings(bom, ['ISC'])).toContain(
       'permissive@1.0.0: licence "MIT" is not on the allow-list',
     );
+    expect(() => licenceFindings(bom, ['MIT', 'MPL-2.0-typo'])).toThrow(TypeError);
   });
 
   it('the committed SBOM passes', () => {
@@ -123,7 +124,7 @@ describe('SBOM', () => {
       components: committed.components.map((c, i) => (i === 0 ? { ...c, version: '9.9.9' } : c)),
     };
     expect(sbomFindings(committed, bumped)).toEqual([
-      'sbom/tacit.cdx.json is not the SBOM of the installed dependencies: run `npm run sbom`',
+      'sbom/tacit.cdx.json is not the SBOM of package-lock.json: run `npm run sbom`',
     ]);
     expect(sbomFindings(undefined, committed)).toEqual([
       'sbom/tacit.cdx.json is missing: run `npm run sbom`',

@@ -4,11 +4,11 @@
  *
  * 1. every package in package-lock.json carries a SHA-512 `integrity` (lockfile-lint checks the
  *    hash type only where there is one, and skips entries without);
- * 2. sbom/tacit.cdx.json is the SBOM of the installed production tree (regenerated and compared,
+ * 2. sbom/tacit.cdx.json is the SBOM of the lockfile's production tree (regenerated and compared,
  *    tool versions aside: see sbom.ts);
  * 3. every production package in it (transitive ones included) is under a licence of
- *    {@link ALLOWED_LICENCES}, read from the SBOM (cyclonedx-npm takes each package.json's
- *    `license` and keeps SPDX ids and expressions as such);
+ *    {@link ALLOWED_LICENCES}, read from the SBOM (cyclonedx-npm takes each package's `license`
+ *    as npm recorded it in the lockfile, and keeps SPDX ids and expressions as such);
  * 4. every production dependency of package.json has its row in docs/dependencies.md (reason,
  *    licence, where it runs), with the licence the SBOM finds, and no row names a package that
  *    is not one.
@@ -72,7 +72,7 @@ export function sbomFindings(committed: Bom | undefined, fresh: Bom): Finding[] 
   if (committed === undefined) return ['sbom/tacit.cdx.json is missing: run `npm run sbom`'];
   return sbomText(stablePart(committed)) === sbomText(stablePart(fresh))
     ? []
-    : ['sbom/tacit.cdx.json is not the SBOM of the installed dependencies: run `npm run sbom`'];
+    : ['sbom/tacit.cdx.json is not the SBOM of package-lock.json: run `npm run sbom`'];
 }
 
 /** The licence of a component as one SPDX expression (`undefined` when it names none). */
@@ -86,11 +86,21 @@ export function licenceOf(c: BomComponent): string | undefined {
   return unique.map((p) => `(${p})`).join(' AND ');
 }
 
-/** Check 3: every component's licence is satisfied by the allow-list. */
+/**
+ * Check 3: every component's licence is satisfied by the allow-list. An allow-list entry that is
+ * not an SPDX id is a mistake in this file, not a finding: it throws a `TypeError`.
+ */
 export function licenceFindings(
   bom: Bom,
   allowed: readonly string[] = Object.keys(ALLOWED_LICENCES),
 ): Finding[] {
+  for (const id of allowed) {
+    try {
+      satisfies(id, [id]);
+    } catch {
+      throw new TypeError(`licence allow-list: "${id}" is not an SPDX licence id`);
+    }
+  }
   return allComponents(bom.components).flatMap((c) => {
     const id = `${componentName(c)}@${c.version}`;
     const licence = licenceOf(c);

@@ -3,9 +3,11 @@
  * `npm run supply` regenerates it and fails when the committed file differs, so every commit,
  * and so every release, carries the SBOM of exactly what it ships).
  *
- * The file is @cyclonedx/cyclonedx-npm's output, made reproducible (`--output-reproducible`: no
- * timestamp, no random serial number, sorted), with one addition: each component's SHA-512 from
- * package-lock.json. cyclonedx-npm attaches the lockfile's integrity only to a "distribution"
+ * The file is @cyclonedx/cyclonedx-npm's output, made reproducible: it reads package-lock.json
+ * only (`--package-lock-only`: what `npm ci` installs, names, versions and licences; read from
+ * node_modules instead, npm's optional/dev flags, hence `scope`, depend on how that tree was
+ * installed), without timestamp or random serial number (`--output-reproducible`), with one
+ * addition: each component's SHA-512 from package-lock.json. cyclonedx-npm attaches the lockfile's integrity only to a "distribution"
  * reference built from the `resolved` URL, and our lockfile records no registry URLs
  * (`omit-lockfile-registry-resolved`), so without this the SBOM would name versions but no bytes.
  *
@@ -68,7 +70,7 @@ function withHashes(c: BomComponent, lock: Lockfile): BomComponent {
   };
 }
 
-/** Runs cyclonedx-npm over the installed production tree and adds the lockfile's hashes. */
+/** Runs cyclonedx-npm over the lockfile's production tree and adds the lockfile's hashes. */
 export async function generateSbom(root = ROOT): Promise<Bom> {
   const dir = await mkdtemp(join(tmpdir(), 'tacit-sbom-'));
   try {
@@ -78,6 +80,7 @@ export async function generateSbom(root = ROOT): Promise<Bom> {
       [
         '--omit',
         'dev',
+        '--package-lock-only',
         '--output-reproducible',
         '--spec-version',
         '1.6',
