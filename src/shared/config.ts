@@ -52,6 +52,10 @@ export function normaliseOrigin(value: unknown): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ExtensionError('ERR_CONFIG', 'origin must be http(s)');
   }
+  // WHATWG URLs accept `*` in a host: `https://*` would become a host permission for every site.
+  if (url.hostname.includes('*')) {
+    throw new ExtensionError('ERR_CONFIG', 'origin must name one host, no wildcard');
+  }
   return url.origin;
 }
 
