@@ -311,6 +311,9 @@ describe('tamper evidence', () => {
     await fill();
     await tamper().update(2, { data: '{not json' });
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 2 });
+    // The export shows the tampered record as stored: on Redis, where a record is one encoded
+    // value, its other fields no longer decode either, so the line is off the contract.
+    h.allowOffContract();
     const res = await h.call('GET', '/v1/audit', { key: KEYS.auditor });
     expect(res.status).toBe(200);
   });
