@@ -177,7 +177,8 @@ export async function localUpdate(
     // Parameters in `parameters.ts` order: conv weights, conv bias, …, dense weights, bias.
     const vars: tf.Variable[] = [...convs.flatMap((c) => [c.w, c.b]), denseW, denseB];
     const centresT = keep(tf.tensor2d(centreMatrix, [d, K]));
-    const labels = keep(tf.oneHot(keep(tf.zeros([B], 'int32')) as tf.Tensor1D, K));
+    // Every sample is the user's own: label 0 (a one-hot column; tf.oneHot needs depth ≥ 2).
+    const labels = keep(tf.concat([tf.ones([B, 1]), tf.zeros([B, K - 1])], 1));
 
     let first = NaN;
     let last = NaN;
