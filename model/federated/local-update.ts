@@ -178,7 +178,7 @@ export async function localUpdate(
     const vars: tf.Variable[] = [...convs.flatMap((c) => [c.w, c.b]), denseW, denseB];
     const centresT = keep(tf.tensor2d(centreMatrix, [d, K]));
     // Every sample is the user's own: label 0 (a one-hot column; tf.oneHot needs depth ≥ 2).
-    const labels = keep(tf.concat([tf.ones([B, 1]), tf.zeros([B, K - 1])], 1));
+    const labels = keep(tf.tidy(() => tf.concat([tf.ones([B, 1]), tf.zeros([B, K - 1])], 1)));
 
     let first = NaN;
     let last = NaN;
