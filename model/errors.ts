@@ -15,7 +15,16 @@ export type ModelErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_PRIVACY_BUDGET'
   | 'ERR_ACCOUNTANT_FORMAT'
-  | 'ERR_ACCOUNTANT_VERSION';
+  | 'ERR_ACCOUNTANT_VERSION'
+  | FederatedUpdateErrorCode;
+
+/** Codes of a {@link FederatedUpdateError}. */
+export type FederatedUpdateErrorCode =
+  | 'ERR_UPDATE_FORMAT'
+  | 'ERR_UPDATE_VERSION'
+  | 'ERR_UPDATE_SIZE'
+  | 'ERR_UPDATE_ENCODER'
+  | 'ERR_UPDATE_ROUND';
 
 /** Base class of the model library's domain errors. */
 export class TacitModelError extends Error {
@@ -93,6 +102,21 @@ export class PrivacyBudgetError extends TacitModelError {
 export class AccountantStateError extends TacitModelError {
   /** @param code which failure; @param message fixed text. */
   constructor(code: 'ERR_ACCOUNTANT_FORMAT' | 'ERR_ACCOUNTANT_VERSION', message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * Serialized federated update bytes were refused (`model/federated/update-format.ts`):
+ * `ERR_UPDATE_SIZE` (larger than allowed, or not exactly the length its header implies),
+ * `ERR_UPDATE_FORMAT` (not a Tacit update, or malformed), `ERR_UPDATE_VERSION` (a format version
+ * or quantisation scheme this build cannot read), `ERR_UPDATE_ENCODER` (made for another encoder:
+ * other id or parameter count), `ERR_UPDATE_ROUND` (made for another round). Nothing of it may be
+ * used.
+ */
+export class FederatedUpdateError extends TacitModelError {
+  /** @param code which failure; @param message fixed text. */
+  constructor(code: FederatedUpdateErrorCode, message: string) {
     super(code, message);
   }
 }

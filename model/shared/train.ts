@@ -194,6 +194,19 @@ export function forwardTf(
   return tf.div(e, tf.norm(e, 2, 1, true)) as tf.Tensor2D;
 }
 
+/**
+ * CosFace loss (Wang et al. 2018) of cosines `cos` [B, U] to unit class centres, one-hot labels
+ * `y` [B, U]: softmax cross-entropy of `scale · (cos − margin · y)`, averaged over the batch.
+ */
+export function cosFaceLoss(
+  cos: tf.Tensor,
+  y: tf.Tensor,
+  cfg: Pick<EncoderTrainConfig, 'scale' | 'margin'>,
+): tf.Scalar {
+  const logits = tf.mul(tf.sub(cos, tf.mul(y, cfg.margin)), cfg.scale);
+  return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+}
+
 /** Progress of one epoch. */
 export interface EpochReport {
   epoch: number;
@@ -228,6 +241,54 @@ export function learningRateAt(
 
 /** Number of timing (non-categorical) step features per modality: the ones noise is added to. */
 const TIMING_FEATURES: Record<Modality, number> = { keystroke: 4, pointer: 4 };
+
+/**
+ * A padded batch being filled for {@link forwardTf}: `x` is `B × length × features`, `mask`
+ * `B × length` (1 on real steps), `count` `B` (real steps per row).
+ */
+export interface CropBatch {
+  x: Float32Array;
+  mask: Float32Array;
+  count: Float32Array;
+  /** Padded length T (the config's `maxLength`). */
+  length: number;
+  /** Step features per row F. */
+  features: number;
+}
+
+/**
+ * Writes a random crop of `seq` into row `slot` of `batch`, as training takes it: length and
+ * start from `randomCrop` (`minLength`…`batch.length`), first step marked as a start when the
+ * crop does not begin the sequence, Gaussian noise of std `inputNoise` on the non-zero timing
+ * features, the rest of the row zero and masked out. Draws from `rng` in a fixed order.
+ */
+export function writeCrop(
+  batch: CropBatch,
+  slot: number,
+  seq: StepSequence,
+  modality: Modality,
+  cfg: Pick<EncoderTrainConfig, 'minLength' | 'inputNoise'>,
+  rng: Rng,
+): void {
+  const { x, mask, count, length: T, features: F } = batch;
+  const { start, length: len } = randomCrop(seq.n, cfg.minLength, T, rng);
+  x.fill(0, slot * T * F, (slot + 1) * T * F);
+  mask.fill(0, slot * T, (slot + 1) * T);
+  const view = x.subarray(slot * T * F, (slot + 1) * T * F);
+  view.set(seq.steps.subarray(start * F, (start + len) * F));
+  // The crop's first step has no flight into it: mark it as a start, as in a real window.
+  if (start > 0) markStart(modality, view);
+  if (cfg.inputNoise > 0) {
+    for (let t = 0; t < len; t++) {
+      const o = (slot * T + t) * F;
+      for (let f = 0; f < TIMING_FEATURES[modality]; f++) {
+        if (x[o + f] !== 0) x[o + f] = x[o + f]! + cfg.inputNoise * gaussian(rng);
+      }
+    }
+  }
+  for (let t = 0; t < len; t++) mask[slot * T + t] = 1;
+  count[slot] = len;
+}
 
 /**
  * Trains an encoder. Deterministic for a config on a given backend (weights, batches, crops and
@@ -294,26 +355,10 @@ export async function trainEncoder(
     const cBuf = new Float32Array(B);
     const labels = new Int32Array(B);
     const usableSeqs = usable.map((u) => u.sequences.filter((s) => s.n >= 2));
+    const batch: CropBatch = { x: xBuf, mask: mBuf, count: cBuf, length: T, features: F };
     const fill = (slot: number, user: number, r: Rng): void => {
       const seqs = usableSeqs[user]!;
-      const s = seqs[Math.floor(r() * seqs.length)]!;
-      const { start, length: len } = randomCrop(s.n, cfg.minLength, T, r);
-      xBuf.fill(0, slot * T * F, (slot + 1) * T * F);
-      mBuf.fill(0, slot * T, (slot + 1) * T);
-      const view = xBuf.subarray(slot * T * F, (slot + 1) * T * F);
-      view.set(s.steps.subarray(start * F, (start + len) * F));
-      // The crop's first step has no flight into it: mark it as a start, as in a real window.
-      if (start > 0) markStart(modality, view);
-      if (cfg.inputNoise > 0) {
-        for (let t = 0; t < len; t++) {
-          const o = (slot * T + t) * F;
-          for (let f = 0; f < TIMING_FEATURES[modality]; f++) {
-            if (xBuf[o + f] !== 0) xBuf[o + f] = xBuf[o + f]! + cfg.inputNoise * gaussian(r);
-          }
-        }
-      }
-      for (let t = 0; t < len; t++) mBuf[slot * T + t] = 1;
-      cBuf[slot] = len;
+      writeCrop(batch, slot, seqs[Math.floor(r() * seqs.length)]!, modality, cfg, r);
       labels[slot] = user;
     };
 
@@ -352,8 +397,7 @@ export async function trainEncoder(
               const cos = tf.matMul(e, c);
               // Kept out of the gradient scope's tidy; disposed after reading below.
               accT = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(cos, 1), tf.argMax(y, 1)), 'float32')) as tf.Scalar);
-              const logits = tf.mul(tf.sub(cos, tf.mul(y, cfg.margin)), cfg.scale);
-              return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+              return cosFaceLoss(cos, y, cfg);
             },
             true,
             vars,
