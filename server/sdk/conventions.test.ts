@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { AssuranceLevel as ServerLevel } from '../src/domain/assurance';
 import type { Decision as ServerDecision, Thresholds } from '../src/domain/decision';
-import type { ActiveToken, InactiveToken } from '../src/services/service';
+import type { ActiveToken, DeviceView, InactiveToken } from '../src/services/service';
 import * as sdk from './index';
 import type {
   ActiveIntrospection,
   AssuranceLevel,
   Decision,
   DecisionThresholds,
+  DeviceEnrollment,
   InactiveIntrospection,
 } from './types';
 
@@ -63,6 +64,7 @@ describe('SDK conventions', () => {
     expectTypeOf<InactiveIntrospection>().toEqualTypeOf<InactiveToken>();
     expectTypeOf<AssuranceLevel>().toEqualTypeOf<ServerLevel>();
     expectTypeOf<DecisionThresholds>().toEqualTypeOf<Thresholds>();
+    expectTypeOf<DeviceEnrollment>().toEqualTypeOf<DeviceView>();
     // The SDK accepts reasons added later: the server's are a subset.
     expectTypeOf<ServerDecision>().toExtend<Decision>();
   });

@@ -142,6 +142,7 @@ describe('end-to-end flow', () => {
       tacit_last_attestation_at: lastAt,
       tacit_attestations: 7,
       tacit_action: 'allow',
+      tacit_progress: null,
     });
 
     // 8. Decay with the frozen clock: none within the 30 s grace, then exp(-(age-30)/60).

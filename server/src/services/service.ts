@@ -110,6 +110,11 @@ export interface ActiveToken {
   tacit_attestations: number;
   /** What `POST /v1/sessions/:sid/decision` would answer now (not recorded, not enforced). */
   tacit_action: Action;
+  /**
+   * Enrolment progress in [0, 1] the device last reported, while the level is `enrolling`;
+   * null otherwise.
+   */
+  tacit_progress: number | null;
 }
 
 /** Identities proven so far while a device statement is checked (for the audit record). */
@@ -584,6 +589,7 @@ export class TacitService {
         session.lastAttestationAt === null ? null : Math.floor(session.lastAttestationAt / 1000),
       tacit_attestations: session.attestations,
       tacit_action: action,
+      tacit_progress: level === 'enrolling' ? session.progress : null,
     };
   }
 
