@@ -229,10 +229,12 @@ describe('public endpoints', () => {
     expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
   });
 
-  it('GET / redirects to the demo bank', async () => {
-    const res = await h.call('GET', '/');
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('/bank/login');
+  it('knows no demo bank: / and /bank/login are 404 ERR_NOT_FOUND', async () => {
+    for (const path of ['/', '/bank/login', '/bank/static/bank.js']) {
+      const res = await h.call('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.json.error.code).toBe('ERR_NOT_FOUND');
+    }
   });
 
   it('unknown routes → 404 ERR_NOT_FOUND', async () => {

@@ -51,7 +51,6 @@ const str = (extra: Json = {}) => ({ type: 'string', ...extra });
 const int = (extra: Json = {}) => ({ type: 'integer', ...extra });
 const nullable = (type: string, extra: Json = {}) => ({ type: [type, 'null'], ...extra });
 const isoTime = str({ format: 'date-time' });
-const html = { 'text/html': { schema: str() } };
 const sidParam = { name: 'sid', in: 'path', required: true, schema: ref('PathId') };
 const deviceIdParam = { name: 'deviceId', in: 'path', required: true, schema: ref('PathId') };
 
@@ -89,15 +88,6 @@ const DPOP: ErrorCode[] = [
   'ERR_UNKNOWN_DEVICE',
   'ERR_DEVICE_REVOKED',
 ];
-/** A demo-bank operation (cookie session, no API key). */
-const page = (summary: string, responses: Json): Json => ({
-  tags: ['demo-bank'],
-  description: 'Only when TACIT_DEMO is on.',
-  summary,
-  security: [],
-  responses,
-});
-
 const paths: Json = {
   '/healthz': {
     get: {
@@ -514,47 +504,6 @@ const paths: Json = {
         ...errors(AUTH),
       },
     },
-  },
-  '/': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
-  '/bank': { get: page('Redirect to /bank/login', { '302': { description: 'redirect' } }) },
-  '/bank/static/{file}': {
-    get: {
-      ...page('bank.js, bank.css', {
-        '200': { description: 'file' },
-        '404': { description: 'no such file', content: html },
-      }),
-      parameters: [{ name: 'file', in: 'path', required: true, schema: str() }],
-    },
-  },
-  '/bank/login': {
-    get: page('Login page', { '200': { description: 'page', content: html } }),
-    post: page('Log in (any username, password demo)', {
-      '303': { description: 'to /bank/accounts' },
-      '401': { description: 'wrong password', content: html },
-    }),
-  },
-  '/bank/logout': {
-    get: page('Log out', { '303': { description: 'to /bank/login' } }),
-    post: page('Log out', { '303': { description: 'to /bank/login' } }),
-  },
-  '/bank/accounts': {
-    get: page('Accounts page', { '200': { description: 'page', content: html } }),
-  },
-  '/bank/enroll': {
-    post: page('Issue an enrollment code', { '303': { description: 'to /bank/accounts' } }),
-  },
-  '/bank/transfer': {
-    get: page('Transfer form', { '200': { description: 'page', content: html } }),
-    post: page('Send a transfer', {
-      '200': { description: 'done', content: html },
-      '400': { description: 'invalid', content: html },
-    }),
-  },
-  '/bank/api/assurance': {
-    get: page("The login's assurance (cookie)", {
-      '200': { description: 'snapshot', content: json({ type: 'object' }) },
-      ...errors(['ERR_UNAUTHORIZED']),
-    }),
   },
 };
 

@@ -1,7 +1,6 @@
 /**
  * The Tacit service layer: every operation of the HTTP API, independent of HTTP. Routes are
- * thin wrappers around it, and the demo bank calls it in-process as relying party
- * `demo-bank`, so both go through exactly the same checks.
+ * thin wrappers around it. (Relying parties, the demo bank included, reach it over HTTP only.)
  *
  * Operations that a relying party performs take the authenticated {@link RelyingParty}; device
  * operations take the device's signed statement (its signature is the authentication).
@@ -649,7 +648,6 @@ export class TacitService {
       jtisBefore: now,
       enrollmentCodesBefore: now - POLICY.enrollmentCodeRetentionMs,
       sessionsBefore: now - POLICY.sessionRetentionMs,
-      bankSessionsBefore: now,
     });
     return { ...purged, auditRecords: await this.#audit.purge(this.#auditRetentionDays) };
   }

@@ -62,7 +62,6 @@ import type {
   AuditPurgeResult,
   AuditRecord,
   AuditValue,
-  BankSessionRecord,
   BindSessionInput,
   BindSessionResult,
   DeviceRecord,
@@ -483,19 +482,6 @@ for _, jkt in ipairs(redis.call('SMEMBERS', P .. 'subj:' .. field)) do
 end
 return out`,
 
-  // ARGV: 2 idHash, 3 code or '' (clear), 4 issuedAt, 5 expiresAt
-  tacitBankPending: `
-local P = ARGV[1]
-local key = P .. 'bank:' .. ARGV[2]
-if redis.call('EXISTS', key) == 0 then return 0 end
-if ARGV[3] == '' then
-  redis.call('HDEL', key, 'pendingCode', 'pendingCodeIssuedAt', 'pendingCodeExpiresAt')
-else
-  redis.call('HSET', key, 'pendingCode', ARGV[3], 'pendingCodeIssuedAt', ARGV[4],
-    'pendingCodeExpiresAt', ARGV[5])
-end
-return 1`,
-
   // ARGV: 2 before (ISO 8601), 3 batch size. Deletes the longest old prefix of at most
   // `batch` records. Answers {records, anchor seq, anchor hash}.
   tacitPurgeAudit: `
@@ -518,10 +504,10 @@ redis.call('ZREMRANGEBYRANK', P .. 'audit', 0, n - 1)
 redis.call('HSET', P .. 'audit:anchor', 'seq', seq, 'hash', hash)
 return {n, seq, hash}`,
 
-  // ARGV: 2 jtis, 3 codes, 4 sessions, 5 bank sessions (cutoffs), 6 batch size.
+  // ARGV: 2 jtis, 3 codes, 4 sessions (cutoffs), 5 batch size.
   tacitPurgeExpired: `
 local P = ARGV[1]
-local limit = tonumber(ARGV[6])
+local limit = tonumber(ARGV[5])
 local function expired(index, before)
   return redis.call('ZRANGEBYSCORE', P .. index, '-inf', '(' .. before, 'LIMIT', 0, limit)
 end
@@ -550,12 +536,7 @@ for _, sid in ipairs(sessions) do
   redis.call('DEL', P .. 'sess:' .. sid, P .. 'att:' .. sid)
   redis.call('ZREM', P .. 'sessions', sid)
 end
-local banks = expired('banks', ARGV[5])
-for _, id in ipairs(banks) do
-  redis.call('DEL', P .. 'bank:' .. id)
-  redis.call('ZREM', P .. 'banks', id)
-end
-return {#jtis, #codes, #sessions, #banks}`,
+return {#jtis, #codes, #sessions}`,
 
   tacitCounts: `
 local P = ARGV[1]
@@ -563,7 +544,7 @@ local c = redis.call('HMGET', P .. 'counts', 'usedEnrollmentCodes', 'devices', '
   'boundSessions', 'attestations')
 return {redis.call('HLEN', P .. 'keys'), redis.call('ZCARD', P .. 'codes'), c[1] or '0',
   c[2] or '0', c[3] or '0', redis.call('ZCARD', P .. 'sessions'), c[4] or '0', c[5] or '0',
-  redis.call('ZCARD', P .. 'jtis'), redis.call('ZCARD', P .. 'banks')}`,
+  redis.call('ZCARD', P .. 'jtis')}`,
 } as const;
 
 type ActionName = keyof typeof ACTIONS;
@@ -1221,80 +1202,19 @@ export class RedisStore implements Store {
     }
   }
 
-  async createBankSession(session: BankSessionRecord): Promise<void> {
-    const key = `${this.prefix}bank:${session.idHash}`;
-    const fields: Record<string, string> = {
-      idHash: session.idHash,
-      username: session.username,
-      subject: session.subject,
-      tacitSid: session.tacitSid,
-      createdAt: String(session.createdAt),
-      expiresAt: String(session.expiresAt),
-    };
-    if (session.pendingCode !== null) {
-      fields.pendingCode = session.pendingCode;
-      fields.pendingCodeIssuedAt = optStr(session.pendingCodeIssuedAt);
-      fields.pendingCodeExpiresAt = optStr(session.pendingCodeExpiresAt);
-    }
-    await this.redis
-      .multi()
-      .del(key)
-      .hset(key, fields)
-      .zadd(`${this.prefix}banks`, session.expiresAt, session.idHash)
-      .exec();
-  }
-
-  async getBankSession(idHash: string): Promise<BankSessionRecord | undefined> {
-    const h = await this.redis.hgetall(`${this.prefix}bank:${idHash}`);
-    if (h.idHash === undefined) return undefined;
-    return {
-      idHash: h.idHash,
-      username: h.username!,
-      subject: h.subject!,
-      tacitSid: h.tacitSid!,
-      createdAt: Number(h.createdAt),
-      expiresAt: Number(h.expiresAt),
-      pendingCode: h.pendingCode ?? null,
-      pendingCodeIssuedAt: optNum(h.pendingCodeIssuedAt),
-      pendingCodeExpiresAt: optNum(h.pendingCodeExpiresAt),
-    };
-  }
-
-  async setBankPendingCode(
-    idHash: string,
-    pending: { code: string; issuedAt: number; expiresAt: number } | null,
-  ): Promise<void> {
-    await this.#script('tacitBankPending', [
-      idHash,
-      pending?.code ?? '',
-      pending?.issuedAt ?? '',
-      pending?.expiresAt ?? '',
-    ]);
-  }
-
-  async deleteBankSession(idHash: string): Promise<void> {
-    await this.redis
-      .multi()
-      .del(`${this.prefix}bank:${idHash}`)
-      .zrem(`${this.prefix}banks`, idHash)
-      .exec();
-  }
-
   async purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
-    const total: PurgeResult = { jtis: 0, enrollmentCodes: 0, sessions: 0, bankSessions: 0 };
+    const total: PurgeResult = { jtis: 0, enrollmentCodes: 0, sessions: 0 };
     for (;;) {
-      const [j, c, s, b] = (await this.#script('tacitPurgeExpired', [
+      const [j, c, s] = (await this.#script('tacitPurgeExpired', [
         cutoffs.jtisBefore,
         cutoffs.enrollmentCodesBefore,
         cutoffs.sessionsBefore,
-        cutoffs.bankSessionsBefore,
         PURGE_BATCH,
-      ])) as [number, number, number, number];
+      ])) as [number, number, number];
       total.jtis += j;
       total.enrollmentCodes += c;
       total.sessions += s;
-      total.bankSessions += b;
-      if (Math.max(j, c, s, b) < PURGE_BATCH) return total;
+      if (Math.max(j, c, s) < PURGE_BATCH) return total;
     }
   }
 
@@ -1310,7 +1230,6 @@ export class RedisStore implements Store {
       boundSessions: v[6]!,
       attestations: v[7]!,
       jtis: v[8]!,
-      bankSessions: v[9]!,
     };
   }
 
