@@ -83,13 +83,13 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     await options.fill('#serverUrl', server.url);
     await options.click('#general-save');
     await expect(options.locator('#saved')).toHaveText('Saved.');
-    await options.fill('#new-site', `${server.url}/bank/login`);
+    await options.fill('#new-site', `${server.bankUrl}/bank/login`);
     await options.bringToFront();
     await options.click('#add-site button[type="submit"]');
     await options.waitForTimeout(1500); // the prompt opens
     // Chromium's prompt focuses "Deny" first; the next button is "Allow".
     display.keys('Tab', 'Return');
-    const site = options.locator('#sites li', { hasText: server.url });
+    const site = options.locator('#sites li', { hasText: server.bankUrl });
     await expect(site).toContainText('Active');
     expect(
       await ext.serviceWorker.evaluate(
@@ -97,7 +97,7 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
         `https://${HOST}/*`,
       ),
     ).toBe(true);
-    await waitForCaptureRegistration(ext, server.url);
+    await waitForCaptureRegistration(ext, server.bankUrl);
     await options.setViewportSize({ width: 900, height: 1100 });
     await options.screenshot({ path: 'docs/img/options.png', fullPage: true });
 
