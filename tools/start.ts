@@ -1,6 +1,7 @@
 /**
- * `npm start` (after the build): the verifier and the demo bank, side by side, as two
- * processes. The demo bank is a relying party like any bank, so the hand-off is an API key:
+ * `npm start` (`tsx tools/start.ts --build`): builds the extension, then runs the verifier and
+ * the demo bank side by side, as two processes. The demo bank is a relying party like any
+ * bank, so the hand-off is an API key:
  *
  * 1. the demo bank's key is read from `<TACIT_DB's directory>/demo-bank-key` (default
  *    `data/demo-bank-key`), or generated there (0600) on the first run, so the README's curl
@@ -13,7 +14,9 @@
  *    code is non-zero.
  *
  * Every other variable (`TACIT_*`, `DEMO_BANK_*`) goes through to both. `npm run serve` is the
- * verifier alone.
+ * verifier alone. The build runs here rather than as `npm run build && …` in package.json, and
+ * the script is `exec tsx …`: npm's shell is replaced by the launcher, so a SIGTERM to
+ * `npm start` (which npm passes to its child) reaches it instead of orphaning it.
  *
  * @module
  */
@@ -35,7 +38,10 @@ const STOP_GRACE_MS = 10_000;
 const KEY = /^[\x21-\x7e]{16,256}$/;
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET']);
 
-const USAGE = `Usage: npm start            (or: tsx tools/start.ts)
+const USAGE = `Usage: npm start            (tsx tools/start.ts --build)
+       tsx tools/start.ts         (without building)
+
+  --build   run \`npm run build\` first (the extension in dist/chrome, dist/firefox)
 
 Starts the verification server and the demo bank beside it. Configure them with their own
 variables (TACIT_* for the verifier, DEMO_BANK_* for the bank; docs/server.md). The bank's API
@@ -131,6 +137,22 @@ export function plan(env: NodeJS.ProcessEnv, cwd: string): Plan {
   };
 }
 
+/** `npm run build`, in the foreground; a failed build stops the start. */
+async function build(): Promise<void> {
+  const npm = process.env.npm_execpath;
+  const [command, args] = npm
+    ? [process.execPath, [npm, 'run', 'build']]
+    : ['npm', ['run', 'build']];
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit' });
+  const stop = () => child.kill('SIGTERM');
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (code !== 0) throw new StartError(`the build failed (npm run build: ${code ?? 'killed'})`);
+}
+
 /** Forwards a child's output line by line with a prefix. */
 function forward(child: ChildProcess, prefix: string): void {
   for (const [stream, out] of [
@@ -163,12 +185,15 @@ async function reachable(url: string, timeoutMs: number, alive: () => boolean): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { help: { type: 'boolean', short: 'h' }, build: { type: 'boolean' } },
+  });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
   const p = plan(process.env, process.cwd());
+  if (values.build) await build();
   process.stdout.write(
     `Demo bank API key: ${shown(p.keyFile)}${p.generated ? ' (generated now)' : ''}\n`,
   );
