@@ -23,8 +23,12 @@ const HOST = 'bank.example';
 const TYPIST: Typist = { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 5 };
 const TEXT = 'pay the electricity bill and the rent before friday ';
 const METRICS_TOKEN = 'e2e-metrics-token-0123456789abcdef';
-/** The routes only the extension calls (server-client.ts). */
-const EXTENSION_ROUTES = /route="\/v1\/(attestations|devices|sessions\/bind|device\/[^"]*)"/;
+/**
+ * The routes only the extension calls (server-client.ts). `GET /v1/devices` is the demo bank's
+ * backend (its assurance panel polls it through the SDK), not the extension.
+ */
+const EXTENSION_ROUTES =
+  /method="POST",route="\/v1\/(attestations|devices|sessions\/bind)"|route="\/v1\/device\/[^"]*"/;
 
 async function send<T>(page: Page, message: unknown): Promise<T> {
   return page.evaluate((m) => chrome.runtime.sendMessage(m), message) as Promise<T>;
