@@ -41,7 +41,7 @@ async function loginAfterTyping(
   username: string,
   typist: Typist,
 ): Promise<void> {
-  await page.goto(`${server.url}/bank/login`);
+  await page.goto(`${server.bankUrl}/bank/login`);
   await page.click('#username');
   await typeWithRhythm(page, TEXT.slice(0, 70), typist); // 3 windows' worth of keys, then erased
   await page.fill('#username', '');
@@ -87,7 +87,7 @@ test('only the vouched subject learns: login-page typing and a second person nev
   // URL the device calls, which must be the server's own.
   await configure(ext, {
     serverUrl: server.url,
-    protectedOrigins: [server.url],
+    protectedOrigins: [server.bankUrl],
     attestationIntervalMs: 1000,
   });
   const page = await ext.context.newPage();
@@ -158,7 +158,7 @@ test('only the vouched subject learns: login-page typing and a second person nev
   await shot.close();
 
   // 3. Bob logs in on the same browser (typing on the login page again), enrols, and types.
-  await page.goto(`${server.url}/bank/logout`);
+  await page.goto(`${server.bankUrl}/bank/logout`);
   await loginAfterTyping(page, server, 'bob', BOB);
   await page.waitForTimeout(1500);
   expect((await storeSnapshot(popup)).windowsBySubject).toEqual({ [aliceKey]: aliceWindows });
@@ -203,7 +203,7 @@ test('only the vouched subject learns: login-page typing and a second person nev
   expect(text).not.toMatch(/"(vector|steps|json|embedding|weights|t|k|c)":/);
 
   // 5. Delete everything: the server revokes the device, every store and storage area is empty.
-  await page.goto(`${server.url}/bank/logout`); // nothing typed meanwhile reaches the stores
+  await page.goto(`${server.bankUrl}/bank/logout`); // nothing typed meanwhile reaches the stores
   const deviceId = doc.device!.deviceId;
   const deleted = await send<DeleteEverythingReply>(popup, { type: 'delete-everything' });
   expect(deleted).toEqual({ ok: true, revoked: 2, error: null });

@@ -74,11 +74,11 @@ test('Firefox: consent, enrolment, typing; the server verifies the statements', 
       ext.evaluate((m) => chrome.runtime.sendMessage(m), message as never) as Promise<T>;
     // Point it at this run's server and bank (as the settings page would).
     await ext.evaluate(
-      (url) =>
+      ([url, bankUrl]) =>
         chrome.storage.local.set({
-          config: { serverUrl: url, protectedOrigins: [url], attestationIntervalMs: 1000 },
+          config: { serverUrl: url, protectedOrigins: [bankUrl], attestationIntervalMs: 1000 },
         }),
-      server.url,
+      [server.url, server.bankUrl] as const,
     );
     await expect
       .poll(() =>
@@ -90,7 +90,7 @@ test('Firefox: consent, enrolment, typing; the server verifies the statements', 
 
     // The bank: log in, enrol, type in the transfer form.
     const page = await browser.newPage();
-    await page.goto(`${server.url}/bank/login`);
+    await page.goto(`${server.bankUrl}/bank/login`);
     await page.click('#username');
     await typeLikeAPerson(page, 'fiona');
     await page.click('#password');

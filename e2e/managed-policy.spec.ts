@@ -23,7 +23,7 @@ test('an organisation’s policy applies: settings and sites fixed and locked, c
   const file = join(POLICY_DIR, `tacit-e2e-${process.pid}.json`);
   const settings = {
     serverUrl: server.url,
-    protectedOrigins: [server.url],
+    protectedOrigins: [server.bankUrl],
     attestationIntervalMs: 1000,
     retentionDays: 30,
     organisationConsent: true,
@@ -40,7 +40,7 @@ test('an organisation’s policy applies: settings and sites fixed and locked, c
     );
 
     // Consent is the organisation's: no first-run question, capture registered at once.
-    await waitForCaptureRegistration(ext, server.url);
+    await waitForCaptureRegistration(ext, server.bankUrl);
     await new Promise((r) => setTimeout(r, 1000));
     expect(
       ext.context

@@ -109,9 +109,12 @@ test('a canary typed, pasted and autofilled is in no storage, no request and not
   for (const request of recorder.requests)
     expect(containsCanary(request.body), request.path).toBe(false);
 
-  // 4. The server's database files, after the bank's own form post carried the canary to it.
+  // 4. The verifier's database files, and the demo bank's own store (its form post carried the
+  // canary to the bank, which keeps none of it).
   await server.stop();
-  for (const file of [server.dbPath, `${server.dbPath}-wal`]) {
+  const files = [server.dbPath, server.bankDbPath].flatMap((db) => [db, `${db}-wal`]);
+  expect(existsSync(server.bankDbPath)).toBe(true);
+  for (const file of files) {
     if (!existsSync(file)) continue;
     const bytes = readFileSync(file);
     expect(containsCanary(bytes.toString('latin1')), file).toBe(false);

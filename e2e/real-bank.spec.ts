@@ -23,8 +23,12 @@ const HOST = 'bank.example';
 const TYPIST: Typist = { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 5 };
 const TEXT = 'pay the electricity bill and the rent before friday ';
 const METRICS_TOKEN = 'e2e-metrics-token-0123456789abcdef';
-/** The routes only the extension calls (server-client.ts). */
-const EXTENSION_ROUTES = /route="\/v1\/(attestations|devices|sessions\/bind|device\/[^"]*)"/;
+/**
+ * The routes only the extension calls (server-client.ts). `GET /v1/devices` is the demo bank's
+ * backend (its assurance panel polls it through the SDK), not the extension.
+ */
+const EXTENSION_ROUTES =
+  /method="POST",route="\/v1\/(attestations|devices|sessions\/bind)"|route="\/v1\/device\/[^"]*"/;
 
 async function send<T>(page: Page, message: unknown): Promise<T> {
   return page.evaluate((m) => chrome.runtime.sendMessage(m), message) as Promise<T>;
@@ -83,13 +87,13 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
     await options.fill('#serverUrl', server.url);
     await options.click('#general-save');
     await expect(options.locator('#saved')).toHaveText('Saved.');
-    await options.fill('#new-site', `${server.url}/bank/login`);
+    await options.fill('#new-site', `${server.bankUrl}/bank/login`);
     await options.bringToFront();
     await options.click('#add-site button[type="submit"]');
     await options.waitForTimeout(1500); // the prompt opens
     // Chromium's prompt focuses "Deny" first; the next button is "Allow".
     display.keys('Tab', 'Return');
-    const site = options.locator('#sites li', { hasText: server.url });
+    const site = options.locator('#sites li', { hasText: server.bankUrl });
     await expect(site).toContainText('Active');
     expect(
       await ext.serviceWorker.evaluate(
@@ -97,7 +101,7 @@ test('a real HTTPS bank origin: site added with its permission, consent, enrolme
         `https://${HOST}/*`,
       ),
     ).toBe(true);
-    await waitForCaptureRegistration(ext, server.url);
+    await waitForCaptureRegistration(ext, server.bankUrl);
     await options.setViewportSize({ width: 900, height: 1100 });
     await options.screenshot({ path: 'docs/img/options.png', fullPage: true });
 

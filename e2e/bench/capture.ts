@@ -143,7 +143,7 @@ export async function runCaptureBench(
     }
     const ext = await launchWithExtension();
     try {
-      await configure(ext, { serverUrl: server.url, protectedOrigins: [server.url] });
+      await configure(ext, { serverUrl: server.url, protectedOrigins: [server.bankUrl] });
       const withExtension = await longTaskRun(ext.context, server, seconds, () => enrolled(ext));
       extensionModel = await capturedModel(ext);
       runs = { withExtension, baseline };
@@ -323,7 +323,7 @@ async function openTransferPage(
   server: RunningServer,
   ready: () => Promise<void>,
 ): Promise<void> {
-  await page.goto(`${server.url}/bank/login`);
+  await page.goto(`${server.bankUrl}/bank/login`);
   await page.fill('#username', 'bench');
   await page.fill('#password', 'demo');
   await Promise.all([page.waitForURL('**/bank/accounts'), page.click('#login')]);
@@ -331,7 +331,7 @@ async function openTransferPage(
   // nothing in a session the bank has not vouched for); the plain browser does the same clicks.
   await Promise.all([page.waitForURL('**/bank/accounts?enrolled=pending'), page.click('#enroll')]);
   await ready();
-  await page.goto(`${server.url}/bank/transfer`);
+  await page.goto(`${server.bankUrl}/bank/transfer`);
   await page.waitForSelector('#memo');
 }
 

@@ -158,7 +158,7 @@ export async function runMemoryBench(
   try {
     await configure(ext, {
       serverUrl: server.url,
-      protectedOrigins: [server.url],
+      protectedOrigins: [server.bankUrl],
       attestationIntervalMs: 5000,
     });
     // CDP from an extension-origin page (a bank page's session gets no answers from the

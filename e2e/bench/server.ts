@@ -310,7 +310,6 @@ async function startServer(
       TACIT_HOST: '127.0.0.1',
       TACIT_PORT: String(port),
       TACIT_DB: join(dir, 'tacit.db'),
-      TACIT_DEMO: '0',
       TACIT_RATE_LIMIT_RP: '0',
       TACIT_RATE_LIMIT_DEVICE: '0',
       TACIT_RATE_LIMIT_ADDRESS: '0',

@@ -10,7 +10,7 @@ export async function login(
   username: string,
   typist: Typist,
 ): Promise<void> {
-  await page.goto(`${server.url}/bank/login`);
+  await page.goto(`${server.bankUrl}/bank/login`);
   await page.click('#username');
   await typeWithRhythm(page, username, typist);
   await page.click('#password');

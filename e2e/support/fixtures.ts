@@ -16,9 +16,10 @@ export interface TacitFixtures {
 }
 
 /**
- * Each test gets its own real server (SQLite in a temp dir), a recording proxy in front of it
- * (the extension's configured server URL), and a fresh Chromium profile with the built
- * extension, configured to protect the demo bank's origin.
+ * Each test gets its own real server (SQLite in a temp dir) and demo bank beside it (its own
+ * process and origin), a recording proxy in front of the server (the extension's configured
+ * server URL), and a fresh Chromium profile with the built extension, configured to protect
+ * the demo bank's origin.
  */
 export const test = base.extend<TacitFixtures>({
   serverEnv: [{}, { option: true }],
@@ -36,7 +37,7 @@ export const test = base.extend<TacitFixtures>({
     const ext = await launchWithExtension();
     await configure(ext, {
       serverUrl: recorder.url,
-      protectedOrigins: [server.url],
+      protectedOrigins: [server.bankUrl],
       attestationIntervalMs: 1000,
     });
     await use(ext);

@@ -9,9 +9,15 @@ import { httpsJson, type TestCertificate } from './tls';
 export const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface RunningServer {
+  /** The verifier's URL (what the extension talks to). */
   url: string;
   dbPath: string;
+  /** The demo bank's API key at the verifier (relying party `demo-bank`). */
   bankKey: string;
+  /** The demo bank's origin (what the extension protects); its pages are under `/bank/`. */
+  bankUrl: string;
+  /** The demo bank's own store (its logins). */
+  bankDbPath: string;
   stop(): Promise<void>;
 }
 
@@ -26,60 +32,34 @@ async function freePort(): Promise<number> {
 export interface ServerOptions {
   /**
    * Serve HTTPS with this certificate, as `https://<cert.host>:<port>` (the browser maps the
-   * host to loopback with `--host-resolver-rules`): the server's own URL and the demo bank's
-   * origin are then a real bank-like origin, not localhost.
+   * host to loopback with `--host-resolver-rules`): the verifier's URL and the demo bank's
+   * origin are then real bank-like origins, not localhost. The bank's backend reaches the
+   * verifier at `https://127.0.0.1:<port>`, trusting the test certificate.
    */
   tls?: TestCertificate;
+  /** Extra environment for the demo bank (`DEMO_BANK_*`). */
+  bankEnv?: Record<string, string>;
 }
 
-/** Starts the real verification server (tsx, SQLite in a temp dir) and waits until it listens. */
-export async function startServer(
-  extraEnv: Record<string, string> = {},
-  options: ServerOptions = {},
-): Promise<RunningServer & { port: number }> {
-  const port = await freePort();
-  const tls = options.tls;
-  const url = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'));
-  const dbPath = join(dir, 'tacit.db');
-  const bankKey = `e2e-demo-bank-key-${Math.random().toString(36).slice(2)}`;
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['server/src/main.ts'], {
+/** One child process of a test run, with its output kept for error messages. */
+interface Child {
+  process: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function spawnTsx(script: string, env: Record<string, string>): Child {
+  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [script], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      TACIT_HOST: '127.0.0.1',
-      TACIT_PORT: String(port),
-      TACIT_DB: dbPath,
-      TACIT_DEMO_BANK_KEY: bankKey,
-      ...(tls
-        ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url }
-        : {}),
-      ...extraEnv,
-    },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    try {
-      const ok = tls
-        ? (await httpsJson(tls, port, '/healthz')).status === 200
-        : (await fetch(`${url}/healthz`)).ok;
-      if (ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
   return {
-    url,
-    port,
-    dbPath,
-    bankKey,
+    process: child,
+    output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((done) => child.once('exit', done));
@@ -87,6 +67,86 @@ export async function startServer(
       await exited;
     },
   };
+}
+
+/** Waits until `ready()` is true, or throws with the child's output. */
+async function waitUntil(name: string, child: Child, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.process.exitCode !== null)
+      throw new Error(`${name} exited early:\n${child.output()}`);
+    try {
+      if (await ready()) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not start:\n${child.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Starts the real verification server (tsx, SQLite in a temp dir) and the demo bank beside it
+ * (its own process, port and store; the verifier knows it only by its API key), as `npm start`
+ * does, and waits until both listen.
+ */
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  options: ServerOptions = {},
+): Promise<RunningServer & { port: number; bankPort: number }> {
+  const [port, bankPort] = [await freePort(), await freePort()];
+  const tls = options.tls;
+  const url = tls ? `https://${tls.host}:${port}` : `http://127.0.0.1:${port}`;
+  const bankUrl = tls ? `https://${tls.host}:${bankPort}` : `http://127.0.0.1:${bankPort}`;
+  const dir = mkdtempSync(join(tmpdir(), 'tacit-e2e-'));
+  const dbPath = join(dir, 'tacit.db');
+  const bankDbPath = join(dir, 'demo-bank.db');
+  const bankKey = `e2e-demo-bank-key-${Math.random().toString(36).slice(2)}`;
+  const verifier = spawnTsx('server/src/main.ts', {
+    TACIT_HOST: '127.0.0.1',
+    TACIT_PORT: String(port),
+    TACIT_DB: dbPath,
+    TACIT_API_KEYS: `demo-bank:bank:${bankKey}`,
+    ...(tls ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url } : {}),
+    ...extraEnv,
+  });
+  const bank = spawnTsx('server/demo-bank/main.ts', {
+    DEMO_BANK_HOST: '127.0.0.1',
+    DEMO_BANK_PORT: String(bankPort),
+    DEMO_BANK_DB: bankDbPath,
+    DEMO_BANK_API_KEY: bankKey,
+    DEMO_BANK_TACIT_URL: tls ? `https://127.0.0.1:${port}` : url,
+    ...(tls
+      ? {
+          DEMO_BANK_TACIT_ISSUER: url,
+          DEMO_BANK_TLS_CERT: tls.certFile,
+          DEMO_BANK_TLS_KEY: tls.keyFile,
+          NODE_EXTRA_CA_CERTS: tls.certFile,
+        }
+      : {}),
+    ...options.bankEnv,
+  });
+  const stop = async () => {
+    await Promise.all([bank.stop(), verifier.stop()]);
+  };
+  try {
+    await Promise.all([
+      waitUntil('server', verifier, async () =>
+        tls
+          ? (await httpsJson(tls, port, '/healthz')).status === 200
+          : (await fetch(`${url}/healthz`)).ok,
+      ),
+      waitUntil('demo bank', bank, async () =>
+        tls
+          ? (await httpsJson(tls, bankPort, '/bank/login')).status === 200
+          : (await fetch(`${bankUrl}/bank/login`)).ok,
+      ),
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, port, dbPath, bankKey, bankUrl, bankPort, bankDbPath, stop };
 }
 
 export interface RecordedRequest {

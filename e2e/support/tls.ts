@@ -5,7 +5,11 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A self-signed test certificate for one host name, made by openssl for this run only. */
+/**
+ * A self-signed test certificate for one host name (and 127.0.0.1, where the demo bank's
+ * backend reaches the verifier: Node cannot resolve the host name), made by openssl for this run
+ * only.
+ */
 export interface TestCertificate {
   host: string;
   certFile: string;
@@ -34,7 +38,7 @@ export function makeTestCertificate(host: string): TestCertificate {
       '-subj',
       `/CN=${host}`,
       '-addext',
-      `subjectAltName=DNS:${host}`,
+      `subjectAltName=DNS:${host},IP:127.0.0.1`,
       '-keyout',
       keyFile,
       '-out',

@@ -7,7 +7,7 @@
  * @module
  */
 import { html } from 'hono/html';
-import type { AssuranceLevel, AttestationState } from '../src/domain/assurance';
+import type { AssuranceLevel, AttestationState } from '../sdk';
 
 type Html = ReturnType<typeof html>;
 

@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEYS, attest, createHarness, enrollDevice, type Harness } from '../src/testing/harness';
+import {
+  KEYS,
+  TestDevice,
+  attest,
+  createHarness,
+  enrollDevice,
+  type Harness,
+} from '../src/testing/harness';
 import { ApiError, TacitSdkError } from './errors';
 import { attestedSession, bankAClient, validToken } from './testing';
 
@@ -39,6 +46,26 @@ describe('introspect', () => {
       tacit_attestations: 1,
       tacit_action: 'allow',
     });
+  });
+
+  it('reports enrolment progress while enrolling; a server without the member gives null', async () => {
+    const { token, session } = await validToken(h, { state: 'enrolling', conf: null });
+    const client = bankAClient(h);
+    await expect(client.introspect(token)).resolves.toMatchObject({
+      tacit_level: 'enrolling',
+      tacit_progress: 1,
+    });
+    await attest(h, session.device, { sid: session.sid, seq: 2, conf: 0.9 });
+    await expect(client.introspect(token)).resolves.toMatchObject({ tacit_progress: null });
+    const answer = (await h.call('POST', '/v1/introspect', { key: KEYS.bankA, json: { token } }))
+      .json as Record<string, unknown>;
+    delete answer.tacit_progress;
+    const older = bankAClient(h, { fetch: async () => Response.json(answer) });
+    await expect(older.introspect(token)).resolves.toMatchObject({ tacit_progress: null });
+    const odd = bankAClient(h, {
+      fetch: async () => Response.json({ ...answer, tacit_progress: 2 }),
+    });
+    expect((await rejection(odd.introspect(token))).code).toBe('ERR_SERVER_RESPONSE');
   });
 
   it('an ended session: {active: false}', async () => {
@@ -167,11 +194,60 @@ describe('sessions', () => {
 
   it('bad arguments are TypeErrors, before any request', async () => {
     const client = bankAClient(h);
+    await expect(client.createEnrollmentCode('')).rejects.toThrow(TypeError);
+    await expect(client.listDevices('a b')).rejects.toThrow(TypeError);
+    await expect(client.revokeDevice('alice', '../x')).rejects.toThrow(TypeError);
     await expect(client.openSession('has space')).rejects.toThrow(TypeError);
     await expect(client.decision('../admin')).rejects.toThrow(TypeError);
     await expect(client.endSession('')).rejects.toThrow(TypeError);
     await expect(client.issueSessionToken('a/b')).rejects.toThrow(TypeError);
     await expect(client.introspect(42 as unknown as string)).rejects.toThrow(TypeError);
     expect(client.calls.size).toBe(0);
+  });
+});
+
+describe('enrollment codes and devices', () => {
+  it('code → the device enrolls with it → listed → revoked (its sessions then terminate)', async () => {
+    const client = bankAClient(h);
+    const { code, expiresAt } = await client.createEnrollmentCode('dora');
+    expect(code).toMatch(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+    expect(expiresAt).toBe(new Date(h.clock.now() + 10 * 60_000).toISOString());
+    await expect(client.listDevices('dora')).resolves.toEqual([]);
+
+    const device = await TestDevice.create(h.clock);
+    const enrolled = await h.call('POST', '/v1/devices', {
+      json: { enrollment: await device.enrollment(code) },
+    });
+    expect(enrolled.status).toBe(201);
+    const listed = await client.listDevices('dora');
+    expect(listed).toEqual([
+      {
+        deviceId: device.jkt,
+        subject: 'dora',
+        createdAt: new Date(h.clock.now()).toISOString(),
+        revokedAt: null,
+      },
+    ]);
+    // Another relying party sees none of it.
+    const other = bankAClient(h, { apiKey: KEYS.bankB, audience: 'bank-b' });
+    await expect(other.listDevices('dora')).resolves.toEqual([]);
+
+    h.clock.advance(1000);
+    const revoked = await client.revokeDevice('dora', device.jkt);
+    expect(revoked).toEqual({ ...listed[0], revokedAt: new Date(h.clock.now()).toISOString() });
+    await expect(client.listDevices('dora')).resolves.toEqual([revoked]);
+    const err = await rejection(client.revokeDevice('erin', device.jkt));
+    expect(err).toMatchObject({ status: 404, serverCode: 'ERR_UNKNOWN_DEVICE' });
+  });
+
+  it('a wrong shape: ERR_SERVER_RESPONSE', async () => {
+    const odd = bankAClient(h, {
+      fetch: async () => Response.json({ devices: [{ deviceId: 'x' }] }),
+    });
+    expect((await rejection(odd.listDevices('dora'))).code).toBe('ERR_SERVER_RESPONSE');
+    const noCode = bankAClient(h, {
+      fetch: async () => Response.json({ expiresAt: 'x' }, { status: 201 }),
+    });
+    expect((await rejection(noCode.createEnrollmentCode('dora'))).code).toBe('ERR_SERVER_RESPONSE');
   });
 });

@@ -19,6 +19,8 @@ import type {
   ActiveIntrospection,
   AssuranceLevel,
   Decision,
+  DeviceEnrollment,
+  EnrollmentCode,
   Introspection,
   IssuedToken,
   OpenedSession,
@@ -95,6 +97,18 @@ export interface TacitClient {
   decision(sid: string): Promise<Decision>;
   /** Ends a session (`DELETE /v1/sessions/:sid`), e.g. at logout. */
   endSession(sid: string): Promise<void>;
+  /**
+   * Issues a one-time enrollment code for `subject` (`POST /v1/enrollment-codes`): the page
+   * hands it to the extension, which enrolls the device's key for that subject.
+   */
+  createEnrollmentCode(subject: string): Promise<EnrollmentCode>;
+  /** The subject's enrollments at this relying party, revoked ones included (`GET /v1/devices`). */
+  listDevices(subject: string): Promise<DeviceEnrollment[]>;
+  /**
+   * Revokes one enrollment of the subject (`POST /v1/devices/:deviceId/revoke`); its sessions
+   * stop getting tokens and decisions terminate them.
+   */
+  revokeDevice(subject: string, deviceId: string): Promise<DeviceEnrollment>;
 }
 
 const API_KEY = /^[\x21-\x7e]{16,256}$/;
@@ -147,11 +161,34 @@ function inRange(name: string, v: unknown, min: number, max: number, fallback: n
   return v;
 }
 
-function checkPathId(sid: unknown): string {
+function checkPathId(sid: unknown, name = 'sid'): string {
   if (typeof sid !== 'string' || !PATH_ID.test(sid)) {
-    throw new TypeError('sid must be a session id ([A-Za-z0-9_-], 1-128)');
+    throw new TypeError(`${name} must be an id ([A-Za-z0-9_-], 1-128)`);
   }
   return sid;
+}
+
+function checkSubject(subject: unknown): string {
+  if (typeof subject !== 'string' || !SUBJECT.test(subject)) {
+    throw new TypeError('subject must be 1-128 printable ASCII characters without spaces');
+  }
+  return subject;
+}
+
+function enrollmentOf(v: unknown): DeviceEnrollment {
+  const ok =
+    isObject(v) &&
+    isString(v.deviceId) &&
+    isString(v.subject) &&
+    isString(v.createdAt) &&
+    (v.revokedAt === null || isString(v.revokedAt));
+  if (!ok) throw new ServerResponse({ cause: 'device: members' });
+  return {
+    deviceId: v.deviceId as string,
+    subject: v.subject as string,
+    createdAt: v.createdAt as string,
+    revokedAt: v.revokedAt as string | null,
+  };
 }
 
 function activeIntrospection(v: Json): ActiveIntrospection {
@@ -171,9 +208,11 @@ function activeIntrospection(v: Json): ActiveIntrospection {
     STATES.has(v.tacit_state) &&
     (v.tacit_last_attestation_at === null || isNumber(v.tacit_last_attestation_at)) &&
     isNumber(v.tacit_attestations) &&
-    ACTIONS.has(v.tacit_action);
+    ACTIONS.has(v.tacit_action) &&
+    (v.tacit_progress === undefined || isAssurance(v.tacit_progress));
   if (!ok) throw new ServerResponse({ cause: 'introspection: members' });
-  return v as unknown as ActiveIntrospection;
+  // A server older than `tacit_progress` does not send it.
+  return { ...v, tacit_progress: v.tacit_progress ?? null } as unknown as ActiveIntrospection;
 }
 
 function decisionOf(v: Json): Decision {
@@ -250,7 +289,7 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
 
   /** One API call: the answer's JSON (undefined for 204), or a typed error. */
   async function call(
-    method: 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     expected: number,
     body?: { json: unknown } | { form: URLSearchParams },
@@ -321,9 +360,7 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
     },
 
     async openSession(subject) {
-      if (typeof subject !== 'string' || !SUBJECT.test(subject)) {
-        throw new TypeError('subject must be 1-128 printable ASCII characters without spaces');
-      }
+      checkSubject(subject);
       const v = (await call('POST', '/v1/sessions', 201, { json: { subject } }))!;
       if (!isString(v.sessionId) || !isString(v.challenge) || !isString(v.expiresAt)) {
         throw new ServerResponse({ cause: 'session: members' });
@@ -345,6 +382,28 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
 
     async endSession(sid) {
       await call('DELETE', `/v1/sessions/${checkPathId(sid)}`, 204);
+    },
+
+    async createEnrollmentCode(subject) {
+      checkSubject(subject);
+      const v = (await call('POST', '/v1/enrollment-codes', 201, { json: { subject } }))!;
+      if (!isString(v.code) || !isString(v.expiresAt)) {
+        throw new ServerResponse({ cause: 'enrollment code: members' });
+      }
+      return { code: v.code, expiresAt: v.expiresAt };
+    },
+
+    async listDevices(subject) {
+      const query = new URLSearchParams({ subject: checkSubject(subject) });
+      const v = (await call('GET', `/v1/devices?${query.toString()}`, 200))!;
+      if (!Array.isArray(v.devices)) throw new ServerResponse({ cause: 'devices: members' });
+      return v.devices.map(enrollmentOf);
+    },
+
+    async revokeDevice(subject, deviceId) {
+      checkSubject(subject);
+      const path = `/v1/devices/${checkPathId(deviceId, 'deviceId')}/revoke`;
+      return enrollmentOf(await call('POST', path, 200, { json: { subject } }));
     },
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { AssuranceLevel as ServerLevel } from '../src/domain/assurance';
 import type { Decision as ServerDecision, Thresholds } from '../src/domain/decision';
+import type { DeviceView } from '../src/services/devices';
 import type { ActiveToken, InactiveToken } from '../src/services/tokens';
 import * as sdk from './index';
 import type {
@@ -14,6 +15,7 @@ import type {
   AssuranceLevel,
   Decision,
   DecisionThresholds,
+  DeviceEnrollment,
   InactiveIntrospection,
 } from './types';
 
@@ -63,6 +65,7 @@ describe('SDK conventions', () => {
     expectTypeOf<InactiveIntrospection>().toEqualTypeOf<InactiveToken>();
     expectTypeOf<AssuranceLevel>().toEqualTypeOf<ServerLevel>();
     expectTypeOf<DecisionThresholds>().toEqualTypeOf<Thresholds>();
+    expectTypeOf<DeviceEnrollment>().toEqualTypeOf<DeviceView>();
     // The SDK accepts reasons added later: the server's are a subset.
     expectTypeOf<ServerDecision>().toExtend<Decision>();
   });

@@ -74,6 +74,11 @@ export interface ActiveIntrospection {
   tacit_attestations: number;
   /** What a decision would answer now (not recorded, not enforced). */
   tacit_action: Action;
+  /**
+   * Enrolment progress in [0, 1] the device last reported, while the level is `enrolling`;
+   * null otherwise (and from servers older than this member).
+   */
+  tacit_progress: number | null;
 }
 
 /** RFC 7662 answer. */
@@ -114,4 +119,23 @@ export interface Decision {
   assurance: number | null;
   level: AssuranceLevel;
   policy: DecisionThresholds;
+}
+
+/** `POST /v1/enrollment-codes` answer. */
+export interface EnrollmentCode {
+  /** One-time code: put it in the page, `<meta name="tacit-enrollment" content="…">`. */
+  code: string;
+  /** ISO 8601 UTC (10 minutes after issue). */
+  expiresAt: string;
+}
+
+/** One enrollment of a device key for a subject of the calling relying party. */
+export interface DeviceEnrollment {
+  /** The device key's RFC 7638 thumbprint (`jkt`). */
+  deviceId: string;
+  subject: string;
+  /** ISO 8601 UTC. */
+  createdAt: string;
+  /** ISO 8601 UTC, or null while the enrollment is in force. */
+  revokedAt: string | null;
 }

@@ -142,6 +142,7 @@ describe('end-to-end flow', () => {
       tacit_last_attestation_at: lastAt,
       tacit_attestations: 7,
       tacit_action: 'allow',
+      tacit_progress: null,
     });
 
     // 8. Decay with the frozen clock: none within the 30 s grace, then exp(-(age-30)/60).
@@ -228,10 +229,12 @@ describe('public endpoints', () => {
     expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
   });
 
-  it('GET / redirects to the demo bank', async () => {
-    const res = await h.call('GET', '/');
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('/bank/login');
+  it('knows no demo bank: / and /bank/login are 404 ERR_NOT_FOUND', async () => {
+    for (const path of ['/', '/bank/login', '/bank/static/bank.js']) {
+      const res = await h.call('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.json.error.code).toBe('ERR_NOT_FOUND');
+    }
   });
 
   it('unknown routes → 404 ERR_NOT_FOUND', async () => {

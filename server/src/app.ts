@@ -1,5 +1,5 @@
 /**
- * The Hono application: middleware, routes, the demo bank, and the single error boundary.
+ * The Hono application: middleware, routes and the single error boundary.
  * Built by {@link createApp} from injected dependencies so tests run it in-process with
  * `app.request()`, a temporary store and a frozen clock.
  *
@@ -14,7 +14,6 @@ import type { ApiKeyRegistry, RelyingParty } from './http/middleware/auth';
 import type { Clock } from './clock';
 import { cors, type CorsConfig } from './http/middleware/cors';
 import type { DecisionPolicy } from './domain/decision';
-import { createDemoBank } from '../demo-bank/bank';
 import { DeviceSelfService } from './services/device-self';
 import { DPOP_CHALLENGE } from './http/middleware/dpop';
 import {
@@ -73,8 +72,6 @@ export interface AppDeps {
   /** `iss` of session tokens (the public URL of the server). */
   issuer: string;
   apiKeys: ApiKeyRegistry;
-  /** Mount the demo bank under `/bank` (and redirect `/` to it). */
-  demo: boolean;
   /** Decision thresholds (built-in defaults when omitted). */
   policy?: DecisionPolicy;
   /** Audit retention in days (default 365). */
@@ -116,7 +113,7 @@ export interface TacitApp {
   metrics: Metrics;
 }
 
-/** CSP of every response that does not set its own (the demo bank does). */
+/** CSP of every response that does not set its own. */
 export const DEFAULT_CSP =
   "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -160,7 +157,7 @@ export function createApp(deps: AppDeps): TacitApp {
       auditRetentionDays: deps.auditRetentionDays,
     }),
   };
-  const { enrollment, devices, tokens } = services;
+
   const routeDeps: RouteDeps = {
     ...services,
     apiKeys: deps.apiKeys,
@@ -197,8 +194,8 @@ export function createApp(deps: AppDeps): TacitApp {
     });
   });
 
-  // Security headers on every answer; the ones a route set itself (the demo bank's CSP, the
-  // JWKS's Cache-Control) are kept.
+  // Security headers on every answer; the ones a route set itself (the JWKS's Cache-Control)
+  // are kept.
   app.use('*', async (c, next) => {
     await next();
     setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
@@ -243,30 +240,6 @@ export function createApp(deps: AppDeps): TacitApp {
   app.route('/', auditRoutes(routeDeps));
   app.route('/', deviceSelfRoutes(routeDeps));
   app.route('/', signingKeyRoutes(routeDeps));
-
-  if (deps.demo) {
-    app.use('/bank/*', limit);
-    app.get('/', (c) => c.redirect('/bank/login', 302));
-    app.route(
-      '/bank',
-      createDemoBank({
-        // The operations a bank would call over HTTP, called in-process.
-        service: {
-          createEnrollmentCode: (rp, subject) => enrollment.createEnrollmentCode(rp, subject),
-          listDevices: (rp, subject) => devices.listDevices(rp, subject),
-          openSession: (rp, subject) => sessions.openSession(rp, subject),
-          getSession: (rp, sid) => sessions.getSession(rp, sid),
-          endSession: (rp, sid) => sessions.endSession(rp, sid),
-          issueSessionToken: (rp, sid) => tokens.issueSessionToken(rp, sid),
-          introspect: (rp, token) => tokens.introspect(rp, token),
-        },
-        store: deps.store,
-        clock: deps.clock,
-        logger,
-        secureCookies: deps.issuer.startsWith('https:'),
-      }),
-    );
-  }
 
   app.notFound((c) => {
     const err = new NotFound();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEMO_BANK_ID, loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { DEFAULT_POLICY, DEFAULT_THRESHOLDS } from './domain/decision';
 import { DEFAULT_RATE_LIMITS } from './http/middleware/rate-limit';
 
@@ -15,13 +15,10 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 8787,
       dbPath: '/srv/tacit/data/tacit.db',
-      demo: true,
-      demoBankKeyGenerated: true,
       issuer: undefined,
     });
-    expect(c.apiKeys).toHaveLength(1);
-    expect(c.apiKeys[0]).toMatchObject({ id: DEMO_BANK_ID, role: 'bank' });
-    expect(c.apiKeys[0]!.secret.length).toBeGreaterThanOrEqual(32);
+    // No key of its own: the demo bank is a relying party like any other (tools/start.ts).
+    expect(c.apiKeys).toEqual([]);
   });
 
   it('reads every variable', () => {
@@ -30,9 +27,7 @@ describe('loadConfig', () => {
         TACIT_HOST: '0.0.0.0',
         TACIT_PORT: '0',
         TACIT_DB: '/tmp/x/t.db',
-        TACIT_API_KEYS: `bank-1:bank:${SECRET}1, ops:admin:${SECRET}:with:colons`,
-        TACIT_DEMO: '1',
-        TACIT_DEMO_BANK_KEY: `${SECRET}-demo`,
+        TACIT_API_KEYS: `bank-1:bank:${SECRET}1, ops:admin:${SECRET}:with:colons, demo-bank:bank:${SECRET}-demo`,
         TACIT_ISSUER: 'https://tacit.example',
       },
       '/',
@@ -41,23 +36,18 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       port: 0,
       dbPath: '/tmp/x/t.db',
-      demo: true,
-      demoBankKeyGenerated: false,
       issuer: 'https://tacit.example',
     });
     expect(c.apiKeys).toEqual([
       { id: 'bank-1', role: 'bank', secret: `${SECRET}1` },
       { id: 'ops', role: 'admin', secret: `${SECRET}:with:colons` },
-      { id: DEMO_BANK_ID, role: 'bank', secret: `${SECRET}-demo` },
+      { id: 'demo-bank', role: 'bank', secret: `${SECRET}-demo` },
     ]);
   });
 
-  it('accepts any port 0-65535 and TACIT_DEMO=0 drops the demo bank key', () => {
+  it('accepts any port 0-65535', () => {
     expect(loadConfig({ TACIT_PORT: '65535' }).port).toBe(65535);
     expect(loadConfig({ TACIT_PORT: '1' }).port).toBe(1);
-    const c = loadConfig({ TACIT_DEMO: '0', TACIT_DEMO_BANK_KEY: `${SECRET}x` });
-    expect(c.demo).toBe(false);
-    expect(c.apiKeys).toEqual([]);
   });
 
   it.each([
@@ -70,9 +60,6 @@ describe('loadConfig', () => {
     [{ TACIT_API_KEYS: `bank-1:bank` }, 'TACIT_API_KEYS'],
     [{ TACIT_API_KEYS: `a:bank:${SECRET},a:bank:${SECRET}x` }, 'TACIT_API_KEYS'],
     [{ TACIT_API_KEYS: `a:bank:${SECRET},b:bank:${SECRET}` }, 'TACIT_API_KEYS'],
-    [{ TACIT_API_KEYS: `demo-bank:bank:${SECRET}` }, 'TACIT_API_KEYS'],
-    [{ TACIT_DEMO: 'maybe' }, 'TACIT_DEMO'],
-    [{ TACIT_DEMO_BANK_KEY: 'short' }, 'TACIT_DEMO_BANK_KEY'],
     [{ TACIT_ISSUER: 'not a url' }, 'TACIT_ISSUER'],
     [{ TACIT_ISSUER: 'ftp://x.example' }, 'TACIT_ISSUER'],
     [{ TACIT_ISSUER: 'https://x.example/' }, 'TACIT_ISSUER'],
@@ -172,7 +159,6 @@ describe('loadConfig: operations settings', () => {
         TACIT_RATE_LIMIT_DEVICE: '50',
         TACIT_RATE_LIMIT_ADDRESS: '20',
         TACIT_TRUST_PROXY: 'on',
-        TACIT_DEMO: '0',
       },
       dir,
     );

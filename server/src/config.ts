@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -48,12 +47,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every Redis key (`TACIT_REDIS_PREFIX`, default `tacit:`). */
   redisPrefix: string;
-  /** Relying-party API keys (`TACIT_API_KEYS`), the demo bank's included when enabled. */
+  /** Relying-party API keys (`TACIT_API_KEYS`). */
   apiKeys: ApiKeyConfig[];
-  /** Whether the demo bank is mounted under `/bank` (`TACIT_DEMO`, default on). */
-  demo: boolean;
-  /** True when the demo bank's key was generated because `TACIT_DEMO_BANK_KEY` is unset. */
-  demoBankKeyGenerated: boolean;
   /** `TACIT_ISSUER`, or undefined to use the URL the server listens on. */
   issuer: string | undefined;
   /** Decision policy from `TACIT_POLICY_FILE`, or the built-in defaults. */
@@ -101,9 +96,6 @@ export function manifestExtensionOrigins(path: string): string[] {
     : [];
 }
 
-/** Relying-party id of the demo bank; reserved in `TACIT_API_KEYS`. */
-export const DEMO_BANK_ID = 'demo-bank';
-
 /** Thrown for a configuration the server refuses to start with. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -128,12 +120,6 @@ const apiKeyEntry = z.string().transform((entry, ctx): ApiKeyConfig => {
   const secret = entry.slice(second + 1);
   if (!RP_ID.test(id)) {
     ctx.addIssue({ code: 'custom', message: 'id must match [a-z0-9][a-z0-9._-]{0,63}' });
-  }
-  if (id === DEMO_BANK_ID) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `id "${DEMO_BANK_ID}" is reserved (TACIT_DEMO_BANK_KEY)`,
-    });
   }
   if (!(ROLES as readonly string[]).includes(role)) {
     ctx.addIssue({ code: 'custom', message: `key "${id}": role must be bank, admin or auditor` });
@@ -215,11 +201,6 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
     .default('tacit:'),
   TACIT_API_KEYS: apiKeyList,
-  TACIT_DEMO: flag,
-  TACIT_DEMO_BANK_KEY: z
-    .string()
-    .regex(SECRET, 'must be 16-256 printable characters without spaces')
-    .optional(),
   TACIT_ISSUER: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .refine((u) => !u.endsWith('/'), 'must not end with "/"')
@@ -319,18 +300,7 @@ export function loadConfig(
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const demo = e.TACIT_DEMO ?? true;
   const apiKeys = [...e.TACIT_API_KEYS];
-  const demoBankKeyGenerated = demo && e.TACIT_DEMO_BANK_KEY === undefined;
-  if (demo) {
-    const secret = e.TACIT_DEMO_BANK_KEY ?? randomBytes(32).toString('base64url');
-    if (apiKeys.some((k) => k.secret === secret)) {
-      throw new ConfigError(
-        'Invalid configuration:\n  TACIT_DEMO_BANK_KEY: reuses a secret of TACIT_API_KEYS',
-      );
-    }
-    apiKeys.push({ id: DEMO_BANK_ID, role: 'bank', secret });
-  }
   const metricsToken = e.TACIT_METRICS_TOKEN;
   if (metricsToken !== undefined && apiKeys.some((k) => k.secret === metricsToken)) {
     throw new ConfigError(
@@ -362,8 +332,6 @@ export function loadConfig(
     redisUrl: e.TACIT_REDIS_URL,
     redisPrefix: e.TACIT_REDIS_PREFIX,
     apiKeys,
-    demo,
-    demoBankKeyGenerated,
     issuer: e.TACIT_ISSUER,
     policy,
     policyFile,

@@ -4,14 +4,13 @@
  *
  * @module
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app';
 import { actor } from './services/audit';
 import { createApiKeyRegistry } from './http/middleware/auth';
 import { systemClock } from './clock';
-import { ConfigError, DEMO_BANK_ID, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { KEY_CHECK_INTERVAL_MS, loadServerKeys } from './crypto/keys';
 import { errorFields, jsonLogger } from './observability/log';
 import { createNodeServer, listen, type FetchHandler } from './http/server';
@@ -42,12 +41,6 @@ function readConfig(): Config {
   }
 }
 
-/** A path relative to the working directory when it is inside it, else absolute. */
-function shownPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === '' || rel.startsWith('..') ? path : rel;
-}
-
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = jsonLogger(undefined, undefined, config.logLevel);
@@ -75,7 +68,6 @@ async function main(): Promise<void> {
     logger,
     issuer: config.issuer ?? url,
     apiKeys,
-    demo: config.demo,
     policy: config.policy,
     auditRetentionDays: config.auditRetentionDays,
     metricsToken: config.metricsToken,
@@ -89,22 +81,6 @@ async function main(): Promise<void> {
 
   const extension = fileURLToPath(new URL('../../dist/chrome', import.meta.url));
   const lines = [`Tacit server listening on ${url}`];
-  if (config.demo) {
-    lines.push(`Demo bank: ${url}/bank/login`);
-    if (config.demoBankKeyGenerated) {
-      // The demo's generated key goes to a file only its owner can read (never to the log), so
-      // the README's curl walk-through can use it: KEY=$(cat data/demo-bank-key).
-      const keyFile = join(dirname(config.dbPath), 'demo-bank-key');
-      mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
-      const secret = config.apiKeys.find((k) => k.id === DEMO_BANK_ID)!.secret;
-      writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
-      chmodSync(keyFile, 0o600); // an older file keeps its mode through writeFileSync
-      lines.push(
-        `Demo bank API key: generated for this run, in ${shownPath(keyFile)} ` +
-          '(set TACIT_DEMO_BANK_KEY to fix it)',
-      );
-    }
-  }
   const built = existsSync(extension) ? '' : ' (not built yet: npm run build:chrome)';
   lines.push(`Chrome extension (load unpacked): ${extension}${built}`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -112,7 +88,6 @@ async function main(): Promise<void> {
     url,
     issuer: config.issuer ?? url,
     ...description,
-    demo: config.demo,
     tls: config.tls !== undefined,
     policyFile: config.policyFile ?? null,
   });

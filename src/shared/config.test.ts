@@ -33,6 +33,18 @@ describe('parseConfig: consent and model improvement', () => {
   });
 });
 
+describe('defaults', () => {
+  it("protect the demo bank's origins (npm start, port 8788) and talk to the verifier (8787)", () => {
+    expect(DEFAULT_CONFIG.protectedOrigins).toEqual([
+      'http://localhost:8788',
+      'http://127.0.0.1:8788',
+    ]);
+    expect(DEFAULT_CONFIG.serverUrl).toBe('http://localhost:8787');
+    // The verifier is never a protected origin: nothing is captured on its pages.
+    expect(DEFAULT_CONFIG.protectedOrigins).not.toContain(DEFAULT_CONFIG.serverUrl);
+  });
+});
+
 describe('matchPatternOf', () => {
   it('gives scheme and host for every port', async () => {
     const { matchPatternOf } = await import('./config');

@@ -37,9 +37,13 @@ export const POLICY_ONLY_KEYS: readonly (keyof TacitConfig)[] = ['organisationCo
 /** Valid range of `retentionDays` (the options page and the managed schema use it too). */
 export const RETENTION_DAYS_RANGE = { min: 1, max: 3650 } as const;
 
+/**
+ * Out of the box: the verifier and the demo bank `npm start` runs (tools/start.ts), each on its
+ * own port. The bank's origins are protected; the verifier is only talked to.
+ */
 export const DEFAULT_CONFIG: TacitConfig = {
   serverUrl: 'http://localhost:8787',
-  protectedOrigins: ['http://localhost:8787', 'http://127.0.0.1:8787'],
+  protectedOrigins: ['http://localhost:8788', 'http://127.0.0.1:8788'],
   attestationIntervalMs: 5000,
   retentionDays: 90,
   organisationConsent: false,

@@ -64,6 +64,8 @@ describe('dependency rules', () => {
         'sdk-stands-alone: server/sdk/client.ts -> server/src/contract.ts',
         'server-not-to-extension: server/src/http/bad.ts -> src/shared/protocol.ts',
         'verifier-not-to-demo-bank: server/src/app-part.ts -> server/demo-bank/bank.ts',
+        'verifier-not-to-demo-bank: server/src/app.ts -> server/demo-bank/bank.ts',
+        'demo-bank-through-sdk: server/demo-bank/app.ts -> server/src/contract.ts',
       ].sort(),
     );
     expect(violations.every((v) => v.rule.severity === 'error')).toBe(true);

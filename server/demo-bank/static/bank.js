@@ -12,10 +12,17 @@
     if (el && el.textContent !== text) el.textContent = text;
   };
 
+  // Once the page is being left (a link, logout, a typed address), a poll answered 401 (the
+  // logout just ended the login) must not start a navigation of its own over that one.
+  let leaving = false;
+  window.addEventListener('beforeunload', () => {
+    leaving = true;
+  });
+
   let inFlight = false;
   async function refresh() {
     // One request at a time: a slow answer must not pile up behind the timer.
-    if (inFlight) return;
+    if (inFlight || leaving) return;
     inFlight = true;
     try {
       const res = await fetch('/bank/api/assurance', {
@@ -24,7 +31,7 @@
         headers: { accept: 'application/json' },
       });
       if (res.status === 401) {
-        window.location.assign('/bank/login');
+        if (!leaving) window.location.assign('/bank/login');
         return;
       }
       if (!res.ok) return;

@@ -129,6 +129,7 @@ export const activeIntrospectionSchema = z.strictObject({
   tacit_last_attestation_at: z.number().int().nullable(),
   tacit_attestations: count,
   tacit_action: actionSchema,
+  tacit_progress: unit.nullable(),
 });
 export const inactiveIntrospectionSchema = z.strictObject({ active: z.literal(false) });
 export const introspectionSchema = named(

@@ -116,7 +116,7 @@ describe.skipIf(!OPENSSL)('TLS', () => {
   const serve = async (options: Parameters<typeof createHarness>[0] = {}) => {
     h = await createHarness({ hsts: true, ...options });
     const config = loadConfig(
-      { TACIT_TLS_CERT: files.certPath, TACIT_TLS_KEY: files.keyPath, TACIT_DEMO: '0' },
+      { TACIT_TLS_CERT: files.certPath, TACIT_TLS_KEY: files.keyPath },
       dir,
     );
     server = createNodeServer((req, env) => h.app.fetch(req, env), config.tls);
@@ -182,8 +182,7 @@ describe.skipIf(!OPENSSL)('TLS', () => {
 
   it('fails fast: one of the two set, unreadable files, a key that does not match', () => {
     const other = selfSigned('other');
-    const load = (env: Record<string, string>) => () =>
-      loadConfig({ TACIT_DEMO: '0', ...env }, dir);
+    const load = (env: Record<string, string>) => () => loadConfig(env, dir);
     expect(load({ TACIT_TLS_CERT: files.certPath })).toThrow(/TACIT_TLS_KEY: .*set together/);
     expect(load({ TACIT_TLS_KEY: files.keyPath })).toThrow(/TACIT_TLS_CERT: .*set together/);
     expect(load({ TACIT_TLS_CERT: files.certPath, TACIT_TLS_KEY: 'missing.key' })).toThrow(

@@ -47,7 +47,6 @@ export class MaintenanceService {
       jtisBefore: now,
       enrollmentCodesBefore: now - POLICY.enrollmentCodeRetentionMs,
       sessionsBefore: now - POLICY.sessionRetentionMs,
-      bankSessionsBefore: now,
     });
     return { ...purged, auditRecords: await this.#audit.purge(this.#auditRetentionDays) };
   }

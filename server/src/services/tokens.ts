@@ -53,6 +53,11 @@ export interface ActiveToken {
   tacit_attestations: number;
   /** What `POST /v1/sessions/:sid/decision` would answer now (not recorded, not enforced). */
   tacit_action: Action;
+  /**
+   * Enrolment progress in [0, 1] the device last reported, while the level is `enrolling`;
+   * null otherwise.
+   */
+  tacit_progress: number | null;
 }
 
 /** What the token service needs. */
@@ -199,6 +204,7 @@ export class TokenService {
         session.lastAttestationAt === null ? null : Math.floor(session.lastAttestationAt / 1000),
       tacit_attestations: session.attestations,
       tacit_action: action,
+      tacit_progress: level === 'enrolling' ? session.progress : null,
     };
   }
 }

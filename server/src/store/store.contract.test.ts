@@ -258,9 +258,8 @@ describe('atomic operations', () => {
       jtisBefore: 51,
       enrollmentCodesBefore: 0,
       sessionsBefore: 101,
-      bankSessionsBefore: 0,
     });
-    expect(purged).toEqual({ jtis: 1, enrollmentCodes: 0, sessions: 1, bankSessions: 0 });
+    expect(purged).toEqual({ jtis: 1, enrollmentCodes: 0, sessions: 1 });
     expect(await store.counts()).toMatchObject({ sessions: 0, attestations: 0, jtis: 0 });
   });
 });
@@ -423,36 +422,6 @@ describe('keys, devices, bank sessions', () => {
     expect(await store.rotateDevice(input)).toEqual({ ok: false, reason: 'replay' });
     expect((await store.getSession('s1'))?.deviceJkt).toBe('new');
     expect((await store.findDevicesByKey('old'))[0]?.revokedAt).toBe(5);
-  });
-
-  it('bank sessions: create, read, set and clear the pending code, delete', async () => {
-    const store = await fresh();
-    const bank = {
-      idHash: 'h',
-      username: 'alice',
-      subject: 's',
-      tacitSid: 'sid',
-      createdAt: 1,
-      expiresAt: 100,
-      pendingCode: null,
-      pendingCodeIssuedAt: null,
-      pendingCodeExpiresAt: null,
-    };
-    await store.createBankSession(bank);
-    expect(await store.getBankSession('h')).toEqual(bank);
-    await store.setBankPendingCode('h', { code: 'ABCDE-FGHIJ', issuedAt: 2, expiresAt: 3 });
-    expect(await store.getBankSession('h')).toMatchObject({
-      pendingCode: 'ABCDE-FGHIJ',
-      pendingCodeIssuedAt: 2,
-      pendingCodeExpiresAt: 3,
-    });
-    await store.setBankPendingCode('h', null);
-    expect(await store.getBankSession('h')).toEqual(bank);
-    await store.setBankPendingCode('nope', null);
-    expect((await store.counts()).bankSessions).toBe(1);
-    await store.deleteBankSession('h');
-    expect(await store.getBankSession('h')).toBeUndefined();
-    expect((await store.counts()).bankSessions).toBe(0);
   });
 });
 

@@ -199,21 +199,6 @@ export interface AttestationPrecondition {
   now: number;
 }
 
-/** The demo bank's own login session (cookie value stored by hash). */
-export interface BankSessionRecord {
-  idHash: string;
-  username: string;
-  subject: string;
-  /** The Tacit session opened at login. */
-  tacitSid: string;
-  createdAt: number;
-  expiresAt: number;
-  /** Enrollment code shown to the user until used or expired. */
-  pendingCode: string | null;
-  pendingCodeIssuedAt: number | null;
-  pendingCodeExpiresAt: number | null;
-}
-
 /** Row counts per table, for tests and diagnostics. */
 export interface StoreCounts {
   signingKeys: number;
@@ -225,7 +210,6 @@ export interface StoreCounts {
   boundSessions: number;
   attestations: number;
   jtis: number;
-  bankSessions: number;
 }
 
 /** Rows expiring before these instants are deleted by {@link Store.purgeExpired}. */
@@ -233,7 +217,6 @@ export interface PurgeCutoffs {
   jtisBefore: number;
   enrollmentCodesBefore: number;
   sessionsBefore: number;
-  bankSessionsBefore: number;
 }
 
 /** Rows removed by {@link Store.purgeExpired}. */
@@ -241,7 +224,6 @@ export interface PurgeResult {
   jtis: number;
   enrollmentCodes: number;
   sessions: number;
-  bankSessions: number;
 }
 
 /** A value in an audit record's `data` (JSON, finite numbers only). */
@@ -409,14 +391,6 @@ export interface Store {
    * `before` (ms) and makes the last deleted record the anchor.
    */
   purgeAudit(before: number): Promise<AuditPurgeResult>;
-
-  createBankSession(session: BankSessionRecord): Promise<void>;
-  getBankSession(idHash: string): Promise<BankSessionRecord | undefined>;
-  setBankPendingCode(
-    idHash: string,
-    pending: { code: string; issuedAt: number; expiresAt: number } | null,
-  ): Promise<void>;
-  deleteBankSession(idHash: string): Promise<void>;
 
   /** Deletes rows whose expiry is before the cutoffs (attestations go with their session). */
   purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult>;

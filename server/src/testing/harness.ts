@@ -72,7 +72,6 @@ export type HarnessOptions = Partial<
     | 'rateLimiter'
     | 'trustProxy'
     | 'hsts'
-    | 'demo'
     | 'cors'
   >
 >;
@@ -108,7 +107,7 @@ export interface Harness {
   allowOffContract(): void;
 }
 
-/** Starts a harness (demo bank mounted). Close it in `afterEach`. */
+/** Starts a harness. Close it in `afterEach`. */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const testStore = await openTestStore();
   const { store } = testStore;
@@ -123,7 +122,6 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     clock,
     logger,
     issuer,
-    demo: true,
     rateLimits: NO_RATE_LIMITS,
     // Shared counters when the store is Redis, as in production.
     ...(rateLimiter ? { rateLimiter } : {}),

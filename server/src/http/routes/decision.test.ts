@@ -206,26 +206,4 @@ describe('POST /v1/sessions/:sid/decision', () => {
     h.clock.advance(30 * 60 * 1000);
     expectError(await decision(other.sessionId), 410, 'ERR_SESSION_EXPIRED');
   });
-
-  it('the demo bank ends its login when its session was terminated', async () => {
-    await start({ policy: parsePolicy({ default: { noAttestationAction: 'terminate' } }) });
-    const login = await h.call('POST', '/bank/login', {
-      body: 'username=erin&password=demo',
-      contentType: 'application/x-www-form-urlencoded',
-      headers: { origin: 'http://localhost' },
-    });
-    const cookie = `tacit_demo_bank=${/tacit_demo_bank=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')![1]}`;
-    const page = await h.call('GET', '/bank/accounts', { headers: { cookie } });
-    expect(page.status).toBe(200);
-    const sid = /name="tacit-session" content="([^"]+)"/.exec(page.text)![1]!;
-    // The demo bank's backend key asks for a decision on its own session.
-    expect((await decision(sid, KEYS.demo)).json).toMatchObject({
-      action: 'terminate',
-      reasons: ['SESSION_NOT_BOUND', 'NO_ATTESTATION'],
-    });
-    const after = await h.call('GET', '/bank/accounts', { headers: { cookie } });
-    expect(after.status).toBe(303);
-    expect(after.headers.get('location')).toBe('/bank/login');
-    expect((await h.store.counts()).bankSessions).toBe(0);
-  });
 });

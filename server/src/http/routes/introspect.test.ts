@@ -132,4 +132,25 @@ describe('POST /v1/introspect', () => {
       tacit_last_attestation_at: nowS(h),
     });
   });
+
+  it('reports the enrolment progress while enrolling, null once scoring', async () => {
+    expect((await introspectForm(token)).json.tacit_progress).toBeNull();
+    await attest(h, s.device, {
+      sid: s.sid,
+      seq: 2,
+      state: 'enrolling',
+      conf: null,
+      progress: 0.4,
+    });
+    expect((await introspectForm(token)).json).toMatchObject({
+      tacit_level: 'enrolling',
+      tacit_state: 'enrolling',
+      tacit_progress: 0.4,
+    });
+    await attest(h, s.device, { sid: s.sid, seq: 3, conf: 0.7 });
+    expect((await introspectForm(token)).json).toMatchObject({
+      tacit_level: 'medium',
+      tacit_progress: null,
+    });
+  });
 });

@@ -4,7 +4,7 @@
  * No I/O.
  *
  * Keys (all under the prefix): `sess:<sid>` (hash), `att:<sid>` (hash seq → attestation JSON),
- * `sessions`, `codes`, `banks`, `jtis` (sorted sets by expiry), `code:<hash>`, `bank:<hash>`
+ * `sessions`, `codes`, `jtis` (sorted sets by expiry), `code:<hash>`
  * (hashes), `jti:<jkt>:<jti>` (string with a TTL), `dev:<jkt>` / `devrev:<jkt>` (hashes
  * enrollment field → created / revoked at), `jwk:<jkt>`, `subj:<rp>\n<subject>` (set of keys),
  * `keysess:<jkt>` (set of sids), `keys`, `keys:created`, `keys:retired` (signing keys),

@@ -59,7 +59,6 @@ import type {
   AuditFor,
   AuditPurgeResult,
   AuditRecord,
-  BankSessionRecord,
   BindSessionInput,
   BindSessionResult,
   DeviceRecord,
@@ -505,80 +504,19 @@ export class RedisStore implements Store {
     }
   }
 
-  async createBankSession(session: BankSessionRecord): Promise<void> {
-    const key = `${this.prefix}bank:${session.idHash}`;
-    const fields: Record<string, string> = {
-      idHash: session.idHash,
-      username: session.username,
-      subject: session.subject,
-      tacitSid: session.tacitSid,
-      createdAt: String(session.createdAt),
-      expiresAt: String(session.expiresAt),
-    };
-    if (session.pendingCode !== null) {
-      fields.pendingCode = session.pendingCode;
-      fields.pendingCodeIssuedAt = optStr(session.pendingCodeIssuedAt);
-      fields.pendingCodeExpiresAt = optStr(session.pendingCodeExpiresAt);
-    }
-    await this.redis
-      .multi()
-      .del(key)
-      .hset(key, fields)
-      .zadd(`${this.prefix}banks`, session.expiresAt, session.idHash)
-      .exec();
-  }
-
-  async getBankSession(idHash: string): Promise<BankSessionRecord | undefined> {
-    const h = await this.redis.hgetall(`${this.prefix}bank:${idHash}`);
-    if (h.idHash === undefined) return undefined;
-    return {
-      idHash: h.idHash,
-      username: h.username!,
-      subject: h.subject!,
-      tacitSid: h.tacitSid!,
-      createdAt: Number(h.createdAt),
-      expiresAt: Number(h.expiresAt),
-      pendingCode: h.pendingCode ?? null,
-      pendingCodeIssuedAt: optNum(h.pendingCodeIssuedAt),
-      pendingCodeExpiresAt: optNum(h.pendingCodeExpiresAt),
-    };
-  }
-
-  async setBankPendingCode(
-    idHash: string,
-    pending: { code: string; issuedAt: number; expiresAt: number } | null,
-  ): Promise<void> {
-    await this.#script('tacitBankPending', [
-      idHash,
-      pending?.code ?? '',
-      pending?.issuedAt ?? '',
-      pending?.expiresAt ?? '',
-    ]);
-  }
-
-  async deleteBankSession(idHash: string): Promise<void> {
-    await this.redis
-      .multi()
-      .del(`${this.prefix}bank:${idHash}`)
-      .zrem(`${this.prefix}banks`, idHash)
-      .exec();
-  }
-
   async purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
-    const total: PurgeResult = { jtis: 0, enrollmentCodes: 0, sessions: 0, bankSessions: 0 };
+    const total: PurgeResult = { jtis: 0, enrollmentCodes: 0, sessions: 0 };
     for (;;) {
-      const [j, c, s, b] = (await this.#script('tacitPurgeExpired', [
+      const [j, c, s] = (await this.#script('tacitPurgeExpired', [
         cutoffs.jtisBefore,
         cutoffs.enrollmentCodesBefore,
         cutoffs.sessionsBefore,
-        cutoffs.bankSessionsBefore,
         PURGE_BATCH,
-      ])) as [number, number, number, number];
+      ])) as [number, number, number];
       total.jtis += j;
       total.enrollmentCodes += c;
       total.sessions += s;
-      total.bankSessions += b;
-      if (Math.max(j, c, s, b) < PURGE_BATCH) return total;
+      if (Math.max(j, c, s) < PURGE_BATCH) return total;
     }
   }
 
@@ -594,7 +532,6 @@ export class RedisStore implements Store {
       boundSessions: v[6]!,
       attestations: v[7]!,
       jtis: v[8]!,
-      bankSessions: v[9]!,
     };
   }
 

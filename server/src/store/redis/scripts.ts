@@ -36,7 +36,6 @@ export const PLAIN_FILES = {
   tacitListKeys: 'list-keys',
   tacitDevicesByKey: 'devices-by-key',
   tacitDevicesBySubject: 'devices-by-subject',
-  tacitBankPending: 'bank-pending',
   tacitPurgeAudit: 'purge-audit',
   tacitPurgeExpired: 'purge-expired',
   tacitCounts: 'counts',

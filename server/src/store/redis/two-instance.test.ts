@@ -22,7 +22,6 @@ beforeAll(async () => {
     TACIT_STORE: 'redis',
     TACIT_REDIS_URL: testRedisUrl(),
     TACIT_REDIS_PREFIX: `tacit-two:${randomBytes(6).toString('hex')}:`,
-    TACIT_DEMO: '0',
     TACIT_API_KEYS: `bank-a:bank:${BANK},siem:auditor:${AUDITOR}`,
     // Behind one load balancer both have the same public name.
     TACIT_ISSUER: 'http://tacit.test',

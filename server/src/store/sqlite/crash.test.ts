@@ -42,7 +42,6 @@ describe('SQLite durability', () => {
     const dbPath = join(dir, 'data', 'tacit.db');
     server = await startServerProcess({
       TACIT_DB: dbPath,
-      TACIT_DEMO: '0',
       TACIT_API_KEYS: `bank-a:bank:${BANK}`,
     });
     const clock = manualClock(Date.now());

@@ -125,4 +125,8 @@ export const MIGRATIONS: readonly string[] = [
     hash TEXT NOT NULL
   ) STRICT;
   `,
+  // 3: the demo bank keeps its logins in its own store (server/demo-bank/store.ts).
+  `
+  DROP TABLE bank_sessions;
+  `,
 ];

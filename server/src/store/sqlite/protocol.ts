@@ -14,7 +14,6 @@
 import type {
   AttestationPrecondition,
   AttestationRecord,
-  BankSessionRecord,
   BindSessionInput,
   EnrollDeviceInput,
   EnrollmentCodeRecord,
@@ -80,13 +79,6 @@ export type WriteOp =
   | { kind: 'terminateSession'; sid: string; now: number; events: PreparedAuditEvent[] }
   | { kind: 'appendAudit'; event: PreparedAuditEvent }
   | { kind: 'purgeAudit'; before: number }
-  | { kind: 'createBankSession'; session: BankSessionRecord }
-  | {
-      kind: 'setBankPendingCode';
-      idHash: string;
-      pending: { code: string; issuedAt: number; expiresAt: number } | null;
-    }
-  | { kind: 'deleteBankSession'; idHash: string }
   | { kind: 'purgeExpired'; cutoffs: PurgeCutoffs };
 
 /** An error crossing the thread boundary (rebuilt as its class where the store knows it). */

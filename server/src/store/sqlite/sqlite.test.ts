@@ -51,6 +51,29 @@ describe('openSqliteStore', () => {
     await store.close();
   });
 
+  it('drops the demo bank logins of a version-2 database (the bank has its own store now)', async () => {
+    const path = tempPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.exec(MIGRATIONS[1]!);
+    db.pragma('user_version = 2');
+    db.prepare(
+      `INSERT INTO bank_sessions (id_hash, username, subject, tacit_sid, created_at, expires_at)
+       VALUES ('h', 'alice', 's', 'sid', 1, 2)`,
+    ).run();
+    db.close();
+    const store = openSqliteStore(path);
+    expect(store.schemaVersion()).toBe(MIGRATIONS.length);
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    const tables = after
+      .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'bank_sessions%'")
+      .all();
+    after.close();
+    expect(tables).toEqual([]);
+  });
+
   it('refuses a database written by a newer server', async () => {
     const path = tempPath();
     // close() resolves once the writer thread has closed its connection: not awaiting it raced

@@ -40,7 +40,6 @@ import {
   prepareStatements,
   str,
   toAudit,
-  toBankSession,
   toDevice,
   toSession,
   type Row,
@@ -55,7 +54,6 @@ import type {
   AuditPurgeResult,
   AuditRecord,
   AttestationRecord,
-  BankSessionRecord,
   BindSessionInput,
   BindSessionResult,
   DeviceRecord,
@@ -468,26 +466,6 @@ export class SqliteStore implements Store {
 
   async purgeAudit(before: number): Promise<AuditPurgeResult> {
     return this.#write({ kind: 'purgeAudit', before });
-  }
-
-  async createBankSession(session: BankSessionRecord): Promise<void> {
-    await this.#write({ kind: 'createBankSession', session });
-  }
-
-  async getBankSession(idHash: string): Promise<BankSessionRecord | undefined> {
-    const row = this.#q.getBank.get(idHash) as Row | undefined;
-    return row && toBankSession(row);
-  }
-
-  async setBankPendingCode(
-    idHash: string,
-    pending: { code: string; issuedAt: number; expiresAt: number } | null,
-  ): Promise<void> {
-    await this.#write({ kind: 'setBankPendingCode', idHash, pending });
-  }
-
-  async deleteBankSession(idHash: string): Promise<void> {
-    await this.#write({ kind: 'deleteBankSession', idHash });
   }
 
   async purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult> {

@@ -7,14 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AttestationState } from '../../domain/assurance';
-import type {
-  AuditRecord,
-  AuditValue,
-  BankSessionRecord,
-  DeviceRecord,
-  PublicJwk,
-  SessionRecord,
-} from '../store';
+import type { AuditRecord, AuditValue, DeviceRecord, PublicJwk, SessionRecord } from '../store';
 
 /** A row as better-sqlite3 returns it. */
 export type Row = Record<string, unknown>;
@@ -53,20 +46,6 @@ export function toSession(r: Row): SessionRecord {
     lastState: r.last_state === null ? null : (str(r.last_state) as AttestationState),
     ewma: numOrNull(r.ewma),
     progress: numOrNull(r.progress),
-  };
-}
-
-export function toBankSession(r: Row): BankSessionRecord {
-  return {
-    idHash: str(r.id_hash),
-    username: str(r.username),
-    subject: str(r.subject),
-    tacitSid: str(r.tacit_sid),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    pendingCode: r.pending_code === null ? null : str(r.pending_code),
-    pendingCodeIssuedAt: numOrNull(r.pending_code_issued_at),
-    pendingCodeExpiresAt: numOrNull(r.pending_code_expires_at),
   };
 }
 
@@ -176,22 +155,9 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY seq DESC LIMIT 1`,
     ),
     deleteAuditThrough: p('DELETE FROM audit WHERE seq <= ?'),
-    insertBank: p(
-      `INSERT INTO bank_sessions (id_hash, username, subject, tacit_sid, created_at, expires_at,
-         pending_code, pending_code_issued_at, pending_code_expires_at)
-       VALUES (@idHash, @username, @subject, @tacitSid, @createdAt, @expiresAt,
-         @pendingCode, @pendingCodeIssuedAt, @pendingCodeExpiresAt)`,
-    ),
-    getBank: p('SELECT * FROM bank_sessions WHERE id_hash = ?'),
-    setPending: p(
-      `UPDATE bank_sessions SET pending_code = ?, pending_code_issued_at = ?,
-         pending_code_expires_at = ? WHERE id_hash = ?`,
-    ),
-    deleteBank: p('DELETE FROM bank_sessions WHERE id_hash = ?'),
     purgeJtis: p('DELETE FROM jtis WHERE expires_at < ?'),
     purgeCodes: p('DELETE FROM enrollment_codes WHERE expires_at < ?'),
     purgeSessions: p('DELETE FROM sessions WHERE expires_at < ?'),
-    purgeBank: p('DELETE FROM bank_sessions WHERE expires_at < ?'),
     counts: p(
       `SELECT
          (SELECT count(*) FROM signing_keys) AS signingKeys,
@@ -202,8 +168,7 @@ export function prepareStatements(db: Database.Database) {
          (SELECT count(*) FROM sessions) AS sessions,
          (SELECT count(*) FROM sessions WHERE device_jkt IS NOT NULL) AS boundSessions,
          (SELECT count(*) FROM attestations) AS attestations,
-         (SELECT count(*) FROM jtis) AS jtis,
-         (SELECT count(*) FROM bank_sessions) AS bankSessions`,
+         (SELECT count(*) FROM jtis) AS jtis`,
     ),
   };
 }

@@ -258,26 +258,11 @@ class Connection {
         q.setAnchor.run(anchor);
         return { records, anchor } satisfies AuditPurgeResult;
       }
-      case 'createBankSession':
-        q.insertBank.run(op.session);
-        return undefined;
-      case 'setBankPendingCode':
-        q.setPending.run(
-          op.pending?.code ?? null,
-          op.pending?.issuedAt ?? null,
-          op.pending?.expiresAt ?? null,
-          op.idHash,
-        );
-        return undefined;
-      case 'deleteBankSession':
-        q.deleteBank.run(op.idHash);
-        return undefined;
       case 'purgeExpired':
         return {
           jtis: q.purgeJtis.run(op.cutoffs.jtisBefore).changes,
           enrollmentCodes: q.purgeCodes.run(op.cutoffs.enrollmentCodesBefore).changes,
           sessions: q.purgeSessions.run(op.cutoffs.sessionsBefore).changes,
-          bankSessions: q.purgeBank.run(op.cutoffs.bankSessionsBefore).changes,
         };
     }
   }

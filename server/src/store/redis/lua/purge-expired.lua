@@ -1,8 +1,8 @@
 -- Script `tacitPurgeExpired`. KEYS: none (every key is built from the prefix).
 -- ARGV[1] is the key prefix.
--- ARGV: 2 jtis, 3 codes, 4 sessions, 5 bank sessions (cutoffs), 6 batch size.
+-- ARGV: 2 jtis, 3 codes, 4 sessions (cutoffs), 5 batch size.
 local P = ARGV[1]
-local limit = tonumber(ARGV[6])
+local limit = tonumber(ARGV[5])
 local function expired(index, before)
   return redis.call('ZRANGEBYSCORE', P .. index, '-inf', '(' .. before, 'LIMIT', 0, limit)
 end
@@ -31,9 +31,4 @@ for _, sid in ipairs(sessions) do
   redis.call('DEL', P .. 'sess:' .. sid, P .. 'att:' .. sid)
   redis.call('ZREM', P .. 'sessions', sid)
 end
-local banks = expired('banks', ARGV[5])
-for _, id in ipairs(banks) do
-  redis.call('DEL', P .. 'bank:' .. id)
-  redis.call('ZREM', P .. 'banks', id)
-end
-return {#jtis, #codes, #sessions, #banks}
+return {#jtis, #codes, #sessions}

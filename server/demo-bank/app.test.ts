@@ -1,4 +1,12 @@
+/**
+ * The demo bank in-process, in front of the real verifier (the harness) reached through the
+ * SDK with an injected fetch: every call the bank makes is a real HTTP request to the verifier's
+ * app, authenticated with the bank's own key.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTacitClient } from '../sdk';
+import { appFetch, SERVER_URL } from '../sdk/testing';
+import { parsePolicy } from '../src/domain/decision';
 import {
   KEYS,
   TestDevice,
@@ -7,16 +15,67 @@ import {
   snapshot,
   type Answer,
   type Harness,
+  type HarnessOptions,
 } from '../src/testing/harness';
-import { BANK_COOKIE } from './bank';
+import { BANK_COOKIE, createBankApp } from './app';
+import { openBankStore, type BankStore } from './store';
 
 let h: Harness;
+let bankStore: BankStore;
+let bank: ReturnType<typeof createBankApp>;
+let logs: { event: string; fields: Record<string, unknown> }[];
+let verifierCalls: Map<string, number>;
+
+async function start(options: HarnessOptions = {}) {
+  h = await createHarness(options);
+  bankStore = openBankStore(':memory:');
+  logs = [];
+  const { fetch, calls } = appFetch(h);
+  verifierCalls = calls;
+  const tacit = createTacitClient({
+    serverUrl: SERVER_URL,
+    apiKey: KEYS.demo,
+    audience: 'demo-bank',
+    issuer: h.issuer,
+    fetch,
+    now: () => h.clock.now(),
+  });
+  const log = (event: string, fields: Record<string, unknown> = {}) => logs.push({ event, fields });
+  bank = createBankApp({
+    tacit,
+    store: bankStore,
+    now: () => h.clock.now(),
+    logger: { info: log, error: log },
+    https: false,
+  });
+}
+
 beforeEach(async () => {
-  h = await createHarness();
+  await start();
 });
 afterEach(async () => {
+  bankStore.close();
   await h.close();
 });
+
+/** A request to the bank (not the verifier). */
+async function call(
+  method: string,
+  path: string,
+  o: { body?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers = new Headers(o.headers);
+  if (o.contentType !== undefined) headers.set('content-type', o.contentType);
+  const res = await bank.request(`http://localhost${path}`, { method, headers, body: o.body });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
 
 const ORIGIN = { origin: 'http://localhost' };
 
@@ -26,7 +85,7 @@ const form = (fields: Record<string, string>) => ({
 });
 
 const submitLogin = (username: string, password: string, headers = ORIGIN) =>
-  h.call('POST', '/bank/login', { ...form({ username, password }), headers });
+  call('POST', '/bank/login', { ...form({ username, password }), headers });
 
 /** Logs in and returns the Cookie header value. */
 async function login(username = 'alice', password = 'demo'): Promise<string> {
@@ -40,9 +99,9 @@ async function login(username = 'alice', password = 'demo'): Promise<string> {
 }
 
 const get = (path: string, cookie?: string) =>
-  h.call('GET', path, cookie ? { headers: { cookie } } : {});
+  call('GET', path, cookie ? { headers: { cookie } } : {});
 const post = (path: string, cookie: string, fields: Record<string, string> = {}) =>
-  h.call('POST', path, { ...form(fields), headers: { ...ORIGIN, cookie } });
+  call('POST', path, { ...form(fields), headers: { ...ORIGIN, cookie } });
 
 const meta = (page: Answer, name: string) =>
   new RegExp(`<meta name="${name}" content="([^"]*)"(?: data-challenge="([^"]*)")?`).exec(
@@ -60,7 +119,12 @@ describe('demo bank login', () => {
     expect(res.text).toMatch(/<input\s+id="username"[^>]*type="text"/);
     expect(res.text).toMatch(/<input\s+id="password"[^>]*type="password"/);
     expect(res.text).toMatch(/<button id="login"/);
-    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'self'/);
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('strict-transport-security')).toBeNull();
     expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)/);
     expect(res.text).not.toContain('tacit-session');
   });
@@ -72,6 +136,8 @@ describe('demo bank login', () => {
     expect(res.text).toContain('id="username"');
     expect(res.headers.get('set-cookie')).toBeNull();
     expect(await snapshot(h)).toEqual(before);
+    expect(bankStore.countLogins()).toBe(0);
+    expect(verifierCalls.size).toBe(0);
   });
 
   it('sets an HttpOnly SameSite=Lax cookie and opens a Tacit session for the pseudonym', async () => {
@@ -80,8 +146,8 @@ describe('demo bank login', () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\/bank/);
-    const counts = await h.store.counts();
-    expect(counts).toMatchObject({ sessions: 1, bankSessions: 1 });
+    expect((await h.store.counts()).sessions).toBe(1);
+    expect(bankStore.countLogins()).toBe(1);
   });
 
   it('the subject is a 22-character pseudonym, stable per username, not the username', async () => {
@@ -101,6 +167,7 @@ describe('demo bank login', () => {
     const res = await submitLogin('alice', 'demo', { origin: 'https://evil.example' });
     expect(res.status).toBe(403);
     expect(await snapshot(h)).toEqual(before);
+    expect(bankStore.countLogins()).toBe(0);
   });
 
   it('pages need a login', async () => {
@@ -250,6 +317,7 @@ describe('demo bank transfer and logout', () => {
     expect(res.text).toContain('Bob &lt;b&gt;&amp;');
     expect(res.text).not.toContain('secret memo');
     expect(await snapshot(h)).toEqual(before);
+    expect(JSON.stringify(logs)).not.toMatch(/secret memo|Bob/);
     expect(JSON.stringify(h.logger.records)).not.toMatch(/secret memo|Bob/);
   });
 
@@ -278,7 +346,7 @@ describe('demo bank transfer and logout', () => {
     const res = await post('/bank/logout', cookie);
     expect(res.status).toBe(303);
     expect((await h.store.getSession(sid))?.endedAt).toBe(h.clock.now());
-    expect((await h.store.counts()).bankSessions).toBe(0);
+    expect(bankStore.countLogins()).toBe(0);
     expect((await get('/bank/accounts', cookie)).status).toBe(303);
   });
 
@@ -287,6 +355,89 @@ describe('demo bank transfer and logout', () => {
     h.clock.advance(30 * 60 * 1000);
     expect((await get('/bank/accounts', cookie)).status).toBe(303);
     expect((await get('/bank/api/assurance', cookie)).status).toBe(401);
+  });
+});
+
+describe('demo bank and the verifier', () => {
+  it('/ and /bank redirect to the login page', async () => {
+    for (const path of ['/', '/bank']) {
+      const res = await get(path);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/bank/login');
+    }
+  });
+
+  it('talks to the verifier through the SDK only, with its own key', async () => {
+    const cookie = await login();
+    await post('/bank/enroll', cookie);
+    await get('/bank/accounts?enrolled=pending', cookie);
+    expect([...verifierCalls.keys()].every((p) => p.startsWith('/v1/'))).toBe(true);
+    expect(verifierCalls.get('/v1/sessions')).toBe(1);
+    expect(verifierCalls.get('/v1/enrollment-codes')).toBe(1);
+  });
+
+  it('ends its login when the verifier terminated the session', async () => {
+    bankStore.close();
+    await h.close();
+    await start({ policy: parsePolicy({ default: { noAttestationAction: 'terminate' } }) });
+    const cookie = await login('erin');
+    const sid = await sidOf(cookie);
+    // The demo bank's backend key asks for a decision on its own session.
+    const decision = await h.call('POST', `/v1/sessions/${sid}/decision`, { key: KEYS.demo });
+    expect(decision.json).toMatchObject({
+      action: 'terminate',
+      reasons: ['SESSION_NOT_BOUND', 'NO_ATTESTATION'],
+    });
+    const after = await get('/bank/accounts', cookie);
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/bank/login');
+    expect(bankStore.countLogins()).toBe(0);
+  });
+
+  it('the verifier unreachable: a 503 page and a 503 JSON, nothing stored', async () => {
+    const cookie = await login();
+    const down = createBankApp({
+      tacit: createTacitClient({
+        serverUrl: SERVER_URL,
+        apiKey: KEYS.demo,
+        fetch: async () => {
+          throw new TypeError('fetch failed');
+        },
+      }),
+      store: bankStore,
+      now: () => h.clock.now(),
+      logger: { info: () => {}, error: (event) => logs.push({ event, fields: {} }) },
+      https: false,
+    });
+    const page = await down.request('http://localhost/bank/accounts', { headers: { cookie } });
+    expect(page.status).toBe(503);
+    const api = await down.request('http://localhost/bank/api/assurance', { headers: { cookie } });
+    expect(api.status).toBe(503);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('ERR_UNAVAILABLE');
+    expect(logs.map((l) => l.event)).toContain('tacit_unavailable');
+    expect(bankStore.countLogins()).toBe(1);
+  });
+
+  it('over HTTPS the cookie is Secure and HSTS is sent', async () => {
+    const secure = createBankApp({
+      tacit: createTacitClient({
+        serverUrl: SERVER_URL,
+        apiKey: KEYS.demo,
+        fetch: appFetch(h).fetch,
+      }),
+      store: bankStore,
+      now: () => h.clock.now(),
+      logger: { info: () => {}, error: () => {} },
+      https: true,
+    });
+    const res = await secure.request('https://localhost/bank/login', {
+      method: 'POST',
+      headers: { origin: 'https://localhost', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=alice&password=demo',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/; Secure/);
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000');
   });
 });
 

@@ -1,0 +1,120 @@
+/**
+ * The demo bank's entry point (`tsx server/demo-bank/main.ts`; `npm start` runs it beside the
+ * verifier, see tools/start.ts): config → store → SDK client → listen → print where. Never part
+ * of a production verifier.
+ *
+ * @module
+ */
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { createTacitClient } from '../sdk';
+import { createBankApp, type BankLogger } from './app';
+import { BankConfigError, loadBankConfig, type BankConfig } from './config';
+import { openBankStore } from './store';
+
+/** How often expired logins are purged (ms). */
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+/** How long shutdown waits for open requests before dropping connections (ms). */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** One JSON object per line on stdout. */
+const logger: BankLogger = {
+  info: (event, fields = {}) => write('info', event, fields),
+  error: (event, fields = {}) => write('error', event, fields),
+};
+
+function write(level: string, event: string, fields: Record<string, unknown>): void {
+  const line = { level, time: new Date().toISOString(), msg: event, ...fields };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+function readConfig(): BankConfig {
+  try {
+    return loadBankConfig();
+  } catch (err) {
+    if (err instanceof BankConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** A host as it appears in a URL: wildcard addresses become loopback, IPv6 gets brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const tacit = createTacitClient({
+    serverUrl: config.tacitUrl,
+    apiKey: config.apiKey,
+    audience: config.rpId,
+    ...(config.tacitIssuer ? { issuer: config.tacitIssuer } : {}),
+  });
+  const store = openBankStore(config.dbPath);
+  const app = createBankApp({
+    tacit,
+    store,
+    now: Date.now,
+    logger,
+    https: config.tls !== undefined,
+  });
+  const server = (
+    config.tls
+      ? createAdaptorServer({
+          fetch: app.fetch,
+          createServer: createHttpsServer,
+          serverOptions: { ...config.tls, minVersion: 'TLSv1.2' },
+        })
+      : createAdaptorServer({ fetch: app.fetch })
+  ) as HttpServer | HttpsServer;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
+  process.stdout.write(`Demo bank listening on ${url} (log in at ${url}/bank/login)\n`);
+  logger.info('started', { url, tacit: config.tacitUrl, rp: config.rpId });
+
+  const purge = () => {
+    try {
+      logger.info('purge', { logins: store.purgeExpired(Date.now()) });
+    } catch (err) {
+      logger.error('purge_failed', { name: (err as Error).name });
+    }
+  };
+  purge();
+  const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    clearInterval(purgeTimer);
+    setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+    server.close(() => {
+      store.close();
+      logger.info('stopped', {});
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Listen and SQLite errors: they name a port or a file, never the API key.
+  const message = err instanceof Error ? err.message : 'unknown error';
+  process.stderr.write(`Demo bank failed to start: ${message}\n`);
+  process.exit(1);
+});

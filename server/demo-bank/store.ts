@@ -1,0 +1,178 @@
+/**
+ * The demo bank's own store: its logins (cookie → subject, Tacit session, pending enrollment
+ * code) and the secret keying its username pseudonyms, in one small SQLite file
+ * (better-sqlite3; `:memory:` in tests). Nothing here is the verifier's: the bank knows the
+ * verifier only through the SDK.
+ *
+ * @module
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** One login (the cookie value is stored by its hash only). */
+export interface BankLogin {
+  /** SHA-256 (base64url) of the cookie value. */
+  idHash: string;
+  /** Display name (normalized username), shown in the page header. */
+  username: string;
+  /** The pseudonymous subject the bank opens Tacit sessions for. */
+  subject: string;
+  /** The Tacit session opened at login. */
+  tacitSid: string;
+  /** Its challenge, handed to the extension in the page. */
+  challenge: string;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** ms since the epoch: the Tacit session's expiry. */
+  expiresAt: number;
+  /** Enrollment code shown to the user until used or expired. */
+  pendingCode: string | null;
+  pendingCodeIssuedAt: number | null;
+  pendingCodeExpiresAt: number | null;
+}
+
+/** A pending enrollment code of a login. */
+export interface PendingCode {
+  code: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** The bank's store. Synchronous underneath (one small file, one process). */
+export interface BankStore {
+  createLogin(login: BankLogin): void;
+  getLogin(idHash: string): BankLogin | undefined;
+  setPendingCode(idHash: string, pending: PendingCode | null): void;
+  deleteLogin(idHash: string): void;
+  /** Deletes logins that expired before `now`; returns how many. */
+  purgeExpired(now: number): number;
+  /** The named secret, created by `create` on first use. */
+  secret(name: string, create: () => string): string;
+  /** Number of stored logins (tests and diagnostics). */
+  countLogins(): number;
+  close(): void;
+}
+
+/** Numbered migrations; `user_version` is the number applied. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE logins (
+     id_hash TEXT PRIMARY KEY,
+     username TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     tacit_sid TEXT NOT NULL,
+     challenge TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     pending_code TEXT,
+     pending_code_issued_at INTEGER,
+     pending_code_expires_at INTEGER
+   );
+   CREATE INDEX logins_expiry ON logins (expires_at);
+   CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+interface Row {
+  id_hash: string;
+  username: string;
+  subject: string;
+  tacit_sid: string;
+  challenge: string;
+  created_at: number;
+  expires_at: number;
+  pending_code: string | null;
+  pending_code_issued_at: number | null;
+  pending_code_expires_at: number | null;
+}
+
+const toLogin = (r: Row): BankLogin => ({
+  idHash: r.id_hash,
+  username: r.username,
+  subject: r.subject,
+  tacitSid: r.tacit_sid,
+  challenge: r.challenge,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  pendingCode: r.pending_code,
+  pendingCodeIssuedAt: r.pending_code_issued_at,
+  pendingCodeExpiresAt: r.pending_code_expires_at,
+});
+
+/**
+ * Opens (and migrates) the store at `path`, or in memory for `:memory:`. The file's directory
+ * is created (0700) and the file is made 0600.
+ *
+ * @throws {Error} if the file is from a newer version of the bank.
+ */
+export function openBankStore(path: string): BankStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path);
+  if (path !== ':memory:') {
+    chmodSync(path, 0o600);
+    db.pragma('journal_mode = WAL');
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    db.close();
+    throw new Error(`demo bank store: version ${version} is newer than this bank`);
+  }
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+
+  const q = {
+    insert: db.prepare(
+      `INSERT INTO logins (id_hash, username, subject, tacit_sid, challenge, created_at,
+         expires_at, pending_code, pending_code_issued_at, pending_code_expires_at)
+       VALUES (@idHash, @username, @subject, @tacitSid, @challenge, @createdAt, @expiresAt,
+         @pendingCode, @pendingCodeIssuedAt, @pendingCodeExpiresAt)`,
+    ),
+    get: db.prepare<[string], Row>('SELECT * FROM logins WHERE id_hash = ?'),
+    pending: db.prepare(
+      `UPDATE logins SET pending_code = ?, pending_code_issued_at = ?, pending_code_expires_at = ?
+       WHERE id_hash = ?`,
+    ),
+    delete: db.prepare('DELETE FROM logins WHERE id_hash = ?'),
+    purge: db.prepare('DELETE FROM logins WHERE expires_at < ?'),
+    count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM logins'),
+    getSecret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
+    putSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
+  };
+
+  return {
+    createLogin(login) {
+      q.insert.run(login);
+    },
+    getLogin(idHash) {
+      const row = q.get.get(idHash);
+      return row && toLogin(row);
+    },
+    setPendingCode(idHash, pending) {
+      q.pending.run(
+        pending?.code ?? null,
+        pending?.issuedAt ?? null,
+        pending?.expiresAt ?? null,
+        idHash,
+      );
+    },
+    deleteLogin(idHash) {
+      q.delete.run(idHash);
+    },
+    purgeExpired(now) {
+      return q.purge.run(now).changes;
+    },
+    secret(name, create) {
+      const existing = q.getSecret.get(name);
+      if (existing) return existing.value;
+      q.putSecret.run(name, create());
+      return q.getSecret.get(name)!.value;
+    },
+    countLogins() {
+      return q.count.get()!.n;
+    },
+    close() {
+      db.close();
+    },
+  };
+}
