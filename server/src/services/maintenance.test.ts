@@ -25,7 +25,6 @@ describe('MaintenanceService.purgeExpired', () => {
       jtis: 0,
       enrollmentCodes: 0,
       sessions: 0,
-      bankSessions: 0,
       auditRecords: 0,
     });
     expect(await h.store.counts()).toEqual(before);

@@ -98,6 +98,7 @@ describe('TokenService.introspect', () => {
       tacit_last_attestation_at: T0 / S,
       tacit_attestations: 1,
       tacit_action: 'allow',
+      tacit_progress: null,
     });
     // Introspection is not recorded.
     expect((await h.audit.verify()).records).toBe(records);
