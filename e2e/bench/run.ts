@@ -24,9 +24,9 @@ function positive(flag: string, value: string | undefined): number {
   return n;
 }
 
-let parsed: ReturnType<typeof parse>;
-function parse() {
-  return parseArgs({
+let parsed;
+try {
+  parsed = parseArgs({
     args: process.argv.slice(2),
     options: {
       out: { type: 'string' },
@@ -42,9 +42,6 @@ function parse() {
     allowPositionals: true,
     strict: true,
   });
-}
-try {
-  parsed = parse();
 } catch (err) {
   fail((err as Error).message);
 }

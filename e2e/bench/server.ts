@@ -487,12 +487,6 @@ function addEventLoopStages(
 /** Why a store cannot run here, or undefined if it can. */
 function unavailable(store: StoreName): string | undefined {
   if (store !== 'redis') return undefined;
-  if (!existsSync(join(ROOT, 'server/src/store/redis/redis.ts'))) {
-    return 'Redis store not implemented yet (server/src/store/redis/redis.ts missing)';
-  }
-  if (!readFileSync(join(ROOT, 'server/src/config.ts'), 'utf8').includes('TACIT_STORE')) {
-    return 'server config does not read TACIT_STORE yet';
-  }
   if (!existsSync(REDIS_SERVER)) return `${REDIS_SERVER} not found`;
   return undefined;
 }

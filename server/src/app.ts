@@ -61,6 +61,7 @@ import { EnrollmentService } from './services/enrollment';
 import { MaintenanceService } from './services/maintenance';
 import { SessionService } from './services/sessions';
 import { TokenService } from './services/tokens';
+import type { Services } from './services';
 import type { Store } from './store/store';
 import type { AppEnv } from './http/types';
 
@@ -93,18 +94,8 @@ export interface AppDeps {
   cors?: CorsConfig;
 }
 
-/** The service layer: one service per aggregate (docs/server.md, "Layout"). */
-export interface AppServices {
-  enrollment: EnrollmentService;
-  devices: DeviceService;
-  sessions: SessionService;
-  attestations: AttestationService;
-  tokens: TokenService;
-  decisions: DecisionService;
-  deviceSelf: DeviceSelfService;
-  /** Retention purges (run by `main.ts`). */
-  maintenance: MaintenanceService;
-}
+/** The service layer (see services/index.ts). */
+export type AppServices = Services;
 
 /** The app, its services, audit trail and metrics (for tests and maintenance). */
 export interface TacitApp {
