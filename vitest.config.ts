@@ -35,6 +35,8 @@ export default defineConfig({
             'src/**/*.test.ts',
             // The server bench's smoke run (the other benches' smoke runs are Playwright specs).
             'e2e/bench/**/*.test.ts',
+            // The proof suite's CI-sized run (forgery, fuzzing, faults, soak, deployment).
+            'e2e/proof/**/*.test.ts',
             // The repository's own tooling (the dependency rules' fixture test).
             'tools/**/*.test.ts',
           ],

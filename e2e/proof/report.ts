@@ -1,0 +1,162 @@
+/**
+ * The proof suite's report: one shape for the JSON and one table for the terminal.
+ * Each part (forgery, fuzz, faults, soak, deployment) fills its own field; run.ts composes them.
+ */
+import { printTable } from '../bench/report';
+
+/** One attack class of the forgery and replay suite. */
+export interface ForgeryClass {
+  attackClass: string;
+  tried: number;
+  /** Cases the server accepted (2xx, or any state change). Must be 0. */
+  accepted: number;
+}
+
+export interface ForgeryReport {
+  tried: number;
+  accepted: number;
+  classes: ForgeryClass[];
+}
+
+/** One route (method + path of the OpenAPI description) under fuzzing. */
+export interface FuzzRoute {
+  route: string;
+  requests: number;
+  serverErrors: number;
+  stored: number;
+}
+
+export interface FuzzReport {
+  requests: number;
+  /** Answers with status ≥ 500, or a dropped connection. Must be 0. */
+  serverErrors: number;
+  /** Records the store holds after rejected requests that it did not hold before. Must be 0. */
+  stored: number;
+  routes: FuzzRoute[];
+}
+
+export interface FaultReport {
+  name: string;
+  /** Things the system acknowledged before or during the fault (attestations, enrolments). */
+  acknowledged: number;
+  /** Of those, found afterwards. The goal: found === acknowledged. */
+  found: number;
+  /** What else the fault showed (status codes seen, recovery time), one line. */
+  detail: string;
+}
+
+export interface SoakReport {
+  sessions: number;
+  seconds: number;
+  requests: number;
+  errors: number;
+  rssStartMb: number;
+  rssEndMb: number;
+  /** p99 latency of each minute (the last one may be partial), ms. */
+  p99PerMinuteMs: number[];
+}
+
+export interface DeploymentReport {
+  topology: string;
+  instances: number;
+  /** Attestations/s sustained through the topology. */
+  attestationsPerSecond: number;
+  /** Same load, one instance without the proxy: the baseline of the same run. */
+  baselinePerSecond: number;
+  ratioToBaseline: number;
+  errors: number;
+}
+
+export interface ProofReport {
+  size: 'ci' | 'full';
+  startedAt: string;
+  forgery?: ForgeryReport;
+  fuzz?: FuzzReport;
+  faults?: FaultReport[];
+  soak?: SoakReport;
+  deployment?: DeploymentReport[];
+}
+
+/** Prints the one table (several sections) of a proof run. */
+export function printProof(r: ProofReport): void {
+  if (r.forgery) {
+    printTable(
+      `Forgery and replay: ${r.forgery.tried} cases, ${r.forgery.accepted} accepted`,
+      ['attack class', 'tried', 'accepted'],
+      r.forgery.classes.map((c) => [c.attackClass, c.tried, c.accepted]),
+    );
+  }
+  if (r.fuzz) {
+    printTable(
+      `Endpoint fuzzing: ${r.fuzz.requests} requests, ${r.fuzz.serverErrors} 5xx, ${r.fuzz.stored} stored`,
+      ['route', 'requests', '5xx', 'stored'],
+      r.fuzz.routes.map((f) => [f.route, f.requests, f.serverErrors, f.stored]),
+    );
+  }
+  if (r.faults) {
+    printTable(
+      'Faults',
+      ['fault', 'acknowledged before', 'found after', 'detail'],
+      r.faults.map((f) => [f.name, f.acknowledged, f.found, f.detail]),
+    );
+  }
+  if (r.soak) {
+    const s = r.soak;
+    const p99 = s.p99PerMinuteMs;
+    printTable(
+      'Soak',
+      [
+        'sessions',
+        'seconds',
+        'requests',
+        'errors',
+        'RSS start MB',
+        'RSS end MB',
+        'p99 first min ms',
+        'p99 last min ms',
+      ],
+      [
+        [
+          s.sessions,
+          s.seconds,
+          s.requests,
+          s.errors,
+          s.rssStartMb,
+          s.rssEndMb,
+          p99[0] ?? '-',
+          p99.at(-1) ?? '-',
+        ],
+      ],
+    );
+  }
+  if (r.deployment) {
+    printTable(
+      'Deployment',
+      ['topology', 'instances', 'attestations/s', 'baseline/s', 'ratio', 'errors'],
+      r.deployment.map((d) => [
+        d.topology,
+        d.instances,
+        d.attestationsPerSecond,
+        d.baselinePerSecond,
+        d.ratioToBaseline,
+        d.errors,
+      ]),
+    );
+  }
+}
+
+/** What a proof run must never show; run.ts exits 1 when this is not empty. */
+export function violations(r: ProofReport): string[] {
+  const out: string[] = [];
+  if (r.forgery && r.forgery.accepted > 0) out.push(`forgery: ${r.forgery.accepted} accepted`);
+  if (r.fuzz && r.fuzz.serverErrors > 0) out.push(`fuzz: ${r.fuzz.serverErrors} server errors`);
+  if (r.fuzz && r.fuzz.stored > 0) out.push(`fuzz: ${r.fuzz.stored} records stored`);
+  for (const f of r.faults ?? []) {
+    if (f.found < f.acknowledged) out.push(`fault ${f.name}: ${f.acknowledged - f.found} lost`);
+  }
+  if (r.soak && r.soak.errors > 0) out.push(`soak: ${r.soak.errors} errors`);
+  for (const d of r.deployment ?? []) {
+    if (d.errors > 0) out.push(`deployment ${d.topology}: ${d.errors} errors`);
+  }
+  return out;
+}
