@@ -41,6 +41,7 @@ import {
   rateLimit,
   type RateLimitConfig,
   type RateLimiter,
+  type TrustedProxies,
 } from './http/middleware/rate-limit';
 import { attestationRoutes } from './http/routes/attestations';
 import { auditRoutes } from './http/routes/audit';
@@ -86,8 +87,11 @@ export interface AppDeps {
   rateLimits?: RateLimitConfig;
   /** Where the counters live (in memory when omitted). */
   rateLimiter?: RateLimiter;
-  /** Client address from the last `X-Forwarded-For` entry (behind exactly one proxy). */
-  trustProxy?: boolean;
+  /**
+   * Client address from the last `X-Forwarded-For` entry, for connections from these proxies
+   * only (never when omitted).
+   */
+  trustProxy?: TrustedProxies | false;
   /** Served over HTTPS: send `Strict-Transport-Security`. */
   hsts?: boolean;
   /** Browser origins that get CORS headers on the endpoints they use (none when omitted). */

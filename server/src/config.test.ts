@@ -72,6 +72,12 @@ describe('loadConfig', () => {
     [{ TACIT_RATE_LIMIT_DEVICE: 'lots' }, 'TACIT_RATE_LIMIT_DEVICE'],
     [{ TACIT_RATE_LIMIT_ADDRESS: '1e3' }, 'TACIT_RATE_LIMIT_ADDRESS'],
     [{ TACIT_TRUST_PROXY: 'sometimes' }, 'TACIT_TRUST_PROXY'],
+    [{ TACIT_TRUST_PROXY: '1' }, 'TACIT_TRUSTED_PROXIES'],
+    [{ TACIT_TRUSTED_PROXIES: '127.0.0.1' }, 'TACIT_TRUSTED_PROXIES'],
+    [{ TACIT_TRUST_PROXY: '1', TACIT_TRUSTED_PROXIES: 'nginx' }, 'TACIT_TRUSTED_PROXIES'],
+    [{ TACIT_TRUST_PROXY: '1', TACIT_TRUSTED_PROXIES: '10.0.0.0/33' }, 'TACIT_TRUSTED_PROXIES'],
+    [{ TACIT_TRUST_PROXY: '1', TACIT_TRUSTED_PROXIES: '10.0.0.1/8/8' }, 'TACIT_TRUSTED_PROXIES'],
+    [{ TACIT_TRUST_PROXY: '1', TACIT_TRUSTED_PROXIES: ' , ' }, 'TACIT_TRUSTED_PROXIES'],
     [{ TACIT_POLICY_FILE: '/nonexistent/tacit-policy.json' }, 'TACIT_POLICY_FILE'],
     [{ TACIT_TLS_CERT: '/nonexistent/cert.pem' }, 'TACIT_TLS_KEY'],
     [{ TACIT_API_KEYS: `a:bank:${SECRET}`, TACIT_METRICS_TOKEN: SECRET }, 'TACIT_METRICS_TOKEN'],
@@ -159,6 +165,7 @@ describe('loadConfig: operations settings', () => {
         TACIT_RATE_LIMIT_DEVICE: '50',
         TACIT_RATE_LIMIT_ADDRESS: '20',
         TACIT_TRUST_PROXY: 'on',
+        TACIT_TRUSTED_PROXIES: '127.0.0.1, 172.28.0.0/24, fd00::/8',
       },
       dir,
     );
@@ -168,7 +175,14 @@ describe('loadConfig: operations settings', () => {
     expect(c.auditRetentionDays).toBe(30);
     expect(c.metricsToken).toBe(`${SECRET}m`);
     expect(c.rateLimits).toEqual({ windowMs: 10_000, rp: 0, device: 50, address: 20 });
-    expect(c.trustProxy).toBe(true);
+    const proxies = c.trustProxy;
+    expect(proxies).not.toBe(false);
+    if (proxies === false) return;
+    expect(proxies.check('127.0.0.1', 'ipv4')).toBe(true);
+    expect(proxies.check('172.28.0.10', 'ipv4')).toBe(true);
+    expect(proxies.check('172.28.1.10', 'ipv4')).toBe(false);
+    expect(proxies.check('fd00::1', 'ipv6')).toBe(true);
+    expect(proxies.check('192.0.2.1', 'ipv4')).toBe(false);
   });
 
   it('an invalid policy file stops the start, naming the variable and the path in the file', () => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,11 @@ import {
   loadPolicyFile,
   type DecisionPolicy,
 } from './domain/decision';
-import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/middleware/rate-limit';
+import {
+  DEFAULT_RATE_LIMITS,
+  type RateLimitConfig,
+  type TrustedProxies,
+} from './http/middleware/rate-limit';
 
 /** One relying-party API key. */
 export interface ApiKeyConfig {
@@ -63,8 +68,11 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Fixed-window limits (`TACIT_RATE_LIMIT_*`). */
   rateLimits: RateLimitConfig;
-  /** Client address from `X-Forwarded-For` (`TACIT_TRUST_PROXY`, default off). */
-  trustProxy: boolean;
+  /**
+   * The reverse proxies whose `X-Forwarded-For` gives the client address
+   * (`TACIT_TRUST_PROXY=1` with `TACIT_TRUSTED_PROXIES`), or `false` (default).
+   */
+  trustProxy: TrustedProxies | false;
   /** PEM certificate chain and key when `TACIT_TLS_CERT` and `TACIT_TLS_KEY` are set. */
   tls: { cert: string; key: string } | undefined;
   /** Days after which the signing key is replaced (`TACIT_SIGNING_KEY_ROTATION_DAYS`). */
@@ -217,6 +225,19 @@ const envSchema = z.object({
   TACIT_RATE_LIMIT_DEVICE: intVar(0, 1_000_000_000).default(DEFAULT_RATE_LIMITS.device),
   TACIT_RATE_LIMIT_ADDRESS: intVar(0, 1_000_000_000).default(DEFAULT_RATE_LIMITS.address),
   TACIT_TRUST_PROXY: flag,
+  TACIT_TRUSTED_PROXIES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every(isProxyAddress),
+      'each entry must be an IP address or a network in CIDR form (10.0.0.0/8, fd00::/8)',
+    )
+    .optional(),
   TACIT_TLS_CERT: z.string().min(1).optional(),
   TACIT_TLS_KEY: z.string().min(1).optional(),
   TACIT_SIGNING_KEY_ROTATION_DAYS: intVar(1, 3650).default(30),
@@ -238,6 +259,27 @@ function isRedisUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** An IPv4/IPv6 address, or a network `address/prefix` with a prefix in range. */
+function isProxyAddress(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** The proxy list as a {@link BlockList} (entries checked by {@link isProxyAddress}). */
+function trustedProxies(list: string[]): TrustedProxies {
+  const proxies = new BlockList();
+  for (const entry of list) {
+    const [address, prefix] = entry.split('/') as [string, string | undefined];
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) proxies.addAddress(address, type);
+    else proxies.addSubnet(address, Number(prefix), type);
+  }
+  return proxies;
 }
 
 /** Reads one configured file, or a {@link ConfigError} naming its variable (not its content). */
@@ -319,6 +361,18 @@ export function loadConfig(
     }
   }
   const tls = loadTls(e.TACIT_TLS_CERT, e.TACIT_TLS_KEY, cwd);
+  // X-Forwarded-For is the client's word unless it comes from the proxy: trusting it from
+  // every peer would let any client pick the address its requests are limited by.
+  if (e.TACIT_TRUST_PROXY === true && e.TACIT_TRUSTED_PROXIES === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TACIT_TRUSTED_PROXIES: required with TACIT_TRUST_PROXY (the proxies’ addresses)',
+    );
+  }
+  if (e.TACIT_TRUST_PROXY !== true && e.TACIT_TRUSTED_PROXIES !== undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TACIT_TRUSTED_PROXIES: set, but TACIT_TRUST_PROXY is not on',
+    );
+  }
   if (e.TACIT_STORE === 'redis' && e.TACIT_REDIS_URL === undefined) {
     throw new ConfigError(
       'Invalid configuration:\n  TACIT_REDIS_URL: required when TACIT_STORE=redis',
@@ -344,7 +398,10 @@ export function loadConfig(
       device: e.TACIT_RATE_LIMIT_DEVICE,
       address: e.TACIT_RATE_LIMIT_ADDRESS,
     },
-    trustProxy: e.TACIT_TRUST_PROXY ?? false,
+    trustProxy:
+      e.TACIT_TRUST_PROXY === true && e.TACIT_TRUSTED_PROXIES !== undefined
+        ? trustedProxies(e.TACIT_TRUSTED_PROXIES)
+        : false,
     tls,
     signingKeyRotationDays: e.TACIT_SIGNING_KEY_ROTATION_DAYS,
     cors: {

@@ -1,3 +1,4 @@
+import { BlockList } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryRateLimiter, type RateLimitConfig } from './';
 import {
@@ -159,10 +160,31 @@ describe('rate limiting of /v1/*', () => {
     expect((await enroll('198.51.100.1')).status).toBe(400);
     expect((await enroll('198.51.100.2')).status).toBe(429); // both are 10.0.0.1
     await h.close();
-    h = await createHarness({ rateLimits: { ...LIMITS, address: 1 }, trustProxy: true });
+    const proxies = new BlockList();
+    proxies.addAddress('10.0.0.1');
+    h = await createHarness({ rateLimits: { ...LIMITS, address: 1 }, trustProxy: proxies });
     expect((await enroll('1.1.1.1, 198.51.100.1')).status).toBe(400);
     expect((await enroll('198.51.100.2')).status).toBe(400);
     expect((await enroll('9.9.9.9, 198.51.100.1')).status).toBe(429); // last entry counts
+  });
+
+  it('X-Forwarded-For from a peer that is not a trusted proxy is ignored', async () => {
+    const proxies = new BlockList();
+    proxies.addSubnet('10.0.0.0', 24);
+    h = await createHarness({ rateLimits: { ...LIMITS, address: 1 }, trustProxy: proxies });
+    const enroll = (remote: string, xff: string) =>
+      h.call('POST', '/v1/devices', {
+        json: { enrollment: 'x' },
+        remote,
+        headers: { 'x-forwarded-for': xff },
+      });
+    // A client that talks to the server directly cannot pick a fresh address per request.
+    expect((await enroll('203.0.113.7', '198.51.100.1')).status).toBe(400);
+    expect((await enroll('203.0.113.7', '198.51.100.2')).status).toBe(429);
+    // The proxy (in the trusted network, also as IPv4-mapped IPv6) speaks for its clients.
+    expect((await enroll('10.0.0.5', '198.51.100.3')).status).toBe(400);
+    expect((await enroll('::ffff:10.0.0.6', '198.51.100.4')).status).toBe(400);
+    expect((await enroll('::ffff:10.0.0.6', '198.51.100.4')).status).toBe(429);
   });
 
   it('probes and metrics are not limited', async () => {

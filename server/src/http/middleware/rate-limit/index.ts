@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { isIP } from 'node:net';
 import { decodeProtectedHeader } from 'jose';
 import type { Context, MiddlewareHandler } from 'hono';
 import { ROUTE_LIST, type Route, type StatementMember } from '../../../contract/routes';
@@ -106,8 +107,17 @@ export interface RateLimitDeps {
   apiKeys: ApiKeyRegistry;
   clock: Clock;
   metrics: Metrics;
-  /** Take the client address from the last `X-Forwarded-For` entry (behind one proxy). */
-  trustProxy: boolean;
+  /**
+   * The proxies whose `X-Forwarded-For` is believed: the client address is its last entry when
+   * the connection comes from one of them, else the connection's own address. `false`: never.
+   */
+  trustProxy: TrustedProxies | false;
+}
+
+/** Addresses (and networks) of the reverse proxies in front of the server. */
+export interface TrustedProxies {
+  /** Whether a connection from `address` (IPv4, IPv6 or IPv4-mapped IPv6) is a proxy's. */
+  check(address: string, family?: 'ipv4' | 'ipv6'): boolean;
 }
 
 const KID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -129,13 +139,23 @@ function statementMembers(
 const STATEMENT_MEMBER = statementMembers(ROUTE_LIST);
 
 /** The remote address of the request (node-server bindings), or the proxy's account of it. */
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
+export function clientAddress(c: Context, trustProxy: TrustedProxies | false): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  const peer = env?.incoming?.socket?.remoteAddress;
+  // Only the proxy's own connection may speak for the client: anyone else who sends the
+  // header would choose the address their requests are counted against.
+  if (trustProxy && peer !== undefined && isTrusted(trustProxy, peer)) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  return peer ?? 'unknown';
+}
+
+/** A peer address against the list, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as its IPv4 form. */
+function isTrusted(proxies: TrustedProxies, peer: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(peer);
+  if (mapped) return proxies.check(mapped[1]!, 'ipv4');
+  return proxies.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** The unverified `kid` of the device statement in the body, if it has one. */
