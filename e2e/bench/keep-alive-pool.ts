@@ -14,6 +14,7 @@
  * @module
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 /** A response: status and body text (bodies are small JSON here). */
 export interface RawAnswer {
@@ -107,7 +108,11 @@ class Connection {
   }
 
   #connect(): Socket {
-    const socket = connect(this.pool.port, this.pool.host);
+    const { tls } = this.pool;
+    // Over TLS (a proxy terminating it), trusting only the given certificate.
+    const socket = tls
+      ? connectTls({ host: this.pool.host, port: this.pool.port, ca: tls.ca })
+      : connect(this.pool.port, this.pool.host);
     socket.setNoDelay(true);
     // Events of a socket this connection already dropped are ignored: they must not end the
     // request that a newer socket carries.
@@ -171,6 +176,8 @@ export class KeepAlivePool {
     readonly port: number,
     connections: number,
     readonly timeoutMs: number,
+    /** Speak TLS, trusting only `ca` (PEM). */
+    readonly tls?: { ca: string },
   ) {
     for (let i = 0; i < connections; i++) {
       const c = new Connection(this);

@@ -17,6 +17,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { calculateJwkThumbprint } from 'jose';
 import { KeepAlivePool, jsonPost, type RawAnswer } from './keep-alive-pool';
@@ -53,6 +54,8 @@ function send(message: FromGenerator): void {
 }
 
 let target: URL;
+/** The certificate to trust when the target is `https:`. */
+let ca: string | undefined;
 let agent: Agent;
 let connections = 64;
 let apiKey = '';
@@ -62,14 +65,15 @@ let cursor = 0;
 
 function newAgent(): Agent {
   agent?.destroy();
-  return new Agent({ keepAlive: true, maxSockets: connections, scheduling: 'fifo' });
+  const options = { keepAlive: true, maxSockets: connections, scheduling: 'fifo' } as const;
+  return target.protocol === 'https:' ? new TlsAgent({ ...options, ca }) : new Agent(options);
 }
 
 /** One request over the keep-alive pool (setup only). */
 function call(method: string, path: string, json: unknown, bearer?: string): Promise<Answer> {
   const body = Buffer.from(JSON.stringify(json));
   return new Promise((resolve, reject) => {
-    const req = request(
+    const req = (target.protocol === 'https:' ? tlsRequest : request)(
       {
         agent,
         host: target.hostname,
@@ -156,6 +160,7 @@ async function setupDevice(i: number): Promise<Device> {
 async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> {
   const started = performance.now();
   target = new URL(m.url);
+  ca = m.ca;
   apiKey = m.apiKey;
   connections = m.connections;
   agent = newAgent();
@@ -245,7 +250,15 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const port = Number(target.port);
   const requests = bodies.map((body) => jsonPost(host, port, '/v1/attestations', body));
   const broken = new Set<Device>();
-  const pool = new KeepAlivePool(host, port, connections, m.timeoutMs);
+  const pool = new KeepAlivePool(
+    host,
+    port,
+    connections,
+    m.timeoutMs,
+    target.protocol === 'https:' ? { ca: ca ?? '' } : undefined,
+  );
+  const acknowledged: { sid: string; seq: number }[] = [];
+  const seqs = m.recordAcks ? bodySeqs(owners, total) : undefined;
 
   const latency = new Float64Array(measured).fill(NaN);
   const slip = new Float64Array(total);
@@ -288,6 +301,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
             : ((err as NodeJS.ErrnoException).code ?? 'request error'),
         );
       else if (answer!.status === 202) {
+        if (seqs) acknowledged.push({ sid: owners[i]!.sid, seq: seqs[i]! });
         if (i >= warmup) {
           accepted += 1;
           latency[i - warmup] = at - scheduled;
@@ -376,7 +390,24 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     maxInFlight,
     wallMs: Math.round(Math.max(end, sendEnd) - t0),
     liveSessions: devices.length,
+    ...(m.recordAcks ? { acknowledged } : {}),
   };
+}
+
+/**
+ * The `seq` of each presigned attestation: owners take turns, so the i-th of a device is its
+ * seq after the step minus the ones it still has to send (computed back from the end).
+ */
+function bodySeqs(owners: Device[], total: number): Uint32Array {
+  const seqs = new Uint32Array(total);
+  const next = new Map<Device, number>();
+  for (let i = total - 1; i >= 0; i--) {
+    const d = owners[i]!;
+    const seq = next.get(d) ?? d.seq;
+    seqs[i] = seq;
+    next.set(d, seq - 1);
+  }
+  return seqs;
 }
 
 process.on('message', (m: ToGenerator) => {
@@ -388,6 +419,8 @@ process.on('message', (m: ToGenerator) => {
         return send({ type: 'step', result: await step(m) });
       case 'target':
         target = new URL(m.url);
+        ca = m.ca;
+        agent = newAgent();
         return send({ type: 'targeted', url: m.url });
       case 'exit':
         agent?.destroy();

@@ -17,6 +17,8 @@ export type ToGenerator =
       concurrency: number;
       /** Keep-alive connections of the generator's pool. */
       connections: number;
+      /** With an `https:` URL: the PEM certificate (or CA) to trust, and nothing else. */
+      ca?: string;
     }
   | {
       type: 'step';
@@ -30,11 +32,15 @@ export type ToGenerator =
       drainMs: number;
       /** Per-request timeout, ms. */
       timeoutMs: number;
+      /** Report every attestation answered 202 (`acknowledged`), warm-up included. */
+      recordAcks?: boolean;
     }
   | {
       /** Send the next steps to another server (the reference handler) with the same devices. */
       type: 'target';
       url: string;
+      /** As in `setup`. */
+      ca?: string;
     }
   | { type: 'exit' };
 
@@ -84,4 +90,6 @@ export interface GeneratorStep {
    * and not broken chains.
    */
   liveSessions: number;
+  /** With `recordAcks`: the attestations answered 202, as session id and sequence number. */
+  acknowledged?: { sid: string; seq: number }[];
 }

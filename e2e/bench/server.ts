@@ -364,7 +364,7 @@ function processCpuSeconds(pid: number): number | null {
 }
 
 /** The forked generator, with a request/answer helper over its IPC channel. */
-class Generator {
+export class Generator {
   readonly #child: ChildProcess;
   #waiting:
     | {
@@ -377,6 +377,8 @@ class Generator {
   constructor(
     readonly log: (line: string) => void,
     label: string,
+    /** Called when a step's attestations are signed and its timed part begins. */
+    onPresigned?: () => void,
   ) {
     this.#child = fork(join(import.meta.dirname, 'server-load.ts'), [], {
       cwd: ROOT,
@@ -388,6 +390,7 @@ class Generator {
         log(`[${label}] ${m.phase === 'setup' ? 'set up' : 'signed'} ${m.done}/${m.total}`);
       } else if (m.type === 'presigned') {
         // part of the step answer's preamble
+        onPresigned?.();
       } else if (m.type === 'error') {
         this.#waiting?.reject(new Error(`load generator: ${m.message}`));
         this.#waiting = undefined;
@@ -437,7 +440,8 @@ class Generator {
   }
 }
 
-function verdict(s: GeneratorStep): string[] {
+/** Why a step does not count as sustained (empty: it passed). */
+export function verdict(s: GeneratorStep): string[] {
   const failures: string[] = [];
   if (s.errors + s.warmupErrors > 0) failures.push(`${s.errors + s.warmupErrors} errors`);
   if (!(s.latencyMs.p99 <= P99_GOAL_MS)) {

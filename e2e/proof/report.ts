@@ -67,6 +67,30 @@ export interface DeploymentReport {
   errors: number;
 }
 
+/** An event under load on the deployment: an instance killed, or drained and restarted. */
+export interface DeploymentEventReport {
+  name: string;
+  /** Arrival rate of the load during the event, attestations/s; its length, s. */
+  rate: number;
+  seconds: number;
+  /** Attestations sent, and of those not answered 202 (5xx, resets, timeouts). */
+  requests: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+  /** Latency of the accepted ones over the event's load, ms. */
+  p99Ms: number;
+  maxMs: number;
+  /** Answered 202 during the event, and of those found in Redis afterwards. Must be equal. */
+  acknowledged: number;
+  found: number;
+  /** Sessions that attested (202) after the event, of the sessions still in rotation. */
+  sessionsServed: number;
+  liveSessions: number;
+  /** Whether errors are a failure of the event (drain: yes; kill -9: reported, expected). */
+  errorsAllowed: boolean;
+  detail: string;
+}
+
 export interface ProofReport {
   size: 'ci' | 'full';
   startedAt: string;
@@ -75,6 +99,7 @@ export interface ProofReport {
   faults?: FaultReport[];
   soak?: SoakReport;
   deployment?: DeploymentReport[];
+  deploymentEvents?: DeploymentEventReport[];
 }
 
 /** Prints the one table (several sections) of a proof run. */
@@ -143,6 +168,33 @@ export function printProof(r: ProofReport): void {
       ]),
     );
   }
+  if (r.deploymentEvents) {
+    printTable(
+      'Deployment under load',
+      [
+        'event',
+        'rate/s',
+        'requests',
+        'errors',
+        'p99 ms',
+        'acknowledged',
+        'found after',
+        'sessions served',
+        'detail',
+      ],
+      r.deploymentEvents.map((e) => [
+        e.name,
+        e.rate,
+        e.requests,
+        e.errors,
+        e.p99Ms,
+        e.acknowledged,
+        e.found,
+        `${e.sessionsServed}/${e.liveSessions}`,
+        e.detail,
+      ]),
+    );
+  }
 }
 
 /** What a proof run must never show; run.ts exits 1 when this is not empty. */
@@ -157,6 +209,13 @@ export function violations(r: ProofReport): string[] {
   if (r.soak && r.soak.errors > 0) out.push(`soak: ${r.soak.errors} errors`);
   for (const d of r.deployment ?? []) {
     if (d.errors > 0) out.push(`deployment ${d.topology}: ${d.errors} errors`);
+  }
+  for (const e of r.deploymentEvents ?? []) {
+    if (e.found < e.acknowledged) out.push(`${e.name}: ${e.acknowledged - e.found} lost`);
+    if (!e.errorsAllowed && e.errors > 0) out.push(`${e.name}: ${e.errors} errors`);
+    if (e.sessionsServed < e.liveSessions) {
+      out.push(`${e.name}: ${e.liveSessions - e.sessionsServed} sessions not served after`);
+    }
   }
   return out;
 }

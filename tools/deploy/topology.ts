@@ -310,7 +310,8 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
       };
     });
     for (const instance of instances) track(instance.child);
-    // One after the other: the first creates the signing key in Redis, the second loads it.
+    // One after the other: the first creates the signing key in Redis, the second loads it
+    // (two first starts at once could each create one: keys.ts adds a key when none is active).
     for (const instance of instances) await instance.start();
 
     const vars = nginxVars(site, ports);
