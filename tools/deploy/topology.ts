@@ -204,6 +204,30 @@ async function ok(url: string): Promise<boolean> {
   return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
 }
 
+/** This machine as a {@link Site}: everything on loopback, state under `dir`. */
+export function localSite(
+  dir: string,
+  cert: Pick<TestCertificate, 'host' | 'certFile' | 'keyFile'>,
+  bankKey: string,
+  metricsToken: string,
+): Site {
+  return {
+    bind: '127.0.0.1',
+    instanceHosts: ['127.0.0.1', '127.0.0.1'],
+    redisHost: '127.0.0.1',
+    proxyHost: '127.0.0.1',
+    proxyAddress: '127.0.0.1',
+    publicHost: cert.host,
+    certFile: cert.certFile,
+    keyFile: cert.keyFile,
+    // A file: nginx cannot open /dev/stdout when it is our pipe (a socket).
+    accessLog: join(dir, 'nginx', 'access.log'),
+    bankDb: join(dir, 'demo-bank.db'),
+    bankKey,
+    metricsToken,
+  };
+}
+
 /** Starts the whole topology and waits until every part answers. */
 export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tacit-deploy-'));
@@ -229,21 +253,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
   const cert = makeTestCertificate(publicHost);
   const bankKey = options.bankKey ?? randomBytes(32).toString('base64url');
   const metricsToken = options.metricsToken ?? randomBytes(32).toString('base64url');
-  const site: Site = {
-    bind: '127.0.0.1',
-    instanceHosts: ['127.0.0.1', '127.0.0.1'],
-    redisHost: '127.0.0.1',
-    proxyHost: '127.0.0.1',
-    proxyAddress: '127.0.0.1',
-    publicHost,
-    certFile: cert.certFile,
-    keyFile: cert.keyFile,
-    // A file: nginx cannot open /dev/stdout when it is our pipe (a socket).
-    accessLog: join(nginxDir, 'access.log'),
-    bankDb: join(dir, 'demo-bank.db'),
-    bankKey,
-    metricsToken,
-  };
+  const site = localSite(dir, cert, bankKey, metricsToken);
   // Our own variables come from the plan only: an inherited TACIT_* must not change one
   // instance behind the plan's back.
   const inherited = Object.fromEntries(
