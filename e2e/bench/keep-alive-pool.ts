@@ -28,6 +28,8 @@ export type Done = (error: Error | undefined, answer?: RawAnswer) => void;
 interface Pending {
   request: Buffer;
   done: Done;
+  /** Already sent once on a reused connection that closed before answering. */
+  resent?: boolean;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -88,6 +90,10 @@ class Connection {
   #buffer: Buffer = Buffer.alloc(0);
   #current: Pending | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The socket has carried a whole exchange already (a keep-alive reuse). */
+  #reused = false;
+  /** Bytes of the current answer have arrived. */
+  #answering = false;
 
   constructor(readonly pool: KeepAlivePool) {}
 
@@ -97,6 +103,7 @@ class Connection {
 
   send(pending: Pending): void {
     this.#current = pending;
+    this.#answering = false;
     const socket = this.#socket ?? this.#connect();
     this.#timer = setTimeout(() => this.#fail(new Error('timeout')), this.pool.timeoutMs);
     socket.write(pending.request);
@@ -127,10 +134,12 @@ class Connection {
     });
     this.#buffer = Buffer.alloc(0);
     this.#socket = socket;
+    this.#reused = false;
     return socket;
   }
 
   #read(chunk: Buffer): void {
+    this.#answering = true;
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     let parsed: ReturnType<typeof parseResponse>;
     try {
@@ -143,15 +152,33 @@ class Connection {
     const current = this.#current;
     if (!current) return this.#fail(new Error('response without a request'));
     if (parsed.close) this.close();
+    else this.#reused = true;
     this.#finish(undefined, parsed.answer);
   }
 
-  /** Ends the request in flight (if any) with an error and drops the connection. */
+  /**
+   * Ends the request in flight (if any) with an error and drops the connection. A request on
+   * a reused keep-alive connection that closed before any byte of an answer is sent once more
+   * on a new one, as browsers do (the server may have closed the idle connection as the request
+   * left: a proxy's graceful reload does). The pool counts these in `resent`; a request the
+   * server did apply comes back as a replay (409), an error, so nothing is hidden.
+   */
   #fail(error: Error): void {
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.destroy();
-    if (this.#current) this.#finish(error);
+    const current = this.#current;
+    if (!current) return;
+    const closedIdle =
+      error.message === 'connection closed' ||
+      (error as NodeJS.ErrnoException).code === 'ECONNRESET';
+    if (this.#reused && !this.#answering && !current.resent && closedIdle) {
+      clearTimeout(this.#timer);
+      this.pool.resent += 1;
+      this.send({ ...current, resent: true });
+      return;
+    }
+    this.#finish(error);
   }
 
   #finish(error: Error | undefined, answer?: RawAnswer): void {
@@ -170,6 +197,8 @@ export class KeepAlivePool {
   readonly #queue: (Pending | undefined)[] = [];
   #head = 0;
   #closed = false;
+  /** Requests sent again after a reused connection closed before answering. */
+  resent = 0;
 
   constructor(
     readonly host: string,

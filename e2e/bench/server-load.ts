@@ -390,6 +390,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     maxInFlight,
     wallMs: Math.round(Math.max(end, sendEnd) - t0),
     liveSessions: devices.length,
+    resent: pool.resent,
     ...(m.recordAcks ? { acknowledged } : {}),
   };
 }

@@ -90,6 +90,8 @@ export interface GeneratorStep {
    * and not broken chains.
    */
   liveSessions: number;
+  /** Requests sent again on a new connection after a reused one closed before answering. */
+  resent?: number;
   /** With `recordAcks`: the attestations answered 202, as session id and sequence number. */
   acknowledged?: { sid: string; seq: number }[];
 }

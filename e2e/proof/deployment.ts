@@ -3,9 +3,14 @@
  * (tools/deploy/topology.ts: nginx with TLS 1.3, two instances, one Redis with AOF fsync
  * always), loaded by the server bench's generator (e2e/bench/server-load.ts, over TLS here).
  *
- * 1. Throughput, one run: the sustained attestations/s (the bench's step search: p99 ≤ 25 ms,
- *    no error) of one instance direct (the baseline), then through nginx with one instance in
- *    rotation, then with two; each as a ratio to the baseline.
+ * 1. Throughput, one run: attestations/s at saturation (an open-loop load above what the
+ *    deployment can answer, through the generator's fixed pool of keep-alive connections:
+ *    accepted ÷ the time until the last answer) of one instance direct (the baseline), then
+ *    through nginx with one instance in rotation, then with two; each as a ratio to the
+ *    baseline, the best of `rounds` alternating rounds. Saturation rather than the server
+ *    bench's latency goal (p99 ≤ 25 ms): on a shared 2-core machine the goal measures the
+ *    neighbours; a ratio of saturated rates in one run still says what nginx and a second
+ *    instance change.
  * 2. Fail-over: under load, `kill -9` of one instance. Errors and p99 during it, every
  *    attestation answered 202 looked up in Redis afterwards, then every session still in
  *    rotation attests once more through nginx (served by the remaining instance).
@@ -17,8 +22,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { round } from '../bench/report';
-import { Generator, searchRates, verdict, type ServerBenchStep } from '../bench/server';
-import type { ToGenerator } from '../bench/server-protocol';
+import { Generator } from '../bench/server';
+import type { GeneratorStep, ToGenerator } from '../bench/server-protocol';
 import { startTopology, type Topology } from '../../tools/deploy/topology';
 import type { ProofParams } from './parts';
 import type { DeploymentEventReport, DeploymentReport, ProofReport } from './report';
@@ -26,15 +31,19 @@ import type { DeploymentEventReport, DeploymentReport, ProofReport } from './rep
 interface Size {
   sessions: number;
   connections: number;
-  /** Fixed rates (CI) or the bench's step search (null). */
-  rates: number[] | null;
-  stepSeconds: number;
-  warmupSeconds: number;
-  /** Load during the kill and during the drain, s; the event starts `eventAtSeconds` in. */
+  /** Offered rate of a saturation round (above capacity), attestations/s, and its length, s. */
+  saturationRate: number;
+  saturationSeconds: number;
+  /** Rounds over the three topologies (the best of each counts). */
+  rounds: number;
+  /** Least load during the kill and during the drain, s; the event starts `eventAtSeconds` in. */
   killSeconds: number;
   drainSeconds: number;
   eventAtSeconds: number;
-  /** Event load when there is no sustained rate to derive it from. */
+  /** Length of each step of an event's load, s. */
+  chunkSeconds: number;
+  /** Event load: this share of nginx + 1 instance's saturated rate, at least `minEventRate`. */
+  eventShare: number;
   minEventRate: number;
 }
 
@@ -42,23 +51,27 @@ const SIZES: Record<ProofParams['size'], Size> = {
   ci: {
     sessions: 16,
     connections: 8,
-    rates: [20],
-    stepSeconds: 1,
-    warmupSeconds: 0.25,
+    saturationRate: 60,
+    saturationSeconds: 1,
+    rounds: 1,
     killSeconds: 2,
-    drainSeconds: 7,
+    drainSeconds: 2,
     eventAtSeconds: 0.5,
+    chunkSeconds: 1,
+    eventShare: 0,
     minEventRate: 20,
   },
   full: {
     sessions: 1000,
     connections: 64,
-    rates: null,
-    stepSeconds: 5,
-    warmupSeconds: 1,
+    saturationRate: 1500,
+    saturationSeconds: 6,
+    rounds: 2,
     killSeconds: 15,
-    drainSeconds: 30,
+    drainSeconds: 20,
     eventAtSeconds: 4,
+    chunkSeconds: 5,
+    eventShare: 0.5,
     minEventRate: 50,
   },
 };
@@ -121,121 +134,143 @@ export async function deploymentPart(params: ProofParams, report: ProofReport): 
       60_000 + size.sessions * 50,
     );
 
-    const step = async (rate: number, seconds: number, warmup: number, recordAcks = false) => {
+    const step = async (
+      rate: number,
+      seconds: number,
+      recordAcks: boolean,
+      limits = { drainMs: 5_000, timeoutMs: 5_000 },
+    ) => {
       const message: ToGenerator = {
         type: 'step',
         rate,
-        warmupSeconds: warmup,
+        warmupSeconds: 0,
         seconds,
-        drainMs: 5_000,
-        timeoutMs: 5_000,
         recordAcks,
+        ...limits,
       };
       const { result } = await generator.ask(
         message,
         'step',
-        rate * (seconds + warmup) * 0.3 + (seconds + warmup) * 1000 + 30_000,
+        rate * seconds * 0.3 + seconds * 1000 + limits.drainMs + 30_000,
       );
       return result;
     };
-    const search = async (label: string) => {
-      const { steps } = await searchRates(size.rates, async (rate) => {
-        const r = await step(rate, size.stepSeconds, size.warmupSeconds);
-        const failures = verdict(r);
-        log(
-          `[${label}] ${rate}/s: p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.warmupErrors}` +
-            ` → ${failures.length === 0 ? 'pass' : `FAIL (${failures.join('; ')})`}`,
-        );
-        await sleep(300);
-        const s: ServerBenchStep = {
-          ...r,
-          serverCpu: null,
-          serverCpuUsPerAttestation: null,
-          cpuUsPerAttestationByStage: null,
-          pass: failures.length === 0,
-          failures,
-        };
-        return s;
-      });
-      const passed = steps.filter((s) => s.pass).sort((a, b) => a.rate - b.rate);
-      return { rate: passed.at(-1)?.rate ?? 0, steps };
-    };
     const target = async (url: string) => {
-      await generator.ask(
-        { type: 'target', url, ...(url.startsWith('https:') ? { ca } : {}) },
-        'targeted',
-        10_000,
+      const tls = url.startsWith('https:') ? { ca } : {};
+      await generator.ask({ type: 'target', url, ...tls }, 'targeted', 10_000);
+    };
+    /** One saturation round against whatever the generator targets. */
+    const saturate = async (label: string) => {
+      const r = await step(size.saturationRate, size.saturationSeconds, false, {
+        drainMs: 120_000,
+        timeoutMs: 60_000,
+      });
+      const perSecond = r.wallMs > 0 ? round(r.accepted / (r.wallMs / 1000), 1) : 0;
+      log(
+        `[${label}] offered ${r.rate}/s: ${perSecond} accepted/s, p50 ${r.latencyMs.p50} ms, ` +
+          `errors ${r.errors} ${JSON.stringify(r.errorsByKind)}, resent ${r.resent ?? 0}`,
       );
+      await sleep(300);
+      return { perSecond, errors: r.errors };
     };
 
-    // 1. Throughput: baseline, then nginx with one, then two instances.
-    await target(first.url);
-    const baseline = await search('direct, 1 instance');
-    await t.setDown([1]);
-    await target(t.proxyUrl);
-    const one = await search('nginx, 1 instance');
-    await t.setDown([]);
-    const two = await search('nginx, 2 instances');
+    // 1. Throughput: baseline, then nginx with one, then two instances, in alternating rounds.
+    const best = { direct: 0, one: 0, two: 0 };
+    let throughputErrors = 0;
+    for (let round = 0; round < size.rounds; round++) {
+      await target(first.url);
+      const d = await saturate('direct, 1 instance');
+      await t.setDown([1]);
+      await target(t.proxyUrl);
+      const o = await saturate('nginx, 1 instance');
+      await t.setDown([]);
+      const w = await saturate('nginx, 2 instances');
+      best.direct = Math.max(best.direct, d.perSecond);
+      best.one = Math.max(best.one, o.perSecond);
+      best.two = Math.max(best.two, w.perSecond);
+      throughputErrors += d.errors + o.errors + w.errors;
+    }
     const row = (topology: string, instances: number, rate: number): DeploymentReport => ({
       topology,
       instances,
       attestationsPerSecond: rate,
-      baselinePerSecond: baseline.rate,
-      ratioToBaseline: baseline.rate > 0 ? round(rate / baseline.rate, 3) : 0,
+      baselinePerSecond: best.direct,
+      ratioToBaseline: best.direct > 0 ? round(rate / best.direct, 3) : 0,
       errors: 0,
     });
     report.deployment = [
-      row('one instance, direct (baseline)', 1, baseline.rate),
-      row('nginx TLS 1.3 + 1 instance', 1, one.rate),
-      row('nginx TLS 1.3 + 2 instances', 2, two.rate),
+      row('one instance, direct (baseline)', 1, best.direct),
+      row('nginx TLS 1.3 + 1 instance', 1, best.one),
+      row('nginx TLS 1.3 + 2 instances', 2, best.two),
     ];
+    // Errors at saturation (timeouts, resets) are the deployment's: on the last row.
+    report.deployment[2]!.errors = throughputErrors;
 
     // The events' load: what one instance behind nginx sustained, with a margin, so the
     // remaining instance can carry it alone.
-    const eventRate = Math.max(size.minEventRate, Math.round(one.rate * 0.6));
+    const eventRate = Math.max(size.minEventRate, Math.round(best.one * size.eventShare));
     const events: DeploymentEventReport[] = [];
+    /**
+     * Runs `action` under load: consecutive steps of `size.chunkSeconds` (a few ms apart, while
+     * the next one is signed) until the action has finished and at least `seconds` passed, so
+     * the load covers the action however long a restart takes on a busy machine.
+     */
     const event = async (
       name: string,
       seconds: number,
       errorsAllowed: boolean,
       action: () => Promise<string>,
     ): Promise<void> => {
-      log(`${name}: ${eventRate}/s for ${seconds} s`);
+      log(`${name}: ${eventRate}/s for at least ${seconds} s`);
       let acted: Promise<string> | undefined;
-      let loadEnd = 0;
+      let done = false;
       onPresigned = () => {
         onPresigned = undefined;
-        loadEnd = performance.now() + seconds * 1000;
-        acted = sleep(size.eventAtSeconds * 1000)
-          .then(action)
-          .then((d) => (performance.now() > loadEnd ? `${d} (ENDED AFTER THE LOAD)` : d));
+        acted = sleep(size.eventAtSeconds * 1000).then(action);
+        acted.then(
+          () => (done = true),
+          () => (done = true),
+        );
       };
-      const during = await step(eventRate, seconds, 0, true);
-      if (!acted) throw new Error(`${name}: the step never started`);
+      const started = performance.now();
+      const steps: GeneratorStep[] = [];
+      do {
+        steps.push(await step(eventRate, size.chunkSeconds, true));
+      } while (!done || performance.now() - started < seconds * 1000);
+      onPresigned = undefined;
+      if (!acted) throw new Error(`${name}: the load never started`);
       const detail = await acted;
+      const last = steps.at(-1)!;
+      const errorsByKind: Record<string, number> = {};
+      for (const s of steps) {
+        for (const [k, n] of Object.entries(s.errorsByKind))
+          errorsByKind[k] = (errorsByKind[k] ?? 0) + n;
+      }
+      const sum = (f: (s: GeneratorStep) => number) => steps.reduce((a, s) => a + f(s), 0);
       // Every session still in rotation attests once more (through nginx), each at least once.
-      const after = await step(eventRate, Math.ceil(during.liveSessions / eventRate) + 1, 0, true);
-      const acks = [...(during.acknowledged ?? []), ...(after.acknowledged ?? [])];
+      const after = await step(eventRate, Math.ceil(last.liveSessions / eventRate) + 1, true);
+      const acks = [...steps.flatMap((s) => s.acknowledged ?? []), ...(after.acknowledged ?? [])];
       const served = new Set((after.acknowledged ?? []).map((a) => a.sid)).size;
       const e: DeploymentEventReport = {
         name,
         rate: eventRate,
-        seconds,
-        requests: during.sent,
-        errors: during.errors + during.warmupErrors,
-        errorsByKind: during.errorsByKind,
-        p99Ms: during.latencyMs.p99,
-        maxMs: during.latencyMs.max,
+        seconds: round((performance.now() - started) / 1000, 1),
+        requests: sum((s) => s.sent),
+        errors: sum((s) => s.errors + s.warmupErrors),
+        errorsByKind,
+        // The worst step's: a percentile of the whole event would need every latency.
+        p99Ms: Math.max(...steps.map((s) => s.latencyMs.p99)),
+        maxMs: Math.max(...steps.map((s) => s.latencyMs.max)),
         acknowledged: acks.length,
         found: await foundInRedis(t, acks),
         sessionsServed: served,
-        liveSessions: during.liveSessions,
+        liveSessions: last.liveSessions,
         errorsAllowed,
-        detail: `${detail}; after: ${after.errors} errors`,
+        detail: `${detail}; resent ${sum((s) => s.resent ?? 0)}; after: ${after.errors} errors`,
       };
       // An error after the event is a session the deployment no longer serves.
-      if (after.errors > 0) e.sessionsServed = Math.min(served, during.liveSessions - after.errors);
-      log(`${name}: ${JSON.stringify({ ...e, errorsByKind: during.errorsByKind })}`);
+      if (after.errors > 0) e.sessionsServed = Math.min(served, last.liveSessions - after.errors);
+      log(`${name}: ${JSON.stringify(e)}`);
       events.push(e);
     };
 
