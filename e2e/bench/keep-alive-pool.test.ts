@@ -1,5 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+} from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeepAlivePool, jsonPost, parseResponse, type RawAnswer } from './keep-alive-pool';
 
@@ -110,5 +114,60 @@ describe('KeepAlivePool against node:http', () => {
     expect(second).toBeInstanceOf(Error);
     expect((second as Error).message).toBe('timeout');
     expect(third).toEqual({ status: 202, body: '{}' });
+  });
+});
+
+describe('KeepAlivePool on a reused connection closed before any answer', () => {
+  let server: NetServer | undefined;
+  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  /**
+   * A raw server: answers the first request of every connection (keep-alive), and closes the
+   * connection on its second request without answering (what a proxy's graceful reload does to
+   * an idle client connection a request is just arriving on), `closeFresh`: also the first.
+   */
+  async function start(closeFresh = false): Promise<{ port: number; seen: () => number }> {
+    let seen = 0;
+    server = createNetServer((socket) => {
+      let requests = 0;
+      socket.on('data', (chunk) => {
+        seen += chunk.toString('latin1').split('POST ').length - 1;
+        requests += 1;
+        if (requests > 1 || closeFresh) return void socket.destroy();
+        socket.write('HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    return { port: (server.address() as AddressInfo).port, seen: () => seen };
+  }
+
+  const send = (pool: KeepAlivePool, port: number) =>
+    new Promise<{ error?: Error; answer?: RawAnswer }>((done) =>
+      pool.send(
+        jsonPost('127.0.0.1', port, '/v1/attestations', Buffer.from('{}')),
+        (error, answer) => done({ error, answer }),
+      ),
+    );
+
+  it('sends the request once more on a new connection, and counts it', async () => {
+    const { port, seen } = await start();
+    const pool = new KeepAlivePool('127.0.0.1', port, 1, 2000);
+    expect((await send(pool, port)).answer?.status).toBe(202);
+    const second = await send(pool, port);
+    expect(second.error).toBeUndefined();
+    expect(second.answer?.status).toBe(202);
+    expect(pool.resent).toBe(1);
+    expect(seen()).toBe(3);
+    pool.close();
+  });
+
+  it('does not resend what failed on a fresh connection', async () => {
+    const { port, seen } = await start(true);
+    const pool = new KeepAlivePool('127.0.0.1', port, 1, 2000);
+    const first = await send(pool, port);
+    expect(first.error?.message).toMatch(/connection closed|ECONNRESET|socket hang up/);
+    expect(pool.resent).toBe(0);
+    expect(seen()).toBe(1);
+    pool.close();
   });
 });
