@@ -1,4 +1,6 @@
 /** The proof suite's parts by name, shared by the CLI (run.ts) and the CI-sized test. */
+import { forgeryPart } from './forgery';
+import { fuzzPart } from './fuzz';
 import type { ProofReport } from './report';
 
 export interface ProofParams {
@@ -12,6 +14,9 @@ export interface ProofParams {
 export type ProofPart = (params: ProofParams, report: ProofReport) => Promise<void>;
 
 // Each part registers here (one line each), in the order the table prints them.
-export const PARTS: Record<string, ProofPart> = {};
+export const PARTS: Record<string, ProofPart> = {
+  forgery: forgeryPart,
+  fuzz: fuzzPart,
+};
 
 export type ProofPartName = keyof typeof PARTS;
