@@ -250,7 +250,7 @@ const WRONG_CLAIM = (w: World, kind: Kind): Obj[] => {
     case 'dpop':
       return [{ htm: 'POST' }, { htu: `${w.a.issuer}/v1/device/enrollments` }, { iat: 1 }];
     case 'enrollment':
-      return [{ code: 'WRONG-CODE' }, { iat: 1 }, { jti: w.used.enrollment.length > 0 ? '' : 'x' }];
+      return [{ code: 'WRONG-CODE' }, { iat: 1 }, { jti: '' }];
     case 'rotation':
       return [{ old: w.peer.jkt }, { iat: 1 }, { old: w.rotateTo.jkt }];
     case 'session-jwt':
@@ -543,9 +543,11 @@ export const CLASSES: AttackClass[] = [
           const path = `/v1/device/sessions/${s.sid}`;
           return { jws: dpopProof(w.a, w.victim, 'GET', path), path, spentJtis: 1 };
         }
-        case 'enrollment':
-          // The victim's used enrollment, its signature carried over to the bait code.
-          return { jws: fresh(w, kind, { jwk: w.victim.jwk }, {}, w.peer.privateKey) };
+        case 'enrollment': {
+          // A spent enrollment's header and signature grafted onto the bait code's claims.
+          const [h, , sig] = segments(usedOf(w, kind, p.k));
+          return { jws: `${h}.${b64u(JSON.stringify(template(w, kind).claims))}.${sig}` };
+        }
         case 'rotation':
           return spend(kind, {
             jws: fresh(w, kind, {}, { old: pick([w.peer.jkt, w.victim.jkt], p.v) }),

@@ -16,6 +16,8 @@ import { NO_RATE_LIMITS } from '../../server/src/http/middleware/rate-limit';
 import { memoryLogger } from '../../server/src/observability/log';
 import { KEYS, createHarness, type Harness } from '../../server/src/testing/harness';
 import type { SessionRecord, StoreCounts } from '../../server/src/store/store';
+import { startRedisServer, type TestRedisServer } from '../../server/src/testing/redis-server';
+import { TEST_STORE } from '../../server/src/testing/test-store';
 import { fromKeyObjects, newKey, signJson, type Es256Key } from './jws-forge';
 
 type App = Harness['app'];
@@ -229,6 +231,13 @@ export function dpopProof(
 
 /** Builds the world on a fresh harness (SQLite, or Redis under `TACIT_TEST_STORE=redis`). */
 export async function createWorld(): Promise<World> {
+  // On Redis without a given server (`TACIT_TEST_STORE=redis npm run test:proof`): a
+  // throwaway redis-server for this world.
+  let redis: TestRedisServer | undefined;
+  if (TEST_STORE === 'redis' && !process.env.TACIT_TEST_REDIS_URL) {
+    redis = await startRedisServer();
+    process.env.TACIT_TEST_REDIS_URL = redis.url;
+  }
   // The SQLite files on a tmpfs when there is one: every refusal appends an audit record and
   // commits it, and the suite measures refusals, not this machine's fsync.
   const tmp = process.env.TMPDIR;
@@ -399,6 +408,10 @@ export async function createWorld(): Promise<World> {
     close: async () => {
       await a.close();
       await other.close();
+      if (redis) {
+        delete process.env.TACIT_TEST_REDIS_URL;
+        await redis.stop();
+      }
     },
   };
 }

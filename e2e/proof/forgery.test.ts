@@ -4,8 +4,9 @@
  *
  * On SQLite, in the `unit` project: the suite drives the app in process through the store
  * interface, which the store contract tests (server/src/store/store.contract.test.ts) already
- * hold to the same behaviour on Redis; `TACIT_TEST_STORE=redis npm run test:proof` runs this
- * suite on Redis when wanted (docs/proof.md).
+ * hold to the same behaviour on Redis, and the full suite runs on Redis on request
+ * (`TACIT_TEST_STORE=redis TACIT_TEST_REDIS_URL=… npm run test:proof`, docs/proof.md). Under
+ * server/ it would run twice in `npm test` for little: its cost is the server's, not the store's.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLASSES, fresh } from './forgery-classes';
