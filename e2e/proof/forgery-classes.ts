@@ -737,10 +737,11 @@ export const CLASSES: AttackClass[] = [
     build: (w, kind, p) => {
       const t = template(w, kind);
       const self = kind === 'session-jwt' ? attacker(w, p).privateKey : legitKey(w, kind);
-      const odd = pick(
-        ['\ud800', '\udfff', '\u0000', '\u202e', '\u200b', '\ufeff', '\u0301', '\uffff', p.s],
-        p.k,
-      );
+      const odd =
+        pick(
+          ['\ud800', '\udfff', '\u0000', '\u202e', '\u200b', '\ufeff', '\u0301', '\uffff', p.s],
+          p.k,
+        ) || '\u0000';
       const variants: (() => Attempt)[] = [
         // A required header member renamed with a look-alike letter.
         () => {
@@ -767,7 +768,7 @@ export const CLASSES: AttackClass[] = [
           const claims = { ...t.claims };
           const target = pick(UNICODE_TARGETS[kind], p.n);
           const into = target in header ? header : claims;
-          into[target] = `${String(into[target])}${odd}`;
+          into[target] = `${String(into[target])}${distinct(target, odd)}`;
           return { jws: signJson(header, claims, self) };
         },
         // Bytes that are not UTF-8 at the end of typ.
@@ -827,6 +828,21 @@ export const CLASSES: AttackClass[] = [
     },
   },
 ];
+
+/**
+ * `odd` as a suffix that really changes `target`: enrollment codes ignore spaces of any kind
+ * and hyphens (Crockford normalisation of a human-typed code), and a URI's query, fragment,
+ * dot segments and backslashes (read as `/`) are equivalences RFC 9449 allows, not refusals.
+ */
+function distinct(target: string, odd: string): string {
+  const kept =
+    target === 'code'
+      ? odd.replace(/[\s-]/gu, '')
+      : target === 'htu'
+        ? odd.replace(/[?#/.\\%]/gu, '')
+        : odd;
+  return kept === '' ? '\u0000' : kept;
+}
 
 /** Exact-match values per kind that the unicode class spoils. */
 const UNICODE_TARGETS: Record<Kind, string[]> = {
