@@ -171,7 +171,9 @@ export async function runForgery(options: {
   const classes = CLASSES.map((cls) => {
     const mine = cells.filter((c) => c.attackClass === cls.name);
     return {
-      attackClass: `${cls.name} (${mine.map((c) => c.kind).join(', ')})`,
+      // Rows name their kinds only when a class does not apply to all six.
+      attackClass:
+        cls.kinds.length === KINDS.length ? cls.name : `${cls.name} (${cls.kinds.join(', ')})`,
       tried: mine.reduce((n, c) => n + c.tried, 0),
       accepted: mine.reduce((n, c) => n + c.accepted, 0),
     };
