@@ -271,9 +271,8 @@ export async function createWorld(): Promise<World> {
   const serverKey = createPrivateKey({ key: JSON.parse(signing!.privateJwk), format: 'jwk' });
   const serverJwk = (await fromKeyObjects(serverKey)).jwk;
 
-  const [victim, peer, enrollee, rotator0, rotator, rotateTo, ...attackers] = await Promise.all(
-    Array.from({ length: 14 }, () => newKey()),
-  );
+  const [victim, peer, enrollee, rotator0, rotator, rotateTo, bankBDevice, ...attackers] =
+    await Promise.all(Array.from({ length: 14 }, () => newKey()));
   const used: World['used'] = {
     attestation: [],
     dpop: [],
@@ -352,13 +351,16 @@ export async function createWorld(): Promise<World> {
     KEYS.bankA,
   );
   await must(a.app, 'DELETE', `/v1/sessions/${ended.sid}`, KEYS.bankA);
-  const { token: bankBToken } = await (async () => {
-    // Bank B's own session of bob… bob's device is enrolled at bank A only: enroll peer at B.
-    await enroll(a, attackers[0]!, 'erin', KEYS.bankB);
-    const s = await open(a, 'erin', KEYS.bankB);
-    await bind(a, attackers[0]!, s);
-    return must(a.app, 'POST', `/v1/sessions/${s.sid}/token`, KEYS.bankB);
-  })();
+  // A token bank B holds for a session of its own (bank A must not get it introspected).
+  await enroll(a, bankBDevice!, 'erin', KEYS.bankB);
+  const bankBOwn = await open(a, 'erin', KEYS.bankB);
+  await bind(a, bankBDevice!, bankBOwn);
+  const { token: bankBToken } = await must(
+    a.app,
+    'POST',
+    `/v1/sessions/${bankBOwn.sid}/token`,
+    KEYS.bankB,
+  );
   used['session-jwt'].push(endedToken, rotatedToken);
 
   // The other deployment: a device, a session, an accepted attestation, a token.
@@ -387,8 +389,7 @@ export async function createWorld(): Promise<World> {
     victimSession,
     peer: peer!,
     peerSession,
-    // attackers[0] enrolled at bank B for the token above: the rest never were.
-    attackers: attackers.slice(1),
+    attackers,
     enrollee: enrollee!,
     baitCode,
     freeSession,

@@ -2,11 +2,11 @@
  * The forgery suite's CI size (npm test): every attack class tried on every statement kind it
  * applies to, nothing accepted, no server error; and the oracle is not blind.
  *
- * On SQLite, in the `unit` project: the suite drives the app in process through the store
- * interface, which the store contract tests (server/src/store/store.contract.test.ts) already
- * hold to the same behaviour on Redis, and the full suite runs on Redis on request
- * (`TACIT_TEST_STORE=redis TACIT_TEST_REDIS_URL=… npm run test:proof`, docs/proof.md). Under
- * server/ it would run twice in `npm test` for little: its cost is the server's, not the store's.
+ * On SQLite, in the `unit` project. The `redis` project includes server/** only, and a thin
+ * test there would make the server's tests import the e2e suite. The Redis run is the proof
+ * CLI's (`TACIT_TEST_STORE=redis npm run test:proof -- --ci --only forgery,fuzz` starts its own
+ * redis-server; docs/proof.md gives its figures), and what differs per store (replay state, the
+ * atomic jti, chain and binding updates) is held equal on both by the store contract tests.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLASSES, fresh } from './forgery-classes';
