@@ -353,6 +353,7 @@ export async function runFuzz(options: {
 export const fuzzPart: ProofPart = async (params, report) => {
   const { rejectionAudits, ...fuzz } = await runFuzz({
     randomPerRoute: RANDOM_PER_ROUTE[params.size],
+    fixedStride: FIXED_STRIDE[params.size],
   });
   console.log(
     `fuzz: ${rejectionAudits} rejections recorded in the audit trail (by design, not stored data)`,
