@@ -1,5 +1,7 @@
 /** The proof suite's parts by name, shared by the CLI (run.ts) and the CI-sized test. */
 import { deploymentPart } from './deployment';
+import { forgeryPart } from './forgery';
+import { fuzzPart } from './fuzz';
 import type { ProofReport } from './report';
 
 export interface ProofParams {
@@ -14,6 +16,8 @@ export type ProofPart = (params: ProofParams, report: ProofReport) => Promise<vo
 
 // Each part registers here (one line each), in the order the table prints them.
 export const PARTS: Record<string, ProofPart> = {
+  forgery: forgeryPart,
+  fuzz: fuzzPart,
   deployment: deploymentPart,
 };
 

@@ -16,6 +16,13 @@ describe('normalizeHtu', () => {
       'javascript:alert(1)',
       'http://u:p@x/',
       '',
+      // What the URL parser would strip or drop: the compared URI must be the one signed.
+      'http://tacit.example/v1/device/revoke\u0000',
+      ' http://tacit.example/v1/device/revoke',
+      'http://tacit.example/v1/device/revoke\u001f',
+      'http://tacit.example/v1/dev\tice/revoke',
+      'http://tacit.example/v1/device/re\nvoke',
+      'http://tacit.example/v1/device/revoke\u007f',
     ]) {
       expect(normalizeHtu(bad), bad).toBeUndefined();
     }

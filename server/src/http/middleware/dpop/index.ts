@@ -76,9 +76,13 @@ export interface DpopRequest {
  * `htu` normalized for comparison (RFC 9449 §4.3 step 9, RFC 3986 §6.2.2–6.2.3 as the WHATWG
  * URL parser applies them): scheme and host lower-cased, default port dropped, dot segments
  * resolved, query and fragment removed. Undefined for anything that is not an absolute
- * http(s) URL.
+ * http(s) URL, or that holds a control character or a space (found by the forgery suite,
+ * docs/proof.md: the parser would strip them, and the compared URI would not be the signed one).
  */
 export function normalizeHtu(htu: string): string | undefined {
+  // The WHATWG parser silently drops leading and trailing C0 controls and spaces, and tabs and
+  // newlines anywhere: a URI it has to repair is not one the request was sent to.
+  if (/[\u0000-\u0020\u007f]/.test(htu)) return undefined;
   let url: URL;
   try {
     url = new URL(htu);
