@@ -370,6 +370,25 @@ describe('push delivery (RFC 8935)', () => {
     expect(await h.services.transmitter.pushOnce()).toBe(0);
   });
 
+  it('with the loop running, a change reaches the receiver within a second of its commit', async () => {
+    rx = await receiver(202);
+    await createStream({ method: PUSH, endpoint_url: rx.url });
+    const s = await boundSession(h);
+    h.services.transmitter.start(50);
+    try {
+      const started = performance.now();
+      expect((await attest(h, s.device, { sid: s.sid, seq: 1, conf: 0.9 })).status).toBe(202);
+      while (rx.got.length < 2 && performance.now() - started < 5000) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const ms = performance.now() - started;
+      expect(rx.got).toHaveLength(2);
+      expect(ms).toBeLessThan(1000);
+    } finally {
+      await h.services.transmitter.stop();
+    }
+  });
+
   it('a receiver answering 500 gets retries with back-off, then a dead-letter record', async () => {
     rx = await receiver(500);
     const { stream_id } = await createStream({ method: PUSH, endpoint_url: rx.url });
