@@ -151,6 +151,7 @@ export function createApp(deps: AppDeps): TacitApp {
     logger,
     audit,
     issuer: deps.issuer,
+    metrics,
     policy,
     delivery: deps.ssfDelivery,
     fetch: deps.ssfFetch,

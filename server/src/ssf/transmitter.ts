@@ -27,6 +27,7 @@ import type { Clock } from '../clock';
 import type { ServerKeys } from '../crypto/keys';
 import { DEFAULT_POLICY, thresholdsFor, type DecisionPolicy } from '../domain/decision';
 import { errorFields, type Logger } from '../observability/log';
+import type { Metrics } from '../observability/metrics';
 import { actor, type AuditTrail } from '../services/audit';
 import type {
   ClaimedEvent,
@@ -85,6 +86,7 @@ export interface TransmitterDeps {
   audit: AuditTrail;
   /** `iss` of the SETs (the verifier's public URL). */
   issuer: string;
+  metrics: Metrics;
   policy?: DecisionPolicy;
   delivery?: Partial<DeliveryOptions>;
   /** Random source of the back-off's jitter, in [0, 1) (tests fix it). */
@@ -153,7 +155,9 @@ export class SsfTransmitter {
       state === undefined ? {} : { state },
       { subId: { format: 'opaque', id: stream.id } },
     );
-    return this.#d.store.ssf.enqueue(event);
+    const queued = await this.#d.store.ssf.enqueue(event);
+    if (queued) this.#d.metrics.ssfQueued.inc();
+    return queued;
   }
 
   /** The last audit `seq` (0 when the trail is empty). */
@@ -227,7 +231,10 @@ export class SsfTransmitter {
       events,
       states: [...changed].map((sid) => states.get(sid)!),
     });
-    return applied ? records.length : 0;
+    if (!applied) return 0;
+    // An upper bound: a stream disabled meanwhile drops its share inside the same step.
+    this.#d.metrics.ssfQueued.inc(events.length);
+    return records.length;
   }
 
   async #facts(
@@ -278,7 +285,9 @@ export class SsfTransmitter {
             error: outcome.error,
           };
     const settled = await this.#d.store.ssf.settlePush(e.streamId, e.jti, this.owner, settlement);
-    if (!settled || settlement.kind !== 'dead') return;
+    if (!settled) return;
+    this.#d.metrics.ssfPush.inc({ outcome: settlement.kind });
+    if (settlement.kind !== 'dead') return;
     this.#d.logger.warn('ssf_dead_letter', {
       stream: e.streamId,
       jti: e.jti,

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { counterValue } from '../../observability/metrics';
 import { EVENT_TYPES, SUPPORTED_EVENTS } from '../../ssf/events';
 import {
   KEYS,
@@ -416,6 +417,8 @@ describe('push delivery (RFC 8935)', () => {
       stream_id,
       dead_letters: [{ jti, attempts: 3, error: 'HTTP 500', failed_at: expect.any(String) }],
     });
+    expect(await counterValue(h.metrics.ssfPush, { outcome: 'retry' })).toBe(2);
+    expect(await counterValue(h.metrics.ssfPush, { outcome: 'dead' })).toBe(1);
     const record = (await auditRecords(h)).find((r) => r.type === 'ssf.delivery_failed');
     expect(record).toMatchObject({
       actor: 'system',
