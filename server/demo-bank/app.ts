@@ -26,6 +26,7 @@ import {
   type AssuranceSnapshot,
   type SignedInContext,
 } from './pages';
+import { receiverRoutes, receiverToken } from './receiver';
 import type { BankLogin, BankStore } from './store';
 
 /** Name of the login cookie. */
@@ -36,6 +37,9 @@ const DEMO_PASSWORD = 'demo';
 
 /** Store secret keying the username → subject pseudonym. */
 const PSEUDONYM_SECRET = 'pseudonym-key';
+
+/** Security events shown per session, newest first. */
+const EVENTS_SHOWN = 20;
 
 /** Largest form body accepted (bytes). */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -239,6 +243,9 @@ export function createBankApp(deps: BankDeps): Hono<BankEnv> {
   // Form posts must come from our own pages (Origin / Sec-Fetch-Site), on top of SameSite=Lax.
   app.use('*', csrf());
 
+  // The verifier's Security Event Tokens (receiver.ts): a bearer token, not a cookie.
+  app.route('/', receiverRoutes({ tacit, store, now, logger, token: receiverToken(store) }));
+
   app.get('/', (c) => c.redirect('/bank/login', 302));
   app.get('/bank', (c) => c.redirect('/bank/login', 302));
 
@@ -306,7 +313,8 @@ export function createBankApp(deps: BankDeps): Hono<BankEnv> {
       if (usedSince || expired) store.setPendingCode(bank.idHash, null);
       else if (c.req.query('enrolled') === 'pending') pending = bank.pendingCode;
     }
-    return withSession(c, (ctx) => accountsPage(ctx, pending));
+    const events = store.eventsOf(bank.tacitSid, EVENTS_SHOWN);
+    return withSession(c, (ctx) => accountsPage(ctx, pending, events));
   });
 
   app.post('/bank/enroll', page, async (c) => {
@@ -348,6 +356,16 @@ export function createBankApp(deps: BankDeps): Hono<BankEnv> {
     }
     return c.json(assurance);
   });
+
+  app.get('/bank/api/security-events', api, (c) =>
+    c.json({
+      events: store.eventsOf(c.var.bank.tacitSid, EVENTS_SHOWN).map((e) => ({
+        type: e.type,
+        summary: e.summary,
+        receivedAt: new Date(e.receivedAt).toISOString(),
+      })),
+    }),
+  );
 
   app.notFound((c) => c.html(messagePage('Not found', 'There is no such page.'), 404));
 

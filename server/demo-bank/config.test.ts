@@ -14,6 +14,7 @@ describe('demo bank configuration', () => {
       apiKey: KEY,
       rpId: 'demo-bank',
       tls: undefined,
+      publicUrl: undefined,
     });
   });
 
@@ -27,6 +28,7 @@ describe('demo bank configuration', () => {
         DEMO_BANK_TACIT_URL: 'https://tacit.example/',
         DEMO_BANK_TACIT_ISSUER: 'https://issuer.example',
         DEMO_BANK_RP_ID: 'bank-a',
+        DEMO_BANK_PUBLIC_URL: 'https://bank.example',
       },
       '/srv',
     );
@@ -37,6 +39,7 @@ describe('demo bank configuration', () => {
       tacitUrl: 'https://tacit.example',
       tacitIssuer: 'https://issuer.example',
       rpId: 'bank-a',
+      publicUrl: 'https://bank.example',
     });
   });
 
@@ -46,6 +49,10 @@ describe('demo bank configuration', () => {
     [{ DEMO_BANK_API_KEY: KEY, DEMO_BANK_PORT: '65536' }, 'DEMO_BANK_PORT'],
     [{ DEMO_BANK_API_KEY: KEY, DEMO_BANK_TACIT_URL: 'ftp://x' }, 'DEMO_BANK_TACIT_URL'],
     [{ DEMO_BANK_API_KEY: KEY, DEMO_BANK_RP_ID: 'Bank A' }, 'DEMO_BANK_RP_ID'],
+    [
+      { DEMO_BANK_API_KEY: KEY, DEMO_BANK_PUBLIC_URL: 'https://b.example/' },
+      'DEMO_BANK_PUBLIC_URL',
+    ],
     [{ DEMO_BANK_API_KEY: KEY, DEMO_BANK_TLS_CERT: 'cert.pem' }, 'DEMO_BANK_TLS_CERT'],
     [
       { DEMO_BANK_API_KEY: KEY, DEMO_BANK_TLS_CERT: '/nope', DEMO_BANK_TLS_KEY: '/nope' },

@@ -27,6 +27,11 @@ export interface BankConfig {
   rpId: string;
   /** PEM certificate chain and key (`DEMO_BANK_TLS_CERT`, `DEMO_BANK_TLS_KEY`): serve HTTPS. */
   tls: { cert: string; key: string } | undefined;
+  /**
+   * The bank's URL as the verifier reaches it (`DEMO_BANK_PUBLIC_URL`, default: the URL it
+   * listens on), for the Shared Signals push endpoint `<url>/bank/ssf/events`.
+   */
+  publicUrl: string | undefined;
 }
 
 /** Thrown for a configuration the bank refuses to start with. */
@@ -65,6 +70,10 @@ const envSchema = z.object({
     .default('demo-bank'),
   DEMO_BANK_TLS_CERT: z.string().min(1).optional(),
   DEMO_BANK_TLS_KEY: z.string().min(1).optional(),
+  DEMO_BANK_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .refine((u) => !u.endsWith('/'), 'must not end with "/"')
+    .optional(),
 });
 
 function readFile(variable: string, path: string): string {
@@ -132,5 +141,6 @@ export function loadBankConfig(
     apiKey: e.DEMO_BANK_API_KEY,
     rpId: e.DEMO_BANK_RP_ID,
     tls: loadTls(e.DEMO_BANK_TLS_CERT, e.DEMO_BANK_TLS_KEY, cwd),
+    publicUrl: e.DEMO_BANK_PUBLIC_URL,
   };
 }

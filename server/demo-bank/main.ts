@@ -12,6 +12,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createTacitClient } from '../sdk';
 import { createBankApp, type BankLogger } from './app';
 import { BankConfigError, loadBankConfig, type BankConfig } from './config';
+import { RECEIVER_PATH, ensureStream, receiverToken } from './receiver';
 import { openBankStore } from './store';
 
 /** How often expired logins are purged (ms). */
@@ -82,6 +83,21 @@ async function main(): Promise<void> {
   const url = `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
   process.stdout.write(`Demo bank listening on ${url} (log in at ${url}/bank/login)\n`);
   logger.info('started', { url, tacit: config.tacitUrl, rp: config.rpId });
+
+  // Shared Signals: ask the verifier to push this bank's events to its receiver. Without it
+  // the bank still works (it asks for decisions and introspects), so a failure is logged and
+  // retried a few times rather than fatal.
+  const endpoint = `${config.publicUrl ?? url}${RECEIVER_PATH}`;
+  const subscribe = async (attempt: number): Promise<void> => {
+    try {
+      const streamId = await ensureStream(tacit, endpoint, receiverToken(store));
+      logger.info('ssf_stream_ready', { stream: streamId });
+    } catch (err) {
+      logger.error('ssf_stream_failed', { attempt, name: (err as Error).name });
+      if (attempt < 5) setTimeout(() => void subscribe(attempt + 1), 2000 * attempt).unref();
+    }
+  };
+  void subscribe(1);
 
   const purge = () => {
     try {

@@ -8,6 +8,7 @@
  */
 import { html } from 'hono/html';
 import type { AssuranceLevel, AttestationState } from '../sdk';
+import type { ReceivedEvent } from './store';
 
 type Html = ReturnType<typeof html>;
 
@@ -156,7 +157,11 @@ const ACCOUNTS = [
 ] as const;
 
 /** Accounts overview, device status, enroll button and (when pending) the enrollment code. */
-export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
+export function accountsPage(
+  ctx: SignedInContext,
+  pendingCode?: string,
+  events: readonly ReceivedEvent[] = [],
+): Html {
   const enrolled = ctx.assurance.deviceEnrolled;
   const deviceStatus = enrolled ? 'enrolled' : 'not enrolled';
   return layout({
@@ -203,8 +208,25 @@ export function accountsPage(ctx: SignedInContext, pendingCode?: string): Html {
             <button id="enroll" type="submit">Enroll this device</button>
           </form>
         </section>
+        ${securityEventsPanel(events)}
       </div>`,
   });
+}
+
+/** The Shared Signals events the verifier pushed about this session, newest first. */
+function securityEventsPanel(events: readonly ReceivedEvent[]): Html {
+  return html`<section class="panel" id="security-events-panel">
+    <h2>Security events</h2>
+    <p class="hint">Pushed by Tacit (OpenID Shared Signals, CAEP) as they happen.</p>
+    <ul id="security-events">
+      ${events.map(
+        (e) => html`<li data-type="${e.type}">
+          <strong>${e.type}</strong> <span>${e.summary}</span>
+          <time datetime="${new Date(e.receivedAt).toISOString()}"></time>
+        </li>`,
+      )}
+    </ul>
+  </section>`;
 }
 
 /** The transfer form; `error` is shown above it (after a rejected attempt). */

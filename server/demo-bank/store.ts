@@ -39,8 +39,27 @@ export interface PendingCode {
   expiresAt: number;
 }
 
+/** A Security Event Token the bank's receiver accepted (its summary, not the token). */
+export interface ReceivedEvent {
+  jti: string;
+  /** The Tacit session it is about, null for stream-level events (verification). */
+  sid: string | null;
+  /** Short event name, e.g. `risk-level-change`. */
+  type: string;
+  /** One line for the page, e.g. `LOW → HIGH (ASSURANCE_BELOW_TERMINATE)`. */
+  summary: string;
+  /** ms since the epoch. */
+  receivedAt: number;
+}
+
 /** The bank's store. Synchronous underneath (one small file, one process). */
 export interface BankStore {
+  /** Remembers an accepted SET; false (nothing stored) when its `jti` was seen already. */
+  addEvent(event: ReceivedEvent): boolean;
+  /** The newest events of one Tacit session, newest first. */
+  eventsOf(sid: string, limit: number): ReceivedEvent[];
+  /** Ends every login on this Tacit session (the verifier revoked it); returns how many. */
+  deleteLoginsOfSession(sid: string): number;
   createLogin(login: BankLogin): void;
   getLogin(idHash: string): BankLogin | undefined;
   setPendingCode(idHash: string, pending: PendingCode | null): void;
@@ -70,7 +89,19 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX logins_expiry ON logins (expires_at);
    CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 2: Security Event Tokens the receiver accepted (summaries; jti is the replay cache).
+  `CREATE TABLE security_events (
+     jti TEXT PRIMARY KEY,
+     sid TEXT,
+     type TEXT NOT NULL,
+     summary TEXT NOT NULL,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX security_events_sid ON security_events (sid, received_at);`,
 ];
+
+/** Received events are kept this long (ms). */
+const EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 interface Row {
   id_hash: string;
@@ -135,6 +166,16 @@ export function openBankStore(path: string): BankStore {
     ),
     delete: db.prepare('DELETE FROM logins WHERE id_hash = ?'),
     purge: db.prepare('DELETE FROM logins WHERE expires_at < ?'),
+    purgeEvents: db.prepare('DELETE FROM security_events WHERE received_at < ?'),
+    addEvent: db.prepare(
+      `INSERT OR IGNORE INTO security_events (jti, sid, type, summary, received_at)
+       VALUES (@jti, @sid, @type, @summary, @receivedAt)`,
+    ),
+    events: db.prepare<[string, number], Record<string, unknown>>(
+      `SELECT jti, sid, type, summary, received_at FROM security_events WHERE sid = ?
+       ORDER BY received_at DESC, rowid DESC LIMIT ?`,
+    ),
+    deleteBySid: db.prepare('DELETE FROM logins WHERE tacit_sid = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM logins'),
     getSecret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
     putSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
@@ -160,7 +201,23 @@ export function openBankStore(path: string): BankStore {
       q.delete.run(idHash);
     },
     purgeExpired(now) {
+      q.purgeEvents.run(now - EVENT_RETENTION_MS);
       return q.purge.run(now).changes;
+    },
+    addEvent(event) {
+      return q.addEvent.run(event).changes === 1;
+    },
+    eventsOf(sid, limit) {
+      return q.events.all(sid, limit).map((r) => ({
+        jti: String(r.jti),
+        sid: r.sid === null ? null : String(r.sid),
+        type: String(r.type),
+        summary: String(r.summary),
+        receivedAt: Number(r.received_at),
+      }));
+    },
+    deleteLoginsOfSession(sid) {
+      return q.deleteBySid.run(sid).changes;
     },
     secret(name, create) {
       const existing = q.getSecret.get(name);

@@ -24,8 +24,13 @@ import type {
   Introspection,
   IssuedToken,
   OpenedSession,
+  PollResult,
+  SecurityEvent,
   SessionTokenClaims,
+  StreamConfiguration,
+  StreamDelivery,
 } from './types';
+import { createSecurityEventVerifier, type SecurityEventVerifier } from './security-event';
 
 /** Options of {@link createTacitClient}. */
 export interface TacitClientOptions {
@@ -109,6 +114,38 @@ export interface TacitClient {
    * stop getting tokens and decisions terminate them.
    */
   revokeDevice(subject: string, deviceId: string): Promise<DeviceEnrollment>;
+  /**
+   * Verifies a Security Event Token from this relying party's Shared Signals stream (see
+   * security-event.ts for every rule). Keep the `jti`s you accepted: a retried push may
+   * bring one again.
+   *
+   * @throws {TacitSdkError} `ERR_TOKEN_*` when it is not acceptable.
+   * @throws {TypeError} when no `audience` is configured.
+   */
+  verifySecurityEvent(set: string): Promise<SecurityEvent>;
+  /** Creates a Shared Signals stream (`POST /v1/ssf/streams`), enabled. */
+  createStream(options: {
+    delivery: StreamDelivery;
+    eventsRequested: string[];
+    description?: string;
+  }): Promise<StreamConfiguration>;
+  /** This relying party's streams (`GET /v1/ssf/streams`). */
+  listStreams(): Promise<StreamConfiguration[]>;
+  /** Deletes a stream with its queued events (`DELETE /v1/ssf/streams?stream_id=`). */
+  deleteStream(streamId: string): Promise<void>;
+  /** Enables, pauses (events held) or disables (events dropped) a stream. */
+  setStreamStatus(
+    streamId: string,
+    status: 'enabled' | 'paused' | 'disabled',
+    reason?: string,
+  ): Promise<void>;
+  /** Asks for a verification event on the stream (`POST /v1/ssf/verify`). */
+  verifyStream(streamId: string, state?: string): Promise<void>;
+  /** RFC 8936 poll of a poll stream: acknowledges `ack`, then returns waiting SETs. */
+  pollEvents(
+    streamId: string,
+    options?: { ack?: string[]; maxEvents?: number; returnImmediately?: boolean },
+  ): Promise<PollResult>;
 }
 
 const API_KEY = /^[\x21-\x7e]{16,256}$/;
@@ -287,12 +324,26 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
           fetch: fetchImpl,
         });
 
+  const eventVerifier: SecurityEventVerifier | undefined =
+    audience === undefined
+      ? undefined
+      : createSecurityEventVerifier({
+          jwksUrl: new URL(`${base}/.well-known/jwks.json`),
+          issuer,
+          audience,
+          clockToleranceSeconds,
+          timeoutMs,
+          now,
+          fetch: fetchImpl,
+        });
+
   /** One API call: the answer's JSON (undefined for 204), or a typed error. */
   async function call(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     expected: number,
     body?: { json: unknown } | { form: URLSearchParams },
+    list = false,
   ): Promise<Json | undefined> {
     const headers: Record<string, string> = { authorization, accept: 'application/json' };
     let payload: string | undefined;
@@ -326,6 +377,7 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
     }
     if (res.status === expected) {
       if (expected === 204) return undefined;
+      if (list && Array.isArray(json)) return json as unknown as Json;
       if (!isObject(json)) throw new ServerResponse({ cause: `${res.status}: not a JSON object` });
       return json;
     }
@@ -405,5 +457,60 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
       const path = `/v1/devices/${checkPathId(deviceId, 'deviceId')}/revoke`;
       return enrollmentOf(await call('POST', path, 200, { json: { subject } }));
     },
+
+    async verifySecurityEvent(set) {
+      if (!eventVerifier) throw new TypeError('verifySecurityEvent needs the audience option');
+      return eventVerifier(set);
+    },
+
+    async createStream({ delivery, eventsRequested, description }) {
+      const json = { delivery, events_requested: eventsRequested, description };
+      return streamOf(await call('POST', '/v1/ssf/streams', 201, { json }));
+    },
+
+    async listStreams() {
+      // The one list answer of the API that is a JSON array, not an object.
+      const v = await call('GET', '/v1/ssf/streams', 200, undefined, true);
+      if (!Array.isArray(v)) throw new ServerResponse({ cause: 'streams: not a list' });
+      return v.map(streamOf);
+    },
+
+    async deleteStream(streamId) {
+      const query = new URLSearchParams({ stream_id: checkPathId(streamId, 'streamId') });
+      await call('DELETE', `/v1/ssf/streams?${query.toString()}`, 204);
+    },
+
+    async setStreamStatus(streamId, status, reason) {
+      const json = { stream_id: checkPathId(streamId, 'streamId'), status, reason };
+      await call('POST', '/v1/ssf/status', 200, { json });
+    },
+
+    async verifyStream(streamId, state) {
+      const json = { stream_id: checkPathId(streamId, 'streamId'), state };
+      await call('POST', '/v1/ssf/verify', 204, { json });
+    },
+
+    async pollEvents(streamId, options = {}) {
+      const path = `/v1/ssf/poll/${checkPathId(streamId, 'streamId')}`;
+      const v = (await call('POST', path, 200, { json: options }))!;
+      if (!isObject(v.sets) || typeof v.moreAvailable !== 'boolean') {
+        throw new ServerResponse({ cause: 'poll: members' });
+      }
+      return { sets: v.sets as Record<string, string>, moreAvailable: v.moreAvailable };
+    },
   };
+}
+
+function streamOf(v: unknown): StreamConfiguration {
+  const ok =
+    isObject(v) &&
+    isString(v.stream_id) &&
+    isString(v.iss) &&
+    isString(v.aud) &&
+    isObject(v.delivery) &&
+    isString(v.delivery.method) &&
+    isString(v.delivery.endpoint_url) &&
+    Array.isArray(v.events_delivered);
+  if (!ok) throw new ServerResponse({ cause: 'stream: members' });
+  return v as unknown as StreamConfiguration;
 }

@@ -9,6 +9,7 @@ import type { AssuranceLevel as ServerLevel } from '../src/domain/assurance';
 import type { Decision as ServerDecision, Thresholds } from '../src/domain/decision';
 import type { DeviceView } from '../src/services/devices';
 import type { ActiveToken, InactiveToken } from '../src/services/tokens';
+import type { StreamConfigAnswer } from '../src/contract/schemas';
 import * as sdk from './index';
 import type {
   ActiveIntrospection,
@@ -17,6 +18,7 @@ import type {
   DecisionThresholds,
   DeviceEnrollment,
   InactiveIntrospection,
+  StreamConfiguration,
 } from './types';
 
 const dir = import.meta.dirname;
@@ -36,6 +38,7 @@ describe('SDK conventions', () => {
       [
         'ApiError',
         'MAX_TOKEN_LENGTH',
+        'SECURITY_EVENT_TYP',
         'SESSION_TOKEN_ALG',
         'SESSION_TOKEN_MAX_AGE_S',
         'SESSION_TOKEN_TYP',
@@ -66,6 +69,7 @@ describe('SDK conventions', () => {
     expectTypeOf<AssuranceLevel>().toEqualTypeOf<ServerLevel>();
     expectTypeOf<DecisionThresholds>().toEqualTypeOf<Thresholds>();
     expectTypeOf<DeviceEnrollment>().toEqualTypeOf<DeviceView>();
+    expectTypeOf<StreamConfiguration>().toEqualTypeOf<StreamConfigAnswer>();
     // The SDK accepts reasons added later: the server's are a subset.
     expectTypeOf<ServerDecision>().toExtend<Decision>();
   });

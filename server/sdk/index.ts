@@ -44,4 +44,5 @@ export {
   SESSION_TOKEN_MAX_AGE_S,
   SESSION_TOKEN_TYP,
 } from './session-token';
+export { SECURITY_EVENT_TYP } from './security-event';
 export type * from './types';

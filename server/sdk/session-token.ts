@@ -52,7 +52,7 @@ export const SESSION_TOKEN_MAX_AGE_S = 5 * 60;
 export const MAX_TOKEN_LENGTH = 8 * 1024;
 
 /** JWKS cache: the server sends `Cache-Control: max-age=300`. */
-const JWKS_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
+export const JWKS_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
  * At most one JWKS refetch per this long, however many unknown `kid`s arrive. Short, because a
@@ -60,7 +60,7 @@ const JWKS_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
  * refused for at most this long after the previous fetch. The server reloads its own keys on an
  * unknown `kid` at most every 5 s too.
  */
-const JWKS_COOLDOWN_MS = 5 * 1000;
+export const JWKS_COOLDOWN_MS = 5 * 1000;
 
 /** Everything the verifier needs (resolved and validated by the client). */
 export interface VerifierConfig {
@@ -94,7 +94,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * A fetch for jose that turns every failure into a {@link ServerUnavailable} (jose rethrows
  * what its fetch throws), so a network problem is never mistaken for a bad token.
  */
-function jwksFetch(fetchImpl: typeof fetch): typeof fetch {
+export function jwksFetch(fetchImpl: typeof fetch): typeof fetch {
   return async (input, init) => {
     let res: Response;
     try {
@@ -112,7 +112,7 @@ function jwksFetch(fetchImpl: typeof fetch): typeof fetch {
 }
 
 /** Maps what jose throws to an SDK error (fixed text only). */
-function fromJose(err: unknown): TacitSdkError {
+export function fromJose(err: unknown): TacitSdkError {
   if (err instanceof TacitSdkError) return err;
   if (!(err instanceof joseErrors.JOSEError)) throw err;
   const cause = err.code;

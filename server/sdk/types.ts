@@ -139,3 +139,44 @@ export interface DeviceEnrollment {
   /** ISO 8601 UTC, or null while the enrollment is in force. */
   revokedAt: string | null;
 }
+
+/** A verified Security Event Token (docs/protocol.md §6). */
+export interface SecurityEvent {
+  jti: string;
+  /** Seconds since the epoch: when the verifier signed it. */
+  iat: number;
+  iss: string;
+  /** The relying party's id. */
+  aud: string;
+  /** `audit:<seq>`: the verifier's audit record of the change (absent on verification events). */
+  txn?: string;
+  /** `sub_id`: `{format: "complex", session: {format: "opaque", id}, user: {…}}` for sessions. */
+  subId: Record<string, unknown>;
+  /** The event type URI, e.g. `https://schemas.openid.net/secevent/caep/event-type/session-revoked`. */
+  type: string;
+  /** The event's members (`current_level`, `reason_admin`, `event_timestamp`, …). */
+  event: Record<string, unknown>;
+}
+
+/** RFC 8935 push or RFC 8936 poll. */
+export type StreamDelivery =
+  | { method: 'urn:ietf:rfc:8935'; endpoint_url: string; authorization_header?: string }
+  | { method: 'urn:ietf:rfc:8936' };
+
+/** A Shared Signals stream's configuration (OpenID SSF 1.0 §8.1.1). */
+export interface StreamConfiguration {
+  stream_id: string;
+  iss: string;
+  aud: string;
+  delivery: { method: 'urn:ietf:rfc:8935' | 'urn:ietf:rfc:8936'; endpoint_url: string };
+  events_supported: string[];
+  events_requested: string[];
+  events_delivered: string[];
+  description?: string | undefined;
+}
+
+/** RFC 8936 poll answer: SETs by `jti`. */
+export interface PollResult {
+  sets: Record<string, string>;
+  moreAvailable: boolean;
+}

@@ -55,6 +55,9 @@ import { jwksRoutes } from './http/routes/jwks';
 import { metricsRoutes } from './http/routes/metrics';
 import { sessionRoutes } from './http/routes/sessions';
 import { signingKeyRoutes } from './http/routes/signing-keys';
+import { ssfRoutes } from './http/routes/ssf';
+import { StreamService } from './ssf/streams';
+import { SsfTransmitter, type DeliveryOptions } from './ssf/transmitter';
 import { AttestationService } from './services/attestations';
 import { DecisionService } from './services/decisions';
 import { DeviceService } from './services/devices';
@@ -96,6 +99,10 @@ export interface AppDeps {
   hsts?: boolean;
   /** Browser origins that get CORS headers on the endpoints they use (none when omitted). */
   cors?: CorsConfig;
+  /** Shared Signals push delivery settings (defaults when omitted). */
+  ssfDelivery?: Partial<DeliveryOptions>;
+  /** The HTTP client of SSF push (global `fetch` when omitted). */
+  ssfFetch?: typeof fetch;
 }
 
 /** The service layer (see services/index.ts). */
@@ -141,6 +148,18 @@ export function createApp(deps: AppDeps): TacitApp {
   const { store, clock, policy } = deps;
   const audit = new AuditTrail({ store, clock, logger, metrics });
   const sessions = new SessionService({ store, clock, logger, audit });
+  const transmitter = new SsfTransmitter({
+    store,
+    keys: deps.keys,
+    clock,
+    logger,
+    audit,
+    issuer: deps.issuer,
+    metrics,
+    policy,
+    delivery: deps.ssfDelivery,
+    fetch: deps.ssfFetch,
+  });
   const services: AppServices = {
     enrollment: new EnrollmentService({ store, clock, logger, audit, policy }),
     devices: new DeviceService({ store, clock, logger, audit }),
@@ -149,6 +168,8 @@ export function createApp(deps: AppDeps): TacitApp {
     tokens: new TokenService({ store, keys: deps.keys, clock, issuer: deps.issuer, policy }),
     decisions: new DecisionService({ store, clock, metrics, audit, sessions, policy }),
     deviceSelf: new DeviceSelfService({ store, clock, issuer: deps.issuer, logger, audit }),
+    streams: new StreamService({ store, clock, logger, transmitter, issuer: deps.issuer }),
+    transmitter,
     maintenance: new MaintenanceService({
       store,
       clock,
@@ -260,6 +281,7 @@ export function createApp(deps: AppDeps): TacitApp {
   app.route('/', auditRoutes(routeDeps));
   app.route('/', deviceSelfRoutes(routeDeps));
   app.route('/', signingKeyRoutes(routeDeps));
+  app.route('/', ssfRoutes(routeDeps));
 
   app.notFound((c) => {
     const err = new NotFound();

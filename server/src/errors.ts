@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'ERR_DPOP_STALE'
   | 'ERR_DPOP_REPLAY'
   | 'ERR_KEY_IN_USE'
+  | 'ERR_UNKNOWN_STREAM'
+  | 'ERR_STREAM_LIMIT'
   | 'ERR_INTERNAL';
 
 /** Options every error accepts; `cause` is logged, never sent. */
@@ -315,6 +317,24 @@ export class KeyInUse extends TacitError {
   readonly status = 409;
   constructor(options?: TacitErrorOptions) {
     super('new device key already in use', options);
+  }
+}
+
+/** No such SSF stream, or another relying party's (the same answer: nothing leaks). */
+export class UnknownStream extends TacitError {
+  readonly code = 'ERR_UNKNOWN_STREAM';
+  readonly status = 404;
+  constructor(options?: TacitErrorOptions) {
+    super('unknown stream', options);
+  }
+}
+
+/** The relying party already has as many SSF streams as one may have. */
+export class StreamLimit extends TacitError {
+  readonly code = 'ERR_STREAM_LIMIT';
+  readonly status = 409;
+  constructor(options?: TacitErrorOptions) {
+    super('too many streams', options);
   }
 }
 

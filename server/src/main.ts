@@ -129,6 +129,9 @@ async function main(): Promise<void> {
   const keyTimer = setInterval(() => void checkKeys(), KEY_CHECK_INTERVAL_MS);
   keyTimer.unref();
 
+  // Shared Signals: fan committed changes out to streams and push them (ssf/transmitter.ts).
+  services.transmitter.start();
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -139,10 +142,13 @@ async function main(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {
-      void store.close().then(() => {
-        logger.info('stopped', {});
-        process.exit(0);
-      });
+      void services.transmitter
+        .stop()
+        .then(() => store.close())
+        .then(() => {
+          logger.info('stopped', {});
+          process.exit(0);
+        });
     });
     server.closeIdleConnections();
   };

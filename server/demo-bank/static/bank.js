@@ -70,3 +70,40 @@
   void refresh();
   setInterval(refresh, 1000);
 })();
+
+// Demo bank: the Shared Signals events the verifier pushed about this session, refreshed
+// from GET /bank/api/security-events (newest first).
+(() => {
+  const list = document.getElementById('security-events');
+  if (!list) return;
+  let inFlight = false;
+  async function refresh() {
+    if (inFlight) return;
+    inFlight = true;
+    try {
+      const res = await fetch('/bank/api/security-events', {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { accept: 'application/json' },
+      });
+      if (!res.ok) return;
+      const { events } = await res.json();
+      const items = events.map((e) => {
+        const li = document.createElement('li');
+        li.dataset.type = String(e.type);
+        const name = document.createElement('strong');
+        name.textContent = String(e.type);
+        const summary = document.createElement('span');
+        summary.textContent = ` ${String(e.summary)}`;
+        li.append(name, summary);
+        return li;
+      });
+      list.replaceChildren(...items);
+    } catch {
+      // Offline or restarting: keep what is shown.
+    } finally {
+      inFlight = false;
+    }
+  }
+  setInterval(refresh, 1000);
+})();

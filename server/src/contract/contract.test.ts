@@ -135,6 +135,61 @@ describe('the wire contract', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('tacit_http_requests_total');
     answers(await h.call('GET', '/openapi.json'), 200, c.openApiAnswer);
+    // Shared Signals: metadata, a stream's whole life, poll, dead letters.
+    answers(await h.call('GET', '/.well-known/ssf-configuration'), 200, c.ssfConfigurationSchema);
+    const stream = await h.call('POST', '/v1/ssf/streams', {
+      key: KEYS.bankA,
+      json: c.streamCreateBody.parse({ delivery: { method: c.POLL_METHOD } }),
+    });
+    answers(stream, 201, c.streamConfigSchema);
+    const streamId = stream.json.stream_id as string;
+    const bank = { key: KEYS.bankA };
+    answers(await h.call('GET', '/v1/ssf/streams', bank), 200, c.streamConfigSchema.array());
+    answers(
+      await h.call('PATCH', '/v1/ssf/streams', { ...bank, json: { stream_id: streamId } }),
+      200,
+      c.streamConfigSchema,
+    );
+    answers(
+      await h.call('PUT', '/v1/ssf/streams', {
+        ...bank,
+        json: { stream_id: streamId, delivery: { method: c.POLL_METHOD } },
+      }),
+      200,
+      c.streamConfigSchema,
+    );
+    answers(
+      await h.call('GET', `/v1/ssf/status?stream_id=${streamId}`, bank),
+      200,
+      c.streamStatusSchema,
+    );
+    answers(
+      await h.call('POST', '/v1/ssf/status', {
+        ...bank,
+        json: { stream_id: streamId, status: 'enabled' },
+      }),
+      200,
+      c.streamStatusSchema,
+    );
+    expect(
+      (await h.call('POST', '/v1/ssf/verify', { ...bank, json: { stream_id: streamId } })).status,
+    ).toBe(204);
+    answers(
+      await h.call('POST', `/v1/ssf/poll/${streamId}`, {
+        ...bank,
+        json: { returnImmediately: true },
+      }),
+      200,
+      c.pollAnswerSchema,
+    );
+    answers(
+      await h.call('GET', `/v1/ssf/dead-letters?stream_id=${streamId}`, bank),
+      200,
+      c.deadLettersSchema,
+    );
+    expect((await h.call('DELETE', `/v1/ssf/streams?stream_id=${streamId}`, bank)).status).toBe(
+      204,
+    );
     const ended = await h.call('DELETE', `/v1/sessions/${opened.json.sessionId}`, {
       key: KEYS.bankA,
     });
@@ -231,6 +286,7 @@ describe('the wire contract', () => {
         'AuditRecord',
         'AuditVerification',
         'CompactJws',
+        'DeadLetters',
         'Decision',
         'Device',
         'DeviceSession',
@@ -239,7 +295,12 @@ describe('the wire contract', () => {
         'Jwks',
         'Level',
         'PathId',
+        'PollAnswer',
         'Readiness',
+        'SsfConfiguration',
+        'StreamConfiguration',
+        'StreamId',
+        'StreamStatus',
         'Subject',
         'Thresholds',
       ].sort(),

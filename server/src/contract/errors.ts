@@ -36,6 +36,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_DPOP_STALE: 401,
   ERR_DPOP_REPLAY: 401,
   ERR_KEY_IN_USE: 409,
+  ERR_UNKNOWN_STREAM: 404,
+  ERR_STREAM_LIMIT: 409,
   ERR_INTERNAL: 500,
 });
 

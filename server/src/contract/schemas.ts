@@ -268,3 +268,134 @@ export type DeviceSessionView = z.infer<typeof deviceSessionSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;
 export type IntrospectionAnswer = z.infer<typeof introspectionSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+// --- Shared Signals (OpenID SSF 1.0, RFC 8935 push, RFC 8936 poll) ---------------------------
+
+/** RFC 8935 push, RFC 8936 poll. */
+export const PUSH_METHOD = 'urn:ietf:rfc:8935';
+export const POLL_METHOD = 'urn:ietf:rfc:8936';
+
+/** A stream id (what the verifier assigns: a UUID). */
+export const streamIdSchema = named('StreamId', z.string().regex(/^[A-Za-z0-9_-]{1,64}$/));
+const eventTypeUri = z.url().max(256);
+const streamStatus = z.enum(['enabled', 'paused', 'disabled']);
+
+/** Transmitter configuration metadata (SSF 1.0 §7.1). */
+export const ssfConfigurationSchema = named(
+  'SsfConfiguration',
+  z.strictObject({
+    spec_version: z.literal('1_0'),
+    issuer: z.url(),
+    jwks_uri: z.url(),
+    delivery_methods_supported: z.array(z.enum([PUSH_METHOD, POLL_METHOD])),
+    configuration_endpoint: z.url(),
+    status_endpoint: z.url(),
+    verification_endpoint: z.url(),
+    authorization_schemes: z.array(z.strictObject({ spec_urn: z.string() })),
+    default_subjects: z.literal('ALL'),
+  }),
+);
+
+/** `delivery` of a stream as the receiver asks for it. */
+const deliveryRequest = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal(PUSH_METHOD),
+    endpoint_url: z.url({ protocol: /^https?$/ }).max(2048),
+    authorization_header: z
+      .string()
+      .regex(/^[\x20-\x7e]{1,1024}$/)
+      .optional(),
+  }),
+  z.strictObject({ method: z.literal(POLL_METHOD) }),
+]);
+
+/** Receiver-supplied stream properties (create, replace). */
+export const streamCreateBody = z.strictObject({
+  delivery: deliveryRequest,
+  events_requested: z.array(eventTypeUri).max(32).default([]),
+  description: z.string().max(256).optional(),
+});
+
+/** Update (PATCH: the members present) or replace (PUT: every receiver-supplied member). */
+export const streamUpdateBody = z.strictObject({
+  stream_id: streamIdSchema,
+  delivery: deliveryRequest.optional(),
+  events_requested: z.array(eventTypeUri).max(32).optional(),
+  description: z.string().max(256).optional(),
+});
+export const streamReplaceBody = streamCreateBody.extend({ stream_id: streamIdSchema });
+
+/** A stream's configuration (SSF 1.0 §8.1.1); the authorization header is never echoed. */
+export const streamConfigSchema = named(
+  'StreamConfiguration',
+  z.strictObject({
+    stream_id: streamIdSchema,
+    iss: z.url(),
+    aud: z.string(),
+    delivery: z.strictObject({
+      method: z.enum([PUSH_METHOD, POLL_METHOD]),
+      endpoint_url: z.url(),
+    }),
+    events_supported: z.array(eventTypeUri),
+    events_requested: z.array(eventTypeUri),
+    events_delivered: z.array(eventTypeUri),
+    description: z.string().optional(),
+  }),
+);
+
+export const streamQuery = z.strictObject({ stream_id: streamIdSchema.optional() });
+export const streamIdQuery = z.strictObject({ stream_id: streamIdSchema });
+
+export const streamStatusSchema = named(
+  'StreamStatus',
+  z.strictObject({
+    stream_id: streamIdSchema,
+    status: streamStatus,
+    reason: z.string().max(256).optional(),
+  }),
+);
+
+export const verificationBody = z.strictObject({
+  stream_id: streamIdSchema,
+  state: z.string().max(256).optional(),
+});
+
+const jtiSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+/** RFC 8936 §2.4 poll request. */
+export const pollBody = z.strictObject({
+  maxEvents: z.number().int().min(0).max(100).default(10),
+  returnImmediately: z.boolean().default(false),
+  ack: z.array(jtiSchema).max(1000).default([]),
+  setErrs: z
+    .record(
+      jtiSchema,
+      z.strictObject({ err: z.string().max(64), description: z.string().max(256) }),
+    )
+    .default({}),
+});
+
+/** RFC 8936 §2.5 poll answer: `jti` → SET. */
+export const pollAnswerSchema = named(
+  'PollAnswer',
+  z.strictObject({
+    sets: z.record(jtiSchema, z.string()),
+    moreAvailable: z.boolean(),
+  }),
+);
+
+export const deadLettersSchema = named(
+  'DeadLetters',
+  z.strictObject({
+    stream_id: streamIdSchema,
+    dead_letters: z.array(
+      z.strictObject({ jti: jtiSchema, attempts: count, error: z.string(), failed_at: isoTime }),
+    ),
+  }),
+);
+
+export type StreamConfigAnswer = z.infer<typeof streamConfigSchema>;
+export type StreamStatusAnswer = z.infer<typeof streamStatusSchema>;
+export type PollAnswer = z.infer<typeof pollAnswerSchema>;
+export type SsfConfigurationAnswer = z.infer<typeof ssfConfigurationSchema>;
+export type DeadLettersAnswer = z.infer<typeof deadLettersSchema>;

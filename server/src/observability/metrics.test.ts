@@ -18,6 +18,8 @@ describe('the server’s metrics (prom-client)', () => {
       'tacit_rate_limited_total',
       'tacit_policy_decisions_total',
       'tacit_audit_write_failures_total',
+      'tacit_ssf_events_queued_total',
+      'tacit_ssf_push_total',
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }

@@ -27,6 +27,10 @@ export interface Metrics {
   decisions: Counter<'action'>;
   /** `tacit_audit_write_failures_total` */
   auditWriteFailures: Counter;
+  /** `tacit_ssf_events_queued_total`: SETs queued for streams (fan-out and verification). */
+  ssfQueued: Counter;
+  /** `tacit_ssf_push_total{outcome}` (outcome: delivered, retry, dead) */
+  ssfPush: Counter<'outcome'>;
   /** The whole exposition. */
   render(): Promise<string>;
 }
@@ -72,6 +76,16 @@ export function createMetrics(): Metrics {
       'tacit_audit_write_failures_total',
       'Audit records that could not be written.',
       [],
+    ),
+    ssfQueued: counter(
+      'tacit_ssf_events_queued_total',
+      'Security Event Tokens queued for Shared Signals streams.',
+      [],
+    ),
+    ssfPush: counter(
+      'tacit_ssf_push_total',
+      'Shared Signals push attempts by outcome (delivered, retry, dead).',
+      ['outcome'],
     ),
     render: () => registers[0]!.metrics(),
   };

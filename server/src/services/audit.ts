@@ -50,6 +50,7 @@ export type AuditType =
   | 'attestation.accepted'
   | 'attestation.rejected'
   | 'policy.decision'
+  | 'ssf.delivery_failed'
   | 'audit.purged';
 
 /** Who acted: a relying party, a device (only once its signature verified), or the server. */

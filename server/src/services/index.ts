@@ -12,6 +12,8 @@ import type { EnrollmentService } from './enrollment';
 import type { MaintenanceService } from './maintenance';
 import type { SessionService } from './sessions';
 import type { TokenService } from './tokens';
+import type { StreamService } from '../ssf/streams';
+import type { SsfTransmitter } from '../ssf/transmitter';
 
 /** Every service of one app instance. */
 export interface Services {
@@ -23,6 +25,10 @@ export interface Services {
   decisions: DecisionService;
   /** The DPoP-authenticated device endpoints' operations. */
   deviceSelf: DeviceSelfService;
+  /** Shared Signals streams of relying parties (`ssf/streams.ts`). */
+  streams: StreamService;
+  /** Shared Signals fan-out and push delivery (`ssf/transmitter.ts`; `main.ts` starts its loop). */
+  transmitter: SsfTransmitter;
   /** Retention purges (run by `main.ts`). */
   maintenance: MaintenanceService;
 }

@@ -396,4 +396,140 @@ export interface Store {
   purgeExpired(cutoffs: PurgeCutoffs): Promise<PurgeResult>;
   counts(): Promise<StoreCounts>;
   close(): Promise<void>;
+
+  /** The Shared Signals transmitter's state (streams, queued SETs, dead letters). */
+  readonly ssf: SsfStore;
+}
+
+// --- Shared Signals (SSF) outbox ------------------------------------------------------------
+
+/** OpenID SSF 1.0 stream status: `paused` holds events, `disabled` drops them. */
+export type StreamStatus = 'enabled' | 'paused' | 'disabled';
+
+/** An SSF event stream: one relying party's subscription to the verifier's SETs. */
+export interface StreamRecord {
+  /** `stream_id`. */
+  id: string;
+  /** The relying party (API key id) that owns the stream: only it sees or changes it. */
+  rp: string;
+  /** `aud` of the stream's SETs. */
+  aud: string;
+  /** `push` (RFC 8935, the verifier POSTs) or `poll` (RFC 8936, the receiver POSTs). */
+  deliveryMethod: 'push' | 'poll';
+  /** The receiver's endpoint (push only). */
+  endpointUrl: string | null;
+  /** `Authorization` header value the verifier sends with each push (push only). */
+  authorizationHeader: string | null;
+  /** Event type URIs the receiver asked for. */
+  eventsRequested: string[];
+  /** Event type URIs the stream carries (requested ∩ supported). */
+  eventsDelivered: string[];
+  description: string | null;
+  status: StreamStatus;
+  /** Why the status was last changed, as the receiver gave it. */
+  reason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A signed SET waiting for one stream. */
+export interface OutboxEvent {
+  streamId: string;
+  /** The SET's `jti` (unique per stream). */
+  jti: string;
+  /** The compact JWS. */
+  set: string;
+  createdAt: number;
+}
+
+/** An event claimed for push delivery by one worker until `leaseUntil`. */
+export interface ClaimedEvent extends OutboxEvent {
+  /** Delivery attempts before this one. */
+  attempts: number;
+  endpointUrl: string;
+  authorizationHeader: string | null;
+}
+
+/** A push that failed for good (kept for the relying party and operators to see). */
+export interface DeadLetter {
+  streamId: string;
+  jti: string;
+  attempts: number;
+  /** Last failure, e.g. `HTTP 500` or `timeout` (never a response body). */
+  error: string;
+  failedAt: number;
+}
+
+/** What the transmitter last told receivers about one session. */
+export interface SubjectSignalState {
+  sid: string;
+  /** Last assurance level sent (`assurance-level-change`), null before any. */
+  level: string | null;
+  /** Last risk level sent (`risk-level-change`), null before any. */
+  risk: string | null;
+}
+
+/** Input of {@link SsfStore.fanOut}. */
+export interface FanOutInput {
+  /** The cursor the caller read (null: never set); the fan-out applies only if it is unchanged. */
+  fromSeq: number | null;
+  /** Audit `seq` the events were derived through. */
+  toSeq: number;
+  /** SETs to queue; those of a missing or disabled stream are dropped. */
+  events: OutboxEvent[];
+  /** Per-session state after these events. */
+  states: SubjectSignalState[];
+}
+
+/** Outcome of one push attempt, for {@link SsfStore.settlePush}. */
+export type PushSettlement =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; at: number; error: string }
+  | { kind: 'dead'; at: number; error: string };
+
+/**
+ * The SSF transmitter's persistent state. The audit trail is the outbox's log: every state
+ * change that leads to an event is recorded there in the change's own atomic step, and
+ * {@link SsfStore.fanOut} turns records past a cursor into queued SETs atomically with moving
+ * the cursor (a compare-and-set, so one instance among several fans a range out, once).
+ * Every method is atomic.
+ */
+export interface SsfStore {
+  /** Creates or replaces a stream; a `disabled` one loses its queued events (SSF 1.0 §8.1.2). */
+  putStream(stream: StreamRecord): Promise<void>;
+  getStream(id: string): Promise<StreamRecord | undefined>;
+  /** Streams of one relying party (every stream without `rp`), oldest first. */
+  listStreams(rp?: string): Promise<StreamRecord[]>;
+  /** Deletes a stream with its queued events and dead letters; false if unknown. */
+  deleteStream(id: string): Promise<boolean>;
+  /** Audit `seq` fanned out through, null before the first fan-out. */
+  cursor(): Promise<number | null>;
+  /** The stored states of these sessions (absent ones are not returned). */
+  subjectStates(sids: readonly string[]): Promise<SubjectSignalState[]>;
+  /** See {@link FanOutInput}. False (nothing written) when the cursor moved meanwhile. */
+  fanOut(input: FanOutInput): Promise<boolean>;
+  /** Queues one event (a verification event); false if the stream is missing or disabled. */
+  enqueue(event: OutboxEvent): Promise<boolean>;
+  /**
+   * Leases up to `limit` events of enabled push streams that are due (`nextAttemptAt` ≤ `now`)
+   * and not leased by anyone (a lease ends at `leaseUntil`), to `owner`.
+   */
+  claimPush(now: number, owner: string, leaseUntil: number, limit: number): Promise<ClaimedEvent[]>;
+  /**
+   * Settles a claimed event if `owner` still holds its lease: delivered (removed), retry
+   * (attempts + 1, due at `at`), or dead (removed, a dead letter written). False otherwise.
+   */
+  settlePush(streamId: string, jti: string, owner: string, s: PushSettlement): Promise<boolean>;
+  /**
+   * RFC 8936 poll: removes the acknowledged events (`ack`, and those in `setErrs`), then
+   * returns up to `max` of the remaining ones, oldest first (none while the stream is not
+   * enabled), and whether more are waiting.
+   */
+  poll(
+    streamId: string,
+    ack: readonly string[],
+    max: number,
+  ): Promise<{ events: OutboxEvent[]; more: boolean }>;
+  /** The stream's dead letters, oldest first. */
+  deadLetters(streamId: string): Promise<DeadLetter[]>;
 }

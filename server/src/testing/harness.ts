@@ -73,6 +73,8 @@ export type HarnessOptions = Partial<
     | 'trustProxy'
     | 'hsts'
     | 'cors'
+    | 'ssfDelivery'
+    | 'ssfFetch'
   >
 >;
 

@@ -76,9 +76,11 @@ import type {
   SessionAttestationUpdate,
   SessionRecord,
   SigningKeyRecord,
+  SsfStore,
   Store,
   StoreCounts,
 } from '../store';
+import { RedisSsf } from './ssf';
 
 /** Options of {@link openRedisStore}. */
 export interface RedisStoreOptions {
@@ -153,12 +155,15 @@ export class RedisStore implements Store {
   readonly prefix: string;
   readonly #commit: GroupCommit;
   #closed = false;
+  /** The Shared Signals keys (`ssf:*`). */
+  readonly ssf: SsfStore;
 
   /** @internal use {@link openRedisStore}. */
   constructor(redis: Redis, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
     defineScripts(redis);
+    this.ssf = new RedisSsf(redis, prefix);
     this.#commit = new GroupCommit(
       (args) => this.#script('tacitBatch', args),
       (r) => encodeAuditRecord(r),

@@ -39,6 +39,13 @@ export const PLAIN_FILES = {
   tacitPurgeAudit: 'purge-audit',
   tacitPurgeExpired: 'purge-expired',
   tacitCounts: 'counts',
+  tacitSsfPutStream: 'ssf-put-stream',
+  tacitSsfFanOut: 'ssf-fan-out',
+  tacitSsfEnqueue: 'ssf-enqueue',
+  tacitSsfClaim: 'ssf-claim',
+  tacitSsfSettle: 'ssf-settle',
+  tacitSsfPoll: 'ssf-poll',
+  tacitSsfDeleteStream: 'ssf-delete-stream',
 } as const;
 
 export type ActionName = keyof typeof ACTION_FILES;

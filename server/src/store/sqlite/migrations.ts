@@ -129,4 +129,49 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP TABLE bank_sessions;
   `,
+  // 4: the Shared Signals transmitter (store/sqlite/ssf.ts): streams, queued SETs (the
+  // outbox's delivery side), dead letters, per-session last-sent levels, the fan-out cursor.
+  `
+  CREATE TABLE ssf_streams (
+    id TEXT PRIMARY KEY,
+    rp TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    record TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX ssf_streams_rp ON ssf_streams (rp, created_at);
+
+  CREATE TABLE ssf_events (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream_id TEXT NOT NULL REFERENCES ssf_streams (id) ON DELETE CASCADE,
+    jti TEXT NOT NULL,
+    set_jws TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    UNIQUE (stream_id, jti)
+  ) STRICT;
+  CREATE INDEX ssf_events_due ON ssf_events (next_attempt_at);
+
+  CREATE TABLE ssf_dead_letters (
+    stream_id TEXT NOT NULL REFERENCES ssf_streams (id) ON DELETE CASCADE,
+    jti TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    failed_at INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, jti)
+  ) STRICT;
+
+  CREATE TABLE ssf_subjects (
+    sid TEXT PRIMARY KEY,
+    level TEXT,
+    risk TEXT
+  ) STRICT;
+
+  CREATE TABLE ssf_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

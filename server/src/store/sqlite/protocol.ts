@@ -17,7 +17,11 @@ import type {
   BindSessionInput,
   EnrollDeviceInput,
   EnrollmentCodeRecord,
+  FanOutInput,
   JtiEntry,
+  OutboxEvent,
+  PushSettlement,
+  StreamRecord,
   NewSession,
   PurgeCutoffs,
   RotateDeviceInput,
@@ -79,7 +83,23 @@ export type WriteOp =
   | { kind: 'terminateSession'; sid: string; now: number; events: PreparedAuditEvent[] }
   | { kind: 'appendAudit'; event: PreparedAuditEvent }
   | { kind: 'purgeAudit'; before: number }
-  | { kind: 'purgeExpired'; cutoffs: PurgeCutoffs };
+  | { kind: 'purgeExpired'; cutoffs: PurgeCutoffs }
+  | { kind: 'ssf'; op: SsfOp };
+
+/** One Shared Signals operation (see the method of the same name of `SsfStore`). */
+export type SsfOp =
+  | { kind: 'putStream'; stream: StreamRecord }
+  | { kind: 'getStream'; id: string }
+  | { kind: 'listStreams'; rp?: string }
+  | { kind: 'deleteStream'; id: string }
+  | { kind: 'cursor' }
+  | { kind: 'subjectStates'; sids: readonly string[] }
+  | { kind: 'fanOut'; input: FanOutInput }
+  | { kind: 'enqueue'; event: OutboxEvent }
+  | { kind: 'claimPush'; now: number; owner: string; leaseUntil: number; limit: number }
+  | { kind: 'settlePush'; streamId: string; jti: string; owner: string; s: PushSettlement }
+  | { kind: 'poll'; streamId: string; ack: readonly string[]; max: number }
+  | { kind: 'deadLetters'; streamId: string };
 
 /** An error crossing the thread boundary (rebuilt as its class where the store knows it). */
 export interface WireError {

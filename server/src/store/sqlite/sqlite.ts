@@ -70,9 +70,11 @@ import type {
   SessionAttestationUpdate,
   SessionRecord,
   SigningKeyRecord,
+  SsfStore,
   Store,
   StoreCounts,
 } from '../store';
+import { SqliteSsf } from './ssf';
 
 /** Thrown when the database was written by a newer server (downgrades are not supported). */
 export class SchemaTooNewError extends Error {
@@ -246,6 +248,8 @@ export class SqliteStore implements Store {
   #broken: Error | undefined;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
+  /** The Shared Signals tables, over the same writer thread. */
+  readonly ssf: SsfStore = new SqliteSsf((op) => this.#write({ kind: 'ssf', op }));
 
   /** @internal use {@link openSqliteStore}. */
   constructor(db: Database.Database, path: string) {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { applySsf, prepareSsf, type SsfStatements } from './ssf';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH, auditHashOfCanonical } from '../../services/audit';
@@ -72,6 +73,7 @@ function wireError(error: unknown): WireError {
 class Connection {
   readonly #db: Database.Database;
   readonly #q: Statements;
+  readonly #ssf: SsfStatements;
   readonly #batch: Database.Transaction<(run: () => void) => void>;
   readonly #savepoint: Database.Transaction<(fn: () => unknown) => unknown>;
   #pending: { id: number; op: WriteOp }[] = [];
@@ -89,6 +91,7 @@ class Connection {
       this.#db.pragma('foreign_keys = ON');
       this.#db.pragma('busy_timeout = 5000');
       this.#q = prepareStatements(this.#db);
+      this.#ssf = prepareSsf(this.#db);
     } catch (err) {
       this.#db.close();
       throw err;
@@ -258,6 +261,8 @@ class Connection {
         q.setAnchor.run(anchor);
         return { records, anchor } satisfies AuditPurgeResult;
       }
+      case 'ssf':
+        return applySsf(this.#ssf, op.op);
       case 'purgeExpired':
         return {
           jtis: q.purgeJtis.run(op.cutoffs.jtisBefore).changes,
