@@ -103,12 +103,12 @@ async function expectStatus(answer: Promise<Answer>, status: number, what: strin
   return JSON.parse(a.body) as Record<string, string>;
 }
 
-async function setupDevice(i: number): Promise<Device> {
+async function setupDevice(i: number, subjectPrefix: string): Promise<Device> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const { x, y } = publicKey.export({ format: 'jwk' });
   const jwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! };
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
-  const subject = `bench-user-${i}`;
+  const subject = `${subjectPrefix}${i}`;
   const iat = () => Math.floor(Date.now() / 1000);
   const jti = () => randomBytes(16).toString('base64url');
 
@@ -166,7 +166,7 @@ async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> 
   const worker = async () => {
     while (next < m.sessions) {
       const i = next++;
-      devices[i] = await setupDevice(i);
+      devices[i] = await setupDevice(i, m.subjectPrefix ?? 'bench-user-');
       done += 1;
       const now = performance.now();
       if (now - lastReport > 2000) {
@@ -186,15 +186,20 @@ async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> 
 }
 
 /** Signs the next `count` attestations, round-robin over the sessions, chained per session. */
-function presign(count: number, rate: number): { bodies: Buffer[]; owners: Device[] } {
+function presign(
+  count: number,
+  rate: number,
+): { bodies: Buffer[]; owners: Device[]; seqs: Uint32Array } {
   const started = performance.now();
   const baseS = Date.now() / 1000;
   const bodies = new Array<Buffer>(count);
   const owners = new Array<Device>(count);
+  const seqs = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     const d = devices[cursor++ % devices.length]!;
     owners[i] = d;
     d.seq += 1;
+    seqs[i] = d.seq;
     const jws = compactJws(d.key, d.attHeader, {
       sid: d.sid,
       seq: d.seq,
@@ -212,7 +217,7 @@ function presign(count: number, rate: number): { bodies: Buffer[]; owners: Devic
     if (i % 20_000 === 19_999) send({ type: 'progress', phase: 'sign', done: i + 1, total: count });
   }
   send({ type: 'presigned', attestations: count, ms: Math.round(performance.now() - started) });
-  return { bodies, owners };
+  return { bodies, owners, seqs };
 }
 
 /** Linear interpolation between order statistics of an ascending array. */
@@ -240,7 +245,8 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const warmup = Math.round(m.rate * m.warmupSeconds);
   const measured = Math.round(m.rate * m.seconds);
   const total = warmup + measured;
-  const { bodies, owners } = presign(total, m.rate);
+  const { bodies, owners, seqs } = presign(total, m.rate);
+  const acknowledged: [string, number][] = [];
   const host = target.hostname;
   const port = Number(target.port);
   const requests = bodies.map((body) => jsonPost(host, port, '/v1/attestations', body));
@@ -288,6 +294,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
             : ((err as NodeJS.ErrnoException).code ?? 'request error'),
         );
       else if (answer!.status === 202) {
+        if (m.record) acknowledged.push([owners[i]!.sid, seqs[i]!]);
         if (i >= warmup) {
           accepted += 1;
           latency[i - warmup] = at - scheduled;
@@ -340,6 +347,15 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   pool.close();
 
   const ok = latency.filter((v) => !Number.isNaN(v)).sort();
+  let p99PerSliceMs: number[] | undefined;
+  if (m.sliceSeconds !== undefined) {
+    const perSlice = Math.max(1, Math.round(m.rate * m.sliceSeconds));
+    p99PerSliceMs = [];
+    for (let from = 0; from < measured; from += perSlice) {
+      const slice = latency.slice(from, from + perSlice).filter((v) => !Number.isNaN(v));
+      p99PerSliceMs.push(r3(fromSorted(slice.sort(), 0.99)));
+    }
+  }
   const measuredSlip = slip.slice(0, sent).sort();
   const ns = (v: number) => r3(v / 1e6);
   const mean = ok.length === 0 ? NaN : ok.reduce((a, b) => a + b, 0) / ok.length;
@@ -376,6 +392,8 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     maxInFlight,
     wallMs: Math.round(Math.max(end, sendEnd) - t0),
     liveSessions: devices.length,
+    ...(m.record && { acknowledged }),
+    ...(p99PerSliceMs && { p99PerSliceMs }),
   };
 }
 

@@ -17,6 +17,8 @@ export type ToGenerator =
       concurrency: number;
       /** Keep-alive connections of the generator's pool. */
       connections: number;
+      /** Subjects are `<prefix><i>` (default `bench-user-`): a second setup needs new ones. */
+      subjectPrefix?: string;
     }
   | {
       type: 'step';
@@ -30,6 +32,10 @@ export type ToGenerator =
       drainMs: number;
       /** Per-request timeout, ms. */
       timeoutMs: number;
+      /** Answer the `[sid, seq]` of every attestation answered 202 (the proof's faults). */
+      record?: boolean;
+      /** Answer the p99 of each slice of this many seconds of the measured part (the soak). */
+      sliceSeconds?: number;
     }
   | {
       /** Send the next steps to another server (the reference handler) with the same devices. */
@@ -84,4 +90,11 @@ export interface GeneratorStep {
    * and not broken chains.
    */
   liveSessions: number;
+  /** With `record`: every attestation answered 202 (warm-up included), as `[sid, seq]`. */
+  acknowledged?: [string, number][];
+  /**
+   * With `sliceSeconds`: p99 latency (ms, accepted only) of each slice of the measured part by
+   * scheduled send time; NaN for a slice with no accepted attestation.
+   */
+  p99PerSliceMs?: number[];
 }

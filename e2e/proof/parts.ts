@@ -1,5 +1,7 @@
 /** The proof suite's parts by name, shared by the CLI (run.ts) and the CI-sized test. */
 import type { ProofReport } from './report';
+import { runExtensionFault, runServerFaults } from './faults';
+import { runSoak, soakSize } from './soak';
 
 export interface ProofParams {
   /** 'ci': the small run inside `npm test`; 'full': the figures of record. */
@@ -12,6 +14,16 @@ export interface ProofParams {
 export type ProofPart = (params: ProofParams, report: ProofReport) => Promise<void>;
 
 // Each part registers here (one line each), in the order the table prints them.
-export const PARTS: Record<string, ProofPart> = {};
+export const PARTS: Record<string, ProofPart> = {
+  // CI: the server-side faults, small; full: larger, Redis also paused, and the extension's.
+  faults: async (p, r) => {
+    r.faults = await runServerFaults(p.size);
+    if (p.size === 'full') r.faults.push(await runExtensionFault());
+  },
+  // CI: 100 sessions for 15 s (5 s slices); full: 1,000 sessions, 10 minutes unless told.
+  soak: async (p, r) => {
+    r.soak = await runSoak(soakSize(p.size, p.soakMinutes));
+  },
+};
 
 export type ProofPartName = keyof typeof PARTS;
