@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runServerFaults } from './faults';
 
-// The proof's server-side faults at their CI size (20 sessions, ~3 s of load each), through
+// The proof's server-side faults at their CI size (8 sessions, ~3 s of load each), through
 // the same code as `npm run test:proof`: real redis-server, real server processes, a real
 // tmpfs. The full run (`npm run test:proof -- --only faults`) is larger and also pauses Redis.
 

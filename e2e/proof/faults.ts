@@ -66,7 +66,7 @@ export interface FaultSize {
 }
 
 export const FAULT_SIZES: Record<'ci' | 'full', FaultSize> = {
-  ci: { sessions: 20, rate: 40, beforeS: 1, faultS: 1, afterS: 0.5, pauseRedis: false },
+  ci: { sessions: 8, rate: 24, beforeS: 1, faultS: 1, afterS: 0.5, pauseRedis: false },
   full: { sessions: 200, rate: 200, beforeS: 5, faultS: 7, afterS: 5, pauseRedis: true },
 };
 
@@ -198,7 +198,7 @@ class Rig {
     server: Server,
     size: FaultSize,
   ): Promise<{ text: string; recovered: boolean }> {
-    const sessions = Math.max(5, Math.round(size.sessions / 4));
+    const sessions = Math.max(4, Math.round(size.sessions / 4));
     await this.setup(g, server, sessions);
     const after = await this.load(g, size.rate / 2, Math.max(1, size.afterS));
     const errors = after.errors + after.warmupErrors;
