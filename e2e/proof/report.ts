@@ -58,6 +58,8 @@ export interface SoakReport {
   sliceSeconds?: number;
   /** Server RSS sampled at the end of each slice, MB. */
   rssPerSliceMb?: number[];
+  /** The errors by `ERR_*` code, HTTP status or transport error (`timeout`, `unanswered`). */
+  errorsByKind?: Record<string, number>;
 }
 
 export interface DeploymentReport {

@@ -99,6 +99,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport & { rssPerSlic
       p99PerMinuteMs: step.p99PerSliceMs ?? [],
       sliceSeconds: o.sliceSeconds,
       rssPerSliceMb,
+      errorsByKind: step.errorsByKind,
     };
     log(
       `[soak] ${report.requests} requests, ${report.errors} errors ${JSON.stringify(step.errorsByKind)}, ` +
