@@ -1,12 +1,11 @@
-import type { Page } from '@playwright/test';
 import { decodeJwt } from 'jose';
-import type { TabStatus } from '../src/shared/protocol';
 import { login } from './support/bank';
 import {
   extensionPage,
   moveWithRhythm,
+  stopBackground,
+  tabStatus,
   typeWithRhythm,
-  type LoadedExtension,
   type Typist,
 } from './support/extension';
 import { expect, test } from './support/fixtures';
@@ -15,27 +14,6 @@ import { storeSnapshot } from './support/stores';
 const HOLDER: Typist = { holdMs: 110, gapMs: 130, jitter: 0.15, seed: 1 };
 const TEXT =
   'the quick brown fox jumps over the lazy dog while my rent is due on monday so pay it now ';
-
-async function tabStatus(popup: Page, page: Page): Promise<TabStatus> {
-  const url = page.url();
-  return popup.evaluate(async (u) => {
-    const tab = (await chrome.tabs.query({})).find((t) => t.url === u)!;
-    return chrome.runtime.sendMessage({ type: 'tab-status', tabId: tab.id });
-  }, url) as Promise<TabStatus>;
-}
-
-/** Closes the offscreen document (the model worker goes with it), then stops the service worker. */
-async function stopBoth(ext: LoadedExtension, page: Page): Promise<void> {
-  const worker =
-    ext.context.serviceWorkers()[0] ?? (await ext.context.waitForEvent('serviceworker'));
-  await worker.evaluate(async () => {
-    if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument();
-  });
-  const cdp = await ext.context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
 
 test('stopping the service worker and the offscreen document mid-enrolment loses no enrolment data; capture and scoring resume', async ({
   ext,
@@ -58,7 +36,7 @@ test('stopping the service worker and the offscreen document mid-enrolment loses
   const windowsBefore = Object.values(before.windowsBySubject)[0]!;
   expect(windowsBefore).toBeGreaterThanOrEqual(5);
   const progressBefore = (await tabStatus(popup, page)).model!.progress;
-  await stopBoth(ext, page);
+  await stopBackground(ext, page);
 
   // Stored windows survive; enrolment continues from where it was, without reloading the page.
   expect((await storeSnapshot(popup)).windowsBySubject).toEqual(before.windowsBySubject);
@@ -75,7 +53,7 @@ test('stopping the service worker and the offscreen document mid-enrolment loses
   expect(trained.model!.modalities.keystroke.enrolWindows).toBeGreaterThanOrEqual(10);
 
   // Stopped again while scoring: the next statements still carry scores, the chain continues.
-  await stopBoth(ext, page);
+  await stopBackground(ext, page);
   const from = recorder.requests.length;
   await page.click('#memo');
   await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 40 });

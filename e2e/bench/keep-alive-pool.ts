@@ -15,6 +15,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import { performance } from 'node:perf_hooks';
 
 /** A response: status and body text (bodies are small JSON here). */
 export interface RawAnswer {
@@ -84,6 +85,15 @@ export function parseResponse(
   }
 }
 
+/**
+ * A connection idle this long (ms) is not reused but reopened. Node's HTTP server closes an idle
+ * keep-alive connection after 5 s (`keepAliveTimeout`): a request written just as it closes is
+ * lost (ECONNRESET, or the connection closes under it), the race every keep-alive client must
+ * avoid by expiring connections before the server does (as nginx's `keepalive_timeout` below
+ * the upstream's). At a low rate over many connections (the soak), some sit idle that long.
+ */
+export const MAX_IDLE_MS = 4000;
+
 /** One connection: at most one request in flight; reconnects after an error or a close. */
 class Connection {
   #socket: Socket | undefined;
@@ -94,6 +104,7 @@ class Connection {
   #reused = false;
   /** Bytes of the current answer have arrived. */
   #answering = false;
+  #idleSince = 0;
 
   constructor(readonly pool: KeepAlivePool) {}
 
@@ -104,6 +115,7 @@ class Connection {
   send(pending: Pending): void {
     this.#current = pending;
     this.#answering = false;
+    if (this.#socket && performance.now() - this.#idleSince > MAX_IDLE_MS) this.close();
     const socket = this.#socket ?? this.#connect();
     this.#timer = setTimeout(() => this.#fail(new Error('timeout')), this.pool.timeoutMs);
     socket.write(pending.request);
@@ -185,6 +197,7 @@ class Connection {
     clearTimeout(this.#timer);
     const { done } = this.#current!;
     this.#current = undefined;
+    this.#idleSince = performance.now();
     done(error, answer);
     this.pool.release(this);
   }

@@ -107,12 +107,12 @@ async function expectStatus(answer: Promise<Answer>, status: number, what: strin
   return JSON.parse(a.body) as Record<string, string>;
 }
 
-async function setupDevice(i: number): Promise<Device> {
+async function setupDevice(i: number, subjectPrefix: string): Promise<Device> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const { x, y } = publicKey.export({ format: 'jwk' });
   const jwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! };
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
-  const subject = `bench-user-${i}`;
+  const subject = `${subjectPrefix}${i}`;
   const iat = () => Math.floor(Date.now() / 1000);
   const jti = () => randomBytes(16).toString('base64url');
 
@@ -171,7 +171,7 @@ async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> 
   const worker = async () => {
     while (next < m.sessions) {
       const i = next++;
-      devices[i] = await setupDevice(i);
+      devices[i] = await setupDevice(i, m.subjectPrefix ?? 'bench-user-');
       done += 1;
       const now = performance.now();
       if (now - lastReport > 2000) {
@@ -191,15 +191,20 @@ async function setup(m: Extract<ToGenerator, { type: 'setup' }>): Promise<void> 
 }
 
 /** Signs the next `count` attestations, round-robin over the sessions, chained per session. */
-function presign(count: number, rate: number): { bodies: Buffer[]; owners: Device[] } {
+function presign(
+  count: number,
+  rate: number,
+): { bodies: Buffer[]; owners: Device[]; seqs: Uint32Array } {
   const started = performance.now();
   const baseS = Date.now() / 1000;
   const bodies = new Array<Buffer>(count);
   const owners = new Array<Device>(count);
+  const seqs = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     const d = devices[cursor++ % devices.length]!;
     owners[i] = d;
     d.seq += 1;
+    seqs[i] = d.seq;
     const jws = compactJws(d.key, d.attHeader, {
       sid: d.sid,
       seq: d.seq,
@@ -217,7 +222,7 @@ function presign(count: number, rate: number): { bodies: Buffer[]; owners: Devic
     if (i % 20_000 === 19_999) send({ type: 'progress', phase: 'sign', done: i + 1, total: count });
   }
   send({ type: 'presigned', attestations: count, ms: Math.round(performance.now() - started) });
-  return { bodies, owners };
+  return { bodies, owners, seqs };
 }
 
 /** Linear interpolation between order statistics of an ascending array. */
@@ -245,7 +250,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   const warmup = Math.round(m.rate * m.warmupSeconds);
   const measured = Math.round(m.rate * m.seconds);
   const total = warmup + measured;
-  const { bodies, owners } = presign(total, m.rate);
+  const { bodies, owners, seqs } = presign(total, m.rate);
   const host = target.hostname;
   const port = Number(target.port);
   const requests = bodies.map((body) => jsonPost(host, port, '/v1/attestations', body));
@@ -258,7 +263,6 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     target.protocol === 'https:' ? { ca: ca ?? '' } : undefined,
   );
   const acknowledged: { sid: string; seq: number }[] = [];
-  const seqs = m.recordAcks ? bodySeqs(owners, total) : undefined;
 
   const latency = new Float64Array(measured).fill(NaN);
   const slip = new Float64Array(total);
@@ -301,7 +305,7 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
             : ((err as NodeJS.ErrnoException).code ?? 'request error'),
         );
       else if (answer!.status === 202) {
-        if (seqs) acknowledged.push({ sid: owners[i]!.sid, seq: seqs[i]! });
+        if (m.recordAcks) acknowledged.push({ sid: owners[i]!.sid, seq: seqs[i]! });
         if (i >= warmup) {
           accepted += 1;
           latency[i - warmup] = at - scheduled;
@@ -354,6 +358,15 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
   pool.close();
 
   const ok = latency.filter((v) => !Number.isNaN(v)).sort();
+  let p99PerSliceMs: number[] | undefined;
+  if (m.sliceSeconds !== undefined) {
+    const perSlice = Math.max(1, Math.round(m.rate * m.sliceSeconds));
+    p99PerSliceMs = [];
+    for (let from = 0; from < measured; from += perSlice) {
+      const slice = latency.slice(from, from + perSlice).filter((v) => !Number.isNaN(v));
+      p99PerSliceMs.push(r3(fromSorted(slice.sort(), 0.99)));
+    }
+  }
   const measuredSlip = slip.slice(0, sent).sort();
   const ns = (v: number) => r3(v / 1e6);
   const mean = ok.length === 0 ? NaN : ok.reduce((a, b) => a + b, 0) / ok.length;
@@ -392,23 +405,8 @@ async function step(m: Extract<ToGenerator, { type: 'step' }>): Promise<Generato
     liveSessions: devices.length,
     resent: pool.resent,
     ...(m.recordAcks ? { acknowledged } : {}),
+    ...(p99PerSliceMs && { p99PerSliceMs }),
   };
-}
-
-/**
- * The `seq` of each presigned attestation: owners take turns, so the i-th of a device is its
- * seq after the step minus the ones it still has to send (computed back from the end).
- */
-function bodySeqs(owners: Device[], total: number): Uint32Array {
-  const seqs = new Uint32Array(total);
-  const next = new Map<Device, number>();
-  for (let i = total - 1; i >= 0; i--) {
-    const d = owners[i]!;
-    const seq = next.get(d) ?? d.seq;
-    seqs[i] = seq;
-    next.set(d, seq - 1);
-  }
-  return seqs;
 }
 
 process.on('message', (m: ToGenerator) => {

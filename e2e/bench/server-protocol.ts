@@ -19,6 +19,8 @@ export type ToGenerator =
       connections: number;
       /** With an `https:` URL: the PEM certificate (or CA) to trust, and nothing else. */
       ca?: string;
+      /** Subjects are `<prefix><i>` (default `bench-user-`): a second setup needs new ones. */
+      subjectPrefix?: string;
     }
   | {
       type: 'step';
@@ -34,6 +36,8 @@ export type ToGenerator =
       timeoutMs: number;
       /** Report every attestation answered 202 (`acknowledged`), warm-up included. */
       recordAcks?: boolean;
+      /** Answer the p99 of each slice of this many seconds of the measured part (the soak). */
+      sliceSeconds?: number;
     }
   | {
       /** Send the next steps to another server (the reference handler) with the same devices. */
@@ -94,4 +98,9 @@ export interface GeneratorStep {
   resent?: number;
   /** With `recordAcks`: the attestations answered 202, as session id and sequence number. */
   acknowledged?: { sid: string; seq: number }[];
+  /**
+   * With `sliceSeconds`: p99 latency (ms, accepted only) of each slice of the measured part by
+   * scheduled send time; NaN for a slice with no accepted attestation.
+   */
+  p99PerSliceMs?: number[];
 }

@@ -195,7 +195,8 @@ export function measureRawVerify(seconds = 1): { perSecond: number; runs: number
   return { perSecond: Math.round(median(runs)), runs };
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port (used by the proof suite too). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
@@ -203,10 +204,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends one RESP command (inline form) and returns the first reply line. */
-function redisCommand(port: number, command: string): Promise<string> {
+export function redisCommand(port: number, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
@@ -223,24 +224,33 @@ function redisCommand(port: number, command: string): Promise<string> {
   });
 }
 
-/** Stops a child: SIGTERM, then SIGKILL after `graceMs`. */
-async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+/** Stops a child: `signal` (SIGTERM), then SIGKILL after `graceMs`. */
+async function stopChild(
+  child: ChildProcess,
+  graceMs = 10_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
 
-interface Redis {
+/** A redis-server started by {@link startRedis}. */
+export interface Redis {
   port: number;
   pid: number;
   stop(): Promise<void>;
 }
 
-async function startRedis(dir: string): Promise<Redis> {
-  const port = await freePort();
+/**
+ * Starts redis-server with its data (AOF, fsync always) in `dir`, on `port` (default a free
+ * one): the proof suite restarts one on the same port and data.
+ */
+export async function startRedis(dir: string, port?: number): Promise<Redis> {
+  port ??= await freePort();
   const logFd = openSync(join(dir, 'redis.log'), 'a');
   // AOF with fsync every second: Redis's usual durable setting. No RDB snapshots.
   const child = spawn(
@@ -278,14 +288,21 @@ async function startRedis(dir: string): Promise<Redis> {
   return { port, pid: child.pid!, stop: () => stopChild(child) };
 }
 
-interface Server {
+/** A server process started by {@link startServer}. */
+export interface Server {
   url: string;
   pid: number;
   logFile: string;
   stop(): Promise<void>;
+  /** SIGKILL (kill -9), then waits for the exit. */
+  kill(): Promise<void>;
 }
 
-async function startServer(
+/**
+ * Starts `server/src/main.ts` (production mode, rate limits off, its database `dir/tacit.db`
+ * unless `env` says otherwise) and resolves once `/healthz` answers.
+ */
+export async function startServer(
   dir: string,
   env: Record<string, string>,
   profileDir?: string,
@@ -332,7 +349,13 @@ async function startServer(
     if (Date.now() > deadline) throw new Error(`server did not start (log: ${logFile})`);
     await sleep(200);
   }
-  return { url, pid: child.pid!, logFile, stop: () => stopChild(child) };
+  return {
+    url,
+    pid: child.pid!,
+    logFile,
+    stop: () => stopChild(child),
+    kill: () => stopChild(child, 0, 'SIGKILL'),
+  };
 }
 
 /** CPU seconds of a process's main thread, from /proc (Linux). */
@@ -685,7 +708,13 @@ async function startReference(dir: string): Promise<Server> {
     if (Date.now() > deadline) throw new Error(`reference did not start (log: ${logFile})`);
     await sleep(200);
   }
-  return { url, pid: child.pid!, logFile, stop: () => stopChild(child) };
+  return {
+    url,
+    pid: child.pid!,
+    logFile,
+    stop: () => stopChild(child),
+    kill: () => stopChild(child, 0, 'SIGKILL'),
+  };
 }
 
 async function runStore(

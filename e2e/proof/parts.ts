@@ -2,7 +2,9 @@
 import { deploymentPart } from './deployment';
 import { forgeryPart } from './forgery';
 import { fuzzPart } from './fuzz';
+import { runExtensionFault, runServerFaults } from './faults';
 import type { ProofReport } from './report';
+import { runSoak, soakSize } from './soak';
 
 export interface ProofParams {
   /** 'ci': the small run inside `npm test`; 'full': the figures of record. */
@@ -18,6 +20,15 @@ export type ProofPart = (params: ProofParams, report: ProofReport) => Promise<vo
 export const PARTS: Record<string, ProofPart> = {
   forgery: forgeryPart,
   fuzz: fuzzPart,
+  // CI: the server-side faults, small; full: larger, Redis also paused, and the extension's.
+  faults: async (p, r) => {
+    r.faults = await runServerFaults(p.size);
+    if (p.size === 'full') r.faults.push(await runExtensionFault());
+  },
+  // CI: 100 sessions for 15 s (5 s slices); full: 1,000 sessions, 10 minutes unless told.
+  soak: async (p, r) => {
+    r.soak = await runSoak(soakSize(p.size, p.soakMinutes));
+  },
   deployment: deploymentPart,
 };
 

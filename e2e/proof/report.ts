@@ -54,6 +54,12 @@ export interface SoakReport {
   rssEndMb: number;
   /** p99 latency of each minute (the last one may be partial), ms. */
   p99PerMinuteMs: number[];
+  /** Length of the slices of `p99PerMinuteMs`, s: 60, or 5 in the CI-sized run. */
+  sliceSeconds?: number;
+  /** Server RSS sampled at the end of each slice, MB. */
+  rssPerSliceMb?: number[];
+  /** The errors by `ERR_*` code, HTTP status or transport error (`timeout`, `unanswered`). */
+  errorsByKind?: Record<string, number>;
 }
 
 export interface DeploymentReport {
@@ -129,7 +135,7 @@ export function printProof(r: ProofReport): void {
     const s = r.soak;
     const p99 = s.p99PerMinuteMs;
     printTable(
-      'Soak',
+      `Soak (p99 per ${s.sliceSeconds ?? 60} s slice)`,
       [
         'sessions',
         'seconds',

@@ -2,6 +2,7 @@ import { chromium, type BrowserContext, type Page, type Worker } from '@playwrig
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TabStatus } from '../../src/shared/protocol';
 import { ROOT } from './server';
 
 export const EXTENSION_DIR = join(ROOT, 'dist/chrome');
@@ -133,6 +134,31 @@ export async function extensionPage(ext: LoadedExtension): Promise<Page> {
   const page = await ext.context.newPage();
   await page.goto(`chrome-extension://${ext.extensionId}/src/popup/popup.html`);
   return page;
+}
+
+/** The service worker's status of the tab showing `page`, asked from an extension page. */
+export async function tabStatus(popup: Page, page: Page): Promise<TabStatus> {
+  const url = page.url();
+  return popup.evaluate(async (u) => {
+    const tab = (await chrome.tabs.query({})).find((t) => t.url === u)!;
+    return chrome.runtime.sendMessage({ type: 'tab-status', tabId: tab.id });
+  }, url) as Promise<TabStatus>;
+}
+
+/**
+ * Closes the offscreen document (the model worker goes with it), then stops the service worker
+ * (CDP `ServiceWorker.stopAllWorkers`), as Chrome does to an idle extension.
+ */
+export async function stopBackground(ext: LoadedExtension, page: Page): Promise<void> {
+  const worker =
+    ext.context.serviceWorkers()[0] ?? (await ext.context.waitForEvent('serviceworker'));
+  await worker.evaluate(async () => {
+    if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument();
+  });
+  const cdp = await ext.context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
 }
 
 /** A seeded PRNG so each run types with the same rhythm. */

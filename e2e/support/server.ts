@@ -18,6 +18,8 @@ export interface RunningServer {
   bankUrl: string;
   /** The demo bank's own store (its logins). */
   bankDbPath: string;
+  /** What the verifier and the demo bank wrote to stdout and stderr so far. */
+  logs(): { server: string; bank: string };
   stop(): Promise<void>;
 }
 
@@ -146,7 +148,8 @@ export async function startServer(
     await stop();
     throw err;
   }
-  return { url, port, dbPath, bankKey, bankUrl, bankPort, bankDbPath, stop };
+  const logs = () => ({ server: verifier.output(), bank: bank.output() });
+  return { url, port, dbPath, bankKey, bankUrl, bankPort, bankDbPath, logs, stop };
 }
 
 export interface RecordedRequest {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -259,13 +260,54 @@ describe('public endpoints', () => {
 describe('error boundary', () => {
   it('an unexpected failure is logged and answered with a bare 500 ERR_INTERNAL', async () => {
     const { sid } = await boundSession(h);
-    // Break the store under the service: the next read throws a non-Tacit error.
-    await h.store.close();
+    // A bug under the service: the next read throws an error that is no store failure.
+    h.store.getSession = () => Promise.reject(new TypeError('x is not a function'));
     const res = await h.call('POST', `/v1/sessions/${sid}/token`, { key: KEYS.bankA });
     expect(res.status).toBe(500);
     expect(res.json).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
     const logged = h.logger.records.find((r) => r.event === 'unhandled_error');
     expect(logged?.level).toBe('error');
+  });
+
+  it('the store unreachable: 503 ERR_STORE_UNAVAILABLE with Retry-After, no token, nothing stored', async () => {
+    const { device, sid } = await boundSession(h);
+    const before = await h.store.getSession(sid);
+    // What ioredis rejects a command with while Redis is down (the offline queue is off).
+    const down = () =>
+      Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    const real = { getSession: h.store.getSession, findDevicesByKey: h.store.findDevicesByKey };
+    h.store.getSession = down;
+    h.store.findDevicesByKey = down;
+    const token = await h.call('POST', `/v1/sessions/${sid}/token`, { key: KEYS.bankA });
+    expect(token.status).toBe(503);
+    expect(token.headers.get('retry-after')).toBe('1');
+    expect(token.json).toEqual({
+      error: { code: 'ERR_STORE_UNAVAILABLE', message: 'state store unavailable, try again later' },
+    });
+    const jws = await device.attestation({ sid, seq: 1 });
+    const att = await h.call('POST', '/v1/attestations', { json: { attestation: jws } });
+    expect(att.status).toBe(503);
+    expect(att.json.error.code).toBe('ERR_STORE_UNAVAILABLE');
+    Object.assign(h.store, real);
+    expect((await h.store.getSession(sid))?.lastSeq).toBe(before?.lastSeq);
+    const logged = h.logger.records.filter((r) => r.event === 'store_unavailable');
+    expect(logged.map((r) => [r.level, r.code])).toContainEqual(['warn', 'ERR_STORE_UNAVAILABLE']);
+    expect(h.logger.records.some((r) => r.event === 'unhandled_error')).toBe(false);
+    // Back: the same attestation is accepted.
+    expect((await h.call('POST', '/v1/attestations', { json: { attestation: jws } })).status).toBe(
+      202,
+    );
+  });
+
+  it('the disk full: 503 ERR_STORAGE_FULL with Retry-After', async () => {
+    const { sid } = await boundSession(h);
+    // better-sqlite3's error for SQLITE_FULL, as the writer thread sends it back.
+    h.store.getSession = () =>
+      Promise.reject(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'));
+    const res = await h.call('POST', `/v1/sessions/${sid}/token`, { key: KEYS.bankA });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.json.error.code).toBe('ERR_STORAGE_FULL');
   });
 
   it('the access log names the route pattern, never ids, tokens or bodies', async () => {

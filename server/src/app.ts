@@ -24,10 +24,13 @@ import {
   NotFound,
   PayloadTooLarge,
   RateLimited,
+  StorageFull,
+  StoreUnavailable,
   TacitError,
   Unauthorized,
   errorBody,
 } from './errors';
+import { storeFailure } from './store/failure';
 import { setResponseHeader } from './http/middleware/headers';
 import type { ServerKeys } from './crypto/keys';
 import { errorFields, type Logger } from './observability/log';
@@ -303,6 +306,16 @@ export function createApp(deps: AppDeps): TacitApp {
       if (known instanceof RateLimited) c.header('Retry-After', String(known.retryAfterS));
       if (known instanceof DpopError) c.header('WWW-Authenticate', DPOP_CHALLENGE);
       return c.json(errorBody(known), known.status);
+    }
+    // The store down or full: fail closed with a retry-later answer (nothing was decided;
+    // replay state could not be checked), logged as a warning with its cause, not a stack.
+    const store =
+      err instanceof StoreUnavailable || err instanceof StorageFull ? err : storeFailure(err);
+    if (store) {
+      logger.warn('store_unavailable', errorFields(store));
+      c.set('error', errorFields(store));
+      c.header('Retry-After', String(store.retryAfterS));
+      return c.json(errorBody(store), store.status);
     }
     logger.error('unhandled_error', { ...errorFields(err), stack: err.stack });
     c.set('error', { code: 'ERR_INTERNAL' });

@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'ERR_KEY_IN_USE'
   | 'ERR_UNKNOWN_STREAM'
   | 'ERR_STREAM_LIMIT'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_STORAGE_FULL'
   | 'ERR_INTERNAL';
 
 /** Options every error accepts; `cause` is logged, never sent. */
@@ -335,6 +337,39 @@ export class StreamLimit extends TacitError {
   readonly status = 409;
   constructor(options?: TacitErrorOptions) {
     super('too many streams', options);
+  }
+}
+
+/**
+ * The store cannot be reached or did not answer in time (Redis stopped, restarting or hung; a
+ * SQLite I/O error). Nothing was decided: the server cannot check replay state, so it fails
+ * closed. The request's outcome is unknown (a write Redis receives after its answer timed out
+ * may still apply): a retry answers as usual, or `ERR_REPLAY` if the first attempt went through.
+ * 503 with `Retry-After`.
+ */
+export class StoreUnavailable extends TacitError {
+  readonly code = 'ERR_STORE_UNAVAILABLE';
+  readonly status = 503;
+  /** Whole seconds the client should wait (the `Retry-After` header). */
+  readonly retryAfterS = 1;
+  constructor(options?: TacitErrorOptions) {
+    super('state store unavailable, try again later', options);
+  }
+}
+
+/**
+ * The store refused a write for lack of space (SQLite `SQLITE_FULL`, Redis `OOM` or `MISCONF`).
+ * The write was rolled back; nothing acknowledged before is lost. 503 with `Retry-After`, like
+ * {@link StoreUnavailable}: the same retry-later answer every HTTP client and proxy understands
+ * (507 is WebDAV's), with its own code so operators can alert on it.
+ */
+export class StorageFull extends TacitError {
+  readonly code = 'ERR_STORAGE_FULL';
+  readonly status = 503;
+  /** Whole seconds the client should wait (the `Retry-After` header). */
+  readonly retryAfterS = 5;
+  constructor(options?: TacitErrorOptions) {
+    super('storage full, try again later', options);
   }
 }
 

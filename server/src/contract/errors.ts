@@ -38,8 +38,20 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   ERR_KEY_IN_USE: 409,
   ERR_UNKNOWN_STREAM: 404,
   ERR_STREAM_LIMIT: 409,
+  ERR_STORE_UNAVAILABLE: 503,
+  ERR_STORAGE_FULL: 503,
   ERR_INTERNAL: 500,
 });
 
 /** The codes, in table order. */
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+/**
+ * Codes every `/v1/` operation can answer besides its own list: the store unreachable or full
+ * (503 with `Retry-After`; every `/v1/` operation reads or writes the store). The probes,
+ * metrics, JWKS and OpenAPI answer from memory or say 503 in their own body (`/readyz`).
+ */
+export const STORE_ERRORS: readonly ErrorCode[] = ['ERR_STORE_UNAVAILABLE', 'ERR_STORAGE_FULL'];
+
+/** Whether an operation's path reaches the store (it can answer {@link STORE_ERRORS}). */
+export const reachesStore = (path: string): boolean => path.startsWith('/v1/');

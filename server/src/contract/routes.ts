@@ -97,7 +97,7 @@ export interface Route {
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /**
    * The `ERR_*` codes the operation can answer, besides `ERR_INTERNAL` (any route) and
-   * `ERR_RATE_LIMITED` (rate-limited routes).
+   * `ERR_RATE_LIMITED` (rate-limited routes), `ERR_STORE_UNAVAILABLE` and `ERR_STORAGE_FULL` (`/v1/` routes).
    */
   readonly errors: readonly ErrorCode[];
   readonly cors: CorsClass;

@@ -115,6 +115,7 @@ describe('GET /openapi.json', () => {
       // Answers: the table's statuses with their media types and schemas, then the errors.
       const codes = [...route.errors, 'ERR_INTERNAL' as const];
       if (route.rateLimit !== 'none') codes.push('ERR_RATE_LIMITED');
+      if (route.path.startsWith('/v1/')) codes.push('ERR_STORE_UNAVAILABLE', 'ERR_STORAGE_FULL');
       const errorStatuses = new Set(codes.map((c) => String(ERROR_STATUS[c])));
       expect(Object.keys(o.responses).sort(), at).toEqual(
         [...new Set([...Object.keys(route.responses), ...errorStatuses])].sort(),

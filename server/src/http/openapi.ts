@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from 'zod';
-import { ERROR_STATUS } from '../contract/errors';
+import { ERROR_STATUS, STORE_ERRORS, reachesStore } from '../contract/errors';
 import {
   NDJSON_TYPE,
   ROUTE_LIST,
@@ -86,6 +86,7 @@ function convert(routes: readonly Route[]): { components: Json; schema: (s: z.Zo
 function errorResponses(route: Route): Json {
   const codes: ErrorCode[] = [...route.errors];
   if (route.rateLimit !== 'none') codes.push('ERR_RATE_LIMITED');
+  if (reachesStore(route.path)) codes.push(...STORE_ERRORS);
   codes.push('ERR_INTERNAL');
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
@@ -96,7 +97,7 @@ function errorResponses(route: Route): Json {
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: list.join(', '),
-      ...(status === 429
+      ...(status === 429 || status === 503
         ? {
             headers: {
               'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'seconds' },

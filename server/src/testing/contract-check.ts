@@ -8,7 +8,7 @@
  *   parses with its schema (each line for NDJSON; empty when nothing is declared);
  * - any other status: the answer is the `Error` schema, its code has that status in the error
  *   table, and the operation lists the code (`ERR_INTERNAL` always, `ERR_RATE_LIMITED` when
- *   the route is rate limited).
+ *   the route is rate limited, the store codes on `/v1/` routes).
  *
  * Requests that match no operation (the demo bank, preflights, unknown paths) are not checked
  * here. Used by the harness on every call (see `createHarness`), so every test of the server
@@ -17,7 +17,7 @@
  * @module
  */
 import type { z } from 'zod';
-import { ERROR_STATUS } from '../contract/errors';
+import { ERROR_STATUS, STORE_ERRORS, reachesStore } from '../contract/errors';
 import {
   FORM_TYPE,
   JSON_TYPE,
@@ -134,6 +134,7 @@ function errorViolations(ex: Exchange, route: Route): string[] {
   const code = (parsed.value as { error: { code: ErrorCode } }).error.code;
   const allowed = new Set<ErrorCode>([...route.errors, 'ERR_INTERNAL']);
   if (route.rateLimit !== 'none') allowed.add('ERR_RATE_LIMITED');
+  if (reachesStore(route.path)) for (const code of STORE_ERRORS) allowed.add(code);
   const out: string[] = [];
   if (ERROR_STATUS[code] !== ex.status) out.push(`${code} answered with ${ex.status}`);
   if (!allowed.has(code)) out.push(`${code} is not listed for the operation`);
