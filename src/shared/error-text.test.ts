@@ -21,6 +21,9 @@ const NOT_FOR_USERS = new Set([
   'ERR_NOT_FOUND',
   'ERR_PAYLOAD_TOO_LARGE',
   'ERR_KEY_IN_USE',
+  // Shared Signals stream management: the bank's backend meets these, never the extension.
+  'ERR_UNKNOWN_STREAM',
+  'ERR_STREAM_LIMIT',
 ]);
 
 describe('describeError', () => {

@@ -41,6 +41,10 @@ const SENTENCES: Record<string, string> = {
   ERR_REPLAY: 'A statement was sent twice and refused. Nothing to do: the next one goes through.',
   ERR_DPOP_REPLAY: 'A request was sent twice and refused. Try again.',
   ERR_CHAIN: "The server lost track of this session's statements. Reload the bank page.",
+  ERR_STORE_UNAVAILABLE:
+    'The verification server is briefly unavailable. Tacit retries by itself; nothing is lost.',
+  ERR_STORAGE_FULL:
+    'The verification server cannot store anything right now. Tacit retries by itself.',
 };
 
 const FALLBACK = 'Something went wrong. Try again; if this stays, restart the browser.';
