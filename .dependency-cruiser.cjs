@@ -89,12 +89,15 @@ module.exports = {
     {
       name: 'aggregator-asks-verifier-over-http',
       comment:
-        'The aggregator shares the verifier\'s contract, HTTP plumbing and logging, but knows devices only by asking the verifier over HTTP: its shipped files never import the verifier\'s store, services, domain or app (its tests may run the verifier in-process).',
+        "The aggregator shares the verifier's contract, HTTP plumbing and logging, but knows devices only by asking the verifier over HTTP: its shipped files never import the verifier's store, services, domain or app (its tests may run the verifier in-process).",
       severity: 'error',
       from: { path: '^server/aggregator/', pathNot: [TEST] },
       to: {
         path: '^server/src/',
-        pathNot: ['^server/src/(contract|observability)/', '^server/src/http/(server\\.ts$|middleware/)'],
+        pathNot: [
+          '^server/src/(contract|observability)/',
+          '^server/src/http/(server\\.ts$|middleware/)',
+        ],
       },
     },
     {

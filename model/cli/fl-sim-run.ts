@@ -37,7 +37,7 @@ import { FEDERATED_DEFAULTS } from '../federated/config';
 import { localUpdate, type LocalUpdateConfig } from '../federated/local-update';
 import { clipDelta, l2Norm, privatiseDelta } from '../federated/privatise';
 import { computePublicCentres } from '../federated/public-centres';
-import { AGGREGATION_METHODS, aggregationByName } from '../federated/robust-aggregate';
+import { AGGREGATION_METHODS } from '../federated/robust-aggregate';
 import { signUpdate, verifyModelVersion, type DeviceSigningKey } from '../federated/signed';
 import { DEFAULT_CHUNK_SIZE, quantise, serialiseUpdate } from '../federated/update-format';
 import { createRng, type Rng } from '../random';
@@ -151,7 +151,9 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
     throw new TypeError(`--attack must be ${ATTACKS.join(' or ')}`);
   }
   const aggregate = values.aggregate ?? FEDERATED_DEFAULTS.aggregation.method;
-  aggregationByName(aggregate);
+  if (!(AGGREGATION_METHODS as readonly string[]).includes(aggregate)) {
+    throw new TypeError(`--aggregate must be one of ${AGGREGATION_METHODS.join(', ')}`);
+  }
   const backend = values.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new TypeError('--backend must be wasm or cpu');
   const args: FlSimArgs = {
@@ -317,11 +319,15 @@ async function startProcess(
   };
 }
 
+/** A JSON answer of our own servers (the schemas are theirs; what is used is checked by use). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type WireJson = any;
+
 async function http(
   method: string,
   url: string,
   o: { key?: string; body?: unknown; expect?: number } = {},
-): Promise<{ status: number; json: any; bytes: number }> {
+): Promise<{ status: number; json: WireJson; bytes: number }> {
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
   const send = () =>
     fetch(url, {
@@ -575,96 +581,13 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
   const started = performance.now();
   const log = options.log ?? (() => undefined);
   const f = FEDERATED_DEFAULTS;
-  // Clients: the first N users of --data. Held-out users: after them (or --eval-data's), never
-  // one that trained the shipped calibration, and never a client (checked by their data).
-  const clientsRaw = loadAalto(args.data, { limit: args.clients });
-  if (clientsRaw.length < args.clients)
-    throw new RangeError(`--data holds only ${clientsRaw.length} users`);
-  const clientPrints = new Set(clientsRaw.map((u) => userFingerprint(u.sequences[0] ?? [])));
-  const calibration = loadCalibration();
-  const evalDir = args.evalData ?? args.data;
-  const pool = loadAalto(evalDir, {
-    offset: evalDir === args.data ? args.clients : 0,
-    limit: args.evalUsers * 2 + 20,
-  });
-  const trainedCalibration = new Set(calibration.modalities.keystroke?.trainingFingerprints ?? []);
-  const evalUsers = refuseCalibrationUsers(
-    pool.filter((u) => !trainedCalibration.has(userFingerprint(u.sequences[0] ?? []))),
-    calibration,
-    'keystroke',
-    (u) => userFingerprint(u.sequences[0] ?? []),
-  )
-    .filter((u) => u.sequences.length >= 10)
-    .slice(0, args.evalUsers);
-  if (evalUsers.some((u) => clientPrints.has(userFingerprint(u.sequences[0] ?? [])))) {
-    throw new RangeError('an evaluation user is also a client');
-  }
-  if (evalUsers.length < 2) throw new RangeError('fewer than 2 usable evaluation users');
-  log(`${clientsRaw.length} clients, ${evalUsers.length} held-out users (${evalDir})`);
-
-  const evaluate: Evaluate = async (encoder) => {
-    const report = await productAalto(
-      evalUsers,
-      {
-        task: 'keystroke-aalto',
-        encoder,
-        calibration,
-        ...(options.detector ? { detector: options.detector } : {}),
-      },
-      evalUsers.length,
-    );
-    return {
-      eer: report.eer,
-      perUserEer: report.perUserEer.mean,
-      embeddingEer: report.ablations?.['embedding']?.perUserEer.mean ?? Number.NaN,
-    };
-  };
-
-  const shippedEncoderValue = encoderFromJSON(readFileSync(SHIPPED_KEYSTROKE, 'utf8'));
-  const shipped = await evaluate(shippedEncoderValue);
-  log(
-    `shipped encoder: EER ${pct(shipped.eer)}, embedding per-user EER ${pct(shipped.embeddingEer)}`,
-  );
-
-  const t0 = performance.now();
-  const training = loadTrainingData({
-    task: 'keystroke-aalto',
-    data: args.data,
-    users: args.clients,
-    offset: 0,
-  });
-  const { encoder: centralEncoder } = await trainEncoder(
-    'keystroke',
-    training.users,
-    {
-      ...training.config,
-      ...(args.centralEpochs ? { epochs: args.centralEpochs } : {}),
-      seed: args.seed,
-      ...options.central,
-    },
-    {
-      dataset: training.dataset,
-      licence: training.licence,
-      task: 'keystroke-aalto',
-      notes: 'fl:sim central line',
-    },
-  );
-  const centralSeconds = (performance.now() - t0) / 1000;
-  const central = await evaluate(centralEncoder);
-  log(
-    `central encoder (${args.clients} users, ${centralSeconds.toFixed(0)} s): EER ${pct(central.eer)}, embedding per-user EER ${pct(central.embeddingEer)}`,
-  );
-
-  const publicUsers =
-    options.publicUsers ??
-    loadTrainingData({ task: 'keystroke-pohmm', data: args.publicData }).users;
-
   const tmp = mkdtempSync(join(tmpdir(), 'tacit-fl-sim-'));
   const bankKey = `sim-bank-${crypto.randomUUID()}`;
   const aggregatorKey = `sim-aggregator-${crypto.randomUUID()}`;
   const verifierPort = await freePort();
   const verifierUrl = `http://127.0.0.1:${verifierPort}`;
-  const verifier = await startProcess(
+  // Started first: its process compiles and starts on the other core meanwhile.
+  const verifierStarting = startProcess(
     'server/src/main.ts',
     {
       TACIT_HOST: '127.0.0.1',
@@ -679,7 +602,95 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
     verifierUrl,
   );
   const runs: RunReport[] = [];
+  let verifier: Proc | undefined;
   try {
+    // Clients: the first N users of --data. Held-out users: after them (or --eval-data's), never
+    // one that trained the shipped calibration, and never a client (checked by their data).
+    const clientsRaw = loadAalto(args.data, { limit: args.clients });
+    if (clientsRaw.length < args.clients)
+      throw new RangeError(`--data holds only ${clientsRaw.length} users`);
+    const clientPrints = new Set(clientsRaw.map((u) => userFingerprint(u.sequences[0] ?? [])));
+    const calibration = loadCalibration();
+    const evalDir = args.evalData ?? args.data;
+    const pool = loadAalto(evalDir, {
+      offset: evalDir === args.data ? args.clients : 0,
+      limit: args.evalUsers * 2 + 20,
+    });
+    const trainedCalibration = new Set(
+      calibration.modalities.keystroke?.trainingFingerprints ?? [],
+    );
+    const evalUsers = refuseCalibrationUsers(
+      pool.filter((u) => !trainedCalibration.has(userFingerprint(u.sequences[0] ?? []))),
+      calibration,
+      'keystroke',
+      (u) => userFingerprint(u.sequences[0] ?? []),
+    )
+      .filter((u) => u.sequences.length >= 10)
+      .slice(0, args.evalUsers);
+    if (evalUsers.some((u) => clientPrints.has(userFingerprint(u.sequences[0] ?? [])))) {
+      throw new RangeError('an evaluation user is also a client');
+    }
+    if (evalUsers.length < 2) throw new RangeError('fewer than 2 usable evaluation users');
+    log(`${clientsRaw.length} clients, ${evalUsers.length} held-out users (${evalDir})`);
+
+    const evaluate: Evaluate = async (encoder) => {
+      const report = await productAalto(
+        evalUsers,
+        {
+          task: 'keystroke-aalto',
+          encoder,
+          calibration,
+          ...(options.detector ? { detector: options.detector } : {}),
+        },
+        evalUsers.length,
+      );
+      return {
+        eer: report.eer,
+        perUserEer: report.perUserEer.mean,
+        embeddingEer: report.ablations?.['embedding']?.perUserEer.mean ?? Number.NaN,
+      };
+    };
+
+    const shippedEncoderValue = encoderFromJSON(readFileSync(SHIPPED_KEYSTROKE, 'utf8'));
+    const shipped = await evaluate(shippedEncoderValue);
+    log(
+      `shipped encoder: EER ${pct(shipped.eer)}, embedding per-user EER ${pct(shipped.embeddingEer)}`,
+    );
+
+    const t0 = performance.now();
+    const training = loadTrainingData({
+      task: 'keystroke-aalto',
+      data: args.data,
+      users: args.clients,
+      offset: 0,
+    });
+    const { encoder: centralEncoder } = await trainEncoder(
+      'keystroke',
+      training.users,
+      {
+        ...training.config,
+        ...(args.centralEpochs ? { epochs: args.centralEpochs } : {}),
+        seed: args.seed,
+        ...options.central,
+      },
+      {
+        dataset: training.dataset,
+        licence: training.licence,
+        task: 'keystroke-aalto',
+        notes: 'fl:sim central line',
+      },
+    );
+    const centralSeconds = (performance.now() - t0) / 1000;
+    const central = await evaluate(centralEncoder);
+    log(
+      `central encoder (${args.clients} users, ${centralSeconds.toFixed(0)} s): EER ${pct(central.eer)}, embedding per-user EER ${pct(central.embeddingEer)}`,
+    );
+
+    const publicUsers =
+      options.publicUsers ??
+      loadTrainingData({ task: 'keystroke-pohmm', data: args.publicData }).users;
+
+    verifier = await verifierStarting;
     const clients: Client[] = [];
     for (const u of clientsRaw) {
       clients.push({
@@ -788,7 +799,7 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
       },
     };
   } finally {
-    await verifier.stop();
+    await (verifier ?? (await verifierStarting.catch(() => undefined)))?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
