@@ -86,7 +86,6 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
       localUpdate: { steps: 1, batchSize: 4 },
       detector: { epochs: 2 },
       publicUsers,
-      log: (line) => console.log(line),
     });
     expect(report.clients).toBe(4);
     expect(report.evalUsers).toBe(2);
