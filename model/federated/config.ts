@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { DEFAULT_LOCAL_UPDATE_CONFIG, type LocalUpdateConfig } from './local-update';
+// Types only: the aggregator reads this file and must not load TensorFlow.js with it.
+import type { LocalUpdateConfig } from './local-update';
 import type { RobustAggregation } from './robust-aggregate';
 
 /** Every setting of a federated run. */
@@ -32,7 +33,20 @@ export interface FederatedConfig {
 
 /** The defaults (values under tuning; docs/federated.md). */
 export const FEDERATED_DEFAULTS: FederatedConfig = Object.freeze({
-  localUpdate: DEFAULT_LOCAL_UPDATE_CONFIG,
+  // The local round of a federated run (checked by `resolveLocalUpdateConfig` in config.test.ts;
+  // the library defaults of `local-update.ts` are where these started).
+  localUpdate: Object.freeze({
+    objective: 'frozen-centres',
+    steps: 20,
+    batchSize: 32,
+    optimizer: 'adam',
+    learningRate: 0.001,
+    scale: 16,
+    margin: 0.1,
+    minLength: 10,
+    maxLength: 50,
+    inputNoise: 0.01,
+  }),
   clipNorm: 1,
   noiseMultiplier: 1,
   minDevices: 100,
