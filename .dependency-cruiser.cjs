@@ -79,6 +79,28 @@ module.exports = {
       to: { path: '^server/(?!sdk/|demo-bank/)' },
     },
     {
+      name: 'verifier-not-to-aggregator',
+      comment:
+        'The federated aggregator is its own process beside the verifier: no verifier file, tests included, references it, so the verifier still only ever receives attestations (docs/federated.md "Aggregator").',
+      severity: 'error',
+      from: { path: '^server/src/' },
+      to: { path: '^server/aggregator/' },
+    },
+    {
+      name: 'aggregator-asks-verifier-over-http',
+      comment:
+        "The aggregator shares the verifier's contract, HTTP plumbing and logging, but knows devices only by asking the verifier over HTTP: its shipped files never import the verifier's store, services, domain or app (its tests may run the verifier in-process).",
+      severity: 'error',
+      from: { path: '^server/aggregator/', pathNot: [TEST] },
+      to: {
+        path: '^server/src/',
+        pathNot: [
+          '^server/src/(contract|observability)/',
+          '^server/src/http/(server\\.ts$|middleware/)',
+        ],
+      },
+    },
+    {
       name: 'production-not-to-test-code',
       comment:
         'Shipped code never imports tests or test fixtures (command-line tools, benches and e2e may).',

@@ -16,7 +16,12 @@ export type ModelErrorCode =
   | 'ERR_PRIVACY_BUDGET'
   | 'ERR_ACCOUNTANT_FORMAT'
   | 'ERR_ACCOUNTANT_VERSION'
-  | FederatedUpdateErrorCode;
+  | FederatedUpdateErrorCode
+  | SignedModelErrorCode;
+
+/** Codes of a {@link SignedModelError}. */
+export type SignedModelErrorCode =
+  'ERR_MODEL_SIGNATURE' | 'ERR_MODEL_CLAIMS' | 'ERR_MODEL_DIGEST' | 'ERR_MODEL_DOWNGRADE';
 
 /** Codes of a {@link FederatedUpdateError}. */
 export type FederatedUpdateErrorCode =
@@ -117,6 +122,21 @@ export class AccountantStateError extends TacitModelError {
 export class FederatedUpdateError extends TacitModelError {
   /** @param code which failure; @param message fixed text. */
   constructor(code: FederatedUpdateErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * A published model version was refused before use (`model/federated/signed.ts`):
+ * `ERR_MODEL_SIGNATURE` (not a `tacit-model+jwt` signed by a pinned aggregator key: bad
+ * signature, unknown key, other algorithm or type), `ERR_MODEL_CLAIMS` (signed, but its claims are
+ * missing or malformed), `ERR_MODEL_DIGEST` (the encoder bytes are not the ones signed),
+ * `ERR_MODEL_DOWNGRADE` (a version older than the one the device already has). Nothing of it may
+ * be used.
+ */
+export class SignedModelError extends TacitModelError {
+  /** @param code which failure; @param message fixed text. */
+  constructor(code: SignedModelErrorCode, message: string) {
     super(code, message);
   }
 }

@@ -130,7 +130,7 @@ const apiKeyEntry = z.string().transform((entry, ctx): ApiKeyConfig => {
     ctx.addIssue({ code: 'custom', message: 'id must match [a-z0-9][a-z0-9._-]{0,63}' });
   }
   if (!(ROLES as readonly string[]).includes(role)) {
-    ctx.addIssue({ code: 'custom', message: `key "${id}": role must be bank, admin or auditor` });
+    ctx.addIssue({ code: 'custom', message: `key "${id}": role must be ${ROLES.join(', ')}` });
   }
   if (!SECRET.test(secret)) {
     ctx.addIssue({

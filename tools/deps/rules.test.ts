@@ -66,6 +66,8 @@ describe('dependency rules', () => {
         'verifier-not-to-demo-bank: server/src/app-part.ts -> server/demo-bank/bank.ts',
         'verifier-not-to-demo-bank: server/src/app.ts -> server/demo-bank/bank.ts',
         'demo-bank-through-sdk: server/demo-bank/app.ts -> server/src/contract.ts',
+        'verifier-not-to-aggregator: server/src/uses-aggregator.ts -> server/aggregator/app.ts',
+        'aggregator-asks-verifier-over-http: server/aggregator/app.ts -> server/src/store/store.ts',
       ].sort(),
     );
     expect(violations.every((v) => v.rule.severity === 'error')).toBe(true);

@@ -131,6 +131,11 @@ describe('the wire contract', () => {
       200,
       c.revokedAnswer,
     );
+    answers(
+      await h.call('GET', `/v1/admin/devices/${bob.jkt}`, { key: KEYS.aggregator }),
+      200,
+      c.deviceKeyAnswer,
+    );
     const metrics = await h.call('GET', '/metrics', { key: KEYS.admin });
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('tacit_http_requests_total');

@@ -22,11 +22,13 @@ import * as s from './schemas';
 /**
  * `bank`: opens sessions, issues codes, reads tokens and decisions. `admin`: operator actions
  * (and everything `auditor` may do). `auditor`: reads and verifies the audit trail.
+ * `aggregator`: the federated aggregator (`server/aggregator/`), which may only ask whether a
+ * device key is enrolled (`deviceKey`).
  */
-export type Role = 'bank' | 'admin' | 'auditor';
+export type Role = 'bank' | 'admin' | 'auditor' | 'aggregator';
 
 /** Every role, as accepted in `TACIT_API_KEYS`. */
-export const ROLES: readonly Role[] = ['bank', 'admin', 'auditor'];
+export const ROLES: readonly Role[] = ['bank', 'admin', 'auditor', 'aggregator'];
 
 /** The body member holding a device-signed statement. */
 export type StatementMember = 'enrollment' | 'binding' | 'attestation';
@@ -280,6 +282,23 @@ export const ROUTES = {
     security: apiKey('admin'),
     params: DEVICE_ID,
     responses: { 200: json(s.revokedAnswer, 'revoked') },
+    errors: ['ERR_BAD_REQUEST', ...AUTH, 'ERR_UNKNOWN_DEVICE'],
+    cors: 'none',
+    rateLimit: 'caller',
+  },
+  deviceKey: {
+    method: 'GET',
+    path: '/v1/admin/devices/:deviceId',
+    operationId: 'deviceKey',
+    summary: 'Aggregator: whether a device key is enrolled and not revoked, and its public key',
+    description:
+      'Role aggregator or admin. `active`: at least one enrollment of the key is not revoked. ' +
+      'Names no subject and no relying party: the aggregator learns only that the key is a ' +
+      "real, current device (docs/federated.md 'Aggregator').",
+    tags: ['admin'],
+    security: apiKey('aggregator', 'admin'),
+    params: DEVICE_ID,
+    responses: { 200: json(s.deviceKeyAnswer, 'the device key') },
     errors: ['ERR_BAD_REQUEST', ...AUTH, 'ERR_UNKNOWN_DEVICE'],
     cors: 'none',
     rateLimit: 'caller',

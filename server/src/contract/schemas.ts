@@ -206,6 +206,16 @@ export const enrollmentCodeAnswer = z.strictObject({ code: z.string(), expiresAt
 export const enrolledAnswer = z.strictObject({ deviceId: z.string(), subject: subjectSchema });
 export const devicesAnswer = z.strictObject({ devices: z.array(deviceSchema) });
 export const revokedAnswer = z.strictObject({ deviceId: z.string(), revoked: count });
+export const deviceKeyAnswer = z.strictObject({
+  deviceId: z.string(),
+  jwk: z.strictObject({
+    kty: z.literal('EC'),
+    crv: z.literal('P-256'),
+    x: z.string(),
+    y: z.string(),
+  }),
+  active: z.boolean(),
+});
 export const openedAnswer = z.strictObject({
   sessionId: z.string(),
   challenge: z.string(),

@@ -38,6 +38,24 @@ export class DeviceService {
     this.#audit = deps.audit;
   }
 
+  /**
+   * Whether the device key `deviceId` has an enrollment that is not revoked, and its public key
+   * (for the federated aggregator). Nothing about subjects or relying parties.
+   *
+   * @throws {UnknownDevice} when the key was never enrolled.
+   */
+  async deviceKey(deviceId: string): Promise<AnswerOf<'deviceKey', 200>> {
+    const records = await this.#store.findDevicesByKey(deviceId);
+    const first = records[0];
+    if (!first) throw new UnknownDevice();
+    const { kty, crv, x, y } = first.jwk;
+    return {
+      deviceId,
+      jwk: { kty, crv, x, y },
+      active: records.some((r) => r.revokedAt === null),
+    };
+  }
+
   /** The enrollments of `subject` at the calling relying party, revoked ones included. */
   async listDevices(rp: RelyingParty, subject: string): Promise<DeviceView[]> {
     const devices = await this.#store.listDevicesBySubject(rp.id, subject);

@@ -36,6 +36,7 @@ export const KEYS = {
   admin: 'admin-secret-0123456789abcdef',
   auditor: 'auditor-secret-0123456789abcdef',
   demo: 'demo-bank-secret-0123456789abcdef',
+  aggregator: 'aggregator-secret-0123456789abcdef',
 } as const;
 
 /** A parsed answer. */
@@ -134,6 +135,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       { id: 'ops', role: 'admin', secret: KEYS.admin },
       { id: 'siem', role: 'auditor', secret: KEYS.auditor },
       { id: 'demo-bank', role: 'bank', secret: KEYS.demo },
+      { id: 'fl-aggregator', role: 'aggregator', secret: KEYS.aggregator },
     ]),
   });
   const exchanges: Exchange[] = [];

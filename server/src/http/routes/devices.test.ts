@@ -275,6 +275,29 @@ describe('device listing and revocation', () => {
     expect((await h.store.counts()).revokedDevices).toBe(2);
   });
 
+  it('the aggregator learns whether a key is enrolled and active, its public key, nothing more', async () => {
+    const device = await enrollDevice(h, 'alice', KEYS.bankA);
+    const path = `/v1/admin/devices/${device.jkt}`;
+    const res = await h.call('GET', path, { key: KEYS.aggregator });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ deviceId: device.jkt, jwk: device.jwk, active: true });
+    expect(res.text).not.toContain('alice');
+    expect((await h.call('GET', path, { key: KEYS.admin })).status).toBe(200);
+    await rejects(() => h.call('GET', path, { key: KEYS.bankA }), 403, 'ERR_FORBIDDEN');
+    await rejects(() => h.call('GET', path), 401, 'ERR_UNAUTHORIZED');
+    const unknown = '/v1/admin/devices/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    await rejects(
+      () => h.call('GET', unknown, { key: KEYS.aggregator }),
+      404,
+      'ERR_UNKNOWN_DEVICE',
+    );
+    // The aggregator key may do nothing else.
+    const revokeAll = `/v1/admin/devices/${device.jkt}/revoke`;
+    await rejects(() => h.call('POST', revokeAll, { key: KEYS.aggregator }), 403, 'ERR_FORBIDDEN');
+    await revoke(h, device.jkt);
+    expect((await h.call('GET', path, { key: KEYS.aggregator })).json.active).toBe(false);
+  });
+
   it('revocation stops a bound session: no token, introspection inactive', async () => {
     const { device, sid } = await boundSession(h);
     const token = (await requestToken(h, sid)).json.token;

@@ -16,10 +16,12 @@ import type { RouteDeps } from './deps';
  * - `GET /v1/devices?subject=` (bank): → 200 `{devices: [...]}`
  * - `POST /v1/devices/:deviceId/revoke` (bank): `{subject}` → 200 device
  * - `POST /v1/admin/devices/:deviceId/revoke` (admin): → 200 `{deviceId, revoked}`
+ * - `GET /v1/admin/devices/:deviceId` (aggregator, admin): → 200 `{deviceId, jwk, active}`
  */
 export function deviceRoutes({ enrollment, devices, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
   const admin = requireRole(apiKeys, 'admin');
+  const aggregator = requireRole(apiKeys, ['aggregator', 'admin']);
   return new Hono<AppEnv>()
     .post(ROUTES.enrollDevice.path, async (c) => {
       const { enrollment: statement } = await readJson(c, ROUTES.enrollDevice.body.schema);
@@ -40,5 +42,9 @@ export function deviceRoutes({ enrollment, devices, apiKeys }: RouteDeps): Hono<
         c.req.param('deviceId'),
       );
       return c.json(await devices.revokeDeviceEverywhere(deviceId, c.var.rp));
+    })
+    .get(ROUTES.deviceKey.path, aggregator, async (c) => {
+      const deviceId = validate(ROUTES.deviceKey.params.deviceId, c.req.param('deviceId'));
+      return c.json(await devices.deviceKey(deviceId));
     });
 }

@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FEDERATED_DEFAULTS } from '../../model/federated/config';
+import { AggregatorConfigError, loadAggregatorConfig } from './config';
+
+const REQUIRED = {
+  TACIT_FL_ADMIN_KEY: 'operator-secret-0123456789abcdef',
+  TACIT_FL_VERIFIER_KEY: 'aggregator-secret-0123456789abcdef',
+};
+
+describe('loadAggregatorConfig', () => {
+  it('takes the training defaults from FEDERATED_DEFAULTS', () => {
+    const c = loadAggregatorConfig(REQUIRED, '/srv');
+    expect(c).toMatchObject({
+      port: 8789,
+      dbPath: '/srv/data/aggregator.db',
+      minDevices: FEDERATED_DEFAULTS.minDevices,
+      clipNorm: FEDERATED_DEFAULTS.clipNorm,
+      noiseMultiplier: FEDERATED_DEFAULTS.noiseMultiplier,
+      aggregation: FEDERATED_DEFAULTS.aggregation,
+      epsilonBudget: 8,
+      delta: 1e-5,
+      samplingRate: 1,
+    });
+  });
+
+  it('reads the initial encoder and every setting', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agg-config-'));
+    writeFileSync(join(dir, 'e.json'), '{"x":1}');
+    const c = loadAggregatorConfig(
+      {
+        ...REQUIRED,
+        TACIT_FL_INITIAL_ENCODER: 'e.json',
+        TACIT_FL_AGGREGATION: 'median',
+        TACIT_FL_MIN_DEVICES: '20',
+        TACIT_FL_SAMPLING_RATE: '0.05',
+        TACIT_FL_PORT: '0',
+      },
+      dir,
+    );
+    expect(c.initialEncoder).toBe('{"x":1}');
+    expect(c.aggregation).toEqual({ method: 'median' });
+    expect([c.minDevices, c.samplingRate, c.port]).toEqual([20, 0.05, 0]);
+  });
+
+  it('fails fast, naming every bad variable and never its value', () => {
+    const bad = {
+      TACIT_FL_ADMIN_KEY: 'short-secret-xy',
+      TACIT_FL_SAMPLING_RATE: '0',
+      TACIT_FL_AGGREGATION: 'krum',
+      TACIT_FL_DELTA: '1',
+      TACIT_FL_VERIFIER_URL: 'ftp://x',
+      TACIT_FL_INITIAL_ENCODER: '/nonexistent/encoder.json',
+    };
+    let err: unknown;
+    try {
+      loadAggregatorConfig(bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AggregatorConfigError);
+    const message = (err as Error).message;
+    for (const name of [
+      'TACIT_FL_ADMIN_KEY',
+      'TACIT_FL_VERIFIER_KEY',
+      'TACIT_FL_SAMPLING_RATE',
+      'TACIT_FL_AGGREGATION',
+      'TACIT_FL_DELTA',
+      'TACIT_FL_VERIFIER_URL',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('short-secret-xy');
+    expect(() =>
+      loadAggregatorConfig({ ...REQUIRED, TACIT_FL_INITIAL_ENCODER: '/nonexistent' }),
+    ).toThrow(/TACIT_FL_INITIAL_ENCODER: cannot read the file \(ENOENT\)/);
+  });
+});
