@@ -188,7 +188,7 @@ export async function federatedCheck(deps: FederatedDeps): Promise<FederatedOutc
       f,
       `${base}/v1/rounds/current`,
     );
-    if (status === 404 && serverCode(json) === 'ERR_NO_OPEN_ROUND') return 'no-open-round';
+    if (serverCode(json) === 'ERR_NO_OPEN_ROUND') return 'no-open-round';
     if (status !== 200) throw new FederatedFailure('ERR_FL_NETWORK', serverCode(json));
     const spec = roundSpec(json);
     if (state.sentRounds.includes(spec.round)) return 'already-sent';
