@@ -98,12 +98,11 @@ test('no update without consent; with it, exactly one signed update for the open
     await expect.poll(async () => (await status(popup)).enrolled).toBe(true);
     await page.click('#to-transfer');
     await page.click('#memo');
-    for (let i = 0; i < 8; i++) {
-      await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 10 + i });
-      const st = await status(popup);
-      if (st.model?.modalities.keystroke.trained) break;
-    }
-    expect((await status(popup)).model?.modalities.keystroke.trained).toBe(true);
+    // A round needs stored step sequences, not a trained model: a few enrolment windows.
+    await typeWithRhythm(page, TEXT, HOLDER);
+    await expect
+      .poll(async () => (await status(popup)).model?.modalities.keystroke.enrolWindows ?? 0)
+      .toBeGreaterThan(0);
 
     // Consent off (the default): the model version is checked, no round asked for, nothing sent.
     await expect.poll(() => paths(s.recorder)).toContain('GET /v1/models/current');
@@ -126,6 +125,14 @@ test('no update without consent; with it, exactly one signed update for the open
     // The aggregator accepted it (the device is enrolled at the verifier, the bytes fit the round).
     const after = await s.agg.admin('GET', `/v1/admin/rounds/${round.json.round}`);
     expect(after.json.received).toBe(1);
+    const state = await options.evaluate(() => chrome.storage.local.get('federated'));
+    const last = (state.federated as { lastUpload: { bytes: number; ms: number } }).lastUpload;
+    // The Must-show of issue 10, as measured here: one local round in the Chromium worker.
+    test.info().annotations.push({
+      type: 'local round',
+      description: `${Math.round(last.ms)} ms, ${last.bytes} bytes (TFLU; JWS adds base64url + header)`,
+    });
+    expect(last.bytes).toBe(27_067);
     await options.reload();
     await expect(options.locator('#fl-status')).toContainText(
       `Last update: round ${round.json.round}`,

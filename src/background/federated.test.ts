@@ -206,7 +206,7 @@ describe('federated check: one signed update per round', () => {
     expect(store.state).toMatchObject({
       adoptedVersion: 1,
       sentRounds: [4],
-      lastUpload: { round: 4, at: 1_000 },
+      lastUpload: { round: 4, ms: 5, at: 1_000 },
       lastError: null,
     });
 

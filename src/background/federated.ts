@@ -207,7 +207,7 @@ export async function federatedCheck(deps: FederatedDeps): Promise<FederatedOutc
       body: JSON.stringify({ update: jws }),
     });
     if (sent.status !== 201) throw new FederatedFailure('ERR_FL_UPLOAD', serverCode(sent.json));
-    state.lastUpload = { round: spec.round, bytes: reply.bytes, at: now() };
+    state.lastUpload = { round: spec.round, bytes: reply.bytes, ms: reply.ms, at: now() };
     state.lastError = null;
     await deps.state.set(state);
     return 'uploaded';

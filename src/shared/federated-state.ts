@@ -35,8 +35,8 @@ export interface FederatedState {
   adoptedVersion: number | null;
   /** Rounds an update was sent for (at most once each), newest last. */
   sentRounds: number[];
-  /** The last upload: round, size and when. */
-  lastUpload: { round: number; bytes: number; at: number } | null;
+  /** The last upload: round, size, how long the worker's local round took (ms) and when. */
+  lastUpload: { round: number; bytes: number; ms: number; at: number } | null;
   /** The last failure, by code only. */
   lastError: { code: FederatedErrorCode; serverCode?: string; at: number } | null;
 }
