@@ -12,6 +12,7 @@ const ROOT = join(import.meta.dirname, '..');
 
 /** Every API permission the extension may hold, and why. */
 const PERMISSIONS: Record<string, string> = {
+  alarms: 'the hourly federated check (model versions; rounds only with "help improve the model")',
   offscreen: 'Chrome: the offscreen document that hosts the model worker (not in Firefox)',
   scripting: 'registers the capture script on the protected hosts the user granted',
   storage: 'settings, consent, and the managed (policy) settings',

@@ -41,6 +41,8 @@ export interface ServerOptions {
   tls?: TestCertificate;
   /** Extra environment for the demo bank (`DEMO_BANK_*`). */
   bankEnv?: Record<string, string>;
+  /** More verifier API keys (`id:role:secret`) beside the demo bank's, e.g. the aggregator's. */
+  apiKeys?: string[];
 }
 
 /** One child process of a test run, with its output kept for error messages. */
@@ -108,7 +110,7 @@ export async function startServer(
     TACIT_HOST: '127.0.0.1',
     TACIT_PORT: String(port),
     TACIT_DB: dbPath,
-    TACIT_API_KEYS: `demo-bank:bank:${bankKey}`,
+    TACIT_API_KEYS: [`demo-bank:bank:${bankKey}`, ...(options.apiKeys ?? [])].join(','),
     ...(tls ? { TACIT_TLS_CERT: tls.certFile, TACIT_TLS_KEY: tls.keyFile, TACIT_ISSUER: url } : {}),
     ...extraEnv,
   });

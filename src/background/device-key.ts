@@ -80,6 +80,15 @@ export function deviceKey(): Promise<DeviceKeyRecord> {
   return pending;
 }
 
+/**
+ * The device key as federated updates are signed with it (`signUpdate`, model/federated):
+ * the private key and its thumbprint, the `kid` the verifier and the aggregator know it by.
+ */
+export async function deviceSigningKey(): Promise<{ privateKey: CryptoKey; kid: string }> {
+  const key = await deviceKey();
+  return { privateKey: key.privateKey, kid: key.jkt };
+}
+
 /** Signs a statement of the given kind as a compact JWS (ES256). */
 export async function signStatement(
   typ: StatementType,

@@ -86,6 +86,8 @@ function setup(
       describe: vi.fn(),
       applyRetention: vi.fn(),
       eraseAll: vi.fn(),
+      federatedUpdate: vi.fn(),
+      adoptEncoder: vi.fn(),
     }),
     sessions: {
       handleHints,

@@ -6,6 +6,13 @@ import { CONSENT_KEY, loadConsent } from '../shared/consent';
 import { logError } from '../shared/errors';
 import { syncCaptureRegistration } from './capture-registration';
 import { DataControl } from './data-control';
+import { deviceSigningKey } from './device-key';
+import { FEDERATED_ALARM, FEDERATED_PERIOD_MINUTES, federatedCheck } from './federated';
+import {
+  EMPTY_FEDERATED_STATE,
+  FEDERATED_STATE_KEY,
+  type FederatedState,
+} from '../shared/federated-state';
 import { createListener } from './handlers';
 import { attestationHistory, pruneAttestations } from './history';
 import { modelHost } from './model-host';
@@ -74,9 +81,36 @@ function resyncCapture(): void {
 resyncCapture();
 browser.permissions.onAdded.addListener(resyncCapture);
 browser.permissions.onRemoved.addListener(resyncCapture);
+// Federated training (docs/federated.md "In the extension"): a check at start, on every change
+// of settings, and hourly. Checks are serialised: one round is never computed twice at once.
+let checking: Promise<unknown> = Promise.resolve();
+function federated(): void {
+  checking = checking
+    .then(() =>
+      federatedCheck({
+        config: loadConfig,
+        host: modelHost,
+        signingKey: deviceSigningKey,
+        state: {
+          get: async () =>
+            ((await browser.storage.local.get(FEDERATED_STATE_KEY))[FEDERATED_STATE_KEY] as
+              FederatedState | undefined) ?? EMPTY_FEDERATED_STATE,
+          set: (state) => browser.storage.local.set({ [FEDERATED_STATE_KEY]: state }),
+        },
+      }),
+    )
+    .catch((error: unknown) => logError('federated check', error));
+}
+void browser.alarms.create(FEDERATED_ALARM, { periodInMinutes: FEDERATED_PERIOD_MINUTES });
+browser.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === FEDERATED_ALARM) federated();
+});
+federated();
+
 browser.storage.onChanged.addListener((changes, area) => {
   if (area === 'managed' || (area === 'local' && ('config' in changes || CONSENT_KEY in changes)))
     resyncCapture();
+  if (area === 'managed' || (area === 'local' && 'config' in changes)) federated();
 });
 
 // First run: ask for consent before anything is captured (not when the organisation recorded it).

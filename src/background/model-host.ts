@@ -64,6 +64,12 @@ const offscreenHost: ModelHost = {
   eraseAll: async () => {
     await viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'erase-all' }));
   },
+  federatedUpdate: (spec) =>
+    viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'federated-update', spec })),
+  adoptEncoder: (encoder, ver) =>
+    viaOffscreen(() =>
+      sendToOffscreen({ target: 'offscreen', type: 'adopt-encoder', encoder, ver }),
+    ),
 };
 
 let direct: Promise<ModelWorkerApi> | undefined;
@@ -77,6 +83,8 @@ function directHost(): ModelHost {
     describe: async () => (await direct!).describe(),
     applyRetention: async (maxAgeMs) => (await direct!).applyRetention(maxAgeMs),
     eraseAll: async () => (await direct!).eraseAll(),
+    federatedUpdate: async (spec) => (await direct!).federatedUpdate(spec),
+    adoptEncoder: async (encoder, ver) => (await direct!).adoptEncoder(encoder, ver),
   };
 }
 

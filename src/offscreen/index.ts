@@ -23,6 +23,8 @@ const handlers: Handlers = {
     await worker.eraseAll();
     return { ok: true } as const;
   },
+  'federated-update': (message) => worker.federatedUpdate(message.spec),
+  'adopt-encoder': (message) => worker.adoptEncoder(message.encoder, message.ver),
 };
 
 function isOffscreenMessage(message: unknown): message is OffscreenMessage {

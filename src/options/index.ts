@@ -11,6 +11,11 @@ import {
   type TacitConfig,
 } from '../shared/config';
 import { loadConsent, recordConsent, withdrawConsent } from '../shared/consent';
+import {
+  FEDERATED_STATE_KEY,
+  federatedStatusText,
+  type FederatedState,
+} from '../shared/federated-state';
 import { mountDataSection } from './data-section';
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -22,6 +27,8 @@ const LABELS: Record<keyof TacitConfig, string> = {
   retentionDays: 'retention',
   organisationConsent: 'consent',
   modelImprovement: 'model improvement',
+  aggregatorUrl: 'training server',
+  aggregatorJwks: 'training server key',
 };
 
 let sources: ConfigSources;
@@ -115,9 +122,18 @@ function renderGeneral(): void {
   el('managed-list').textContent = managedNames.join(', ');
 }
 
+async function renderFederated(): Promise<void> {
+  const stored = await browser.storage.local.get(FEDERATED_STATE_KEY);
+  el('fl-status').textContent = federatedStatusText(
+    sources.config,
+    stored[FEDERATED_STATE_KEY] as FederatedState | undefined,
+  );
+}
+
 async function refresh(): Promise<void> {
   sources = await loadConfigSources();
   renderGeneral();
+  await renderFederated();
   await renderConsent();
   await renderSites();
 }

@@ -29,10 +29,31 @@ export interface TacitConfig {
    * weight updates would leave the device. Settable by the user, or fixed by policy.
    */
   modelImprovement: boolean;
+  /**
+   * The federated aggregator's base URL (http(s), no path), or null (default): no aggregator,
+   * nothing federated is fetched or sent. Policy only: where updates go is the organisation's
+   * decision, with the key that signs its model versions (docs/federated.md "In the extension").
+   */
+  aggregatorUrl: string | null;
+  /**
+   * The aggregator's public keys (a JWKS of ES256 P-256 keys, as its `/.well-known/jwks.json`
+   * serves them), pinned: a model version is adopted only when one of these signed it. Policy
+   * only, and required with `aggregatorUrl` (never fetched from the aggregator itself).
+   */
+  aggregatorJwks: PinnedJwks | null;
+}
+
+/** A pinned JWKS: public EC P-256 keys only. */
+export interface PinnedJwks {
+  keys: { kty: 'EC'; crv: 'P-256'; x: string; y: string; kid?: string; alg?: 'ES256' }[];
 }
 
 /** Settings only an organisation's policy may set (ignored in the user's own options). */
-export const POLICY_ONLY_KEYS: readonly (keyof TacitConfig)[] = ['organisationConsent'];
+export const POLICY_ONLY_KEYS: readonly (keyof TacitConfig)[] = [
+  'organisationConsent',
+  'aggregatorUrl',
+  'aggregatorJwks',
+];
 
 /** Valid range of `retentionDays` (the options page and the managed schema use it too). */
 export const RETENTION_DAYS_RANGE = { min: 1, max: 3650 } as const;
@@ -48,6 +69,8 @@ export const DEFAULT_CONFIG: TacitConfig = {
   retentionDays: 90,
   organisationConsent: false,
   modelImprovement: false,
+  aggregatorUrl: null,
+  aggregatorJwks: null,
 };
 
 export function normaliseOrigin(value: unknown): string {
@@ -110,7 +133,60 @@ export function parseConfig(raw: unknown): Partial<TacitConfig> {
       throw new ExtensionError('ERR_CONFIG', `${key} must be a boolean`);
     out[key] = input[key];
   }
+  if (input.aggregatorUrl !== undefined) {
+    out.aggregatorUrl = input.aggregatorUrl === null ? null : normaliseOrigin(input.aggregatorUrl);
+  }
+  if (input.aggregatorJwks !== undefined) out.aggregatorJwks = parseJwks(input.aggregatorJwks);
   return out;
+}
+
+const B64URL = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * A pinned JWKS from policy: an object, or its JSON text (Chrome's policy editors pass strings
+ * more easily). Public P-256 keys only: a private member (`d`) is refused, never kept.
+ */
+function parseJwks(value: unknown): PinnedJwks | null {
+  if (value === null) return null;
+  let jwks: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      jwks = JSON.parse(value);
+    } catch {
+      throw new ExtensionError('ERR_CONFIG', 'aggregatorJwks must be a JWKS');
+    }
+  }
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length < 1 || keys.length > 8) {
+    throw new ExtensionError('ERR_CONFIG', 'aggregatorJwks must hold 1 to 8 keys');
+  }
+  return {
+    keys: keys.map((k: Record<string, unknown>) => {
+      if (
+        typeof k !== 'object' ||
+        k === null ||
+        k.kty !== 'EC' ||
+        k.crv !== 'P-256' ||
+        typeof k.x !== 'string' ||
+        !B64URL.test(k.x) ||
+        typeof k.y !== 'string' ||
+        !B64URL.test(k.y) ||
+        'd' in k ||
+        (k.alg !== undefined && k.alg !== 'ES256') ||
+        (k.kid !== undefined && typeof k.kid !== 'string')
+      ) {
+        throw new ExtensionError('ERR_CONFIG', 'aggregatorJwks keys must be public P-256 keys');
+      }
+      return {
+        kty: 'EC' as const,
+        crv: 'P-256' as const,
+        x: k.x,
+        y: k.y,
+        ...(typeof k.kid === 'string' ? { kid: k.kid } : {}),
+        alg: 'ES256' as const,
+      };
+    }),
+  };
 }
 
 /** The user's own settings without what only policy may set. */

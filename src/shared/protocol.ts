@@ -97,7 +97,9 @@ export type OffscreenMessage =
   | { target: 'offscreen'; type: 'check-golden' }
   | { target: 'offscreen'; type: 'describe' }
   | { target: 'offscreen'; type: 'apply-retention'; maxAgeMs: number }
-  | { target: 'offscreen'; type: 'erase-all' };
+  | { target: 'offscreen'; type: 'erase-all' }
+  | { target: 'offscreen'; type: 'federated-update'; spec: FederatedRoundSpec }
+  | { target: 'offscreen'; type: 'adopt-encoder'; encoder: string; ver: number };
 
 /** Extension pages (popup, options) → service worker. */
 export type PageMessage =
@@ -259,6 +261,43 @@ export interface ForgetDeviceReply {
   error: string | null;
 }
 
+/**
+ * An open federated round as the worker needs it (from the aggregator's `GET /v1/rounds/current`,
+ * checked by the background): the update is computed only for exactly this encoder and round.
+ */
+export interface FederatedRoundSpec {
+  round: number;
+  /** The round's encoder id: the worker refuses when its adopted encoder is another one. */
+  encoderId: string;
+  /** That encoder's parameter count. */
+  parameters: number;
+  clipNorm: number;
+  noiseMultiplier: number;
+  minDevices: number;
+}
+
+/** Why the worker computed no update (stable codes; nothing else is said). */
+export type FederatedSkipCode =
+  /** The round trains another encoder than the one this device adopted. */
+  | 'ERR_FL_ENCODER'
+  /** No public centres for the adopted encoder (the positive-only remedy needs them). */
+  | 'ERR_FL_NO_CENTRES'
+  /** No enrolled step sequences on this device. */
+  | 'ERR_FL_NO_DATA';
+
+/**
+ * The worker's answer to a round: the `TFLU` bytes (base64url: runtime messages carry JSON only)
+ * of the clipped, noised, quantised delta — never the fine-tuned encoder, never sequences.
+ */
+export type FederatedUpdateReply =
+  { ok: true; update: string; bytes: number; ms: number } | { ok: false; code: FederatedSkipCode };
+
+/** After adopting a verified encoder: its id and how many subjects' models were refitted. */
+export interface AdoptEncoderReply {
+  encoderId: string;
+  refitted: number;
+}
+
 /** The API the model worker exposes through comlink (its only surface). */
 export interface ModelWorkerApi {
   ingest(
@@ -273,6 +312,13 @@ export interface ModelWorkerApi {
   applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }>;
   /** Deletes the model store: windows, models and its encryption key. */
   eraseAll(): Promise<void>;
+  /** One local federated round on the stored step sequences (docs/federated.md "Client"). */
+  federatedUpdate(spec: FederatedRoundSpec): Promise<FederatedUpdateReply>;
+  /**
+   * Adopts a shared encoder whose signature the background verified (`verifyModelVersion`):
+   * stored, used for scoring, and every subject's models rebuilt from its stored sequences.
+   */
+  adoptEncoder(encoder: string, ver: number): Promise<AdoptEncoderReply>;
 }
 
 /** Reply type for each message type (what the handler resolves with). */
@@ -290,6 +336,8 @@ export interface OffscreenReplies {
   describe: StoreDescription;
   'apply-retention': { windows: number; models: number };
   'erase-all': { ok: true };
+  'federated-update': FederatedUpdateReply;
+  'adopt-encoder': AdoptEncoderReply;
 }
 
 export interface PageReplies {

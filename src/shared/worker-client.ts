@@ -5,7 +5,7 @@
  * starts a new one and fails the calls in flight; the next batch goes to the new worker.
  */
 import * as Comlink from 'comlink';
-import type { ModelWorkerApi } from './protocol';
+import type { FederatedUpdateReply, ModelWorkerApi } from './protocol';
 
 function spawn(): Worker {
   return new Worker(new URL('../worker/index.ts', import.meta.url), {
@@ -52,5 +52,9 @@ export function startModelWorker(): ModelWorkerApi {
     describe: () => call((api) => api.describe()),
     applyRetention: (maxAgeMs) => call((api) => api.applyRetention(maxAgeMs)),
     eraseAll: () => call((api) => api.eraseAll()),
+    // Comlink's Remote type splits the reply union into a union of promises: one promise here.
+    federatedUpdate: (spec) =>
+      call((api) => api.federatedUpdate(spec) as Promise<FederatedUpdateReply>),
+    adoptEncoder: (encoder, ver) => call((api) => api.adoptEncoder(encoder, ver)),
   };
 }

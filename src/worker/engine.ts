@@ -13,6 +13,7 @@
  * for a session the bank vouched for). A batch without one is neither learned from nor scored.
  */
 import * as tf from '@tensorflow/tfjs';
+import { base64url } from 'jose';
 import type { RawEventBatch } from '../../model/events/schema';
 import {
   EMPTY_DECISION_STATE,
@@ -43,7 +44,12 @@ import {
 } from '../../model';
 import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
+import type { LocalUpdateConfig } from '../../model/federated/local-update';
+import { encoderId } from '../../model/shared/embedding-model';
 import type {
+  AdoptEncoderReply,
+  FederatedRoundSpec,
+  FederatedUpdateReply,
   GoldenReply,
   LearningContext,
   ScoreUpdate,
@@ -51,6 +57,7 @@ import type {
   WorkerStatus,
 } from '../shared/protocol';
 import { initBackend } from './backend';
+import { AdoptedEncoderStore, runLocalRound } from './federated';
 import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
@@ -101,6 +108,8 @@ export class Engine {
     store: ModelStore,
     private readonly backend: string,
     private readonly minEnrollWindows: number,
+    private readonly adopted: AdoptedEncoderStore | null = null,
+    private readonly roundSettings: Partial<LocalUpdateConfig> = {},
     private readonly storeName: string = store.name,
   ) {
     this.opened = Promise.resolve(store);
@@ -116,15 +125,40 @@ export class Engine {
 
   static async start(): Promise<Engine> {
     const backend = await initBackend();
-    return Engine.withStore(await ModelStore.open(), backend);
+    const engine = Engine.withStore(await ModelStore.open(), backend, new AdoptedEncoderStore());
+    await engine.loadAdopted();
+    return engine;
   }
 
-  /** An engine over `store` (the worker's start, and tests with their own store). */
-  static withStore(store: ModelStore, backend: string): Engine {
+  /**
+   * An engine over `store` (the worker's start, and tests with their own store). With `adopted`,
+   * the encoders adopted later are stored there, and `loadAdopted` reads them back.
+   */
+  static withStore(
+    store: ModelStore,
+    backend: string,
+    adopted: AdoptedEncoderStore | null = null,
+    /** Local round settings over `FEDERATED_DEFAULTS` (tests only: a smaller round). */
+    roundSettings: Partial<LocalUpdateConfig> = {},
+  ): Engine {
     // Refuse to run with a feature extractor that disagrees with the checked-in golden vectors.
     const golden = checkGolden(goldenFile);
     if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
-    return new Engine(store, backend, PRODUCT.minEnrollWindows);
+    return new Engine(store, backend, PRODUCT.minEnrollWindows, adopted, roundSettings);
+  }
+
+  /** An encoder adopted earlier (a verified model version) replaces the shipped one. */
+  async loadAdopted(): Promise<void> {
+    for (const modality of MODALITIES) {
+      const record = await this.adopted?.load(modality);
+      if (record === undefined) continue;
+      try {
+        this.encoders.set(modality, encoderFromJSON(JSON.parse(record.text)));
+      } catch (error) {
+        // It was verified when adopted; unreadable now (a format change): the shipped one scores.
+        console.warn('[tacit] adopted encoder refused', (error as { code?: string }).code);
+      }
+    }
   }
 
   private subject(key: string): Promise<SubjectModels> {
@@ -524,6 +558,88 @@ export class Engine {
       this.markedUsed.clear();
     });
     this.training = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * One local federated round (`runLocalRound`) on the keystroke step sequences of the subject
+   * with the most stored windows: a device holds one user's round (docs/federated.md), and a
+   * shared browser's other subjects are not mixed into it. Serialised with training.
+   */
+  federatedUpdate(spec: FederatedRoundSpec): Promise<FederatedUpdateReply> {
+    const run = this.training.then(async (): Promise<FederatedUpdateReply> => {
+      const encoder = this.encoders.get('keystroke');
+      if (encoder === undefined) return { ok: false, code: 'ERR_FL_ENCODER' };
+      const store = await this.store();
+      const counts = (await store.counts()).windows;
+      const subject = Object.keys(counts).sort((a, b) => counts[b]! - counts[a]!)[0];
+      const stored =
+        subject === undefined
+          ? []
+          : await store.windows(
+              subject,
+              'keystroke',
+              FEATURE_SCHEMA_VERSION,
+              SEQUENCE_SCHEMA_VERSION,
+              BLOCK_FEATURE_VERSION,
+            );
+      const sequences = stored.flatMap((w) =>
+        w.steps === undefined ? [] : [{ steps: new Float32Array(w.steps.steps), n: w.steps.n }],
+      );
+      const result = await runLocalRound(
+        encoder,
+        sequences,
+        spec,
+        (a) => crypto.getRandomValues(a),
+        undefined,
+        this.roundSettings,
+      );
+      if (!result.ok) return result;
+      return {
+        ok: true,
+        update: base64url.encode(result.bytes),
+        bytes: result.bytes.length,
+        ms: result.ms,
+      };
+    });
+    this.training = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Adopts a verified shared encoder (the background checked its signature): stored, then used
+   * for scoring; every subject with a stored model is reloaded, and `load` refits a modality
+   * whose stored embedding model the new encoder refuses (enrolled with another encoder) from
+   * its stored step sequences — enrolment's own fit, nothing re-enrolled.
+   */
+  adoptEncoder(text: string, ver: number): Promise<AdoptEncoderReply> {
+    const run = this.training.then(async (): Promise<AdoptEncoderReply> => {
+      const encoder = encoderFromJSON(JSON.parse(text));
+      const modality = encoder.modality as Modality;
+      const current = this.encoders.get(modality);
+      if (current === undefined) throw new Error('no shared encoder of this modality is used');
+      const id = encoderId(encoder);
+      await this.adopted?.save(modality, ver, text);
+      if (encoderId(current) === id) return { encoderId: id, refitted: 0 };
+      this.encoders.set(modality, encoder);
+      this.subjects.clear();
+      this.decisions.clear();
+      this.growth.clear();
+      let refitted = 0;
+      const keys = Object.keys((await (await this.store()).counts()).models);
+      for (const key of keys) {
+        const subject = await this.subject(key);
+        if (subject.models.get(modality)?.embedding !== undefined) refitted++;
+      }
+      return { encoderId: id, refitted };
+    });
+    this.training = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 

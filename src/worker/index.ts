@@ -24,6 +24,8 @@ const api: ModelWorkerApi = {
   describe: async () => (await started()).describe(),
   applyRetention: async (maxAgeMs) => (await started()).applyRetention(maxAgeMs),
   eraseAll: async () => (await started()).eraseAll(),
+  federatedUpdate: async (spec) => (await started()).federatedUpdate(spec),
+  adoptEncoder: async (encoder, ver) => (await started()).adoptEncoder(encoder, ver),
 };
 
 Comlink.expose(api);

@@ -1,0 +1,151 @@
+import 'fake-indexeddb/auto';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RAW_EVENT_SCHEMA_VERSION } from '../../model/events/schema';
+import { applyDelta, parameterCount } from '../../model/federated/parameters';
+import { l2Norm } from '../../model/federated/privatise';
+import { dequantise, parseUpdate, updateByteLength } from '../../model/federated/update-format';
+import { encoderId } from '../../model/shared/embedding-model';
+import { encoderFromJSON, encoderToJSON } from '../../model/shared/encoder';
+import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
+import { TYPIST_A, syntheticKeystrokes } from '../../model/testing/synthetic';
+import type { FederatedRoundSpec } from '../shared/protocol';
+import { Engine } from './engine';
+import { AdoptedEncoderStore, publicCentresFor, runLocalRound } from './federated';
+import { ModelStore } from './model-store';
+
+const SHIPPED = encoderFromJSON(keystrokeEncoderFile);
+const SHIPPED_ID = encoderId(SHIPPED);
+const P = parameterCount(SHIPPED);
+const spec = (over: Partial<FederatedRoundSpec> = {}): FederatedRoundSpec => ({
+  round: 7,
+  encoderId: SHIPPED_ID,
+  parameters: P,
+  clipNorm: 1,
+  noiseMultiplier: 0,
+  minDevices: 100,
+  ...over,
+});
+const random = (a: Uint32Array) => crypto.getRandomValues(a);
+const ALICE = { subjectKey: 'alice-at-server' };
+const typing = (presses: number, seed: number) => ({
+  schema: RAW_EVENT_SCHEMA_VERSION,
+  events: syntheticKeystrokes(TYPIST_A, presses, { seed }),
+  dropped: 0,
+});
+
+/** What the aggregator would publish next: the encoder moved a little, renamed per version. */
+function nextVersion(ver: number): string {
+  const delta = new Float32Array(P).map((_, i) => (i % 7 === 0 ? 1e-3 : -5e-4));
+  const moved = applyDelta(SHIPPED, delta);
+  const json = encoderToJSON({
+    ...moved,
+    provenance: { ...moved.provenance, task: `${moved.provenance.task}+fl${ver}` },
+  });
+  return JSON.stringify(json);
+}
+
+/** A small round (the product's is `FEDERATED_DEFAULTS.localUpdate`: 20 steps of 32 crops). */
+const SMALL = { steps: 2, batchSize: 8, maxLength: 20 };
+
+beforeAll(async () => {
+  // The wasm backend, as in the worker (and 4–8× faster than cpu here).
+  await tf.setBackend('wasm');
+});
+
+describe('runLocalRound: the client code of model/federated, in the worker', () => {
+  it('gives the TFLU bytes of exactly the round and encoder, clipped to C', async () => {
+    const sequences = Array.from({ length: 6 }, (_, i) => {
+      const steps = new Float32Array(30 * 14).map((_, j) => ((i * 31 + j) % 17) / 40);
+      return { steps, n: 30 };
+    });
+    const result = await runLocalRound(
+      SHIPPED,
+      sequences,
+      spec({ clipNorm: 0.5 }),
+      random,
+      undefined,
+      SMALL,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.bytes.length).toBe(updateByteLength(P, SHIPPED_ID));
+    const parsed = parseUpdate(result.bytes, { encoderId: SHIPPED_ID, round: 7, parameters: P });
+    // σ = 0 here: the clipped delta, plus at most one quantisation step per value.
+    const steps = Math.max(...parsed.scales) * Math.sqrt(P);
+    expect(l2Norm(dequantise(parsed))).toBeLessThanOrEqual(0.5 + steps);
+    expect(l2Norm(dequantise(parsed))).toBeGreaterThan(0);
+    expect(result.ms).toBeGreaterThan(0);
+    // Another round's policy refuses them: the bytes name their round.
+    expect(() =>
+      parseUpdate(result.bytes, { encoderId: SHIPPED_ID, round: 8, parameters: P }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_UPDATE_ROUND' }));
+  }, 60_000);
+
+  it('computes nothing for another encoder, without public centres or without data', async () => {
+    const seq = [{ steps: new Float32Array(30 * 14).fill(0.2), n: 30 }];
+    expect(await runLocalRound(SHIPPED, seq, spec({ encoderId: 'other' }), random)).toEqual({
+      ok: false,
+      code: 'ERR_FL_ENCODER',
+    });
+    expect(await runLocalRound(SHIPPED, seq, spec({ parameters: P + 1 }), random)).toEqual({
+      ok: false,
+      code: 'ERR_FL_ENCODER',
+    });
+    const next = encoderFromJSON(JSON.parse(nextVersion(2)));
+    expect(publicCentresFor(next)).toBeUndefined();
+    expect(await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random)).toEqual({
+      ok: false,
+      code: 'ERR_FL_NO_CENTRES',
+    });
+    expect(
+      await runLocalRound(SHIPPED, [{ steps: new Float32Array(14), n: 1 }], spec(), random),
+    ).toEqual({
+      ok: false,
+      code: 'ERR_FL_NO_DATA',
+    });
+  });
+
+  it('the shipped public centres belong to the shipped encoder (90 pohmm users, unit length)', () => {
+    const centres = publicCentresFor(SHIPPED);
+    expect(centres?.centres).toHaveLength(90);
+    for (const c of centres!.centres) expect(l2Norm(c)).toBeCloseTo(1, 4);
+  });
+});
+
+describe('Engine: a round on the stored sequences, and adopting a verified encoder', () => {
+  it('computes an update from the enrolled subject, adopts a new encoder, rebuilds the model from the stored sequences, and keeps it after a restart', async () => {
+    const store = await ModelStore.open('fl-engine');
+    const adopted = new AdoptedEncoderStore('fl-engine-adopted');
+    const engine = Engine.withStore(store, 'wasm', adopted, SMALL);
+    expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_NO_DATA' });
+    await engine.ingest(typing(230, 3), 'sid-1', ALICE);
+    expect((await engine.status(ALICE)).modelVersion).toContain('+K');
+
+    const update = await engine.federatedUpdate(spec());
+    expect(update).toMatchObject({ ok: true, bytes: updateByteLength(P, SHIPPED_ID) });
+
+    const text = nextVersion(2);
+    const newId = encoderId(encoderFromJSON(JSON.parse(text)));
+    expect(newId).not.toBe(SHIPPED_ID);
+    expect(await engine.adoptEncoder(text, 2)).toEqual({ encoderId: newId, refitted: 1 });
+    // The per-user embedding model was refitted with the new encoder from the stored windows.
+    const saved = await store.loadModel(ALICE.subjectKey, 'keystroke');
+    expect((saved?.embedding as { encoderId?: string } | undefined)?.encoderId).toBe(newId);
+    expect((await engine.status(ALICE)).modelVersion).toContain('+K');
+    expect((await store.counts()).windows[ALICE.subjectKey]).toBe(10);
+    // Rounds now train the adopted encoder only.
+    expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
+    // Adopting it again changes nothing.
+    expect(await engine.adoptEncoder(text, 2)).toEqual({ encoderId: newId, refitted: 0 });
+
+    const restarted = Engine.withStore(store, 'wasm', adopted, SMALL);
+    await restarted.loadAdopted();
+    expect(await restarted.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
+    expect(await restarted.federatedUpdate(spec({ encoderId: newId }))).toEqual({
+      ok: false,
+      code: 'ERR_FL_NO_CENTRES',
+    });
+  }, 120_000);
+});

@@ -1,0 +1,127 @@
+/**
+ * The worker's side of federated training (docs/federated.md "Client", "In the extension"): one
+ * local round with the real client code of model/federated, and the store of the shared encoder
+ * the background adopted after verifying its signature. What leaves this module is the `TFLU`
+ * bytes of a clipped, noised, quantised delta: never the fine-tuned encoder, never a sequence.
+ */
+import { openDB, type DBSchema } from 'idb';
+import { FEDERATED_DEFAULTS } from '../../model/federated/config';
+import { localUpdate, type LocalUpdateConfig } from '../../model/federated/local-update';
+import { parameterCount } from '../../model/federated/parameters';
+import { privatiseDelta, rngFromRandomValues } from '../../model/federated/privatise';
+import { type PublicCentres, publicCentresFromJSON } from '../../model/federated/public-centres';
+import { quantise, serialiseUpdate } from '../../model/federated/update-format';
+import { encoderId } from '../../model/shared/embedding-model';
+import { type SharedEncoder, embeddingDimension } from '../../model/shared/encoder';
+import type { StepSequence } from '../../model/shared/train';
+import keystrokeCentresFile from '../../model/shared/default-keystroke-centres.json';
+import type { FederatedRoundSpec, FederatedSkipCode } from '../shared/protocol';
+
+/**
+ * The public centres shipped beside the shipped keystroke encoder (model/shared/README.md). A
+ * later version's centres must come with that version; until the aggregator serves them, a
+ * round on another encoder is skipped (`ERR_FL_NO_CENTRES`).
+ */
+export function publicCentresFor(encoder: SharedEncoder): PublicCentres | undefined {
+  try {
+    return publicCentresFromJSON(keystrokeCentresFile, {
+      encoderId: encoderId(encoder),
+      dimension: embeddingDimension(encoder),
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a round computed, or why it did not. */
+export type LocalRoundResult =
+  { ok: true; bytes: Uint8Array; ms: number } | { ok: false; code: FederatedSkipCode };
+
+/**
+ * One local round (docs/federated.md "One device's round"): `localUpdate` on `sequences`, then
+ * `privatiseDelta` (clip to the round's C, device share of its noise) and stochastic int8
+ * quantisation, both drawing from `randomValues` (the worker passes `crypto.getRandomValues`),
+ * serialised for exactly `spec`'s encoder and round. Training settings: `FEDERATED_DEFAULTS`
+ * (`training` overrides them for tests and the benchmark only; the worker passes none).
+ */
+export async function runLocalRound(
+  encoder: SharedEncoder,
+  sequences: readonly StepSequence[],
+  spec: FederatedRoundSpec,
+  randomValues: (words: Uint32Array) => Uint32Array,
+  now: () => number = () => performance.now(),
+  training: Partial<LocalUpdateConfig> = {},
+): Promise<LocalRoundResult> {
+  if (encoderId(encoder) !== spec.encoderId || parameterCount(encoder) !== spec.parameters) {
+    return { ok: false, code: 'ERR_FL_ENCODER' };
+  }
+  const centres = publicCentresFor(encoder);
+  if (centres === undefined) return { ok: false, code: 'ERR_FL_NO_CENTRES' };
+  if (!sequences.some((s) => s.n >= 2)) return { ok: false, code: 'ERR_FL_NO_DATA' };
+  const started = now();
+  const rng = rngFromRandomValues(randomValues);
+  const { delta } = await localUpdate(
+    encoder,
+    sequences,
+    centres,
+    { ...FEDERATED_DEFAULTS.localUpdate, ...training },
+    rng,
+  );
+  const noised = privatiseDelta(
+    delta,
+    { clipNorm: spec.clipNorm, noiseMultiplier: spec.noiseMultiplier, minDevices: spec.minDevices },
+    rng,
+  );
+  const bytes = serialiseUpdate(
+    quantise(noised, { encoderId: spec.encoderId, round: spec.round }, rng),
+  );
+  return { ok: true, bytes, ms: now() - started };
+}
+
+/** The adopted encoder as stored: its version number and JSON text (verified before). */
+export interface AdoptedEncoder {
+  version: 1;
+  ver: number;
+  text: string;
+  adoptedAt: number;
+}
+
+interface AdoptedDb extends DBSchema {
+  encoders: { key: string; value: AdoptedEncoder };
+}
+
+/** IndexedDB database of adopted encoders (public weights: not sealed, kept by "erase all"). */
+export const ADOPTED_DB_NAME = 'tacit-federated';
+
+/** Where the worker keeps the encoder it adopted, one per modality. */
+export class AdoptedEncoderStore {
+  constructor(private readonly name: string = ADOPTED_DB_NAME) {}
+
+  private open() {
+    return openDB<AdoptedDb>(this.name, 1, {
+      upgrade(db, oldVersion) {
+        // Numbered migrations: add a case per version.
+        if (oldVersion < 1) db.createObjectStore('encoders');
+      },
+    });
+  }
+
+  async load(modality: string): Promise<AdoptedEncoder | undefined> {
+    const db = await this.open();
+    try {
+      const record = await db.get('encoders', modality);
+      return record?.version === 1 ? record : undefined;
+    } finally {
+      db.close();
+    }
+  }
+
+  async save(modality: string, ver: number, text: string): Promise<void> {
+    const db = await this.open();
+    try {
+      await db.put('encoders', { version: 1, ver, text, adoptedAt: Date.now() }, modality);
+    } finally {
+      db.close();
+    }
+  }
+}
