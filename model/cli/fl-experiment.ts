@@ -12,7 +12,7 @@
  * npm run fl:experiment -- --data ../shared/datasets/aalto-dev --public ../shared/datasets/pohmm \
  *   --clients-offset 500 --clients 829 --eval-offset 200 --eval-users 100 --rounds 20 \
  *   [--q 0.2 --sigma 1 --clip 0.5 --min-devices 100 --steps 10 --lr 0.001 --batch 32 \
- *    --server fedavgm --server-lr 1 --momentum 0.9 --no-recompute] [--central <model dir>] \
+ *    --server fedavgm --server-lr 1 --momentum 0.9 --no-recompute --recalibrate] [--central <model dir>] \
  *   --out report.json
  * ```
  */
@@ -36,6 +36,9 @@ import {
 import { createRng } from '../random';
 import { encoderId } from '../shared/embedding-model';
 import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
+import { type CalibrationFile } from '../product/calibration';
+import { calibrationSamples, fitModalityCalibration } from '../product/learn-calibration';
+import { loadCalibrationUsers } from './calibrate-run';
 import { loadAalto } from './load-datasets';
 import {
   loadCalibration,
@@ -68,6 +71,7 @@ const { values: a } = parseArgs({
     'server-lr': { type: 'string' },
     momentum: { type: 'string' },
     'no-recompute': { type: 'boolean', default: false },
+    recalibrate: { type: 'boolean', default: false },
     central: { type: 'string' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string' },
@@ -145,8 +149,27 @@ async function main(): Promise<void> {
     `clients ${clients.length} (aalto ${clientsOffset + 1}–${clientsOffset + clientCount}), eval ${evalUsers.length}, public ${publicUsers.length}`,
   );
 
+  // Publisher step (--recalibrate): every version's keystroke calibration re-learned on the
+  // public pohmm users, exactly as `npm run calibrate -- keystroke` learns the shipped one.
+  const calibrationSet = a.recalibrate
+    ? loadCalibrationUsers({ task: 'keystroke', data: a.public, out: '' })
+    : undefined;
+  const calibrationFor = async (encoder: SharedEncoder): Promise<CalibrationFile> => {
+    if (calibrationSet === undefined) return calibration;
+    const { samples } = await calibrationSamples('keystroke', calibrationSet.users, encoder);
+    return {
+      ...calibration,
+      modalities: {
+        ...calibration.modalities,
+        keystroke: fitModalityCalibration(samples, 'fl-experiment', calibrationSet.fingerprints),
+      },
+    };
+  };
   const evaluate = async (encoder: SharedEncoder) => {
-    const r = await productAaltoProtocol(evalUsers, { encoder, calibration });
+    const r = await productAaltoProtocol(evalUsers, {
+      encoder,
+      calibration: await calibrationFor(encoder),
+    });
     return distribution(r.product.perUser.map((u) => u.eer)).mean;
   };
 
