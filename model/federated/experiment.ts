@@ -85,6 +85,10 @@ export interface PublishResult {
  * and, with `recomputeCentres`, recomputes the public centres on `publicUsers` for the new
  * encoder. `nextEncoderId` names the new version. Throws the `FederatedUpdateError` of the
  * first update `parseUpdate` refuses.
+ *
+ * The mean divides by the number of updates received. That count depends on who took part: a
+ * strict reading of the accountant's mechanism (a noisy *sum*) wants a data-independent divisor
+ * such as the expected `q·N`; the aggregator should use that (it changes only the step's scale).
  */
 export function publishRound(
   version: PublishedVersion,
