@@ -438,7 +438,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
       TACIT_FL_MIN_DEVICES: String(input.minDevices),
       TACIT_FL_CLIP_NORM: String(f.clipNorm),
       TACIT_FL_NOISE_MULTIPLIER: String(f.noiseMultiplier),
-      TACIT_FL_SERVER_LEARNING_RATE: String(f.serverLearningRate),
+      TACIT_FL_SERVER_LEARNING_RATE: String(f.serverOptimizer.learningRate),
       TACIT_FL_AGGREGATION: input.aggregate,
     },
     url,

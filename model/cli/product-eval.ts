@@ -83,24 +83,32 @@ export interface ProductEvalInput {
   folds?: number;
 }
 
-/** Aalto: the TypeNet protocol at the product's windows (G = 5, M = 50, 5 queries). */
-export async function productAalto(
+const AALTO_G = 5;
+const AALTO_Q = 5;
+const AALTO_M = 50;
+
+/** Aalto users with enough sequences for the TypeNet protocol (G + Q). */
+function aaltoUsable<U extends { sequences: readonly unknown[] }>(users: readonly U[]): U[] {
+  return users.filter((u) => u.sequences.length >= AALTO_G + AALTO_Q);
+}
+
+/**
+ * The TypeNet protocol's product scores on Aalto users (G = 5, M = 50, 5 queries; users with
+ * fewer than 10 sequences left out): what {@link productAalto} reports, without the continuous
+ * figures. The federated experiment (`fl-experiment.ts`) scores each round's encoder with it.
+ */
+export async function productAaltoProtocol(
   users: readonly { userId: string; sequences: readonly (readonly RawEvent[])[] }[],
-  input: ProductEvalInput,
-  usersLoaded: number,
-): Promise<EvalReport> {
-  const G = 5;
-  const Q = 5;
-  const M = 50;
-  const cut = (s: readonly RawEvent[]) => truncateKeys(s, M).events;
-  const usable = users.filter((u) => u.sequences.length >= G + Q);
-  const protocolUsers: ProductEvalUser[] = usable.map((u) => ({
+  input: Pick<ProductEvalInput, 'encoder' | 'calibration' | 'detector' | 'onProgress'>,
+): Promise<ProductProtocolResult> {
+  const cut = (s: readonly RawEvent[]) => truncateKeys(s, AALTO_M).events;
+  const protocolUsers: ProductEvalUser[] = aaltoUsable(users).map((u) => ({
     userId: u.userId,
     subject: u.userId,
-    enrol: u.sequences.slice(0, G).map(cut),
-    queries: u.sequences.slice(-Q).map((s) => [cut(s)]),
+    enrol: u.sequences.slice(0, AALTO_G).map(cut),
+    queries: u.sequences.slice(-AALTO_Q).map((s) => [cut(s)]),
   }));
-  const result = await productProtocol('keystroke', protocolUsers, {
+  return productProtocol('keystroke', protocolUsers, {
     encoder: input.encoder,
     calibration: input.calibration,
     // The TypeNet gallery (5 × 50 keys) holds fewer than the product's 10 windows of 20 keys.
@@ -109,6 +117,19 @@ export async function productAalto(
     detector: input.detector,
     onProgress: input.onProgress,
   });
+}
+
+/** Aalto: the TypeNet protocol at the product's windows (G = 5, M = 50, 5 queries). */
+export async function productAalto(
+  users: readonly { userId: string; sequences: readonly (readonly RawEvent[])[] }[],
+  input: ProductEvalInput,
+  usersLoaded: number,
+): Promise<EvalReport> {
+  const G = AALTO_G;
+  const Q = AALTO_Q;
+  const M = AALTO_M;
+  const usable = aaltoUsable(users);
+  const result = await productAaltoProtocol(users, input);
   const continuous = await productContinuous(
     'keystroke',
     usable.map((u) => ({ userId: u.userId, subject: u.userId, recordings: u.sequences })),

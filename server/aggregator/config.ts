@@ -49,7 +49,7 @@ export interface AggregatorConfig {
   clipNorm: number;
   /** `TACIT_FL_NOISE_MULTIPLIER` σ (default `FEDERATED_DEFAULTS.noiseMultiplier`). */
   noiseMultiplier: number;
-  /** `TACIT_FL_SERVER_LEARNING_RATE` η (default `FEDERATED_DEFAULTS.serverLearningRate`). */
+  /** `TACIT_FL_SERVER_LEARNING_RATE` η (default `FEDERATED_DEFAULTS.serverOptimizer.learningRate`). */
   serverLearningRate: number;
   /** `TACIT_FL_AGGREGATION` (default `FEDERATED_DEFAULTS.aggregation`). */
   aggregation: RobustAggregation;
@@ -106,7 +106,9 @@ const envSchema = z.object({
   TACIT_FL_MIN_DEVICES: int(1, 10_000_000).default(FEDERATED_DEFAULTS.minDevices),
   TACIT_FL_CLIP_NORM: num(0, 1e6, true).default(FEDERATED_DEFAULTS.clipNorm),
   TACIT_FL_NOISE_MULTIPLIER: num(0, 100, false).default(FEDERATED_DEFAULTS.noiseMultiplier),
-  TACIT_FL_SERVER_LEARNING_RATE: num(0, 100, true).default(FEDERATED_DEFAULTS.serverLearningRate),
+  TACIT_FL_SERVER_LEARNING_RATE: num(0, 100, true).default(
+    FEDERATED_DEFAULTS.serverOptimizer.learningRate,
+  ),
   TACIT_FL_AGGREGATION: z.enum(AGGREGATION_METHODS).optional(),
   TACIT_FL_MAX_UPDATE_BYTES: int(64, MAX_UPDATE_BYTES).default(MAX_UPDATE_BYTES),
 });
