@@ -50,7 +50,13 @@ describe('collectors', () => {
 
 describe('manifest', () => {
   it('asks only for the permissions we need', () => {
-    expect([...manifest.permissions].sort()).toEqual(['offscreen', 'scripting', 'storage']);
+    // The reason for each is in permissions.test.ts (the allow-list).
+    expect([...manifest.permissions].sort()).toEqual([
+      'alarms',
+      'offscreen',
+      'scripting',
+      'storage',
+    ]);
     // Always held: the demo bank and a local server only. Every bank origin is asked for at run
     // time, one host at a time, from the options page (optional_host_permissions).
     for (const pattern of manifest.host_permissions)

@@ -90,8 +90,8 @@ export interface FlSimArgs {
 export const FL_SIM_USAGE = `usage: npm run fl:sim -- --data <dir> --clients N --rounds R --out report.json
         [--eval-data <dir>] [--eval-users 30] [--attackers 0.1 --attack scale|sign-flip]
         [--aggregate ${AGGREGATION_METHODS.join('|')}] [--public-data ../shared/datasets/pohmm]
-        [--sample-rate 1] [--min-devices M] [--central-epochs E] [--epsilon-budget 8]
-        [--delta 1e-5] [--seed 1] [--backend wasm|cpu]`;
+        [--sample-rate ${FEDERATED_DEFAULTS.sampleRate}] [--min-devices M] [--central-epochs E]
+        [--epsilon-budget ${FEDERATED_DEFAULTS.epsilonBudget}] [--delta ${FEDERATED_DEFAULTS.delta}] [--seed 1] [--backend wasm|cpu]`;
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
@@ -166,9 +166,9 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
     attack: attack as FlSimArgs['attack'],
     aggregate: aggregate as FlSimArgs['aggregate'],
     publicData: values['public-data'] ?? join(dirname(values.data ?? '.'), 'pohmm'),
-    sampleRate: num('sample-rate', 1e-6, 1, 1),
-    epsilonBudget: num('epsilon-budget', 1e-6, 1000, 8),
-    delta: num('delta', 1e-12, 0.5, 1e-5),
+    sampleRate: num('sample-rate', 1e-6, 1, FEDERATED_DEFAULTS.sampleRate),
+    epsilonBudget: num('epsilon-budget', 1e-6, 1000, FEDERATED_DEFAULTS.epsilonBudget),
+    delta: num('delta', 1e-12, 0.5, FEDERATED_DEFAULTS.delta),
     seed: int('seed', 0, 1)!,
     backend,
   };

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainingData } from './train-run';
 import { FL_SIM_USAGE, parseFlSimArgs, poison, runFlSim, writeFlSimReport } from './fl-sim-run';
+import { PrivacyAccountant } from '../federated/accountant';
+import { FEDERATED_DEFAULTS } from '../federated/config';
 import { l2Norm } from '../federated/privatise';
 
 const AALTO = join(import.meta.dirname, '../../../shared/datasets/aalto-dev');
@@ -76,6 +78,8 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
       '2',
       '--min-devices',
       '4',
+      '--sample-rate',
+      '1',
       '--central-epochs',
       '1',
       '--out',
@@ -89,11 +93,14 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
     });
     expect(report.clients).toBe(4);
     expect(report.evalUsers).toBe(2);
-    // σ = 1, q = 1: ε ≈ 4.75 after one round, ≈ 7.1 after two (accountant.test.ts).
+    // q = 1 and the shipped σ: what the accountant says for one, then two such rounds.
+    const accountant = new PrivacyAccountant({ delta: 1e-5, epsilonBudget: 1000 });
+    const sigma = FEDERATED_DEFAULTS.noiseMultiplier;
+    const expected = [1, 2].map(() => accountant.spend(1, sigma).total.epsilon);
     expect(report.rounds.map((r) => r.round)).toEqual([1, 2]);
-    expect(report.rounds[0]!.epsilon).toBeGreaterThan(4);
-    expect(report.rounds[1]!.epsilon).toBeGreaterThan(report.rounds[0]!.epsilon);
-    expect(report.final.epsilon).toBeLessThanOrEqual(8);
+    expect(report.rounds[0]!.epsilon).toBeCloseTo(expected[0]!, 6);
+    expect(report.rounds[1]!.epsilon).toBeCloseTo(expected[1]!, 6);
+    expect(report.final.epsilon).toBeLessThanOrEqual(FEDERATED_DEFAULTS.epsilonBudget);
     // The shipped encoder's 26,592 parameters: 27,067 TFLU bytes with its 42-byte id; round 2
     // trains from version 2, whose id carries `+fl2` (4 bytes more).
     expect(report.rounds.map((r) => r.updateBytes)).toEqual([27_067, 27_071]);
