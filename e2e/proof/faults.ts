@@ -238,6 +238,19 @@ export async function countFound(
   return found;
 }
 
+/** {@link countFound} in a store opened for the count alone, closed whatever happens. */
+async function countFoundIn(
+  open: () => Store | Promise<Store>,
+  acked: readonly { sid: string; seq: number }[],
+): Promise<number> {
+  const store = await open();
+  try {
+    return await countFound(store, acked);
+  } finally {
+    await store.close();
+  }
+}
+
 /** `{"ERR_X": n, …}` of a step, warm-up included, as `ERR_X ×n`. */
 function kinds(step: GeneratorStep): string {
   const entries = Object.entries(step.errorsByKind);
@@ -290,13 +303,7 @@ async function redisFault(rig: Rig, size: FaultSize, how: 'killed' | 'paused'): 
   const acked = step.acknowledged ?? [];
   const audit = await rig.verifyAudit(server);
   const recovery = await rig.recovery(g, server, size);
-  const store = await openRedisStore({ url, prefix: REDIS_PREFIX });
-  let found: number;
-  try {
-    found = await countFound(store, acked);
-  } finally {
-    await store.close();
-  }
+  const found = await countFoundIn(() => openRedisStore({ url, prefix: REDIS_PREFIX }), acked);
   return {
     name,
     acknowledged: acked.length,
@@ -348,13 +355,7 @@ async function sqliteKill(rig: Rig, size: FaultSize): Promise<FaultRow> {
   const audit = await rig.verifyAudit(restarted);
   const recovery = await rig.recovery(g, restarted, size);
   await restarted.stop();
-  const store = openSqliteStore(dbPath);
-  let found: number;
-  try {
-    found = await countFound(store, acked);
-  } finally {
-    await store.close();
-  }
+  const found = await countFoundIn(() => openSqliteStore(dbPath), acked);
   return {
     name: 'server kill -9 under load (SQLite)',
     acknowledged: acked.length,
@@ -444,13 +445,7 @@ async function diskFull(rig: Rig, size: FaultSize): Promise<FaultRow> {
   const audit = await rig.verifyAudit(server);
   const recovery = await rig.recovery(g, server, size);
   await server.stop();
-  const store = openSqliteStore(dbPath);
-  let found: number;
-  try {
-    found = await countFound(store, acked);
-  } finally {
-    await store.close();
-  }
+  const found = await countFoundIn(() => openSqliteStore(dbPath), acked);
   return {
     name,
     acknowledged: acked.length,

@@ -29,3 +29,17 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     process.exitCode = 1;
   }
 }
+
+/**
+ * Parses a CLI's arguments; a bad command line prints its message and `usage`, sets exit code 2
+ * and returns undefined (the caller returns).
+ */
+export function parseOrUsage<T>(parse: (argv: string[]) => T, usage: string): T | undefined {
+  try {
+    return parse(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
