@@ -15,6 +15,7 @@ import {
   runModelNodeBench,
 } from '../../model/cli/model-bench';
 import { bundle, launchPlainBrowser, startStaticServer } from './browser';
+import { runLocalRoundBench, type LocalRoundFigures } from './local-round';
 import type { ModelWorkerRequest } from './page/model-worker';
 import { printTable, round } from './report';
 
@@ -33,6 +34,8 @@ export interface ModelBenchResult extends Omit<
   'models' | 'embeddings' | 'blocks' | 'encoders' | 'score'
 > {
   browserVersion: string | null;
+  /** One federated local round (issue 10): time in the Chromium worker and Node, update bytes. */
+  localRound: LocalRoundFigures;
   score: ModelNodeBenchResult['score'] & {
     worker: Record<Modality, LatencyFigures> | null;
     /** worker p50 ÷ Node p50, both in batches of 32 (Node is the baseline). */
@@ -112,10 +115,12 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
       bundled.dispose();
     }
   }
+  const localRound = await runLocalRoundBench({ worker: options.worker ?? true });
   const n = node.score.node;
   return {
     ...rest,
     browserVersion,
+    localRound,
     score: {
       node: n,
       worker,
@@ -243,4 +248,28 @@ export function printModel(r: ModelBenchResult): void {
   if (mem.numTensorsAfter !== mem.numTensorsBefore || mem.numBytesAfter !== mem.numBytesBefore) {
     console.log('LEAK: tf.memory() did not return to its start');
   }
+  printLocalRound(r.localRound);
+}
+
+/** The federated local round's table (also used by the smoke run). */
+export function printLocalRound(l: LocalRoundFigures): void {
+  printTable(
+    `federated local round (shipped keystroke encoder, ${l.steps} steps × ${l.batchSize} crops, ${l.windows} windows; median of ${l.reps}; baseline: Node wasm, same run)`,
+    ['runtime', 'backend', 'median ms', 'max ms', '÷ Node', 'update bytes'],
+    [
+      ['Node', l.node.backend, l.node.medianMs, l.node.maxMs, 1, l.updateBytes],
+      ...(l.worker
+        ? [
+            [
+              'Chromium worker',
+              l.worker.backend,
+              l.worker.medianMs,
+              l.worker.maxMs,
+              l.ratioWorkerToNode ?? '-',
+              l.updateBytes,
+            ],
+          ]
+        : []),
+    ],
+  );
 }
