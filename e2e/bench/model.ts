@@ -15,7 +15,7 @@ import {
   runModelNodeBench,
 } from '../../model/cli/model-bench';
 import { bundle, launchPlainBrowser, startStaticServer } from './browser';
-import { runLocalRoundBench, type LocalRoundFigures } from './local-round';
+import type { LocalRoundFigures } from './local-round';
 import type { ModelWorkerRequest } from './page/model-worker';
 import { printTable, round } from './report';
 
@@ -115,6 +115,10 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
       bundled.dispose();
     }
   }
+  // Loaded here, not at the top: the worker's modules import JSON (the shipped encoder and
+  // centres), which Playwright's loader refuses without import attributes, and the smoke spec
+  // imports this file through benches.ts.
+  const { runLocalRoundBench } = await import('./local-round');
   const localRound = await runLocalRoundBench({ worker: options.worker ?? true });
   const n = node.score.node;
   return {
