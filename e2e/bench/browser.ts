@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext } from '@playwright/test';
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,4 +146,41 @@ function readdirSafe(d: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** What the benchmark workers post back: their result, or the error that stopped them. */
+export type WorkerReply<R> = ({ ok: true } & R) | { ok: false; error: string };
+
+/**
+ * Starts the module worker `script` (a bundled entry served by the page's origin) in `page`,
+ * posts it `request` and resolves with its one reply (then terminates it), or with an error
+ * after `timeoutMs`. The benchmarks' one way to run a worker.
+ */
+export function runWorkerOnce<R>(
+  page: Page,
+  script: string,
+  request: unknown,
+  timeoutMs: number,
+): Promise<WorkerReply<R>> {
+  return page.evaluate(
+    ({ script, request, timeoutMs }) =>
+      new Promise<WorkerReply<R>>((done) => {
+        const w = new Worker(script, { type: 'module' });
+        const timer = setTimeout(
+          () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
+          timeoutMs,
+        );
+        w.onmessage = (e: MessageEvent<WorkerReply<R>>) => {
+          clearTimeout(timer);
+          w.terminate();
+          done(e.data);
+        };
+        w.onerror = (e) => {
+          clearTimeout(timer);
+          done({ ok: false, error: `worker error: ${e.message}` });
+        };
+        w.postMessage(request);
+      }),
+    { script, request, timeoutMs },
+  );
 }

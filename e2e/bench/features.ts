@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { bundle, launchPlainBrowser, startStaticServer } from './browser';
+import { bundle, launchPlainBrowser, runWorkerOnce, startStaticServer } from './browser';
 import {
   runFeatureExtraction,
   type FeatureRunOptions,
@@ -89,31 +89,13 @@ export async function runFeaturesBench(
   try {
     const page = await browser.newPage();
     await page.goto(server.url);
-    const reply = await page.evaluate(
-      ({ run, timeoutMs }) =>
-        new Promise<{ ok: boolean; result?: FeatureRunResult; error?: string }>((done) => {
-          const w = new Worker('/features-worker.js', { type: 'module' });
-          const timer = setTimeout(
-            () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
-            timeoutMs,
-          );
-          w.onmessage = (
-            e: MessageEvent<{ ok: boolean; result?: FeatureRunResult; error?: string }>,
-          ) => {
-            clearTimeout(timer);
-            w.terminate();
-            done(e.data);
-          };
-          w.onerror = (e) => {
-            clearTimeout(timer);
-            done({ ok: false, error: `worker error: ${e.message}` });
-          };
-          w.postMessage(run);
-        }),
-      { run, timeoutMs: options.timeoutMs ?? 300_000 },
+    const reply = await runWorkerOnce<{ result: FeatureRunResult }>(
+      page,
+      '/features-worker.js',
+      run,
+      options.timeoutMs ?? 300_000,
     );
-    if (!reply.ok || !reply.result)
-      throw new Error(`features bench in the worker failed: ${reply.error}`);
+    if (!reply.ok) throw new Error(`features bench in the worker failed: ${reply.error}`);
     worker = reply.result;
   } finally {
     await browser.close().catch(() => undefined);

@@ -15,7 +15,7 @@ import { encoderFromJSON } from '../../model/shared/encoder';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import { runLocalRound } from '../../src/worker/federated';
 import type { FederatedRoundSpec } from '../../src/shared/protocol';
-import { bundle, launchPlainBrowser, startStaticServer } from './browser';
+import { bundle, launchPlainBrowser, runWorkerOnce, startStaticServer } from './browser';
 import type { LocalRoundWorkerRequest } from './page/federated-worker';
 import { median, round } from './report';
 
@@ -88,39 +88,17 @@ export async function runLocalRoundBench(
         spec,
         reps,
       };
-      const reply = await page.evaluate(
-        ({ request, timeoutMs }) =>
-          new Promise<{
-            ok: boolean;
-            backend?: string;
-            ms?: number[];
-            bytes?: number;
-            error?: string;
-          }>((done) => {
-            const w = new Worker('/federated-worker.js', { type: 'module' });
-            const timer = setTimeout(
-              () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
-              timeoutMs,
-            );
-            w.onmessage = (e: MessageEvent) => {
-              clearTimeout(timer);
-              w.terminate();
-              done(e.data);
-            };
-            w.onerror = (e) => {
-              clearTimeout(timer);
-              done({ ok: false, error: `worker error: ${e.message}` });
-            };
-            w.postMessage(request);
-          }),
-        { request, timeoutMs: options.timeoutMs ?? 300_000 },
+      const reply = await runWorkerOnce<{ backend: string; ms: number[]; bytes: number }>(
+        page,
+        '/federated-worker.js',
+        request,
+        options.timeoutMs ?? 300_000,
       );
-      if (!reply.ok || !reply.ms)
-        throw new Error(`local round in the worker failed: ${reply.error}`);
+      if (!reply.ok) throw new Error(`local round in the worker failed: ${reply.error}`);
       if (reply.bytes !== updateBytes)
         throw new Error(`worker update ${reply.bytes} bytes, Node ${updateBytes}`);
       worker = {
-        backend: reply.backend ?? 'unknown',
+        backend: reply.backend,
         medianMs: round(median(reply.ms), 1),
         maxMs: round(Math.max(...reply.ms), 1),
       };

@@ -14,7 +14,7 @@ import {
   latencyFigures,
   runModelNodeBench,
 } from '../../model/cli/model-bench';
-import { bundle, launchPlainBrowser, startStaticServer } from './browser';
+import { bundle, launchPlainBrowser, runWorkerOnce, startStaticServer } from './browser';
 import type { LocalRoundFigures } from './local-round';
 import type { ModelWorkerRequest } from './page/model-worker';
 import { printTable, round } from './report';
@@ -76,34 +76,11 @@ export async function runModelBench(options: ModelBenchOptionsAll = {}): Promise
         batches,
         warmup: 20,
       };
-      const reply = await page.evaluate(
-        ({ request, timeoutMs }) =>
-          new Promise<{
-            ok: boolean;
-            result?: Record<'keystroke' | 'pointer', ScoringTiming>;
-            crossOriginIsolated?: boolean;
-            error?: string;
-          }>((done) => {
-            const w = new Worker('/model-worker.js', { type: 'module' });
-            const timer = setTimeout(
-              () => done({ ok: false, error: `worker did not answer in ${timeoutMs} ms` }),
-              timeoutMs,
-            );
-            w.onmessage = (e: MessageEvent) => {
-              clearTimeout(timer);
-              w.terminate();
-              done(e.data);
-            };
-            w.onerror = (e) => {
-              clearTimeout(timer);
-              done({ ok: false, error: `worker error: ${e.message}` });
-            };
-            w.postMessage(request);
-          }),
-        { request, timeoutMs: options.timeoutMs ?? 120_000 },
-      );
-      if (!reply.ok || !reply.result)
-        throw new Error(`model bench in the worker failed: ${reply.error}`);
+      const reply = await runWorkerOnce<{
+        result: Record<'keystroke' | 'pointer', ScoringTiming>;
+        crossOriginIsolated: boolean;
+      }>(page, '/model-worker.js', request, options.timeoutMs ?? 120_000);
+      if (!reply.ok) throw new Error(`model bench in the worker failed: ${reply.error}`);
       worker = {
         keystroke: latencyFigures(reply.result.keystroke, WORKER_BATCH),
         pointer: latencyFigures(reply.result.pointer, WORKER_BATCH),
