@@ -42,6 +42,7 @@ const ROOT = join(import.meta.dirname, '../..');
 export const ALLOWED_LICENCES: Readonly<Record<string, string>> = {
   MIT: 'permissive; keep the notice',
   ISC: 'permissive (MIT-equivalent); keep the notice',
+  '0BSD': 'permissive without even a notice requirement (tslib, under @simplewebauthn/server)',
   'BSD-2-Clause': 'permissive; keep the notice',
   'BSD-3-Clause': 'permissive; keep the notice, do not use the authors’ names to endorse',
   'Apache-2.0': 'permissive with a patent grant; keep the notice and NOTICE files',
