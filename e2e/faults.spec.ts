@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
+import { decodeJwt } from 'jose';
 import { login } from './support/bank';
 import {
   extensionPage,
+  moveWithRhythm,
   stopBackground,
   tabStatus,
   typeWithRhythm,
@@ -17,15 +19,18 @@ import type { FaultReport } from './proof/report';
 // enrolment data: the device stays enrolled with the server, every stored enrolment window is
 // still there, enrolment progress does not go back. Run by `npm run test:e2e` and, for its row,
 // by `npm run test:proof` (which sets TACIT_PROOF_ROW to the file the row goes to).
-// e2e/lifecycle.spec.ts goes on from here: capture and scoring resume after such a stop.
+// The same browser then finishes the enrolment and is stopped once more while scoring: capture
+// and scoring resume, and the attestation chain goes on (one spec, because every part needs an
+// enrolment in progress and an enrolment is most of a spec's time).
 
 const HOLDER: Typist = { holdMs: 100, gapMs: 120, jitter: 0.15, seed: 3 };
 const TEXT = 'pay the rent on monday and the phone bill on friday before noon please ';
 const ROUNDS = 3;
 
-test('the service worker and offscreen document stopped during enrolment lose no enrolment data', async ({
+test('the service worker and offscreen document stopped during enrolment lose no enrolment data; capture and scoring resume', async ({
   ext,
   server,
+  recorder,
 }) => {
   const page = await ext.context.newPage();
   await login(page, server, 'frank', HOLDER);
@@ -77,4 +82,39 @@ test('the service worker and offscreen document stopped during enrolment lose no
       `${last.progressBefore.toFixed(2)}/${last.progressAfter.toFixed(2)}; device still enrolled`,
   };
   if (process.env.TACIT_PROOF_ROW) writeFileSync(process.env.TACIT_PROOF_ROW, JSON.stringify(row));
+
+  // Enrolment goes on from where it was, without reloading the page, until the model scores.
+  await page.click('#memo');
+  for (let round = 0; round < 5; round++) {
+    await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 20 + round });
+    await moveWithRhythm(page, 4, { stepPx: 12, stepMs: 16, seed: 30 + round });
+    await page.click('#memo');
+    if ((await tabStatus(popup, page)).model?.state === 'scoring') break;
+  }
+  const trained = await tabStatus(popup, page);
+  expect(trained.model?.state).toBe('scoring');
+  expect(trained.model!.modalities.keystroke.enrolWindows).toBeGreaterThanOrEqual(10);
+
+  // Stopped again while scoring: the next statements still carry scores, the chain continues.
+  await stopBackground(ext, page);
+  const from = recorder.requests.length;
+  await page.click('#memo');
+  await typeWithRhythm(page, TEXT + TEXT, { ...HOLDER, seed: 40 });
+  await page.waitForTimeout(2500);
+  const after = recorder.requests
+    .slice(from)
+    .filter((r) => r.path === '/v1/attestations')
+    .map(
+      (r) =>
+        decodeJwt((JSON.parse(r.body) as { attestation: string }).attestation) as {
+          state: string;
+          conf: number | null;
+        },
+    );
+  expect(
+    after.filter((a) => a.state === 'scoring' && a.conf !== null).length,
+  ).toBeGreaterThanOrEqual(2);
+  const status = await tabStatus(popup, page);
+  expect(status.lastStatement?.result).toBe('accepted');
+  expect(status.modelError).toBeNull();
 });
