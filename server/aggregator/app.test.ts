@@ -54,7 +54,7 @@ let h: Harness;
 let store: AggregatorStore;
 let agg: AggregatorApp;
 
-async function build(settings: Partial<RoundSettings> = {}) {
+async function build(settings: Partial<RoundSettings> = {}, uploadRateLimit = 0) {
   store = openAggregatorStore(':memory:');
   agg = await createAggregatorApp({
     store,
@@ -67,6 +67,7 @@ async function build(settings: Partial<RoundSettings> = {}) {
     issuer: 'http://aggregator.test',
     adminKey: ADMIN,
     initialEncoder: ENCODER_TEXT,
+    uploadRateLimit,
     logger: memoryLogger(),
   });
 }
@@ -308,6 +309,25 @@ describe('an update is refused with its code, and nothing is stored', () => {
       403,
       'ERR_DEVICE_REVOKED',
     );
+  });
+
+  it('rate-limited: an address past its uploads per minute gets 429 before any check', async () => {
+    store.close();
+    await build({}, 3);
+    await call('POST', R.openRound.path, { admin: true });
+    const jws = await signUpdate(updateBytes(1), key(device));
+    // Refused uploads count too: flooding with garbage is what the limit is for.
+    for (let i = 0; i < 3; i++) expect((await upload('not-a-jws')).status).toBe(400);
+    await expectRefused(() => upload(jws), 429, 'ERR_RATE_LIMITED');
+    const res = await agg.app.request(R.upload.path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ update: jws }),
+    });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Reads are not limited.
+    expect((await call('GET', R.currentRound.path)).status).toBe(200);
   });
 
   it('replayed: a second update of the device in the round', async () => {

@@ -12,7 +12,9 @@ import { secureHeaders } from 'hono/secure-headers';
 import { createApiKeyRegistry } from '../src/http/middleware/auth';
 import { errorFields, type Logger } from '../src/observability/log';
 import { AggregatorError, errorBody } from './errors';
+import { uploadRateLimit } from './http/rate-limit';
 import { aggregatorRoutes } from './http/routes';
+import { AGGREGATOR_ROUTES } from './http/contract';
 import type { DeviceDirectory } from './services/device-directory';
 import { RoundService, type RoundSettings } from './services/rounds';
 import { loadAggregatorKey, type AggregatorKey } from './services/signing-key';
@@ -29,6 +31,8 @@ export interface AggregatorDeps {
   adminKey: string;
   /** Encoder JSON text published as version 1 when the store has none. */
   initialEncoder: string | undefined;
+  /** Uploads accepted per client address per minute (0 = no limit). */
+  uploadRateLimit: number;
   logger: Logger;
   now?: () => number;
 }
@@ -98,6 +102,11 @@ export async function createAggregatorApp(deps: AggregatorDeps): Promise<Aggrega
     await next();
     c.header('Cache-Control', 'no-store');
   });
+  app.on(
+    AGGREGATOR_ROUTES.upload.method,
+    AGGREGATOR_ROUTES.upload.path,
+    uploadRateLimit({ perWindow: deps.uploadRateLimit, now }),
+  );
   app.route('/', aggregatorRoutes({ rounds, versions, key, adminKeys }));
   app.notFound((c) => c.json(errorBody(new AggregatorError('ERR_NOT_FOUND')), 404));
   // The one error boundary: known refusals become their answer (cause logged, never sent);

@@ -23,6 +23,7 @@ describe('loadAggregatorConfig', () => {
       epsilonBudget: 8,
       delta: 1e-5,
       samplingRate: 1,
+      uploadRateLimit: 600,
     });
   });
 
@@ -37,12 +38,13 @@ describe('loadAggregatorConfig', () => {
         TACIT_FL_MIN_DEVICES: '20',
         TACIT_FL_SAMPLING_RATE: '0.05',
         TACIT_FL_PORT: '0',
+        TACIT_FL_UPLOAD_RATE_LIMIT: '0',
       },
       dir,
     );
     expect(c.initialEncoder).toBe('{"x":1}');
     expect(c.aggregation).toEqual({ method: 'median' });
-    expect([c.minDevices, c.samplingRate, c.port]).toEqual([20, 0.05, 0]);
+    expect([c.minDevices, c.samplingRate, c.port, c.uploadRateLimit]).toEqual([20, 0.05, 0, 0]);
   });
 
   it('fails fast, naming every bad variable and never its value', () => {
@@ -51,6 +53,7 @@ describe('loadAggregatorConfig', () => {
       TACIT_FL_SAMPLING_RATE: '0',
       TACIT_FL_AGGREGATION: 'krum',
       TACIT_FL_DELTA: '1',
+      TACIT_FL_UPLOAD_RATE_LIMIT: '-5',
       TACIT_FL_VERIFIER_URL: 'ftp://x',
       TACIT_FL_INITIAL_ENCODER: '/nonexistent/encoder.json',
     };
@@ -68,6 +71,7 @@ describe('loadAggregatorConfig', () => {
       'TACIT_FL_SAMPLING_RATE',
       'TACIT_FL_AGGREGATION',
       'TACIT_FL_DELTA',
+      'TACIT_FL_UPLOAD_RATE_LIMIT',
       'TACIT_FL_VERIFIER_URL',
     ]) {
       expect(message).toContain(name);

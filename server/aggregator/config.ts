@@ -55,6 +55,11 @@ export interface AggregatorConfig {
   aggregation: RobustAggregation;
   /** `TACIT_FL_MAX_UPDATE_BYTES`, default 5 MiB: the largest `TFLU` accepted. */
   maxUpdateBytes: number;
+  /**
+   * `TACIT_FL_UPLOAD_RATE_LIMIT`, default 600, 0 = off: update uploads accepted per client
+   * address per minute (docs/federated.md "Aggregator").
+   */
+  uploadRateLimit: number;
 }
 
 /** A configuration the aggregator refuses to start with. */
@@ -64,6 +69,13 @@ export class AggregatorConfigError extends Error {
     this.name = 'AggregatorConfigError';
   }
 }
+
+/**
+ * Uploads per client address per minute. An upload costs a signature check and a call to the
+ * verifier before it can be refused, so an address that floods the route is stopped first; a
+ * device sends one update per round, so even a bank's whole fleet behind one NAT stays far below.
+ */
+export const DEFAULT_UPLOAD_RATE_LIMIT = 600;
 
 /** The aggregator's default port (the verifier's is 8787, the demo bank's 8788). */
 export const DEFAULT_AGGREGATOR_PORT = 8789;
@@ -111,6 +123,7 @@ const envSchema = z.object({
   ),
   TACIT_FL_AGGREGATION: z.enum(AGGREGATION_METHODS).optional(),
   TACIT_FL_MAX_UPDATE_BYTES: int(64, MAX_UPDATE_BYTES).default(MAX_UPDATE_BYTES),
+  TACIT_FL_UPLOAD_RATE_LIMIT: int(0, 1_000_000).default(DEFAULT_UPLOAD_RATE_LIMIT),
 });
 
 /**
@@ -165,5 +178,6 @@ export function loadAggregatorConfig(
         ? FEDERATED_DEFAULTS.aggregation
         : aggregationByName(e.TACIT_FL_AGGREGATION),
     maxUpdateBytes: e.TACIT_FL_MAX_UPDATE_BYTES,
+    uploadRateLimit: e.TACIT_FL_UPLOAD_RATE_LIMIT,
   };
 }

@@ -28,6 +28,7 @@ export const AGGREGATOR_ERRORS = {
   ERR_ROUND_STATE: [409, 'round is not open'],
   ERR_TOO_FEW_DEVICES: [409, 'fewer devices than the round minimum'],
   ERR_PRIVACY_BUDGET: [409, 'privacy budget would be exceeded'],
+  ERR_RATE_LIMITED: [429, 'too many requests'],
   ERR_VERIFIER_UNAVAILABLE: [503, 'device check unavailable'],
   ERR_INTERNAL: [500, 'internal error'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     issuer: config.issuer ?? `http://${config.host}:${config.port}`,
     adminKey: config.adminKey,
     initialEncoder: config.initialEncoder,
+    uploadRateLimit: config.uploadRateLimit,
     logger,
   });
   const server = createNodeServer(app.fetch);

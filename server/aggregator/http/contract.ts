@@ -163,6 +163,7 @@ export const AGGREGATOR_ROUTES = {
       'ERR_UPDATE_SIZE',
       'ERR_UPDATE_NORM',
       'ERR_UPDATE_REPLAY',
+      'ERR_RATE_LIMITED',
       'ERR_VERIFIER_UNAVAILABLE',
     ],
   },
