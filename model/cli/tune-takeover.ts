@@ -36,7 +36,7 @@ import { loadCalibration, shippedEncoder } from './product-eval';
 /** The grid (hops in keys; budgets in windows of 20 keys, h = ln budget). */
 export const TAKEOVER_GRID = {
   clamps: [2, 3, 4, 6],
-  budgets: [50, 100, 200, 400, 1000, 3000],
+  budgets: [5, 10, 20, 50, 100, 200, 400, 1000, 3000],
 } as const;
 
 /** Impostor keys per attack. */
