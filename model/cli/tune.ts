@@ -2,20 +2,25 @@
  * `npm run tune -- <task> --data <dir> --out <report.json>`: cross-validates a small grid of
  * shared-encoder settings by user on the training users (see `tune-run.ts`);
  * `npm run tune -- decision --data <dir> …` tunes the product decision on validation users
- * (`tune-decision.ts`).
+ * (`tune-decision.ts`); `npm run tune -- takeover --data <aalto dir> …` measures the keystroke
+ * decision against takeovers in the middle of a window, on validation users (`tune-takeover.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TUNE_USAGE, formatTuneReport, parseTuneArgs, runTune, writeTuneReport } from './tune-run';
 import { runCli } from './run-cli';
 import { runTuneDecision } from './tune-decision';
+import { runTuneTakeover } from './tune-takeover';
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'decision') {
+  const task = process.argv[2];
+  const decisionTask =
+    task === 'decision' ? runTuneDecision : task === 'takeover' ? runTuneTakeover : undefined;
+  if (decisionTask !== undefined) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     await tf.setBackend('wasm');
     await tf.ready();
-    await runTuneDecision(process.argv.slice(3));
+    await decisionTask(process.argv.slice(3));
     return;
   }
   let args;

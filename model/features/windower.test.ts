@@ -37,6 +37,7 @@ describe('resolveWindowerConfig', () => {
   it('has the documented defaults', () => {
     expect(resolveWindowerConfig()).toEqual({
       keysPerWindow: 20,
+      keyHop: 20,
       pointerEventsPerWindow: 64,
       maxPauseMs: 5000,
     });
@@ -47,6 +48,8 @@ describe('resolveWindowerConfig', () => {
     [{ keysPerWindow: 1 }, /keysPerWindow must be an integer in \[2, 1000\], got 1$/],
     [{ keysPerWindow: 2.5 }, /got 2\.5/],
     [{ pointerEventsPerWindow: 3 }, /pointerEventsPerWindow .* got 3$/],
+    [{ keyHop: 0 }, /keyHop must be an integer in \[1, 20\], got 0$/],
+    [{ keysPerWindow: 10, keyHop: 11 }, /keyHop must be an integer in \[1, 10\], got 11$/],
     [{ maxPauseMs: 50 }, /maxPauseMs must be a number in \[100, 3600000\], got 50$/],
     [{ maxPauseMs: NaN }, /got NaN/],
     [{ maxPauseMs: '5000' }, /got "5000"/],
@@ -68,6 +71,24 @@ describe('createWindower', () => {
     expect(windows[0]!.schema).toBe(FEATURE_SCHEMA_VERSION);
     expect(windows[0]!.vector).toHaveLength(KEYSTROKE_FEATURES.length);
     expect(w.pending().keystroke).toBe(2);
+  });
+
+  it('a hop left at its default follows keysPerWindow: no overlap unless asked for', () => {
+    expect(resolveWindowerConfig({ keysPerWindow: 8 }).keyHop).toBe(8);
+  });
+
+  it('with keyHop < keysPerWindow, emits a full-size window every keyHop presses', () => {
+    const windows = createWindower({ keysPerWindow: 5, keyHop: 2 }).push(typing(12));
+    // Presses 1–5, 3–7, 5–9, 7–11: each window starts keyHop presses after the previous one.
+    expect(windows.map((x) => [x.count, x.start, x.end])).toEqual([
+      [5, 0, 880],
+      [5, 400, 1280],
+      [5, 800, 1680],
+      [5, 1200, 2080],
+    ]);
+    const plain = createWindower({ keysPerWindow: 5 }).push(typing(12));
+    // The first window, and every window whose presses no earlier window holds, is the same.
+    expect(windows[0]).toEqual(plain[0]);
   });
 
   it('gives the same windows whatever the batch boundaries', () => {

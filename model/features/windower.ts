@@ -18,6 +18,14 @@ const TEXT_FLAGS = FLAG.paste | FLAG.autofill;
 export interface WindowerConfig {
   /** Complete key presses per keystroke window. Default 20; integer in [2, 1000]. */
   keysPerWindow: number;
+  /**
+   * Key presses between the ends of successive keystroke windows. Equal to `keysPerWindow`
+   * (the default, 20): windows do not overlap. Smaller: each window keeps the last
+   * `keysPerWindow − keyHop` presses of the previous one, so a decision can be taken every
+   * `keyHop` keys on a full-size window (the product's decision weighs such windows by
+   * `keyHop / keysPerWindow`, see model/product/decision.ts). Integer in [1, keysPerWindow].
+   */
+  keyHop: number;
   /** Pointer events (pm, pd, pu; wheel events are not counted) per pointer window. Default 64; integer in [4, 10000]. */
   pointerEventsPerWindow: number;
   /**
@@ -33,6 +41,7 @@ export interface WindowerConfig {
 /** Default windowing parameters. */
 export const DEFAULT_WINDOWER_CONFIG: Readonly<WindowerConfig> = Object.freeze({
   keysPerWindow: 20,
+  keyHop: 20,
   pointerEventsPerWindow: 64,
   maxPauseMs: 5000,
 });
@@ -106,6 +115,9 @@ export function resolveWindowerConfig(
   assertKnownKeys('WindowerConfig', config, Object.keys(DEFAULT_WINDOWER_CONFIG));
   const c = { ...DEFAULT_WINDOWER_CONFIG, ...config };
   assertInteger('keysPerWindow', c.keysPerWindow, 2, 1000);
+  // A hop left at the default follows a changed window size (no overlap unless asked for).
+  if (config.keyHop === undefined) c.keyHop = c.keysPerWindow;
+  assertInteger('keyHop', c.keyHop, 1, c.keysPerWindow);
   assertInteger('pointerEventsPerWindow', c.pointerEventsPerWindow, 4, 10000);
   assertNumber('maxPauseMs', c.maxPauseMs, 100, 3_600_000);
   return Object.freeze(c);
@@ -171,7 +183,8 @@ export function createWindower(config: Partial<WindowerConfig> = {}): Windower {
           schema: FEATURE_SCHEMA_VERSION,
           textInputs,
         });
-        presses = [];
+        // Overlapping windows keep their shared presses; `count` stays the window's size.
+        presses = presses.slice(cfg.keyHop);
         textInputs = 0;
       }
     }

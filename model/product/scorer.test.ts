@@ -28,12 +28,18 @@ beforeAll(async () => {
 });
 
 describe('PRODUCT', () => {
-  it('ships 20-press and 64-event windows, 10 enrolment windows, a 200-window false-alarm budget', () => {
+  it('ships 20-press and 64-event windows, 10 enrolment windows, a 400-window false-alarm budget', () => {
     expect(PRODUCT.windows).toEqual(DEFAULT_WINDOWER_CONFIG);
     expect(PRODUCT.windows.keysPerWindow).toBe(20);
+    // Non-overlapping keystroke windows: a hop of 5 or 10 keys measured no faster (§5a).
+    expect(PRODUCT.windows.keyHop).toBe(20);
     expect(PRODUCT.windows.pointerEventsPerWindow).toBe(64);
     expect(PRODUCT.minEnrollWindows).toBe(10);
-    expect(PRODUCT.decision.falseAlarmWindows).toBe(200);
+    expect(PRODUCT.decision.falseAlarmWindows).toBe(400);
+    // Two windows at the LLR clamp still fire the decision: h = ln 400 < 2 × clamp.
+    expect(Math.log(PRODUCT.decision.falseAlarmWindows)).toBeLessThan(
+      2 * PRODUCT.calibration.clamp,
+    );
     expect(Object.isFrozen(PRODUCT) && Object.isFrozen(PRODUCT.decision)).toBe(true);
     // The shipped calibration covers every component set the product meets.
     for (const modality of ['keystroke', 'pointer'] as const) {
