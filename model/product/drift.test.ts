@@ -59,11 +59,12 @@ describe('admitGrowth', () => {
     expect(a).toMatchObject({ admitted: false, reason: 'confidence' });
   });
 
-  it('judges a batch by its median LLR: a minority of foreign windows does not decide it', () => {
-    const llrs = [2, 2, 2, 2, 2, 2, -3, -3, -3, -3];
-    expect(admitGrowth(anchor, enrolment, batch(like, llrs), 0.9, false).admitted).toBe(true);
-    const mostlyLow = [2, 2, 2, 2, -3, -3, -3, -3, -3, -3];
-    expect(admitGrowth(anchor, enrolment, batch(like, mostlyLow), 0.9, false).reason).toBe('llr');
+  it('needs three quarters of a batch to favour the user: half foreign windows refuse it', () => {
+    const fewLow = [2, 2, 2, 2, 2, 2, 2, 2, -3, -3];
+    expect(admitGrowth(anchor, enrolment, batch(like, fewLow), 0.9, false).admitted).toBe(true);
+    // Half the batch an attacker's: its median (1.0) would pass a median gate; the rule does not.
+    const halfLow = [2, 2, 2, 2, 2, 0, -0.5, -0.5, -1, -1];
+    expect(admitGrowth(anchor, enrolment, batch(like, halfLow), 0.9, false).reason).toBe('llr');
   });
 
   it('lowers the gate only while the user’s own scores have drifted', () => {
