@@ -93,7 +93,7 @@ export interface SessionOutcome {
 
 /** A window of a session, with whose it is (the simulation knows; the product never does). */
 export interface SimWindow {
-  readonly window: FeatureWindow;
+  readonly features: FeatureWindow;
   readonly foreign: boolean;
 }
 
@@ -203,7 +203,7 @@ export class AdaptiveUser {
     let storedForeign = 0;
     let pending: { w: SimWindow; llr: number }[] = [];
     for (const sw of windows) {
-      const llr = this.llr(sw.window);
+      const llr = this.llr(sw.features);
       state = productDecide(state, this.modality, llr);
       const confidence = productConfidence(state);
       minConfidence = Math.min(minConfidence, confidence);
@@ -230,7 +230,7 @@ export class AdaptiveUser {
         const admission = admitGrowth(
           this.anchor,
           this.template.map((w) => w.vector),
-          batch.map((b) => ({ vector: b.w.window.vector, llr: b.llr })),
+          batch.map((b) => ({ vector: b.w.features.vector, llr: b.llr })),
           minConfidence,
           this.drift.drifted,
           config,
@@ -250,7 +250,7 @@ export class AdaptiveUser {
         this.foreign.splice(this.enrolment, drop);
       }
       for (const c of chosen) {
-        this.template.push(c.w.window);
+        this.template.push(c.w.features);
         this.foreign.push(c.w.foreign);
       }
       stored += chosen.length;
@@ -387,7 +387,9 @@ export async function simulateDrift(
     });
     const outcomes: DriftUserRun['sessions'] = [];
     for (const s of sessions) {
-      const outcome = await model.session(s.windows.map((window) => ({ window, foreign: false })));
+      const outcome = await model.session(
+        s.windows.map((features) => ({ features, foreign: false })),
+      );
       outcomes.push({ ...outcome, factor: s.factor });
     }
     runs.push({
@@ -498,8 +500,8 @@ export async function simulatePoisoning(
       const own = shuffle(genuine.slice(), rng).slice(0, nOwn);
       const mixed: SimWindow[] = [];
       for (let i = 0; i < Math.max(own.length, foreign.length); i++) {
-        if (i < own.length) mixed.push({ window: own[i]!, foreign: false });
-        if (i < foreign.length) mixed.push({ window: foreign[i]!, foreign: true });
+        if (i < own.length) mixed.push({ features: own[i]!, foreign: false });
+        if (i < foreign.length) mixed.push({ features: foreign[i]!, foreign: true });
       }
       sessions.push(await model.session(mixed));
       points.push(point());
