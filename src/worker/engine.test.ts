@@ -22,6 +22,7 @@ import {
   syntheticKeystrokes,
   syntheticPointer,
 } from '../../model/testing/synthetic';
+import { DRIFT } from '../../model/product/drift';
 import { Engine } from './engine';
 import { ModelStore } from './model-store';
 
@@ -235,15 +236,22 @@ describe('Engine: template growth', () => {
     }
     await settle(engine);
     // One window per batch: the windows scored before the session first fused below the safe
-    // level are the ones that may grow the enrolment, in groups of `refitEvery`.
-    const dip = confidences.findIndex((c) => c < PRODUCT.growth.safeLevel);
-    const above = dip < 0 ? confidences.length : dip;
-    console.info('growth session', above, 'windows above the safe level of', confidences.length);
-    expect(above).toBeGreaterThanOrEqual(PRODUCT.growth.refitEvery);
+    // level are the ones that may grow the enrolment, in batches of `refitEvery`; the drift rule
+    // (model/product/drift.ts) admits a batch whole or not at all, and only while the session
+    // stays at or above its stricter `learnConfidence`.
     const { refitEvery } = PRODUCT.growth;
-    expect(await counts(store)).toBe(
-      PRODUCT.minEnrollWindows + Math.floor(above / refitEvery) * refitEvery,
-    );
+    const firstBelow = (level: number) => {
+      const i = confidences.findIndex((c) => c < level);
+      return i < 0 ? confidences.length : i;
+    };
+    const above = firstBelow(PRODUCT.growth.safeLevel);
+    const learnable = firstBelow(DRIFT.learnConfidence);
+    console.info('growth session', above, 'windows above the safe level of', confidences.length);
+    expect(learnable).toBeGreaterThanOrEqual(refitEvery);
+    const grown = (await counts(store)) - PRODUCT.minEnrollWindows;
+    expect(grown % refitEvery).toBe(0);
+    expect(grown).toBeGreaterThanOrEqual(refitEvery);
+    expect(grown).toBeLessThanOrEqual(Math.floor(learnable / refitEvery) * refitEvery);
     expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(true);
   });
 

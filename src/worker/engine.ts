@@ -46,6 +46,14 @@ import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import type { LocalUpdateConfig } from '../../model/federated/local-update';
 import { encoderId } from '../../model/shared/embedding-model';
+import {
+  type DriftState,
+  EMPTY_DRIFT_STATE,
+  admitGrowth,
+  templateAnchor,
+  updateDrift,
+  windowsToReplace,
+} from '../../model/product/drift';
 import type {
   AdoptEncoderReply,
   FederatedRoundSpec,
@@ -93,11 +101,23 @@ export class Engine {
   /** The session decision per (session, subject). */
   private readonly decisions = new Map<string, DecisionState>();
   private training: Promise<void> = Promise.resolve();
-  /** Template growth per (session, subject) key: whether it dipped, windows waiting per modality. */
+  /**
+   * Template growth per (session, subject) key: whether it dipped, its lowest confidence so far,
+   * windows waiting per modality with the LLR each scored.
+   */
   private readonly growth = new Map<
     string,
-    { dipped: boolean; pending: Map<Modality, FeatureWindow[]> }
+    {
+      dipped: boolean;
+      minConfidence: number;
+      pending: Map<Modality, { window: FeatureWindow; llr: number }[]>;
+    }
   >();
+  /**
+   * The drift monitor (model/product/drift.ts) per subject and modality. In memory: a worker
+   * restart starts a new reference, which only makes the rule stricter until it is set again.
+   */
+  private readonly driftStates = new Map<string, DriftState>();
   /** When each subject's models were last marked used (the store writes it once a day at most). */
   private readonly markedUsed = new Map<string, number>();
 
@@ -341,20 +361,25 @@ export class Engine {
   }
 
   /**
-   * Template growth (PRODUCT.growth): a scored window of a session that never fused below the
-   * safe level waits in memory; every `refitEvery` of them are stored, up to
-   * `maxEnrollWindows`. True when windows were stored and the modality should be refitted.
+   * Template growth (PRODUCT.growth) under the drift rule (model/product/drift.ts): a scored
+   * window of a session that never fused below the safe level waits in memory; every
+   * `refitEvery` of them make a batch, which the drift monitor reads (the user's own score
+   * distribution) and `admitGrowth` admits whole or refuses (session confidence, median LLR,
+   * bounded template movement). An admitted batch is stored, replacing the oldest grown windows
+   * once the template holds `maxEnrollWindows` (never the enrolment). True when windows were
+   * stored and the modality should be refitted.
    */
   private async grow(
     key: string,
     subject: SubjectModels,
     window: FeatureWindow,
+    llr: number,
     fused: number | null,
   ): Promise<boolean> {
     const { safeLevel, refitEvery, maxEnrollWindows } = PRODUCT.growth;
     let session = this.growth.get(key);
     if (session === undefined) {
-      session = { dipped: false, pending: new Map() };
+      session = { dipped: false, minConfidence: 1, pending: new Map() };
       this.growth.set(key, session);
     }
     if (session.dipped) return false;
@@ -364,15 +389,44 @@ export class Engine {
       session.pending.clear();
       return false;
     }
+    session.minConfidence = Math.min(session.minConfidence, fused);
     const modality = window.modality;
-    const room = maxEnrollWindows - (subject.enrolCounts.get(modality) ?? 0);
-    if (room <= 0) return false;
     const pending = session.pending.get(modality) ?? [];
     session.pending.set(modality, pending);
-    pending.push(window);
+    pending.push({ window, llr });
     if (pending.length < refitEvery) return false;
     session.pending.delete(modality);
-    for (const w of pending.slice(0, room)) await this.storeWindow(subject, modality, w);
+    const store = await this.store();
+    const template = await store.windows(
+      subject.key,
+      modality,
+      FEATURE_SCHEMA_VERSION,
+      SEQUENCE_SCHEMA_VERSION,
+      BLOCK_FEATURE_VERSION,
+    );
+    const enrolment = Math.min(this.minEnrollWindows, template.length);
+    if (enrolment === 0) return false;
+    const driftKey = `${subject.key}\u0000${modality}`;
+    const drift = updateDrift(
+      this.driftStates.get(driftKey) ?? EMPTY_DRIFT_STATE,
+      pending.map((p) => p.llr),
+    );
+    this.driftStates.set(driftKey, drift);
+    const admission = admitGrowth(
+      templateAnchor(
+        modality,
+        template.slice(0, enrolment).map((w) => w.vector),
+      ),
+      template.map((w) => w.vector),
+      pending.map((p) => ({ vector: p.window.vector, llr: p.llr })),
+      session.minConfidence,
+      drift.drifted,
+    );
+    if (!admission.admitted) return false;
+    const drop = windowsToReplace(template.length, enrolment, pending.length, maxEnrollWindows);
+    const dropped = await store.replaceOldest(subject.key, modality, enrolment, drop);
+    subject.enrolCounts.set(modality, (subject.enrolCounts.get(modality) ?? 0) - dropped);
+    for (const p of pending) await this.storeWindow(subject, modality, p.window);
     return true;
   }
 
@@ -430,10 +484,11 @@ export class Engine {
           await this.enrol(subject, window.modality, window);
           continue;
         }
-        decision = this.decide(key, window.modality, Engine.score(models, window));
+        const llr = Engine.score(models, window);
+        decision = this.decide(key, window.modality, llr);
         confidence = productConfidence(decision);
         windowsScored++;
-        if (await this.grow(key, subject, window, confidence)) refits.add(window.modality);
+        if (await this.grow(key, subject, window, llr, confidence)) refits.add(window.modality);
       }
       if (windowsScored > 0) await this.markUsed(subject.key);
     });
@@ -535,7 +590,10 @@ export class Engine {
   applyRetention(maxAgeMs: number): Promise<{ windows: number; models: number }> {
     const run = this.training.then(async () => {
       const deleted = await (await this.store()).deleteOlderThan(Date.now() - maxAgeMs);
-      if (deleted.windows + deleted.models > 0) this.subjects.clear();
+      if (deleted.windows + deleted.models > 0) {
+        this.subjects.clear();
+        this.driftStates.clear();
+      }
       return deleted;
     });
     this.training = run.then(
@@ -555,6 +613,7 @@ export class Engine {
       this.windowers.clear();
       this.decisions.clear();
       this.growth.clear();
+      this.driftStates.clear();
       this.markedUsed.clear();
     });
     this.training = run.catch(() => undefined);
@@ -628,6 +687,7 @@ export class Engine {
       this.subjects.clear();
       this.decisions.clear();
       this.growth.clear();
+      this.driftStates.clear();
       let refitted = 0;
       const keys = Object.keys((await (await this.store()).counts()).models);
       for (const key of keys) {

@@ -36,6 +36,25 @@ describe('ModelStore', () => {
     store.close();
   });
 
+  it('replaces the oldest grown windows of one subject and modality, never the first `keep`', async () => {
+    const store = await ModelStore.open(freshName());
+    for (let i = 0; i < 6; i++)
+      await store.addWindow({ ...window('alice'), vector: [i], createdAt: i });
+    await store.addWindow({ ...window('alice', 'pointer'), vector: [99] });
+    await store.addWindow({ ...window('bob'), vector: [42] });
+    expect(await store.replaceOldest('alice', 'keystroke', 2, 3)).toBe(3);
+    const left = await store.windows('alice', 'keystroke', 2, 1);
+    expect(left.map((w) => w.vector)).toEqual([[0], [1], [5]]);
+    // Never more than exist after `keep`; other modalities and subjects untouched.
+    expect(await store.replaceOldest('alice', 'keystroke', 2, 5)).toBe(1);
+    expect((await store.windows('alice', 'keystroke', 2, 1)).map((w) => w.vector)).toEqual([
+      [0],
+      [1],
+    ]);
+    expect(await store.counts()).toEqual({ windows: { alice: 3, bob: 1 }, models: {} });
+    store.close();
+  });
+
   it('keeps pointer block features and the block scorer, sealed, and drops blocks of another version', async () => {
     const store = await ModelStore.open(freshName());
     await store.addWindow({ ...window('alice', 'pointer'), block: [4, 5], blockVersion: 1 });

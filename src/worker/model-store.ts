@@ -176,6 +176,36 @@ export class ModelStore {
     return out;
   }
 
+  /**
+   * Deletes the `count` oldest windows of a subject's modality after its first `keep` (the
+   * enrolment, never replaced): the drift rule's replacement once the template is full
+   * (model/product/drift.ts `windowsToReplace`). Returns how many were deleted.
+   */
+  async replaceOldest(
+    subject: string,
+    modality: Modality,
+    keep: number,
+    count: number,
+  ): Promise<number> {
+    if (count <= 0) return 0;
+    const tx = this.db.transaction('windows', 'readwrite');
+    const range = IDBKeyRange.only([subject, modality]);
+    let seen = 0;
+    let deleted = 0;
+    // The index walks a subject's windows in insertion order (ascending primary key).
+    for (
+      let c = await tx.store.index('subject-modality').openCursor(range);
+      c && deleted < count;
+      c = await c.continue()
+    ) {
+      if (seen++ < keep) continue;
+      await c.delete();
+      deleted++;
+    }
+    await tx.done;
+    return deleted;
+  }
+
   /** Saves a subject's detector model for a modality and (optionally) its embedding model. */
   async saveModel(
     subject: string,

@@ -1,0 +1,513 @@
+/**
+ * Drift and poisoning simulations (pure; `npm run drift:sim` loads the data and writes the
+ * report). Each enrolled user runs sessions through the product's own path — windower
+ * (`productWindows`) → product scorer (`productLlr`) → session decision (`productDecide`,
+ * `productConfidence`) → template growth exactly as the worker's `grow` does it
+ * (`PRODUCT.growth`: a session that never fell below the safe level offers its windows in
+ * batches of `refitEvery`, up to `maxEnrollWindows`) → the drift rule (`model/product/drift.ts`)
+ * → refit (`fitProductModels`). Nothing here restates a rule or a constant of those modules.
+ *
+ * Three adaptation policies are compared on the same sessions:
+ * - `frozen`: the enrolment model is never refitted;
+ * - `growth`: template growth without the drift rule (every window of a safe session is learned);
+ * - `safeguarded`: the product — growth through {@link admitGrowth} and the drift monitor.
+ */
+import type { RawEvent } from '../events/schema';
+import type { Modality } from '../features/schema';
+import type { FeatureWindow } from '../features/windower';
+import type { SharedEncoder } from '../shared/encoder';
+import type { DetectorConfig } from '../detector/config';
+import { type Rng, createRng, gaussian } from '../random';
+import { EMPTY_DECISION_STATE } from '../product/decision';
+import {
+  PRODUCT,
+  type ProductModels,
+  disposeProductModels,
+  fitProductModels,
+  productConfidence,
+  productDecide,
+  productLlr,
+} from '../product/scorer';
+import {
+  type AdmissionReason,
+  DRIFT,
+  type DriftConfig,
+  type DriftState,
+  EMPTY_DRIFT_STATE,
+  type TemplateAnchor,
+  admitGrowth,
+  templateAnchor,
+  templateDistance,
+  updateDrift,
+  windowsToReplace,
+} from '../product/drift';
+import { productWindows, scorableWindow } from '../product/learn-calibration';
+
+/** How a simulated user's model adapts. */
+export type AdaptPolicy = 'frozen' | 'growth' | 'safeguarded';
+/** Every policy, in report order. */
+export const ADAPT_POLICIES: readonly AdaptPolicy[] = ['frozen', 'growth', 'safeguarded'];
+
+/**
+ * The same recording typed at another pace: every gap between successive events is multiplied
+ * by `factor` (so holds and flights both scale) and by an independent log-normal jitter of
+ * σ = `jitter`, so a recording replayed in several sessions never gives identical windows.
+ * Event order is kept.
+ */
+export function shiftTimings(
+  events: readonly RawEvent[],
+  factor: number,
+  jitter: number,
+  rng: Rng,
+): RawEvent[] {
+  if (!(factor > 0)) throw new RangeError(`factor must be > 0, got ${factor}`);
+  const out: RawEvent[] = [];
+  let prev: number | undefined;
+  let t = 0;
+  for (const e of events) {
+    if (prev === undefined) t = e.t;
+    else t += Math.max(0, e.t - prev) * factor * Math.exp(jitter * gaussian(rng));
+    prev = e.t;
+    out.push({ ...e, t });
+  }
+  return out;
+}
+
+/** What a simulated session did. */
+export interface SessionOutcome {
+  /** Windows scored. */
+  windows: number;
+  /** The session decision fired (a false flag for the genuine user). */
+  flagged: boolean;
+  /** Lowest session confidence. */
+  minConfidence: number;
+  /** Windows this session stored in the template. */
+  stored: number;
+  /** Of them, windows of the attacker (poisoning simulation). */
+  storedForeign: number;
+  /** The drift monitor said drifted after this session (safeguarded policy). */
+  drifted: boolean;
+  /** Template size after the session. */
+  template: number;
+}
+
+/** A window of a session, with whose it is (the simulation knows; the product never does). */
+export interface SimWindow {
+  readonly features: FeatureWindow;
+  readonly foreign: boolean;
+}
+
+/** Options of {@link AdaptiveUser}. */
+export interface AdaptiveUserOptions {
+  encoder: SharedEncoder | undefined;
+  detector?: Partial<DetectorConfig>;
+  driftConfig?: Readonly<DriftConfig>;
+}
+
+/**
+ * One enrolled user's on-device model under a policy: enrolled on the given windows, then
+ * sessions in order. Call {@link AdaptiveUser.dispose} when done.
+ */
+export class AdaptiveUser {
+  private models!: ProductModels;
+  private readonly template: FeatureWindow[];
+  private readonly foreign: boolean[];
+  private readonly anchor: TemplateAnchor;
+  /** Enrolment windows at the head of the template (never replaced). */
+  private readonly enrolment: number;
+  private drift: DriftState = EMPTY_DRIFT_STATE;
+  /** Refits done. */
+  refits = 0;
+  /** Growth batches by what the drift rule decided (safeguarded policy). */
+  readonly admissions: Record<AdmissionReason, number> = {
+    admitted: 0,
+    confidence: 0,
+    llr: 0,
+    step: 0,
+    distance: 0,
+  };
+
+  private constructor(
+    readonly modality: Modality,
+    enrolment: readonly FeatureWindow[],
+    readonly policy: AdaptPolicy,
+    private readonly options: AdaptiveUserOptions,
+  ) {
+    this.template = enrolment.slice();
+    this.enrolment = enrolment.length;
+    this.foreign = enrolment.map(() => false);
+    this.anchor = templateAnchor(
+      modality,
+      enrolment.map((w) => w.vector),
+    );
+  }
+
+  /** Enrols on `enrolment` (at least `PRODUCT.minEnrollWindows` windows). */
+  static async enrol(
+    modality: Modality,
+    enrolment: readonly FeatureWindow[],
+    policy: AdaptPolicy,
+    options: AdaptiveUserOptions,
+  ): Promise<AdaptiveUser> {
+    const user = new AdaptiveUser(modality, enrolment, policy, options);
+    await user.fit();
+    return user;
+  }
+
+  private async fit(): Promise<void> {
+    const models = await fitProductModels(
+      this.modality,
+      this.template.map(scorableWindow),
+      this.options.encoder,
+      { ...(this.options.detector === undefined ? {} : { detector: this.options.detector }) },
+    );
+    if (this.models !== undefined) disposeProductModels(this.models);
+    this.models = models;
+  }
+
+  /** A window's LLR under the current model. */
+  llr(w: FeatureWindow): number {
+    return productLlr(this.models, scorableWindow(w));
+  }
+
+  /** Mean LLR of windows under the current model (the distance to their owner, as the model sees it). */
+  meanLlr(windows: readonly FeatureWindow[]): number {
+    if (windows.length === 0) return Number.NaN;
+    return windows.reduce((a, w) => a + this.llr(w), 0) / windows.length;
+  }
+
+  /** The template's distance from the enrolment ({@link templateDistance}). */
+  distance(): number {
+    return templateDistance(
+      this.anchor,
+      this.template.map((w) => w.vector),
+    );
+  }
+
+  /** Windows of the attacker in the template. */
+  foreignInTemplate(): number {
+    return this.foreign.filter(Boolean).length;
+  }
+
+  /**
+   * One session: each window scored and folded into the decision; growth as the worker does it
+   * (a batch of `refitEvery` windows of a session still at or above the safe level is offered,
+   * refitted at once; the first dip ends growth for the session and drops what waited).
+   */
+  async session(windows: readonly SimWindow[]): Promise<SessionOutcome> {
+    const { safeLevel, refitEvery, maxEnrollWindows } = PRODUCT.growth;
+    let state = EMPTY_DECISION_STATE;
+    let minConfidence = 1;
+    let dipped = false;
+    let stored = 0;
+    let storedForeign = 0;
+    let pending: { w: SimWindow; llr: number }[] = [];
+    for (const sw of windows) {
+      const llr = this.llr(sw.features);
+      state = productDecide(state, this.modality, llr);
+      const confidence = productConfidence(state);
+      minConfidence = Math.min(minConfidence, confidence);
+      if (this.policy === 'frozen' || dipped) continue;
+      if (confidence < safeLevel) {
+        dipped = true;
+        pending = [];
+        continue;
+      }
+      pending.push({ w: sw, llr });
+      if (pending.length < refitEvery) continue;
+      const batch = pending;
+      pending = [];
+      // `growth` is the rule before the drift rule: it stops at the template cap.
+      const room = maxEnrollWindows - this.template.length;
+      if (this.policy === 'growth' && room <= 0) continue;
+      if (this.policy === 'safeguarded') {
+        const config = this.options.driftConfig ?? DRIFT;
+        this.drift = updateDrift(
+          this.drift,
+          batch.map((b) => b.llr),
+          config,
+        );
+        const admission = admitGrowth(
+          this.anchor,
+          this.template.map((w) => w.vector),
+          batch.map((b) => ({ vector: b.w.features.vector, llr: b.llr })),
+          minConfidence,
+          this.drift.drifted,
+          config,
+        );
+        this.admissions[admission.reason]++;
+        if (!admission.admitted) continue;
+      }
+      const chosen = this.policy === 'growth' ? batch.slice(0, room) : batch;
+      if (this.policy === 'safeguarded') {
+        const drop = windowsToReplace(
+          this.template.length,
+          this.enrolment,
+          chosen.length,
+          maxEnrollWindows,
+        );
+        this.template.splice(this.enrolment, drop);
+        this.foreign.splice(this.enrolment, drop);
+      }
+      for (const c of chosen) {
+        this.template.push(c.w.features);
+        this.foreign.push(c.w.foreign);
+      }
+      stored += chosen.length;
+      storedForeign += chosen.filter((c) => c.w.foreign).length;
+      await this.fit();
+      this.refits++;
+    }
+    return {
+      windows: windows.length,
+      flagged: state.takeover,
+      minConfidence,
+      stored,
+      storedForeign,
+      drifted: this.drift.drifted,
+      template: this.template.length,
+    };
+  }
+
+  dispose(): void {
+    disposeProductModels(this.models);
+  }
+}
+
+/** A simulated user: who, and their recordings in order. */
+export interface SimUser {
+  userId: string;
+  recordings: readonly (readonly RawEvent[])[];
+}
+
+/**
+ * A user's enrolment windows (the first `PRODUCT.minEnrollWindows` windows of their recordings,
+ * in order, as the evaluation enrols) and the recordings after those that made them: the pool
+ * sessions are drawn from. Null when the user has too few windows or nothing left.
+ */
+export function splitEnrolment(
+  user: SimUser,
+  modality: Modality,
+): { enrol: FeatureWindow[]; held: (readonly RawEvent[])[] } | null {
+  const n = PRODUCT.minEnrollWindows;
+  const enrol: FeatureWindow[] = [];
+  let r = 0;
+  while (r < user.recordings.length && enrol.length < n) {
+    enrol.push(...productWindows([user.recordings[r]!], modality));
+    r++;
+  }
+  const held = user.recordings.slice(r);
+  if (enrol.length < n || held.length < 2) return null;
+  return { enrol: enrol.slice(0, n), held };
+}
+
+/** Options of {@link simulateDrift}. */
+export interface DriftSimOptions {
+  modality: Modality;
+  encoder: SharedEncoder | undefined;
+  /** Sessions per user. */
+  sessions: number;
+  /** Final timing factor − 1 (e.g. 0.25: 25 % slower by the last session; −0.25 faster). */
+  drift: number;
+  /** Recordings (sentences) per session, drawn from the user's held-out ones. */
+  recordingsPerSession: number;
+  /** Log-normal jitter σ of every inter-event gap. */
+  jitter: number;
+  seed: number;
+  policies?: readonly AdaptPolicy[];
+  detector?: Partial<DetectorConfig>;
+  driftConfig?: Readonly<DriftConfig>;
+}
+
+/** One user's drift run under one policy. */
+export interface DriftUserRun {
+  userId: string;
+  policy: AdaptPolicy;
+  drift: number;
+  sessions: (SessionOutcome & { factor: number })[];
+  /** Template distance from enrolment at the end. */
+  distance: number;
+  /** Growth batches by what the drift rule decided (safeguarded policy; zeros otherwise). */
+  admissions: Record<AdmissionReason, number>;
+}
+
+/** The factor of session s of S: 1 at the first, 1 + drift at the last, linear between. */
+export function driftFactor(s: number, sessions: number, drift: number): number {
+  return sessions <= 1 ? 1 + drift : 1 + (drift * s) / (sessions - 1);
+}
+
+/**
+ * Sessions of a user's own held-out recordings at a gradually shifted pace: session s draws
+ * `recordingsPerSession` recordings (seeded), each at {@link driftFactor} with jitter. The same
+ * windows serve every policy.
+ */
+export function driftSessions(
+  held: readonly (readonly RawEvent[])[],
+  options: Pick<
+    DriftSimOptions,
+    'modality' | 'sessions' | 'drift' | 'recordingsPerSession' | 'jitter' | 'seed'
+  >,
+): { factor: number; windows: FeatureWindow[] }[] {
+  const rng = createRng(options.seed);
+  const out: { factor: number; windows: FeatureWindow[] }[] = [];
+  for (let s = 0; s < options.sessions; s++) {
+    const factor = driftFactor(s, options.sessions, options.drift);
+    const order = shuffle(
+      held.map((_, i) => i),
+      rng,
+    ).slice(0, Math.min(held.length, options.recordingsPerSession));
+    const recordings = order.map((i) => shiftTimings(held[i]!, factor, options.jitter, rng));
+    out.push({ factor, windows: productWindows(recordings, options.modality) });
+  }
+  return out;
+}
+
+function shuffle<T>(xs: T[], rng: Rng): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+/** The drift simulation of one user under every policy; null when the user has too little data. */
+export async function simulateDrift(
+  user: SimUser,
+  options: DriftSimOptions,
+): Promise<DriftUserRun[] | null> {
+  const split = splitEnrolment(user, options.modality);
+  if (split === null) return null;
+  const sessions = driftSessions(split.held, options);
+  const runs: DriftUserRun[] = [];
+  for (const policy of options.policies ?? ADAPT_POLICIES) {
+    const model = await AdaptiveUser.enrol(options.modality, split.enrol, policy, {
+      encoder: options.encoder,
+      ...(options.detector === undefined ? {} : { detector: options.detector }),
+      ...(options.driftConfig === undefined ? {} : { driftConfig: options.driftConfig }),
+    });
+    const outcomes: DriftUserRun['sessions'] = [];
+    for (const s of sessions) {
+      const outcome = await model.session(
+        s.windows.map((features) => ({ features, foreign: false })),
+      );
+      outcomes.push({ ...outcome, factor: s.factor });
+    }
+    runs.push({
+      userId: user.userId,
+      policy,
+      drift: options.drift,
+      sessions: outcomes,
+      distance: model.distance(),
+      admissions: { ...model.admissions },
+    });
+    model.dispose();
+  }
+  return runs;
+}
+
+/** Options of {@link simulatePoisoning}. */
+export interface PoisonSimOptions {
+  modality: Modality;
+  encoder: SharedEncoder | undefined;
+  /** Poisoning sessions. */
+  sessions: number;
+  /** Windows per session. */
+  windowsPerSession: number;
+  /** Share of the attacker's windows in a session, in (0, 1]. */
+  attackerShare: number;
+  seed: number;
+  policies?: readonly AdaptPolicy[];
+  detector?: Partial<DetectorConfig>;
+  driftConfig?: Readonly<DriftConfig>;
+}
+
+/** The distance between the model and the attacker, before the attack and after each session. */
+export interface PoisonPoint {
+  /** Mean LLR of the attacker's probe windows (never fed): higher = the model sees the attacker as the user. */
+  attackerLlr: number;
+  /** Mean LLR of the victim's own probe windows (never fed). */
+  victimLlr: number;
+  /** Template distance from the enrolment. */
+  distance: number;
+  /** Attacker windows in the template. */
+  foreignInTemplate: number;
+}
+
+/** One victim's poisoning run under one policy. */
+export interface PoisonUserRun {
+  victim: string;
+  attacker: string;
+  policy: AdaptPolicy;
+  /** Index 0: before the first session; index s: after session s. */
+  points: PoisonPoint[];
+  sessions: SessionOutcome[];
+}
+
+/**
+ * The poisoning simulation: the attacker (another real user) feeds sessions that mix their own
+ * windows with the victim's (`attackerShare` of each session, interleaved), choosing each time
+ * their windows the current model scores highest (an attacker who watches the confidence and
+ * stays near the safe level). The attacker's probe windows (recordings never fed) and the
+ * victim's (held-out recordings never fed) measure where the model stands after each session.
+ */
+export async function simulatePoisoning(
+  victim: SimUser,
+  attacker: SimUser,
+  options: PoisonSimOptions,
+): Promise<PoisonUserRun[] | null> {
+  const split = splitEnrolment(victim, options.modality);
+  if (split === null) return null;
+  const victimFeed = split.held.filter((_, i) => i % 3 !== 2);
+  const victimProbe = productWindows(
+    split.held.filter((_, i) => i % 3 === 2),
+    options.modality,
+  );
+  const attackerFeed = productWindows(
+    attacker.recordings.filter((_, i) => i % 2 === 0),
+    options.modality,
+  );
+  const attackerProbe = productWindows(
+    attacker.recordings.filter((_, i) => i % 2 === 1),
+    options.modality,
+  );
+  const genuine = productWindows(victimFeed, options.modality);
+  if (genuine.length === 0 || attackerFeed.length === 0 || attackerProbe.length === 0) return null;
+  const nForeign = Math.round(options.windowsPerSession * options.attackerShare);
+  const nOwn = options.windowsPerSession - nForeign;
+  const runs: PoisonUserRun[] = [];
+  for (const policy of options.policies ?? ADAPT_POLICIES) {
+    const rng = createRng(options.seed);
+    const model = await AdaptiveUser.enrol(options.modality, split.enrol, policy, {
+      encoder: options.encoder,
+      ...(options.detector === undefined ? {} : { detector: options.detector }),
+      ...(options.driftConfig === undefined ? {} : { driftConfig: options.driftConfig }),
+    });
+    const point = (): PoisonPoint => ({
+      attackerLlr: model.meanLlr(attackerProbe),
+      victimLlr: model.meanLlr(victimProbe),
+      distance: model.distance(),
+      foreignInTemplate: model.foreignInTemplate(),
+    });
+    const points = [point()];
+    const sessions: SessionOutcome[] = [];
+    for (let s = 0; s < options.sessions; s++) {
+      // The attacker's best windows against the current model.
+      const foreign = attackerFeed
+        .map((w) => ({ w, llr: model.llr(w) }))
+        .sort((a, b) => b.llr - a.llr)
+        .slice(0, nForeign)
+        .map((x) => x.w);
+      const own = shuffle(genuine.slice(), rng).slice(0, nOwn);
+      const mixed: SimWindow[] = [];
+      for (let i = 0; i < Math.max(own.length, foreign.length); i++) {
+        if (i < own.length) mixed.push({ features: own[i]!, foreign: false });
+        if (i < foreign.length) mixed.push({ features: foreign[i]!, foreign: true });
+      }
+      sessions.push(await model.session(mixed));
+      points.push(point());
+    }
+    runs.push({ victim: victim.userId, attacker: attacker.userId, policy, points, sessions });
+    model.dispose();
+  }
+  return runs;
+}
