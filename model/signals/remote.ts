@@ -29,7 +29,7 @@ export interface RemoteConfig {
   slowFullMs: number;
   /**
    * An interval is "on the period" when within this fraction of the median interval (at least
-   * 2 ms). Default 0.12, range 0.01–0.5.
+   * 2 ms): network jitter around a remote tick. Default 0.15, range 0.01–0.5.
    */
   periodTolerance: number;
   /** Share of intervals on the period at which the periodic part starts to rise. Default 0.5. */
@@ -49,7 +49,7 @@ export const DEFAULT_REMOTE_CONFIG: Readonly<RemoteConfig> = Object.freeze({
   windowMoves: 48,
   slowFromMs: 36,
   slowFullMs: 45,
-  periodTolerance: 0.12,
+  periodTolerance: 0.15,
   periodicFrom: 0.5,
   periodicFull: 0.8,
   jumpFromPx: 12,
