@@ -46,7 +46,7 @@ const ALLOWED_BODIES: Record<string, { member: string; typ: string; claims: stri
   '/v1/attestations': {
     member: 'attestation',
     typ: 'tacit-att+jwt',
-    claims: ['sid', 'seq', 'iat', 'state', 'conf', 'progress', 'mv', 'n', 'prev', 'dec'],
+    claims: ['sid', 'seq', 'iat', 'state', 'conf', 'progress', 'mv', 'n', 'prev', 'dec', 'sig'],
   },
 };
 /** Protected-header members a device statement may carry (kid, or the public jwk to enroll). */
@@ -230,6 +230,12 @@ test('every request the extension makes goes to the configured server and carrie
       expect(Object.keys(header!.jwk as object).sort()).toEqual([...PUBLIC_JWK_MEMBERS].sort());
     }
     for (const k of Object.keys(payload!)) expect(allowed!.claims, `${r.path} claim`).toContain(k);
+    // The session signals: five numbers, nothing of the events behind them.
+    if (payload!.sig !== undefined) {
+      const sig = payload!.sig as Record<string, unknown>;
+      expect(Object.keys(sig).sort(), r.path).toEqual(['bot', 'otp', 'paste', 'remote', 'syn']);
+      for (const v of Object.values(sig)) expect(typeof v, r.path).toBe('number');
+    }
     // Numbers, booleans and short identifiers only: no free text, no arrays of events.
     const flat = JSON.stringify(payload);
     expect(flat, r.path).not.toMatch(/\[/);

@@ -48,6 +48,16 @@ export const FLAG = {
   autofill: 32,
   /** Pointer move with a button held. */
   drag: 64,
+  /**
+   * Target looks like a one-time-code field (`autocomplete="one-time-code"`, or a short numeric
+   * field named like otp/code/tan): for the OTP-hesitation signal (model/signals/otp.ts).
+   */
+  otp: 128,
+  /**
+   * Target looks like another credential field (IBAN, account or card number, by its
+   * `autocomplete`, name or id): for the credential paste/autofill signal. Never the value.
+   */
+  credential: 256,
 } as const;
 
 export interface RawEvent {
@@ -77,4 +87,10 @@ export interface RawEventBatch {
   events: RawEvent[];
   /** Events lost because the bounded capture buffer was full. */
   dropped: number;
+  /**
+   * The page reports browser automation (`navigator.webdriver`): for the scripted-input signal
+   * (model/signals/bot.ts). Absent means not seen. Added without a version bump: additive, and
+   * no existing member changed meaning (the `otp` and `credential` flags likewise).
+   */
+  automation?: true;
 }

@@ -248,8 +248,12 @@ function activeIntrospection(v: Json): ActiveIntrospection {
     ACTIONS.has(v.tacit_action) &&
     (v.tacit_progress === undefined || isAssurance(v.tacit_progress));
   if (!ok) throw new ServerResponse({ cause: 'introspection: members' });
-  // A server older than `tacit_progress` does not send it.
-  return { ...v, tacit_progress: v.tacit_progress ?? null } as unknown as ActiveIntrospection;
+  // A server older than `tacit_progress` (`tacit_signals`) does not send it.
+  return {
+    ...v,
+    tacit_progress: v.tacit_progress ?? null,
+    tacit_signals: isObject(v.tacit_signals) ? v.tacit_signals : null,
+  } as unknown as ActiveIntrospection;
 }
 
 function decisionOf(v: Json): Decision {
@@ -268,7 +272,10 @@ function decisionOf(v: Json): Decision {
     ACTIONS.has(p.staleAction) &&
     ACTIONS.has(p.noAttestationAction);
   if (!ok) throw new ServerResponse({ cause: 'decision: members' });
-  return v as unknown as Decision;
+  return {
+    ...v,
+    policy: { ...p, signals: isObject(p.signals) ? p.signals : {} },
+  } as unknown as Decision;
 }
 
 /**

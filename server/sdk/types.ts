@@ -79,6 +79,34 @@ export interface ActiveIntrospection {
    * null otherwise (and from servers older than this member).
    */
   tacit_progress: number | null;
+  /**
+   * The session signals of the latest attestation that carried them, null before one did (and
+   * from servers older than this member). See docs/protocol.md "Signals".
+   */
+  tacit_signals: SessionSignals | null;
+}
+
+/** A session's signals (docs/protocol.md "Signals"): values only. */
+export interface SessionSignals {
+  /** Scripted-input suspicion in [0, 1]. */
+  bot: number;
+  /** Remote-control suspicion in [0, 1]. */
+  remote: number;
+  /** Paste/autofill arrivals in credential fields (count). */
+  paste: number;
+  /** One-time-code hesitation in [0, 1]. */
+  otp: number;
+  /** Untrusted (script-dispatched) key, pointer and wheel events (count). */
+  syn: number;
+}
+
+/** A signal the decision policy can act on. */
+export type SignalName = 'bot' | 'remote' | 'paste' | 'otp';
+
+/** A policy rule on one signal (docs/server.md "Decision policy file"). */
+export interface SignalRule {
+  atLeast: number;
+  action: Action;
 }
 
 /** RFC 7662 answer. */
@@ -109,6 +137,8 @@ export interface DecisionThresholds {
   enrollingAction: Action;
   staleAction: Action;
   noAttestationAction: Action;
+  /** Rules on the session signals (servers older than them send none). */
+  signals: Readonly<Partial<Record<SignalName, SignalRule>>>;
 }
 
 /** `POST /v1/sessions/:sid/decision` answer. A `terminate` has ended the session for good. */

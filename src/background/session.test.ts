@@ -255,6 +255,31 @@ describe('attestation history', () => {
     expect(signed).toHaveBeenCalledTimes(2);
   });
 
+  it('states the session signals, and attests a change of them even without trusted events', async () => {
+    let now = 3_000_000;
+    const s = new SessionService(
+      async () => DEFAULT_CONFIG,
+      () => now,
+    );
+    await s.handleHints({ enrollmentCode: 'CODE-1', session: { sid: 'sid-s', challenge: CHAL } });
+    const { signStatement } = await import('./device-key');
+    const signed = vi.mocked(signStatement);
+    signed.mockClear();
+    const signals = { bot: 0, remote: 0, paste: 0, otp: 0, syn: 0 };
+    await s.onScore('sid-s', { ...update, signals });
+    expect(signed.mock.calls[0]![1]).toMatchObject({ sig: signals });
+    // A page script's events only: no trusted event, but the bot signal rose: it is said.
+    now += DEFAULT_CONFIG.attestationIntervalMs;
+    const scripted = { ...signals, bot: 1, syn: 12 };
+    await s.onScore('sid-s', { ...update, counts: { k: 0, p: 0 }, signals: scripted });
+    expect(signed).toHaveBeenCalledTimes(2);
+    expect(signed.mock.calls[1]![1]).toMatchObject({ sig: scripted, n: { k: 0, p: 0 } });
+    // Nothing new: nothing sent.
+    now += DEFAULT_CONFIG.attestationIntervalMs;
+    await s.onScore('sid-s', { ...update, counts: { k: 0, p: 0 }, signals: scripted });
+    expect(signed).toHaveBeenCalledTimes(2);
+  });
+
   it("records each statement sent with the server's answer, and a refusal with its code", async () => {
     let now = 1_000_000;
     const s = new SessionService(

@@ -10,6 +10,7 @@ import { ExtensionError, logError } from '../shared/errors';
 import type {
   LearningContext,
   PageHints,
+  SessionSignals,
   ScoreUpdate,
   ServerSessionView,
 } from '../shared/protocol';
@@ -66,6 +67,8 @@ export interface SessionState {
   last: ScoreUpdate | null;
   /** An accepted statement of this session already said the device decided on a takeover. */
   takeoverSent?: boolean;
+  /** The signals the last accepted statement carried (a change is worth a statement). */
+  signalsSent?: SessionSignals;
 }
 
 type Sessions = Record<string, SessionState>;
@@ -82,6 +85,17 @@ const SESSION_OVER = new Set([
 const RATE_LIMIT_BACKOFF_MS = 30_000;
 /** Server codes meaning there is nothing of this device left to revoke there. */
 const NOTHING_TO_REVOKE = new Set(['ERR_UNKNOWN_DEVICE', 'ERR_DEVICE_REVOKED']);
+
+function sameSignals(a: SessionSignals, b: SessionSignals | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.bot === b.bot &&
+    a.remote === b.remote &&
+    a.paste === b.paste &&
+    a.otp === b.otp &&
+    a.syn === b.syn
+  );
+}
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -248,7 +262,11 @@ export class SessionService {
       // A trained model that has not scored a window of this session yet has nothing to say.
       const nothingToSay = update.state === 'scoring' && update.confidence === null;
       const held = state.ended === true || (state.notBefore ?? 0) > this.now();
-      if (!state.bound || !due || held || nothingToSay || state.pending.k + state.pending.p === 0) {
+      // Untrusted input alone adds no trusted events, but what the signals say must still go.
+      const signalsChanged =
+        update.signals !== undefined && !sameSignals(update.signals, state.signalsSent);
+      const quiet = state.pending.k + state.pending.p === 0 && !signalsChanged;
+      if (!state.bound || !due || held || nothingToSay || quiet) {
         await this.saveSession(state);
         return;
       }
@@ -267,6 +285,8 @@ export class SessionService {
         ...(update.state === 'scoring' && update.decision !== null
           ? { dec: { takeover: update.decision.takeover, w: { ...update.decision.windows } } }
           : {}),
+        // The session signals (docs/protocol.md "Signals"): values only.
+        ...(update.signals === undefined ? {} : { sig: { ...update.signals } }),
       });
       const sent = {
         sid,
@@ -304,6 +324,7 @@ export class SessionService {
       state.prev = await hashStatement(attestation);
       state.pending = { k: 0, p: 0 };
       if (update.decision?.takeover === true) state.takeoverSent = true;
+      if (update.signals !== undefined) state.signalsSent = { ...update.signals };
       await this.saveSession(state);
       await recordAttestation({
         ...sent,

@@ -19,6 +19,21 @@ describe('createEventBuffer', () => {
     expect(sent[0]?.schema).toBe(RAW_EVENT_SCHEMA_VERSION);
   });
 
+  it('marks every batch of an automated page (navigator.webdriver), and no other', () => {
+    const sent: RawEventBatch[] = [];
+    for (const automation of [true, false]) {
+      const buffer = createEventBuffer({
+        capacity: 10,
+        flushAt: 1,
+        flushEveryMs: 1000,
+        automation,
+        send: (b) => sent.push(b),
+      });
+      buffer.push({ t: 0, k: 'pm', x: 0, y: 0 });
+    }
+    expect(sent.map((b) => b.automation)).toEqual([true, undefined]);
+  });
+
   it('flushes waiting events after flushEveryMs', () => {
     const sent: RawEventBatch[] = [];
     const buffer = createEventBuffer({

@@ -12,6 +12,8 @@ export interface EventBufferOptions {
   flushAt: number;
   /** Flush at least this often while events are waiting, ms. */
   flushEveryMs: number;
+  /** The page reports browser automation (`navigator.webdriver`): every batch says so. */
+  automation?: boolean;
   send(batch: RawEventBatch): void;
 }
 
@@ -30,7 +32,12 @@ export function createEventBuffer(options: EventBufferOptions): EventSink & { fl
       timer = undefined;
     }
     if (events.length === 0 && dropped === 0) return;
-    const batch: RawEventBatch = { schema: RAW_EVENT_SCHEMA_VERSION, events, dropped };
+    const batch: RawEventBatch = {
+      schema: RAW_EVENT_SCHEMA_VERSION,
+      events,
+      dropped,
+      ...(options.automation === true ? { automation: true as const } : {}),
+    };
     events = [];
     dropped = 0;
     options.send(batch);

@@ -8,7 +8,14 @@ import { createEventBuffer } from './event-buffer';
  * collector's failure is logged and does not stop the others.
  */
 export function startCapture(signal: AbortSignal, send: (batch: RawEventBatch) => void): void {
-  const buffer = createEventBuffer({ capacity: 4096, flushAt: 256, flushEveryMs: 1000, send });
+  const buffer = createEventBuffer({
+    capacity: 4096,
+    flushAt: 256,
+    flushEveryMs: 1000,
+    // An automation marker for the scripted-input signal (model/signals/bot.ts); read once.
+    automation: navigator.webdriver === true,
+    send,
+  });
   for (const collector of COLLECTORS) {
     try {
       collector.init(signal, buffer);

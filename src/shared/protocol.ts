@@ -4,6 +4,9 @@
  * (see background/handlers.ts, offscreen/index.ts) that check the sender and drop the rest.
  */
 import type { RawEventBatch } from '../../model/events/schema';
+import type { SessionSignals } from '../../model/signals';
+
+export type { SessionSignals };
 
 /** Model state reported by the worker. */
 export type ModelState = 'enrolling' | 'scoring';
@@ -41,6 +44,11 @@ export interface ScoreUpdate {
   /** Trusted events behind this call, per modality. */
   counts: { k: number; p: number };
   modelVersion: string;
+  /**
+   * The session's signals so far (model/signals), attested as `sig`; absent without a session
+   * id. Values only: the events behind them stay in the worker.
+   */
+  signals?: SessionSignals;
 }
 
 export interface WorkerStatus {

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RAW_EVENT_SCHEMA_VERSION, type RawEvent } from '../../model/events/schema';
+import { FLAG, RAW_EVENT_SCHEMA_VERSION, type RawEvent } from '../../model/events/schema';
 import {
   EMPTY_DECISION_STATE,
   PRODUCT,
@@ -122,6 +122,34 @@ describe('Engine: learning only for a vouched subject', () => {
     expect(await engine.applyRetention(60_000)).toEqual({ windows: 0, models: 0 });
     expect(await engine.applyRetention(-1)).toEqual({ windows: 3, models: 0 });
     expect((await engine.status(ALICE)).modalities.keystroke.enrolWindows).toBe(0);
+  });
+});
+
+describe('Engine: session signals', () => {
+  it('reports each session its own signals, learning context or not; untrusted events count there only', async () => {
+    const store = await ModelStore.open('engine-test-signals');
+    const engine = Engine.withStore(store, 'cpu');
+    const scripted = syntheticKeystrokes(TYPIST_A, 10, { seed: 7 }).map((e) => ({
+      ...e,
+      f: (e.f ?? 0) | FLAG.untrusted,
+    }));
+    const before = await engine.ingest(batch(scripted), 'sid-scripted', null);
+    expect(before.signals).toEqual({ bot: 1, remote: 0, paste: 0, otp: 0, syn: 20 });
+    // The untrusted events trained nothing.
+    const after = await engine.ingest(typing(30, 8), 'sid-scripted', ALICE);
+    expect(after.counts.k).toBe(60);
+    expect(after.signals).toEqual({ bot: 1, remote: 0, paste: 0, otp: 0, syn: 20 });
+    // Another session starts from nothing; no session id, no signals.
+    expect((await engine.ingest(typing(30, 9), 'sid-other', ALICE)).signals).toEqual({
+      bot: 0,
+      remote: 0,
+      paste: 0,
+      otp: 0,
+      syn: 0,
+    });
+    expect((await engine.ingest(typing(5, 10), null, null)).signals).toBeUndefined();
+    const automated = await engine.ingest({ ...typing(5, 11), automation: true }, 'sid-3', null);
+    expect(automated.signals?.bot).toBe(1);
   });
 });
 

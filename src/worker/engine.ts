@@ -45,6 +45,7 @@ import {
 import goldenFile from '../../model/features/golden-v2.json';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import type { LocalUpdateConfig } from '../../model/federated/local-update';
+import { SignalTracker, type SessionSignals } from '../../model/signals';
 import { encoderId } from '../../model/shared/embedding-model';
 import {
   type DriftState,
@@ -69,6 +70,9 @@ import { AdoptedEncoderStore, runLocalRound } from './federated';
 import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
+
+/** Sessions whose signals are kept (the newest); an older one starts again from zero. */
+const MAX_SIGNAL_SESSIONS = 32;
 
 /**
  * The shared encoders shipped with the extension (provenance in model/shared/README.md): the
@@ -118,6 +122,8 @@ export class Engine {
    * restart starts a new reference, which only makes the rule stricter until it is set again.
    */
   private readonly driftStates = new Map<string, DriftState>();
+  /** The session signals per session id (model/signals), whoever the session's subject is. */
+  private readonly signals = new Map<string, SignalTracker>();
   /** When each subject's models were last marked used (the store writes it once a day at most). */
   private readonly markedUsed = new Map<string, number>();
 
@@ -439,11 +445,31 @@ export class Engine {
     });
   }
 
+  /**
+   * Feeds a session's signals with every batch of the session, learning context or not: the
+   * signals describe the input, not whose model it fits, and untrusted events count here only.
+   */
+  private sessionSignals(batch: RawEventBatch, sid: string | null): SessionSignals | undefined {
+    if (sid === null) return undefined;
+    let tracker = this.signals.get(sid);
+    if (tracker === undefined) {
+      tracker = new SignalTracker();
+      this.signals.set(sid, tracker);
+      const oldest = this.signals.keys().next().value;
+      if (this.signals.size > MAX_SIGNAL_SESSIONS && oldest !== undefined) {
+        this.signals.delete(oldest);
+      }
+    }
+    tracker.push(batch);
+    return tracker.values();
+  }
+
   async ingest(
     batch: RawEventBatch,
     sid: string | null,
     learn: LearningContext | null,
   ): Promise<ScoreUpdate> {
+    const signals = this.sessionSignals(batch, sid);
     if (learn === null) {
       // No subject the bank vouched for: the events are dropped, not even windowed, so that no
       // later window of this session mixes them in.
@@ -456,6 +482,7 @@ export class Engine {
         windowsScored: 0,
         counts: { k: 0, p: 0 },
         modelVersion: MODEL_VERSION,
+        ...(signals === undefined ? {} : { signals }),
       };
     }
     const subject = await this.subject(learn.subjectKey);
@@ -517,6 +544,7 @@ export class Engine {
       windowsScored,
       counts,
       modelVersion: Engine.modelVersion(subject),
+      ...(signals === undefined ? {} : { signals }),
     };
   }
 
@@ -615,6 +643,7 @@ export class Engine {
       this.growth.clear();
       this.driftStates.clear();
       this.markedUsed.clear();
+      this.signals.clear();
     });
     this.training = run.catch(() => undefined);
     return run;

@@ -79,6 +79,8 @@ export const deviceSchema = named(
   }),
 );
 
+const signalRuleSchema = z.strictObject({ atLeast: z.number().positive(), action: actionSchema });
+
 export const thresholdsSchema = named(
   'Thresholds',
   z.strictObject({
@@ -88,6 +90,12 @@ export const thresholdsSchema = named(
     enrollingAction: actionSchema,
     staleAction: actionSchema,
     noAttestationAction: actionSchema,
+    signals: z.strictObject({
+      bot: signalRuleSchema.optional(),
+      remote: signalRuleSchema.optional(),
+      paste: signalRuleSchema.optional(),
+      otp: signalRuleSchema.optional(),
+    }),
   }),
 );
 
@@ -104,6 +112,10 @@ export const decisionSchema = named(
         'NO_ATTESTATION',
         'SESSION_NOT_BOUND',
         'DEVICE_REVOKED',
+        'SIGNAL_BOT',
+        'SIGNAL_REMOTE',
+        'SIGNAL_PASTE',
+        'SIGNAL_OTP',
       ]),
     ),
     assurance: unit.nullable(),
@@ -130,6 +142,16 @@ export const activeIntrospectionSchema = z.strictObject({
   tacit_attestations: count,
   tacit_action: actionSchema,
   tacit_progress: unit.nullable(),
+  tacit_signals: z
+    .strictObject({
+      bot: unit,
+      remote: unit,
+      paste: count,
+      otp: unit,
+      syn: count,
+    })
+    .nullable()
+    .meta({ description: 'The session signals of the latest attestation that carried them' }),
 });
 export const inactiveIntrospectionSchema = z.strictObject({ active: z.literal(false) });
 export const introspectionSchema = named(

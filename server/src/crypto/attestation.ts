@@ -57,6 +57,9 @@ export const DEVICE_ALG = 'ES256';
 /** JWK members that only a private (or symmetric) key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
+/** Largest count a signal of the `sig` claim may state (a session is 30 minutes long). */
+const MAX_SIGNAL_COUNT = 1_000_000;
+
 const jti = z.string().min(1).max(128);
 const iat = z.number().finite();
 const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/);
@@ -98,6 +101,17 @@ const attestClaims = z
           k: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
           p: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
         }),
+      })
+      .optional(),
+    // The device's session signals (docs/protocol.md §4 and "Signals"): absent from older
+    // clients. Values only; a member too many or out of range refuses the whole statement.
+    sig: z
+      .strictObject({
+        bot: z.number().min(0).max(1),
+        remote: z.number().min(0).max(1),
+        paste: z.number().int().min(0).max(MAX_SIGNAL_COUNT),
+        otp: z.number().min(0).max(1),
+        syn: z.number().int().min(0).max(MAX_SIGNAL_COUNT),
       })
       .optional(),
   })

@@ -28,7 +28,39 @@ export type DecisionReason =
   /** No device has bound the session (also `NO_ATTESTATION`). */
   | 'SESSION_NOT_BOUND'
   /** The bound device's enrollment was revoked: always `terminate`. */
-  | 'DEVICE_REVOKED';
+  | 'DEVICE_REVOKED'
+  /** The session's scripted-input signal reached the policy's `signals.bot.atLeast`. */
+  | 'SIGNAL_BOT'
+  /** The remote-control signal reached `signals.remote.atLeast`. */
+  | 'SIGNAL_REMOTE'
+  /** Credential paste/autofill arrivals reached `signals.paste.atLeast`. */
+  | 'SIGNAL_PASTE'
+  /** The one-time-code hesitation signal reached `signals.otp.atLeast`. */
+  | 'SIGNAL_OTP';
+
+/** The session signals a policy can act on (docs/protocol.md "Signals"). */
+export const SIGNAL_NAMES = ['bot', 'remote', 'paste', 'otp'] as const;
+
+/** One of {@link SIGNAL_NAMES}. */
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+/** What a relying party does once a signal reaches a value. */
+export interface SignalRule {
+  /**
+   * The signal's value at which the rule applies: in (0, 1] for `bot`, `remote` and `otp`, a
+   * count (≥ 1) for `paste`.
+   */
+  atLeast: number;
+  /** The action (with reason `SIGNAL_<NAME>`); `allow` lists the reason and changes nothing. */
+  action: Action;
+}
+
+const SIGNAL_REASON: Record<SignalName, DecisionReason> = {
+  bot: 'SIGNAL_BOT',
+  remote: 'SIGNAL_REMOTE',
+  paste: 'SIGNAL_PASTE',
+  otp: 'SIGNAL_OTP',
+};
 
 /** The thresholds used for one relying party (every field resolved). */
 export interface Thresholds {
@@ -44,6 +76,11 @@ export interface Thresholds {
   staleAction: Action;
   /** Action before the first attestation (unbound sessions included). */
   noAttestationAction: Action;
+  /**
+   * Rules on the session signals, per signal; a signal without a rule never shows in a
+   * decision (the default: none). See docs/server.md "Decision policy file".
+   */
+  signals: Readonly<Partial<Record<SignalName, SignalRule>>>;
 }
 
 /**
@@ -71,6 +108,7 @@ export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   enrollingAction: 'step-up',
   staleAction: 'step-up',
   noAttestationAction: 'step-up',
+  signals: Object.freeze({}),
 });
 
 /** The policy of a server without `TACIT_POLICY_FILE`. */
@@ -88,6 +126,25 @@ const partialThresholds = z.strictObject({
   enrollingAction: action.optional(),
   staleAction: action.optional(),
   noAttestationAction: action.optional(),
+  signals: z
+    .strictObject(
+      Object.fromEntries(
+        SIGNAL_NAMES.map((name) => [
+          name,
+          z
+            .strictObject({
+              atLeast:
+                name === 'paste' ? z.number().int().min(1).max(1_000_000) : z.number().gt(0).max(1),
+              action,
+            })
+            .optional(),
+        ]),
+      ) as Record<
+        SignalName,
+        z.ZodOptional<z.ZodObject<{ atLeast: z.ZodNumber; action: typeof action }>>
+      >,
+    )
+    .optional(),
 });
 /** One entry of the file: thresholds, and whether a key may serve several subjects. */
 const partialEntry = partialThresholds.extend({
@@ -115,10 +172,17 @@ type EntryOverrides = z.infer<typeof partialEntry>;
 
 function resolve(base: Thresholds, entry: EntryOverrides | undefined, where: string): Thresholds {
   const merged: Thresholds = { ...base };
-  const { sharedDevices: _shared, ...over } = entry ?? {};
+  const { sharedDevices: _shared, signals, ...over } = entry ?? {};
   for (const [k, v] of Object.entries(over)) {
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
+  // Signal rules merge per signal: a relying party adding one keeps the default's others.
+  const rules: Partial<Record<SignalName, SignalRule>> = { ...base.signals };
+  for (const name of SIGNAL_NAMES) {
+    const rule = signals?.[name];
+    if (rule !== undefined) rules[name] = Object.freeze({ ...rule });
+  }
+  merged.signals = Object.freeze(rules);
   if (merged.terminateBelow > merged.stepUpBelow) {
     throw new PolicyError(`${where}: terminateBelow must not exceed stepUpBelow`);
   }
@@ -221,6 +285,8 @@ export interface DecisionInput {
   lastAttestationAt: number | null;
   /** The session's current assessment (assurance.ts). */
   assessment: Assessment;
+  /** The session's signals (latest attestation that carried them); absent or null for none. */
+  signals?: Readonly<Record<SignalName, number>> | null;
 }
 
 /** A decision: the action, why, and what it was based on. */
@@ -265,12 +331,20 @@ export function decide(t: Thresholds, input: DecisionInput, now: number): Decisi
     } else if (assurance < t.stepUpBelow) {
       found.push(['ASSURANCE_BELOW_STEP_UP', 'step-up']);
     }
+    // Signals stand beside the assurance: a scripted session can still look like its user.
+    for (const name of SIGNAL_NAMES) {
+      const rule = t.signals[name];
+      const value = input.signals?.[name];
+      if (rule !== undefined && value !== undefined && value >= rule.atLeast) {
+        found.push([SIGNAL_REASON[name], rule.action]);
+      }
+    }
   }
   return {
     action: mostSevere(found.map(([, a]) => a)),
     reasons: found.map(([r]) => r),
     assurance,
     level,
-    policy: { ...t },
+    policy: { ...t, signals: { ...t.signals } },
   };
 }

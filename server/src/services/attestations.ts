@@ -115,6 +115,7 @@ export class AttestationService {
         lastState: claims.state,
         ewma: claims.conf === null ? session.ewma : nextEwma(session.ewma, claims.conf),
         progress: claims.progress,
+        ...(claims.sig === undefined ? {} : { signals: claims.sig }),
       };
       const { assurance, level } = assess(update, now);
       const appended = await this.#store.appendAttestation(
@@ -142,6 +143,7 @@ export class AttestationService {
             conf: claims.conf,
             assurance,
             level,
+            ...(claims.sig === undefined ? {} : { sig: { ...claims.sig } }),
           }),
       );
       if (appended) return { seq: claims.seq, assurance, level };

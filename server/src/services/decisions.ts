@@ -73,6 +73,7 @@ export class DecisionService {
         attestations: session.attestations,
         lastAttestationAt: session.lastAttestationAt,
         assessment: assess(session, now),
+        signals: session.signals,
       },
       now,
     );

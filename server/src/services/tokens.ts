@@ -22,7 +22,7 @@ import { randomToken } from '../crypto/digest';
 import { DeviceRevoked, SessionNotBound } from '../errors';
 import type { ServerKeys } from '../crypto/keys';
 import { POLICY } from '../domain/policy';
-import type { Store } from '../store/store';
+import type { SessionSignals, Store } from '../store/store';
 import { deviceActive, isLive, iso, over, ownSession } from './shared';
 
 /** `typ` of the session JWT the server issues. */
@@ -58,6 +58,11 @@ export interface ActiveToken {
    * null otherwise.
    */
   tacit_progress: number | null;
+  /**
+   * The session signals of the latest attestation that carried them (docs/protocol.md
+   * "Signals"), null before one did.
+   */
+  tacit_signals: SessionSignals | null;
 }
 
 /** What the token service needs. */
@@ -183,6 +188,7 @@ export class TokenService {
         attestations: session.attestations,
         lastAttestationAt: session.lastAttestationAt,
         assessment,
+        signals: session.signals,
       },
       now,
     );
@@ -205,6 +211,7 @@ export class TokenService {
       tacit_attestations: session.attestations,
       tacit_action: action,
       tacit_progress: level === 'enrolling' ? session.progress : null,
+      tacit_signals: session.signals,
     };
   }
 }

@@ -84,6 +84,25 @@ export interface SessionRecord {
   ewma: number | null;
   /** Last reported enrolment progress in [0, 1]. */
   progress: number | null;
+  /** The session signals of the latest attestation that carried them, null before one did. */
+  signals: SessionSignals | null;
+}
+
+/**
+ * A device's session signals, as its attestation's `sig` claim states them (docs/protocol.md §4
+ * and "Signals"): values only, never the events behind them.
+ */
+export interface SessionSignals {
+  /** Scripted-input suspicion in [0, 1]. */
+  bot: number;
+  /** Remote-control suspicion in [0, 1]. */
+  remote: number;
+  /** Paste/autofill arrivals in credential fields (count). */
+  paste: number;
+  /** One-time-code hesitation in [0, 1]. */
+  otp: number;
+  /** Untrusted (script-dispatched) key, pointer and wheel events (count). */
+  syn: number;
 }
 
 /** A fresh session as created (everything about binding and attestations still empty). */
@@ -189,6 +208,8 @@ export interface SessionAttestationUpdate {
   lastState: AttestationState;
   ewma: number | null;
   progress: number;
+  /** The attestation's signals; absent when it carried none (the stored ones stay). */
+  signals?: SessionSignals;
 }
 
 /** What the session must still look like for an attestation to be appended. */

@@ -220,6 +220,8 @@ export interface AttestationInput {
   n?: { k: number; p: number };
   /** Defaults to the chain hash of this device's last committed attestation of `sid`. */
   prev?: string;
+  /** The session signals claim (`sig`); absent by default. Any value, to test refusals. */
+  sig?: unknown;
 }
 
 type Claims = Record<string, unknown>;
@@ -300,6 +302,7 @@ export class TestDevice {
         mv: input.mv ?? 'test-model-1',
         n: input.n ?? { k: 40, p: 120 },
         prev: input.prev ?? this.#chain.get(input.sid) ?? '',
+        ...(input.sig === undefined ? {} : { sig: input.sig }),
       },
     );
   }

@@ -155,6 +155,47 @@ describe('input collector', () => {
   });
 });
 
+describe('credential fields', () => {
+  beforeEach(() => {
+    document.body.innerHTML = [
+      '<input id="otp1" autocomplete="one-time-code">',
+      '<input id="otp2" name="sms_code" inputmode="numeric" maxlength="6">',
+      '<input id="tan" name="tan" maxlength="6">',
+      '<input id="zip" name="zip_code" inputmode="numeric" maxlength="5">',
+      '<input id="iban" name="payee_iban">',
+      '<input id="card" autocomplete="cc-number">',
+      '<input id="memo" name="memo">',
+    ].join('');
+  });
+
+  it('flags one-time-code and other credential fields on key and input events, never their text or length', () => {
+    start(keyboardCollector, inputCollector);
+    const kinds: Record<string, number> = {};
+    for (const id of ['otp1', 'otp2', 'tan', 'zip', 'iban', 'card', 'memo']) {
+      const el = document.getElementById(id) as HTMLInputElement;
+      el.dispatchEvent(new KeyboardEvent('keydown', { key: '1', code: 'Digit1', bubbles: true }));
+      kinds[id] = events.at(-1)!.f! & (FLAG.otp | FLAG.credential);
+      el.dispatchEvent(new FocusEvent('focusin', { bubbles: true }));
+      el.value = 'DE89370400440532013000';
+      el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertFromPaste' }));
+      const pasted = events.at(-1)!;
+      expect(pasted.k).toBe('in');
+      expect(pasted.f! & (FLAG.otp | FLAG.credential)).toBe(kinds[id]);
+      if (kinds[id]) expect(pasted.n).toBeUndefined();
+    }
+    expect(kinds).toEqual({
+      otp1: FLAG.otp,
+      otp2: FLAG.otp,
+      tan: FLAG.otp,
+      zip: 0,
+      iban: FLAG.credential,
+      card: FLAG.credential,
+      memo: 0,
+    });
+    expect(JSON.stringify(events)).not.toContain('DE89');
+  });
+});
+
 describe('focus collector', () => {
   it('marks moving to another field, and the page losing focus or being hidden', () => {
     start(focusCollector);

@@ -1,4 +1,5 @@
 import { FLAG } from '../../../model/events/schema';
+import { fieldFlags } from './target-flags';
 import type { Collector, EventSink } from './types';
 
 /** A key event this close before an input event explains it (ms). */
@@ -11,8 +12,8 @@ function isEditable(target: EventTarget | null): target is HTMLInputElement | HT
 /**
  * Text that changes without usable key events: IME composition and Android keyboards
  * (keyCode 229, key "Unidentified"), paste, autofill and password managers. Only the signed
- * change of the field's length is kept — never the text — and not even that for password
- * fields. These events mark "no keystroke data here"; they are never learned as rhythm.
+ * change of the field's length is kept — never the text — and not even that for credential
+ * fields (password, one-time code, IBAN and the like: `fieldFlags`). These events mark "no keystroke data here"; they are never learned as rhythm.
  */
 export const inputCollector: Collector = {
   name: 'input',
@@ -59,9 +60,11 @@ export const inputCollector: Collector = {
         } else if (!fromKey)
           f |= FLAG.autofill; // text arrived with no key: autofill or a password manager
         else return; // an ordinary keystroke: the key collector already has its timings
-        const password = target instanceof HTMLInputElement && target.type === 'password';
-        if (password) f |= FLAG.password;
-        sink.push({ t: event.timeStamp, k: 'in', ...(password ? {} : { n: after - before }), f });
+        // Credential fields (password, one-time code, IBAN…) are flagged for the paste signal;
+        // their length change is not kept either.
+        const field = fieldFlags(target);
+        f |= field;
+        sink.push({ t: event.timeStamp, k: 'in', ...(field ? {} : { n: after - before }), f });
       },
       options,
     );

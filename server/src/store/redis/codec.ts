@@ -16,6 +16,7 @@
 import type { AttestationState } from '../../domain/assurance';
 import { canonicalJson } from '../../services/audit';
 import type { CodeState, EnrollmentState, SessionState } from '../rules';
+import { decodeSignals } from '../signals';
 import type { AuditRecord, AuditValue, SessionRecord } from '../store';
 
 /** Flat `[k1, v1, k2, v2, …]` (an HGETALL inside Lua) → object. */
@@ -49,6 +50,7 @@ export function toSession(h: Record<string, string>): SessionRecord {
     lastState: (h.lastState as AttestationState | undefined) ?? null,
     ewma: optNum(h.ewma),
     progress: optNum(h.progress),
+    signals: decodeSignals(h.signals),
   };
 }
 

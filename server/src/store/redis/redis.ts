@@ -46,6 +46,7 @@ import {
   splitField,
   toSession,
 } from './codec';
+import { encodeSignals } from '../signals';
 import { GroupCommit, type Action, type Decision } from './group-commit';
 import { callScript, defineScripts, type Arg, type ScriptName } from './scripts';
 
@@ -450,6 +451,7 @@ export class RedisStore implements Store {
           update.lastState,
           optStr(update.ewma),
           update.progress,
+          update.signals === undefined ? '' : encodeSignals(update.signals),
         ],
         audit,
       ),

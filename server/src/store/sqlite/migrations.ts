@@ -174,4 +174,8 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5: the session signals of the latest attestation that carried them (store/signals.ts).
+  `
+  ALTER TABLE sessions ADD COLUMN signals TEXT;
+  `,
 ];

@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { AttestationState } from '../../domain/assurance';
+import { decodeSignals } from '../signals';
 import type { AuditRecord, AuditValue, DeviceRecord, PublicJwk, SessionRecord } from '../store';
 
 /** A row as better-sqlite3 returns it. */
@@ -46,6 +47,7 @@ export function toSession(r: Row): SessionRecord {
     lastState: r.last_state === null ? null : (str(r.last_state) as AttestationState),
     ewma: numOrNull(r.ewma),
     progress: numOrNull(r.progress),
+    signals: decodeSignals(r.signals),
   };
 }
 
@@ -126,6 +128,8 @@ export function prepareStatements(db: Database.Database) {
          last_state = @lastState, ewma = @ewma, progress = @progress
        WHERE sid = @sid`,
     ),
+    // Kept apart from `advance`: an attestation without `sig` leaves the stored signals as they are.
+    setSignals: p('UPDATE sessions SET signals = ? WHERE sid = ?'),
     insertAttestation: p(
       `INSERT INTO attestations (sid, seq, jkt, iat, received_at, state, conf, progress, mv,
          key_events, pointer_events, hash)

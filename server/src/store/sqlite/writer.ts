@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { encodeSignals } from '../signals';
 import { applySsf, prepareSsf, type SsfStatements } from './ssf';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -231,7 +232,9 @@ class Connection {
       case 'appendAttestation': {
         const row = q.getSession.get(op.attestation.sid) as Row | undefined;
         if (!attestationApplies(row && toSession(row), op.expected)) return false;
-        q.advance.run({ ...op.update, sid: op.attestation.sid });
+        const { signals, ...advance } = op.update;
+        q.advance.run({ ...advance, sid: op.attestation.sid });
+        if (signals !== undefined) q.setSignals.run(encodeSignals(signals), op.attestation.sid);
         q.insertAttestation.run(op.attestation);
         this.#appendAudit(op.events);
         return true;

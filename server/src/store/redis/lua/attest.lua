@@ -4,7 +4,8 @@
 -- lastSeq/lastHash, not ended, unexpired ({'ok'}, else {'no'}).
 -- A(1) sid, A(2) seq, A(3) attestation JSON, A(4) expected jkt, A(5) expected lastSeq,
 -- A(6) expected lastHash, A(7) now, A(8) lastSeq, A(9) lastHash, A(10) attestations,
--- A(11) lastAttestationAt, A(12) lastState, A(13) ewma or '', A(14) progress
+-- A(11) lastAttestationAt, A(12) lastState, A(13) ewma or '', A(14) progress,
+-- A(15) signals JSON or '' (none carried: the stored ones stay)
 local key = P .. 'sess:' .. A(1)
 local function read()
   local s = redis.call('HMGET', key, 'deviceJkt', 'lastSeq', 'lastHash', 'endedAt', 'expiresAt')
@@ -21,6 +22,9 @@ local function apply()
     redis.call('HDEL', key, 'ewma')
   else
     redis.call('HSET', key, 'ewma', A(13))
+  end
+  if A(15) ~= '' then
+    redis.call('HSET', key, 'signals', A(15))
   end
   redis.call('HSET', P .. 'att:' .. A(1), A(2), A(3))
   redis.call('HINCRBY', P .. 'counts', 'attestations', 1)
