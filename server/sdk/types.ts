@@ -79,6 +79,11 @@ export interface ActiveIntrospection {
    * null otherwise (and from servers older than this member).
    */
   tacit_progress: number | null;
+  /**
+   * Seconds since the epoch of the last strong-factor confirmation the relying party reported
+   * (`confirmSession`), null before any.
+   */
+  tacit_confirmed_at: number | null;
 }
 
 /** RFC 7662 answer. */
@@ -119,6 +124,15 @@ export interface Decision {
   assurance: number | null;
   level: AssuranceLevel;
   policy: DecisionThresholds;
+}
+
+/** `POST /v1/sessions/:sid/confirm` answer: the session's assurance right after it. */
+export interface SessionConfirmation {
+  sessionId: string;
+  /** ISO 8601 UTC (server time). */
+  confirmedAt: string;
+  assurance: number;
+  level: AssuranceLevel;
 }
 
 /** `POST /v1/enrollment-codes` answer. */

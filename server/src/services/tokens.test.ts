@@ -99,6 +99,7 @@ describe('TokenService.introspect', () => {
       tacit_attestations: 1,
       tacit_action: 'allow',
       tacit_progress: null,
+      tacit_confirmed_at: null,
     });
     // Introspection is not recorded.
     expect((await h.audit.verify()).records).toBe(records);

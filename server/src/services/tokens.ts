@@ -58,6 +58,8 @@ export interface ActiveToken {
    * null otherwise.
    */
   tacit_progress: number | null;
+  /** Seconds since the epoch of the last strong-factor confirmation, null before any. */
+  tacit_confirmed_at: number | null;
 }
 
 /** What the token service needs. */
@@ -182,6 +184,7 @@ export class TokenService {
         deviceRevoked: false,
         attestations: session.attestations,
         lastAttestationAt: session.lastAttestationAt,
+        confirmedAt: session.confirmedAt,
         assessment,
       },
       now,
@@ -205,6 +208,8 @@ export class TokenService {
       tacit_attestations: session.attestations,
       tacit_action: action,
       tacit_progress: level === 'enrolling' ? session.progress : null,
+      tacit_confirmed_at:
+        session.confirmedAt === null ? null : Math.floor(session.confirmedAt / 1000),
     };
   }
 }

@@ -174,4 +174,8 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5: strong-factor confirmation of a session by its relying party (services/sessions.ts).
+  `
+  ALTER TABLE sessions ADD COLUMN confirmed_at INTEGER;
+  `,
 ];
