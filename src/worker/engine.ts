@@ -11,6 +11,14 @@
  *
  * Every model belongs to one subject (a `LearningContext` from the service worker, given only
  * for a session the bank vouched for). A batch without one is neither learned from nor scored.
+ *
+ * After enrolment the model keeps learning (template growth, {@link Engine.grow}) only from
+ * windows that cannot be an impostor's: those of a session that never fell below the safe
+ * level, or those typed *after* the bank confirmed the session with a strong factor
+ * ({@link Engine.confirmSession}: a passkey with user verification). Never the windows before a
+ * confirmation: it proves who is present at the moment of the assertion, not who typed before
+ * it (a takeover that the genuine user then interrupts, or that a coached victim confirms, has
+ * an impostor's windows right before a valid confirmation).
  */
 import * as tf from '@tensorflow/tfjs';
 import { base64url } from 'jose';
@@ -48,6 +56,7 @@ import type { LocalUpdateConfig } from '../../model/federated/local-update';
 import { encoderId } from '../../model/shared/embedding-model';
 import type {
   AdoptEncoderReply,
+  ConfirmReply,
   FederatedRoundSpec,
   FederatedUpdateReply,
   GoldenReply,
@@ -93,7 +102,10 @@ export class Engine {
   /** The session decision per (session, subject). */
   private readonly decisions = new Map<string, DecisionState>();
   private training: Promise<void> = Promise.resolve();
-  /** Template growth per (session, subject) key: whether it dipped, windows waiting per modality. */
+  /**
+   * Template growth per (session, subject) key: whether it dipped (since the session started or
+   * its last confirmation), windows waiting per modality.
+   */
   private readonly growth = new Map<
     string,
     { dipped: boolean; pending: Map<Modality, FeatureWindow[]> }
@@ -342,8 +354,9 @@ export class Engine {
 
   /**
    * Template growth (PRODUCT.growth): a scored window of a session that never fused below the
-   * safe level waits in memory; every `refitEvery` of them are stored, up to
-   * `maxEnrollWindows`. True when windows were stored and the modality should be refitted.
+   * safe level (since it started, or since the bank last confirmed it: {@link confirmSession})
+   * waits in memory; every `refitEvery` of them are stored, up to `maxEnrollWindows`. True when
+   * windows were stored and the modality should be refitted.
    */
   private async grow(
     key: string,
@@ -374,6 +387,28 @@ export class Engine {
     session.pending.delete(modality);
     for (const w of pending.slice(0, room)) await this.storeWindow(subject, modality, w);
     return true;
+  }
+
+  /**
+   * The bank confirmed session `sid` of the subject in `learn` with a strong factor: the
+   * decision starts a new epoch (the CUSUM from 0: confidence ≈ 0.95 once a window is scored,
+   * the sticky takeover cleared), the window in progress is dropped (its events were typed
+   * before the confirmation), and template growth starts afresh from the next window (see the
+   * module comment for why never from the windows before). Serialised with scoring and training.
+   */
+  confirmSession(sid: string, learn: LearningContext): Promise<ConfirmReply> {
+    const key = `${sid}\u0000${learn.subjectKey}`;
+    const run = this.training.then((): ConfirmReply => {
+      const reset = this.decisions.delete(key);
+      this.windowers.delete(key);
+      this.growth.set(key, { dipped: false, pending: new Map() });
+      return { reset };
+    });
+    this.training = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** A window's LLR: the product scorer's rule. */
@@ -458,6 +493,7 @@ export class Engine {
           : {
               takeover: decision.takeover,
               windows: { k: decision.windows.keystroke, p: decision.windows.pointer },
+              ...(this.growth.get(key)?.dipped === true ? { dipped: true } : {}),
             },
       windowsScored,
       counts,
