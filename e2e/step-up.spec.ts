@@ -111,8 +111,8 @@ test('step-up: the transfer asks for the passkey, the session is confirmed, the 
     if (s.model?.state === 'scoring' && s.model.modalities.keystroke.trained) break;
   }
   expect((await status(popup)).model?.modalities.keystroke.trained).toBe(true);
-  await typeWithRhythm(page, TEXT, { ...HOLDER, seed: 90 });
-  await page.waitForTimeout(2000);
+  await typeWithRhythm(page, TEXT.slice(0, 45), { ...HOLDER, seed: 90 });
+  await page.waitForTimeout(1500);
   const holderView = await introspect(server, sid);
   console.log(`trained at ${((Date.now() - started) / 1000).toFixed(0)} s`, holderView);
   expect(holderView.tacit_level).toBe('high');
