@@ -18,6 +18,8 @@ import {
   type HarnessOptions,
 } from '../src/testing/harness';
 import { BANK_COOKIE, createBankApp } from './app';
+import { webauthnRelyingParty } from './passkeys';
+import { SoftAuthenticator } from './testing';
 import { openBankStore, type BankStore } from './store';
 
 let h: Harness;
@@ -47,6 +49,7 @@ async function start(options: HarnessOptions = {}) {
     now: () => h.clock.now(),
     logger: { info: log, error: log },
     https: false,
+    webauthn: webauthnRelyingParty('http://localhost'),
   });
 }
 
@@ -358,6 +361,121 @@ describe('demo bank transfer and logout', () => {
   });
 });
 
+describe('demo bank step-up with a passkey', () => {
+  const BANK_ORIGIN = 'http://localhost';
+  const TRANSFER = { payee: 'Bob', amount: '12.50', memo: 'rent' };
+
+  /** Logs in, registers a passkey (bank.js's calls), enrolls and binds a device. */
+  async function holder() {
+    const cookie = await login();
+    const options = await call('POST', '/bank/api/passkeys/options', {
+      headers: { ...ORIGIN, cookie },
+    });
+    expect(options.status).toBe(200);
+    const authenticator = new SoftAuthenticator();
+    const registered = await call('POST', '/bank/api/passkeys', {
+      body: JSON.stringify(authenticator.create(options.json as never, BANK_ORIGIN)),
+      contentType: 'application/json',
+      headers: { cookie },
+    });
+    expect(registered.status, registered.text).toBe(201);
+    await post('/bank/enroll', cookie);
+    const page = await get('/bank/accounts?enrolled=pending', cookie);
+    expect(byId(page, 'passkey-status')).toBe('registered');
+    expect(page.text).toMatch(/id="register-passkey" type="button" hidden/);
+    const code = meta(page, 'tacit-enrollment')![1]!;
+    const [, sid, challenge] = meta(page, 'tacit-session')!;
+    const device = await TestDevice.create(h.clock);
+    const enrollment = await device.enrollment(code);
+    expect((await h.call('POST', '/v1/devices', { json: { enrollment } })).status).toBe(201);
+    const binding = await device.binding(sid!, challenge!);
+    expect((await h.call('POST', '/v1/sessions/bind', { json: { binding } })).status).toBe(200);
+    return { cookie, authenticator, device, sid: sid! };
+  }
+
+  /** The assertion options the step-up page hands to bank.js. */
+  const stepUpOptions = (page: Answer) => {
+    const attr = /id="webauthn-confirm" type="button" data-options="([^"]*)"/.exec(page.text)![1]!;
+    return JSON.parse(attr.replaceAll('&quot;', '"').replaceAll('&amp;', '&')) as never;
+  };
+
+  it('allow: the transfer goes through without a password', async () => {
+    const { cookie, device, sid } = await holder();
+    expect((await get('/bank/transfer', cookie)).text).not.toContain('confirm-password');
+    await attest(h, device, { sid, seq: 1, conf: 0.9 });
+    const res = await post('/bank/transfer', cookie, TRANSFER);
+    expect(res.status).toBe(200);
+    expect(byId(res, 'confirm-level')).toBe('high');
+    expect((await h.store.getSession(sid))?.confirmedAt).toBeNull();
+  });
+
+  it('step-up: the passkey confirms the transfer, the verifier learns it, the assurance recovers', async () => {
+    const { cookie, authenticator, device, sid } = await holder();
+    await attest(h, device, { sid, seq: 1, conf: 0.3 });
+    const stepUp = await post('/bank/transfer', cookie, TRANSFER);
+    expect(stepUp.status).toBe(200);
+    expect(byId(stepUp, 'step-up-payee')).toBe('Bob');
+    expect(stepUp.text).not.toContain('id="confirm-level"'); // not sent yet
+    const options = stepUpOptions(stepUp);
+    const answer = authenticator.get(options, BANK_ORIGIN);
+    h.clock.advance(1500);
+    const done = await post('/bank/transfer/confirm', cookie, {
+      payee: 'Bob',
+      amount: '12.50',
+      webauthn: JSON.stringify(answer),
+    });
+    expect(done.status, done.text).toBe(200);
+    expect(byId(done, 'confirm-payee')).toBe('Bob');
+    expect(byId(done, 'confirm-level')).toBe('high');
+    expect(byId(done, 'confirm-assurance')).toBe('0.95');
+    // At the verifier: confirmed by the demo bank, audited, the decision allows again.
+    expect((await h.store.getSession(sid))?.confirmedAt).toBe(h.clock.now());
+    const records = await h.store.listAudit(0, 1000);
+    expect(records.find((r) => r.type === 'session.confirmed')).toMatchObject({
+      actor: 'rp:demo-bank',
+      data: { sid, method: 'webauthn' },
+    });
+    const decided = await h.call('POST', `/v1/sessions/${sid}/decision`, { key: KEYS.demo });
+    expect(decided.json).toMatchObject({ action: 'allow', level: 'high' });
+    expect(JSON.stringify(logs)).not.toMatch(/Bob|rent/);
+  });
+
+  it('a failed, replayed or mismatched assertion is refused and reports nothing', async () => {
+    const { cookie, authenticator, device, sid } = await holder();
+    await attest(h, device, { sid, seq: 1, conf: 0.3 });
+    const confirmWith = (fields: Record<string, string>) =>
+      post('/bank/transfer/confirm', cookie, { payee: 'Bob', amount: '12.50', ...fields });
+
+    // Signed for another origin (a phishing page).
+    let options = stepUpOptions(await post('/bank/transfer', cookie, TRANSFER));
+    const phished = authenticator.get(options, 'https://phish.example');
+    expect((await confirmWith({ webauthn: JSON.stringify(phished) })).status).toBe(401);
+    // For this transfer, presented for another payee.
+    options = stepUpOptions(await post('/bank/transfer', cookie, TRANSFER));
+    const answer = JSON.stringify(authenticator.get(options, BANK_ORIGIN));
+    expect((await confirmWith({ payee: 'Mallory', webauthn: answer })).status).toBe(401);
+    // Replayed (its challenge was used by the refusal above).
+    expect((await confirmWith({ webauthn: answer })).status).toBe(401);
+    // Junk.
+    expect((await confirmWith({ webauthn: 'not json' })).status).toBe(401);
+    expect((await h.store.getSession(sid))?.confirmedAt).toBeNull();
+    expect((await h.store.listAudit(0, 1000)).some((r) => r.type === 'session.confirmed')).toBe(
+      false,
+    );
+  });
+
+  it('terminate: the login ends, and no passkey brings the session back', async () => {
+    const { cookie, device, sid } = await holder();
+    await attest(h, device, { sid, seq: 1, conf: 0.1 });
+    const res = await post('/bank/transfer', cookie, TRANSFER);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Session ended');
+    expect((await h.store.getSession(sid))?.terminatedAt).not.toBeNull();
+    expect(bankStore.countLogins()).toBe(0);
+    expect((await get('/bank/transfer', cookie)).status).toBe(303);
+  });
+});
+
 describe('demo bank and the verifier', () => {
   it('/ and /bank redirect to the login page', async () => {
     for (const path of ['/', '/bank']) {
@@ -408,6 +526,7 @@ describe('demo bank and the verifier', () => {
       now: () => h.clock.now(),
       logger: { info: () => {}, error: (event) => logs.push({ event, fields: {} }) },
       https: false,
+      webauthn: webauthnRelyingParty('http://localhost'),
     });
     const page = await down.request('http://localhost/bank/accounts', { headers: { cookie } });
     expect(page.status).toBe(503);
@@ -429,6 +548,7 @@ describe('demo bank and the verifier', () => {
       now: () => h.clock.now(),
       logger: { info: () => {}, error: () => {} },
       https: true,
+      webauthn: webauthnRelyingParty('http://localhost'),
     });
     const res = await secure.request('https://localhost/bank/login', {
       method: 'POST',

@@ -4,6 +4,13 @@
  * API key: open a session at login, issue enrollment codes, list devices, get a session token
  * and introspect it for the assurance panel, end the session at logout.
  *
+ * A transfer asks the verifier for a decision (docs/protocol.md §5): `allow` → it goes through;
+ * `step-up` → the user's passkey must confirm that transfer (passkeys.ts), and the verified
+ * confirmation is reported to the verifier (`confirmSession`), which clears the step-up;
+ * `terminate` → the login ends. A user without a passkey has no strong factor to step up with:
+ * the demo then confirms with its password, as before, and reports nothing (a password typed
+ * at the same keyboard proves nothing about who is typing).
+ *
  * It stores its logins (cookie value hashed) in its own store and nothing a user types: no
  * form contents, no password, no memo.
  *
@@ -21,11 +28,14 @@ import {
   accountsPage,
   loginPage,
   messagePage,
+  stepUpPage,
   transferDonePage,
   transferPage,
   type AssuranceSnapshot,
   type SignedInContext,
+  type Transfer,
 } from './pages';
+import { Passkeys, transferPurpose, type WebAuthnRelyingParty } from './passkeys';
 import { receiverRoutes, receiverToken } from './receiver';
 import type { BankLogin, BankStore } from './store';
 
@@ -62,6 +72,8 @@ export interface BankDeps {
   logger: BankLogger;
   /** Served over HTTPS: mark the login cookie `Secure` and send HSTS. */
   https: boolean;
+  /** The bank as a WebAuthn relying party (its configured origin: passkeys.ts). */
+  webauthn: WebAuthnRelyingParty;
 }
 
 interface BankEnv {
@@ -103,6 +115,15 @@ function normalizeUsername(input: unknown): string | undefined {
 const field = (form: Record<string, unknown>, name: string): string =>
   typeof form[name] === 'string' ? form[name] : '';
 
+/** The transfer a form describes, or undefined when it is not a valid one. */
+function transferOf(form: Record<string, unknown>): Transfer | undefined {
+  const payee = field(form, 'payee').trim();
+  const amountText = field(form, 'amount').trim().replace(',', '.');
+  const amount = /^\d{1,9}(\.\d{1,2})?$/.test(amountText) ? Number(amountText) : NaN;
+  if (payee.length < 1 || payee.length > 64 || !(amount > 0)) return undefined;
+  return { payee, amount };
+}
+
 /** The verifier's answer when the behavioral session is over (so is the login). */
 const SESSION_OVER = new Set([
   'ERR_SESSION_EXPIRED',
@@ -124,6 +145,7 @@ const jsonError = (code: string, message: string) => ({ error: { code, message }
  */
 export function createBankApp(deps: BankDeps): Hono<BankEnv> {
   const { tacit, store, now, logger } = deps;
+  const passkeys = new Passkeys({ store, rp: deps.webauthn, now });
   const files = loadStatic();
   const app = new Hono<BankEnv>();
   const pseudonymKey = Buffer.from(
@@ -314,7 +336,8 @@ export function createBankApp(deps: BankDeps): Hono<BankEnv> {
       else if (c.req.query('enrolled') === 'pending') pending = bank.pendingCode;
     }
     const events = store.eventsOf(bank.tacitSid, EVENTS_SHOWN);
-    return withSession(c, (ctx) => accountsPage(ctx, pending, events));
+    const hasPasskey = passkeys.has(bank);
+    return withSession(c, (ctx) => accountsPage(ctx, pending, events, hasPasskey));
   });
 
   app.post('/bank/enroll', page, async (c) => {
@@ -328,24 +351,116 @@ export function createBankApp(deps: BankDeps): Hono<BankEnv> {
     return c.redirect('/bank/accounts?enrolled=pending', 303);
   });
 
-  app.get('/bank/transfer', page, (c) => withSession(c, (ctx) => transferPage(ctx)));
+  /** Ends the login and says why (the verifier terminated or ended the session). */
+  const sessionEnded = async (c: Context<BankEnv>) => {
+    await endLogin(c, c.var.bank);
+    return c.html(
+      messagePage(
+        'Session ended',
+        'For your security this session was ended. Please log in again.',
+      ),
+      403,
+    );
+  };
+
+  /** The verifier's decision, or undefined when the session is over there. */
+  const decisionFor = async (bank: BankLogin) => {
+    try {
+      return await tacit.decision(bank.tacitSid);
+    } catch (err) {
+      const code = apiCode(err);
+      if (code !== undefined && SESSION_OVER.has(code)) return undefined;
+      throw err;
+    }
+  };
+
+  /** The transfer goes through: nothing of the form is stored or logged. */
+  const transferDone = (c: Context<BankEnv>, transfer: Transfer, via: string) =>
+    withSession(c, (ctx) => {
+      logger.info('bank_transfer', { level: ctx.assurance.level, via });
+      return transferDonePage(ctx, transfer);
+    });
+
+  app.get('/bank/transfer', page, (c) =>
+    withSession(c, (ctx) => transferPage(ctx, undefined, passkeys.has(c.var.bank))),
+  );
 
   app.post('/bank/transfer', page, async (c) => {
+    const bank = c.var.bank;
     const form = await c.req.parseBody();
-    if (!constantTimeEqual(field(form, 'confirm-password'), DEMO_PASSWORD)) {
-      return withSession(c, (ctx) => transferPage(ctx, 'Wrong password.'), 401);
+    const hasPasskey = passkeys.has(bank);
+    // Without a passkey the password still confirms every transfer (see the module comment).
+    if (!hasPasskey && !constantTimeEqual(field(form, 'confirm-password'), DEMO_PASSWORD)) {
+      return withSession(c, (ctx) => transferPage(ctx, 'Wrong password.', false), 401);
     }
-    const payee = field(form, 'payee').trim();
-    const amountText = field(form, 'amount').trim().replace(',', '.');
-    const amount = /^\d{1,9}(\.\d{1,2})?$/.test(amountText) ? Number(amountText) : NaN;
-    if (payee.length < 1 || payee.length > 64 || !(amount > 0)) {
-      return withSession(c, (ctx) => transferPage(ctx, 'Enter a payee and an amount.'), 400);
+    const transfer = transferOf(form);
+    if (!transfer) {
+      return withSession(
+        c,
+        (ctx) => transferPage(ctx, 'Enter a payee and an amount.', hasPasskey),
+        400,
+      );
     }
-    // Nothing of the form is stored or logged; the memo is read by no one.
-    return withSession(c, (ctx) => {
-      logger.info('bank_transfer', { level: ctx.assurance.level });
-      return transferDonePage(ctx, { payee, amount });
-    });
+    const decision = await decisionFor(bank);
+    if (!decision || decision.action === 'terminate') return sessionEnded(c);
+    if (decision.action === 'step-up' && hasPasskey) {
+      const options = await passkeys.assertionOptions(bank, transferPurpose(transfer));
+      logger.info('bank_step_up', { reasons: decision.reasons });
+      return withSession(c, (ctx) => stepUpPage(ctx, transfer, options));
+    }
+    return transferDone(c, transfer, hasPasskey ? 'allow' : 'password');
+  });
+
+  // The step-up's answer: the same transfer, with the passkey's assertion over its challenge.
+  app.post('/bank/transfer/confirm', page, async (c) => {
+    const bank = c.var.bank;
+    const form = await c.req.parseBody();
+    const transfer = transferOf(form);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(field(form, 'webauthn'));
+    } catch {
+      answer = undefined;
+    }
+    const confirmed =
+      transfer !== undefined &&
+      (await passkeys.verifyAssertion(bank, answer, transferPurpose(transfer)));
+    if (!transfer || !confirmed) {
+      logger.info('bank_step_up_failed', {});
+      return withSession(
+        c,
+        (ctx) => transferPage(ctx, 'Your passkey did not confirm this transfer.', true),
+        401,
+      );
+    }
+    try {
+      await tacit.confirmSession(bank.tacitSid, { method: 'webauthn', at: now() });
+    } catch (err) {
+      const code = apiCode(err);
+      // Terminated (or ended) meanwhile: a strong factor does not bring a session back.
+      if (code !== undefined && SESSION_OVER.has(code)) return sessionEnded(c);
+      throw err;
+    }
+    logger.info('bank_step_up_confirmed', { method: 'webauthn' });
+    return transferDone(c, transfer, 'webauthn');
+  });
+
+  // Passkey registration (the page's script: bank.js), at enrolment or any later login.
+  app.post('/bank/api/passkeys/options', api, async (c) =>
+    c.json(await passkeys.registrationOptions(c.var.bank)),
+  );
+  app.post('/bank/api/passkeys', api, async (c) => {
+    let answer: unknown;
+    try {
+      answer = await c.req.json();
+    } catch {
+      answer = undefined;
+    }
+    if (!(await passkeys.register(c.var.bank, answer))) {
+      return c.json(jsonError('ERR_PASSKEY', 'the passkey could not be registered'), 400);
+    }
+    logger.info('bank_passkey_registered', {});
+    return c.json({ registered: true }, 201);
   });
 
   app.get('/bank/api/assurance', api, async (c) => {

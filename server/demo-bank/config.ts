@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
+import { webauthnRelyingParty } from './passkeys';
 
 /** Validated configuration of the demo bank. */
 export interface BankConfig {
@@ -32,6 +33,12 @@ export interface BankConfig {
    * listens on), for the Shared Signals push endpoint `<url>/bank/ssf/events`.
    */
   publicUrl: string | undefined;
+  /**
+   * The origin of the bank's pages as browsers see it, for WebAuthn (`DEMO_BANK_WEBAUTHN_ORIGIN`;
+   * default: the URL it listens on, with a loopback address named `localhost`, since a WebAuthn
+   * RP ID cannot be an IP address). Its host name is the RP ID of the bank's passkeys.
+   */
+  webauthnOrigin: string | undefined;
 }
 
 /** Thrown for a configuration the bank refuses to start with. */
@@ -40,6 +47,16 @@ export class BankConfigError extends Error {
     super(message);
     this.name = 'BankConfigError';
   }
+}
+
+/**
+ * The WebAuthn origin of a bank listening at `url` (no configured one): a loopback IP address
+ * becomes `localhost`, which browsers treat as a secure context and accept as an RP ID.
+ */
+export function defaultWebauthnOrigin(url: string): string {
+  const u = new URL(url);
+  if (['127.0.0.1', '[::1]', '0.0.0.0', '[::]'].includes(u.hostname)) u.hostname = 'localhost';
+  return u.origin;
 }
 
 /** The demo bank's default port (the verifier's is 8787). */
@@ -73,6 +90,17 @@ const envSchema = z.object({
   DEMO_BANK_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .refine((u) => !u.endsWith('/'), 'must not end with "/"')
+    .optional(),
+  DEMO_BANK_WEBAUTHN_ORIGIN: z
+    .string()
+    .refine((u) => {
+      try {
+        webauthnRelyingParty(u);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) origin with a domain name (no path, not an IP address)')
     .optional(),
 });
 
@@ -142,5 +170,6 @@ export function loadBankConfig(
     rpId: e.DEMO_BANK_RP_ID,
     tls: loadTls(e.DEMO_BANK_TLS_CERT, e.DEMO_BANK_TLS_KEY, cwd),
     publicUrl: e.DEMO_BANK_PUBLIC_URL,
+    webauthnOrigin: e.DEMO_BANK_WEBAUTHN_ORIGIN,
   };
 }

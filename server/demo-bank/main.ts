@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { createTacitClient } from '../sdk';
 import { createBankApp, type BankLogger } from './app';
-import { BankConfigError, loadBankConfig, type BankConfig } from './config';
+import { BankConfigError, defaultWebauthnOrigin, loadBankConfig, type BankConfig } from './config';
+import { webauthnRelyingParty } from './passkeys';
 import { RECEIVER_PATH, ensureStream, receiverToken } from './receiver';
 import { openBankStore } from './store';
 
@@ -59,28 +60,36 @@ async function main(): Promise<void> {
     ...(config.tacitIssuer ? { issuer: config.tacitIssuer } : {}),
   });
   const store = openBankStore(config.dbPath);
-  const app = createBankApp({
-    tacit,
-    store,
-    now: Date.now,
-    logger,
-    https: config.tls !== undefined,
-  });
+  // The app is built once the port is known (port 0 picks one): the default WebAuthn origin
+  // names it. No request is served before the listen callback has built it.
+  let app: ReturnType<typeof createBankApp> | undefined;
+  const fetch = (request: Request, env: unknown) => app!.fetch(request, env);
   const server = (
     config.tls
       ? createAdaptorServer({
-          fetch: app.fetch,
+          fetch,
           createServer: createHttpsServer,
           serverOptions: { ...config.tls, minVersion: 'TLSv1.2' },
         })
-      : createAdaptorServer({ fetch: app.fetch })
+      : createAdaptorServer({ fetch })
   ) as HttpServer | HttpsServer;
+  let url = '';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    server.listen(config.port, config.host, () => {
+      const { port } = server.address() as AddressInfo;
+      url = `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
+      app = createBankApp({
+        tacit,
+        store,
+        now: Date.now,
+        logger,
+        https: config.tls !== undefined,
+        webauthn: webauthnRelyingParty(config.webauthnOrigin ?? defaultWebauthnOrigin(url)),
+      });
+      resolve();
+    });
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
   process.stdout.write(`Demo bank listening on ${url} (log in at ${url}/bank/login)\n`);
   logger.info('started', { url, tacit: config.tacitUrl, rp: config.rpId });
 

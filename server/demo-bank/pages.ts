@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { html } from 'hono/html';
 import type { AssuranceLevel, AttestationState } from '../sdk';
 import type { ReceivedEvent } from './store';
@@ -156,11 +157,41 @@ const ACCOUNTS = [
   { name: 'Savings', iban: 'DE12 5001 0517 0648 4898 90', balance: 12800 },
 ] as const;
 
-/** Accounts overview, device status, enroll button and (when pending) the enrollment code. */
+/** A transfer as the form describes it (never stored). */
+export interface Transfer {
+  payee: string;
+  amount: number;
+}
+
+/**
+ * The passkey panel: registered, or a button that registers one (bank.js runs the ceremony:
+ * `POST /bank/api/passkeys/options`, `navigator.credentials.create()`, `POST /bank/api/passkeys`).
+ */
+function passkeyPanel(hasPasskey: boolean): Html {
+  return html`<section class="panel" id="passkey-panel">
+    <h2>Passkey</h2>
+    <p>
+      Strong confirmation:
+      <strong id="passkey-status">${hasPasskey ? 'registered' : 'none'}</strong>
+    </p>
+    <p class="hint">
+      When Tacit is unsure it is still you, a transfer asks for your passkey (fingerprint, face or
+      device PIN) instead of going through.
+    </p>
+    <button id="register-passkey" type="button" ${hasPasskey ? 'hidden' : ''}>Create a passkey</button>
+    <p id="passkey-error" class="error" role="alert" hidden></p>
+  </section>`;
+}
+
+/**
+ * Accounts overview, device status, enroll button and (when pending) the enrollment code, the
+ * passkey panel.
+ */
 export function accountsPage(
   ctx: SignedInContext,
   pendingCode?: string,
   events: readonly ReceivedEvent[] = [],
+  hasPasskey = false,
 ): Html {
   const enrolled = ctx.assurance.deviceEnrolled;
   const deviceStatus = enrolled ? 'enrolled' : 'not enrolled';
@@ -208,6 +239,7 @@ export function accountsPage(
             <button id="enroll" type="submit">Enroll this device</button>
           </form>
         </section>
+        ${passkeyPanel(hasPasskey)}
         ${securityEventsPanel(events)}
       </div>`,
   });
@@ -229,8 +261,11 @@ function securityEventsPanel(events: readonly ReceivedEvent[]): Html {
   </section>`;
 }
 
-/** The transfer form; `error` is shown above it (after a rejected attempt). */
-export function transferPage(ctx: SignedInContext, error?: string): Html {
+/**
+ * The transfer form; `error` is shown above it (after a rejected attempt). With a passkey there
+ * is no password field: the verifier's decision says whether the passkey must confirm.
+ */
+export function transferPage(ctx: SignedInContext, error?: string, hasPasskey = false): Html {
   return layout({
     title: 'Transfer',
     user: ctx.user,
@@ -254,16 +289,59 @@ export function transferPage(ctx: SignedInContext, error?: string): Html {
             />
             <label for="memo">Memo</label>
             <textarea id="memo" name="memo" rows="3" maxlength="280"></textarea>
-            <label for="confirm-password">Confirm with your password</label>
-            <input
-              id="confirm-password"
-              name="confirm-password"
-              type="password"
-              autocomplete="current-password"
-              required
-            />
+            ${
+              hasPasskey
+                ? ''
+                : html`<label for="confirm-password">Confirm with your password</label>
+                  <input
+                    id="confirm-password"
+                    name="confirm-password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                  />`
+            }
             <button id="send" type="submit">Send</button>
           </form>
+        </section>
+        ${assurancePanel(ctx.assurance)}
+      </div>`,
+  });
+}
+
+/**
+ * The step-up: the transfer waits for the user's passkey. The assertion options travel in a
+ * data attribute (JSON, escaped by the template; the CSP allows no inline script); bank.js runs
+ * `navigator.credentials.get()` and posts its answer with the same transfer to
+ * `/bank/transfer/confirm`.
+ */
+export function stepUpPage(
+  ctx: SignedInContext,
+  transfer: Transfer,
+  options: PublicKeyCredentialRequestOptionsJSON,
+): Html {
+  return layout({
+    title: 'Confirm the transfer',
+    user: ctx.user,
+    tacit: { sessionId: ctx.sessionId, challenge: ctx.challenge },
+    body: html`<h1>Confirm with your passkey</h1>
+      <div class="grid">
+        <section class="panel" id="step-up">
+          <p>
+            Tacit is not sure it is still you at the keyboard. Confirm
+            <strong id="step-up-amount">${money.format(transfer.amount)}</strong> to
+            <strong id="step-up-payee">${transfer.payee}</strong> with your passkey.
+          </p>
+          <form method="post" action="/bank/transfer/confirm" id="step-up-form">
+            <input type="hidden" name="payee" value="${transfer.payee}" />
+            <input type="hidden" name="amount" value="${transfer.amount.toFixed(2)}" />
+            <input type="hidden" name="webauthn" id="webauthn-response" value="" />
+            <button id="webauthn-confirm" type="button" data-options="${JSON.stringify(options)}">
+              Confirm with passkey
+            </button>
+          </form>
+          <p id="webauthn-error" class="error" role="alert" hidden></p>
+          <a href="/bank/accounts">Cancel</a>
         </section>
         ${assurancePanel(ctx.assurance)}
       </div>`,

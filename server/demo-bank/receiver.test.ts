@@ -16,6 +16,7 @@ import {
   type Harness,
 } from '../src/testing/harness';
 import { BANK_COOKIE, createBankApp } from './app';
+import { webauthnRelyingParty } from './passkeys';
 import { RECEIVER_PATH, ensureStream, receiverToken } from './receiver';
 import { openBankStore, type BankStore } from './store';
 
@@ -46,6 +47,7 @@ beforeEach(async () => {
     now: () => h.clock.now(),
     logger: { info: log, error: log },
     https: false,
+    webauthn: webauthnRelyingParty('http://localhost'),
   });
 });
 afterEach(async () => {

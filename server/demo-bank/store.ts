@@ -1,6 +1,7 @@
 /**
  * The demo bank's own store: its logins (cookie → subject, Tacit session, pending enrollment
- * code) and the secret keying its username pseudonyms, in one small SQLite file
+ * code, the WebAuthn challenge in flight), its users' passkeys (public keys only) and the secret
+ * keying its username pseudonyms, in one small SQLite file
  * (better-sqlite3; `:memory:` in tests). Nothing here is the verifier's: the bank knows the
  * verifier only through the SDK.
  *
@@ -52,8 +53,44 @@ export interface ReceivedEvent {
   receivedAt: number;
 }
 
+/** A passkey (WebAuthn credential) registered by a user: its public key, never a secret. */
+export interface Passkey {
+  /** base64url credential id. */
+  id: string;
+  /** The user's pseudonymous subject (the passkeys of one user, whichever login). */
+  subject: string;
+  /** COSE public key. */
+  publicKey: Uint8Array;
+  /** Signature counter last seen (0 for authenticators that keep none). */
+  counter: number;
+  /** Transports the browser reported (hints for the next assertion). */
+  transports: string[];
+  /** ms since the epoch. */
+  createdAt: number;
+}
+
+/** A WebAuthn challenge a login has in flight, and what its ceremony is for. */
+export interface PendingChallenge {
+  /** base64url challenge. */
+  challenge: string;
+  /** `register`, or `transfer:<digest of the transfer>` (the assertion confirms that one). */
+  purpose: string;
+  /** ms since the epoch. */
+  expiresAt: number;
+}
+
 /** The bank's store. Synchronous underneath (one small file, one process). */
 export interface BankStore {
+  /** Stores a verified passkey; false (nothing stored) if its id is registered already. */
+  addPasskey(passkey: Passkey): boolean;
+  /** The passkeys of one subject, oldest first. */
+  passkeysOf(subject: string): Passkey[];
+  /** Records the counter of a passkey after an accepted assertion. */
+  setPasskeyCounter(id: string, counter: number): void;
+  /** Sets (or, with null, clears) the login's challenge in flight: one at a time. */
+  setChallenge(idHash: string, challenge: PendingChallenge | null): void;
+  /** The login's challenge in flight, removed in the same step (a challenge is used once). */
+  takeChallenge(idHash: string): PendingChallenge | undefined;
   /** Remembers an accepted SET; false (nothing stored) when its `jti` was seen already. */
   addEvent(event: ReceivedEvent): boolean;
   /** The newest events of one Tacit session, newest first. */
@@ -98,6 +135,19 @@ const MIGRATIONS: readonly string[] = [
      received_at INTEGER NOT NULL
    );
    CREATE INDEX security_events_sid ON security_events (sid, received_at);`,
+  // 3: passkeys (WebAuthn step-up, passkeys.ts) and the challenge a login has in flight.
+  `CREATE TABLE passkeys (
+     id TEXT PRIMARY KEY,
+     subject TEXT NOT NULL,
+     public_key BLOB NOT NULL,
+     counter INTEGER NOT NULL,
+     transports TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX passkeys_subject ON passkeys (subject, created_at);
+   ALTER TABLE logins ADD COLUMN webauthn_challenge TEXT;
+   ALTER TABLE logins ADD COLUMN webauthn_purpose TEXT;
+   ALTER TABLE logins ADD COLUMN webauthn_expires_at INTEGER;`,
 ];
 
 /** Received events are kept this long (ms). */
@@ -178,10 +228,69 @@ export function openBankStore(path: string): BankStore {
     deleteBySid: db.prepare('DELETE FROM logins WHERE tacit_sid = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM logins'),
     getSecret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
+    addPasskey: db.prepare(
+      `INSERT OR IGNORE INTO passkeys (id, subject, public_key, counter, transports, created_at)
+       VALUES (@id, @subject, @publicKey, @counter, @transports, @createdAt)`,
+    ),
+    passkeysOf: db.prepare<[string], Record<string, unknown>>(
+      'SELECT * FROM passkeys WHERE subject = ? ORDER BY created_at, id',
+    ),
+    passkeyCounter: db.prepare('UPDATE passkeys SET counter = ? WHERE id = ?'),
+    setChallenge: db.prepare(
+      `UPDATE logins SET webauthn_challenge = ?, webauthn_purpose = ?, webauthn_expires_at = ?
+       WHERE id_hash = ?`,
+    ),
+    getChallenge: db.prepare<[string], Record<string, unknown>>(
+      `SELECT webauthn_challenge, webauthn_purpose, webauthn_expires_at FROM logins
+       WHERE id_hash = ?`,
+    ),
     putSecret: db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
   };
 
+  const takeChallenge = db.transaction((idHash: string): PendingChallenge | undefined => {
+    const row = q.getChallenge.get(idHash);
+    if (!row || row.webauthn_challenge === null) return undefined;
+    q.setChallenge.run(null, null, null, idHash);
+    return {
+      challenge: String(row.webauthn_challenge),
+      purpose: String(row.webauthn_purpose),
+      expiresAt: Number(row.webauthn_expires_at),
+    };
+  });
+
   return {
+    addPasskey(passkey) {
+      const row = {
+        ...passkey,
+        publicKey: Buffer.from(passkey.publicKey),
+        transports: JSON.stringify(passkey.transports),
+      };
+      return q.addPasskey.run(row).changes === 1;
+    },
+    passkeysOf(subject) {
+      return q.passkeysOf.all(subject).map((r) => ({
+        id: String(r.id),
+        subject: String(r.subject),
+        publicKey: new Uint8Array(r.public_key as Buffer),
+        counter: Number(r.counter),
+        transports: JSON.parse(String(r.transports)) as string[],
+        createdAt: Number(r.created_at),
+      }));
+    },
+    setPasskeyCounter(id, counter) {
+      q.passkeyCounter.run(counter, id);
+    },
+    setChallenge(idHash, challenge) {
+      q.setChallenge.run(
+        challenge?.challenge ?? null,
+        challenge?.purpose ?? null,
+        challenge?.expiresAt ?? null,
+        idHash,
+      );
+    },
+    takeChallenge(idHash) {
+      return takeChallenge(idHash);
+    },
     createLogin(login) {
       q.insert.run(login);
     },

@@ -186,6 +186,31 @@ describe('sessions', () => {
     expect(err).toMatchObject({ status: 410, serverCode: 'ERR_SESSION_TERMINATED' });
   });
 
+  it('confirmSession: a step-up cleared by a strong factor; not on a terminated session', async () => {
+    const client = bankAClient(h);
+    const { sid } = await attestedSession(h, { conf: 0.3 });
+    await expect(client.decision(sid)).resolves.toMatchObject({ action: 'step-up' });
+    await expect(client.confirmSession(sid, { method: 'webauthn' })).resolves.toEqual({
+      sessionId: sid,
+      confirmedAt: new Date(h.clock.now()).toISOString(),
+      assurance: 0.95,
+      level: 'high',
+    });
+    await expect(client.decision(sid)).resolves.toMatchObject({ action: 'allow' });
+    const late = await rejection(
+      client.confirmSession(sid, { method: 'webauthn', at: h.clock.now() - 120_000 }),
+    );
+    expect(late).toMatchObject({ status: 400, serverCode: 'ERR_STALE' });
+    const { sid: low } = await attestedSession(h, { conf: 0.1 });
+    await client.decision(low); // terminate
+    const over = await rejection(client.confirmSession(low, { method: 'webauthn' }));
+    expect(over).toMatchObject({ status: 410, serverCode: 'ERR_SESSION_TERMINATED' });
+    await expect(client.confirmSession(sid, { method: 'sms' as 'webauthn' })).rejects.toThrow(
+      TypeError,
+    );
+    await expect(client.confirmSession('../x', { method: 'webauthn' })).rejects.toThrow(TypeError);
+  });
+
   it("another relying party's session: ERR_UNKNOWN_SESSION", async () => {
     const { sid } = await attestedSession(h, { key: KEYS.bankB });
     const err = await rejection(bankAClient(h).decision(sid));

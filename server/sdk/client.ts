@@ -26,6 +26,7 @@ import type {
   OpenedSession,
   PollResult,
   SecurityEvent,
+  SessionConfirmation,
   SessionTokenClaims,
   StreamConfiguration,
   StreamDelivery,
@@ -100,6 +101,16 @@ export interface TacitClient {
    * on the server for good: end the user's login too.
    */
   decision(sid: string): Promise<Decision>;
+  /**
+   * Reports a strong-factor confirmation the relying party verified for its session
+   * (`POST /v1/sessions/:sid/confirm`): `method` (`webauthn`), `at` when it was verified
+   * (ms since the epoch; default: now). The session's assurance recovers and the device resets
+   * its decision. A terminated session cannot be confirmed (`ERR_SESSION_TERMINATED`).
+   */
+  confirmSession(
+    sid: string,
+    confirmation: { method: 'webauthn'; at?: number },
+  ): Promise<SessionConfirmation>;
   /** Ends a session (`DELETE /v1/sessions/:sid`), e.g. at logout. */
   endSession(sid: string): Promise<void>;
   /**
@@ -246,13 +257,17 @@ function activeIntrospection(v: Json): ActiveIntrospection {
     (v.tacit_last_attestation_at === null || isNumber(v.tacit_last_attestation_at)) &&
     isNumber(v.tacit_attestations) &&
     ACTIONS.has(v.tacit_action) &&
-    (v.tacit_progress === undefined || isAssurance(v.tacit_progress));
+    (v.tacit_progress === undefined || isAssurance(v.tacit_progress)) &&
+    (v.tacit_confirmed_at === undefined ||
+      v.tacit_confirmed_at === null ||
+      isNumber(v.tacit_confirmed_at));
   if (!ok) throw new ServerResponse({ cause: 'introspection: members' });
-  // A server older than `tacit_progress` (`tacit_signals`) does not send it.
+  // A server older than `tacit_progress` (`tacit_signals`, `tacit_confirmed_at`) does not send it.
   return {
     ...v,
     tacit_progress: v.tacit_progress ?? null,
     tacit_signals: isObject(v.tacit_signals) ? v.tacit_signals : null,
+    tacit_confirmed_at: v.tacit_confirmed_at ?? null,
   } as unknown as ActiveIntrospection;
 }
 
@@ -437,6 +452,29 @@ export function createTacitClient(options: TacitClientOptions): TacitClient {
 
     async decision(sid) {
       return decisionOf((await call('POST', `/v1/sessions/${checkPathId(sid)}/decision`, 200))!);
+    },
+
+    async confirmSession(sid, confirmation) {
+      if (confirmation.method !== 'webauthn') throw new TypeError('method must be webauthn');
+      const at = confirmation.at ?? now();
+      if (!isNumber(at)) throw new TypeError('at must be a time in ms');
+      const v = (await call('POST', `/v1/sessions/${checkPathId(sid)}/confirm`, 200, {
+        json: { method: confirmation.method, at: new Date(at).toISOString() },
+      }))!;
+      if (
+        !isString(v.sessionId) ||
+        !isString(v.confirmedAt) ||
+        !isNumber(v.assurance) ||
+        !LEVELS.has(v.level)
+      ) {
+        throw new ServerResponse({ cause: 'confirmation: members' });
+      }
+      return {
+        sessionId: v.sessionId,
+        confirmedAt: v.confirmedAt,
+        assurance: v.assurance,
+        level: v.level as AssuranceLevel,
+      };
     },
 
     async endSession(sid) {

@@ -80,6 +80,11 @@ export interface ActiveIntrospection {
    */
   tacit_progress: number | null;
   /**
+   * Seconds since the epoch of the last strong-factor confirmation the relying party reported
+   * (`confirmSession`), null before any.
+   */
+  tacit_confirmed_at: number | null;
+  /**
    * The session signals of the latest attestation that carried them, null before one did (and
    * from servers older than this member). See docs/protocol.md "Signals".
    */
@@ -149,6 +154,15 @@ export interface Decision {
   assurance: number | null;
   level: AssuranceLevel;
   policy: DecisionThresholds;
+}
+
+/** `POST /v1/sessions/:sid/confirm` answer: the session's assurance right after it. */
+export interface SessionConfirmation {
+  sessionId: string;
+  /** ISO 8601 UTC (server time). */
+  confirmedAt: string;
+  assurance: number;
+  level: AssuranceLevel;
 }
 
 /** `POST /v1/enrollment-codes` answer. */

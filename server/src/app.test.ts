@@ -145,6 +145,7 @@ describe('end-to-end flow', () => {
       tacit_action: 'allow',
       tacit_progress: null,
       tacit_signals: null,
+      tacit_confirmed_at: null,
     });
 
     // 8. Decay with the frozen clock: none within the 30 s grace, then exp(-(age-30)/60).

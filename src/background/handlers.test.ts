@@ -88,6 +88,7 @@ function setup(
       eraseAll: vi.fn(),
       federatedUpdate: vi.fn(),
       adoptEncoder: vi.fn(),
+      confirmSession: vi.fn(),
     }),
     sessions: {
       handleHints,

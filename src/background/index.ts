@@ -21,7 +21,9 @@ import { SessionService } from './session';
 /** The first-run page (a build input of its own: the manifest does not name it). */
 const CONSENT_PAGE = 'src/consent/consent.html';
 
-const sessions = new SessionService(loadConfig);
+const sessions = new SessionService(loadConfig, Date.now, (sid, learn) =>
+  modelHost().confirmSession(sid, learn),
+);
 const data = new DataControl({
   config: loadConfig,
   host: modelHost,

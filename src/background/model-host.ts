@@ -56,6 +56,10 @@ const offscreenHost: ModelHost = {
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'ingest', batch, sid, learn })),
   status: (learn) =>
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'status', learn })),
+  confirmSession: (sid, learn) =>
+    viaOffscreen(() =>
+      sendToOffscreen({ target: 'offscreen', type: 'confirm-session', sid, learn }),
+    ),
   checkGolden: () =>
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'check-golden' })),
   describe: () => viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'describe' })),
@@ -79,6 +83,7 @@ function directHost(): ModelHost {
   return {
     ingest: async (batch, sid, learn) => (await direct!).ingest(batch, sid, learn),
     status: async (learn) => (await direct!).status(learn),
+    confirmSession: async (sid, learn) => (await direct!).confirmSession(sid, learn),
     checkGolden: async () => (await direct!).checkGolden(),
     describe: async () => (await direct!).describe(),
     applyRetention: async (maxAgeMs) => (await direct!).applyRetention(maxAgeMs),

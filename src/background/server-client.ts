@@ -5,9 +5,12 @@
  * (RFC 9449: the `DPoP` header alone, no `Authorization`: there is no access token).
  */
 import { ExtensionError } from '../shared/errors';
-import type { ServerSessionView } from '../shared/protocol';
 // Wire types from the server's contract (type-only: no server code in the extension).
-import type { AttestationAnswer, BoundAnswer } from '../../server/src/contract/schemas';
+import type {
+  AttestationAnswer,
+  BoundAnswer,
+  DeviceSessionView,
+} from '../../server/src/contract/schemas';
 import { dpopProof } from './device-key';
 
 /** A session id as the server issues them; anything else never reaches a URL path. */
@@ -56,7 +59,7 @@ async function deviceCall<T>(serverUrl: string, method: 'GET' | 'POST', path: st
 export async function readDeviceSession(
   serverUrl: string,
   sid: string,
-): Promise<ServerSessionView & { sessionId: string }> {
+): Promise<DeviceSessionView> {
   if (!SESSION_ID.test(sid)) throw new ExtensionError('ERR_SENDER', 'malformed session id');
   return deviceCall(serverUrl, 'GET', `/v1/device/sessions/${sid}`);
 }

@@ -39,6 +39,8 @@ const readDeviceSession = vi.fn(async (_url: string, sid: string) => ({
   attestations: 5,
   lastAttestationAt: 1,
   expiresAt: 'x',
+  confirmed: false,
+  confirmedAt: null as string | null,
 }));
 const sendAttestation = vi.fn(async (_url: string, _jws: string) => ({
   seq: 1,
@@ -321,5 +323,97 @@ describe('attestation history', () => {
         level: null,
       },
     ]);
+  });
+});
+
+describe('a strong-factor confirmation by the bank', () => {
+  const scored = (confidence: number, decision: { takeover: boolean; dipped?: boolean }) => ({
+    learning: true,
+    state: 'scoring' as const,
+    progress: 1,
+    confidence,
+    decision: { ...decision, windows: { k: 5, p: 0 } },
+    windowsScored: 1,
+    counts: { k: 40, p: 0 },
+    modelVersion: 'um1',
+  });
+  const confirmedView = (confirmedAt: string) => ({
+    sessionId: 'sid-c',
+    status: 'active',
+    assurance: 0.95,
+    level: 'high',
+    state: 'scoring',
+    attestations: 5,
+    lastAttestationAt: 1,
+    expiresAt: 'x',
+    confirmed: true,
+    confirmedAt,
+  });
+
+  async function started() {
+    let now = 3_000_000;
+    const confirmed = vi.fn(async (_sid: string, _learn: { subjectKey: string }) => ({
+      reset: true,
+    }));
+    const s = new SessionService(
+      async () => DEFAULT_CONFIG,
+      () => now,
+      confirmed,
+    );
+    await s.handleHints({ enrollmentCode: 'CODE-C', session: { sid: 'sid-c', challenge: CHAL } });
+    const { signStatement } = await import('./device-key');
+    const signed = vi.mocked(signStatement);
+    signed.mockClear();
+    return { s, confirmed, signed, tick: () => (now += 60_000) };
+  }
+
+  it('is not asked for while the session is above the safe level', async () => {
+    const { s, signed, confirmed } = await started();
+    await s.onScore('sid-c', scored(0.93, { takeover: false }));
+    expect(signed).toHaveBeenCalledTimes(1);
+    expect(readDeviceSession).not.toHaveBeenCalled();
+    expect(confirmed).not.toHaveBeenCalled();
+  });
+
+  it('under suspicion: asked before each statement; a new one resets the model once, unsent', async () => {
+    const { s, signed, confirmed, tick } = await started();
+    // Below the safe level, not confirmed: the statement goes out as it is.
+    await s.onScore('sid-c', scored(0.6, { takeover: false, dipped: true }));
+    expect(readDeviceSession).toHaveBeenCalledTimes(1);
+    expect(signed).toHaveBeenCalledTimes(1);
+    // The bank stepped up and the holder confirmed with a passkey.
+    const view = confirmedView('2026-12-07T12:00:00.000Z');
+    readDeviceSession.mockResolvedValueOnce(view).mockResolvedValueOnce(view);
+    tick();
+    await s.onScore('sid-c', scored(0.3, { takeover: true, dipped: true }));
+    // The pre-confirmation update is not stated; the model is told for this session's subject.
+    expect(signed).toHaveBeenCalledTimes(1);
+    expect(confirmed).toHaveBeenCalledTimes(1);
+    expect(confirmed.mock.calls[0]![0]).toBe('sid-c');
+    expect(confirmed.mock.calls[0]![1]).toEqual({
+      subjectKey: await subjectKey(DEFAULT_CONFIG.serverUrl, 'alice'),
+    });
+    expect(await s.session('sid-c')).toMatchObject({
+      confirmedAt: '2026-12-07T12:00:00.000Z',
+      takeoverSent: false,
+      pending: { k: 0, p: 0 },
+    });
+    // The model's new epoch speaks: sent, and the same confirmation is not acted on twice.
+    tick();
+    await s.onScore('sid-c', scored(0.94, { takeover: false }));
+    expect(signed).toHaveBeenCalledTimes(2);
+    expect(signed.mock.calls[1]![1]).toMatchObject({ conf: 0.94, dec: { takeover: false } });
+    tick();
+    await s.onScore('sid-c', scored(0.4, { takeover: true, dipped: true }));
+    expect(confirmed).toHaveBeenCalledTimes(1);
+    expect(signed).toHaveBeenCalledTimes(3);
+  });
+
+  it('a server that cannot say is no confirmation: the statement is sent', async () => {
+    const { s, signed, confirmed } = await started();
+    readDeviceSession.mockRejectedValueOnce(new ExtensionError('ERR_NETWORK', 'down'));
+    await s.onScore('sid-c', scored(0.3, { takeover: true, dipped: true }));
+    expect(signed).toHaveBeenCalledTimes(1);
+    expect(confirmed).not.toHaveBeenCalled();
   });
 });

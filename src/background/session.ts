@@ -69,6 +69,11 @@ export interface SessionState {
   takeoverSent?: boolean;
   /** The signals the last accepted statement carried (a change is worth a statement). */
   signalsSent?: SessionSignals;
+  /**
+   * The server's `confirmedAt` of the bank's last strong-factor confirmation the device acted
+   * on (its decision reset then), absent before any.
+   */
+  confirmedAt?: string;
 }
 
 type Sessions = Record<string, SessionState>;
@@ -102,13 +107,58 @@ function randomId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * Whether the bank may have stepped the session up: the device decided on a takeover (now or in
+ * a statement already sent), or the session fell below the safe level of template growth. Only
+ * then is a confirmation worth asking for.
+ */
+function underSuspicion(update: ScoreUpdate, state: SessionState): boolean {
+  return (
+    update.decision?.takeover === true ||
+    update.decision?.dipped === true ||
+    state.takeoverSent === true
+  );
+}
+
 export class SessionService {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: () => Promise<TacitConfig>,
     private readonly now: () => number = Date.now,
+    /**
+     * Tells the model the bank confirmed session `sid` of the subject in `learn` with a strong
+     * factor (background/index.ts: the worker's `confirmSession`).
+     */
+    private readonly onConfirmed: (sid: string, learn: LearningContext) => Promise<unknown> = () =>
+      Promise.resolve(),
   ) {}
+
+  /**
+   * Asks the server whether the bank confirmed session `state` with a strong factor since the
+   * device last acted on one; if so, remembers it and tells the model (its decision for the
+   * session starts a new epoch). False when not, or when the server could not say (the
+   * statement is then sent as it is: a confirmation is never assumed).
+   */
+  private async confirmedMeanwhile(config: TacitConfig, state: SessionState): Promise<boolean> {
+    let confirmedAt: string | null;
+    try {
+      ({ confirmedAt } = await readDeviceSession(config.serverUrl, state.sid));
+    } catch (error) {
+      logError('session confirmation', error);
+      return false;
+    }
+    if (confirmedAt === null || confirmedAt === state.confirmedAt) return false;
+    state.confirmedAt = confirmedAt;
+    state.takeoverSent = false;
+    state.last = null;
+    // The events so far were typed before the confirmation: the next statement counts its own.
+    state.pending = { k: 0, p: 0 };
+    await this.saveSession(state);
+    const learn = await this.learningContext(state.sid);
+    if (learn !== null) await this.onConfirmed(state.sid, learn);
+    return true;
+  }
 
   /** Runs `task` after every task queued before it. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -270,6 +320,10 @@ export class SessionService {
         await this.saveSession(state);
         return;
       }
+      // Under suspicion the bank may have stepped up and confirmed the person meanwhile: then
+      // this update speaks for the time before the confirmation and is not sent; the model
+      // starts a new epoch and the next scored window speaks for the person now at the keys.
+      if (underSuspicion(update, state) && (await this.confirmedMeanwhile(config, state))) return;
       const seq = state.seq + 1;
       const attestation = await signStatement('tacit-att+jwt', {
         sid,

@@ -16,6 +16,7 @@ type Handlers = {
 const handlers: Handlers = {
   ingest: (message) => worker.ingest(message.batch, message.sid, message.learn),
   status: (message) => worker.status(message.learn),
+  'confirm-session': (message) => worker.confirmSession(message.sid, message.learn),
   'check-golden': () => worker.checkGolden(),
   describe: () => worker.describe(),
   'apply-retention': (message) => worker.applyRetention(message.maxAgeMs),

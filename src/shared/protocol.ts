@@ -36,9 +36,16 @@ export interface ScoreUpdate {
   confidence: number | null;
   /**
    * The session decision, null while nothing has been scored: whether the product decided the
-   * person changed (sticky for the session), and the windows per modality it rests on.
+   * person changed (sticky for the session, until the bank confirms it with a strong factor),
+   * and the windows per modality it rests on. `dipped`: the session's confidence fell below
+   * the safe level of template growth since it started (or since its last confirmation), so it
+   * teaches the model nothing until the bank confirms it (absent: not below).
    */
-  decision: { takeover: boolean; windows: { k: number; p: number } } | null;
+  decision: {
+    takeover: boolean;
+    windows: { k: number; p: number };
+    dipped?: boolean;
+  } | null;
   /** Windows scored by this call. */
   windowsScored: number;
   /** Trusted events behind this call, per modality. */
@@ -102,6 +109,7 @@ export type OffscreenMessage =
       learn: LearningContext | null;
     }
   | { target: 'offscreen'; type: 'status'; learn: LearningContext | null }
+  | { target: 'offscreen'; type: 'confirm-session'; sid: string; learn: LearningContext }
   | { target: 'offscreen'; type: 'check-golden' }
   | { target: 'offscreen'; type: 'describe' }
   | { target: 'offscreen'; type: 'apply-retention'; maxAgeMs: number }
@@ -128,6 +136,11 @@ export type PageMessage =
 
 export interface CapturePolicyReply {
   capture: boolean;
+}
+
+/** After a confirmation: whether the session had a decision to reset. */
+export interface ConfirmReply {
+  reset: boolean;
 }
 
 export interface GoldenReply {
@@ -314,6 +327,12 @@ export interface ModelWorkerApi {
     learn: LearningContext | null,
   ): Promise<ScoreUpdate>;
   status(learn: LearningContext | null): Promise<WorkerStatus>;
+  /**
+   * The bank confirmed session `sid` with a strong factor: its decision starts a new epoch
+   * (confidence back to that of no evidence), and template growth may learn from its windows
+   * from now on (never from those before).
+   */
+  confirmSession(sid: string, learn: LearningContext): Promise<ConfirmReply>;
   checkGolden(): Promise<GoldenReply>;
   describe(): Promise<StoreDescription>;
   /** Deletes windows older than `maxAgeMs` and models unused for that long. */
@@ -340,6 +359,7 @@ export interface ContentReplies {
 export interface OffscreenReplies {
   ingest: ScoreUpdate;
   status: WorkerStatus;
+  'confirm-session': ConfirmReply;
   'check-golden': GoldenReply;
   describe: StoreDescription;
   'apply-retention': { windows: number; models: number };

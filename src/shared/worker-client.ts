@@ -48,6 +48,7 @@ export function startModelWorker(): ModelWorkerApi {
   return {
     ingest: (batch, sid, learn) => call((api) => api.ingest(batch, sid, learn)),
     status: (learn) => call((api) => api.status(learn)),
+    confirmSession: (sid, learn) => call((api) => api.confirmSession(sid, learn)),
     checkGolden: () => call((api) => api.checkGolden()),
     describe: () => call((api) => api.describe()),
     applyRetention: (maxAgeMs) => call((api) => api.applyRetention(maxAgeMs)),

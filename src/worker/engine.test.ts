@@ -300,4 +300,42 @@ describe('Engine: template growth', () => {
     expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
     expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(false);
   });
+
+  it('after a strong-factor confirmation: a new decision epoch, and growth from the windows after it only', async () => {
+    const store = await ModelStore.open('engine-test-confirmed');
+    const engine = Engine.withStore(store, 'cpu');
+    await engine.ingest(typing(200, 45), 'sid-c', ALICE);
+    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    // Someone else types: the session falls below the safe level and the decision fires.
+    const other = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 3 }, 200, {
+      seed: 46,
+    });
+    const low = await engine.ingest(batch(other), 'sid-c', ALICE);
+    expect(low.confidence!).toBeLessThan(0.5);
+    expect(low.decision).toMatchObject({ takeover: true, dipped: true });
+    // The bank confirms the holder with a passkey; the other session is not touched.
+    expect(await engine.confirmSession('sid-c', ALICE)).toEqual({ reset: true });
+    expect(await engine.confirmSession('sid-never-scored', ALICE)).toEqual({ reset: false });
+    // The holder types after the confirmation: confidence of no evidence, growth again.
+    const events = syntheticKeystrokes(TYPIST_A, 20 * 2 * PRODUCT.growth.refitEvery, { seed: 47 });
+    const confidences: number[] = [];
+    let first;
+    for (let i = 0; i < events.length; i += 40) {
+      const update = await engine.ingest(batch(events.slice(i, i + 40)), 'sid-c', ALICE);
+      first ??= update;
+      if (update.confidence !== null) confidences.push(update.confidence);
+    }
+    expect(first!.decision).toMatchObject({ takeover: false, windows: { k: 1, p: 0 } });
+    expect(first!.decision).not.toHaveProperty('dipped');
+    expect(first!.confidence!).toBeGreaterThan(0.8); // high again, from ≈ 0.95 less one window
+    await settle(engine);
+    const dip = confidences.findIndex((c) => c < PRODUCT.growth.safeLevel);
+    const above = dip < 0 ? confidences.length : dip;
+    expect(above).toBeGreaterThanOrEqual(PRODUCT.growth.refitEvery);
+    // Only windows typed after the confirmation were added (never the other typist's).
+    const { refitEvery } = PRODUCT.growth;
+    expect(await counts(store)).toBe(
+      PRODUCT.minEnrollWindows + Math.floor(above / refitEvery) * refitEvery,
+    );
+  });
 });

@@ -11,6 +11,14 @@
  *
  * Every model belongs to one subject (a `LearningContext` from the service worker, given only
  * for a session the bank vouched for). A batch without one is neither learned from nor scored.
+ *
+ * After enrolment the model keeps learning (template growth, {@link Engine.grow}) only from
+ * windows that cannot be an impostor's: those of a session that never fell below the safe
+ * level, or those typed *after* the bank confirmed the session with a strong factor
+ * ({@link Engine.confirmSession}: a passkey with user verification). Never the windows before a
+ * confirmation: it proves who is present at the moment of the assertion, not who typed before
+ * it (a takeover that the genuine user then interrupts, or that a coached victim confirms, has
+ * an impostor's windows right before a valid confirmation).
  */
 import * as tf from '@tensorflow/tfjs';
 import { base64url } from 'jose';
@@ -57,6 +65,7 @@ import {
 } from '../../model/product/drift';
 import type {
   AdoptEncoderReply,
+  ConfirmReply,
   FederatedRoundSpec,
   FederatedUpdateReply,
   GoldenReply,
@@ -106,8 +115,9 @@ export class Engine {
   private readonly decisions = new Map<string, DecisionState>();
   private training: Promise<void> = Promise.resolve();
   /**
-   * Template growth per (session, subject) key: whether it dipped, its lowest confidence so far,
-   * windows waiting per modality with the LLR each scored.
+   * Template growth per (session, subject) key: whether it dipped (since the session started or
+   * its last confirmation), its lowest confidence so far, windows waiting per modality with the
+   * LLR each scored.
    */
   private readonly growth = new Map<
     string,
@@ -368,12 +378,13 @@ export class Engine {
 
   /**
    * Template growth (PRODUCT.growth) under the drift rule (model/product/drift.ts): a scored
-   * window of a session that never fused below the safe level waits in memory; every
-   * `refitEvery` of them make a batch, which the drift monitor reads (the user's own score
-   * distribution) and `admitGrowth` admits whole or refuses (session confidence, median LLR,
-   * bounded template movement). An admitted batch is stored, replacing the oldest grown windows
-   * once the template holds `maxEnrollWindows` (never the enrolment). True when windows were
-   * stored and the modality should be refitted.
+   * window of a session that never fused below the safe level (since it started, or since the
+   * bank last confirmed it: {@link confirmSession}) waits in memory; every `refitEvery` of them
+   * make a batch, which the drift monitor reads (the user's own score distribution) and
+   * `admitGrowth` admits whole or refuses (session confidence, median LLR, bounded template
+   * movement). An admitted batch is stored, replacing the oldest grown windows once the template
+   * holds `maxEnrollWindows` (never the enrolment). True when windows were stored and the
+   * modality should be refitted.
    */
   private async grow(
     key: string,
@@ -434,6 +445,28 @@ export class Engine {
     subject.enrolCounts.set(modality, (subject.enrolCounts.get(modality) ?? 0) - dropped);
     for (const p of pending) await this.storeWindow(subject, modality, p.window);
     return true;
+  }
+
+  /**
+   * The bank confirmed session `sid` of the subject in `learn` with a strong factor: the
+   * decision starts a new epoch (the CUSUM from 0: confidence ≈ 0.95 once a window is scored,
+   * the sticky takeover cleared), the window in progress is dropped (its events were typed
+   * before the confirmation), and template growth starts afresh from the next window (see the
+   * module comment for why never from the windows before). Serialised with scoring and training.
+   */
+  confirmSession(sid: string, learn: LearningContext): Promise<ConfirmReply> {
+    const key = `${sid}\u0000${learn.subjectKey}`;
+    const run = this.training.then((): ConfirmReply => {
+      const reset = this.decisions.delete(key);
+      this.windowers.delete(key);
+      this.growth.set(key, { dipped: false, minConfidence: 1, pending: new Map() });
+      return { reset };
+    });
+    this.training = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /** A window's LLR: the product scorer's rule. */
@@ -540,6 +573,7 @@ export class Engine {
           : {
               takeover: decision.takeover,
               windows: { k: decision.windows.keystroke, p: decision.windows.pointer },
+              ...(this.growth.get(key)?.dipped === true ? { dipped: true } : {}),
             },
       windowsScored,
       counts,

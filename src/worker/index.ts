@@ -20,6 +20,7 @@ void started().catch((error: unknown) =>
 const api: ModelWorkerApi = {
   ingest: async (batch, sid, learn) => (await started()).ingest(batch, sid, learn),
   status: async (learn) => (await started()).status(learn),
+  confirmSession: async (sid, learn) => (await started()).confirmSession(sid, learn),
   checkGolden: async () => (await started()).checkGolden(),
   describe: async () => (await started()).describe(),
   applyRetention: async (maxAgeMs) => (await started()).applyRetention(maxAgeMs),

@@ -107,3 +107,64 @@
   }
   setInterval(refresh, 1000);
 })();
+
+// Demo bank: passkeys (WebAuthn). Registration from the accounts page; the step-up's assertion
+// from the step-up page. The bank's backend verifies both (server/demo-bank/passkeys.ts); the
+// options and answers cross as JSON (PublicKeyCredential.parse…FromJSON, toJSON).
+(() => {
+  const byId = (id) => document.getElementById(id);
+  const showError = (id, text) => {
+    const el = byId(id);
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+  };
+
+  const register = byId('register-passkey');
+  if (register) {
+    register.addEventListener('click', async () => {
+      register.disabled = true;
+      try {
+        const res = await fetch('/bank/api/passkeys/options', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { accept: 'application/json' },
+        });
+        if (!res.ok) throw new Error('options');
+        const options = window.PublicKeyCredential.parseCreationOptionsFromJSON(await res.json());
+        const credential = await navigator.credentials.create({ publicKey: options });
+        const done = await fetch('/bank/api/passkeys', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(credential.toJSON()),
+        });
+        if (!done.ok) throw new Error('register');
+        const status = byId('passkey-status');
+        if (status) status.textContent = 'registered';
+        register.hidden = true;
+      } catch {
+        showError('passkey-error', 'The passkey could not be created. Please try again.');
+        register.disabled = false;
+      }
+    });
+  }
+
+  const confirm = byId('webauthn-confirm');
+  if (confirm) {
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = true;
+      try {
+        const options = window.PublicKeyCredential.parseRequestOptionsFromJSON(
+          JSON.parse(confirm.dataset.options),
+        );
+        const credential = await navigator.credentials.get({ publicKey: options });
+        byId('webauthn-response').value = JSON.stringify(credential.toJSON());
+        byId('step-up-form').submit();
+      } catch {
+        showError('webauthn-error', 'Your passkey did not confirm the transfer.');
+        confirm.disabled = false;
+      }
+    });
+  }
+})();

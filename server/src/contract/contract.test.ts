@@ -97,6 +97,17 @@ describe('the wire contract', () => {
       c.decisionSchema,
     );
     answers(
+      await h.call('POST', `/v1/sessions/${sid}/confirm`, {
+        key: KEYS.bankA,
+        json: c.confirmBody.parse({
+          method: 'webauthn',
+          at: new Date(h.clock.now()).toISOString(),
+        }),
+      }),
+      200,
+      c.confirmedAnswer,
+    );
+    answers(
       await deviceCall(h, device, 'GET', `/v1/device/sessions/${sid}`),
       200,
       c.deviceSessionSchema,

@@ -383,6 +383,32 @@ export const ROUTES = {
     cors: 'none',
     rateLimit: 'caller',
   },
+  confirmSession: {
+    method: 'POST',
+    path: '/v1/sessions/:sid/confirm',
+    operationId: 'confirmSession',
+    summary: 'Report a strong-factor confirmation (WebAuthn) of the session',
+    description:
+      'The relying party verified a strong factor (a WebAuthn assertion) for the session it ' +
+      'opened, `at` (within the 60 s freshness window of the server clock). The session is ' +
+      'marked confirmed (recorded in the audit trail, CAEP risk level back to LOW), its ' +
+      'assurance is 0.95 until the next attestation, and its device resets its decision.',
+    tags: ['sessions'],
+    security: apiKey('bank'),
+    params: SID,
+    body: jsonBody(s.confirmBody),
+    responses: { 200: json(s.confirmedAnswer, 'confirmed (recorded in the audit trail)') },
+    errors: [
+      ...BODY,
+      ...AUTH,
+      'ERR_STALE',
+      'ERR_UNKNOWN_SESSION',
+      'ERR_SESSION_EXPIRED',
+      'ERR_SESSION_TERMINATED',
+    ],
+    cors: 'none',
+    rateLimit: 'caller',
+  },
   endSession: {
     method: 'DELETE',
     path: '/v1/sessions/:sid',

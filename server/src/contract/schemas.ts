@@ -66,6 +66,10 @@ export const deviceSessionSchema = named(
     attestations: count,
     lastAttestationAt: z.number().int().nullable(),
     expiresAt: isoTime,
+    /** The relying party confirmed the session with a strong factor (docs/protocol.md §5). */
+    confirmed: z.boolean(),
+    /** When it last did (server time), null before any confirmation. */
+    confirmedAt: isoTime.nullable(),
   }),
 );
 
@@ -152,6 +156,7 @@ export const activeIntrospectionSchema = z.strictObject({
     })
     .nullable()
     .meta({ description: 'The session signals of the latest attestation that carried them' }),
+  tacit_confirmed_at: z.number().int().nullable(),
 });
 export const inactiveIntrospectionSchema = z.strictObject({ active: z.literal(false) });
 export const introspectionSchema = named(
@@ -201,6 +206,11 @@ export const bindBody = z.strictObject({ binding: jwsSchema });
 export const attestationBody = z.strictObject({ attestation: jwsSchema });
 export const rotateBody = z.strictObject({ rotation: jwsSchema });
 export const emptyBody = z.strictObject({});
+/** A strong-factor confirmation the relying party verified (`at`: when it verified it). */
+export const confirmBody = z.strictObject({
+  method: z.enum(['webauthn']),
+  at: isoTime,
+});
 export const introspectBody = z.strictObject({
   token: z.string().min(1).max(8192),
   token_type_hint: z.string().max(64).optional(),
@@ -246,6 +256,13 @@ export const openedAnswer = z.strictObject({
 /** `subject`: the subject the bank opened the session for; the device learns only for it. */
 export const boundAnswer = z.strictObject({ sessionId: z.string(), subject: z.string().min(1) });
 export const tokenAnswer = z.strictObject({ token: z.string(), expiresAt: isoTime });
+/** The session's assurance right after the confirmation (`assurance` is `ASSURANCE.confirmed`). */
+export const confirmedAnswer = z.strictObject({
+  sessionId: z.string(),
+  confirmedAt: isoTime,
+  assurance: unit,
+  level: levelSchema,
+});
 export const attestationAnswer = z.strictObject({
   seq: z.number().int().min(1),
   assurance: z.number().nullable(),
@@ -298,6 +315,8 @@ export type AttestationAnswer = z.infer<typeof attestationAnswer>;
 export type BoundAnswer = z.infer<typeof boundAnswer>;
 export type DeviceSessionView = z.infer<typeof deviceSessionSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;
+export type ConfirmBody = z.infer<typeof confirmBody>;
+export type ConfirmedAnswer = z.infer<typeof confirmedAnswer>;
 export type IntrospectionAnswer = z.infer<typeof introspectionSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ASSURANCE, assess, decay, levelOf, nextEwma, type AssuranceState } from './assurance';
+import {
+  ASSURANCE,
+  assess,
+  confirmedLast,
+  decay,
+  levelOf,
+  nextEwma,
+  type AssuranceState,
+} from './assurance';
 
 const T = 1_700_000_000_000;
 const scoring = (ewma: number, at = T): AssuranceState => ({
@@ -86,5 +94,50 @@ describe('assess', () => {
     expect(assess(scoring(0.9), T + 65_200).level).toBe('medium');
     expect(assess(scoring(0.9), T + 65_400).level).toBe('low');
     expect(assess(scoring(0.9), T + 3_600_000).assurance).toBe(0);
+  });
+});
+
+describe('strong-factor confirmation', () => {
+  it('is the latest evidence until an attestation is accepted after it', () => {
+    expect(confirmedLast({ confirmedAt: null, lastAttestationAt: T })).toBe(false);
+    expect(confirmedLast({ lastAttestationAt: T })).toBe(false);
+    expect(confirmedLast({ confirmedAt: T, lastAttestationAt: null })).toBe(true);
+    expect(confirmedLast({ confirmedAt: T + 1, lastAttestationAt: T })).toBe(true);
+    expect(confirmedLast({ confirmedAt: T, lastAttestationAt: T })).toBe(true);
+    expect(confirmedLast({ confirmedAt: T, lastAttestationAt: T + 1 })).toBe(false);
+  });
+
+  it('replaces a low assurance with the confirmed one, which decays from the confirmation', () => {
+    const low = { ...scoring(0.3), confirmedAt: T + 5_000 };
+    expect(assess(low, T + 5_000)).toEqual({
+      assurance: ASSURANCE.confirmed,
+      level: 'high',
+      state: 'scoring',
+    });
+    expect(assess(low, T + 5_000 + 90_000).assurance).toBeCloseTo(
+      ASSURANCE.confirmed * Math.exp(-1),
+      4,
+    );
+    // An attestation after it speaks again (here: the person changed again).
+    expect(assess({ ...low, lastAttestationAt: T + 6_000 }, T + 6_000).assurance).toBe(0.3);
+  });
+
+  it('vouches for a session whose device is still enrolling, or has not attested yet', () => {
+    const enrolling: AssuranceState = {
+      attestations: 2,
+      ewma: null,
+      lastState: 'enrolling',
+      lastAttestationAt: T,
+      confirmedAt: T + 1,
+    };
+    expect(assess(enrolling, T + 1)).toMatchObject({ level: 'high', state: 'enrolling' });
+    const none: AssuranceState = {
+      attestations: 0,
+      ewma: null,
+      lastState: null,
+      lastAttestationAt: null,
+      confirmedAt: T,
+    };
+    expect(assess(none, T)).toEqual({ assurance: ASSURANCE.confirmed, level: 'high', state: null });
   });
 });

@@ -25,6 +25,13 @@ export const ASSURANCE = {
   medium: 0.5,
   /** Reported assurance is rounded to this many decimals (and levels use the rounded value). */
   decimals: 4,
+  /**
+   * Assurance of a session right after its relying party confirmed it with a strong factor
+   * (docs/protocol.md §5 "Confirmation"): what a device with no evidence against its user
+   * states (σ(3) ≈ 0.95, model/product/decision.ts). It holds, decaying like an attestation's,
+   * until the next accepted attestation, which comes from a device that has reset its decision.
+   */
+  confirmed: 0.95,
 } as const;
 
 /** What an attestation says about the model on the device. */
@@ -43,6 +50,8 @@ export interface AssuranceState {
   lastState: AttestationState | null;
   /** Server time the last attestation was accepted (ms), null before the first one. */
   lastAttestationAt: number | null;
+  /** Server time of the last strong-factor confirmation (ms); null or absent before any. */
+  confirmedAt?: number | null;
 }
 
 /** Assurance as reported to relying parties. */
@@ -81,10 +90,26 @@ const round = (v: number) => {
 };
 
 /**
- * Assurance of a session at `now` (ms). `enrolling` while the last attestation says the model is
+ * Whether the session's latest evidence is a strong-factor confirmation: confirmed, and no
+ * attestation accepted since (one accepted in the same millisecond counts as before it).
+ */
+export function confirmedLast(
+  state: Pick<AssuranceState, 'confirmedAt' | 'lastAttestationAt'>,
+): boolean {
+  const at = state.confirmedAt ?? null;
+  return at !== null && (state.lastAttestationAt === null || at >= state.lastAttestationAt);
+}
+
+/**
+ * Assurance of a session at `now` (ms). Right after a strong-factor confirmation, and until the
+ * next accepted attestation, it is {@link ASSURANCE.confirmed} decayed from the confirmation. `enrolling` while the last attestation says the model is
  * still learning, even if earlier ones scored: a relearning model vouches for nobody.
  */
 export function assess(state: AssuranceState, now: number): Assessment {
+  if (confirmedLast(state)) {
+    const assurance = round(decay(ASSURANCE.confirmed, now - state.confirmedAt!));
+    return { assurance, level: levelOf(assurance), state: state.lastState };
+  }
   if (state.attestations === 0 || state.lastState === null || state.lastAttestationAt === null) {
     return { assurance: null, level: 'none', state: null };
   }

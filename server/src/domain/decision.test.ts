@@ -119,6 +119,57 @@ describe('decide', () => {
     expect(d.policy).toEqual(t);
   });
 
+  it('a confirmation after the last attestation is the latest evidence: staleness counts from it', () => {
+    const confirmed = scoring(0.95);
+    // Confirmed long after a low attestation: allowed, not stale.
+    expect(
+      decide(
+        t,
+        input({
+          lastAttestationAt: NOW - 600_000,
+          confirmedAt: NOW - 1_000,
+          assessment: confirmed,
+        }),
+        NOW,
+      ),
+    ).toMatchObject({ action: 'allow', reasons: [] });
+    // Confirmed before any attestation: no NO_ATTESTATION step-up.
+    expect(
+      decide(
+        t,
+        input({
+          attestations: 0,
+          lastAttestationAt: null,
+          confirmedAt: NOW,
+          assessment: confirmed,
+        }),
+        NOW,
+      ).action,
+    ).toBe('allow');
+    // Confirmation older than the staleness limit, with nothing since: stale.
+    expect(
+      decide(t, input({ confirmedAt: NOW - 120_001, lastAttestationAt: NOW - 130_000 }), NOW)
+        .reasons,
+    ).toContain('SESSION_STALE');
+    // An attestation after the confirmation rules again.
+    expect(
+      decide(
+        t,
+        input({
+          confirmedAt: NOW - 10_000,
+          lastAttestationAt: NOW - 5_000,
+          assessment: scoring(0.3),
+        }),
+        NOW,
+      ).action,
+    ).toBe('step-up');
+    // It does not make an unbound session bound, nor a revoked device active.
+    expect(decide(t, input({ bound: false, confirmedAt: NOW }), NOW).action).toBe('step-up');
+    expect(decide(t, input({ deviceRevoked: true, confirmedAt: NOW }), NOW).action).toBe(
+      'terminate',
+    );
+  });
+
   it('configured actions apply to enrolling, stale and no-attestation sessions', () => {
     const strictT = {
       ...t,

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { Assessment, AssuranceLevel } from './assurance';
+import { confirmedLast, type Assessment, type AssuranceLevel } from './assurance';
 
 /** What a relying party should do with the session now, from least to most severe. */
 export type Action = 'allow' | 'step-up' | 'terminate';
@@ -283,6 +283,12 @@ export interface DecisionInput {
   attestations: number;
   /** Server receive time of the last accepted attestation (ms), null before the first. */
   lastAttestationAt: number | null;
+  /**
+   * Server time of the last strong-factor confirmation (ms), null or absent before any. While
+   * no attestation followed it, it is the session's latest evidence (the assessment is then
+   * the confirmed one, and staleness counts from it).
+   */
+  confirmedAt?: number | null;
   /** The session's current assessment (assurance.ts). */
   assessment: Assessment;
   /** The session's signals (latest attestation that carried them); absent or null for none. */
@@ -317,10 +323,14 @@ export function decide(t: Thresholds, input: DecisionInput, now: number): Decisi
   } else if (!input.bound) {
     found.push(['SESSION_NOT_BOUND', t.noAttestationAction]);
     found.push(['NO_ATTESTATION', t.noAttestationAction]);
-  } else if (input.attestations === 0 || input.lastAttestationAt === null) {
+  } else if (
+    !confirmedLast(input) &&
+    (input.attestations === 0 || input.lastAttestationAt === null)
+  ) {
     found.push(['NO_ATTESTATION', t.noAttestationAction]);
   } else {
-    if (now - input.lastAttestationAt > t.staleAfterSeconds * 1000) {
+    const lastEvidenceAt = confirmedLast(input) ? input.confirmedAt! : input.lastAttestationAt!;
+    if (now - lastEvidenceAt > t.staleAfterSeconds * 1000) {
       found.push(['SESSION_STALE', t.staleAction]);
     }
     if (level === 'enrolling' || assurance === null) {

@@ -47,6 +47,7 @@ export type AuditType =
   | 'session.bind_rejected'
   | 'session.deleted'
   | 'session.terminated'
+  | 'session.confirmed'
   | 'attestation.accepted'
   | 'attestation.rejected'
   | 'policy.decision'

@@ -72,6 +72,7 @@ export class DecisionService {
         deviceRevoked: bound && !(await deviceActive(this.#store, session)),
         attestations: session.attestations,
         lastAttestationAt: session.lastAttestationAt,
+        confirmedAt: session.confirmedAt,
         assessment: assess(session, now),
         signals: session.signals,
       },

@@ -139,6 +139,8 @@ export class DeviceSelfService {
       lastAttestationAt:
         session.lastAttestationAt === null ? null : Math.floor(session.lastAttestationAt / 1000),
       expiresAt: iso(session.expiresAt),
+      confirmed: session.confirmedAt !== null,
+      confirmedAt: session.confirmedAt === null ? null : iso(session.confirmedAt),
     };
   }
 

@@ -6,6 +6,8 @@
  * @module
  */
 import type { AnswerOf } from '../contract/routes';
+import type { ConfirmBody } from '../contract/schemas';
+import { ASSURANCE, levelOf } from '../domain/assurance';
 import { actor, type AuditTrail } from './audit';
 import { verifyBinding } from '../crypto/attestation';
 import type { RelyingParty } from '../http/middleware/auth';
@@ -18,6 +20,7 @@ import {
   Replay,
   SessionBound,
   SessionExpired,
+  Stale,
   UnknownDevice,
   UnknownSession,
 } from '../errors';
@@ -165,6 +168,53 @@ export class SessionService {
     if (!result.alreadyBound) this.#log.info('session_bound', { rp: session.rp });
     // The subject the bank opened the session for: the device learns only for it.
     return { sessionId: session.sid, subject: session.subject };
+  }
+
+  /**
+   * Marks a session the calling relying party opened as confirmed by a strong factor it
+   * verified (`method`, at `at`), in one atomic step with its `session.confirmed` audit record
+   * (from which the Shared Signals transmitter derives the CAEP events: risk level LOW, and the
+   * assurance level of {@link ASSURANCE.confirmed}). Until the next accepted attestation the
+   * session's assurance is {@link ASSURANCE.confirmed} (domain/assurance.ts `assess`); its device
+   * learns of the confirmation from `GET /v1/device/sessions/:sid` and resets its decision, so
+   * that next attestation speaks for the person who confirmed.
+   *
+   * `at` must lie within the freshness window of the server's clock: a confirmation reported
+   * late would vouch for whatever happened in the session since.
+   *
+   * @throws {UnknownSession} not the caller's session; {@link SessionTerminated} /
+   *   {@link SessionExpired} when it is over; {@link Stale} for an `at` outside the window.
+   */
+  async confirmSession(
+    rp: RelyingParty,
+    sid: string,
+    confirmation: ConfirmBody,
+  ): Promise<AnswerOf<'confirmSession', 200>> {
+    const now = this.#clock.now();
+    const session = await ownSession(this.#store, rp, sid);
+    if (!isLive(session, now)) throw over(session, 'confirm: session over');
+    const at = Date.parse(confirmation.at);
+    if (Math.abs(now - at) > POLICY.freshnessWindowS * 1000) {
+      throw new Stale({ cause: 'confirm: at outside the freshness window' });
+    }
+    const assurance = ASSURANCE.confirmed;
+    const level = levelOf(assurance);
+    const confirmed = await this.#store.confirmSession(sid, now, () =>
+      this.#audit.event('session.confirmed', actor.rp(rp.id), {
+        sid,
+        method: confirmation.method,
+        at: iso(at),
+        assurance,
+        level,
+      }),
+    );
+    if (!confirmed) {
+      // Ended or terminated between the read and the write.
+      const after = await this.#store.getSession(sid);
+      throw after ? over(after, 'confirm: over meanwhile') : new UnknownSession();
+    }
+    this.#log.info('session_confirmed', { rp: rp.id, method: confirmation.method });
+    return { sessionId: sid, confirmedAt: iso(now), assurance, level };
   }
 
   /**

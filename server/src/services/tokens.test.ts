@@ -100,6 +100,7 @@ describe('TokenService.introspect', () => {
       tacit_action: 'allow',
       tacit_progress: null,
       tacit_signals: null,
+      tacit_confirmed_at: null,
     });
     // Introspection is not recorded.
     expect((await h.audit.verify()).records).toBe(records);

@@ -63,6 +63,8 @@ export interface ActiveToken {
    * "Signals"), null before one did.
    */
   tacit_signals: SessionSignals | null;
+  /** Seconds since the epoch of the last strong-factor confirmation, null before any. */
+  tacit_confirmed_at: number | null;
 }
 
 /** What the token service needs. */
@@ -187,6 +189,7 @@ export class TokenService {
         deviceRevoked: false,
         attestations: session.attestations,
         lastAttestationAt: session.lastAttestationAt,
+        confirmedAt: session.confirmedAt,
         assessment,
         signals: session.signals,
       },
@@ -212,6 +215,8 @@ export class TokenService {
       tacit_action: action,
       tacit_progress: level === 'enrolling' ? session.progress : null,
       tacit_signals: session.signals,
+      tacit_confirmed_at:
+        session.confirmedAt === null ? null : Math.floor(session.confirmedAt / 1000),
     };
   }
 }

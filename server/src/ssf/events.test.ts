@@ -25,6 +25,47 @@ describe('deriveSignals', () => {
     expect(riskOfAssurance(0.1999, DEFAULT_THRESHOLDS)).toBe('HIGH');
   });
 
+  it('a strong-factor confirmation brings the risk back to LOW and the level to the confirmed one', () => {
+    const low = deriveSignals(
+      record('attestation.accepted', { level: 'low', assurance: 0.3 }),
+      facts,
+      fresh,
+    );
+    expect(low.state).toMatchObject({ level: 'low', risk: 'MEDIUM' });
+    const confirmed = deriveSignals(
+      record('session.confirmed', { method: 'webauthn', level: 'high', assurance: 0.95 }),
+      facts,
+      low.state,
+    );
+    expect(confirmed.signals.map((s) => [s.type, s.body])).toEqual([
+      [
+        EVENT_TYPES.assuranceLevelChange,
+        {
+          namespace: 'custom',
+          current_level: 'high',
+          previous_level: 'low',
+          change_direction: 'increase',
+          event_timestamp: expect.any(Number),
+        },
+      ],
+      [
+        EVENT_TYPES.riskLevelChange,
+        {
+          principal: 'SESSION',
+          current_level: 'LOW',
+          previous_level: 'MEDIUM',
+          risk_reason: 'STRONG_FACTOR_CONFIRMED',
+          event_timestamp: expect.any(Number),
+        },
+      ],
+    ]);
+    expect(recordSid(record('session.confirmed', {}))).toBe('s1');
+    // Nothing to say when the bank already holds LOW and that level.
+    expect(
+      deriveSignals(record('session.confirmed', { level: 'high' }), facts, confirmed.state).signals,
+    ).toEqual([]);
+  });
+
   it('emits a change only when the level or the risk moves', () => {
     const first = deriveSignals(
       record('attestation.accepted', { level: 'high', assurance: 0.9 }),

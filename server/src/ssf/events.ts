@@ -11,7 +11,10 @@
  *   accepted attestation, by the relying party's thresholds (assurance below `terminateBelow`
  *   → HIGH, below `stepUpBelow` → MEDIUM, otherwise LOW), and from each policy decision
  *   (`allow` → LOW, `step-up` → MEDIUM, `terminate` → HIGH);
- * - `session-revoked` when a decision terminates the session (`reason_admin` in English).
+ * - `session-revoked` when a decision terminates the session (`reason_admin` in English);
+ * - after a strong-factor confirmation (`session.confirmed`): `risk-level-change` back to LOW
+ *   (`risk_reason: STRONG_FACTOR_CONFIRMED`) and `assurance-level-change` to the confirmed
+ *   assurance's level, each only when it changes what was last sent.
  *
  * @module
  */
@@ -73,7 +76,14 @@ export function riskOfAction(action: string): RiskLevel {
 
 /** The session a record is about, or undefined when it produces no event. */
 export function recordSid(record: AuditRecord): string | undefined {
-  if (!['attestation.accepted', 'policy.decision', 'session.terminated'].includes(record.type)) {
+  if (
+    ![
+      'attestation.accepted',
+      'policy.decision',
+      'session.terminated',
+      'session.confirmed',
+    ].includes(record.type)
+  ) {
     return undefined;
   }
   const sid = record.data.sid;
@@ -112,23 +122,24 @@ export function deriveSignals(
     });
     state.risk = level;
   };
+  const assuranceLevel = (level: string) => {
+    if (level === state.level) return;
+    const from = state.level === null ? undefined : LEVEL_RANK[state.level];
+    const to = LEVEL_RANK[level];
+    emit(EVENT_TYPES.assuranceLevelChange, {
+      namespace: 'custom',
+      current_level: level,
+      ...(state.level === null ? {} : { previous_level: state.level }),
+      ...(from !== undefined && to !== undefined
+        ? { change_direction: to > from ? 'increase' : 'decrease' }
+        : {}),
+    });
+    state.level = level;
+  };
   const d = record.data;
   switch (record.type) {
     case 'attestation.accepted': {
-      const level = typeof d.level === 'string' ? d.level : null;
-      if (level !== null && level !== state.level) {
-        const from = state.level === null ? undefined : LEVEL_RANK[state.level];
-        const to = LEVEL_RANK[level];
-        emit(EVENT_TYPES.assuranceLevelChange, {
-          namespace: 'custom',
-          current_level: level,
-          ...(state.level === null ? {} : { previous_level: state.level }),
-          ...(from !== undefined && to !== undefined
-            ? { change_direction: to > from ? 'increase' : 'decrease' }
-            : {}),
-        });
-        state.level = level;
-      }
+      if (typeof d.level === 'string') assuranceLevel(d.level);
       if (typeof d.assurance === 'number') {
         const level = riskOfAssurance(d.assurance, facts.thresholds);
         risk(
@@ -145,6 +156,12 @@ export function deriveSignals(
     case 'policy.decision': {
       const reasons = Array.isArray(d.reasons) ? d.reasons.map(String) : [];
       risk(riskOfAction(String(d.action)), reasons.length > 0 ? reasons.join(' ') : 'ALLOW');
+      break;
+    }
+    case 'session.confirmed': {
+      // The relying party verified a strong factor: the step-up is cleared.
+      if (typeof d.level === 'string') assuranceLevel(d.level);
+      risk('LOW', 'STRONG_FACTOR_CONFIRMED');
       break;
     }
     case 'session.terminated': {

@@ -7,7 +7,8 @@
  * Rules kept inside Redis instead, because deciding them in Node would cost the attestation
  * path a round trip (a read before the write): the attestation compare-and-set
  * ({@link attestationApplies}: `lua/attest.lua`), the termination of a live session
- * ({@link isLive}: `lua/terminate.lua`), a `jti` spent once (`lua/use-jti.lua`), the newest
+ * and the confirmation of a live session ({@link isLive}: `lua/terminate.lua`,
+ * `lua/confirm.lua`), a `jti` spent once (`lua/use-jti.lua`), the newest
  * active signing key ({@link newestActiveKid}: `lua/rotate-key.lua`). Each of those Lua files
  * names the function here it implements, and `store.contract.test.ts` runs the same cases
  * against this module and both stores.
@@ -45,7 +46,7 @@ export interface SessionState {
   deviceJkt: string | null;
 }
 
-/** A session can still be bound, attested or terminated: not ended, not expired. */
+/** A session can still be bound, attested, confirmed or terminated: not ended, not expired. */
 export function isLive(session: Pick<SessionState, 'endedAt' | 'expiresAt'>, now: number): boolean {
   return session.endedAt === null && session.expiresAt > now;
 }

@@ -313,6 +313,23 @@ describe('audit and termination', () => {
     expect(await store.terminateSession('s1', 6)).toBe(false);
     expect(await store.terminateSession('nope', 6)).toBe(false);
   });
+
+  it('confirmSession marks a live session (the latest time wins) with its audit; not an over one', async () => {
+    const store = await fresh();
+    await store.createSession(session(1000));
+    expect((await store.getSession('s1'))?.confirmedAt).toBeNull();
+    expect(await store.confirmSession('s1', 1000, () => ev('session.confirmed'))).toBe(false);
+    expect(await store.confirmSession('s1', 5, () => ev('session.confirmed', { n: 1 }))).toBe(true);
+    expect(await store.confirmSession('s1', 8, () => ev('session.confirmed', { n: 2 }))).toBe(true);
+    expect(await store.getSession('s1')).toMatchObject({ confirmedAt: 8, endedAt: null });
+    expect(await store.terminateSession('s1', 9)).toBe(true);
+    expect(await store.confirmSession('s1', 10, () => ev('session.confirmed', { n: 3 }))).toBe(
+      false,
+    );
+    expect(await store.confirmSession('nope', 6, () => ev('session.confirmed'))).toBe(false);
+    expect((await store.listAudit(0, 10)).map((r) => r.data)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await store.getSession('s1'))?.confirmedAt).toBe(8);
+  });
 });
 
 describe('keys, devices, bank sessions', () => {

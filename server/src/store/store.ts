@@ -70,6 +70,11 @@ export interface SessionRecord {
   endedAt: number | null;
   /** Set when a policy decision terminated the session (`endedAt` is set too). */
   terminatedAt: number | null;
+  /**
+   * When the relying party last reported a strong-factor confirmation (server time), null
+   * before any (docs/protocol.md §5 "Confirmation").
+   */
+  confirmedAt: number | null;
   /** The bound device, null until bound. */
   deviceJkt: string | null;
   boundAt: number | null;
@@ -395,6 +400,12 @@ export interface Store {
    * (and appends `audit`). Returns false (and changes nothing) if it was not live.
    */
   terminateSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean>;
+  /**
+   * Atomically marks a live session (unexpired, not ended) confirmed at `now` (a later
+   * confirmation replaces an earlier one) and appends `audit`. Returns false (and changes
+   * nothing) if it was not live.
+   */
+  confirmSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean>;
 
   /**
    * Atomically appends an audit record: `seq` is one more than the last record's (or the

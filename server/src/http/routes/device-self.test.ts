@@ -86,6 +86,8 @@ describe('GET /v1/device/sessions/:sid', () => {
       attestations: 0,
       lastAttestationAt: null,
       expiresAt: new Date(h.clock.now() + 30 * 60 * 1000).toISOString(),
+      confirmed: false,
+      confirmedAt: null,
     });
     expect((await attest(h, s.device, { sid: s.sid, seq: 1, conf: 0.9 })).status).toBe(202);
     const after = await deviceCall(h, s.device, 'GET', sessionPath());

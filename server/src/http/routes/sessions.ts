@@ -18,6 +18,8 @@ import type { RouteDeps } from './deps';
  * - `DELETE /v1/sessions/:sid` (bank that opened it): → 204
  * - `POST /v1/sessions/:sid/decision` (bank that opened it): → 200 `{action, reasons,
  *   assurance, level, policy}`; a `terminate` ends the session (ERR_SESSION_TERMINATED after)
+ * - `POST /v1/sessions/:sid/confirm` (bank that opened it): `{method, at}` → 200
+ *   `{sessionId, confirmedAt, assurance, level}`
  */
 export function sessionRoutes({ sessions, tokens, decisions, apiKeys }: RouteDeps): Hono<AppEnv> {
   const bank = requireRole(apiKeys, 'bank');
@@ -37,6 +39,11 @@ export function sessionRoutes({ sessions, tokens, decisions, apiKeys }: RouteDep
     .post(ROUTES.decide.path, bank, async (c) => {
       const sid = validate(ROUTES.decide.params.sid, c.req.param('sid'));
       return c.json(await decisions.decide(c.var.rp, sid));
+    })
+    .post(ROUTES.confirmSession.path, bank, async (c) => {
+      const sid = validate(ROUTES.confirmSession.params.sid, c.req.param('sid'));
+      const body = await readJson(c, ROUTES.confirmSession.body.schema);
+      return c.json(await sessions.confirmSession(c.var.rp, sid, body));
     })
     .delete(ROUTES.endSession.path, bank, async (c) => {
       const sid = validate(ROUTES.endSession.params.sid, c.req.param('sid'));

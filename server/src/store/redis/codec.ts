@@ -41,6 +41,7 @@ export function toSession(h: Record<string, string>): SessionRecord {
     expiresAt: Number(h.expiresAt),
     endedAt: optNum(h.endedAt),
     terminatedAt: optNum(h.terminatedAt),
+    confirmedAt: optNum(h.confirmedAt),
     deviceJkt: h.deviceJkt ?? null,
     boundAt: optNum(h.boundAt),
     lastSeq: Number(h.lastSeq ?? 0),

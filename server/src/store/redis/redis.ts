@@ -466,6 +466,10 @@ export class RedisStore implements Store {
     return this.#run(checked('tacitTerminate', [sid, now], audit));
   }
 
+  async confirmSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
+    return this.#run(checked('tacitConfirm', [sid, now], audit));
+  }
+
   async appendAudit(event: AuditEvent): Promise<AuditRecord> {
     const { records } = await this.#commit.run(checked('tacitAudit', [], () => event));
     return records[0]!;

@@ -24,6 +24,7 @@ export const ACTION_FILES = {
   tacitAttest: 'attest',
   tacitEndSession: 'end-session',
   tacitTerminate: 'terminate',
+  tacitConfirm: 'confirm',
   tacitAudit: 'audit',
   tacitUseJti: 'use-jti',
   tacitRotateDevice: 'rotate-device',

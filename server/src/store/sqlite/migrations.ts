@@ -178,4 +178,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN signals TEXT;
   `,
+  // 6: strong-factor confirmation of a session by its relying party (services/sessions.ts).
+  `
+  ALTER TABLE sessions ADD COLUMN confirmed_at INTEGER;
+  `,
 ];

@@ -81,6 +81,7 @@ export type WriteOp =
     }
   | { kind: 'endSession'; sid: string; now: number; events: PreparedAuditEvent[] }
   | { kind: 'terminateSession'; sid: string; now: number; events: PreparedAuditEvent[] }
+  | { kind: 'confirmSession'; sid: string; now: number; events: PreparedAuditEvent[] }
   | { kind: 'appendAudit'; event: PreparedAuditEvent }
   | { kind: 'purgeAudit'; before: number }
   | { kind: 'purgeExpired'; cutoffs: PurgeCutoffs }

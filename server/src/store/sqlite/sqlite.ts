@@ -450,6 +450,10 @@ export class SqliteStore implements Store {
     return this.#write({ kind: 'terminateSession', sid, now, events: prepareEvents(audit?.()) });
   }
 
+  async confirmSession(sid: string, now: number, audit?: AuditFor<void>): Promise<boolean> {
+    return this.#write({ kind: 'confirmSession', sid, now, events: prepareEvents(audit?.()) });
+  }
+
   async appendAudit(event: AuditEvent): Promise<AuditRecord> {
     const [prepared] = prepareEvents(event);
     const { seq, prev, hash } = await this.#write<AppendedAudit>({

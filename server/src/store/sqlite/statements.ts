@@ -38,6 +38,7 @@ export function toSession(r: Row): SessionRecord {
     expiresAt: num(r.expires_at),
     endedAt: numOrNull(r.ended_at),
     terminatedAt: numOrNull(r.terminated_at),
+    confirmedAt: numOrNull(r.confirmed_at),
     deviceJkt: r.device_jkt === null ? null : str(r.device_jkt),
     boundAt: numOrNull(r.bound_at),
     lastSeq: num(r.last_seq),
@@ -140,6 +141,7 @@ export function prepareStatements(db: Database.Database) {
     terminateSession: p(
       'UPDATE sessions SET ended_at = @now, terminated_at = @now WHERE sid = @sid',
     ),
+    confirmSession: p('UPDATE sessions SET confirmed_at = @now WHERE sid = @sid'),
     lastAudit: p('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
     getAnchor: p('SELECT seq, hash FROM audit_anchor WHERE id = 1'),
     setAnchor: p(

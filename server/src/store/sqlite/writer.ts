@@ -250,6 +250,13 @@ class Connection {
         this.#appendAudit(op.events);
         return true;
       }
+      case 'confirmSession': {
+        const row = q.getSession.get(op.sid) as Row | undefined;
+        if (!row || !isLive(toSession(row), op.now)) return false;
+        q.confirmSession.run({ sid: op.sid, now: op.now });
+        this.#appendAudit(op.events);
+        return true;
+      }
       case 'appendAudit':
         return this.#appendAudit([op.event])[0];
       case 'purgeAudit': {
