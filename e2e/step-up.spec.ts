@@ -6,6 +6,11 @@
  * through; the assertion succeeds; the bank reports it; the session is confirmed and the
  * assurance recovers — at the verifier at once, and in the device's own statements once it
  * has reset its decision.
+ *
+ * It is also the suite's check that the holder is recognised and another person is not (the
+ * former behavioral-session spec, folded in here because both need the same enrolment): the
+ * holder's session reaches `high`, and the other typist drives it below the step-up level, with
+ * the service worker stopped in between (sequence and chain state survive it).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +123,12 @@ test('step-up: the transfer asks for the passkey, the session is confirmed, the 
   const holderView = await introspect(server, sid);
   console.log(`trained at ${((Date.now() - started) / 1000).toFixed(0)} s`, holderView);
   expect(holderView.tacit_level).toBe('high');
+  expect(holderView.tacit_state).toBe('scoring');
+  expect(holderView.cnf?.jkt).toBe((await status(popup)).deviceId);
+
+  // MV3 stops idle service workers: stop it now. Sequence and chain state must survive.
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
 
   // Someone else types until the bank's decision would step up.
   const takeoverAt = Date.now();
@@ -130,6 +141,9 @@ test('step-up: the transfer asks for the passkey, the session is confirmed, the 
   console.log(`stepped up after ${((Date.now() - takeoverAt) / 1000).toFixed(1)} s`, otherView);
   expect(otherView.tacit_assurance!).toBeLessThan(0.5);
   expect(otherView.tacit_action).toBe('step-up');
+  // The statements after the restart were verified and accepted: seq and chain continued.
+  expect(otherView.tacit_attestations!).toBeGreaterThan(holderView.tacit_attestations!);
+  expect((await status(popup)).lastError).toBeNull();
 
   // The transfer does not go through: it asks for the passkey.
   await page.fill('#payee', 'Bob'); // filled, not typed: no more keystrokes for the model
