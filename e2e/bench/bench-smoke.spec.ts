@@ -94,7 +94,7 @@ test('features bench: windower throughput in Node and in a Web Worker', async ({
 });
 
 test('takeover bench: one pair enrols, a genuine-only run and a takeover run are measured', async ({}, testInfo) => {
-  test.setTimeout(240_000);
+  test.setTimeout(300_000);
   // One held-out sentence per run, and statements every second so that waiting for the last one
   // is short; the full run keeps the product's interval (`npm run bench -- takeover`).
   const { file } = await runBench(
