@@ -65,8 +65,12 @@ export interface TakeoverOptions {
   attestationIntervalMs?: number;
 }
 
-/** Recorded moves replayed after each sentence in the pointer variant, ms. */
-const POINTER_MS_PER_SENTENCE = 3000;
+/**
+ * Recorded moves replayed after each sentence in the pointer variant, ms. SapiMouse gives ≈ 25
+ * moves/s, and the windower drops a part-window at the next sentence's 5 s pause: 3 s chunks
+ * (≈ 77 moves) made one 64-move window each, too few to train in the enrolment sentences.
+ */
+const POINTER_MS_PER_SENTENCE = 6000;
 /** The extension's default attestation interval (src/shared/config.ts), ms. */
 const PRODUCT_INTERVAL_MS = 5000;
 /** After the last key: one attestation interval plus this for the statement and its push, ms. */
