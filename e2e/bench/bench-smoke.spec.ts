@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { runBench } from './benches';
+import type { TakeoverBenchResult } from './takeover';
 
 // The benchmarks with tiny parameters, so they cannot rot. No timing thresholds: figures on a
 // shared CI machine mean nothing; the full runs are `npm run bench -- <name>` (docs/benchmarks.md).
@@ -90,4 +91,46 @@ test('features bench: windower throughput in Node and in a Web Worker', async ({
     ]);
   }
   expect(json.featureSumRelDiff).toBeLessThan(1e-9);
+});
+
+test('takeover bench: one pair enrols, a genuine-only run and a takeover run are measured', async ({}, testInfo) => {
+  test.setTimeout(300_000);
+  // One held-out sentence per run, and statements every second so that waiting for the last one
+  // is short; the full run keeps the product's interval (`npm run bench -- takeover`).
+  const { file } = await runBench(
+    'takeover',
+    { pairs: 1, sentences: 1, attestationIntervalMs: 1000 },
+    testInfo.outputPath('takeover.json'),
+  );
+  const json = JSON.parse(readFileSync(file, 'utf8')) as TakeoverBenchResult;
+  expect(json.bench).toBe('takeover');
+  expect(json.pairs).toBe(1);
+  expect(json.enrolledPairs).toBe(1);
+  expect(json.genuineRuns).toBe(1);
+  const row = json.rows[0]!;
+  expect(row.genuineUser).toMatch(/^\d+$/);
+  expect(row.impostorUser).toMatch(/^\d+$/);
+  expect(row.impostorUser).not.toBe(row.genuineUser);
+  expect(row.enrolKeys).toBeGreaterThanOrEqual(200); // 10 windows of 20 keys
+  for (const run of [row.genuineOnly, row.takeover]) {
+    // The verifier answered scoring statements in both sessions, and the bank could decide.
+    expect(run.attestations).toBeGreaterThanOrEqual(2);
+    expect(run.minAssurance).not.toBeNull();
+    expect(['allow', 'step-up', 'terminate']).toContain(run.decisionAtEnd);
+    expect(run.keys).toBeGreaterThan(20);
+  }
+  // The genuine user's own held-out sentence is no reason to step up.
+  expect(row.genuineOnly.falseRiskChange).toBe(false);
+  expect(json.falseRiskChanges).toBe(0);
+  expect(row.takeover.impostorKeys).toBeGreaterThan(20);
+  // Whether one impostor sentence suffices is the full bench's question; if it did, the counts
+  // are consistent: the risk changed within what the impostor typed, before the bank heard.
+  if (row.takeover.keystrokesToRiskChange !== null) {
+    expect(row.takeover.keystrokesToRiskChange).toBeLessThanOrEqual(row.takeover.impostorKeys);
+    if (row.takeover.secondsToCaepEvent !== null) {
+      expect(row.takeover.secondsToCaepEvent).toBeGreaterThanOrEqual(
+        row.takeover.secondsToRiskChange!,
+      );
+    }
+  }
 });

@@ -8,6 +8,7 @@ import { printMemory, runMemoryBench } from './memory';
 import { printModel, runModelBench } from './model';
 import { writeJson } from './report';
 import { printServer, runServerBench, type StoreName } from './server';
+import { printTakeover, runTakeoverBench } from './takeover';
 
 export interface BenchParams {
   /** Events per run (capture: dispatched per phase; features: input events). */
@@ -26,6 +27,16 @@ export interface BenchParams {
   stores?: StoreName[];
   /** server only: write a V8 CPU profile of each server process here. */
   profileDir?: string;
+  /** takeover only: genuine/impostor pairs (default 20). */
+  pairs?: number;
+  /** takeover only: held-out sentences per run (default 5). */
+  sentences?: number;
+  /** takeover only: the keystroke+pointer variant. */
+  pointer?: boolean;
+  /** takeover only: the partial result, rewritten after every pair. */
+  progressFile?: string;
+  /** takeover only: the extension's attestation interval, ms (default: the product's). */
+  attestationIntervalMs?: number;
 }
 
 interface Bench {
@@ -66,6 +77,17 @@ export const BENCHES = {
         profileDir: p.profileDir,
       }),
     print: (r: object) => printServer(r as Awaited<ReturnType<typeof runServerBench>>),
+  },
+  takeover: {
+    run: (p: BenchParams) =>
+      runTakeoverBench({
+        pairs: p.pairs,
+        sentences: p.sentences,
+        pointer: p.pointer,
+        progressFile: p.progressFile,
+        attestationIntervalMs: p.attestationIntervalMs,
+      }),
+    print: (r: object) => printTakeover(r as Awaited<ReturnType<typeof runTakeoverBench>>),
   },
 } satisfies Record<string, Bench>;
 

@@ -1,16 +1,17 @@
 /**
- * Benchmarks: `npm run bench -- <capture|features|server|model> [--out file.json] [options]`.
+ * Benchmarks: `npm run bench -- <capture|features|server|model|memory|bundle|takeover> [--out file.json] [options]`.
  * Prints a table and writes JSON (default bench-results/<name>.json). See docs/benchmarks.md.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCHES, isBenchName, runBench, type BenchParams } from './benches';
+import { BENCHES, defaultOut, isBenchName, runBench, type BenchParams } from './benches';
 import { STORES, type StoreName } from './server';
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--out file.json] [--seconds N] [--events N] [--reps N]
   server: [--sessions N] [--step-seconds S] [--rates a,b,c] [--stores ${STORES.join(',')}] [--profile dir]
   model: [--events N scored windows per modality] [--reps N memory cycles]
-  memory: [--seconds N of typing, default 600]`;
+  memory: [--seconds N of typing, default 600]
+  takeover: [--pairs N, default 20] [--sentences N held-out per run, default 5] [--pointer]`;
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -38,6 +39,9 @@ try {
       rates: { type: 'string' },
       stores: { type: 'string' },
       profile: { type: 'string' },
+      pairs: { type: 'string' },
+      sentences: { type: 'string' },
+      pointer: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -71,6 +75,12 @@ if (v.stores !== undefined) {
   params.stores = stores as StoreName[];
 }
 if (v.profile !== undefined) params.profileDir = resolve(v.profile);
+if (v.pairs !== undefined) params.pairs = Math.round(positive('--pairs', v.pairs));
+if (v.sentences !== undefined) params.sentences = Math.round(positive('--sentences', v.sentences));
+if (v.pointer === true) params.pointer = true;
+if (name === 'takeover') {
+  params.progressFile = (out ?? defaultOut(name)).replace(/(\.json)?$/, '.partial.json');
+}
 
 try {
   await runBench(name, params, out);

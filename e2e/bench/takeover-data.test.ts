@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RawEvent } from '../../model/events/schema';
+import {
+  DATASETS_DIR,
+  HELD_OUT,
+  MAX_GAP_MS,
+  MIN_PRESSES,
+  SENTENCE_PAUSE_MS,
+  keySchedule,
+  pickPairs,
+  pointerChunk,
+  splitGenuine,
+  type ReplayStep,
+} from './takeover-data';
+
+/** A sentence of presses [press, release, class] in ms, as the Aalto adapter yields them. */
+function sentence(presses: [number, number, RawEvent['c']][]): RawEvent[] {
+  const events: RawEvent[] = [];
+  presses.forEach(([down, up, c], k) => {
+    events.push({ t: down, k: 'kd', c, i: k + 1 });
+    events.push({ t: up, k: 'ku', c, i: k + 1 });
+  });
+  return events.sort((a, b) => a.t - b.t);
+}
+
+const downs = (steps: ReplayStep[]) => steps.filter((s) => s.kind === 'down');
+const upOf = (steps: ReplayStep[], press: number) =>
+  steps.find((s) => s.kind === 'up' && s.press === press)!;
+
+describe('keySchedule', () => {
+  it('keeps every recorded hold and press-to-press interval', () => {
+    const steps = keySchedule([
+      sentence([
+        [0, 95, 'letter'],
+        [180, 260, 'letter'],
+        [240, 330, 'space'], // rollover: pressed before the previous key is released
+        [510, 600, 'punct'],
+      ]),
+    ]);
+    const d = downs(steps);
+    expect(d.map((s) => s.at)).toEqual([0, 180, 240, 510]);
+    expect(d.map((s) => upOf(steps, (s as { press: number }).press).at - s.at)).toEqual([
+      95, 80, 90, 90,
+    ]);
+    // Overlapping presses are different keys, so the second does not release the first.
+    expect(new Set(d.slice(1, 3).map((s) => (s as { key: string }).key)).size).toBe(2);
+  });
+
+  it(`shortens a gap over ${MAX_GAP_MS} ms to it and nothing else`, () => {
+    const steps = keySchedule([
+      sentence([
+        [0, 100, 'letter'],
+        [9100, 9200, 'letter'],
+        [9300, 9400, 'letter'],
+      ]),
+    ]);
+    // up at 100, next down 9,000 ms later → 2,000 ms; later intervals unchanged.
+    expect(downs(steps).map((s) => s.at)).toEqual([0, 2100, 2300]);
+    expect(upOf(steps, 2).at - downs(steps)[1]!.at).toBe(100);
+  });
+
+  it('plays sentences one after another, and keys of each class as keys of that class', () => {
+    const steps = keySchedule([
+      sentence([[0, 50, 'digit']]),
+      sentence([
+        [0, 50, 'modifier'],
+        [60, 120, 'backspace'],
+      ]),
+    ]);
+    expect(downs(steps).map((s) => s.at)).toEqual([
+      0,
+      50 + SENTENCE_PAUSE_MS,
+      110 + SENTENCE_PAUSE_MS,
+    ]);
+    expect(downs(steps).map((s) => (s as { key: string }).key)).toEqual([
+      'Numpad1',
+      'ShiftLeft',
+      'Backspace',
+    ]);
+  });
+
+  it('puts pointer moves between sentences, with the recorded timings', () => {
+    const moves: RawEvent[] = [0, 16, 33, 5000, 5016].map((t, n) => ({
+      t,
+      k: 'pm',
+      x: 100 + n,
+      y: 200,
+    }));
+    const chunk = pointerChunk(moves, 0, 2040);
+    expect(chunk.steps.map((s) => s.at)).toEqual([0, 16, 33, 33 + MAX_GAP_MS]);
+    expect(chunk.next).toBe(4);
+    const steps = keySchedule([sentence([[0, 50, 'letter']])], { moves, msPerSentence: 1000 });
+    expect(steps.filter((s) => s.kind === 'move').map((s) => s.at)).toEqual([
+      50 + SENTENCE_PAUSE_MS,
+      66 + SENTENCE_PAUSE_MS,
+      83 + SENTENCE_PAUSE_MS,
+    ]);
+  });
+});
+
+describe.skipIf(!existsSync(join(DATASETS_DIR, 'aalto-dev')))('pickPairs (the Aalto data)', () => {
+  it('draws the same disjoint, eligible pairs for a seed, and others for another seed', () => {
+    const dir = join(DATASETS_DIR, 'aalto-dev');
+    const a = pickPairs(dir, 3, 12);
+    const b = pickPairs(dir, 3, 12);
+    const ids = (pairs: typeof a) => pairs.flatMap((p) => [p.genuine.userId, p.impostor.userId]);
+    expect(ids(a)).toEqual(ids(b));
+    expect(new Set(ids(a)).size).toBe(6);
+    expect(ids(pickPairs(dir, 3, 13))).not.toEqual(ids(a));
+    for (const p of a) {
+      const presses = p.genuine.sentences.flat().filter((e) => e.k === 'kd').length;
+      expect(presses).toBeGreaterThanOrEqual(MIN_PRESSES);
+      const split = splitGenuine(p.genuine);
+      expect(split.heldOut).toHaveLength(HELD_OUT);
+      expect(split.warmUp).toHaveLength(1);
+      expect(split.enrol.length + 1 + HELD_OUT).toBe(p.genuine.sentences.length);
+    }
+  });
+});
