@@ -41,6 +41,30 @@ const isoTime = z.iso.datetime({ offset: true });
 const unit = z.number().min(0).max(1);
 const count = z.number().int().min(0);
 
+/** Largest count a signal may state (a session is 30 minutes long). */
+export const MAX_SIGNAL_COUNT = 1_000_000;
+const signalCount = z.number().int().min(0).max(MAX_SIGNAL_COUNT);
+
+/**
+ * A device's session signals (docs/protocol.md §4 and "Signals"): the attestation's `sig` claim,
+ * kept per session and introspected as `tacit_signals`. Values only, never the events behind
+ * them; each only grows during a session.
+ */
+export const sessionSignalsSchema = z.strictObject({
+  /** Scripted-input suspicion. */
+  bot: unit,
+  /** Remote-control suspicion. */
+  remote: unit,
+  /** Paste/autofill arrivals in credential fields. */
+  paste: signalCount,
+  /** One-time-code hesitation. */
+  otp: unit,
+  /** Untrusted (script-dispatched) key, pointer and wheel events. */
+  syn: signalCount,
+});
+/** {@link sessionSignalsSchema}'s type. */
+export type SessionSignals = z.infer<typeof sessionSignalsSchema>;
+
 export const levelSchema = named('Level', z.enum(['none', 'enrolling', 'high', 'medium', 'low']));
 export const actionSchema = named('Action', z.enum(['allow', 'step-up', 'terminate']));
 const modelState = z.enum(['enrolling', 'scoring']).nullable();
@@ -146,14 +170,7 @@ export const activeIntrospectionSchema = z.strictObject({
   tacit_attestations: count,
   tacit_action: actionSchema,
   tacit_progress: unit.nullable(),
-  tacit_signals: z
-    .strictObject({
-      bot: unit,
-      remote: unit,
-      paste: count,
-      otp: unit,
-      syn: count,
-    })
+  tacit_signals: sessionSignalsSchema
     .nullable()
     .meta({ description: 'The session signals of the latest attestation that carried them' }),
   tacit_confirmed_at: z.number().int().nullable(),

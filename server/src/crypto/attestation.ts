@@ -39,6 +39,7 @@ import {
   UnknownDevice,
   type TacitError,
 } from '../errors';
+import { sessionSignalsSchema } from '../contract/schemas';
 import { sha256Base64url } from './digest';
 import { POLICY } from '../domain/policy';
 import type { DeviceRecord, PublicJwk } from '../store/store';
@@ -56,9 +57,6 @@ export const DEVICE_ALG = 'ES256';
 
 /** JWK members that only a private (or symmetric) key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-
-/** Largest count a signal of the `sig` claim may state (a session is 30 minutes long). */
-const MAX_SIGNAL_COUNT = 1_000_000;
 
 const jti = z.string().min(1).max(128);
 const iat = z.number().finite();
@@ -105,15 +103,7 @@ const attestClaims = z
       .optional(),
     // The device's session signals (docs/protocol.md §4 and "Signals"): absent from older
     // clients. Values only; a member too many or out of range refuses the whole statement.
-    sig: z
-      .strictObject({
-        bot: z.number().min(0).max(1),
-        remote: z.number().min(0).max(1),
-        paste: z.number().int().min(0).max(MAX_SIGNAL_COUNT),
-        otp: z.number().min(0).max(1),
-        syn: z.number().int().min(0).max(MAX_SIGNAL_COUNT),
-      })
-      .optional(),
+    sig: sessionSignalsSchema.optional(),
   })
   // `conf` is null exactly while the model is enrolling.
   .refine((c) => (c.state === 'scoring') === (c.conf !== null), { path: ['conf'] });

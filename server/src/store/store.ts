@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { SessionSignals } from '../contract/schemas';
 import type { AttestationState } from '../domain/assurance';
 
 /** A public EC P-256 JWK, exactly as stored (no private or optional members). */
@@ -93,22 +94,8 @@ export interface SessionRecord {
   signals: SessionSignals | null;
 }
 
-/**
- * A device's session signals, as its attestation's `sig` claim states them (docs/protocol.md §4
- * and "Signals"): values only, never the events behind them.
- */
-export interface SessionSignals {
-  /** Scripted-input suspicion in [0, 1]. */
-  bot: number;
-  /** Remote-control suspicion in [0, 1]. */
-  remote: number;
-  /** Paste/autofill arrivals in credential fields (count). */
-  paste: number;
-  /** One-time-code hesitation in [0, 1]. */
-  otp: number;
-  /** Untrusted (script-dispatched) key, pointer and wheel events (count). */
-  syn: number;
-}
+/** A device's session signals (the contract's `sessionSignalsSchema`). */
+export type { SessionSignals };
 
 /** A fresh session as created (everything about binding and attestations still empty). */
 export type NewSession = Pick<
