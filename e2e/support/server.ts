@@ -166,19 +166,48 @@ export interface RecordingProxy {
   stop(): Promise<void>;
 }
 
+/** One request through {@link startProxy} and the answer it got. */
+export interface ProxiedExchange {
+  request: RecordedRequest;
+  /** The request body's bytes. */
+  body: Buffer;
+  status: number;
+  /** The answer body's bytes. */
+  answer: Buffer;
+  /** When the answer came back (ms since the epoch). */
+  at: number;
+}
+
+/** A loopback proxy. */
+export interface LoopbackProxy {
+  url: string;
+  stop(): Promise<void>;
+}
+
 /**
- * A loopback proxy in front of the server that records every request body the extension
- * sends, so tests can prove what leaves the device.
+ * A loopback HTTP proxy in front of `target` that passes every request through untouched and
+ * calls `onRequest` before forwarding it and `onAnswer` once its answer is complete (answers
+ * are buffered, then sent on: the tests' exchanges are small).
  */
-export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
-  const requests: RecordedRequest[] = [];
+export async function startProxy(
+  target: string,
+  hooks: {
+    onRequest?: (request: RecordedRequest) => void;
+    onAnswer?: (exchange: ProxiedExchange) => void;
+  },
+): Promise<LoopbackProxy> {
   const targetUrl = new URL(target);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? '', path: req.url ?? '', body: body.toString('utf8') });
+      const request = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        body: body.toString('utf8'),
+      };
+      hooks.onRequest?.(request);
       const upstream = httpRequest(
         {
           hostname: targetUrl.hostname,
@@ -188,8 +217,15 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
           headers: { ...req.headers, host: targetUrl.host },
         },
         (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
+          const answer: Buffer[] = [];
+          up.on('data', (c: Buffer) => answer.push(c));
+          up.on('end', () => {
+            const text = Buffer.concat(answer);
+            const status = up.statusCode ?? 502;
+            hooks.onAnswer?.({ request, body, status, answer: text, at: Date.now() });
+            res.writeHead(status, up.headers);
+            res.end(text);
+          });
         },
       );
       upstream.on('error', () => {
@@ -203,7 +239,20 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    requests,
-    stop: () => new Promise<void>((done) => server.close(() => done())),
+    stop: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
+}
+
+/**
+ * A loopback proxy in front of the server that records every request body the extension
+ * sends, so tests can prove what leaves the device.
+ */
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+  const requests: RecordedRequest[] = [];
+  const proxy = await startProxy(target, { onRequest: (r) => requests.push(r) });
+  return { url: proxy.url, requests, stop: proxy.stop };
 }
