@@ -126,7 +126,7 @@ describe('npm start (the launcher, real processes)', () => {
     });
     try {
       await run.waitFor('Ctrl-C stops both.');
-      expect(run.output()).toContain(`Demo bank: http://127.0.0.1:${bankPort}/bank/login`);
+      expect(run.output()).toContain(`Demo bank: http://localhost:${bankPort}/bank/login`);
       expect(run.output()).toMatch(/\[verifier\] Tacit server listening/);
       expect(run.output()).toMatch(/\[bank\] Demo bank listening/);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);

@@ -27,6 +27,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultWebauthnOrigin } from '../server/demo-bank/config';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VERIFIER = resolve(ROOT, 'server/src/main.ts');
@@ -93,6 +94,8 @@ export interface Plan {
   bankEnv: NodeJS.ProcessEnv;
   verifierUrl: string;
   bankUrl: string;
+  /** The bank's origin as a browser should open it (its WebAuthn origin). */
+  bankPageOrigin: string;
 }
 
 /** Works out both environments from ours (no side effect but the key file). */
@@ -121,6 +124,7 @@ export function plan(env: NodeJS.ProcessEnv, cwd: string): Plan {
     generated,
     verifierUrl,
     bankUrl,
+    bankPageOrigin: env.DEMO_BANK_WEBAUTHN_ORIGIN || defaultWebauthnOrigin(bankUrl),
     verifierEnv: {
       ...env,
       TACIT_API_KEYS: [...existing, `${BANK_ID}:bank:${key}`].join(','),
@@ -261,7 +265,9 @@ async function main(): Promise<void> {
         [
           '',
           `Verifier:  ${p.verifierUrl}  (npm run serve starts it alone)`,
-          `Demo bank: ${p.bankUrl}/bank/login  (any username, password demo)`,
+          // Where its passkeys work (a WebAuthn RP ID cannot be an IP address: loopback is
+          // opened as localhost).
+          `Demo bank: ${p.bankPageOrigin}/bank/login  (any username, password demo)`,
           `Extension: load ${resolve(ROOT, 'dist/chrome')} unpacked`,
           'Ctrl-C stops both.',
           '',
