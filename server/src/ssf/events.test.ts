@@ -1,3 +1,4 @@
+import { confirmationEvents } from '../testing/expected-events';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../domain/decision';
 import type { AuditRecord, SubjectSignalState } from '../store/store';
@@ -37,28 +38,7 @@ describe('deriveSignals', () => {
       facts,
       low.state,
     );
-    expect(confirmed.signals.map((s) => [s.type, s.body])).toEqual([
-      [
-        EVENT_TYPES.assuranceLevelChange,
-        {
-          namespace: 'custom',
-          current_level: 'high',
-          previous_level: 'low',
-          change_direction: 'increase',
-          event_timestamp: expect.any(Number),
-        },
-      ],
-      [
-        EVENT_TYPES.riskLevelChange,
-        {
-          principal: 'SESSION',
-          current_level: 'LOW',
-          previous_level: 'MEDIUM',
-          risk_reason: 'STRONG_FACTOR_CONFIRMED',
-          event_timestamp: expect.any(Number),
-        },
-      ],
-    ]);
+    expect(confirmed.signals.map((s) => [s.type, s.body])).toEqual(confirmationEvents());
     expect(recordSid(record('session.confirmed', {}))).toBe('s1');
     // Nothing to say when the bank already holds LOW and that level.
     expect(

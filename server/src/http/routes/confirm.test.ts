@@ -4,6 +4,7 @@
  * trail in the same atomic step, reaches the device's view of its session, and produces the CAEP
  * events that follow; only the opening relying party may confirm, and never a terminated session.
  */
+import { confirmationEvents } from '../../testing/expected-events';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ASSURANCE } from '../../domain/assurance';
@@ -199,28 +200,7 @@ describe('POST /v1/sessions/:sid/confirm', () => {
     const fromConfirmation = payloads
       .filter((p) => p.txn === `audit:${confirmedSeq}`)
       .map((p) => Object.entries(p.events as Record<string, Record<string, unknown>>)[0]!);
-    expect(fromConfirmation).toEqual([
-      [
-        EVENT_TYPES.assuranceLevelChange,
-        {
-          namespace: 'custom',
-          current_level: 'high',
-          previous_level: 'low',
-          change_direction: 'increase',
-          event_timestamp: expect.any(Number),
-        },
-      ],
-      [
-        EVENT_TYPES.riskLevelChange,
-        {
-          principal: 'SESSION',
-          current_level: 'LOW',
-          previous_level: 'MEDIUM',
-          risk_reason: 'STRONG_FACTOR_CONFIRMED',
-          event_timestamp: expect.any(Number),
-        },
-      ],
-    ]);
+    expect(fromConfirmation).toEqual(confirmationEvents());
     // The last risk level the bank heard of is LOW again.
     const risks = events.filter(([type]) => type === EVENT_TYPES.riskLevelChange);
     expect(risks.at(-1)![1].current_level).toBe('LOW');
