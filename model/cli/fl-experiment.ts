@@ -26,7 +26,7 @@ import { distribution } from '../eval/metrics';
 import { PrivacyAccountant } from '../federated/accountant';
 import { FEDERATED_DEFAULTS, type FederatedConfig } from '../federated/config';
 import { type FederatedClient, type PublishedVersion, runRound } from '../federated/experiment';
-import { resolveLocalUpdateConfig } from '../federated/local-update';
+import { type LocalObjective, resolveLocalUpdateConfig } from '../federated/local-update';
 import { computePublicCentres } from '../federated/public-centres';
 import {
   type ServerOptimizerKind,
@@ -71,6 +71,10 @@ const { values: a } = parseArgs({
     'server-lr': { type: 'string' },
     momentum: { type: 'string' },
     'no-recompute': { type: 'boolean', default: false },
+    anchor: { type: 'boolean', default: false },
+    proximal: { type: 'string' },
+    objective: { type: 'string' },
+    'code-word': { type: 'string' },
     recalibrate: { type: 'boolean', default: false },
     central: { type: 'string' },
     seed: { type: 'string', default: '1' },
@@ -103,6 +107,8 @@ async function main(): Promise<void> {
       learningRate: num('lr', a.lr, d.localUpdate.learningRate),
       batchSize: num('batch', a.batch, d.localUpdate.batchSize),
       optimizer: (a.optimizer ?? d.localUpdate.optimizer) as 'adam' | 'sgd',
+      proximal: num('proximal', a.proximal, d.localUpdate.proximal),
+      objective: (a.objective ?? d.localUpdate.objective) as LocalObjective,
     }),
     clipNorm: num('clip', a.clip, d.clipNorm),
     noiseMultiplier: num('sigma', a.sigma, d.noiseMultiplier),
@@ -116,6 +122,8 @@ async function main(): Promise<void> {
       momentum: num('momentum', a.momentum, d.serverOptimizer.momentum),
     }),
     recomputeCentres: !a['no-recompute'],
+    anchorOwnCentre: a.anchor || d.anchorOwnCentre,
+    codeWordWeight: num('code-word', a['code-word'], d.codeWordWeight),
   };
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const calibration = loadCalibration();

@@ -42,6 +42,16 @@ export interface FederatedConfig {
   readonly aggregation: RobustAggregation;
   /** Publisher: recompute the public centres on the public users for every version. */
   readonly recomputeCentres: boolean;
+  /**
+   * Device: train towards the own centre of the first version it trained (kept on the device,
+   * never sent) instead of recomputing it under every version (`LocalUpdateOptions.ownCentre`).
+   */
+  readonly anchorOwnCentre: boolean;
+  /**
+   * Device, with `anchorOwnCentre`: weight γ of the secret code word mixed into the anchor
+   * (`device-target.ts`), [0, 10]; 0 = the anchor alone.
+   */
+  readonly codeWordWeight: number;
   /** δ of the (ε, δ) guarantee; below 1 / number of devices. */
   readonly delta: number;
   /** The run's ε budget at `delta` (the accountant refuses a round past it). */
@@ -68,6 +78,7 @@ export const FEDERATED_DEFAULTS: FederatedConfig = Object.freeze({
     minLength: 10,
     maxLength: 50,
     inputNoise: 0.01,
+    proximal: 0,
   }),
   clipNorm: 0.5,
   noiseMultiplier: 1.3,
@@ -83,6 +94,8 @@ export const FEDERATED_DEFAULTS: FederatedConfig = Object.freeze({
   }),
   aggregation: Object.freeze({ method: 'trimmed-mean', trimFraction: 0.1 }),
   recomputeCentres: true,
+  anchorOwnCentre: false,
+  codeWordWeight: 0,
   delta: 1e-5,
   epsilonBudget: 8,
 });

@@ -10,6 +10,8 @@
  *   recomputed on the public users for the new version.
  * - {@link runRound}: both, over a Poisson sample of the clients (rate `q`); a round with fewer
  *   than `m_min` contributions is not released (the encoder stays), as the aggregator must do.
+ *   With `anchorOwnCentre`, a device keeps the target of its first round (`deviceTarget`: its
+ *   own centre then, mixed with its secret code word) for every later round.
  *
  * Everything random comes from the `rng` argument (seeded in experiments; the device's noise
  * must come from a secure source in production, see `privatise.ts`).
@@ -25,13 +27,19 @@ import { meanDelta } from './mean-aggregate';
 import { flattenParameters, unflattenParameters } from './parameters';
 import { privatiseDelta } from './privatise';
 import { type PublicCentres, computePublicCentres } from './public-centres';
+import { deviceTarget } from './device-target';
 import { type ServerOptimizerState, serverStep } from './server-optimizer';
 import { dequantise, parseUpdate, quantise, serialiseUpdate } from './update-format';
 
-/** One simulated device: its user's step sequences (they never leave it). */
+/** One simulated device: its user's step sequences and its anchor (neither leaves it). */
 export interface FederatedClient {
   id: string;
   sequences: readonly StepSequence[];
+  /**
+   * Device state with `anchorOwnCentre`: its target (`deviceTarget` under the version it first
+   * trained), set by {@link runRound} on the device's first round and kept.
+   */
+  anchor?: Float32Array;
 }
 
 /** What the devices receive for a round: the version, its id and its public centres. */
@@ -52,6 +60,7 @@ export async function deviceRound(
   round: number,
   settings: Pick<FederatedConfig, 'localUpdate' | 'clipNorm' | 'noiseMultiplier' | 'minDevices'>,
   rng: Rng,
+  ownCentre?: Float32Array,
 ): Promise<Uint8Array> {
   const { delta } = await localUpdate(
     version.encoder,
@@ -59,6 +68,7 @@ export async function deviceRound(
     version.centres,
     settings.localUpdate,
     rng,
+    ownCentre === undefined ? {} : { ownCentre },
   );
   const noisy = privatiseDelta(
     delta,
@@ -150,8 +160,14 @@ export async function runRound(
     return { participants: sampled.length, released: false, bytesPerClient: 0 };
   }
   const updates: Uint8Array[] = [];
-  for (const c of sampled)
-    updates.push(await deviceRound(version, c.sequences, round, settings, rng));
+  for (const c of sampled) {
+    if (settings.anchorOwnCentre && c.anchor === undefined) {
+      // The simulation's seeded rng stands for the device's secret source of the code word.
+      c.anchor = deviceTarget(version.encoder, c.sequences, settings.codeWordWeight, rng);
+    }
+    const anchor = settings.anchorOwnCentre ? c.anchor : undefined;
+    updates.push(await deviceRound(version, c.sequences, round, settings, rng, anchor));
+  }
   const published = publishRound(
     version,
     updates,

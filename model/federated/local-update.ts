@@ -64,6 +64,11 @@ export interface LocalUpdateConfig {
   maxLength: number;
   /** Std of Gaussian noise added to the timing features of each crop, [0, 1]. Default 0.01. */
   inputNoise: number;
+  /**
+   * FedProx proximal weight μ, [0, 100]: adds μ/2 · ‖w − w_round‖² to the loss (Li et al.,
+   * MLSys 2020), holding the local round near the version it started from. Default 0.
+   */
+  proximal: number;
 }
 
 /** Defaults of {@link LocalUpdateConfig}. */
@@ -78,6 +83,7 @@ export const DEFAULT_LOCAL_UPDATE_CONFIG: Readonly<LocalUpdateConfig> = Object.f
   minLength: 10,
   maxLength: 50,
   inputNoise: 0.01,
+  proximal: 0,
 });
 
 /** Merges overrides into the defaults and validates them (RangeError quoting the bad value). */
@@ -102,6 +108,7 @@ export function resolveLocalUpdateConfig(
   assertInteger('maxLength', c.maxLength, 2, 1024);
   assertInteger('minLength', c.minLength, 2, c.maxLength);
   assertNumber('inputNoise', c.inputNoise, 0, 1);
+  assertNumber('proximal', c.proximal, 0, 100);
   return c;
 }
 
@@ -113,6 +120,17 @@ export interface LocalUpdateResult {
   delta: Float32Array;
   /** Mean loss of the first and of the last step (for diagnostics; stays on the device). */
   loss: { first: number; last: number };
+}
+
+/** Device state a local round may use besides its data (never sent). */
+export interface LocalUpdateOptions {
+  /**
+   * The device's **anchor**: the own centre to train towards, kept on the device from the
+   * version it first trained (`userCentre` then). Without it the own centre is recomputed under
+   * the round's encoder, which lets every device's target drift with the encoder (the common
+   * drift of docs/federated.md "Learning on real users"). Unit length, the encoder's dimension.
+   */
+  ownCentre?: Float32Array;
 }
 
 /**
@@ -129,15 +147,20 @@ export async function localUpdate(
   centres: PublicCentres,
   overrides: Partial<LocalUpdateConfig>,
   rng: Rng,
+  options: LocalUpdateOptions = {},
 ): Promise<LocalUpdateResult> {
   const cfg = resolveLocalUpdateConfig(overrides);
   const d = embeddingDimension(encoder);
   if (centres.dimension !== d || centres.centres.some((c) => c.length !== d)) {
     throw new RangeError(`public centres have dimension ${centres.dimension}, the encoder ${d}`);
   }
+  if (options.ownCentre !== undefined && options.ownCentre.length !== d) {
+    throw new RangeError(`own centre has dimension ${options.ownCentre.length}, the encoder ${d}`);
+  }
   const usable = sequences.filter((s) => s.n >= 2);
-  const own = userCentre(encoder, usable);
-  if (own === undefined) throw new NotEnoughWindowsError('no sequence of at least 2 steps');
+  const current = userCentre(encoder, usable);
+  if (current === undefined) throw new NotEnoughWindowsError('no sequence of at least 2 steps');
+  const own = options.ownCentre ?? current;
 
   const classes = cfg.objective === 'frozen-centres' ? [own, ...centres.centres] : [own];
   const K = classes.length;
@@ -176,6 +199,8 @@ export async function localUpdate(
     const denseB = keep(tf.variable(keep(tf.tensor1d(encoder.dense.bias))));
     // Parameters in `parameters.ts` order: conv weights, conv bias, …, dense weights, bias.
     const vars: tf.Variable[] = [...convs.flatMap((c) => [c.w, c.b]), denseW, denseB];
+    // The round's starting values, for the proximal term (none kept when μ = 0).
+    const starts = cfg.proximal > 0 ? vars.map((v) => keep(tf.clone(v))) : [];
     const centresT = keep(tf.tensor2d(centreMatrix, [d, K]));
     // Every sample is the user's own: label 0 (a one-hot column; tf.oneHot needs depth ≥ 2).
     const labels = keep(tf.tidy(() => tf.concat([tf.ones([B, 1]), tf.zeros([B, K - 1])], 1)));
@@ -195,9 +220,13 @@ export async function localUpdate(
           () => {
             const e = forwardTf(x, mask, count, convs, denseW, denseB);
             const cos = tf.matMul(e, centresT);
-            return cfg.objective === 'frozen-centres'
-              ? cosFaceLoss(cos, labels, cfg)
-              : (tf.mean(tf.sub(1, cos)) as tf.Scalar);
+            const loss =
+              cfg.objective === 'frozen-centres'
+                ? cosFaceLoss(cos, labels, cfg)
+                : (tf.mean(tf.sub(1, cos)) as tf.Scalar);
+            if (starts.length === 0) return loss;
+            const drift = tf.addN(vars.map((v, i) => tf.sum(tf.square(tf.sub(v, starts[i]!)))));
+            return tf.add(loss, tf.mul(drift, cfg.proximal / 2)) as tf.Scalar;
           },
           true,
           vars,
