@@ -105,6 +105,40 @@ describe('runRound()', () => {
     expect(end).toBeLessThanOrEqual(start + 1 / 64);
   });
 
+  it('with device-kept targets, each device fixes its target in its first round and keeps it', async () => {
+    // The second session's candidate (docs/federated.md, run K): anchor + secret code word,
+    // positive-only pull, public centres kept from version 0.
+    const kept: FederatedConfig = {
+      ...settings,
+      localUpdate: { ...settings.localUpdate, objective: 'positive-only', learningRate: 0.003 },
+      anchorOwnCentre: true,
+      codeWordWeight: 3,
+      recomputeCentres: false,
+    };
+    const devices: FederatedClient[] = clients.map((c) => ({ id: c.id, sequences: c.sequences }));
+    let version = firstVersion();
+    let state = initialServerState();
+    const rng = createRng(7);
+    const start = meanEer(shipped);
+    let targets: Float32Array[] = [];
+    for (let round = 1; round <= 2; round++) {
+      const r = await runRound(version, devices, round, state, kept, publicUsers, `v${round}`, rng);
+      expect(r.released).toBe(true);
+      if (round === 1) targets = devices.map((d) => Float32Array.from(d.anchor!));
+      version = r.version!;
+      state = r.serverState!;
+    }
+    devices.forEach((d, u) => {
+      expect(Math.hypot(...d.anchor!)).toBeCloseTo(1, 5);
+      expect(d.anchor).toEqual(targets[u]);
+      // The code word moved it well away from the user's own centre (γ = 3: cosine ≈ 0.3).
+      expect(cosine(d.anchor!, userCentre(shipped, d.sequences)!)).toBeLessThan(0.7);
+    });
+    expect(version.centres.centres).toEqual(firstVersion().centres.centres);
+    // Measured (wasm, seed 7): 0.176 → 0.172; one genuine query is 1/64.
+    expect(meanEer(version.encoder)).toBeLessThanOrEqual(start + 1 / 64);
+  });
+
   it('does not release a round with fewer than m_min devices, and the publisher refuses a wrong-round update', async () => {
     const version = firstVersion();
     const few = { ...settings, minDevices: 9 };

@@ -13,10 +13,12 @@
  * own centre *and* away from every public user's, which is what keeps users apart when the
  * deltas of many one-user devices are averaged.
  *
- * Objective `positive-only` is the naive baseline of Yu et al. (ICML 2020): pull embeddings
- * towards the own centre only (loss 1 − cos). Averaged over devices it collapses the embedding
- * (every input maps to one point); it exists so that tests and the simulation can show that.
- * Never use it in production.
+ * Objective `positive-only` pulls embeddings towards the own centre only (loss 1 − cos). With
+ * the own centre recomputed under every round's encoder it is the naive baseline of Yu et al.
+ * (ICML 2020): averaged over devices it collapses the embedding (every input maps to one
+ * point), and tests show that. Towards a target the device keeps across rounds and that differs
+ * between devices (`ownCentre` from `device-target.ts`: anchor + secret code word, FedUV-style)
+ * it does not collapse, because the targets do not move with the encoder.
  *
  * Batches are random crops of the user's sequences built exactly as in training (`writeCrop`),
  * and the graph is training's (`forwardTf`), so a fine-tuned encoder still computes in `encode()`
