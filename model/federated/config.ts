@@ -63,8 +63,11 @@ export interface FederatedConfig {
  * accountant, `balle2020`); `minDevices` 371 is the Poisson sample's mean minus three standard
  * deviations for 829 enrolled devices (set it from the real population: the aggregator refuses a
  * round below it). Learning: a gentle local round and plain averaging (trimmed), the least
- * harmful of the settings measured on validation users — none of them improved the shipped
- * encoder yet (docs/federated.md "Learning on real users").
+ * harmful of the settings measured on validation users in the first session. The second
+ * session's candidate (device-kept targets with a secret code word: `anchorOwnCentre`,
+ * `codeWordWeight` 3, `positive-only`, lr 0.003) improves validation EER a little but is not the
+ * default: the extension's worker does not keep a target yet, and without one `positive-only`
+ * collapses (docs/federated.md "Second session").
  */
 export const FEDERATED_DEFAULTS: FederatedConfig = Object.freeze({
   localUpdate: Object.freeze({
