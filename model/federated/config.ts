@@ -65,9 +65,10 @@ export interface FederatedConfig {
  * round below it). Learning: a gentle local round and plain averaging (trimmed), the least
  * harmful of the settings measured on validation users in the first session. The second
  * session's candidate (device-kept targets with a secret code word: `anchorOwnCentre`,
- * `codeWordWeight` 3, `positive-only`, lr 0.003) improves validation EER a little but is not the
- * default: the extension's worker does not keep a target yet, and without one `positive-only`
- * collapses (docs/federated.md "Second session").
+ * `codeWordWeight` 3, `positive-only`, lr 0.003) improves validation EER a little with 100
+ * clients (not with 300) and is not the default: the gain is small and not robust, the
+ * extension's worker does not keep a target yet, and without one `positive-only` collapses
+ * (docs/federated.md "Second session").
  */
 export const FEDERATED_DEFAULTS: FederatedConfig = Object.freeze({
   localUpdate: Object.freeze({
