@@ -3,9 +3,11 @@
  * `createHarness`) about device keys; devices with real ES256 keys enrolled there. Every
  * refusal is checked for its code *and* for nothing stored.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { CompactSign, base64url, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -460,6 +462,29 @@ if (!HAVE_POHMM) {
 }
 
 describe('public centres with every version', () => {
+  it('are computed without TensorFlow.js: the aggregator loads none (pure TypeScript encoder)', async () => {
+    // A fresh process: the test runner's own module graph may hold TF.js already. TF.js
+    // announces itself with globals (`_tfengine`); the training code, loaded after, sets them.
+    const here = (f: string) => JSON.stringify(join(import.meta.dirname, f));
+    const tf = "JSON.stringify(Object.keys(globalThis).filter((k) => k.startsWith('_tf')))";
+    const { stdout } = await promisify(execFile)(
+      join(import.meta.dirname, '../../node_modules/.bin/tsx'),
+      [
+        '--eval',
+        `Promise.all([${here('app.ts')}, ${here('config.ts')}, ${here('store/store.ts')}].map((f) => import(f)))` +
+          `.then(() => console.log(${tf}))` +
+          `.then(() => import(${here('../../model/shared/train.ts')}))` +
+          `.then(() => console.log(${tf}))`,
+      ],
+    );
+    const [aggregator, training] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+    expect(aggregator).toEqual([]);
+    expect(training).toContain('_tfengine');
+  }, 30_000);
+
   it.skipIf(!HAVE_POHMM)(
     'version 1 carries the shipped centres: the pohmm users under the shipped encoder',
     async () => {
