@@ -23,7 +23,13 @@ export default defineConfig({
   test: {
     environment: 'node',
     testTimeout: 30_000,
+    // Hooks train models and start servers like tests do: the same kind of budget, not 10 s.
+    hookTimeout: 60_000,
     pool: 'forks',
+    // Two forks on two cores (vitest's default is cores − 1 = one fork here): many files wait on
+    // real servers, processes and browsers. Files are isolated (own SQLite files, random Redis
+    // key prefixes, free ports), so two at a time share nothing.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

@@ -29,7 +29,7 @@ export async function freeLoopbackPort(): Promise<number> {
 /**
  * Starts the real aggregator (`server/aggregator/main.ts`, tsx, its own SQLite in a temp dir)
  * on `port`, checking devices at `verifierUrl` with `verifierKey` (role aggregator), version 1
- * the shipped keystroke encoder.
+ * the shipped keystroke encoder, each version's public centres over the pohmm users.
  */
 export async function startAggregator(opts: {
   port: number;
@@ -53,6 +53,8 @@ export async function startAggregator(opts: {
       TACIT_FL_VERIFIER_URL: opts.verifierUrl,
       TACIT_FL_VERIFIER_KEY: opts.verifierKey,
       TACIT_FL_INITIAL_ENCODER: 'model/shared/default-keystroke.json',
+      // The public users whose centres every version carries (the shipped encoder's pohmm users).
+      TACIT_FL_PUBLIC_DATA: join(ROOT, '../shared/datasets/pohmm'),
       TACIT_FL_MIN_DEVICES: '1',
       ...opts.env,
     },

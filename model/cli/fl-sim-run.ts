@@ -13,14 +13,15 @@
  * Hyper-parameters: `FEDERATED_DEFAULTS` (`model/federated/config.ts`); the command line
  * overrides only what a simulation must (`--min-devices` ≤ clients, `--sample-rate`).
  *
- * The public centres (`computePublicCentres` over the pohmm users, `--public-data`) are
- * recomputed for every version by the simulation, as the publisher would ship them.
+ * The public centres are the product's: the aggregator process computes them for every version
+ * over the pohmm users of `--public-data` (its `TACIT_FL_PUBLIC_DATA`) and signs them with it;
+ * devices take them from the fetched, verified version (`publicCentresFromJSON`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,13 +37,13 @@ import { productAalto, loadCalibration, refuseCalibrationUsers } from './product
 import { FEDERATED_DEFAULTS } from '../federated/config';
 import { localUpdate, type LocalUpdateConfig } from '../federated/local-update';
 import { clipDelta, l2Norm, privatiseDelta } from '../federated/privatise';
-import { computePublicCentres } from '../federated/public-centres';
+import { publicCentresFromJSON } from '../federated/public-centres';
 import { AGGREGATION_METHODS } from '../federated/robust-aggregate';
 import { signUpdate, verifyModelVersion, type DeviceSigningKey } from '../federated/signed';
 import { DEFAULT_CHUNK_SIZE, quantise, serialiseUpdate } from '../federated/update-format';
 import { createRng, type Rng } from '../random';
 import { encoderId } from '../shared/embedding-model';
-import { type SharedEncoder, encoderFromJSON } from '../shared/encoder';
+import { type SharedEncoder, embeddingDimension, encoderFromJSON } from '../shared/encoder';
 import { type EncoderTrainConfig, type TrainingUser, trainEncoder } from '../shared/train';
 import { seriesSvg } from '../eval/series-svg';
 import { keySequence } from '../eval/encoder-protocols';
@@ -215,6 +216,8 @@ export interface RunReport {
   rounds: RoundReport[];
   /** Why the run stopped early, if it did (e.g. `ERR_PRIVACY_BUDGET`). */
   stopped?: string;
+  /** Public centres served with each version (the public users with sequences). */
+  publicCentres?: number;
 }
 
 /** The report. */
@@ -248,8 +251,6 @@ export interface FlSimOptions {
   localUpdate?: Partial<LocalUpdateConfig>;
   detector?: Partial<DetectorConfig>;
   central?: Partial<EncoderTrainConfig>;
-  /** Public users (default: the pohmm users of `--public-data`). */
-  publicUsers?: TrainingUser[];
   backendName?: string;
 }
 
@@ -408,7 +409,6 @@ interface RunInput {
   aggregate: string;
   args: FlSimArgs;
   minDevices: number;
-  publicUsers: readonly TrainingUser[];
   evaluate: Evaluate;
   options: FlSimOptions;
 }
@@ -432,6 +432,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
       TACIT_FL_VERIFIER_URL: input.verifier,
       TACIT_FL_VERIFIER_KEY: input.aggregatorKey,
       TACIT_FL_INITIAL_ENCODER: SHIPPED_KEYSTROKE,
+      TACIT_FL_PUBLIC_DATA: resolve(args.publicData),
       TACIT_FL_EPSILON_BUDGET: String(args.epsilonBudget),
       TACIT_FL_DELTA: String(args.delta),
       TACIT_FL_SAMPLING_RATE: String(args.sampleRate),
@@ -474,7 +475,12 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
       if (encoderId(encoder) !== claims.enc || claims.enc !== round.encoderId) {
         throw new Error('the served encoder is not the round’s');
       }
-      const centres = computePublicCentres(encoder, input.publicUsers);
+      // The version's own public centres, as served and signed (centresDigest, verified above).
+      const centres = publicCentresFromJSON(served.centres, {
+        encoderId: claims.enc,
+        dimension: embeddingDimension(encoder),
+      });
+      report.publicCentres = centres.centres.length;
       let bytesPerClient = 0;
       let updateBytes = 0;
       let sent = 0;
@@ -686,10 +692,6 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
       `central encoder (${args.clients} users, ${centralSeconds.toFixed(0)} s): EER ${pct(central.eer)}, embedding per-user EER ${pct(central.embeddingEer)}`,
     );
 
-    const publicUsers =
-      options.publicUsers ??
-      loadTrainingData({ task: 'keystroke-pohmm', data: args.publicData }).users;
-
     verifier = await verifierStarting;
     const clients: Client[] = [];
     for (const u of clientsRaw) {
@@ -711,7 +713,6 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
       attack: args.attack,
       args,
       minDevices,
-      publicUsers,
       evaluate,
       options,
     };
@@ -789,7 +790,7 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
         epsilonBudget: args.epsilonBudget,
         delta: args.delta,
         seed: args.seed,
-        publicUsers: publicUsers.length,
+        publicUsers: runs[0]?.publicCentres ?? 0,
       },
       runs,
       run: {

@@ -5,11 +5,10 @@
  */
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTrainingData } from './train-run';
 import { FL_SIM_USAGE, parseFlSimArgs, poison, runFlSim, writeFlSimReport } from './fl-sim-run';
 import { PrivacyAccountant } from '../federated/accountant';
 import { FEDERATED_DEFAULTS } from '../federated/config';
@@ -18,6 +17,25 @@ import { l2Norm } from '../federated/privatise';
 const AALTO = join(import.meta.dirname, '../../../shared/datasets/aalto-dev');
 const POHMM = join(import.meta.dirname, '../../../shared/datasets/pohmm');
 const HAVE_DATA = existsSync(AALTO) && existsSync(POHMM);
+
+/**
+ * A pohmm directory of the first `users` users of each file (rows as they are): the
+ * aggregator's public users at toy size, so each version's centres cost little.
+ */
+function pohmmSubset(dir: string, users: number): string {
+  mkdirSync(dir, { recursive: true });
+  for (const file of ['keypad.csv', 'fixed_text.csv']) {
+    const [header, ...rows] = readFileSync(join(POHMM, file), 'utf8').trimEnd().split('\n');
+    const kept = new Set<string>();
+    const lines = rows.filter((row) => {
+      const user = row.slice(0, row.indexOf(','));
+      if (!kept.has(user) && kept.size < users) kept.add(user);
+      return kept.has(user);
+    });
+    writeFileSync(join(dir, file), `${[header, ...lines].join('\n')}\n`);
+  }
+  return dir;
+}
 
 let out: string;
 beforeAll(async () => {
@@ -82,15 +100,17 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
       '1',
       '--central-epochs',
       '1',
+      '--public-data',
+      pohmmSubset(join(out, 'pohmm'), 6),
       '--out',
       join(out, 'r.json'),
     ]);
-    const publicUsers = loadTrainingData({ task: 'keystroke-pohmm', data: POHMM, users: 6 }).users;
     const report = await runFlSim(args, {
       localUpdate: { steps: 1, batchSize: 4 },
       detector: { epochs: 2 },
-      publicUsers,
     });
+    // The devices trained against the centres the aggregator served: 6 + 6 public users.
+    expect(report.settings.publicUsers).toBe(12);
     expect(report.clients).toBe(4);
     expect(report.evalUsers).toBe(2);
     // q = 1 and the shipped σ: what the accountant says for one, then two such rounds.

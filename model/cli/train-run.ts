@@ -19,7 +19,8 @@ import {
 } from '../shared/train';
 import { keySequence, pointerBlocks } from '../eval/encoder-protocols';
 import { parseCommandLine } from './args';
-import { loadAalto, loadPohmm, loadSapiMouse } from './load-datasets';
+import { loadAalto, loadSapiMouse } from './load-datasets';
+import { loadPohmmUsers, splitSequence } from './public-users';
 import { readTrainConfigFile } from './train-config-file';
 import { userFingerprint } from './training-identity';
 
@@ -161,21 +162,10 @@ export function loadTrainingData(
     };
   }
   if (args.task === 'keystroke-pohmm') {
-    const { keypad, fixedText } = loadPohmm(args.data);
-    const fingerprints = [...slice(keypad.users), ...slice(fixedText.users)].map((u) =>
-      userFingerprint(u.sequences[0] ?? []),
-    );
-    const users = [
-      ...slice(keypad.users).map((u) => ({
-        userId: `keypad:${u.userId}`,
-        sequences: u.sequences.map(keySequence),
-      })),
-      ...slice(fixedText.users).map((u) => ({
-        userId: `fixed:${u.userId}`,
-        // ~100-key samples: cut into 50-key pieces so crops stay within maxLength.
-        sequences: u.sequences.flatMap((s) => splitSequence(keySequence(s), 50, 14)),
-      })),
-    ];
+    const { users, fingerprints } = loadPohmmUsers(args.data, {
+      offset: from,
+      ...(args.users === undefined ? {} : { users: args.users }),
+    });
     return {
       modality: 'keystroke',
       dataset: 'pohmm keystroke (CMU keypad, fixed text; Monaco & Tappert 2018)',
@@ -206,22 +196,8 @@ export function loadTrainingData(
   };
 }
 
-/** Cuts a sequence into pieces of at most `length` rows (the last one kept if ≥ `min`). */
-export function splitSequence(seq: StepSequence, length: number, width: number): StepSequence[] {
-  const out: StepSequence[] = [];
-  for (let start = 0; start < seq.n; start += length) {
-    const n = Math.min(length, seq.n - start);
-    if (n < 2 || (start > 0 && n < 10)) break;
-    const steps = seq.steps.slice(start * width, (start + n) * width);
-    if (start > 0) {
-      // The first press of a piece has no flight into it within the piece.
-      steps.fill(0, 1, 4);
-      steps[4] = 1;
-    }
-    out.push({ steps, n });
-  }
-  return out;
-}
+/** The pohmm loader's cut of long sequences (`public-users.ts`), re-exported. */
+export { splitSequence };
 
 /** Options of {@link runTrain} the command line does not expose. */
 export interface TrainRunOptions {

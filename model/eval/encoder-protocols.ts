@@ -12,8 +12,7 @@
  * averages depend on the saturation rather than on the evidence.
  */
 import type { RawEvent } from '../events/schema';
-import { pairKeyPresses } from '../features/keystroke';
-import { keystrokeSteps } from '../features/sequence';
+import { keySequence } from '../features/sequence';
 import { createWindower } from '../features/windower';
 import { createRng } from '../random';
 import { type Steps, EmbeddingUserModel } from '../shared/embedding-model';
@@ -99,10 +98,8 @@ function windowsOf(
   );
 }
 
-/** Keystroke step sequence of one raw-event stream (all its complete presses). */
-export function keySequence(events: readonly RawEvent[]): Steps {
-  return keystrokeSteps(pairKeyPresses(events));
-}
+/** Keystroke step sequence of one raw-event stream (`features/sequence.ts`, re-exported). */
+export { keySequence };
 
 /** The product windower's pointer windows of a stream (blocks of `eventsPerBlock` events), as step sequences. */
 export function pointerBlocks(events: readonly RawEvent[], eventsPerBlock = 128): Steps[] {

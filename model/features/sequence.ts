@@ -12,7 +12,7 @@
  * @module
  */
 import { FLAG, KEY_CLASSES, type RawEvent } from '../events/schema';
-import type { KeyPress } from './keystroke';
+import { type KeyPress, pairKeyPresses } from './keystroke';
 import { KEYSTROKE_LIMITS, POINTER_LIMITS } from './schema';
 
 /** Version of the step definitions below. */
@@ -98,6 +98,15 @@ function usablePointer(e: RawEvent): boolean {
     Number.isFinite(e.x) &&
     Number.isFinite(e.y)
   );
+}
+
+/**
+ * Keystroke step sequence of one raw-event stream (all its complete presses): what training,
+ * evaluation and the federated publisher's public centres embed. Here, with the features, so
+ * that the aggregator reaches it without the evaluation code (and TensorFlow.js).
+ */
+export function keySequence(events: readonly RawEvent[]): { steps: Float32Array; n: number } {
+  return keystrokeSteps(pairKeyPresses(events));
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from './signed';
 
 const ENCODER = JSON.stringify({ format: 'tacit-shared-encoder', weights: 'AAAA' });
+const CENTRES = JSON.stringify({ format: 'tacit-public-centres', centres: 'AAAA' });
 const NOW = new Date('2026-12-07T09:00:00Z');
 
 let aggregator: Awaited<ReturnType<typeof generateKeyPair>>;
@@ -36,6 +37,7 @@ async function claims(over: Record<string, unknown> = {}): Promise<Record<string
     ver: 3,
     enc: 'keystroke:task+fl3:2026-12-07:90:48',
     digest: await encoderDigest(ENCODER),
+    centresDigest: await encoderDigest(CENTRES),
     round: 2,
     contributors: 120,
     privacy: { epsilon: 2.5, delta: 1e-5 },
@@ -78,7 +80,7 @@ describe('signUpdate', () => {
 
 describe('verifyModelVersion', () => {
   it('accepts a version signed by a pinned key and returns its claims', async () => {
-    const signed = { token: await token(await claims()), encoder: ENCODER };
+    const signed = { token: await token(await claims()), encoder: ENCODER, centres: CENTRES };
     const got: ModelVersionClaims = await verifyModelVersion(signed, jwks, {
       issuer: 'http://aggregator.test',
       minVersion: 3,
@@ -105,27 +107,44 @@ describe('verifyModelVersion', () => {
       'not a token',
     ];
     for (const t of cases) {
-      expect(await refused(verifyModelVersion({ token: t, encoder: ENCODER }, jwks))).toBe(
-        'ERR_MODEL_SIGNATURE',
-      );
+      expect(
+        await refused(verifyModelVersion({ token: t, encoder: ENCODER, centres: CENTRES }, jwks)),
+      ).toBe('ERR_MODEL_SIGNATURE');
     }
     // Pinned issuer.
     expect(
       await refused(
-        verifyModelVersion({ token: good, encoder: ENCODER }, jwks, { issuer: 'http://evil' }),
+        verifyModelVersion({ token: good, encoder: ENCODER, centres: CENTRES }, jwks, {
+          issuer: 'http://evil',
+        }),
       ),
     ).toBe('ERR_MODEL_SIGNATURE');
   });
 
-  it('refuses an encoder other than the signed one with ERR_MODEL_DIGEST', async () => {
-    const signed = { token: await token(await claims()), encoder: `${ENCODER} ` };
-    expect(await refused(verifyModelVersion(signed, jwks))).toBe('ERR_MODEL_DIGEST');
+  it('refuses an encoder or centres other than the signed ones with ERR_MODEL_DIGEST', async () => {
+    const t = await token(await claims());
+    for (const signed of [
+      { token: t, encoder: `${ENCODER} `, centres: CENTRES },
+      // Tampered centres: another public user's centre would change the device's negatives.
+      { token: t, encoder: ENCODER, centres: CENTRES.replace('AAAA', 'AAAB') },
+      { token: t, encoder: ENCODER, centres: ENCODER },
+      { token: t, encoder: ENCODER } as unknown as {
+        token: string;
+        encoder: string;
+        centres: string;
+      },
+    ]) {
+      expect(await refused(verifyModelVersion(signed, jwks))).toBe('ERR_MODEL_DIGEST');
+    }
   });
 
   it('refuses malformed claims with ERR_MODEL_CLAIMS', async () => {
     for (const over of [
       { ver: 0 },
       { digest: 'short' },
+      { centresDigest: undefined },
+      { centresDigest: 'short' },
+      { centresDigest: 42 },
       { enc: '' },
       { round: -1 },
       { contributors: 1.5 },
@@ -134,7 +153,7 @@ describe('verifyModelVersion', () => {
       { evaluation: { eer: 'low' } },
       { rollbackOf: 0 },
     ]) {
-      const signed = { token: await token(await claims(over)), encoder: ENCODER };
+      const signed = { token: await token(await claims(over)), encoder: ENCODER, centres: CENTRES };
       expect(await refused(verifyModelVersion(signed, jwks)), JSON.stringify(over)).toBe(
         'ERR_MODEL_CLAIMS',
       );
@@ -142,7 +161,11 @@ describe('verifyModelVersion', () => {
   });
 
   it('refuses a version older than the current one with ERR_MODEL_DOWNGRADE', async () => {
-    const signed = { token: await token(await claims({ ver: 2 })), encoder: ENCODER };
+    const signed = {
+      token: await token(await claims({ ver: 2 })),
+      encoder: ENCODER,
+      centres: CENTRES,
+    };
     expect(await refused(verifyModelVersion(signed, jwks, { minVersion: 3 }))).toBe(
       'ERR_MODEL_DOWNGRADE',
     );

@@ -8,8 +8,9 @@
  *   the payload is binary; the round, encoder id and parameter count it is for are inside the
  *   signed bytes.
  * - A **model version** is a JWT `{typ: "tacit-model+jwt", alg: "ES256", kid}` signed by the
- *   aggregator, whose claims name the SHA-256 digest of the encoder's JSON text; the device
- *   verifies it against the aggregator keys it pins before it uses the encoder.
+ *   aggregator, whose claims name the SHA-256 digests of the encoder's JSON text and of the
+ *   version's public centres (`public-centres.ts`, the negatives of the device's local round);
+ *   the device verifies it against the aggregator keys it pins before it uses either.
  *
  * docs/protocol.md "Federated updates" has the wire formats.
  *
@@ -66,6 +67,8 @@ export interface ModelVersionClaims {
   readonly enc: string;
   /** base64url SHA-256 of the encoder's JSON text, exactly as served. */
   readonly digest: string;
+  /** base64url SHA-256 of the version's public centres JSON text, exactly as served. */
+  readonly centresDigest: string;
   /** The round whose aggregate this is; null for the initial version and rollbacks. */
   readonly round: number | null;
   /** Distinct devices whose updates were aggregated (0 for the initial version, rollbacks). */
@@ -77,11 +80,17 @@ export interface ModelVersionClaims {
   readonly rollbackOf?: number;
 }
 
-/** A model version as served: the signed token and the encoder's JSON text. */
+/** A model version as served: the signed token, the encoder's and its centres' JSON text. */
 export interface SignedModelVersion {
   readonly token: string;
   /** The encoder JSON (`encoderToJSON`) as text; its SHA-256 is the token's `digest`. */
   readonly encoder: string;
+  /**
+   * The public centres of this encoder (`publicCentresToJSON`) as text; its SHA-256 is the
+   * token's `centresDigest`. Parse it with `publicCentresFromJSON` against the encoder's id and
+   * dimension before use.
+   */
+  readonly centres: string;
 }
 
 /** What a device checks besides the signature. */
@@ -100,7 +109,7 @@ interface WebHost {
   TextEncoder: new () => { encode(text: string): Uint8Array };
 }
 
-/** base64url SHA-256 of `text` (UTF-8), WebCrypto. */
+/** base64url SHA-256 of `text` (UTF-8), WebCrypto: the `digest` and `centresDigest` claims. */
 export async function encoderDigest(text: string): Promise<string> {
   const host = globalThis as unknown as WebHost;
   const bytes = new host.TextEncoder().encode(text);
@@ -110,6 +119,8 @@ export async function encoderDigest(text: string): Promise<string> {
 const isCount = (v: unknown, min: number): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isDigest = (v: unknown): v is string =>
+  typeof v === 'string' && /^[A-Za-z0-9_-]{43}$/.test(v);
 
 function checkClaims(p: Record<string, unknown>): ModelVersionClaims {
   const privacy = p.privacy as Record<string, unknown> | undefined;
@@ -120,8 +131,8 @@ function checkClaims(p: Record<string, unknown>): ModelVersionClaims {
     isCount(p.ver, 1) &&
     typeof p.enc === 'string' &&
     p.enc.length > 0 &&
-    typeof p.digest === 'string' &&
-    /^[A-Za-z0-9_-]{43}$/.test(p.digest) &&
+    isDigest(p.digest) &&
+    isDigest(p.centresDigest) &&
     (p.round === null || isCount(p.round, 0)) &&
     isCount(p.contributors, 0) &&
     typeof privacy === 'object' &&
@@ -142,9 +153,10 @@ function checkClaims(p: Record<string, unknown>): ModelVersionClaims {
 /**
  * Verifies a published model version before the device uses it: an ES256 `tacit-model+jwt`
  * signed by a key of `pinnedJwks` (the aggregator's JWKS the extension ships or pins), claims
- * well formed, `digest` = SHA-256 of `signed.encoder`, `ver` ≥ `policy.minVersion`. Returns the
- * claims; the caller then parses `signed.encoder` (`encoderFromJSON`) and checks that its
- * `encoderId()` is `enc`.
+ * well formed, `digest` = SHA-256 of `signed.encoder`, `centresDigest` = SHA-256 of
+ * `signed.centres`, `ver` ≥ `policy.minVersion`. Returns the claims; the caller then parses
+ * `signed.encoder` (`encoderFromJSON`), checks that its `encoderId()` is `enc`, and parses
+ * `signed.centres` for that encoder's id and dimension (`publicCentresFromJSON`).
  *
  * @throws {SignedModelError} `ERR_MODEL_SIGNATURE`, `ERR_MODEL_CLAIMS`, `ERR_MODEL_DIGEST`,
  *   `ERR_MODEL_DOWNGRADE` (the cause, for the log only, is jose's error).
@@ -170,6 +182,12 @@ export async function verifyModelVersion(
   const claims = checkClaims(payload);
   if ((await encoderDigest(signed.encoder)) !== claims.digest) {
     throw new SignedModelError('ERR_MODEL_DIGEST', 'encoder does not match the signed digest');
+  }
+  if (
+    typeof signed.centres !== 'string' ||
+    (await encoderDigest(signed.centres)) !== claims.centresDigest
+  ) {
+    throw new SignedModelError('ERR_MODEL_DIGEST', 'centres do not match the signed digest');
   }
   if (policy.minVersion !== undefined && claims.ver < policy.minVersion) {
     throw new SignedModelError('ERR_MODEL_DOWNGRADE', 'model version older than the current one');

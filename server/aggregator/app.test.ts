@@ -3,14 +3,25 @@
  * `createHarness`) about device keys; devices with real ES256 keys enrolled there. Every
  * refusal is checked for its code *and* for nothing stored.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactSign, base64url, exportJWK, generateKeyPair } from 'jose';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { CompactSign, base64url, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SignedModelError } from '../../model/errors';
 import { flattenParameters } from '../../model/federated/parameters';
 import { clipDelta } from '../../model/federated/privatise';
+import { publicCentresFromJSON } from '../../model/federated/public-centres';
 import { signUpdate, verifyModelVersion } from '../../model/federated/signed';
+import { keySequence } from '../../model/features/sequence';
+import { loadPohmmUsers } from '../../model/cli/public-users';
+import { TYPIST_A, syntheticKeystrokes } from '../../model/testing/synthetic';
+import type { TrainingUser } from '../../model/shared/train';
+import { embeddingDimension } from '../../model/shared/encoder';
+import { encoderId } from '../../model/shared/embedding-model';
 import { quantise, serialiseUpdate } from '../../model/federated/update-format';
 import { createRng } from '../../model/random';
 import { encoderFromJSON } from '../../model/shared/encoder';
@@ -35,6 +46,27 @@ const ENCODER_TEXT = readFileSync(
   join(import.meta.dirname, '../../model/shared/default-keystroke.json'),
   'utf8',
 );
+const POHMM = join(import.meta.dirname, '../../../shared/datasets/pohmm');
+const SHIPPED_CENTRES = join(
+  import.meta.dirname,
+  '../../model/shared/default-keystroke-centres.json',
+);
+/**
+ * Public users for the plumbing tests: synthetic typists (cheap, no dataset needed). The real
+ * public users (pohmm) are checked against the shipped centres below.
+ */
+const PUBLIC_USERS: TrainingUser[] = [0, 1, 2].map((i) => ({
+  userId: `synthetic:${i}`,
+  sequences: [1, 2].map((seed) =>
+    keySequence(
+      syntheticKeystrokes(
+        { holdMs: TYPIST_A.holdMs + 30 * i, flightMs: TYPIST_A.flightMs - 20 * i },
+        40,
+        { seed: seed + 10 * i },
+      ),
+    ),
+  ),
+}));
 const ADMIN = 'operator-secret-0123456789abcdef';
 const P = 26_592;
 
@@ -54,8 +86,12 @@ let h: Harness;
 let store: AggregatorStore;
 let agg: AggregatorApp;
 
-async function build(settings: Partial<RoundSettings> = {}, uploadRateLimit = 0) {
-  store = openAggregatorStore(':memory:');
+async function build(
+  settings: Partial<RoundSettings> = {},
+  uploadRateLimit = 0,
+  o: { path?: string; publicUsers?: readonly TrainingUser[] } = {},
+) {
+  store = openAggregatorStore(o.path ?? ':memory:');
   agg = await createAggregatorApp({
     store,
     devices: verifierDirectory({
@@ -67,6 +103,7 @@ async function build(settings: Partial<RoundSettings> = {}, uploadRateLimit = 0)
     issuer: 'http://aggregator.test',
     adminKey: ADMIN,
     initialEncoder: ENCODER_TEXT,
+    publicUsers: o.publicUsers ?? PUBLIC_USERS,
     uploadRateLimit,
     logger: memoryLogger(),
   });
@@ -172,12 +209,24 @@ describe('a round, open → collect → close', () => {
     const v2 = encoderFromJSON(served.encoder);
     expect(flattenParameters(v2)).not.toEqual(flattenParameters(v1));
     expect(closed.json.encoderId).toMatch(/\+fl2:/);
-    // A device refuses a served encoder that is not the signed one.
-    const forged = { ...served, encoder: ENCODER_TEXT };
-    await expect(verifyModelVersion(forged, jwks)).rejects.toMatchObject({
-      code: 'ERR_MODEL_DIGEST',
+    // Version 2 carries the public centres under its own encoder: a device can train it.
+    const centres2 = publicCentresFromJSON(served.centres, {
+      encoderId: encoderId(v2),
+      dimension: embeddingDimension(v2),
     });
-    await expect(verifyModelVersion(forged, jwks)).rejects.toBeInstanceOf(SignedModelError);
+    expect(centres2.centres).toHaveLength(PUBLIC_USERS.length);
+    const v1Served = (await call('GET', '/v1/models/1')).json;
+    expect(served.centres).not.toBe(v1Served.centres);
+    // A device refuses a served encoder, or centres, that are not the signed ones.
+    for (const forged of [
+      { ...served, encoder: ENCODER_TEXT },
+      { ...served, centres: v1Served.centres },
+    ]) {
+      await expect(verifyModelVersion(forged, jwks)).rejects.toMatchObject({
+        code: 'ERR_MODEL_DIGEST',
+      });
+      await expect(verifyModelVersion(forged, jwks)).rejects.toBeInstanceOf(SignedModelError);
+    }
 
     // The next round trains from version 2; an update made for version 1 is refused.
     expect((await call('POST', R.openRound.path, { admin: true })).json.baseVersion).toBe(2);
@@ -222,6 +271,9 @@ describe('a round, open → collect → close', () => {
     expect(flattenParameters(encoderFromJSON(v3.encoder))).toEqual(
       flattenParameters(encoderFromJSON(ENCODER_TEXT)),
     );
+    // The rollback's centres are version 1's, named for its own encoder id.
+    const v1Centres = JSON.parse((await call('GET', '/v1/models/1')).json.centres);
+    expect(JSON.parse(v3.centres)).toEqual({ ...v1Centres, encoderId: claims.enc });
     const list = (await call('GET', R.listVersions.path)).json;
     expect(R.listVersions.answer.parse(list).versions.map((v) => [v.ver, v.current])).toEqual([
       [1, false],
@@ -401,6 +453,91 @@ describe('an update is refused with its code, and nothing is stored', () => {
       'ERR_BAD_REQUEST',
     );
     await expectRefused(() => call('POST', R.upload.path, { body: {} }), 400, 'ERR_BAD_REQUEST');
+  });
+});
+
+const HAVE_POHMM = existsSync(POHMM);
+if (!HAVE_POHMM) {
+  console.warn(`skipped: the shipped-centres check needs the pohmm dataset at ${POHMM}`);
+}
+
+describe('public centres with every version', () => {
+  it('are computed without TensorFlow.js: the aggregator loads none (pure TypeScript encoder)', async () => {
+    // A fresh process: the test runner's own module graph may hold TF.js already. TF.js
+    // announces itself with globals (`_tfengine`); the training code, loaded after, sets them.
+    const here = (f: string) => JSON.stringify(join(import.meta.dirname, f));
+    const tf = "JSON.stringify(Object.keys(globalThis).filter((k) => k.startsWith('_tf')))";
+    const { stdout } = await promisify(execFile)(
+      join(import.meta.dirname, '../../node_modules/.bin/tsx'),
+      [
+        '--eval',
+        `Promise.all([${here('app.ts')}, ${here('config.ts')}, ${here('store/store.ts')}].map((f) => import(f)))` +
+          `.then(() => console.log(${tf}))` +
+          `.then(() => import(${here('../../model/shared/train.ts')}))` +
+          `.then(() => console.log(${tf}))`,
+      ],
+    );
+    const [aggregator, training] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+    expect(aggregator).toEqual([]);
+    expect(training).toContain('_tfengine');
+  }, 30_000);
+
+  it.skipIf(!HAVE_POHMM)(
+    'version 1 carries the shipped centres: the pohmm users under the shipped encoder',
+    async () => {
+      store.close();
+      await build({}, 0, { publicUsers: loadPohmmUsers(POHMM).users });
+      const v1 = (await call('GET', R.currentVersion.path)).json;
+      const claims = await verifyModelVersion(v1, (await call('GET', R.jwks.path)).json);
+      const expected = { encoderId: claims.enc, dimension: 48 };
+      const served = publicCentresFromJSON(v1.centres, expected);
+      const shipped = publicCentresFromJSON(readFileSync(SHIPPED_CENTRES, 'utf8'), expected);
+      expect(served.centres).toHaveLength(90);
+      expect(shipped.centres).toHaveLength(90);
+      let worst = 0;
+      served.centres.forEach((c, i) =>
+        c.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - shipped.centres[i]![j]!)))),
+      );
+      expect(worst).toBeLessThan(1e-5);
+    },
+    30_000,
+  );
+
+  it('an older store: its versions get centres and a re-signed token at start, same ver', async () => {
+    store.close();
+    const dir = mkdtempSync(join(tmpdir(), 'agg-centres-'));
+    try {
+      const path = join(dir, 'aggregator.db');
+      await build({}, 0, { path });
+      const before = store.version(1)!;
+      // Make it a store of before migration 2: no centres column, a token without the claim.
+      const { centresDigest: _c, ...old } = decodeJwt(before.token) as Record<string, unknown>;
+      const oldToken = await agg.key.sign(old as never);
+      store.close();
+      const raw = new Database(path);
+      raw.prepare('UPDATE versions SET token = ? WHERE ver = 1').run(oldToken);
+      raw.exec('ALTER TABLE versions DROP COLUMN centres');
+      raw.pragma('user_version = 1');
+      raw.close();
+
+      await build({}, 0, { path });
+      const after = store.version(1)!;
+      expect(after.centres).toBe(before.centres);
+      expect(after.token).not.toBe(oldToken);
+      const jwks = (await call('GET', R.jwks.path)).json;
+      const v1 = (await call('GET', '/v1/models/1')).json;
+      const claims = await verifyModelVersion(v1, jwks, { minVersion: 1 });
+      expect(claims).toEqual({ ...old, centresDigest: claims.centresDigest });
+      expect(store.counts().versions).toBe(1);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+      // afterEach closes the store again: give it an open one.
+      store = openAggregatorStore(':memory:');
+    }
   });
 });
 

@@ -20,6 +20,7 @@ import { RoundService, type RoundSettings } from './services/rounds';
 import { loadAggregatorKey, type AggregatorKey } from './services/signing-key';
 import { VersionService } from './services/versions';
 import type { AggregatorStore } from './store/store';
+import type { TrainingUser } from '../../model/shared/train';
 
 /** What the app is built from. */
 export interface AggregatorDeps {
@@ -31,6 +32,8 @@ export interface AggregatorDeps {
   adminKey: string;
   /** Encoder JSON text published as version 1 when the store has none. */
   initialEncoder: string | undefined;
+  /** The public users whose centres every version carries (`TACIT_FL_PUBLIC_DATA`). */
+  publicUsers: readonly TrainingUser[];
   /** Uploads accepted per client address per minute (0 = no limit). */
   uploadRateLimit: number;
   logger: Logger;
@@ -47,7 +50,7 @@ export interface AggregatorApp {
 
 /**
  * Builds the app: loads (or creates) the signing key, publishes the initial version if needed,
- * restores the accountant.
+ * gives stored versions without public centres theirs (re-signed), restores the accountant.
  *
  * @throws {TypeError} on a misconfiguration (no initial encoder, accountant mismatch).
  */
@@ -60,9 +63,12 @@ export async function createAggregatorApp(deps: AggregatorDeps): Promise<Aggrega
     key,
     issuer: deps.issuer,
     delta: settings.delta,
+    publicUsers: deps.publicUsers,
     now,
   });
   await versions.ensureInitial(deps.initialEncoder);
+  const filled = await versions.ensureCentres();
+  if (filled > 0) logger.info('versions_given_centres', { versions: filled });
   const rounds = new RoundService({ store, versions, devices: deps.devices, settings, now });
   const adminKeys = createApiKeyRegistry([
     { id: 'operator', role: 'admin', secret: deps.adminKey },

@@ -15,6 +15,8 @@ import {
   type RobustAggregation,
 } from '../../model/federated/robust-aggregate';
 import { MAX_UPDATE_BYTES } from '../../model/federated/update-format';
+import type { TrainingUser } from '../../model/shared/train';
+import { loadPohmmUsers } from '../../model/cli/public-users';
 
 /** Validated configuration. */
 export interface AggregatorConfig {
@@ -37,6 +39,13 @@ export interface AggregatorConfig {
    * version yet (required then; ignored afterwards). Its content, read here.
    */
   initialEncoder: string | undefined;
+  /**
+   * `TACIT_FL_PUBLIC_DATA` (required): the pohmm dataset directory (`keypad.csv`,
+   * `fixed_text.csv`; BSD-3-Clause), whose users' centres every version carries — the public
+   * users that trained the shipped keystroke encoder, loaded here once by the training's own
+   * loader (`model/cli/public-users.ts`).
+   */
+  publicUsers: TrainingUser[];
   /** `TACIT_FL_EPSILON_BUDGET`, (0, 1000], default 8. */
   epsilonBudget: number;
   /** `TACIT_FL_DELTA`, (0, 1), default 1e-5: below 1 / number of devices. */
@@ -112,6 +121,9 @@ const envSchema = z.object({
   TACIT_FL_VERIFIER_URL: url.default('http://127.0.0.1:8787'),
   TACIT_FL_VERIFIER_KEY: secret('an API key of role aggregator at the verifier'),
   TACIT_FL_INITIAL_ENCODER: z.string().min(1).optional(),
+  TACIT_FL_PUBLIC_DATA: z.string({
+    error: 'required (the pohmm dataset directory: the public users whose centres versions carry)',
+  }),
   TACIT_FL_EPSILON_BUDGET: num(0, 1000, true).default(8),
   TACIT_FL_DELTA: num(0, 0.999999, true).default(1e-5),
   TACIT_FL_SAMPLING_RATE: num(0, 1, true).default(1),
@@ -157,6 +169,21 @@ export function loadAggregatorConfig(
       );
     }
   }
+  let publicUsers: TrainingUser[];
+  try {
+    publicUsers = loadPohmmUsers(resolve(cwd, e.TACIT_FL_PUBLIC_DATA)).users;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new AggregatorConfigError(
+      `Invalid configuration:\n  TACIT_FL_PUBLIC_DATA: cannot read the pohmm dataset (${code})`,
+    );
+  }
+  // computePublicCentres needs a user with a sequence of 2 steps; refuse now, not at publish.
+  if (!publicUsers.some((u) => u.sequences.some((q) => q.n >= 2))) {
+    throw new AggregatorConfigError(
+      'Invalid configuration:\n  TACIT_FL_PUBLIC_DATA: the pohmm dataset has no usable user',
+    );
+  }
   return {
     host: e.TACIT_FL_HOST,
     port: e.TACIT_FL_PORT,
@@ -166,6 +193,7 @@ export function loadAggregatorConfig(
     verifierUrl: e.TACIT_FL_VERIFIER_URL,
     verifierKey: e.TACIT_FL_VERIFIER_KEY,
     initialEncoder,
+    publicUsers,
     epsilonBudget: e.TACIT_FL_EPSILON_BUDGET,
     delta: e.TACIT_FL_DELTA,
     samplingRate: e.TACIT_FL_SAMPLING_RATE,

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     issuer: config.issuer ?? `http://${config.host}:${config.port}`,
     adminKey: config.adminKey,
     initialEncoder: config.initialEncoder,
+    publicUsers: config.publicUsers,
     uploadRateLimit: config.uploadRateLimit,
     logger,
   });

@@ -22,8 +22,9 @@ const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 /** One JSON object per line on stdout. */
-const logger: BankLogger = {
+const logger: BankLogger & { warn: BankLogger['info'] } = {
   info: (event, fields = {}) => write('info', event, fields),
+  warn: (event, fields = {}) => write('warn', event, fields),
   error: (event, fields = {}) => write('error', event, fields),
 };
 
@@ -97,13 +98,17 @@ async function main(): Promise<void> {
   // the bank still works (it asks for decisions and introspects), so a failure is logged and
   // retried a few times rather than fatal.
   const endpoint = `${config.publicUrl ?? url}${RECEIVER_PATH}`;
+  const SSF_SUBSCRIBE_ATTEMPTS = 5;
   const subscribe = async (attempt: number): Promise<void> => {
     try {
       const streamId = await ensureStream(tacit, endpoint, receiverToken(store));
       logger.info('ssf_stream_ready', { stream: streamId });
     } catch (err) {
-      logger.error('ssf_stream_failed', { attempt, name: (err as Error).name });
-      if (attempt < 5) setTimeout(() => void subscribe(attempt + 1), 2000 * attempt).unref();
+      // At start the verifier may still be coming up (npm start starts both at once): a
+      // warning while retries remain, an error only when the bank gives up.
+      const last = attempt >= SSF_SUBSCRIBE_ATTEMPTS;
+      logger[last ? 'error' : 'warn']('ssf_stream_failed', { attempt, name: (err as Error).name });
+      if (!last) setTimeout(() => void subscribe(attempt + 1), 2000 * attempt).unref();
     }
   };
   void subscribe(1);

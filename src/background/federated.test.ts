@@ -17,6 +17,9 @@ import type { ModelHost } from './model-host';
 const AGG = 'http://127.0.0.1:8789';
 const ENC_1 = '{"encoder":"version one"}';
 const ENC_2 = '{"encoder":"version two"}';
+// Each version's public centres (the worker parses them; the background checks their digest).
+const CEN_1 = '{"centres":"of version one"}';
+const CEN_2 = '{"centres":"of version two"}';
 const ENC_ID = 'keystroke:test:1';
 const P = 300;
 
@@ -41,15 +44,21 @@ beforeAll(async () => {
   };
 });
 
+type Served = { token: string; encoder: string; centres: string };
+
 async function version(
   ver: number,
   encoder: string,
-  opts: { key?: CryptoKey; digestOf?: string } = {},
-): Promise<{ token: string; encoder: string }> {
+  opts: { key?: CryptoKey; digestOf?: string; centresDigest?: string | null } = {},
+): Promise<Served> {
+  const centres = ver === 1 ? CEN_1 : CEN_2;
+  const centresDigest =
+    opts.centresDigest === undefined ? await encoderDigest(centres) : opts.centresDigest;
   const token = await new SignJWT({
     ver,
     enc: ENC_ID,
     digest: await encoderDigest(opts.digestOf ?? encoder),
+    ...(centresDigest === null ? {} : { centresDigest }),
     round: ver === 1 ? null : ver - 1,
     contributors: ver === 1 ? 0 : 100,
     privacy: { epsilon: 0.5 * (ver - 1), delta: 1e-5 },
@@ -58,11 +67,11 @@ async function version(
     .setIssuer(AGG)
     .setIssuedAt()
     .sign(opts.key ?? aggKey.privateKey);
-  return { token, encoder };
+  return { token, encoder, centres };
 }
 
 /** The aggregator's side of the wire: what it serves and what reached it. */
-function aggregator(init: { current: { token: string; encoder: string }; round: number | null }) {
+function aggregator(init: { current: Served; round: number | null }) {
   const s = { ...init, requests: [] as string[], uploads: [] as string[] };
   const fetch = vi.fn(async (url: string | URL | Request, req: RequestInit = {}) => {
     const path = String(url).slice(AGG.length);
@@ -113,10 +122,19 @@ function host() {
       ms: 5,
     };
   });
-  const adoptEncoder = vi.fn(async (_encoder: string, _ver: number) => ({
-    encoderId: ENC_ID,
-    refitted: 1,
-  }));
+  const adoptEncoder = vi.fn(
+    async (
+      _encoder: string,
+      _ver: number,
+      _centres: string,
+    ): Promise<
+      { ok: true; encoderId: string; refitted: number } | { ok: false; code: string }
+    > => ({
+      ok: true,
+      encoderId: ENC_ID,
+      refitted: 1,
+    }),
+  );
   return {
     federatedUpdate,
     adoptEncoder,
@@ -250,10 +268,14 @@ describe('federated check: one signed update per round', () => {
 });
 
 describe('federated check: signed model versions', () => {
-  it('refuses a version not signed by a pinned key, a tampered encoder and a downgrade, adopting none', async () => {
-    const cases: [Promise<{ token: string; encoder: string }>, string][] = [
+  it('refuses a version not signed by a pinned key, a tampered encoder or centres and a downgrade, adopting none', async () => {
+    const cases: [Promise<Served>, string][] = [
       [version(2, ENC_2, { key: rogueKey.privateKey }), 'ERR_MODEL_SIGNATURE'],
       [version(2, ENC_2, { digestOf: ENC_1 }), 'ERR_MODEL_DIGEST'],
+      // Tampered centres (another version's): the device's negatives are signed too.
+      [version(2, ENC_2).then((v) => ({ ...v, centres: CEN_1 })), 'ERR_MODEL_DIGEST'],
+      // A token that does not sign any centres.
+      [version(2, ENC_2, { centresDigest: null }), 'ERR_MODEL_CLAIMS'],
       [
         version(2, ENC_2).then((v) => ({ ...v, token: `${v.token.slice(0, -4)}AAAA` })),
         'ERR_MODEL_SIGNATURE',
@@ -288,8 +310,8 @@ describe('federated check: signed model versions', () => {
     expect(await federatedCheck(deps({}, net, model, store))).toBe('adopted');
     expect(await federatedCheck(deps({}, net, model, store))).toBe('consent-off');
     expect(model.adoptEncoder.mock.calls).toEqual([
-      [ENC_1, 1],
-      [ENC_2, 2],
+      [ENC_1, 1, CEN_1],
+      [ENC_2, 2, CEN_2],
     ]);
     expect(store.state.adoptedVersion).toBe(2);
     // A round opened from version 1 is not trained by a device on version 2.
@@ -299,5 +321,19 @@ describe('federated check: signed model versions', () => {
     );
     expect(store.state.lastError?.code).toBe('ERR_FL_ENCODER');
     expect(model.federatedUpdate).not.toHaveBeenCalled();
+  });
+
+  it("a version whose centres the worker refuses (not its encoder's) is not adopted, nothing sent", async () => {
+    const net = aggregator({ current: await version(1, ENC_1), round: 4 });
+    const model = host();
+    model.adoptEncoder.mockResolvedValueOnce({ ok: false, code: 'ERR_MODEL_CENTRES' });
+    const store = { state: EMPTY_FEDERATED_STATE };
+    expect(await federatedCheck(deps({ modelImprovement: true }, net, model, store))).toBe(
+      'failed',
+    );
+    expect(store.state.lastError).toEqual({ code: 'ERR_MODEL_CENTRES', at: 1_000 });
+    expect(store.state.adoptedVersion).toBeNull();
+    expect(model.federatedUpdate).not.toHaveBeenCalled();
+    expect(net.s.uploads).toEqual([]);
   });
 });

@@ -92,7 +92,8 @@ const isSignedVersion = (v: unknown): v is SignedVersion =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as SignedVersion).token === 'string' &&
-  typeof (v as SignedVersion).encoder === 'string';
+  typeof (v as SignedVersion).encoder === 'string' &&
+  typeof (v as SignedVersion).centres === 'string';
 
 const isCount = (v: unknown, min: number) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
@@ -124,8 +125,9 @@ function roundSpec(r: RoundView | null): FederatedRoundSpec {
 
 /**
  * The latest model version: verified against the pinned keys (no downgrade below the adopted
- * one), then adopted by the worker, which rebuilds the per-user models. Returns the version the
- * device now uses.
+ * one; encoder and public centres both the signed ones), then adopted by the worker, which
+ * checks the centres against the encoder, keeps them for its local rounds and rebuilds the
+ * per-user models. Returns the version the device now uses.
  */
 async function syncVersion(
   deps: FederatedDeps,
@@ -149,7 +151,8 @@ async function syncVersion(
     throw error;
   }
   if (ver === state.adoptedVersion) return ver;
-  await deps.host().adoptEncoder(json.encoder, ver);
+  const adopted = await deps.host().adoptEncoder(json.encoder, ver, json.centres);
+  if (!adopted.ok) throw new FederatedFailure(adopted.code);
   state.adoptedVersion = ver;
   await deps.state.set(state);
   return ver;

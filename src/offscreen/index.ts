@@ -25,7 +25,7 @@ const handlers: Handlers = {
     return { ok: true } as const;
   },
   'federated-update': (message) => worker.federatedUpdate(message.spec),
-  'adopt-encoder': (message) => worker.adoptEncoder(message.encoder, message.ver),
+  'adopt-encoder': (message) => worker.adoptEncoder(message.encoder, message.ver, message.centres),
 };
 
 function isOffscreenMessage(message: unknown): message is OffscreenMessage {

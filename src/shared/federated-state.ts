@@ -19,6 +19,8 @@ export type FederatedErrorCode =
   | 'ERR_MODEL_CLAIMS'
   | 'ERR_MODEL_DIGEST'
   | 'ERR_MODEL_DOWNGRADE'
+  /** A signed version whose public centres do not belong to its encoder: nothing adopted. */
+  | 'ERR_MODEL_CENTRES'
   /** The round's parameters are not ones this device will compute for. */
   | 'ERR_FL_ROUND'
   /** The worker computed no update (its code says why). */

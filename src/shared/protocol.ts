@@ -115,7 +115,7 @@ export type OffscreenMessage =
   | { target: 'offscreen'; type: 'apply-retention'; maxAgeMs: number }
   | { target: 'offscreen'; type: 'erase-all' }
   | { target: 'offscreen'; type: 'federated-update'; spec: FederatedRoundSpec }
-  | { target: 'offscreen'; type: 'adopt-encoder'; encoder: string; ver: number };
+  | { target: 'offscreen'; type: 'adopt-encoder'; encoder: string; ver: number; centres: string };
 
 /** Extension pages (popup, options) → service worker. */
 export type PageMessage =
@@ -313,11 +313,13 @@ export type FederatedSkipCode =
 export type FederatedUpdateReply =
   { ok: true; update: string; bytes: number; ms: number } | { ok: false; code: FederatedSkipCode };
 
-/** After adopting a verified encoder: its id and how many subjects' models were refitted. */
-export interface AdoptEncoderReply {
-  encoderId: string;
-  refitted: number;
-}
+/**
+ * After adopting a verified encoder: its id and how many subjects' models were refitted; or
+ * why nothing was adopted (`ERR_MODEL_CENTRES`: the version's public centres do not parse for
+ * its encoder's id and dimension).
+ */
+export type AdoptEncoderReply =
+  { ok: true; encoderId: string; refitted: number } | { ok: false; code: 'ERR_MODEL_CENTRES' };
 
 /** The API the model worker exposes through comlink (its only surface). */
 export interface ModelWorkerApi {
@@ -342,10 +344,12 @@ export interface ModelWorkerApi {
   /** One local federated round on the stored step sequences (docs/federated.md "Client"). */
   federatedUpdate(spec: FederatedRoundSpec): Promise<FederatedUpdateReply>;
   /**
-   * Adopts a shared encoder whose signature the background verified (`verifyModelVersion`):
-   * stored, used for scoring, and every subject's models rebuilt from its stored sequences.
+   * Adopts a shared encoder and its public centres, whose signature the background verified
+   * (`verifyModelVersion`): the centres checked against the encoder, both stored, the encoder
+   * used for scoring and its centres for local rounds, every subject's models rebuilt from its
+   * stored sequences.
    */
-  adoptEncoder(encoder: string, ver: number): Promise<AdoptEncoderReply>;
+  adoptEncoder(encoder: string, ver: number, centres: string): Promise<AdoptEncoderReply>;
 }
 
 /** Reply type for each message type (what the handler resolves with). */

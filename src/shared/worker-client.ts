@@ -5,7 +5,7 @@
  * starts a new one and fails the calls in flight; the next batch goes to the new worker.
  */
 import * as Comlink from 'comlink';
-import type { FederatedUpdateReply, ModelWorkerApi } from './protocol';
+import type { AdoptEncoderReply, FederatedUpdateReply, ModelWorkerApi } from './protocol';
 
 function spawn(): Worker {
   return new Worker(new URL('../worker/index.ts', import.meta.url), {
@@ -56,6 +56,7 @@ export function startModelWorker(): ModelWorkerApi {
     // Comlink's Remote type splits the reply union into a union of promises: one promise here.
     federatedUpdate: (spec) =>
       call((api) => api.federatedUpdate(spec) as Promise<FederatedUpdateReply>),
-    adoptEncoder: (encoder, ver) => call((api) => api.adoptEncoder(encoder, ver)),
+    adoptEncoder: (encoder, ver, centres) =>
+      call((api) => api.adoptEncoder(encoder, ver, centres) as Promise<AdoptEncoderReply>),
   };
 }

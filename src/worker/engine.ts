@@ -75,7 +75,7 @@ import type {
   WorkerStatus,
 } from '../shared/protocol';
 import { initBackend } from './backend';
-import { AdoptedEncoderStore, runLocalRound } from './federated';
+import { AdoptedEncoderStore, publicCentresFor, runLocalRound } from './federated';
 import { ModelStore, type Modality } from './model-store';
 
 const MODALITIES: readonly Modality[] = ['keystroke', 'pointer'];
@@ -108,6 +108,11 @@ interface SubjectModels {
 
 export class Engine {
   private readonly encoders = loadEncoders();
+  /**
+   * The public centres (JSON text) that came signed with each adopted encoder, for its local
+   * rounds; absent for the shipped encoder (its centres are shipped: `publicCentresFor`).
+   */
+  private readonly adoptedCentres = new Map<Modality, string | null>();
   /** Subjects loaded from the store so far (each loaded once, on its first batch). */
   private readonly subjects = new Map<string, Promise<SubjectModels>>();
   private readonly windowers = new Map<string, Windower>();
@@ -190,6 +195,9 @@ export class Engine {
       if (record === undefined) continue;
       try {
         this.encoders.set(modality, encoderFromJSON(JSON.parse(record.text)));
+        // Null for a record adopted before versions carried centres: it scores, and its
+        // rounds are skipped (ERR_FL_NO_CENTRES) until the next version comes with its own.
+        this.adoptedCentres.set(modality, record.centres);
       } catch (error) {
         // It was verified when adopted; unreadable now (a format change): the shipped one scores.
         console.warn('[tacit] adopted encoder refused', (error as { code?: string }).code);
@@ -713,8 +721,10 @@ export class Engine {
         sequences,
         spec,
         (a) => crypto.getRandomValues(a),
-        undefined,
-        this.roundSettings,
+        {
+          centres: this.adoptedCentres.get('keystroke') ?? null,
+          training: this.roundSettings,
+        },
       );
       if (!result.ok) return result;
       return {
@@ -732,20 +742,27 @@ export class Engine {
   }
 
   /**
-   * Adopts a verified shared encoder (the background checked its signature): stored, then used
-   * for scoring; every subject with a stored model is reloaded, and `load` refits a modality
-   * whose stored embedding model the new encoder refuses (enrolled with another encoder) from
-   * its stored step sequences — enrolment's own fit, nothing re-enrolled.
+   * Adopts a verified shared encoder and its public centres (the background checked the
+   * signature over both): the centres must parse for this encoder's id and dimension, else
+   * nothing is adopted (`ERR_MODEL_CENTRES`); then both are stored, the encoder used for
+   * scoring and the centres for its local rounds; every subject with a stored model is
+   * reloaded, and `load` refits a modality whose stored embedding model the new encoder refuses
+   * (enrolled with another encoder) from its stored step sequences — enrolment's own fit,
+   * nothing re-enrolled.
    */
-  adoptEncoder(text: string, ver: number): Promise<AdoptEncoderReply> {
+  adoptEncoder(text: string, ver: number, centres: string): Promise<AdoptEncoderReply> {
     const run = this.training.then(async (): Promise<AdoptEncoderReply> => {
       const encoder = encoderFromJSON(JSON.parse(text));
       const modality = encoder.modality as Modality;
       const current = this.encoders.get(modality);
       if (current === undefined) throw new Error('no shared encoder of this modality is used');
+      if (publicCentresFor(encoder, centres) === undefined) {
+        return { ok: false, code: 'ERR_MODEL_CENTRES' };
+      }
       const id = encoderId(encoder);
-      await this.adopted?.save(modality, ver, text);
-      if (encoderId(current) === id) return { encoderId: id, refitted: 0 };
+      await this.adopted?.save(modality, ver, text, centres);
+      this.adoptedCentres.set(modality, centres);
+      if (encoderId(current) === id) return { ok: true, encoderId: id, refitted: 0 };
       this.encoders.set(modality, encoder);
       this.subjects.clear();
       this.decisions.clear();
@@ -757,7 +774,7 @@ export class Engine {
         const subject = await this.subject(key);
         if (subject.models.get(modality)?.embedding !== undefined) refitted++;
       }
-      return { encoderId: id, refitted };
+      return { ok: true, encoderId: id, refitted };
     });
     this.training = run.then(
       () => undefined,

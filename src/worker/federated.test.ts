@@ -1,9 +1,12 @@
 import 'fake-indexeddb/auto';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
+import { openDB } from 'idb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RAW_EVENT_SCHEMA_VERSION } from '../../model/events/schema';
 import { applyDelta, parameterCount } from '../../model/federated/parameters';
+import { computePublicCentres, publicCentresToJSON } from '../../model/federated/public-centres';
+import { keySequence } from '../../model/features/sequence';
 import { l2Norm } from '../../model/federated/privatise';
 import { dequantise, parseUpdate, updateByteLength } from '../../model/federated/update-format';
 import { encoderId } from '../../model/shared/embedding-model';
@@ -46,6 +49,20 @@ function nextVersion(ver: number): string {
   return JSON.stringify(json);
 }
 
+/**
+ * The public centres the aggregator would publish with version `text` (`computePublicCentres`
+ * under that encoder; public users stood in for by two synthetic typists).
+ */
+function centresOf(text: string): string {
+  const encoder = encoderFromJSON(JSON.parse(text));
+  const typists = [TYPIST_A, { holdMs: 140, flightMs: 90 }];
+  const users = typists.map((typist, i) => ({
+    userId: `public:${i}`,
+    sequences: [1, 2].map((seed) => keySequence(syntheticKeystrokes(typist, 40, { seed }))),
+  }));
+  return JSON.stringify(publicCentresToJSON(computePublicCentres(encoder, users)));
+}
+
 /** A small round (the product's is `FEDERATED_DEFAULTS.localUpdate`: 20 steps of 32 crops). */
 const SMALL = { steps: 2, batchSize: 8, maxLength: 20 };
 
@@ -60,14 +77,9 @@ describe('runLocalRound: the client code of model/federated, in the worker', () 
       const steps = new Float32Array(30 * 14).map((_, j) => ((i * 31 + j) % 17) / 40);
       return { steps, n: 30 };
     });
-    const result = await runLocalRound(
-      SHIPPED,
-      sequences,
-      spec({ clipNorm: 0.5 }),
-      random,
-      undefined,
-      SMALL,
-    );
+    const result = await runLocalRound(SHIPPED, sequences, spec({ clipNorm: 0.5 }), random, {
+      training: SMALL,
+    });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.bytes.length).toBe(updateByteLength(P, SHIPPED_ID));
@@ -93,12 +105,16 @@ describe('runLocalRound: the client code of model/federated, in the worker', () 
       ok: false,
       code: 'ERR_FL_ENCODER',
     });
+    // Version 2 without its own centres (the shipped file names the shipped encoder only), or
+    // with version 1's: no negatives for it, no round.
     const next = encoderFromJSON(JSON.parse(nextVersion(2)));
     expect(publicCentresFor(next)).toBeUndefined();
-    expect(await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random)).toEqual({
-      ok: false,
-      code: 'ERR_FL_NO_CENTRES',
-    });
+    for (const centres of [undefined, null, centresOf(JSON.stringify(keystrokeEncoderFile))]) {
+      expect(
+        await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random, { centres }),
+      ).toEqual({ ok: false, code: 'ERR_FL_NO_CENTRES' });
+    }
+    expect(publicCentresFor(next, centresOf(nextVersion(2)))?.centres).toHaveLength(2);
     expect(
       await runLocalRound(SHIPPED, [{ steps: new Float32Array(14), n: 1 }], spec(), random),
     ).toEqual({
@@ -129,21 +145,65 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     const text = nextVersion(2);
     const newId = encoderId(encoderFromJSON(JSON.parse(text)));
     expect(newId).not.toBe(SHIPPED_ID);
-    expect(await engine.adoptEncoder(text, 2)).toEqual({ encoderId: newId, refitted: 1 });
+    // Centres that are not this encoder's (version 1's): nothing adopted, nothing stored.
+    expect(await engine.adoptEncoder(text, 2, centresOf(nextVersion(1)))).toEqual({
+      ok: false,
+      code: 'ERR_MODEL_CENTRES',
+    });
+    expect(await adopted.load('keystroke')).toBeUndefined();
+    expect(await engine.federatedUpdate(spec())).toMatchObject({ ok: true });
+
+    const centres = centresOf(text);
+    expect(await engine.adoptEncoder(text, 2, centres)).toEqual({
+      ok: true,
+      encoderId: newId,
+      refitted: 1,
+    });
     // The per-user embedding model was refitted with the new encoder from the stored windows.
     const saved = await store.loadModel(ALICE.subjectKey, 'keystroke');
     expect((saved?.embedding as { encoderId?: string } | undefined)?.encoderId).toBe(newId);
     expect((await engine.status(ALICE)).modelVersion).toContain('+K');
     expect((await store.counts()).windows[ALICE.subjectKey]).toBe(10);
-    // Rounds now train the adopted encoder only.
+    // Rounds now train the adopted encoder only, against the centres that came with it.
     expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
+    const v2Update = await engine.federatedUpdate(spec({ encoderId: newId }));
+    expect(v2Update).toMatchObject({ ok: true, bytes: updateByteLength(P, newId) });
     // Adopting it again changes nothing.
-    expect(await engine.adoptEncoder(text, 2)).toEqual({ encoderId: newId, refitted: 0 });
+    expect(await engine.adoptEncoder(text, 2, centres)).toEqual({
+      ok: true,
+      encoderId: newId,
+      refitted: 0,
+    });
 
     const restarted = Engine.withStore(store, 'wasm', adopted, SMALL);
     await restarted.loadAdopted();
     expect(await restarted.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
-    expect(await restarted.federatedUpdate(spec({ encoderId: newId }))).toEqual({
+    expect(await restarted.federatedUpdate(spec({ encoderId: newId }))).toMatchObject({
+      ok: true,
+    });
+  }, 120_000);
+
+  it('an encoder adopted before versions carried centres (store format 1) still scores; its rounds are skipped', async () => {
+    const name = 'fl-adopted-v1';
+    const text = nextVersion(2);
+    const newId = encoderId(encoderFromJSON(JSON.parse(text)));
+    // The database as the previous build left it: version 1, a record without centres.
+    const old = await openDB(name, 1, {
+      upgrade: (db) => void db.createObjectStore('encoders'),
+    });
+    await old.put('encoders', { version: 1, ver: 2, text, adoptedAt: 1 }, 'keystroke');
+    old.close();
+
+    const adopted = new AdoptedEncoderStore(name);
+    expect(await adopted.load('keystroke')).toMatchObject({ version: 2, ver: 2, centres: null });
+    const store = await ModelStore.open('fl-engine-v1');
+    const engine = Engine.withStore(store, 'wasm', adopted, SMALL);
+    await engine.loadAdopted();
+    await engine.ingest(typing(230, 5), 'sid-2', ALICE);
+    // It scores with the adopted encoder: the per-user model is fitted under its id.
+    const saved = await store.loadModel(ALICE.subjectKey, 'keystroke');
+    expect((saved?.embedding as { encoderId?: string } | undefined)?.encoderId).toBe(newId);
+    expect(await engine.federatedUpdate(spec({ encoderId: newId }))).toEqual({
       ok: false,
       code: 'ERR_FL_NO_CENTRES',
     });

@@ -18,19 +18,34 @@ import keystrokeCentresFile from '../../model/shared/default-keystroke-centres.j
 import type { FederatedRoundSpec, FederatedSkipCode } from '../shared/protocol';
 
 /**
- * The public centres shipped beside the shipped keystroke encoder (model/shared/README.md). A
- * later version's centres must come with that version; until the aggregator serves them, a
- * round on another encoder is skipped (`ERR_FL_NO_CENTRES`).
+ * The public centres of `encoder`: `adopted`, the centres that came signed with the adopted
+ * version (the aggregator serves each version's own), or, without them, the file shipped beside
+ * the shipped keystroke encoder (model/shared/README.md), which only that encoder accepts.
+ * `undefined` when neither belongs to `encoder` (its id and dimension): its rounds are skipped
+ * (`ERR_FL_NO_CENTRES`).
  */
-export function publicCentresFor(encoder: SharedEncoder): PublicCentres | undefined {
+export function publicCentresFor(
+  encoder: SharedEncoder,
+  adopted: string | null = null,
+): PublicCentres | undefined {
   try {
-    return publicCentresFromJSON(keystrokeCentresFile, {
+    return publicCentresFromJSON(adopted ?? keystrokeCentresFile, {
       encoderId: encoderId(encoder),
       dimension: embeddingDimension(encoder),
     });
   } catch {
     return undefined;
   }
+}
+
+/** What a local round may be given besides the round itself. */
+export interface LocalRoundOptions {
+  /** The adopted version's public centres (JSON text); null or absent: the shipped file's. */
+  centres?: string | null;
+  /** Clock for the round's duration, ms; default `performance.now`. */
+  now?: () => number;
+  /** Overrides of `FEDERATED_DEFAULTS.localUpdate`: tests and the benchmark only. */
+  training?: Partial<LocalUpdateConfig>;
 }
 
 /** What a round computed, or why it did not. */
@@ -41,21 +56,23 @@ export type LocalRoundResult =
  * One local round (docs/federated.md "One device's round"): `localUpdate` on `sequences`, then
  * `privatiseDelta` (clip to the round's C, device share of its noise) and stochastic int8
  * quantisation, both drawing from `randomValues` (the worker passes `crypto.getRandomValues`),
- * serialised for exactly `spec`'s encoder and round. Training settings: `FEDERATED_DEFAULTS`
- * (`training` overrides them for tests and the benchmark only; the worker passes none).
+ * serialised for exactly `spec`'s encoder and round, against the public centres of `encoder`
+ * ({@link publicCentresFor}: the adopted version's, `options.centres`). Training settings:
+ * `FEDERATED_DEFAULTS` (`options.training` overrides them for tests and the benchmark only).
  */
 export async function runLocalRound(
   encoder: SharedEncoder,
   sequences: readonly StepSequence[],
   spec: FederatedRoundSpec,
   randomValues: (words: Uint32Array) => Uint32Array,
-  now: () => number = () => performance.now(),
-  training: Partial<LocalUpdateConfig> = {},
+  options: LocalRoundOptions = {},
 ): Promise<LocalRoundResult> {
+  const now = options.now ?? (() => performance.now());
+  const training = options.training ?? {};
   if (encoderId(encoder) !== spec.encoderId || parameterCount(encoder) !== spec.parameters) {
     return { ok: false, code: 'ERR_FL_ENCODER' };
   }
-  const centres = publicCentresFor(encoder);
+  const centres = publicCentresFor(encoder, options.centres ?? null);
   if (centres === undefined) return { ok: false, code: 'ERR_FL_NO_CENTRES' };
   if (!sequences.some((s) => s.n >= 2)) return { ok: false, code: 'ERR_FL_NO_DATA' };
   const started = now();
@@ -78,11 +95,17 @@ export async function runLocalRound(
   return { ok: true, bytes, ms: now() - started };
 }
 
-/** The adopted encoder as stored: its version number and JSON text (verified before). */
+/**
+ * The adopted encoder as stored: its version number, JSON text and public centres' JSON text
+ * (both verified before). `centres` is null for a record adopted before versions carried
+ * centres (format 1, migrated): that encoder still scores, but its rounds are skipped with
+ * `ERR_FL_NO_CENTRES` (as they were) until the next version is adopted with its centres.
+ */
 export interface AdoptedEncoder {
-  version: 1;
+  version: 2;
   ver: number;
   text: string;
+  centres: string | null;
   adoptedAt: number;
 }
 
@@ -98,10 +121,21 @@ export class AdoptedEncoderStore {
   constructor(private readonly name: string = ADOPTED_DB_NAME) {}
 
   private open() {
-    return openDB<AdoptedDb>(this.name, 1, {
-      upgrade(db, oldVersion) {
+    return openDB<AdoptedDb>(this.name, 2, {
+      async upgrade(db, oldVersion, _newVersion, tx) {
         // Numbered migrations: add a case per version.
         if (oldVersion < 1) db.createObjectStore('encoders');
+        if (oldVersion < 2) {
+          // 2: records carry the version's public centres. One adopted before has none (the
+          // aggregator did not serve them): kept, with `centres: null` (see AdoptedEncoder).
+          const store = tx.objectStore('encoders');
+          for (let c = await store.openCursor(); c !== null; c = await c.continue()) {
+            const old = c.value as unknown as Omit<AdoptedEncoder, 'version' | 'centres'> & {
+              version: number;
+            };
+            if (old.version === 1) await c.update({ ...old, version: 2, centres: null });
+          }
+        }
       },
     });
   }
@@ -110,16 +144,16 @@ export class AdoptedEncoderStore {
     const db = await this.open();
     try {
       const record = await db.get('encoders', modality);
-      return record?.version === 1 ? record : undefined;
+      return record?.version === 2 ? record : undefined;
     } finally {
       db.close();
     }
   }
 
-  async save(modality: string, ver: number, text: string): Promise<void> {
+  async save(modality: string, ver: number, text: string, centres: string): Promise<void> {
     const db = await this.open();
     try {
-      await db.put('encoders', { version: 1, ver, text, adoptedAt: Date.now() }, modality);
+      await db.put('encoders', { version: 2, ver, text, centres, adoptedAt: Date.now() }, modality);
     } finally {
       db.close();
     }

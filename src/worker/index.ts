@@ -26,7 +26,8 @@ const api: ModelWorkerApi = {
   applyRetention: async (maxAgeMs) => (await started()).applyRetention(maxAgeMs),
   eraseAll: async () => (await started()).eraseAll(),
   federatedUpdate: async (spec) => (await started()).federatedUpdate(spec),
-  adoptEncoder: async (encoder, ver) => (await started()).adoptEncoder(encoder, ver),
+  adoptEncoder: async (encoder, ver, centres) =>
+    (await started()).adoptEncoder(encoder, ver, centres),
 };
 
 Comlink.expose(api);

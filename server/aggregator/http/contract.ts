@@ -62,6 +62,10 @@ export const versionSummary = z.strictObject({
 export const signedVersion = z.strictObject({
   token: z.string().meta({ description: 'tacit-model+jwt (ES256, aggregator key)' }),
   encoder: z.string().meta({ description: 'the encoder JSON text whose SHA-256 the token signs' }),
+  centres: z.string().meta({
+    description:
+      "the version's public centres (tacit-public-centres JSON text) whose SHA-256 the token signs as centresDigest",
+  }),
 });
 export const uploadBody = z.strictObject({
   update: z
@@ -181,7 +185,7 @@ export const AGGREGATOR_ROUTES = {
     method: 'GET',
     path: '/v1/models/current',
     operationId: 'currentVersion',
-    summary: 'The latest version: signed token and encoder',
+    summary: 'The latest version: signed token, encoder and public centres',
     security: 'none',
     status: 200,
     answer: signedVersion,
@@ -191,7 +195,7 @@ export const AGGREGATOR_ROUTES = {
     method: 'GET',
     path: '/v1/models/:ver',
     operationId: 'getVersion',
-    summary: 'One version: signed token and encoder',
+    summary: 'One version: signed token, encoder and public centres',
     security: 'none',
     params: VER,
     status: 200,

@@ -1,15 +1,30 @@
 /**
  * Model versions: the initial one (the shipped encoder, as configured), one per closed round,
  * and rollbacks. Every version is a new, monotonic number with its own encoder id and a
- * `tacit-model+jwt` signed by the aggregator over the SHA-256 of the encoder's JSON text
- * (`model/federated/signed.ts`), so a device never moves backwards to an older number: a
- * rollback republishes an earlier version's weights under the next number (`rollbackOf`).
+ * `tacit-model+jwt` signed by the aggregator over the SHA-256 of the encoder's JSON text and of
+ * its public centres' JSON text (`model/federated/signed.ts`), so a device never moves
+ * backwards to an older number: a rollback republishes an earlier version's weights under the
+ * next number (`rollbackOf`).
+ *
+ * **Public centres.** Every version carries the centres of the public users
+ * (`TACIT_FL_PUBLIC_DATA`) under its own encoder (`computePublicCentres`, with the version's
+ * encoder id): the frozen negatives of a device's local round (docs/federated.md
+ * "Positive-only remedy"). A device can train a version only with that version's centres, so
+ * they are computed when the version is signed, stored beside the encoder, served with it and
+ * signed with it (`centresDigest`).
  *
  * @module
  */
+import { decodeJwt } from 'jose';
 import { encoderId } from '../../../model/shared/embedding-model';
 import { encoderFromJSON, encoderToJSON, type SharedEncoder } from '../../../model/shared/encoder';
-import { encoderDigest, type SignedModelVersion } from '../../../model/federated/signed';
+import { computePublicCentres, publicCentresToJSON } from '../../../model/federated/public-centres';
+import {
+  encoderDigest,
+  type ModelVersionClaims,
+  type SignedModelVersion,
+} from '../../../model/federated/signed';
+import type { TrainingUser } from '../../../model/shared/train';
 import { AggregatorError } from '../errors';
 import type { AggregatorStore, VersionRecord } from '../store/store';
 import type { AggregatorKey } from './signing-key';
@@ -45,6 +60,8 @@ export interface VersionDeps {
   issuer: string;
   /** δ of the accountant (stated in every version). */
   delta: number;
+  /** The public users whose centres every version carries (`TACIT_FL_PUBLIC_DATA`). */
+  publicUsers: readonly TrainingUser[];
   now: () => number;
 }
 
@@ -86,6 +103,28 @@ export class VersionService {
     this.#d.store.publish({ version: record }, this.#d.now());
   }
 
+  /**
+   * Gives every stored version without centres (published before the store had them) its
+   * centres and a token re-signed with the same claims plus `centresDigest`: same `ver`, same
+   * `iat`, so nothing is left that a device could not train on.
+   */
+  async ensureCentres(): Promise<number> {
+    let filled = 0;
+    for (const v of this.#d.store.versions()) {
+      if (v.centres !== null) continue;
+      const centres = this.#centresText(this.encoder(v.ver), v.enc);
+      // Our own token, read from our own store: its claims are re-signed, not trusted input.
+      const claims = decodeJwt(v.token) as unknown as ModelVersionClaims;
+      const token = await this.#d.key.sign({
+        ...claims,
+        centresDigest: await encoderDigest(centres),
+      });
+      this.#d.store.setVersionCentres(v.ver, centres, token);
+      filled++;
+    }
+    return filled;
+  }
+
   /** The latest version (there always is one after {@link ensureInitial}). */
   latest(): VersionRecord {
     const v = this.#d.store.latestVersion();
@@ -111,16 +150,15 @@ export class VersionService {
     return all.map((v) => summary(v, v.ver === current));
   }
 
-  /** Version `ver` as served: token and encoder text. */
+  /** Version `ver` as served: token, encoder text and centres text. */
   get(ver: number): SignedModelVersion {
     const v = this.#d.store.version(ver);
     if (!v) throw new AggregatorError('ERR_NOT_FOUND', { cause: `no version ${ver}` });
-    return { token: v.token, encoder: v.encoder };
+    return served(v);
   }
 
   current(): SignedModelVersion {
-    const v = this.latest();
-    return { token: v.token, encoder: v.encoder };
+    return served(this.latest());
   }
 
   /**
@@ -169,12 +207,14 @@ export class VersionService {
   ): Promise<VersionRecord> {
     const createdAt = this.#d.now();
     const enc = encoderId(encoder);
+    const centres = this.#centresText(encoder, enc);
     const token = await this.#d.key.sign({
       iss: this.#d.issuer,
       iat: Math.floor(createdAt / 1000),
       ver,
       enc,
       digest: await encoderDigest(text),
+      centresDigest: await encoderDigest(centres),
       round: input.round,
       contributors: input.contributors,
       privacy: { epsilon: input.epsilon, delta: this.#d.delta },
@@ -187,6 +227,7 @@ export class VersionService {
       round: input.round,
       enc,
       encoder: text,
+      centres,
       token,
       createdAt,
       rollbackOf: input.rollbackOf ?? null,
@@ -195,6 +236,19 @@ export class VersionService {
       evaluation: input.evaluation ?? null,
     };
   }
+
+  /** The public centres' JSON text under `encoder`, named for the version's encoder id. */
+  #centresText(encoder: SharedEncoder, enc: string): string {
+    return JSON.stringify(
+      publicCentresToJSON(computePublicCentres(encoder, this.#d.publicUsers, enc)),
+    );
+  }
+}
+
+function served(v: VersionRecord): SignedModelVersion {
+  // ensureCentres runs at start, before the routes: a version without centres is a bug.
+  if (v.centres === null) throw new Error(`version ${v.ver} has no public centres`);
+  return { token: v.token, encoder: v.encoder, centres: v.centres };
 }
 
 function summary(v: VersionRecord, current: boolean): VersionSummary {

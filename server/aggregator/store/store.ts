@@ -30,6 +30,12 @@ export interface VersionRecord {
   enc: string;
   /** The encoder JSON text, exactly as signed (digest). */
   encoder: string;
+  /**
+   * The version's public centres JSON text, exactly as signed (`centresDigest`). Null only for
+   * a version published before the store had centres (migration 2), until the start-up that
+   * computes them and re-signs it (`VersionService.ensureCentres`).
+   */
+  centres: string | null;
   /** The `tacit-model+jwt`. */
   token: string;
   createdAt: number;
@@ -74,6 +80,8 @@ export interface AggregatorStore {
   versions(): VersionRecord[];
   version(ver: number): VersionRecord | undefined;
   latestVersion(): VersionRecord | undefined;
+  /** Sets a version's centres and its re-signed token (the start-up backfill), same `ver`. */
+  setVersionCentres(ver: number, centres: string, token: string): void;
   counts(): AggregatorCounts;
   close(): void;
 }
@@ -109,6 +117,9 @@ const MIGRATIONS: readonly string[] = [
      epsilon REAL NOT NULL,
      evaluation TEXT
    ) STRICT;`,
+  // 2: each version's public centres (docs/federated.md "Positive-only remedy"); versions of an
+  // older store get theirs, and a re-signed token, at the next start.
+  `ALTER TABLE versions ADD COLUMN centres TEXT;`,
 ];
 
 interface RoundRow {
@@ -125,6 +136,7 @@ interface VersionRow {
   round: number | null;
   enc: string;
   encoder: string;
+  centres: string | null;
   token: string;
   created_at: number;
   rollback_of: number | null;
@@ -147,6 +159,7 @@ const versionOf = (r: VersionRow): VersionRecord => ({
   round: r.round,
   enc: r.enc,
   encoder: r.encoder,
+  centres: r.centres,
   token: r.token,
   createdAt: r.created_at,
   rollbackOf: r.rollback_of,
@@ -201,9 +214,10 @@ export function openAggregatorStore(path: string): AggregatorStore {
       "UPDATE rounds SET status = ?, closed_at = ?, contributors = ? WHERE id = ? AND status = 'open'",
     ),
     insertVersion: db.prepare(
-      `INSERT INTO versions (ver, round, enc, encoder, token, created_at, rollback_of, contributors, epsilon, evaluation)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO versions (ver, round, enc, encoder, centres, token, created_at, rollback_of, contributors, epsilon, evaluation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    setCentres: db.prepare('UPDATE versions SET centres = ?, token = ? WHERE ver = ?'),
     versions: db.prepare<[], VersionRow>('SELECT * FROM versions ORDER BY ver'),
     version: db.prepare<[number], VersionRow>('SELECT * FROM versions WHERE ver = ?'),
     latest: db.prepare<[], VersionRow>('SELECT * FROM versions ORDER BY ver DESC LIMIT 1'),
@@ -222,6 +236,7 @@ export function openAggregatorStore(path: string): AggregatorStore {
       v.round,
       v.enc,
       v.encoder,
+      v.centres,
       v.token,
       v.createdAt,
       v.rollbackOf,
@@ -276,6 +291,9 @@ export function openAggregatorStore(path: string): AggregatorStore {
     latestVersion: () => {
       const r = q.latest.get();
       return r ? versionOf(r) : undefined;
+    },
+    setVersionCentres: (ver, centres, token) => {
+      if (q.setCentres.run(centres, token, ver).changes !== 1) throw new Error('no such version');
     },
     counts: () => ({
       rounds: counters.rounds.get()!.n,
