@@ -175,7 +175,7 @@ export function judgeGrowthBatch(
     template,
     batch.candidates,
     batch.minConfidence,
-    next.drifted,
+    { drifted: next.drifted, confirmed: batch.confirmed },
     config,
   );
   const replace = admission.admitted
