@@ -15,7 +15,7 @@
  * Three adaptation policies are compared on the same sessions:
  * - `frozen`: the enrolment model is never refitted;
  * - `growth`: template growth without the drift rule (every window of a safe session is learned);
- * - `safeguarded`: the product — growth through {@link admitGrowth} and the drift monitor.
+ * - `safeguarded`: the product — growth through {@link judgeGrowthBatch} (the drift rule).
  */
 import type { RawEvent } from '../events/schema';
 import type { Modality } from '../features/schema';

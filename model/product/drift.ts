@@ -2,8 +2,8 @@
  * Drift that adapts safely: the rule that decides which confirmed windows may move a user's
  * template, and when the user's own scores say their behaviour has drifted. Pure (no tensors,
  * no storage); the worker (`src/worker/engine.ts`, template growth) and the drift and poisoning
- * simulations (`model/eval/drift-sim.ts`, `npm run drift:sim`) call these functions and read
- * {@link DRIFT}; neither keeps a copy.
+ * simulations (`model/eval/drift-sim.ts`, `npm run drift:sim`) reach them through one module,
+ * `session.ts` (`judgeGrowthBatch`), and read {@link DRIFT}; neither keeps a copy.
  *
  * **Detecting drift from the user's own scores.** Every batch of windows a session offers for
  * growth (a session that never fell below `PRODUCT.growth.safeLevel`) is a sample of the user's
