@@ -272,7 +272,10 @@ export class AdaptiveUser {
           this.template.map((w) => w.vector),
           this.enrolment,
           {
-            candidates: batch.items.map((b) => ({ vector: b.window.features.vector, llr: b.llr })),
+            candidates: batch.items.map(({ window: w, llr }) => ({
+              vector: w.features.vector,
+              llr,
+            })),
             minConfidence: batch.minConfidence,
             confirmed: batch.confirmed,
           },
@@ -284,15 +287,17 @@ export class AdaptiveUser {
         if (!verdict.admission.admitted) continue;
         replace = verdict.replace;
       }
-      const chosen = this.policy === 'growth' ? batch.items.slice(0, room) : batch.items;
+      const chosen = (this.policy === 'growth' ? batch.items.slice(0, room) : batch.items).map(
+        ({ window: w }) => w,
+      );
       this.template.splice(this.enrolment, replace);
       this.foreign.splice(this.enrolment, replace);
       for (const c of chosen) {
-        this.template.push(c.window.features);
-        this.foreign.push(c.window.foreign);
+        this.template.push(c.features);
+        this.foreign.push(c.foreign);
       }
       stored += chosen.length;
-      storedForeign += chosen.filter((c) => c.window.foreign).length;
+      storedForeign += chosen.filter((c) => c.foreign).length;
       await this.fit();
       this.refits++;
     }
