@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DetectorConfig } from '../detector/config';
-import { DRIFT, type DriftConfig } from '../product/drift';
+import { DRIFT, type DriftConfig, checkDriftConfig } from '../product/drift';
 import { PRODUCT } from '../product/scorer';
 import {
   ADAPT_POLICIES,
@@ -33,6 +33,11 @@ export const DRIFT_SIM_USAGE = `usage: npm run drift:sim -- --data <aalto dir> -
   --jitter σ             log-normal jitter of every inter-event gap (default 0.05)
   --poison-sessions P    poisoning sessions per victim (default 20; 0: no poisoning run)
   --attacker-share f     share of the attacker's windows in a poisoning session (default 0.5)
+  --confirmations on|off at a step-up the genuine user confirms with a passkey (on, the product) or
+                         nothing happens (off: the ablation); an attacker's session ends there when on
+  --confirm-delay W      windows lost between a step-up and its confirmation (default 1)
+  --policies p,q         of frozen,growth,safeguarded (default all three)
+  --drift-rule k=v,...   drift-rule settings over the shipped DRIFT (tuning users only)
   --seed n               (default 1)
   --backend wasm|cpu     (default wasm)`;
 
@@ -48,6 +53,11 @@ export interface DriftSimArgs {
   jitter: number;
   poisonSessions: number;
   attackerShare: number;
+  confirmations: boolean;
+  confirmDelay: number;
+  policies: AdaptPolicy[];
+  /** The drift rule used: {@link DRIFT} with `--drift-rule` over it. */
+  driftRule: Readonly<DriftConfig>;
   seed: number;
   backend: 'wasm' | 'cpu';
 }
@@ -65,6 +75,10 @@ export function parseDriftSimArgs(argv: readonly string[]): DriftSimArgs {
     'jitter',
     'poison-sessions',
     'attacker-share',
+    'confirmations',
+    'confirm-delay',
+    'policies',
+    'drift-rule',
     'seed',
     'backend',
   ];
@@ -102,6 +116,27 @@ export function parseDriftSimArgs(argv: readonly string[]): DriftSimArgs {
   const backend = values.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu')
     throw new TypeError(`--backend must be wasm or cpu, got ${backend}`);
+  const confirmations = values.confirmations ?? 'on';
+  if (confirmations !== 'on' && confirmations !== 'off')
+    throw new TypeError(`--confirmations must be on or off, got ${confirmations}`);
+  const policies = (values.policies ?? ADAPT_POLICIES.join(',')).split(',');
+  for (const p of policies)
+    if (!(ADAPT_POLICIES as readonly string[]).includes(p))
+      throw new TypeError(`--policies takes ${ADAPT_POLICIES.join(', ')}, got ${p}`);
+  const driftRule: Record<string, number> = { ...DRIFT };
+  for (const kv of values['drift-rule']?.split(',') ?? []) {
+    const [k, v] = kv.split('=');
+    if (k === undefined || v === undefined || !(k in DRIFT))
+      throw new TypeError(
+        `--drift-rule takes name=value of ${Object.keys(DRIFT).join(', ')}, got ${kv}`,
+      );
+    driftRule[k] = num(v, 'drift-rule', -1000, 1000);
+  }
+  try {
+    checkDriftConfig(driftRule as unknown as DriftConfig);
+  } catch (error) {
+    throw new TypeError(`--drift-rule: ${(error as Error).message}`, { cause: error });
+  }
   return {
     data: need('data'),
     users: int('users', Number.NaN, 2, 1000),
@@ -113,6 +148,10 @@ export function parseDriftSimArgs(argv: readonly string[]): DriftSimArgs {
     jitter: num(values.jitter ?? '0.05', 'jitter', 0, 1),
     poisonSessions: int('poison-sessions', 20, 0, 1000),
     attackerShare: num(values['attacker-share'] ?? '0.5', 'attacker-share', 0.05, 1),
+    confirmations: confirmations === 'on',
+    confirmDelay: int('confirm-delay', 1, 0, 100),
+    policies: ADAPT_POLICIES.filter((p) => policies.includes(p)),
+    driftRule: Object.freeze(driftRule as unknown as DriftConfig),
     seed: int('seed', 1, 0, 2 ** 31),
     backend,
   };
@@ -121,8 +160,15 @@ export function parseDriftSimArgs(argv: readonly string[]): DriftSimArgs {
 /** Per policy: sessions, false flags and their rate. */
 export interface FlagSummary {
   sessions: number;
+  /** Sessions in which the decision fired at least once: each met a step-up. */
   flagged: number;
   falseFlagRate: number;
+  /** Step-ups (the decision fired; more than one per session after a confirmation). */
+  stepUps: number;
+  /** Strong-factor confirmations by the genuine user. */
+  confirmations: number;
+  /** Growth batches typed after a confirmation, refused and admitted (safeguarded). */
+  confirmedBatches: { refused: number; admitted: number };
   /** Users whose share of flagged sessions exceeds 5 %. */
   usersAbove5pct: number;
   windowsLearned: number;
@@ -141,6 +187,9 @@ export interface PoisonSummary {
   foreignLearned: number;
   /** Victims for which the attacker's mean LLR rose by more than 0.25 over the run. */
   victimsMovedTowardAttacker: number;
+  /** Poisoning sessions, and those the decision ended (a step-up the attacker cannot pass). */
+  sessions: number;
+  sessionsCut: number;
 }
 
 /** The report written to `--out`. */
@@ -148,15 +197,19 @@ export interface DriftSimReport {
   question: string;
   dataset: string;
   users: { offset: number; requested: number; ids: string[]; skipped: string[] };
-  settings: Omit<DriftSimArgs, 'data' | 'out'> & {
+  settings: Omit<DriftSimArgs, 'data' | 'out' | 'driftRule'> & {
     drift: Readonly<DriftConfig>;
     growth: typeof PRODUCT.growth;
     decision: typeof PRODUCT.decision;
   };
-  drift: { drift: number; byPolicy: Record<AdaptPolicy, FlagSummary>; runs: DriftUserRun[] }[];
+  drift: {
+    drift: number;
+    byPolicy: Partial<Record<AdaptPolicy, FlagSummary>>;
+    runs: DriftUserRun[];
+  }[];
   poisoning: {
     attackerShare: number;
-    byPolicy: Record<AdaptPolicy, PoisonSummary>;
+    byPolicy: Partial<Record<AdaptPolicy, PoisonSummary>>;
     runs: PoisonUserRun[];
   } | null;
   seconds: number;
@@ -165,10 +218,18 @@ export interface DriftSimReport {
 function flagSummary(runs: readonly DriftUserRun[]): FlagSummary {
   const sessions = runs.reduce((a, r) => a + r.sessions.length, 0);
   const flagged = runs.reduce((a, r) => a + r.sessions.filter((s) => s.flagged).length, 0);
+  const sum = (f: (s: DriftUserRun['sessions'][number]) => number): number =>
+    runs.reduce((a, r) => a + r.sessions.reduce((b, s) => b + f(s), 0), 0);
   return {
     sessions,
     flagged,
     falseFlagRate: sessions === 0 ? 0 : flagged / sessions,
+    stepUps: sum((s) => s.stepUps),
+    confirmations: sum((s) => s.confirmations),
+    confirmedBatches: {
+      refused: runs.reduce((a, r) => a + r.confirmedBatches[0], 0),
+      admitted: runs.reduce((a, r) => a + r.confirmedBatches[1], 0),
+    },
     usersAbove5pct: runs.filter(
       (r) => r.sessions.filter((s) => s.flagged).length > 0.05 * r.sessions.length,
     ).length,
@@ -190,6 +251,8 @@ function poisonSummary(runs: readonly PoisonUserRun[]): PoisonSummary {
     victimsMovedTowardAttacker: runs.filter(
       (r) => r.points.at(-1)!.attackerLlr - r.points[0]!.attackerLlr > 0.25,
     ).length,
+    sessions: runs.reduce((a, r) => a + r.sessions.length, 0),
+    sessionsCut: runs.reduce((a, r) => a + r.sessions.filter((s) => s.cut).length, 0),
   };
 }
 
@@ -230,6 +293,10 @@ export async function runDriftSim(
         recordingsPerSession: args.recordings,
         jitter: args.jitter,
         seed: args.seed * 7919 + i,
+        policies: args.policies,
+        driftConfig: args.driftRule,
+        onStepUp: args.confirmations ? 'confirm' : 'none',
+        confirmDelayWindows: args.confirmDelay,
         ...detector,
       });
       if (r === null) skipped.add(u.userId);
@@ -237,8 +304,8 @@ export async function runDriftSim(
       log(`drift ${d}: user ${i + 1}/${users.length}`);
     }
     const byPolicy = Object.fromEntries(
-      ADAPT_POLICIES.map((p) => [p, flagSummary(runs.filter((r) => r.policy === p))]),
-    ) as Record<AdaptPolicy, FlagSummary>;
+      args.policies.map((p) => [p, flagSummary(runs.filter((r) => r.policy === p))]),
+    );
     drift.push({ drift: d, byPolicy, runs });
   }
   let poisoning: DriftSimReport['poisoning'] = null;
@@ -254,6 +321,9 @@ export async function runDriftSim(
         windowsPerSession: PRODUCT.growth.refitEvery,
         attackerShare: args.attackerShare,
         seed: args.seed * 7919 + i,
+        policies: args.policies,
+        driftConfig: args.driftRule,
+        onStepUp: args.confirmations ? 'cut' : 'none',
         ...detector,
       });
       if (r === null) skipped.add(victim.userId);
@@ -261,11 +331,11 @@ export async function runDriftSim(
       log(`poisoning: victim ${i + 1}/${users.length}`);
     }
     const byPolicy = Object.fromEntries(
-      ADAPT_POLICIES.map((p) => [p, poisonSummary(runs.filter((r) => r.policy === p))]),
-    ) as Record<AdaptPolicy, PoisonSummary>;
+      args.policies.map((p) => [p, poisonSummary(runs.filter((r) => r.policy === p))]),
+    );
     poisoning = { attackerShare: args.attackerShare, byPolicy, runs };
   }
-  const { data: _data, out: _out, ...settings } = args;
+  const { data: _data, out: _out, driftRule: _rule, ...settings } = args;
   return {
     question:
       'Drift: the share of a genuine user’s sessions flagged as a takeover while their timing drifts gradually, with and without adaptation. Poisoning: whether an attacker feeding sessions that stay above the safe level moves the model toward themselves (mean LLR of the attacker’s never-fed windows, template distance), with and without the safeguards.',
@@ -276,7 +346,12 @@ export async function runDriftSim(
       ids: users.map((u) => u.userId),
       skipped: [...skipped],
     },
-    settings: { ...settings, drift: DRIFT, growth: PRODUCT.growth, decision: PRODUCT.decision },
+    settings: {
+      ...settings,
+      drift: args.driftRule,
+      growth: PRODUCT.growth,
+      decision: PRODUCT.decision,
+    },
     drift,
     poisoning,
     seconds: (performance.now() - started) / 1000,
@@ -288,39 +363,43 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 /** The printed tables. */
 export function formatDriftSim(report: DriftSimReport): string[] {
   const lines: string[] = [];
+  const policies = report.settings.policies;
+  const confirming = report.settings.confirmations;
   for (const d of report.drift) {
     lines.push(
-      `drift ${d.drift >= 0 ? '+' : ''}${Math.round(d.drift * 100)} % over ${report.settings.sessions} sessions`,
+      `drift ${d.drift >= 0 ? '+' : ''}${Math.round(d.drift * 100)} % over ${report.settings.sessions} sessions; at a step-up the user ${confirming ? `confirms (${report.settings.confirmDelay} window lost)` : 'does nothing (no confirmations)'}`,
     );
-    lines.push('  policy        sessions  flagged  false-flag rate  users > 5 %  windows learned');
-    for (const p of ADAPT_POLICIES) {
-      const s = d.byPolicy[p];
+    lines.push(
+      '  policy        sessions  flagged  false-flag rate  users > 5 %  step-ups  confirmations  windows learned  confirmed batches admitted/offered',
+    );
+    for (const p of policies) {
+      const s = d.byPolicy[p]!;
+      const cb = s.confirmedBatches;
       lines.push(
-        `  ${p.padEnd(12)}  ${String(s.sessions).padStart(8)}  ${String(s.flagged).padStart(7)}  ${pct(s.falseFlagRate).padStart(15)}  ${String(s.usersAbove5pct).padStart(11)}  ${String(s.windowsLearned).padStart(15)}`,
+        `  ${p.padEnd(12)}  ${String(s.sessions).padStart(8)}  ${String(s.flagged).padStart(7)}  ${pct(s.falseFlagRate).padStart(15)}  ${String(s.usersAbove5pct).padStart(11)}  ${String(s.stepUps).padStart(8)}  ${String(s.confirmations).padStart(13)}  ${String(s.windowsLearned).padStart(15)}  ${`${cb.admitted}/${cb.admitted + cb.refused}`.padStart(34)}`,
       );
     }
   }
   const poison = report.poisoning;
   if (poison !== null) {
     lines.push(
-      `poisoning: attacker share ${poison.attackerShare}, ${report.settings.poisonSessions} sessions; mean attacker-probe LLR (higher = the model takes the attacker for the user)`,
+      `poisoning: attacker share ${poison.attackerShare}, ${report.settings.poisonSessions} sessions; ${confirming ? 'a session in which the decision fires ends there' : 'sessions go on after the decision fires'}; mean attacker-probe LLR (higher = the model takes the attacker for the user)`,
     );
     lines.push(
-      '  policy        victims  attacker LLR before → after  victim LLR before → after  distance before → after  attacker windows learned  victims moved toward attacker',
+      '  policy        victims  attacker LLR before → after  victim LLR before → after  distance before → after  attacker windows learned  victims moved toward attacker  sessions cut',
     );
-    for (const p of ADAPT_POLICIES) {
-      const s = poison.byPolicy[p];
-      const ba = (xs: number[]): string =>
-        `${xs[0]!.toFixed(2)} → ${xs.at(-1)!.toFixed(2)}`.padStart(13);
+    const ba = (xs: number[]): string =>
+      `${xs[0]!.toFixed(2)} → ${xs.at(-1)!.toFixed(2)}`.padStart(13);
+    for (const p of policies) {
+      const s = poison.byPolicy[p]!;
       lines.push(
-        `  ${p.padEnd(12)}  ${String(s.victims).padStart(7)}  ${ba(s.attackerLlr).padStart(27)}  ${ba(s.victimLlr).padStart(25)}  ${ba(s.distance).padStart(23)}  ${String(s.foreignLearned).padStart(24)}  ${String(s.victimsMovedTowardAttacker).padStart(29)}`,
+        `  ${p.padEnd(12)}  ${String(s.victims).padStart(7)}  ${ba(s.attackerLlr).padStart(27)}  ${ba(s.victimLlr).padStart(25)}  ${ba(s.distance).padStart(23)}  ${String(s.foreignLearned).padStart(24)}  ${String(s.victimsMovedTowardAttacker).padStart(29)}  ${`${s.sessionsCut}/${s.sessions}`.padStart(12)}`,
       );
     }
-    const safe = poison.byPolicy.safeguarded.attackerLlr;
-    lines.push(
-      `  safeguarded, per session: ${safe.map((x) => x.toFixed(2)).join(' ')}`,
-      `  growth, per session:      ${poison.byPolicy.growth.attackerLlr.map((x) => x.toFixed(2)).join(' ')}`,
-    );
+    for (const p of policies)
+      lines.push(
+        `  ${`${p}, per session:`.padEnd(26)} ${poison.byPolicy[p]!.attackerLlr.map((x) => x.toFixed(2)).join(' ')}`,
+      );
   }
   return lines;
 }

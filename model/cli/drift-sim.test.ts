@@ -14,6 +14,7 @@ import type { RawEvent } from '../events/schema';
 import { shiftTimings, simulateDrift, simulatePoisoning, type SimUser } from '../eval/drift-sim';
 import { loadAalto } from './load-datasets';
 import { shippedEncoder } from './product-eval';
+import { DRIFT } from '../product/drift';
 import { DRIFT_SIM_USAGE, formatDriftSim, parseDriftSimArgs, runDriftSim } from './drift-sim-run';
 
 const AALTO = join(import.meta.dirname, '../../../shared/datasets/aalto-dev');
@@ -55,6 +56,33 @@ describe('parseDriftSimArgs', () => {
       expect(() => parseDriftSimArgs(bad), bad.join(' ')).toThrow(TypeError);
     }
     expect(DRIFT_SIM_USAGE).toContain('--attacker-share');
+    const base = ['--data', 'd', '--users', '5', '--out', 'o'];
+    expect(parseDriftSimArgs(base)).toMatchObject({
+      confirmations: true,
+      confirmDelay: 1,
+      policies: ['frozen', 'growth', 'safeguarded'],
+      driftRule: DRIFT,
+    });
+    expect(
+      parseDriftSimArgs([
+        ...base,
+        '--confirmations=off',
+        '--policies=safeguarded,frozen',
+        '--drift-rule=maxStep=0.8,learnLlr=0.1',
+      ]),
+    ).toMatchObject({
+      confirmations: false,
+      policies: ['frozen', 'safeguarded'],
+      driftRule: { ...DRIFT, maxStep: 0.8, learnLlr: 0.1 },
+    });
+    for (const bad of [
+      ['--confirmations', 'maybe'],
+      ['--policies', 'frozen,bogus'],
+      ['--drift-rule', 'nope=1'],
+      ['--drift-rule', 'maxStep=0'],
+      ['--confirm-delay', '-1'],
+    ])
+      expect(() => parseDriftSimArgs([...base, ...bad]), bad.join(' ')).toThrow(TypeError);
   });
 });
 
@@ -94,6 +122,13 @@ describe.skipIf(!HAVE_DATA)('the simulations on real users', () => {
     console.info('drift flags: frozen', flagged('frozen'), 'safeguarded', flagged('safeguarded'));
     expect(flagged('frozen')).toBeGreaterThan(flagged('safeguarded'));
     expect(runs!.find((r) => r.policy === 'safeguarded')!.admissions.admitted).toBeGreaterThan(0);
+    // Every step-up of the genuine user is confirmed and still counted as a false flag.
+    for (const run of runs!)
+      for (const s of run.sessions) {
+        expect(s.confirmations).toBe(s.stepUps);
+        expect(s.flagged).toBe(s.stepUps > 0);
+        expect(s.cut).toBe(false);
+      }
   }, 60_000);
 
   it('poisoning: plain growth moves the model toward the attacker; the drift rule does not', async () => {
@@ -122,6 +157,12 @@ describe.skipIf(!HAVE_DATA)('the simulations on real users', () => {
     expect(run('safeguarded').points.at(-1)!.foreignInTemplate).toBeLessThan(
       run('growth').points.at(-1)!.foreignInTemplate,
     );
+    // The attacker has no passkey: a session in which the decision fired ended there, unlearned.
+    for (const s of [...run('growth').sessions, ...run('safeguarded').sessions]) {
+      expect(s.confirmations).toBe(0);
+      expect(s.stepUps).toBe(s.cut ? 1 : 0);
+      if (s.cut) expect(s.stored).toBe(0);
+    }
   }, 60_000);
 
   it('writes the report and the table end to end', async () => {
@@ -142,8 +183,11 @@ describe.skipIf(!HAVE_DATA)('the simulations on real users', () => {
     // Fewer detector epochs: this one checks the plumbing, not a figure.
     const report = await runDriftSim(args, { users, detector: { epochs: 20 } });
     expect(report.users.ids).toEqual(users.map((u) => u.userId));
-    expect(report.drift[0]!.byPolicy.frozen.sessions).toBe(2 * (2 - report.users.skipped.length));
-    expect(report.poisoning!.byPolicy.safeguarded.attackerLlr).toHaveLength(2);
+    expect(report.drift[0]!.byPolicy.frozen!.sessions).toBe(2 * (2 - report.users.skipped.length));
+    expect(report.poisoning!.byPolicy.safeguarded!.attackerLlr).toHaveLength(2);
+    expect(report.drift[0]!.byPolicy.frozen!.confirmations).toBe(
+      report.drift[0]!.byPolicy.frozen!.stepUps,
+    );
     const table = formatDriftSim(report).join('\n');
     expect(table).toContain('false-flag rate');
     expect(table).toContain('attacker LLR before → after');

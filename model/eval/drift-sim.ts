@@ -2,15 +2,20 @@
  * Drift and poisoning simulations (pure; `npm run drift:sim` loads the data and writes the
  * report). Each enrolled user runs sessions through the product's own path — windower
  * (`productWindows`) → product scorer (`productLlr`) → session decision (`productDecide`,
- * `productConfidence`) → template growth exactly as the worker's `grow` does it
- * (`PRODUCT.growth`: a session that never fell below the safe level offers its windows in
- * batches of `refitEvery`, up to `maxEnrollWindows`) → the drift rule (`model/product/drift.ts`)
- * → refit (`fitProductModels`). Nothing here restates a rule or a constant of those modules.
+ * `productConfidence`) → template growth → the drift rule, through the very code the worker runs
+ * (`model/product/session.ts`: `ProductSession` and `judgeGrowthBatch`) → refit
+ * (`fitProductModels`). Nothing here restates a rule or a constant of those modules.
+ *
+ * A step-up is modelled as the bank meets it: when the decision fires in a genuine session, the
+ * user confirms with their passkey (the session still counts as a false flag: they met a
+ * step-up), the device starts a new epoch (`ProductSession.confirm`, the worker's
+ * `confirmSession`) and the rest of the session is typed and learned from as the worker does;
+ * an attacker cannot confirm, so a poisoning session ends where the decision fires.
  *
  * Three adaptation policies are compared on the same sessions:
  * - `frozen`: the enrolment model is never refitted;
  * - `growth`: template growth without the drift rule (every window of a safe session is learned);
- * - `safeguarded`: the product — growth through {@link admitGrowth} and the drift monitor.
+ * - `safeguarded`: the product — growth through {@link judgeGrowthBatch} (the drift rule).
  */
 import type { RawEvent } from '../events/schema';
 import type { Modality } from '../features/schema';
@@ -18,14 +23,11 @@ import type { FeatureWindow } from '../features/windower';
 import type { SharedEncoder } from '../shared/encoder';
 import type { DetectorConfig } from '../detector/config';
 import { type Rng, createRng, gaussian } from '../random';
-import { EMPTY_DECISION_STATE } from '../product/decision';
 import {
   PRODUCT,
   type ProductModels,
   disposeProductModels,
   fitProductModels,
-  productConfidence,
-  productDecide,
   productLlr,
 } from '../product/scorer';
 import {
@@ -35,12 +37,10 @@ import {
   type DriftState,
   EMPTY_DRIFT_STATE,
   type TemplateAnchor,
-  admitGrowth,
   templateAnchor,
   templateDistance,
-  updateDrift,
-  windowsToReplace,
 } from '../product/drift';
+import { ProductSession, judgeGrowthBatch } from '../product/session';
 import { productWindows, scorableWindow } from '../product/learn-calibration';
 
 /** How a simulated user's model adapts. */
@@ -73,12 +73,40 @@ export function shiftTimings(
   return out;
 }
 
+/**
+ * What happens when the decision fires in a simulated session (the bank steps up):
+ * - `confirm`: the genuine user confirms with their passkey; the device starts a new epoch
+ *   (`ProductSession.confirm`, as the worker's `confirmSession`) and the rest of the session is
+ *   typed, its windows after the confirmation scored and learned as the worker learns them;
+ * - `cut`: no strong factor (an attacker): the session ends there (the bank terminates it);
+ * - `none`: no step-up is modelled: the session goes on under the fired decision (the
+ *   simulation before confirmations were modelled; an ablation).
+ */
+export type OnStepUp = 'confirm' | 'cut' | 'none';
+
+/** How a simulated session meets a step-up. */
+export interface StepUpModel {
+  onStepUp: OnStepUp;
+  /**
+   * With `confirm`: windows lost between the decision firing and the confirmation (typed while
+   * the step-up reaches the user, or the window in progress that the confirmation drops: the
+   * worker's windower restarts); neither scored for the new epoch nor learned. Default 1.
+   */
+  confirmDelayWindows?: number;
+}
+
 /** What a simulated session did. */
 export interface SessionOutcome {
   /** Windows scored. */
   windows: number;
-  /** The session decision fired (a false flag for the genuine user). */
+  /** The session decision fired at least once (a false flag for the genuine user). */
   flagged: boolean;
+  /** Times the decision fired: each a step-up the user met (one per epoch at most). */
+  stepUps: number;
+  /** Strong-factor confirmations (each starts a new epoch). */
+  confirmations: number;
+  /** The session ended at a step-up nobody could confirm (`cut`). */
+  cut: boolean;
   /** Lowest session confidence. */
   minConfidence: number;
   /** Windows this session stored in the template. */
@@ -118,6 +146,8 @@ export class AdaptiveUser {
   private drift: DriftState = EMPTY_DRIFT_STATE;
   /** Refits done. */
   refits = 0;
+  /** Growth batches of confirmed epochs (safeguarded policy): [refused, admitted]. */
+  readonly confirmedBatches: [number, number] = [0, 0];
   /** Growth batches by what the drift rule decided (safeguarded policy). */
   readonly admissions: Record<AdmissionReason, number> = {
     admitted: 0,
@@ -190,77 +220,93 @@ export class AdaptiveUser {
   }
 
   /**
-   * One session: each window scored and folded into the decision; growth as the worker does it
-   * (a batch of `refitEvery` windows of a session still at or above the safe level is offered,
-   * refitted at once; the first dip ends growth for the session and drops what waited).
+   * One session, through the device's own session code ({@link ProductSession}: the decision,
+   * growth's bookkeeping, the confirmation) and batch verdict ({@link judgeGrowthBatch}), with
+   * a refit at once after an admitted batch (the worker refits before its next batch of events).
+   * `stepUp` says what happens when the decision fires.
    */
-  async session(windows: readonly SimWindow[]): Promise<SessionOutcome> {
-    const { safeLevel, refitEvery, maxEnrollWindows } = PRODUCT.growth;
-    let state = EMPTY_DECISION_STATE;
+  async session(windows: readonly SimWindow[], stepUp: StepUpModel): Promise<SessionOutcome> {
+    const { maxEnrollWindows } = PRODUCT.growth;
+    const delay = stepUp.confirmDelayWindows ?? 1;
+    if (!(Number.isInteger(delay) && delay >= 0))
+      throw new RangeError(`confirmDelayWindows must be an integer ≥ 0, got ${delay}`);
+    const session = new ProductSession<SimWindow>();
     let minConfidence = 1;
-    let dipped = false;
+    let scored = 0;
+    let stepUps = 0;
+    let confirmations = 0;
+    let cut = false;
     let stored = 0;
     let storedForeign = 0;
-    let pending: { w: SimWindow; llr: number }[] = [];
-    for (const sw of windows) {
-      const llr = this.llr(sw.features);
-      state = productDecide(state, this.modality, llr);
-      const confidence = productConfidence(state);
-      minConfidence = Math.min(minConfidence, confidence);
-      if (this.policy === 'frozen' || dipped) continue;
-      if (confidence < safeLevel) {
-        dipped = true;
-        pending = [];
+    for (let i = 0; i < windows.length; i++) {
+      const sw = windows[i]!;
+      const before = session.decision?.takeover === true;
+      const step = session.score(this.modality, sw, this.llr(sw.features));
+      scored++;
+      minConfidence = Math.min(minConfidence, step.confidence);
+      if (step.decision.takeover && !before) {
+        // The decision fired: the bank steps up (a false flag if this is the genuine user).
+        stepUps++;
+        if (stepUp.onStepUp === 'cut') {
+          cut = true;
+          break;
+        }
+        if (stepUp.onStepUp === 'confirm') {
+          i += delay;
+          session.confirm();
+          confirmations++;
+        }
+        // The firing window's confidence is below the safe level: it never makes a batch.
         continue;
       }
-      pending.push({ w: sw, llr });
-      if (pending.length < refitEvery) continue;
-      const batch = pending;
-      pending = [];
+      const batch = step.batch;
+      if (batch === null || this.policy === 'frozen') continue;
       // `growth` is the rule before the drift rule: it stops at the template cap.
       const room = maxEnrollWindows - this.template.length;
       if (this.policy === 'growth' && room <= 0) continue;
+      let replace = 0;
       if (this.policy === 'safeguarded') {
-        const config = this.options.driftConfig ?? DRIFT;
-        this.drift = updateDrift(
+        const verdict = judgeGrowthBatch(
           this.drift,
-          batch.map((b) => b.llr),
-          config,
-        );
-        const admission = admitGrowth(
           this.anchor,
           this.template.map((w) => w.vector),
-          batch.map((b) => ({ vector: b.w.features.vector, llr: b.llr })),
-          minConfidence,
-          this.drift.drifted,
-          config,
-        );
-        this.admissions[admission.reason]++;
-        if (!admission.admitted) continue;
-      }
-      const chosen = this.policy === 'growth' ? batch.slice(0, room) : batch;
-      if (this.policy === 'safeguarded') {
-        const drop = windowsToReplace(
-          this.template.length,
           this.enrolment,
-          chosen.length,
-          maxEnrollWindows,
+          {
+            candidates: batch.items.map(({ window: w, llr }) => ({
+              vector: w.features.vector,
+              llr,
+            })),
+            minConfidence: batch.minConfidence,
+            confirmed: batch.confirmed,
+          },
+          this.options.driftConfig ?? DRIFT,
         );
-        this.template.splice(this.enrolment, drop);
-        this.foreign.splice(this.enrolment, drop);
+        this.drift = verdict.drift;
+        this.admissions[verdict.admission.reason]++;
+        if (batch.confirmed) this.confirmedBatches[verdict.admission.admitted ? 1 : 0]++;
+        if (!verdict.admission.admitted) continue;
+        replace = verdict.replace;
       }
+      const chosen = (this.policy === 'growth' ? batch.items.slice(0, room) : batch.items).map(
+        ({ window: w }) => w,
+      );
+      this.template.splice(this.enrolment, replace);
+      this.foreign.splice(this.enrolment, replace);
       for (const c of chosen) {
-        this.template.push(c.w.features);
-        this.foreign.push(c.w.foreign);
+        this.template.push(c.features);
+        this.foreign.push(c.foreign);
       }
       stored += chosen.length;
-      storedForeign += chosen.filter((c) => c.w.foreign).length;
+      storedForeign += chosen.filter((c) => c.foreign).length;
       await this.fit();
       this.refits++;
     }
     return {
-      windows: windows.length,
-      flagged: state.takeover,
+      windows: scored,
+      flagged: stepUps > 0,
+      stepUps,
+      confirmations,
+      cut,
       minConfidence,
       stored,
       storedForeign,
@@ -317,6 +363,13 @@ export interface DriftSimOptions {
   policies?: readonly AdaptPolicy[];
   detector?: Partial<DetectorConfig>;
   driftConfig?: Readonly<DriftConfig>;
+  /**
+   * The genuine user at a step-up: `confirm` (the product: a passkey; the default) or `none`
+   * (the ablation without confirmations).
+   */
+  onStepUp?: 'confirm' | 'none';
+  /** {@link StepUpModel.confirmDelayWindows}. */
+  confirmDelayWindows?: number;
 }
 
 /** One user's drift run under one policy. */
@@ -329,6 +382,8 @@ export interface DriftUserRun {
   distance: number;
   /** Growth batches by what the drift rule decided (safeguarded policy; zeros otherwise). */
   admissions: Record<AdmissionReason, number>;
+  /** Of them, batches typed after a confirmation: [refused, admitted]. */
+  confirmedBatches: [number, number];
 }
 
 /** The factor of session s of S: 1 at the first, 1 + drift at the last, linear between. */
@@ -389,6 +444,12 @@ export async function simulateDrift(
     for (const s of sessions) {
       const outcome = await model.session(
         s.windows.map((features) => ({ features, foreign: false })),
+        {
+          onStepUp: options.onStepUp ?? 'confirm',
+          ...(options.confirmDelayWindows === undefined
+            ? {}
+            : { confirmDelayWindows: options.confirmDelayWindows }),
+        },
       );
       outcomes.push({ ...outcome, factor: s.factor });
     }
@@ -399,6 +460,7 @@ export async function simulateDrift(
       sessions: outcomes,
       distance: model.distance(),
       admissions: { ...model.admissions },
+      confirmedBatches: [...model.confirmedBatches],
     });
     model.dispose();
   }
@@ -419,6 +481,11 @@ export interface PoisonSimOptions {
   policies?: readonly AdaptPolicy[];
   detector?: Partial<DetectorConfig>;
   driftConfig?: Readonly<DriftConfig>;
+  /**
+   * The attacker at a step-up: `cut` (the product: no strong factor, the bank ends the session
+   * there; the default) or `none` (the session goes on under the fired decision; an ablation).
+   */
+  onStepUp?: 'cut' | 'none';
 }
 
 /** The distance between the model and the attacker, before the attack and after each session. */
@@ -503,7 +570,7 @@ export async function simulatePoisoning(
         if (i < own.length) mixed.push({ features: own[i]!, foreign: false });
         if (i < foreign.length) mixed.push({ features: foreign[i]!, foreign: true });
       }
-      sessions.push(await model.session(mixed));
+      sessions.push(await model.session(mixed, { onStepUp: options.onStepUp ?? 'cut' }));
       points.push(point());
     }
     runs.push({ victim: victim.userId, attacker: attacker.userId, policy, points, sessions });

@@ -50,35 +50,60 @@ describe('template distance', () => {
 describe('admitGrowth', () => {
   const like = windows(10);
   it('admits a whole batch like the user, from a session well inside the safe region', () => {
-    const a = admitGrowth(anchor, enrolment, batch(like, 1.5), 0.95, false);
+    const a = admitGrowth(anchor, enrolment, batch(like, 1.5), 0.95, { drifted: false });
     expect(a).toMatchObject({ admitted: true, reason: 'admitted', gate: DRIFT.learnLlr });
   });
 
   it('refuses a batch of a session that came near a step-up, whatever its windows score', () => {
-    const a = admitGrowth(anchor, enrolment, batch(like, 3), DRIFT.learnConfidence - 0.01, false);
+    const a = admitGrowth(anchor, enrolment, batch(like, 3), DRIFT.learnConfidence - 0.01, {
+      drifted: false,
+    });
     expect(a).toMatchObject({ admitted: false, reason: 'confidence' });
   });
 
   it('needs three quarters of a batch to favour the user: half foreign windows refuse it', () => {
     const fewLow = [2, 2, 2, 2, 2, 2, 2, 2, -3, -3];
-    expect(admitGrowth(anchor, enrolment, batch(like, fewLow), 0.9, false).admitted).toBe(true);
+    expect(
+      admitGrowth(anchor, enrolment, batch(like, fewLow), 0.9, { drifted: false }).admitted,
+    ).toBe(true);
     // Half the batch an attacker's: its median (1.0) would pass a median gate; the rule does not.
     const halfLow = [2, 2, 2, 2, 2, 0, -0.5, -0.5, -1, -1];
-    expect(admitGrowth(anchor, enrolment, batch(like, halfLow), 0.9, false).reason).toBe('llr');
+    expect(
+      admitGrowth(anchor, enrolment, batch(like, halfLow), 0.9, { drifted: false }).reason,
+    ).toBe('llr');
   });
 
   it('lowers the gate only while the user’s own scores have drifted', () => {
     const lowish = batch(like, (DRIFT.learnLlr + DRIFT.driftLearnLlr) / 2);
-    expect(admitGrowth(anchor, enrolment, lowish, 0.9, false).reason).toBe('llr');
-    expect(admitGrowth(anchor, enrolment, lowish, 0.9, true)).toMatchObject({
+    expect(admitGrowth(anchor, enrolment, lowish, 0.9, { drifted: false }).reason).toBe('llr');
+    expect(admitGrowth(anchor, enrolment, lowish, 0.9, { drifted: true })).toMatchObject({
       admitted: true,
       gate: DRIFT.driftLearnLlr,
     });
   });
 
+  it('judges a batch typed after a strong-factor confirmation by its own gate and floor, under the same caps', () => {
+    const config = { ...DRIFT, confirmedLearnLlr: -1, confirmedLearnConfidence: 0.7 };
+    const low = batch(like, -0.8);
+    const plain = { drifted: false };
+    const confirmed = { drifted: false, confirmed: true };
+    expect(admitGrowth(anchor, enrolment, low, 0.9, plain, config).reason).toBe('llr');
+    expect(admitGrowth(anchor, enrolment, low, 0.75, plain, config).reason).toBe('confidence');
+    expect(admitGrowth(anchor, enrolment, low, 0.75, confirmed, config)).toMatchObject({
+      admitted: true,
+      gate: -1,
+    });
+    expect(admitGrowth(anchor, enrolment, low, 0.69, confirmed, config).reason).toBe('confidence');
+    // A passkey vouches for who typed, not for how far one batch may move the template.
+    const far = windows(10, 3);
+    expect(
+      admitGrowth(anchor, enrolment.slice(0, 10), batch(far, 2), 0.95, confirmed, config).reason,
+    ).toBe('step');
+  });
+
   it('refuses a batch that would move the template too far in one refit', () => {
     const far = windows(10, 3);
-    const a = admitGrowth(anchor, enrolment.slice(0, 10), batch(far, 2), 0.95, true);
+    const a = admitGrowth(anchor, enrolment.slice(0, 10), batch(far, 2), 0.95, { drifted: true });
     expect(a).toMatchObject({ admitted: false, reason: 'step' });
     expect(a.step).toBeGreaterThan(DRIFT.maxStep);
   });
@@ -92,7 +117,7 @@ describe('admitGrowth', () => {
           const template = enrolment.slice(0, 10);
           shifts.forEach((shift, i) => {
             const b = batch(windows(10, shift, 0.5), llrs[i]!);
-            const a = admitGrowth(anchor, template, b, 1, true);
+            const a = admitGrowth(anchor, template, b, 1, { drifted: true });
             if (a.admitted) {
               expect(a.step).toBeLessThanOrEqual(DRIFT.maxStep);
               template.push(...b.map((c) => c.vector as Float32Array));

@@ -2,8 +2,8 @@
  * Drift that adapts safely: the rule that decides which confirmed windows may move a user's
  * template, and when the user's own scores say their behaviour has drifted. Pure (no tensors,
  * no storage); the worker (`src/worker/engine.ts`, template growth) and the drift and poisoning
- * simulations (`model/eval/drift-sim.ts`, `npm run drift:sim`) call these functions and read
- * {@link DRIFT}; neither keeps a copy.
+ * simulations (`model/eval/drift-sim.ts`, `npm run drift:sim`) reach them through one module,
+ * `session.ts` (`judgeGrowthBatch`), and read {@link DRIFT}; neither keeps a copy.
  *
  * **Detecting drift from the user's own scores.** Every batch of windows a session offers for
  * growth (a session that never fell below `PRODUCT.growth.safeLevel`) is a sample of the user's
@@ -61,6 +61,16 @@ export interface DriftConfig {
   /** The same while the monitor says drifted: −0.5. Range [−3, `learnLlr`]. */
   readonly driftLearnLlr: number;
   /**
+   * The gate for a batch typed after the bank confirmed the session with a strong factor (a
+   * passkey): the lower of this and the gate above. Range [−3, `learnLlr`].
+   */
+  readonly confirmedLearnLlr: number;
+  /**
+   * Lowest session confidence, since the confirmation, for a batch typed after one. Range
+   * [0.5, 0.95].
+   */
+  readonly confirmedLearnConfidence: number;
+  /**
    * Largest move of the template centroid per refit, as the RMS over features of the move in
    * units of the enrolment windows' robust spread: 0.6. Range (0, 10].
    */
@@ -87,6 +97,8 @@ export const DRIFT: Readonly<DriftConfig> = Object.freeze({
   learnQuantile: 0.25,
   learnLlr: 0.0,
   driftLearnLlr: -0.5,
+  confirmedLearnLlr: 0.0,
+  confirmedLearnConfidence: 0.8,
   maxStep: 0.6,
   maxDistance: 2.0,
   referenceBatches: 1,
@@ -105,6 +117,8 @@ export function checkDriftConfig(config: Readonly<DriftConfig>): Readonly<DriftC
   range('learnQuantile', 0, 0.5);
   range('learnLlr', -3, 3);
   range('driftLearnLlr', -3, config.learnLlr);
+  range('confirmedLearnLlr', -3, config.learnLlr);
+  range('confirmedLearnConfidence', 0.5, 0.95);
   range('maxStep', 0, 10, true);
   range('maxDistance', config.maxStep, 10);
   range('slack', 0, 3);
@@ -192,7 +206,7 @@ export interface Admission {
   /** The whole batch enters the template (never a hand-picked part of it). */
   readonly admitted: boolean;
   readonly reason: AdmissionReason;
-  /** The gate applied (`learnLlr`, or `driftLearnLlr` while drifted). */
+  /** The gate applied (`learnLlr`, `driftLearnLlr` while drifted, `confirmedLearnLlr`). */
   readonly gate: number;
   /** How far the centroid would move ({@link templateDistance} units). */
   readonly step: number;
@@ -209,17 +223,25 @@ export interface Admission {
  * during it, when the `learnQuantile` quantile of its window LLRs is below the gate, or when it would move the template's
  * centroid more than `maxStep` or beyond `maxDistance` from the enrolment.
  * `template` is every window the modality's model is fitted on now, enrolment included;
- * `minConfidence` the session's lowest confidence up to the batch's last window.
+ * `minConfidence` the session's lowest confidence up to the batch's last window (since the
+ * confirmation for a batch typed after one); `when.drifted` what the drift monitor says,
+ * `when.confirmed` whether the batch was typed after a strong-factor confirmation of the session
+ * (its own gate and confidence floor; the centroid caps apply all the same).
  */
 export function admitGrowth(
   anchor: TemplateAnchor,
   template: readonly ArrayLike<number>[],
   candidates: readonly GrowthCandidate[],
   minConfidence: number,
-  drifted: boolean,
+  when: { readonly drifted: boolean; readonly confirmed?: boolean },
   config: Readonly<DriftConfig> = DRIFT,
 ): Admission {
-  const gate = drifted ? config.driftLearnLlr : config.learnLlr;
+  const confirmed = when.confirmed === true;
+  const gate = Math.min(
+    when.drifted ? config.driftLearnLlr : config.learnLlr,
+    confirmed ? config.confirmedLearnLlr : Infinity,
+  );
+  const floor = confirmed ? config.confirmedLearnConfidence : config.learnConfidence;
   const before = centroid(anchor, template);
   const all = [...template, ...candidates.map((c) => c.vector)];
   const after = centroid(anchor, all);
@@ -233,7 +255,7 @@ export function admitGrowth(
     distance,
   });
   if (candidates.length === 0) return decide('llr');
-  if (!(minConfidence >= config.learnConfidence)) return decide('confidence');
+  if (!(minConfidence >= floor)) return decide('confidence');
   const q = quantile(
     candidates.map((c) => (Number.isNaN(c.llr) ? -Infinity : c.llr)),
     config.learnQuantile,

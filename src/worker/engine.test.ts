@@ -23,6 +23,7 @@ import {
   syntheticPointer,
 } from '../../model/testing/synthetic';
 import { DRIFT } from '../../model/product/drift';
+import { AdaptiveUser } from '../../model/eval/drift-sim';
 import { Engine } from './engine';
 import { ModelStore } from './model-store';
 
@@ -337,5 +338,64 @@ describe('Engine: template growth', () => {
     expect(await counts(store)).toBe(
       PRODUCT.minEnrollWindows + Math.floor(above / refitEvery) * refitEvery,
     );
+  });
+
+  it('runs the session code the drift simulation runs: the same step-up, confirmation, growth and model', async () => {
+    // The worker and the simulation's user (model/eval/drift-sim.ts) both go through
+    // model/product/session.ts; the same windows must give the same decision, the same template
+    // and a model that scores a new window the same.
+    const store = await ModelStore.open('engine-test-sim');
+    const engine = Engine.withStore(store, 'cpu');
+    const enrolEvents = syntheticKeystrokes(TYPIST_A, 200, { seed: 52 });
+    await engine.ingest(batch(enrolEvents), 'sid-enrol', ALICE);
+    const enrolWindows = createWindower(PRODUCT.windows).push(enrolEvents);
+    expect(enrolWindows).toHaveLength(PRODUCT.minEnrollWindows);
+    const user = await AdaptiveUser.enrol('keystroke', enrolWindows, 'safeguarded', {
+      encoder: encoderFromJSON(keystrokeEncoderFile),
+    });
+    // A session: another typist until the decision fires, then the bank's confirmation, then
+    // the holder. At most one window per ingest (10 presses), so the worker refits before the
+    // next window as the simulation does.
+    const simWindows: FeatureWindow[] = [];
+    const feed = async (events: RawEvent[], windower: ReturnType<typeof createWindower>) => {
+      const made = windower.push(events);
+      expect(made.length).toBeLessThanOrEqual(1);
+      simWindows.push(...made);
+      return engine.ingest(batch(events), 'sid-s', ALICE);
+    };
+    const other = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 3 }, 200, {
+      seed: 53,
+    });
+    const before = createWindower(PRODUCT.windows);
+    let fired = false;
+    for (let i = 0; i < other.length && !fired; i += 20)
+      fired = (await feed(other.slice(i, i + 20), before)).decision?.takeover === true;
+    expect(fired).toBe(true);
+    expect(await engine.confirmSession('sid-s', ALICE)).toEqual({ reset: true });
+    const holder = syntheticKeystrokes(TYPIST_A, 20 * 14, { seed: 54 });
+    const after = createWindower(PRODUCT.windows);
+    for (let i = 0; i < holder.length; i += 20) await feed(holder.slice(i, i + 20), after);
+    await settle(engine);
+
+    const outcome = await user.session(
+      simWindows.map((features) => ({ features, foreign: false })),
+      { onStepUp: 'confirm', confirmDelayWindows: 0 },
+    );
+    expect(outcome).toMatchObject({ flagged: true, stepUps: 1, confirmations: 1, cut: false });
+    expect(outcome.stored).toBeGreaterThanOrEqual(PRODUCT.growth.refitEvery);
+    expect(await counts(store)).toBe(outcome.template);
+    // The grown models agree: a new window scores the same on both. A window unlike the holder
+    // (LLR < 0), since the confidence of a first window with LLR > 0 is ≈ 0.95 whatever it is.
+    const probe = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 1.5 }, 20, {
+      seed: 55,
+    });
+    const window = createWindower(PRODUCT.windows).push(probe)[0]!;
+    const worker = await engine.ingest(batch(probe), 'sid-probe', ALICE);
+    const sim = productConfidence(
+      productDecide(EMPTY_DECISION_STATE, 'keystroke', user.llr(window)),
+    );
+    expect(sim).toBeLessThan(0.9);
+    expect(worker.confidence!).toBeCloseTo(sim, 10);
+    user.dispose();
   });
 });

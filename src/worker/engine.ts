@@ -24,14 +24,11 @@ import * as tf from '@tensorflow/tfjs';
 import { base64url } from 'jose';
 import type { RawEventBatch } from '../../model/events/schema';
 import {
-  EMPTY_DECISION_STATE,
   EmbeddingUserModel,
   PRODUCT,
   fitProductModels,
   productLlr,
-  productDecide,
   productConfidence,
-  type DecisionState,
   BlockScorer,
   BLOCK_FEATURE_VERSION,
   shippedBlockProjection,
@@ -55,14 +52,8 @@ import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
 import type { LocalUpdateConfig } from '../../model/federated/local-update';
 import { SignalTracker, type SessionSignals } from '../../model/signals';
 import { encoderId } from '../../model/shared/embedding-model';
-import {
-  type DriftState,
-  EMPTY_DRIFT_STATE,
-  admitGrowth,
-  templateAnchor,
-  updateDrift,
-  windowsToReplace,
-} from '../../model/product/drift';
+import { type DriftState, EMPTY_DRIFT_STATE, templateAnchor } from '../../model/product/drift';
+import { type GrowthBatch, ProductSession, judgeGrowthBatch } from '../../model/product/session';
 import type {
   AdoptEncoderReply,
   ConfirmReply,
@@ -116,22 +107,12 @@ export class Engine {
   /** Subjects loaded from the store so far (each loaded once, on its first batch). */
   private readonly subjects = new Map<string, Promise<SubjectModels>>();
   private readonly windowers = new Map<string, Windower>();
-  /** The session decision per (session, subject). */
-  private readonly decisions = new Map<string, DecisionState>();
-  private training: Promise<void> = Promise.resolve();
   /**
-   * Template growth per (session, subject) key: whether it dipped (since the session started or
-   * its last confirmation), its lowest confidence so far, windows waiting per modality with the
-   * LLR each scored.
+   * Per (session, subject) key: the session decision and template growth's bookkeeping
+   * (model/product/session.ts, the code the drift simulation runs too).
    */
-  private readonly growth = new Map<
-    string,
-    {
-      dipped: boolean;
-      minConfidence: number;
-      pending: Map<Modality, { window: FeatureWindow; llr: number }[]>;
-    }
-  >();
+  private readonly sessions = new Map<string, ProductSession<FeatureWindow>>();
+  private training: Promise<void> = Promise.resolve();
   /**
    * The drift monitor (model/product/drift.ts) per subject and modality. In memory: a worker
    * restart starts a new reference, which only makes the rule stricter until it is set again.
@@ -304,11 +285,13 @@ export class Engine {
     return windower;
   }
 
-  /** Folds a window's LLR into the session's decision; returns the new state. */
-  private decide(key: string, modality: Modality, llr: number): DecisionState {
-    const state = productDecide(this.decisions.get(key) ?? EMPTY_DECISION_STATE, modality, llr);
-    this.decisions.set(key, state);
-    return state;
+  private session(key: string): ProductSession<FeatureWindow> {
+    let session = this.sessions.get(key);
+    if (session === undefined) {
+      session = new ProductSession();
+      this.sessions.set(key, session);
+    }
+    return session;
   }
 
   private async enrol(
@@ -385,42 +368,16 @@ export class Engine {
   }
 
   /**
-   * Template growth (PRODUCT.growth) under the drift rule (model/product/drift.ts): a scored
-   * window of a session that never fused below the safe level (since it started, or since the
-   * bank last confirmed it: {@link confirmSession}) waits in memory; every `refitEvery` of them
-   * make a batch, which the drift monitor reads (the user's own score distribution) and
-   * `admitGrowth` admits whole or refuses (session confidence, median LLR, bounded template
-   * movement). An admitted batch is stored, replacing the oldest grown windows once the template
-   * holds `maxEnrollWindows` (never the enrolment). True when windows were stored and the
-   * modality should be refitted.
+   * Template growth (PRODUCT.growth) under the drift rule: a full batch of a session that never
+   * fell below the safe level (since it started, or since the bank last confirmed it:
+   * {@link confirmSession}; model/product/session.ts keeps that bookkeeping) is judged by
+   * `judgeGrowthBatch` (the drift monitor reads it, `admitGrowth` admits it whole or refuses it).
+   * An admitted batch is stored, replacing the oldest grown windows once the template holds
+   * `maxEnrollWindows` (never the enrolment). True when windows were stored and the modality
+   * should be refitted.
    */
-  private async grow(
-    key: string,
-    subject: SubjectModels,
-    window: FeatureWindow,
-    llr: number,
-    fused: number | null,
-  ): Promise<boolean> {
-    const { safeLevel, refitEvery, maxEnrollWindows } = PRODUCT.growth;
-    let session = this.growth.get(key);
-    if (session === undefined) {
-      session = { dipped: false, minConfidence: 1, pending: new Map() };
-      this.growth.set(key, session);
-    }
-    if (session.dipped) return false;
-    if (fused === null || fused < safeLevel) {
-      // Near a step-up: nothing of this session teaches the model, now or later.
-      session.dipped = true;
-      session.pending.clear();
-      return false;
-    }
-    session.minConfidence = Math.min(session.minConfidence, fused);
-    const modality = window.modality;
-    const pending = session.pending.get(modality) ?? [];
-    session.pending.set(modality, pending);
-    pending.push({ window, llr });
-    if (pending.length < refitEvery) return false;
-    session.pending.delete(modality);
+  private async grow(subject: SubjectModels, batch: GrowthBatch<FeatureWindow>): Promise<boolean> {
+    const { modality } = batch;
     const store = await this.store();
     const template = await store.windows(
       subject.key,
@@ -432,26 +389,23 @@ export class Engine {
     const enrolment = Math.min(this.minEnrollWindows, template.length);
     if (enrolment === 0) return false;
     const driftKey = `${subject.key}\u0000${modality}`;
-    const drift = updateDrift(
+    const vectors = template.map((w) => w.vector);
+    const verdict = judgeGrowthBatch(
       this.driftStates.get(driftKey) ?? EMPTY_DRIFT_STATE,
-      pending.map((p) => p.llr),
+      templateAnchor(modality, vectors.slice(0, enrolment)),
+      vectors,
+      enrolment,
+      {
+        candidates: batch.items.map((p) => ({ vector: p.window.vector, llr: p.llr })),
+        minConfidence: batch.minConfidence,
+        confirmed: batch.confirmed,
+      },
     );
-    this.driftStates.set(driftKey, drift);
-    const admission = admitGrowth(
-      templateAnchor(
-        modality,
-        template.slice(0, enrolment).map((w) => w.vector),
-      ),
-      template.map((w) => w.vector),
-      pending.map((p) => ({ vector: p.window.vector, llr: p.llr })),
-      session.minConfidence,
-      drift.drifted,
-    );
-    if (!admission.admitted) return false;
-    const drop = windowsToReplace(template.length, enrolment, pending.length, maxEnrollWindows);
-    const dropped = await store.replaceOldest(subject.key, modality, enrolment, drop);
+    this.driftStates.set(driftKey, verdict.drift);
+    if (!verdict.admission.admitted) return false;
+    const dropped = await store.replaceOldest(subject.key, modality, enrolment, verdict.replace);
     subject.enrolCounts.set(modality, (subject.enrolCounts.get(modality) ?? 0) - dropped);
-    for (const p of pending) await this.storeWindow(subject, modality, p.window);
+    for (const p of batch.items) await this.storeWindow(subject, modality, p.window);
     return true;
   }
 
@@ -465,9 +419,8 @@ export class Engine {
   confirmSession(sid: string, learn: LearningContext): Promise<ConfirmReply> {
     const key = `${sid}\u0000${learn.subjectKey}`;
     const run = this.training.then((): ConfirmReply => {
-      const reset = this.decisions.delete(key);
+      const reset = this.session(key).confirm();
       this.windowers.delete(key);
-      this.growth.set(key, { dipped: false, minConfidence: 1, pending: new Map() });
       return { reset };
     });
     this.training = run.then(
@@ -543,20 +496,21 @@ export class Engine {
     let windowsScored = 0;
     let confidence: number | null = null;
     const refits = new Set<Modality>();
-    let decision: DecisionState | undefined = this.decisions.get(key);
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
+      const session = this.session(key);
       for (const window of windows) {
         const models = subject.models.get(window.modality);
         if (!models) {
           await this.enrol(subject, window.modality, window);
           continue;
         }
-        const llr = Engine.score(models, window);
-        decision = this.decide(key, window.modality, llr);
-        confidence = productConfidence(decision);
+        const step = session.score(window.modality, window, Engine.score(models, window));
+        confidence = step.confidence;
         windowsScored++;
-        if (await this.grow(key, subject, window, llr, confidence)) refits.add(window.modality);
+        if (step.batch !== null && (await this.grow(subject, step.batch))) {
+          refits.add(window.modality);
+        }
       }
       if (windowsScored > 0) await this.markUsed(subject.key);
     });
@@ -570,6 +524,8 @@ export class Engine {
           console.warn('[tacit] template growth refit failed', (error as { code?: string }).code),
         );
     }
+    const session = this.sessions.get(key);
+    const decision = session?.decision;
     return {
       learning: true,
       state: subject.models.size > 0 ? 'scoring' : 'enrolling',
@@ -581,7 +537,7 @@ export class Engine {
           : {
               takeover: decision.takeover,
               windows: { k: decision.windows.keystroke, p: decision.windows.pointer },
-              ...(this.growth.get(key)?.dipped === true ? { dipped: true } : {}),
+              ...(session?.dipped === true ? { dipped: true } : {}),
             },
       windowsScored,
       counts,
@@ -681,8 +637,7 @@ export class Engine {
       await ModelStore.destroy(this.storeName);
       this.subjects.clear();
       this.windowers.clear();
-      this.decisions.clear();
-      this.growth.clear();
+      this.sessions.clear();
       this.driftStates.clear();
       this.markedUsed.clear();
       this.signals.clear();
@@ -765,8 +720,7 @@ export class Engine {
       if (encoderId(current) === id) return { ok: true, encoderId: id, refitted: 0 };
       this.encoders.set(modality, encoder);
       this.subjects.clear();
-      this.decisions.clear();
-      this.growth.clear();
+      this.sessions.clear();
       this.driftStates.clear();
       let refitted = 0;
       const keys = Object.keys((await (await this.store()).counts()).models);
