@@ -11,8 +11,8 @@ import {
 import { expect, test } from './support/fixtures';
 
 // A managed staff browser: Debian Chromium reads policies from this folder at start-up. The
-// policy file is written for this test and removed afterwards (workers: 1, so no other test's
-// browser starts while it exists).
+// policy file is written for this test and removed afterwards (project `system-policy` of
+// playwright.config.ts: no other test's browser runs while it exists).
 const POLICY_DIR = process.env.CHROMIUM_POLICY_DIR ?? '/etc/chromium/policies/managed';
 /** Fixed by the manifest's `key` (docs/enterprise.md). */
 const EXTENSION_ID = 'ncmjhdbejcemcpikjidibbgbflieoobh';
