@@ -16,7 +16,7 @@ import { startRecordingProxy, startServer, type RecordingProxy } from './support
 
 // The extension's federated client against the real aggregator and verifier processes, in real
 // Chromium; the training server is set by policy (as an organisation would), and a recording
-// proxy in front of the aggregator proves what reaches it The policy file is system-wide: project
+// proxy in front of the aggregator proves what reaches it. The policy file is system-wide: project
 // `system-policy` of playwright.config.ts runs this spec when no other test's browser runs.
 const POLICY_DIR = process.env.CHROMIUM_POLICY_DIR ?? '/etc/chromium/policies/managed';
 const EXTENSION_ID = 'ncmjhdbejcemcpikjidibbgbflieoobh';
