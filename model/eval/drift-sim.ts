@@ -347,10 +347,18 @@ export function splitEnrolment(
   return { enrol: enrol.slice(0, n), held };
 }
 
-/** Options of {@link simulateDrift}. */
-export interface DriftSimOptions {
+/** What both simulations take: the product's modality, encoder, scorer and drift settings. */
+interface SimCommonOptions {
   modality: Modality;
   encoder: SharedEncoder | undefined;
+  seed: number;
+  policies?: readonly AdaptPolicy[];
+  detector?: Partial<DetectorConfig>;
+  driftConfig?: Readonly<DriftConfig>;
+}
+
+/** Options of {@link simulateDrift}. */
+export interface DriftSimOptions extends SimCommonOptions {
   /** Sessions per user. */
   sessions: number;
   /** Final timing factor − 1 (e.g. 0.25: 25 % slower by the last session; −0.25 faster). */
@@ -359,10 +367,6 @@ export interface DriftSimOptions {
   recordingsPerSession: number;
   /** Log-normal jitter σ of every inter-event gap. */
   jitter: number;
-  seed: number;
-  policies?: readonly AdaptPolicy[];
-  detector?: Partial<DetectorConfig>;
-  driftConfig?: Readonly<DriftConfig>;
   /**
    * The genuine user at a step-up: `confirm` (the product: a passkey; the default) or `none`
    * (the ablation without confirmations).
@@ -468,19 +472,13 @@ export async function simulateDrift(
 }
 
 /** Options of {@link simulatePoisoning}. */
-export interface PoisonSimOptions {
-  modality: Modality;
-  encoder: SharedEncoder | undefined;
+export interface PoisonSimOptions extends SimCommonOptions {
   /** Poisoning sessions. */
   sessions: number;
   /** Windows per session. */
   windowsPerSession: number;
   /** Share of the attacker's windows in a session, in (0, 1]. */
   attackerShare: number;
-  seed: number;
-  policies?: readonly AdaptPolicy[];
-  detector?: Partial<DetectorConfig>;
-  driftConfig?: Readonly<DriftConfig>;
   /**
    * The attacker at a step-up: `cut` (the product: no strong factor, the bank ends the session
    * there; the default) or `none` (the session goes on under the fired decision; an ablation).
