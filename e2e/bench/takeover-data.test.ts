@@ -91,12 +91,36 @@ describe('keySchedule', () => {
     const chunk = pointerChunk(moves, 0, 2040);
     expect(chunk.steps.map((s) => s.at)).toEqual([0, 16, 33, 33 + MAX_GAP_MS]);
     expect(chunk.next).toBe(4);
-    const steps = keySchedule([sentence([[0, 50, 'letter']])], { moves, msPerSentence: 1000 });
+    const cursor = { next: 0 };
+    const steps = keySchedule([sentence([[0, 50, 'letter']])], {
+      moves,
+      msPerSentence: 1000,
+      cursor,
+    });
     expect(steps.filter((s) => s.kind === 'move').map((s) => s.at)).toEqual([
       50 + SENTENCE_PAUSE_MS,
       66 + SENTENCE_PAUSE_MS,
       83 + SENTENCE_PAUSE_MS,
     ]);
+    expect(cursor.next).toBe(3);
+  });
+
+  it('goes on with moves not played yet in the next schedule of the same cursor', () => {
+    const moves: RawEvent[] = Array.from({ length: 40 }, (_, n) => ({
+      t: n * 20,
+      k: 'pm',
+      x: n,
+      y: 0,
+    }));
+    const cursor = { next: 0 };
+    const xs = (steps: ReplayStep[]) =>
+      steps.flatMap((s) => (s.kind === 'move' ? [Math.round(s.x / 0.6)] : []));
+    const pointer = { moves, msPerSentence: 200, cursor };
+    const first = xs(keySchedule([sentence([[0, 50, 'letter']])], pointer));
+    const second = xs(keySchedule([sentence([[0, 50, 'letter']])], pointer));
+    expect(first).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(second).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+    expect(cursor.next).toBe(22);
   });
 });
 

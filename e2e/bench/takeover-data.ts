@@ -175,17 +175,20 @@ const KEYS: Record<KeyClass, readonly string[]> = {
  * The replay of recorded sentences: every press keeps its recorded hold and press-to-press
  * interval; gaps longer than {@link MAX_GAP_MS} are shortened to it; sentences follow each other
  * after {@link SENTENCE_PAUSE_MS}. `at` is ms from the replay's start.
- * @param pointer optional recorded moves played between sentences, `pointerMsPerSentence` each.
+ * @param pointer optional recorded moves played between sentences, `msPerSentence` each, from
+ *   `cursor.next` on; `cursor.next` is advanced past what was played, so that the next schedule
+ *   of the same person goes on with moves not played yet (replaying one chunk over and over
+ *   would enrol the pointer model on copies of the same window).
  */
 export function keySchedule(
   sentences: readonly (readonly RawEvent[])[],
-  pointer?: { moves: readonly RawEvent[]; msPerSentence: number },
+  pointer?: { moves: readonly RawEvent[]; msPerSentence: number; cursor: MoveCursor },
 ): ReplayStep[] {
   const steps: ReplayStep[] = [];
   const counters = new Map<KeyClass, number>();
   let offset = 0;
   let press = 0;
-  let moveAt = 0;
+  let moveAt = pointer?.cursor.next ?? 0;
   for (const sentence of sentences) {
     const keyOf = new Map<number, { key: string; press: number }>();
     let last: number | undefined;
@@ -221,7 +224,13 @@ export function keySchedule(
       offset += pointer.msPerSentence + SENTENCE_PAUSE_MS;
     }
   }
+  if (pointer !== undefined) pointer.cursor.next = moveAt;
   return steps.sort((a, b) => a.at - b.at);
+}
+
+/** Where a person's recorded moves go on: the index of the next move to play. */
+export interface MoveCursor {
+  next: number;
 }
 
 /** Viewport the moves are scaled into (SapiMouse screens were up to 1920 × 1080). */

@@ -36,6 +36,7 @@ import {
   MAX_GAP_MS,
   SENTENCE_PAUSE_MS,
   keySchedule,
+  type MoveCursor,
   pickMousers,
   pickPairs,
   splitGenuine,
@@ -290,8 +291,14 @@ async function runPair(
   const split = splitGenuine(pair.genuine);
   const heldOut = split.heldOut.slice(-ctx.sentences);
   const impostorText = pair.impostor.sentences.slice(0, ctx.sentences);
-  const pointer = (m: Mouser | undefined) =>
-    m === undefined ? undefined : { moves: m.moves, msPerSentence: POINTER_MS_PER_SENTENCE };
+  // Each person's moves go on from where their last schedule stopped: enrolment, then the
+  // genuine-only run and the takeover's warm-up from the same (held-out) point, the impostor
+  // from their first move.
+  const genuineMoves: MoveCursor = { next: 0 };
+  const pointer = (m: Mouser | undefined, cursor: MoveCursor) =>
+    m === undefined
+      ? undefined
+      : { moves: m.moves, msPerSentence: POINTER_MS_PER_SENTENCE, cursor };
   const user = `takeover-${index}-${pair.genuine.userId}`;
   const ext: LoadedExtension = await launchWithExtension();
   try {
@@ -336,7 +343,7 @@ async function runPair(
     };
     let enrolled = false;
     for (const sentence of split.enrol) {
-      const sent = await replay(page, keySchedule([sentence], pointer(mice?.[0])));
+      const sent = await replay(page, keySchedule([sentence], pointer(mice?.[0], genuineMoves)));
       enrolKeys += sent.keyTimes.length;
       if ((enrolled = await trained())) break;
     }
@@ -345,13 +352,21 @@ async function runPair(
       enrolled = await trained();
     }
     const enrolSeconds = (Date.now() - enrolStart) / 1000;
-    progress(index, `enrolled ${enrolled} after ${enrolKeys} keys, ${enrolSeconds.toFixed(0)} s`);
+    const windows = (await status(popup)).model?.modalities;
+    progress(
+      index,
+      `enrolled ${enrolled} after ${enrolKeys} keys, ${enrolSeconds.toFixed(0)} s (enrolment windows: keystroke ${windows?.keystroke.enrolWindows ?? 0}, pointer ${windows?.pointer.enrolWindows ?? 0})`,
+    );
     await logout(page);
 
     // Genuine-only session: the user keeps typing their own held-out sentences.
     const sidA = await openSession(page, popup, server, user);
     const startA = Date.now();
-    const genuineSteps = keySchedule([...split.warmUp, ...heldOut], pointer(mice?.[0]));
+    const heldOutMoves = genuineMoves.next;
+    const genuineSteps = keySchedule(
+      [...split.warmUp, ...heldOut],
+      pointer(mice?.[0], { next: heldOutMoves }),
+    );
     const sentA = await replay(page, genuineSteps);
     await sleep(ctx.settleMs);
     const recordsA = log.records.filter((r) => r.sid === sidA);
@@ -374,7 +389,10 @@ async function runPair(
     // Takeover session: the user warms up, then the impostor's recorded rhythm takes over.
     const sidB = await openSession(page, popup, server, user);
     const startB = Date.now();
-    const warm = await replay(page, keySchedule(split.warmUp, pointer(mice?.[0])));
+    const warm = await replay(
+      page,
+      keySchedule(split.warmUp, pointer(mice?.[0], { next: heldOutMoves })),
+    );
     const takeoverAt = Date.now();
     let riskAt: number | undefined;
     let caepAt: number | undefined;
@@ -390,7 +408,7 @@ async function runPair(
     try {
       sentB = await replay(
         page,
-        keySchedule(impostorText, pointer(mice?.[1])),
+        keySchedule(impostorText, pointer(mice?.[1], { next: 0 })),
         () => caepAt !== undefined || (riskAt !== undefined && Date.now() - riskAt > AFTER_RISK_MS),
       );
       const settleUntil = Date.now() + ctx.settleMs;
