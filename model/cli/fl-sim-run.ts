@@ -1,7 +1,8 @@
 /**
  * `npm run fl:sim`'s work (Node): N simulated devices (users of a dataset directory) run the
- * **real client code** (`localUpdate` → `privatiseDelta` → `quantise`/`serialiseUpdate` →
- * `signUpdate`, each with its own ES256 device key enrolled at a real verifier process) against
+ * **real client code** (`roundTarget` → `localUpdate` → `privatiseDelta` →
+ * `quantise`/`serialiseUpdate` → `signUpdate`, each with its own ES256 device key enrolled at a
+ * real verifier process, and its own kept target as the worker keeps one) against
  * the **real aggregator process** over HTTP on loopback. After every round the published
  * version is fetched, its signature verified against the JWKS pinned at the start
  * (`verifyModelVersion`), and the encoder evaluated with the product scorer on held-out users
@@ -35,6 +36,7 @@ import {
 import type { DetectorConfig } from '../detector/config';
 import { productAalto, loadCalibration, refuseCalibrationUsers } from './product-eval';
 import { FEDERATED_DEFAULTS } from '../federated/config';
+import { roundTarget } from '../federated/device-target';
 import { localUpdate, type LocalUpdateConfig } from '../federated/local-update';
 import { clipDelta, l2Norm, privatiseDelta } from '../federated/privatise';
 import { publicCentresFromJSON } from '../federated/public-centres';
@@ -218,6 +220,8 @@ export interface RunReport {
   stopped?: string;
   /** Public centres served with each version (the public users with sequences). */
   publicCentres?: number;
+  /** Devices holding a kept target at the end (`anchorOwnCentre`: each made it in its first round). */
+  deviceTargets: number;
 }
 
 /** The report. */
@@ -448,7 +452,11 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
     aggregation: input.aggregate,
     attackers: input.attackers.size,
     rounds: [],
+    deviceTargets: 0,
   };
+  // Device state (never sent): each device's kept target, made in the first round it trains by
+  // the worker's own rule (`roundTarget`) and kept for every later version.
+  const targets = new Map<number, Float32Array>();
   try {
     // The extension pins the aggregator's JWKS; the simulation pins it once, at the start.
     const jwks = (await http('GET', `${url}/.well-known/jwks.json`, { expect: 200 }))
@@ -489,12 +497,17 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
         // Poisson sampling: each device takes part with probability q (the accountant's model).
         if (args.sampleRate < 1 && rng() >= args.sampleRate) continue;
         const t = performance.now();
+        // A seeded generator per device stands for the worker's crypto.getRandomValues.
+        const secret = createRng(args.seed * 104_729 + r * 7_907 + i + 1);
+        const { target } = roundTarget(targets.get(i), encoder, client.sequences, f, secret);
+        if (target !== undefined) targets.set(i, target);
         const local = await localUpdate(
           encoder,
           client.sequences,
           centres,
           { ...f.localUpdate, ...options.localUpdate },
           createRng(args.seed * 1_000_003 + r * 10_007 + i),
+          target === undefined ? {} : { ownCentre: target },
         );
         localSeconds += (performance.now() - t) / 1000;
         const deviceRng: Rng = createRng(args.seed * 999_983 + r * 7_919 + i + 1);
@@ -551,6 +564,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
         evalSeconds: Math.round(evalSeconds * 10) / 10,
       };
       report.rounds.push(row);
+      report.deviceTargets = targets.size;
       log(
         `  [${input.label}] round ${r}: EER ${pct(row.eer)}, embedding per-user EER ${pct(row.embeddingEer)}, ε ${row.epsilon.toFixed(2)}, ${sent} updates of ${bytesPerClient} B, ${row.seconds} s (local ${row.localSeconds} s, eval ${row.evalSeconds} s)`,
       );

@@ -133,6 +133,10 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
       expect(r.bytesPerClient).toBeLessThan(37_000);
     }
     expect(report.rounds.map((r) => r.version)).toEqual([2, 3]);
+    // The shipped setting (run K): every device made its kept target in round 1 and trained
+    // towards it (the positive-only pull refuses to run without one).
+    expect(FEDERATED_DEFAULTS.anchorOwnCentre).toBe(true);
+    expect(report.runs[0]!.deviceTargets).toBe(4);
     for (const k of ['shipped', 'central'] as const) {
       expect(report[k].eer).toBeGreaterThanOrEqual(0);
       expect(report[k].eer).toBeLessThanOrEqual(1);

@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertInteger, assertKnownKeys, assertNumber, quote } from '../assert';
-import { NotEnoughWindowsError } from '../errors';
+import { MissingDeviceTargetError, NotEnoughWindowsError } from '../errors';
 import type { Rng } from '../random';
 import { type SharedEncoder, embeddingDimension } from '../shared/encoder';
 import {
@@ -133,6 +133,12 @@ export interface LocalUpdateOptions {
    * drift of docs/federated.md "Learning on real users"). Unit length, the encoder's dimension.
    */
   ownCentre?: Float32Array;
+  /**
+   * Tests that show the collapse only: let `positive-only` run without `ownCentre`, towards the
+   * own centre recomputed under every round's encoder (Yu et al.'s baseline). Without it that
+   * combination is refused (`ERR_NO_DEVICE_TARGET`).
+   */
+  collapsingBaseline?: true;
 }
 
 /**
@@ -152,6 +158,13 @@ export async function localUpdate(
   options: LocalUpdateOptions = {},
 ): Promise<LocalUpdateResult> {
   const cfg = resolveLocalUpdateConfig(overrides);
+  if (
+    cfg.objective === 'positive-only' &&
+    options.ownCentre === undefined &&
+    options.collapsingBaseline !== true
+  ) {
+    throw new MissingDeviceTargetError();
+  }
   const d = embeddingDimension(encoder);
   if (centres.dimension !== d || centres.centres.some((c) => c.length !== d)) {
     throw new RangeError(`public centres have dimension ${centres.dimension}, the encoder ${d}`);
