@@ -348,9 +348,10 @@ async function http(
     res = await send();
   } catch (err) {
     // A kept-alive connection the server closed while idle (its 5 s timeout, during a long
-    // evaluation) fails before the request reaches it: once more on a fresh connection.
+    // evaluation) fails before the request reaches it — as a reset, or as EPIPE when the
+    // request was being written into the closed socket: once more on a fresh connection.
     const cause = (err as { cause?: { message?: string; code?: string } }).cause;
-    if (!/other side closed|ECONNRESET/.test(`${cause?.message} ${cause?.code}`)) {
+    if (!/other side closed|ECONNRESET|EPIPE/.test(`${cause?.message} ${cause?.code}`)) {
       throw new Error(`${method} ${url}: ${(err as Error).message} ${cause?.message ?? ''}`, {
         cause: err,
       });
