@@ -234,6 +234,20 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     ).toBeUndefined();
   }, 120_000);
 
+  it("a re-enrolment (the stored model refused at load) drops the subject's kept target", async () => {
+    const store = await ModelStore.open('fl-engine-reenrol');
+    const engine = Engine.withStore(store, 'wasm', null, SMALL);
+    await engine.ingest(typing(230, 4), 'sid-3', ALICE);
+    expect(await engine.federatedUpdate(spec())).toMatchObject({ ok: true });
+    const seq = SEQUENCE_SCHEMA_VERSION;
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', seq)).toHaveLength(48);
+    // A model this build cannot read (another format): the subject enrols again.
+    await store.saveModel(ALICE.subjectKey, 'keystroke', { format: 'another' });
+    const restarted = Engine.withStore(store, 'wasm', null, SMALL);
+    await restarted.status(ALICE);
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', seq)).toBeUndefined();
+  }, 60_000);
+
   it('an encoder adopted before versions carried centres (store format 1) still scores; only frozen-centres rounds are skipped', async () => {
     const name = 'fl-adopted-v1';
     const text = nextVersion(2);
