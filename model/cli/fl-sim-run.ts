@@ -84,6 +84,12 @@ export interface FlSimArgs {
   /** Central training epochs (default: training's own default). */
   centralEpochs?: number;
   epsilonBudget: number;
+  /**
+   * σ, the noise multiplier (default `FEDERATED_DEFAULTS.noiseMultiplier`). A smaller σ on few
+   * devices reproduces the per-coordinate noise the shipped σ gives on a real population (docs/
+   * federated.md "DP-level noise"); the ε reported is then the simulation's, not the deployment's.
+   */
+  noiseMultiplier: number;
   delta: number;
   seed: number;
   backend: 'wasm' | 'cpu';
@@ -94,7 +100,7 @@ export const FL_SIM_USAGE = `usage: npm run fl:sim -- --data <dir> --clients N -
         [--eval-data <dir>] [--eval-users 30] [--attackers 0.1 --attack scale|sign-flip]
         [--aggregate ${AGGREGATION_METHODS.join('|')}] [--public-data ../shared/datasets/pohmm]
         [--sample-rate ${FEDERATED_DEFAULTS.sampleRate}] [--min-devices M] [--central-epochs E]
-        [--epsilon-budget ${FEDERATED_DEFAULTS.epsilonBudget}] [--delta ${FEDERATED_DEFAULTS.delta}] [--seed 1] [--backend wasm|cpu]`;
+        [--noise-multiplier ${FEDERATED_DEFAULTS.noiseMultiplier}] [--epsilon-budget ${FEDERATED_DEFAULTS.epsilonBudget}] [--delta ${FEDERATED_DEFAULTS.delta}] [--seed 1] [--backend wasm|cpu]`;
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
@@ -118,6 +124,7 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
           'min-devices',
           'central-epochs',
           'epsilon-budget',
+          'noise-multiplier',
           'delta',
           'seed',
           'backend',
@@ -171,6 +178,7 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
     publicData: values['public-data'] ?? join(dirname(values.data ?? '.'), 'pohmm'),
     sampleRate: num('sample-rate', 1e-6, 1, FEDERATED_DEFAULTS.sampleRate),
     epsilonBudget: num('epsilon-budget', 1e-6, 1000, FEDERATED_DEFAULTS.epsilonBudget),
+    noiseMultiplier: num('noise-multiplier', 0, 100, FEDERATED_DEFAULTS.noiseMultiplier),
     delta: num('delta', 1e-12, 0.5, FEDERATED_DEFAULTS.delta),
     seed: int('seed', 0, 1)!,
     backend,
@@ -443,7 +451,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
       TACIT_FL_SAMPLING_RATE: String(args.sampleRate),
       TACIT_FL_MIN_DEVICES: String(input.minDevices),
       TACIT_FL_CLIP_NORM: String(f.clipNorm),
-      TACIT_FL_NOISE_MULTIPLIER: String(f.noiseMultiplier),
+      TACIT_FL_NOISE_MULTIPLIER: String(args.noiseMultiplier),
       TACIT_FL_SERVER_LEARNING_RATE: String(f.serverOptimizer.learningRate),
       TACIT_FL_AGGREGATION: input.aggregate,
     },
@@ -518,7 +526,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
               local.delta,
               {
                 clipNorm: f.clipNorm,
-                noiseMultiplier: f.noiseMultiplier,
+                noiseMultiplier: args.noiseMultiplier,
                 minDevices: input.minDevices,
               },
               deviceRng,
@@ -803,6 +811,7 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
         aggregation: args.aggregate,
         samplingRate: args.sampleRate,
         epsilonBudget: args.epsilonBudget,
+        noiseMultiplier: args.noiseMultiplier,
         delta: args.delta,
         seed: args.seed,
         publicUsers: runs[0]?.publicCentres ?? 0,
