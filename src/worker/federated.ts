@@ -23,8 +23,8 @@ import type { FederatedRoundSpec, FederatedSkipCode } from '../shared/protocol';
  * The public centres of `encoder`: `adopted`, the centres that came signed with the adopted
  * version (the aggregator serves each version's own), or, without them, the file shipped beside
  * the shipped keystroke encoder (model/shared/README.md), which only that encoder accepts.
- * `undefined` when neither belongs to `encoder` (its id and dimension): its rounds are skipped
- * (`ERR_FL_NO_CENTRES`).
+ * `undefined` when neither belongs to `encoder` (its id and dimension): its `frozen-centres`
+ * rounds are skipped (`ERR_FL_NO_CENTRES`); the shipped `positive-only` pull reads none.
  */
 export function publicCentresFor(
   encoder: SharedEncoder,
@@ -136,8 +136,9 @@ export async function runLocalRound(
 /**
  * The adopted encoder as stored: its version number, JSON text and public centres' JSON text
  * (both verified before). `centres` is null for a record adopted before versions carried
- * centres (format 1, migrated): that encoder still scores, but its rounds are skipped with
- * `ERR_FL_NO_CENTRES` (as they were) until the next version is adopted with its centres.
+ * centres (format 1, migrated): that encoder still scores and trains with the shipped
+ * `positive-only` pull; `frozen-centres` rounds are skipped with `ERR_FL_NO_CENTRES` until the
+ * next version is adopted with its centres.
  */
 export interface AdoptedEncoder {
   version: 2;
