@@ -16,6 +16,7 @@ export type ModelErrorCode =
   | 'ERR_PRIVACY_BUDGET'
   | 'ERR_ACCOUNTANT_FORMAT'
   | 'ERR_ACCOUNTANT_VERSION'
+  | 'ERR_NO_DEVICE_TARGET'
   | FederatedUpdateErrorCode
   | SignedModelErrorCode;
 
@@ -108,6 +109,19 @@ export class AccountantStateError extends TacitModelError {
   /** @param code which failure; @param message fixed text. */
   constructor(code: 'ERR_ACCOUNTANT_FORMAT' | 'ERR_ACCOUNTANT_VERSION', message: string) {
     super(code, message);
+  }
+}
+
+/**
+ * A local round was asked to run the `positive-only` objective without a device-kept target
+ * (`LocalUpdateOptions.ownCentre`, `federated/device-target.ts`): towards the own centre
+ * recomputed under every version it is the collapsing baseline of Yu et al. (ICML 2020), which
+ * must never run by accident (only a test that shows the collapse opts into it). Nothing ran.
+ */
+export class MissingDeviceTargetError extends TacitModelError {
+  /** @param message fixed text. */
+  constructor(message = 'positive-only local round without a device-kept target') {
+    super('ERR_NO_DEVICE_TARGET', message);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `npm run fl:sim`'s work (Node): N simulated devices (users of a dataset directory) run the
- * **real client code** (`localUpdate` → `privatiseDelta` → `quantise`/`serialiseUpdate` →
- * `signUpdate`, each with its own ES256 device key enrolled at a real verifier process) against
+ * **real client code** (`roundTarget` → `localUpdate` → `privatiseDelta` →
+ * `quantise`/`serialiseUpdate` → `signUpdate`, each with its own ES256 device key enrolled at a
+ * real verifier process, and its own kept target as the worker keeps one) against
  * the **real aggregator process** over HTTP on loopback. After every round the published
  * version is fetched, its signature verified against the JWKS pinned at the start
  * (`verifyModelVersion`), and the encoder evaluated with the product scorer on held-out users
@@ -35,6 +36,7 @@ import {
 import type { DetectorConfig } from '../detector/config';
 import { productAalto, loadCalibration, refuseCalibrationUsers } from './product-eval';
 import { FEDERATED_DEFAULTS } from '../federated/config';
+import { roundTarget } from '../federated/device-target';
 import { localUpdate, type LocalUpdateConfig } from '../federated/local-update';
 import { clipDelta, l2Norm, privatiseDelta } from '../federated/privatise';
 import { publicCentresFromJSON } from '../federated/public-centres';
@@ -82,6 +84,12 @@ export interface FlSimArgs {
   /** Central training epochs (default: training's own default). */
   centralEpochs?: number;
   epsilonBudget: number;
+  /**
+   * σ, the noise multiplier (default `FEDERATED_DEFAULTS.noiseMultiplier`). A smaller σ on few
+   * devices reproduces the per-coordinate noise the shipped σ gives on a real population (docs/
+   * federated.md "DP-level noise"); the ε reported is then the simulation's, not the deployment's.
+   */
+  noiseMultiplier: number;
   delta: number;
   seed: number;
   backend: 'wasm' | 'cpu';
@@ -92,7 +100,7 @@ export const FL_SIM_USAGE = `usage: npm run fl:sim -- --data <dir> --clients N -
         [--eval-data <dir>] [--eval-users 30] [--attackers 0.1 --attack scale|sign-flip]
         [--aggregate ${AGGREGATION_METHODS.join('|')}] [--public-data ../shared/datasets/pohmm]
         [--sample-rate ${FEDERATED_DEFAULTS.sampleRate}] [--min-devices M] [--central-epochs E]
-        [--epsilon-budget ${FEDERATED_DEFAULTS.epsilonBudget}] [--delta ${FEDERATED_DEFAULTS.delta}] [--seed 1] [--backend wasm|cpu]`;
+        [--noise-multiplier ${FEDERATED_DEFAULTS.noiseMultiplier}] [--epsilon-budget ${FEDERATED_DEFAULTS.epsilonBudget}] [--delta ${FEDERATED_DEFAULTS.delta}] [--seed 1] [--backend wasm|cpu]`;
 
 /** @throws {TypeError} with a usage hint for anything wrong. */
 export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
@@ -116,6 +124,7 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
           'min-devices',
           'central-epochs',
           'epsilon-budget',
+          'noise-multiplier',
           'delta',
           'seed',
           'backend',
@@ -169,6 +178,7 @@ export function parseFlSimArgs(argv: readonly string[]): FlSimArgs {
     publicData: values['public-data'] ?? join(dirname(values.data ?? '.'), 'pohmm'),
     sampleRate: num('sample-rate', 1e-6, 1, FEDERATED_DEFAULTS.sampleRate),
     epsilonBudget: num('epsilon-budget', 1e-6, 1000, FEDERATED_DEFAULTS.epsilonBudget),
+    noiseMultiplier: num('noise-multiplier', 0, 100, FEDERATED_DEFAULTS.noiseMultiplier),
     delta: num('delta', 1e-12, 0.5, FEDERATED_DEFAULTS.delta),
     seed: int('seed', 0, 1)!,
     backend,
@@ -218,6 +228,8 @@ export interface RunReport {
   stopped?: string;
   /** Public centres served with each version (the public users with sequences). */
   publicCentres?: number;
+  /** Devices holding a kept target at the end (`anchorOwnCentre`: each made it in its first round). */
+  deviceTargets: number;
 }
 
 /** The report. */
@@ -344,9 +356,10 @@ async function http(
     res = await send();
   } catch (err) {
     // A kept-alive connection the server closed while idle (its 5 s timeout, during a long
-    // evaluation) fails before the request reaches it: once more on a fresh connection.
+    // evaluation) fails before the request reaches it — as a reset, or as EPIPE when the
+    // request was being written into the closed socket: once more on a fresh connection.
     const cause = (err as { cause?: { message?: string; code?: string } }).cause;
-    if (!/other side closed|ECONNRESET/.test(`${cause?.message} ${cause?.code}`)) {
+    if (!/other side closed|ECONNRESET|EPIPE/.test(`${cause?.message} ${cause?.code}`)) {
       throw new Error(`${method} ${url}: ${(err as Error).message} ${cause?.message ?? ''}`, {
         cause: err,
       });
@@ -438,7 +451,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
       TACIT_FL_SAMPLING_RATE: String(args.sampleRate),
       TACIT_FL_MIN_DEVICES: String(input.minDevices),
       TACIT_FL_CLIP_NORM: String(f.clipNorm),
-      TACIT_FL_NOISE_MULTIPLIER: String(f.noiseMultiplier),
+      TACIT_FL_NOISE_MULTIPLIER: String(args.noiseMultiplier),
       TACIT_FL_SERVER_LEARNING_RATE: String(f.serverOptimizer.learningRate),
       TACIT_FL_AGGREGATION: input.aggregate,
     },
@@ -448,7 +461,11 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
     aggregation: input.aggregate,
     attackers: input.attackers.size,
     rounds: [],
+    deviceTargets: 0,
   };
+  // Device state (never sent): each device's kept target, made in the first round it trains by
+  // the worker's own rule (`roundTarget`) and kept for every later version.
+  const targets = new Map<number, Float32Array>();
   try {
     // The extension pins the aggregator's JWKS; the simulation pins it once, at the start.
     const jwks = (await http('GET', `${url}/.well-known/jwks.json`, { expect: 200 }))
@@ -489,12 +506,17 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
         // Poisson sampling: each device takes part with probability q (the accountant's model).
         if (args.sampleRate < 1 && rng() >= args.sampleRate) continue;
         const t = performance.now();
+        // A seeded generator per device stands for the worker's crypto.getRandomValues.
+        const secret = createRng(args.seed * 104_729 + r * 7_907 + i + 1);
+        const { target } = roundTarget(targets.get(i), encoder, client.sequences, f, secret);
+        if (target !== undefined) targets.set(i, target);
         const local = await localUpdate(
           encoder,
           client.sequences,
           centres,
           { ...f.localUpdate, ...options.localUpdate },
           createRng(args.seed * 1_000_003 + r * 10_007 + i),
+          target === undefined ? {} : { ownCentre: target },
         );
         localSeconds += (performance.now() - t) / 1000;
         const deviceRng: Rng = createRng(args.seed * 999_983 + r * 7_919 + i + 1);
@@ -504,7 +526,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
               local.delta,
               {
                 clipNorm: f.clipNorm,
-                noiseMultiplier: f.noiseMultiplier,
+                noiseMultiplier: args.noiseMultiplier,
                 minDevices: input.minDevices,
               },
               deviceRng,
@@ -551,6 +573,7 @@ async function federatedRun(input: RunInput): Promise<RunReport> {
         evalSeconds: Math.round(evalSeconds * 10) / 10,
       };
       report.rounds.push(row);
+      report.deviceTargets = targets.size;
       log(
         `  [${input.label}] round ${r}: EER ${pct(row.eer)}, embedding per-user EER ${pct(row.embeddingEer)}, ε ${row.epsilon.toFixed(2)}, ${sent} updates of ${bytesPerClient} B, ${row.seconds} s (local ${row.localSeconds} s, eval ${row.evalSeconds} s)`,
       );
@@ -788,6 +811,7 @@ export async function runFlSim(args: FlSimArgs, options: FlSimOptions = {}): Pro
         aggregation: args.aggregate,
         samplingRate: args.sampleRate,
         epsilonBudget: args.epsilonBudget,
+        noiseMultiplier: args.noiseMultiplier,
         delta: args.delta,
         seed: args.seed,
         publicUsers: runs[0]?.publicCentres ?? 0,

@@ -49,6 +49,11 @@ describe('parseFlSimArgs', () => {
   it('takes the documented options and refuses bad ones', () => {
     const a = parseFlSimArgs(['--data', 'd', '--clients', '5', '--rounds', '2', '--out', 'o.json']);
     expect(a).toMatchObject({ clients: 5, rounds: 2, attackers: 0, aggregate: 'trimmed-mean' });
+    expect(a.noiseMultiplier).toBe(FEDERATED_DEFAULTS.noiseMultiplier);
+    expect(
+      parseFlSimArgs(['--data=d', '--clients=5', '--out=o', '--noise-multiplier=0.15'])
+        .noiseMultiplier,
+    ).toBe(0.15);
     expect(
       parseFlSimArgs([
         '--data=d',
@@ -66,6 +71,7 @@ describe('parseFlSimArgs', () => {
       ['--data', 'd', '--clients', '5', '--out', 'o', '--aggregate', 'krum'],
       ['--data', 'd', '--clients', '5', '--out', 'o', '--attackers', '0.7'],
       ['--data', 'd', '--clients', '5', '--out', 'o', '--bogus', '1'],
+      ['--data', 'd', '--clients', '5', '--out', 'o', '--noise-multiplier', '-1'],
     ]) {
       expect(() => parseFlSimArgs(bad), bad.join(' ')).toThrow(TypeError);
     }
@@ -133,6 +139,10 @@ describe.skipIf(!HAVE_DATA)('runFlSim (toy size)', () => {
       expect(r.bytesPerClient).toBeLessThan(37_000);
     }
     expect(report.rounds.map((r) => r.version)).toEqual([2, 3]);
+    // The shipped setting (run K): every device made its kept target in round 1 and trained
+    // towards it (the positive-only pull refuses to run without one).
+    expect(FEDERATED_DEFAULTS.anchorOwnCentre).toBe(true);
+    expect(report.runs[0]!.deviceTargets).toBe(4);
     for (const k of ['shipped', 'central'] as const) {
       expect(report[k].eer).toBeGreaterThanOrEqual(0);
       expect(report[k].eer).toBeLessThanOrEqual(1);

@@ -5,7 +5,8 @@ import { createRng } from '../random';
 import keystrokeEncoderFile from '../shared/default-keystroke.json';
 import { cosine, encoderFromJSON } from '../shared/encoder';
 import { TYPIST_A, syntheticKeystrokes } from '../testing/synthetic';
-import { codeWord, deviceTarget } from './device-target';
+import { codeWord, deviceTarget, roundTarget } from './device-target';
+import { applyDelta, parameterCount } from './parameters';
 import { userCentre } from './public-centres';
 
 const shipped = encoderFromJSON(keystrokeEncoderFile);
@@ -51,5 +52,43 @@ describe('deviceTarget()', () => {
     );
     expect(() => deviceTarget(shipped, sequences, -1, createRng(1))).toThrow(/codeWordWeight/);
     expect(() => deviceTarget(shipped, sequences, 11, createRng(1))).toThrow(/codeWordWeight/);
+  });
+});
+
+describe('roundTarget(): the one rule of the worker, fl:sim and the experiment', () => {
+  const kept = { anchorOwnCentre: true, codeWordWeight: 3 };
+
+  it('makes the target under the first version trained, then keeps it for every later one', () => {
+    const first = roundTarget(undefined, shipped, sequences, kept, createRng(9));
+    expect(first.created).toBe(true);
+    expect(first.target).toEqual(deviceTarget(shipped, sequences, 3, createRng(9)));
+    // A later version (the encoder moved): the same target, not one recomputed under it.
+    const later = applyDelta(shipped, new Float32Array(parameterCount(shipped)).fill(1e-3));
+    const again = roundTarget(first.target, later, sequences, kept, createRng(10));
+    expect(again).toEqual({ target: first.target, created: false });
+    expect(deviceTarget(later, sequences, 3, createRng(9))).not.toEqual(first.target);
+  });
+
+  it('gives none without anchorOwnCentre, and replaces a kept target of another dimension', () => {
+    const none = roundTarget(
+      undefined,
+      shipped,
+      sequences,
+      { ...kept, anchorOwnCentre: false },
+      createRng(1),
+    );
+    expect(none).toEqual({ target: undefined, created: false });
+    const stale = roundTarget(
+      new Float32Array(8).fill(0.5),
+      shipped,
+      sequences,
+      kept,
+      createRng(1),
+    );
+    expect(stale.created).toBe(true);
+    expect(stale.target).toHaveLength(48);
+    expect(() => roundTarget(undefined, shipped, [], kept, createRng(1))).toThrow(
+      expect.objectContaining({ code: 'ERR_TOO_FEW_WINDOWS' }),
+    );
   });
 });

@@ -52,3 +52,50 @@ export function deviceTarget(
   for (let i = 0; i < anchor.length; i++) anchor[i] = anchor[i]! + codeWordWeight * word[i]!;
   return normalize(anchor);
 }
+
+/** The settings that decide whether and how a device keeps a target (`FederatedConfig`'s). */
+export interface DeviceTargetSettings {
+  /** Keep a target across rounds (`FederatedConfig.anchorOwnCentre`). */
+  readonly anchorOwnCentre: boolean;
+  /** γ of the code word mixed into it, [0, 10] (`FederatedConfig.codeWordWeight`). */
+  readonly codeWordWeight: number;
+}
+
+/** {@link roundTarget}'s answer. */
+export interface RoundTarget {
+  /** The target to pass as `localUpdate`'s `ownCentre`; undefined without `anchorOwnCentre`. */
+  readonly target: Float32Array | undefined;
+  /** True when the target was made now: the caller must keep it before anything is sent. */
+  readonly created: boolean;
+}
+
+/**
+ * The target of a device's round, the one rule every caller follows (the worker, `fl:sim`'s
+ * simulated devices and the experiment's `runRound`): without `anchorOwnCentre`, none (the own
+ * centre is recomputed under every version); with it, the `kept` target when there is one of the
+ * encoder's dimension, else a new {@link deviceTarget} under `encoder` — the first version this
+ * device trains — with its code word drawn from `rng` (the device's secret source: in the worker
+ * `rngFromRandomValues(crypto.getRandomValues)`). The anchor is never recomputed for a later
+ * version: a target that moved with the encoder would let every device drift together, which
+ * is what it is there to stop (docs/federated.md "Second session"). A kept target of another
+ * dimension belongs to another encoder line and is replaced.
+ *
+ * @throws {NotEnoughWindowsError} `ERR_TOO_FEW_WINDOWS` when a target must be made and no
+ *   sequence has 2 steps.
+ */
+export function roundTarget(
+  kept: Float32Array | undefined,
+  encoder: SharedEncoder,
+  sequences: readonly StepSequence[],
+  settings: DeviceTargetSettings,
+  rng: Rng,
+): RoundTarget {
+  if (!settings.anchorOwnCentre) return { target: undefined, created: false };
+  if (kept !== undefined && kept.length === embeddingDimension(encoder)) {
+    return { target: kept, created: false };
+  }
+  return {
+    target: deviceTarget(encoder, sequences, settings.codeWordWeight, rng),
+    created: true,
+  };
+}

@@ -27,7 +27,7 @@ import { meanDelta } from './mean-aggregate';
 import { flattenParameters, unflattenParameters } from './parameters';
 import { privatiseDelta } from './privatise';
 import { type PublicCentres, computePublicCentres } from './public-centres';
-import { deviceTarget } from './device-target';
+import { roundTarget } from './device-target';
 import { type ServerOptimizerState, serverStep } from './server-optimizer';
 import { dequantise, parseUpdate, quantise, serialiseUpdate } from './update-format';
 
@@ -161,12 +161,11 @@ export async function runRound(
   }
   const updates: Uint8Array[] = [];
   for (const c of sampled) {
-    if (settings.anchorOwnCentre && c.anchor === undefined) {
-      // The simulation's seeded rng stands for the device's secret source of the code word.
-      c.anchor = deviceTarget(version.encoder, c.sequences, settings.codeWordWeight, rng);
-    }
-    const anchor = settings.anchorOwnCentre ? c.anchor : undefined;
-    updates.push(await deviceRound(version, c.sequences, round, settings, rng, anchor));
+    // The worker's rule (`roundTarget`); the seeded rng stands for the device's secret source
+    // of the code word.
+    const { target } = roundTarget(c.anchor, version.encoder, c.sequences, settings, rng);
+    if (target !== undefined) c.anchor = target;
+    updates.push(await deviceRound(version, c.sequences, round, settings, rng, target));
   }
   const published = publishRound(
     version,

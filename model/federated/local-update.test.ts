@@ -109,7 +109,9 @@ async function simulate(
         centres,
         { objective, steps: 2, batchSize: 8, maxLength: 20, learningRate: 0.01 },
         rng,
-        target === undefined ? {} : { ownCentre: target },
+        // Without a kept target, `positive-only` is the collapsing baseline: opted into here,
+        // where showing the collapse is the point.
+        target === undefined ? { collapsingBaseline: true } : { ownCentre: target },
       );
       const noised = privatiseDelta(delta, { clipNorm: 2, noiseMultiplier: 0, minDevices: 6 }, rng);
       const meta = { encoderId: centres.encoderId, round };
@@ -213,6 +215,16 @@ describe('localUpdate()', () => {
         ownCentre: new Float32Array(8),
       }),
     ).rejects.toThrow(RangeError);
+    // The collapsing baseline never runs by accident: positive-only needs a device-kept target.
+    await expect(
+      localUpdate(
+        shipped,
+        devices[0]!,
+        centres,
+        { ...one, objective: 'positive-only' },
+        createRng(1),
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_NO_DEVICE_TARGET' });
   });
 });
 

@@ -4,7 +4,7 @@
  * delta (new − old) in the order of `parameters.ts`. The delta is then privatised
  * (`privatise.ts`) and quantised (`update-format.ts`) before it leaves the device.
  *
- * Objective `frozen-centres` (the product's; docs/federated.md "Positive-only remedy"): CosFace
+ * Objective `frozen-centres` (the first session's; docs/federated.md "Positive-only remedy"): CosFace
  * (the shipped training's loss, `cosFaceLoss` of `shared/train.ts`) over the classes [the user's
  * own centre, then the frozen public centres], every sample the user's own (label 0). The own
  * centre is the normalised mean of the user's embeddings under the round's starting encoder
@@ -18,7 +18,9 @@
  * (ICML 2020): averaged over devices it collapses the embedding (every input maps to one
  * point), and tests show that. Towards a target the device keeps across rounds and that differs
  * between devices (`ownCentre` from `device-target.ts`: anchor + secret code word, FedUV-style)
- * it does not collapse, because the targets do not move with the encoder.
+ * it does not collapse, because the targets do not move with the encoder: that is what ships
+ * (`FEDERATED_DEFAULTS`), and `positive-only` without an `ownCentre` is refused
+ * (`ERR_NO_DEVICE_TARGET`) unless a test opts into the baseline.
  *
  * Batches are random crops of the user's sequences built exactly as in training (`writeCrop`),
  * and the graph is training's (`forwardTf`), so a fine-tuned encoder still computes in `encode()`
@@ -28,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertInteger, assertKnownKeys, assertNumber, quote } from '../assert';
-import { NotEnoughWindowsError } from '../errors';
+import { MissingDeviceTargetError, NotEnoughWindowsError } from '../errors';
 import type { Rng } from '../random';
 import { type SharedEncoder, embeddingDimension } from '../shared/encoder';
 import {
@@ -46,7 +48,10 @@ export type LocalObjective = 'frozen-centres' | 'positive-only';
 
 /** Settings of a local round; every field documents its range and default. */
 export interface LocalUpdateConfig {
-  /** `frozen-centres` (the product's) or `positive-only` (the collapsing baseline). Default `frozen-centres`. */
+  /**
+   * `frozen-centres`, or `positive-only` (towards a device-kept target, what ships; without one
+   * the collapsing baseline, refused). Default `frozen-centres`.
+   */
   objective: LocalObjective;
   /** Optimiser steps in the round, integer 1–10000. Default 20. */
   steps: number;
@@ -133,6 +138,12 @@ export interface LocalUpdateOptions {
    * drift of docs/federated.md "Learning on real users"). Unit length, the encoder's dimension.
    */
   ownCentre?: Float32Array;
+  /**
+   * Tests that show the collapse only: let `positive-only` run without `ownCentre`, towards the
+   * own centre recomputed under every round's encoder (Yu et al.'s baseline). Without it that
+   * combination is refused (`ERR_NO_DEVICE_TARGET`).
+   */
+  collapsingBaseline?: true;
 }
 
 /**
@@ -152,6 +163,13 @@ export async function localUpdate(
   options: LocalUpdateOptions = {},
 ): Promise<LocalUpdateResult> {
   const cfg = resolveLocalUpdateConfig(overrides);
+  if (
+    cfg.objective === 'positive-only' &&
+    options.ownCentre === undefined &&
+    options.collapsingBaseline !== true
+  ) {
+    throw new MissingDeviceTargetError();
+  }
   const d = embeddingDimension(encoder);
   if (centres.dimension !== d || centres.centres.some((c) => c.length !== d)) {
     throw new RangeError(`public centres have dimension ${centres.dimension}, the encoder ${d}`);

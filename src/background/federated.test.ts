@@ -126,6 +126,7 @@ function host() {
     async (
       _encoder: string,
       _ver: number,
+      _enc: string,
       _centres: string,
     ): Promise<
       { ok: true; encoderId: string; refitted: number } | { ok: false; code: string }
@@ -309,9 +310,10 @@ describe('federated check: signed model versions', () => {
     net.s.current = await version(2, ENC_2);
     expect(await federatedCheck(deps({}, net, model, store))).toBe('adopted');
     expect(await federatedCheck(deps({}, net, model, store))).toBe('consent-off');
+    // Each with the signed `enc` claim, which the worker compares with the encoder it loads.
     expect(model.adoptEncoder.mock.calls).toEqual([
-      [ENC_1, 1, CEN_1],
-      [ENC_2, 2, CEN_2],
+      [ENC_1, 1, ENC_ID, CEN_1],
+      [ENC_2, 2, ENC_ID, CEN_2],
     ]);
     expect(store.state.adoptedVersion).toBe(2);
     // A round opened from version 1 is not trained by a device on version 2.
@@ -335,5 +337,39 @@ describe('federated check: signed model versions', () => {
     expect(store.state.adoptedVersion).toBeNull();
     expect(model.federatedUpdate).not.toHaveBeenCalled();
     expect(net.s.uploads).toEqual([]);
+  });
+
+  it('a version whose encoder is not the one its signed enc claim names is not adopted', async () => {
+    const net = aggregator({ current: await version(1, ENC_1), round: 4 });
+    const model = host();
+    model.adoptEncoder.mockResolvedValueOnce({ ok: false, code: 'ERR_MODEL_ENCODER' });
+    const store = { state: EMPTY_FEDERATED_STATE };
+    expect(await federatedCheck(deps({ modelImprovement: true }, net, model, store))).toBe(
+      'failed',
+    );
+    expect(store.state.lastError).toEqual({ code: 'ERR_MODEL_ENCODER', at: 1_000 });
+    expect(store.state.adoptedVersion).toBeNull();
+    expect(model.federatedUpdate).not.toHaveBeenCalled();
+    expect(net.s.uploads).toEqual([]);
+  });
+
+  it('a version without public centres (an aggregator older than the contract) is refused as such, not as a network failure', async () => {
+    const { centres: _dropped, ...old } = await version(2, ENC_2, { centresDigest: null });
+    const net = aggregator({ current: old as Served, round: 4 });
+    const model = host();
+    const store = { state: EMPTY_FEDERATED_STATE };
+    expect(await federatedCheck(deps({ modelImprovement: true }, net, model, store))).toBe(
+      'failed',
+    );
+    expect(store.state.lastError).toEqual({ code: 'ERR_MODEL_NO_CENTRES', at: 1_000 });
+    expect(store.state.adoptedVersion).toBeNull();
+    expect(model.adoptEncoder).not.toHaveBeenCalled();
+    expect(net.s.requests).toEqual(['GET /v1/models/current']);
+    // Something else that is not a version (no token) is still the network's.
+    net.s.current = { encoder: ENC_2 } as Served;
+    expect(await federatedCheck(deps({ modelImprovement: true }, net, model, store))).toBe(
+      'failed',
+    );
+    expect(store.state.lastError?.code).toBe('ERR_FL_NETWORK');
   });
 });

@@ -88,12 +88,25 @@ const serverCode = (json: unknown): string | undefined => {
   return typeof code === 'string' && /^ERR_[A-Z_]{1,40}$/.test(code) ? code : undefined;
 };
 
+/** A 200 answer of `GET /v1/models/*` in the contract's shape (protocol §7). */
 const isSignedVersion = (v: unknown): v is SignedVersion =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as SignedVersion).token === 'string' &&
   typeof (v as SignedVersion).encoder === 'string' &&
   typeof (v as SignedVersion).centres === 'string';
+
+/**
+ * A version as an aggregator from before protocol §7's `centres` serves it: token and encoder,
+ * no centres. Not a network failure but a contract the device cannot train or verify against
+ * (the token carries no `centresDigest` either): refused by its own code.
+ */
+const lacksCentres = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as SignedVersion).token === 'string' &&
+  typeof (v as SignedVersion).encoder === 'string' &&
+  !Object.hasOwn(v, 'centres');
 
 const isCount = (v: unknown, min: number) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
@@ -126,8 +139,10 @@ function roundSpec(r: RoundView | null): FederatedRoundSpec {
 /**
  * The latest model version: verified against the pinned keys (no downgrade below the adopted
  * one; encoder and public centres both the signed ones), then adopted by the worker, which
- * checks the centres against the encoder, keeps them for its local rounds and rebuilds the
- * per-user models. Returns the version the device now uses.
+ * checks the encoder against the signed `enc` claim and the centres against the encoder, keeps
+ * them for its local rounds and rebuilds the per-user models. A version without centres (an
+ * aggregator older than the contract) is refused (`ERR_MODEL_NO_CENTRES`). Returns the version
+ * the device now uses.
  */
 async function syncVersion(
   deps: FederatedDeps,
@@ -137,10 +152,12 @@ async function syncVersion(
   state: FederatedState,
 ): Promise<number | null> {
   const { status, json } = await getJson<unknown>(f, `${base}/v1/models/current`);
+  if (status === 200 && lacksCentres(json)) throw new FederatedFailure('ERR_MODEL_NO_CENTRES');
   if (status !== 200 || !isSignedVersion(json)) throw new FederatedFailure('ERR_FL_NETWORK');
   let ver: number;
+  let enc: string;
   try {
-    ({ ver } = await verifyModelVersion(json, jwks, {
+    ({ ver, enc } = await verifyModelVersion(json, jwks, {
       issuer: base,
       minVersion: state.adoptedVersion ?? 1,
     }));
@@ -151,7 +168,8 @@ async function syncVersion(
     throw error;
   }
   if (ver === state.adoptedVersion) return ver;
-  const adopted = await deps.host().adoptEncoder(json.encoder, ver, json.centres);
+  // The worker checks that the encoder it loads is the one `enc` names (ERR_MODEL_ENCODER).
+  const adopted = await deps.host().adoptEncoder(json.encoder, ver, enc, json.centres);
   if (!adopted.ok) throw new FederatedFailure(adopted.code);
   state.adoptedVersion = ver;
   await deps.state.set(state);

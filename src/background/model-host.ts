@@ -70,9 +70,9 @@ const offscreenHost: ModelHost = {
   },
   federatedUpdate: (spec) =>
     viaOffscreen(() => sendToOffscreen({ target: 'offscreen', type: 'federated-update', spec })),
-  adoptEncoder: (encoder, ver, centres) =>
+  adoptEncoder: (encoder, ver, enc, centres) =>
     viaOffscreen(() =>
-      sendToOffscreen({ target: 'offscreen', type: 'adopt-encoder', encoder, ver, centres }),
+      sendToOffscreen({ target: 'offscreen', type: 'adopt-encoder', encoder, ver, enc, centres }),
     ),
 };
 
@@ -89,8 +89,8 @@ function directHost(): ModelHost {
     applyRetention: async (maxAgeMs) => (await direct!).applyRetention(maxAgeMs),
     eraseAll: async () => (await direct!).eraseAll(),
     federatedUpdate: async (spec) => (await direct!).federatedUpdate(spec),
-    adoptEncoder: async (encoder, ver, centres) =>
-      (await direct!).adoptEncoder(encoder, ver, centres),
+    adoptEncoder: async (encoder, ver, enc, centres) =>
+      (await direct!).adoptEncoder(encoder, ver, enc, centres),
   };
 }
 

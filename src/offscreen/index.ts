@@ -25,7 +25,8 @@ const handlers: Handlers = {
     return { ok: true } as const;
   },
   'federated-update': (message) => worker.federatedUpdate(message.spec),
-  'adopt-encoder': (message) => worker.adoptEncoder(message.encoder, message.ver, message.centres),
+  'adopt-encoder': (message) =>
+    worker.adoptEncoder(message.encoder, message.ver, message.enc, message.centres),
 };
 
 function isOffscreenMessage(message: unknown): message is OffscreenMessage {

@@ -21,6 +21,16 @@ export type FederatedErrorCode =
   | 'ERR_MODEL_DOWNGRADE'
   /** A signed version whose public centres do not belong to its encoder: nothing adopted. */
   | 'ERR_MODEL_CENTRES'
+  /**
+   * A signed version whose encoder does not load, or is not the one its `enc` claim names:
+   * nothing adopted.
+   */
+  | 'ERR_MODEL_ENCODER'
+  /**
+   * A version served without public centres (an aggregator older than the contract): a
+   * contract violation, not a network failure; nothing verified, nothing adopted.
+   */
+  | 'ERR_MODEL_NO_CENTRES'
   /** The round's parameters are not ones this device will compute for. */
   | 'ERR_FL_ROUND'
   /** The worker computed no update (its code says why). */

@@ -115,7 +115,14 @@ export type OffscreenMessage =
   | { target: 'offscreen'; type: 'apply-retention'; maxAgeMs: number }
   | { target: 'offscreen'; type: 'erase-all' }
   | { target: 'offscreen'; type: 'federated-update'; spec: FederatedRoundSpec }
-  | { target: 'offscreen'; type: 'adopt-encoder'; encoder: string; ver: number; centres: string };
+  | {
+      target: 'offscreen';
+      type: 'adopt-encoder';
+      encoder: string;
+      ver: number;
+      enc: string;
+      centres: string;
+    };
 
 /** Extension pages (popup, options) → service worker. */
 export type PageMessage =
@@ -301,7 +308,7 @@ export interface FederatedRoundSpec {
 export type FederatedSkipCode =
   /** The round trains another encoder than the one this device adopted. */
   | 'ERR_FL_ENCODER'
-  /** No public centres for the adopted encoder (the positive-only remedy needs them). */
+  /** No public centres for the adopted encoder (only the `frozen-centres` objective needs them). */
   | 'ERR_FL_NO_CENTRES'
   /** No enrolled step sequences on this device. */
   | 'ERR_FL_NO_DATA';
@@ -314,12 +321,16 @@ export type FederatedUpdateReply =
   { ok: true; update: string; bytes: number; ms: number } | { ok: false; code: FederatedSkipCode };
 
 /**
- * After adopting a verified encoder: its id and how many subjects' models were refitted; or
- * why nothing was adopted (`ERR_MODEL_CENTRES`: the version's public centres do not parse for
- * its encoder's id and dimension).
+ * Why a verified version was not adopted (nothing of it is stored or used):
+ * `ERR_MODEL_ENCODER` — the encoder it carries does not load, or its id is not the one the
+ * signed `enc` claim names; `ERR_MODEL_CENTRES` — its public centres do not parse for that
+ * encoder's id and dimension.
  */
+export type AdoptRefusalCode = 'ERR_MODEL_ENCODER' | 'ERR_MODEL_CENTRES';
+
+/** After adopting a verified encoder: its id and how many subjects' models were refitted. */
 export type AdoptEncoderReply =
-  { ok: true; encoderId: string; refitted: number } | { ok: false; code: 'ERR_MODEL_CENTRES' };
+  { ok: true; encoderId: string; refitted: number } | { ok: false; code: AdoptRefusalCode };
 
 /** The API the model worker exposes through comlink (its only surface). */
 export interface ModelWorkerApi {
@@ -345,11 +356,17 @@ export interface ModelWorkerApi {
   federatedUpdate(spec: FederatedRoundSpec): Promise<FederatedUpdateReply>;
   /**
    * Adopts a shared encoder and its public centres, whose signature the background verified
-   * (`verifyModelVersion`): the centres checked against the encoder, both stored, the encoder
-   * used for scoring and its centres for local rounds, every subject's models rebuilt from its
-   * stored sequences.
+   * (`verifyModelVersion`; `enc` is the signed claim naming the encoder): the encoder's id
+   * checked against `enc` and the centres against the encoder, both stored, the encoder used for
+   * scoring and its centres for local rounds, every subject's models rebuilt from its stored
+   * sequences.
    */
-  adoptEncoder(encoder: string, ver: number, centres: string): Promise<AdoptEncoderReply>;
+  adoptEncoder(
+    encoder: string,
+    ver: number,
+    enc: string,
+    centres: string,
+  ): Promise<AdoptEncoderReply>;
 }
 
 /** Reply type for each message type (what the handler resolves with). */

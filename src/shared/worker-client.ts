@@ -56,7 +56,7 @@ export function startModelWorker(): ModelWorkerApi {
     // Comlink's Remote type splits the reply union into a union of promises: one promise here.
     federatedUpdate: (spec) =>
       call((api) => api.federatedUpdate(spec) as Promise<FederatedUpdateReply>),
-    adoptEncoder: (encoder, ver, centres) =>
-      call((api) => api.adoptEncoder(encoder, ver, centres) as Promise<AdoptEncoderReply>),
+    adoptEncoder: (encoder, ver, enc, centres) =>
+      call((api) => api.adoptEncoder(encoder, ver, enc, centres) as Promise<AdoptEncoderReply>),
   };
 }

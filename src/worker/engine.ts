@@ -270,8 +270,10 @@ export class Engine {
           ...(block === undefined ? {} : { block }),
         });
       } catch (error) {
-        // A model of another feature schema (or a corrupt one) is not used: enrol again.
+        // A model of another feature schema (or a corrupt one) is not used: enrol again. The
+        // federated target goes with it: it belonged to the model being replaced.
         console.warn('[tacit] stored model refused', (error as { code?: string }).code);
+        await (await this.store()).deleteTarget(key, modality);
       }
     }
   }
@@ -649,7 +651,10 @@ export class Engine {
   /**
    * One local federated round (`runLocalRound`) on the keystroke step sequences of the subject
    * with the most stored windows: a device holds one user's round (docs/federated.md), and a
-   * shared browser's other subjects are not mixed into it. Serialised with training.
+   * shared browser's other subjects are not mixed into it. The subject's kept target comes from
+   * the model store; a target made in this round (the subject's first) is stored, sealed, before
+   * the update leaves the worker, so every later round and version trains towards the same one.
+   * Serialised with training.
    */
   federatedUpdate(spec: FederatedRoundSpec): Promise<FederatedUpdateReply> {
     const run = this.training.then(async (): Promise<FederatedUpdateReply> => {
@@ -671,6 +676,10 @@ export class Engine {
       const sequences = stored.flatMap((w) =>
         w.steps === undefined ? [] : [{ steps: new Float32Array(w.steps.steps), n: w.steps.n }],
       );
+      const target =
+        subject === undefined
+          ? undefined
+          : await store.loadTarget(subject, 'keystroke', SEQUENCE_SCHEMA_VERSION);
       const result = await runLocalRound(
         encoder,
         sequences,
@@ -679,9 +688,16 @@ export class Engine {
         {
           centres: this.adoptedCentres.get('keystroke') ?? null,
           training: this.roundSettings,
+          ...(target === undefined ? {} : { target }),
         },
       );
       if (!result.ok) return result;
+      if (result.newTarget !== undefined && subject !== undefined) {
+        await store.saveTarget(subject, 'keystroke', result.newTarget, {
+          sequenceSchema: SEQUENCE_SCHEMA_VERSION,
+          encoderId: spec.encoderId,
+        });
+      }
       return {
         ok: true,
         update: base64url.encode(result.bytes),
@@ -698,16 +714,31 @@ export class Engine {
 
   /**
    * Adopts a verified shared encoder and its public centres (the background checked the
-   * signature over both): the centres must parse for this encoder's id and dimension, else
-   * nothing is adopted (`ERR_MODEL_CENTRES`); then both are stored, the encoder used for
+   * signature over both; `enc` is the signed claim that names the encoder): the encoder must
+   * load and its id be `enc` (`ERR_MODEL_ENCODER`: a signed claim about another encoder is not
+   * trusted for this one), and the centres must parse for that id and dimension
+   * (`ERR_MODEL_CENTRES`); else nothing is adopted. Then both are stored, the encoder used for
    * scoring and the centres for its local rounds; every subject with a stored model is
    * reloaded, and `load` refits a modality whose stored embedding model the new encoder refuses
    * (enrolled with another encoder) from its stored step sequences — enrolment's own fit,
-   * nothing re-enrolled.
+   * nothing re-enrolled. The subjects' kept federated targets stay as they are: the target is
+   * the centre under the first version a device trained, on purpose (docs/federated.md
+   * "Device state").
    */
-  adoptEncoder(text: string, ver: number, centres: string): Promise<AdoptEncoderReply> {
+  adoptEncoder(
+    text: string,
+    ver: number,
+    enc: string,
+    centres: string,
+  ): Promise<AdoptEncoderReply> {
     const run = this.training.then(async (): Promise<AdoptEncoderReply> => {
-      const encoder = encoderFromJSON(JSON.parse(text));
+      let encoder: SharedEncoder;
+      try {
+        encoder = encoderFromJSON(JSON.parse(text));
+      } catch {
+        return { ok: false, code: 'ERR_MODEL_ENCODER' };
+      }
+      if (encoderId(encoder) !== enc) return { ok: false, code: 'ERR_MODEL_ENCODER' };
       const modality = encoder.modality as Modality;
       const current = this.encoders.get(modality);
       if (current === undefined) throw new Error('no shared encoder of this modality is used');

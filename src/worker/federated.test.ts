@@ -17,6 +17,7 @@ import type { FederatedRoundSpec } from '../shared/protocol';
 import { Engine } from './engine';
 import { AdoptedEncoderStore, publicCentresFor, runLocalRound } from './federated';
 import { ModelStore } from './model-store';
+import { SEQUENCE_SCHEMA_VERSION } from '../../model';
 
 const SHIPPED = encoderFromJSON(keystrokeEncoderFile);
 const SHIPPED_ID = encoderId(SHIPPED);
@@ -93,6 +94,15 @@ describe('runLocalRound: the client code of model/federated, in the worker', () 
     expect(() =>
       parseUpdate(result.bytes, { encoderId: SHIPPED_ID, round: 8, parameters: P }),
     ).toThrow(expect.objectContaining({ code: 'ERR_UPDATE_ROUND' }));
+    // The shipped setting keeps a target: made in this first round, for the caller to keep
+    // (unit length, the encoder's dimension); a round given it makes none.
+    expect(result.newTarget).toHaveLength(48);
+    expect(l2Norm(result.newTarget!)).toBeCloseTo(1, 5);
+    const again = await runLocalRound(SHIPPED, sequences, spec(), random, {
+      training: SMALL,
+      target: result.newTarget!,
+    });
+    expect(again.ok && again.newTarget).toBe(undefined);
   }, 60_000);
 
   it('computes nothing for another encoder, without public centres or without data', async () => {
@@ -106,14 +116,25 @@ describe('runLocalRound: the client code of model/federated, in the worker', () 
       code: 'ERR_FL_ENCODER',
     });
     // Version 2 without its own centres (the shipped file names the shipped encoder only), or
-    // with version 1's: no negatives for it, no round.
+    // with version 1's: no negatives for the frozen-centres objective, no round.
     const next = encoderFromJSON(JSON.parse(nextVersion(2)));
     expect(publicCentresFor(next)).toBeUndefined();
+    const frozen = { ...SMALL, objective: 'frozen-centres' as const };
     for (const centres of [undefined, null, centresOf(JSON.stringify(keystrokeEncoderFile))]) {
       expect(
-        await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random, { centres }),
+        await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random, {
+          centres,
+          training: frozen,
+        }),
       ).toEqual({ ok: false, code: 'ERR_FL_NO_CENTRES' });
     }
+    // The shipped positive-only pull reads no public centre: it trains without them.
+    expect(
+      await runLocalRound(next, seq, spec({ encoderId: encoderId(next) }), random, {
+        centres: null,
+        training: SMALL,
+      }),
+    ).toMatchObject({ ok: true });
     expect(publicCentresFor(next, centresOf(nextVersion(2)))?.centres).toHaveLength(2);
     expect(
       await runLocalRound(SHIPPED, [{ steps: new Float32Array(14), n: 1 }], spec(), random),
@@ -145,16 +166,33 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     const text = nextVersion(2);
     const newId = encoderId(encoderFromJSON(JSON.parse(text)));
     expect(newId).not.toBe(SHIPPED_ID);
+    // The round made the subject's kept target and stored it, sealed, before replying.
+    const target = await store.loadTarget(ALICE.subjectKey, 'keystroke', SEQUENCE_SCHEMA_VERSION);
+    expect(target).toHaveLength(48);
+
     // Centres that are not this encoder's (version 1's): nothing adopted, nothing stored.
-    expect(await engine.adoptEncoder(text, 2, centresOf(nextVersion(1)))).toEqual({
+    expect(await engine.adoptEncoder(text, 2, newId, centresOf(nextVersion(1)))).toEqual({
       ok: false,
       code: 'ERR_MODEL_CENTRES',
     });
+    // A signed `enc` claim that names another encoder than the one carried, or an encoder that
+    // does not load: nothing adopted, nothing stored.
+    const centres = centresOf(text);
+    for (const [body, enc] of [
+      [text, SHIPPED_ID],
+      [text, `${newId}x`],
+      ['{"format":"not an encoder"}', newId],
+      ['not json', newId],
+    ] as const) {
+      expect(await engine.adoptEncoder(body, 2, enc, centres)).toEqual({
+        ok: false,
+        code: 'ERR_MODEL_ENCODER',
+      });
+    }
     expect(await adopted.load('keystroke')).toBeUndefined();
     expect(await engine.federatedUpdate(spec())).toMatchObject({ ok: true });
 
-    const centres = centresOf(text);
-    expect(await engine.adoptEncoder(text, 2, centres)).toEqual({
+    expect(await engine.adoptEncoder(text, 2, newId, centres)).toEqual({
       ok: true,
       encoderId: newId,
       refitted: 1,
@@ -168,8 +206,12 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
     const v2Update = await engine.federatedUpdate(spec({ encoderId: newId }));
     expect(v2Update).toMatchObject({ ok: true, bytes: updateByteLength(P, newId) });
+    // The target is the one made under the first version trained, not one remade under v2.
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', SEQUENCE_SCHEMA_VERSION)).toEqual(
+      target,
+    );
     // Adopting it again changes nothing.
-    expect(await engine.adoptEncoder(text, 2, centres)).toEqual({
+    expect(await engine.adoptEncoder(text, 2, newId, centres)).toEqual({
       ok: true,
       encoderId: newId,
       refitted: 0,
@@ -181,9 +223,32 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     expect(await restarted.federatedUpdate(spec({ encoderId: newId }))).toMatchObject({
       ok: true,
     });
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', SEQUENCE_SCHEMA_VERSION)).toEqual(
+      target,
+    );
+    // The subject removed (retention takes its windows and model): its target goes with it.
+    await restarted.applyRetention(-60_000);
+    expect(await store.counts()).toEqual({ windows: {}, models: {} });
+    expect(
+      await store.loadTarget(ALICE.subjectKey, 'keystroke', SEQUENCE_SCHEMA_VERSION),
+    ).toBeUndefined();
   }, 120_000);
 
-  it('an encoder adopted before versions carried centres (store format 1) still scores; its rounds are skipped', async () => {
+  it("a re-enrolment (the stored model refused at load) drops the subject's kept target", async () => {
+    const store = await ModelStore.open('fl-engine-reenrol');
+    const engine = Engine.withStore(store, 'wasm', null, SMALL);
+    await engine.ingest(typing(230, 4), 'sid-3', ALICE);
+    expect(await engine.federatedUpdate(spec())).toMatchObject({ ok: true });
+    const seq = SEQUENCE_SCHEMA_VERSION;
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', seq)).toHaveLength(48);
+    // A model this build cannot read (another format): the subject enrols again.
+    await store.saveModel(ALICE.subjectKey, 'keystroke', { format: 'another' });
+    const restarted = Engine.withStore(store, 'wasm', null, SMALL);
+    await restarted.status(ALICE);
+    expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', seq)).toBeUndefined();
+  }, 60_000);
+
+  it('an encoder adopted before versions carried centres (store format 1) still scores; only frozen-centres rounds are skipped', async () => {
     const name = 'fl-adopted-v1';
     const text = nextVersion(2);
     const newId = encoderId(encoderFromJSON(JSON.parse(text)));
@@ -197,7 +262,10 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     const adopted = new AdoptedEncoderStore(name);
     expect(await adopted.load('keystroke')).toMatchObject({ version: 2, ver: 2, centres: null });
     const store = await ModelStore.open('fl-engine-v1');
-    const engine = Engine.withStore(store, 'wasm', adopted, SMALL);
+    const engine = Engine.withStore(store, 'wasm', adopted, {
+      ...SMALL,
+      objective: 'frozen-centres',
+    });
     await engine.loadAdopted();
     await engine.ingest(typing(230, 5), 'sid-2', ALICE);
     // It scores with the adopted encoder: the per-user model is fitted under its id.
@@ -206,6 +274,12 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     expect(await engine.federatedUpdate(spec({ encoderId: newId }))).toEqual({
       ok: false,
       code: 'ERR_FL_NO_CENTRES',
+    });
+    // The shipped positive-only pull needs no centres: the same device takes part.
+    const shippedRound = Engine.withStore(store, 'wasm', adopted, SMALL);
+    await shippedRound.loadAdopted();
+    expect(await shippedRound.federatedUpdate(spec({ encoderId: newId }))).toMatchObject({
+      ok: true,
     });
   }, 120_000);
 });

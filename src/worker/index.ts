@@ -26,8 +26,8 @@ const api: ModelWorkerApi = {
   applyRetention: async (maxAgeMs) => (await started()).applyRetention(maxAgeMs),
   eraseAll: async () => (await started()).eraseAll(),
   federatedUpdate: async (spec) => (await started()).federatedUpdate(spec),
-  adoptEncoder: async (encoder, ver, centres) =>
-    (await started()).adoptEncoder(encoder, ver, centres),
+  adoptEncoder: async (encoder, ver, enc, centres) =>
+    (await started()).adoptEncoder(encoder, ver, enc, centres),
 };
 
 Comlink.expose(api);

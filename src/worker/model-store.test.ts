@@ -182,4 +182,87 @@ describe('ModelStore', () => {
     expect(await store.counts()).toEqual({ windows: { alice: 1 }, models: {} });
     store.close();
   });
+
+  it('keeps a sealed federated target per subject; retention drops it with the model or the last window', async () => {
+    const name = freshName();
+    const store = await ModelStore.open(name);
+    const target = Float32Array.from({ length: 48 }, (_, i) => Math.cos(i) / 5);
+    const meta = { sequenceSchema: 1, encoderId: 'keystroke:v1' };
+    expect(await store.loadTarget('alice', 'keystroke', 1)).toBeUndefined();
+    await store.saveTarget('alice', 'keystroke', target, meta);
+    await store.saveTarget('bob', 'keystroke', target, meta);
+    await store.saveTarget('carol', 'keystroke', target, meta);
+    expect(await store.loadTarget('alice', 'keystroke', 1)).toEqual(target);
+    // Made from sequences of another schema: not used (a new one is made).
+    expect(await store.loadTarget('alice', 'keystroke', 2)).toBeUndefined();
+    const raw = await openDB(name);
+    for (const record of await raw.getAll('targets')) {
+      expect(Object.keys(record).sort()).toEqual([
+        'createdAt',
+        'data',
+        'iv',
+        'modality',
+        'subject',
+      ]);
+    }
+    raw.close();
+
+    // alice: a model used long ago (retention deletes it: re-enrolment); bob: windows only,
+    // all old (the subject is gone); carol: a recent window keeps hers.
+    await store.saveModel('alice', 'keystroke', {}, undefined, { featureSchema: 2 });
+    await store.addWindow({ ...window('alice'), createdAt: Date.now() + 120_000 });
+    await store.addWindow({ ...window('bob'), createdAt: 1000 });
+    await store.addWindow({ ...window('carol'), createdAt: 1000 });
+    await store.addWindow({ ...window('carol'), createdAt: Date.now() + 120_000 });
+    expect(await store.deleteOlderThan(Date.now() + 60_000)).toEqual({ windows: 2, models: 1 });
+    expect(await store.loadTarget('alice', 'keystroke', 1)).toBeUndefined();
+    expect(await store.loadTarget('bob', 'keystroke', 1)).toBeUndefined();
+    expect(await store.loadTarget('carol', 'keystroke', 1)).toEqual(target);
+    await store.deleteTarget('carol', 'keystroke');
+    expect(await store.loadTarget('carol', 'keystroke', 1)).toBeUndefined();
+    // Delete everything: the store, its key and every target.
+    await store.saveTarget('carol', 'keystroke', target, meta);
+    await store.destroy();
+    const fresh = await ModelStore.open(name);
+    expect(await fresh.loadTarget('carol', 'keystroke', 1)).toBeUndefined();
+    fresh.close();
+  });
+
+  it('migration 4 adds the targets and keeps the windows and models of version 3', async () => {
+    const name = freshName();
+    // The database as a version-3 build left it (migration 3's stores and indexes).
+    const v3 = await openDB(name, 3, {
+      upgrade(db) {
+        const windows = db.createObjectStore('windows', { autoIncrement: true });
+        windows.createIndex('subject-modality', ['subject', 'modality']);
+        windows.createIndex('createdAt', 'createdAt');
+        db.createObjectStore('models', { keyPath: ['subject', 'modality'] }).createIndex(
+          'usedAt',
+          'usedAt',
+        );
+        db.createObjectStore('keys');
+      },
+    });
+    const sealed = { iv: new Uint8Array(12), data: new ArrayBuffer(16) };
+    await v3.add('windows', { subject: 'alice', modality: 'keystroke', createdAt: 1, ...sealed });
+    await v3.put('models', {
+      subject: 'alice',
+      modality: 'keystroke',
+      featureSchema: 2,
+      hasEmbedding: true,
+      savedAt: 1,
+      usedAt: 1,
+      ...sealed,
+    });
+    v3.close();
+    const store = await ModelStore.open(name);
+    expect(await store.counts()).toEqual({ windows: { alice: 1 }, models: { alice: 1 } });
+    expect(await store.loadTarget('alice', 'keystroke', 1)).toBeUndefined();
+    await store.saveTarget('alice', 'keystroke', new Float32Array(48).fill(0.1), {
+      sequenceSchema: 1,
+      encoderId: 'e',
+    });
+    expect(await store.loadTarget('alice', 'keystroke', 1)).toHaveLength(48);
+    store.close();
+  });
 });

@@ -1,9 +1,10 @@
 /**
  * What the worker keeps on the device, in IndexedDB: enrolment feature windows (never raw
- * events, never keys) and trained per-user models, one set per subject (a `subjectKey` from the
- * service worker: one per verification server and subject). Vectors, steps and models are sealed
- * with the store's non-extractable AES-GCM key (sealed.ts); only the subject key, the modality
- * and times are in the clear. Numbered migrations in `upgrade`.
+ * events, never keys), trained per-user models and the federated round's kept target, one set
+ * per subject (a `subjectKey` from the service worker: one per verification server and subject).
+ * Vectors, steps, models and targets are sealed with the store's non-extractable AES-GCM key
+ * (sealed.ts); only the subject key, the modality and times are in the clear. Numbered
+ * migrations in `upgrade`.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { StoreDescription } from '../shared/protocol';
@@ -75,6 +76,28 @@ interface ModelRecord extends Sealed {
   previous?: Sealed & { featureSchema: number; hasEmbedding: boolean; savedAt: number };
 }
 
+/**
+ * A subject's kept federated target (docs/federated.md "Device state"): made under the first
+ * encoder version the device trained for the subject (`roundTarget`), never sent; sealed. The
+ * target is derived from the user's embeddings and a secret code word, so it is kept exactly
+ * like a per-user model.
+ */
+interface TargetRecord extends Sealed {
+  subject: string;
+  modality: Modality;
+  createdAt: number;
+}
+
+/** What is sealed inside a target record. */
+interface TargetBody {
+  version: 1;
+  target: number[];
+  /** `SEQUENCE_SCHEMA_VERSION` of the sequences it was computed from. */
+  sequenceSchema: number;
+  /** The encoder version it was made under (the first the device trained). */
+  encoderId: string;
+}
+
 interface ModelDb extends DBSchema {
   windows: {
     key: number;
@@ -83,6 +106,7 @@ interface ModelDb extends DBSchema {
   };
   models: { key: [string, Modality]; value: ModelRecord; indexes: { usedAt: number } };
   keys: { key: string; value: CryptoKey };
+  targets: { key: [string, Modality]; value: TargetRecord };
 }
 
 /** What the store holds, by subject (for tests, export and the e2e checks). */
@@ -99,6 +123,8 @@ const windowAad = (subject: string, modality: Modality) =>
   `tacit-window\u0000${subject}\u0000${modality}`;
 const modelAad = (subject: string, modality: Modality) =>
   `tacit-model\u0000${subject}\u0000${modality}`;
+const targetAad = (subject: string, modality: Modality) =>
+  `tacit-target\u0000${subject}\u0000${modality}`;
 
 export class ModelStore {
   private constructor(
@@ -108,7 +134,7 @@ export class ModelStore {
   ) {}
 
   static async open(name = MODEL_DB_NAME): Promise<ModelStore> {
-    const db = await openDB<ModelDb>(name, 3, {
+    const db = await openDB<ModelDb>(name, 4, {
       upgrade(database, oldVersion) {
         const raw = database as unknown as IDBDatabase;
         if (oldVersion === 1 || oldVersion === 2) {
@@ -128,6 +154,11 @@ export class ModelStore {
             .createObjectStore('models', { keyPath: ['subject', 'modality'] })
             .createIndex('usedAt', 'usedAt');
           database.createObjectStore('keys');
+        }
+        if (oldVersion < 4) {
+          // 4: the federated round's kept target per subject and modality (nothing to migrate:
+          // a device that trained before kept none, and makes one in its next round).
+          database.createObjectStore('targets', { keyPath: ['subject', 'modality'] });
         }
       },
     });
@@ -289,9 +320,13 @@ export class ModelStore {
     await tx.done;
   }
 
-  /** Deletes windows created, and models last used, before `cutoff` (ms); returns how many. */
+  /**
+   * Deletes windows created, and models last used, before `cutoff` (ms); returns how many. A
+   * kept target goes with its subject's model (the next model is a re-enrolment), and with the
+   * subject's last window of its modality when no model is left (the subject is gone).
+   */
   async deleteOlderThan(cutoff: number): Promise<{ windows: number; models: number }> {
-    const tx = this.db.transaction(['windows', 'models'], 'readwrite');
+    const tx = this.db.transaction(['windows', 'models', 'targets'], 'readwrite');
     let windows = 0;
     let models = 0;
     const range = IDBKeyRange.upperBound(cutoff, true);
@@ -303,16 +338,58 @@ export class ModelStore {
       await c.delete();
       windows++;
     }
+    const targets = tx.objectStore('targets');
     for (
       let c = await tx.objectStore('models').index('usedAt').openCursor(range);
       c;
       c = await c.continue()
     ) {
+      await targets.delete([c.value.subject, c.value.modality]);
       await c.delete();
       models++;
     }
+    for (let c = await targets.openCursor(); c; c = await c.continue()) {
+      const key: [string, Modality] = [c.value.subject, c.value.modality];
+      const left =
+        (await tx.objectStore('models').count(key)) +
+        (await tx.objectStore('windows').index('subject-modality').count(key));
+      if (left === 0) await c.delete();
+    }
     await tx.done;
     return { windows, models };
+  }
+
+  /** Keeps a subject's federated target (sealed), replacing any before. */
+  async saveTarget(
+    subject: string,
+    modality: Modality,
+    target: Float32Array,
+    meta: { sequenceSchema: number; encoderId: string },
+  ): Promise<void> {
+    const body: TargetBody = { version: 1, target: Array.from(target), ...meta };
+    const sealed = await seal(this.key, body, targetAad(subject, modality));
+    await this.db.put('targets', { subject, modality, createdAt: Date.now(), ...sealed });
+  }
+
+  /**
+   * A subject's kept target; undefined when there is none, or when it was made from sequences of
+   * another schema (a new one is then made from the current sequences).
+   */
+  async loadTarget(
+    subject: string,
+    modality: Modality,
+    sequenceSchema: number,
+  ): Promise<Float32Array | undefined> {
+    const record = await this.db.get('targets', [subject, modality]);
+    if (record === undefined) return undefined;
+    const body = await this.unseal<TargetBody>(record, targetAad(subject, modality));
+    if (body?.version !== 1 || body.sequenceSchema !== sequenceSchema) return undefined;
+    return Float32Array.from(body.target);
+  }
+
+  /** Drops a subject's kept target (its per-user model starts again: re-enrolment). */
+  async deleteTarget(subject: string, modality: Modality): Promise<void> {
+    await this.db.delete('targets', [subject, modality]);
   }
 
   async counts(): Promise<StoreCounts> {
