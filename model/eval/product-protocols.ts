@@ -22,7 +22,12 @@ import { NotEnoughWindowsError } from '../errors';
 import type { DetectorConfig } from '../detector/config';
 import type { SharedEncoder } from '../shared/encoder';
 import type { BlockProjection } from '../pointer/block-projection';
-import { type CalibrationFile, type Component, COMPONENTS } from '../product/calibration';
+import {
+  type CalibrationFile,
+  type Component,
+  COMPONENTS,
+  scoreNormalization,
+} from '../product/calibration';
 import {
   PRODUCT,
   disposeProductModels,
@@ -119,7 +124,12 @@ function scoreWindow(
 ): QueryScores {
   const s = scorableWindow(w);
   const out: QueryScores = { product: productLlr(models, s, calibration) };
-  const parts = productComponents(models, s);
+  // Each component alone as the calibration in use sees it (own spread or against the cohort).
+  const parts = productComponents(
+    models,
+    s,
+    scoreNormalization(calibration ?? PRODUCT.calibration, models.detector.modality),
+  );
   for (const c of COMPONENTS) {
     const v = parts[c];
     // −Infinity (a NaN feature) would make every sum equal; a large finite value still ranks last.

@@ -22,6 +22,7 @@ import {
   type Component,
   type LabelledScores,
   type ModalityCalibration,
+  type ScoreNormalization,
   type SetCalibration,
   fitSetCalibration,
   presentComponents,
@@ -33,7 +34,9 @@ import {
   fitProductModels,
   productComponents,
   type ScorableWindow,
+  shippedKeystrokeCohort,
 } from './scorer';
+import { cohortWithout } from './cohort';
 
 /** One public user: their recordings in order, and who they are. */
 export interface CalibrationUser {
@@ -42,6 +45,11 @@ export interface CalibrationUser {
   subject: string;
   /** Raw-event recordings in the order they were made (each through a fresh windower). */
   recordings: readonly (readonly RawEvent[])[];
+  /**
+   * The user's id in the shipped keystroke impostor cohort (`pohmm:<user>`), when they are in
+   * it: their models are normalised against the cohort without them, as a new user's would be.
+   */
+  cohortId?: string;
 }
 
 /** Options of {@link calibrationSamples}. */
@@ -80,12 +88,18 @@ export async function calibrationSamples(
   users: readonly CalibrationUser[],
   encoder: SharedEncoder | undefined,
   options: CalibrationSampleOptions & { blockProjection?: BlockProjection | null } = {},
-): Promise<{ samples: LabelledScores[]; enrolled: number }> {
+): Promise<{ samples: LabelledScores[]; enrolled: number; normalization: ScoreNormalization }> {
   const n = PRODUCT.minEnrollWindows;
   const k = options.impostorWindows ?? 5;
+  const normalization = PRODUCT.normalization[modality];
   const data = users.map((u) => {
     const windows = productWindows(u.recordings, modality).map(scorableWindow);
-    return { subject: u.subject, enrol: windows.slice(0, n), held: windows.slice(n) };
+    return {
+      subject: u.subject,
+      cohortId: u.cohortId,
+      enrol: windows.slice(0, n),
+      held: windows.slice(n),
+    };
   });
   const samples: LabelledScores[] = [];
   let enrolled = 0;
@@ -97,6 +111,9 @@ export async function calibrationSamples(
     try {
       models = await fitProductModels(modality, u.enrol, encoder, {
         detector: options.detector,
+        ...(normalization === 'cohort' && u.cohortId !== undefined
+          ? { cohort: cohortWithout(shippedKeystrokeCohort(), new Set([u.cohortId])) }
+          : {}),
         ...(options.blockProjection === undefined
           ? {}
           : { blockProjection: options.blockProjection }),
@@ -106,16 +123,17 @@ export async function calibrationSamples(
       throw error;
     }
     enrolled++;
-    for (const w of u.held) samples.push({ scores: productComponents(models, w), genuine: true });
+    for (const w of u.held)
+      samples.push({ scores: productComponents(models, w, normalization), genuine: true });
     for (const o of data) {
       if (o.subject === u.subject) continue;
       for (const w of o.held.slice(0, k)) {
-        samples.push({ scores: productComponents(models, w), genuine: false });
+        samples.push({ scores: productComponents(models, w, normalization), genuine: false });
       }
     }
     disposeProductModels(models);
   }
-  return { samples, enrolled };
+  return { samples, enrolled, normalization };
 }
 
 /**
@@ -126,6 +144,7 @@ export function fitModalityCalibration(
   samples: readonly LabelledScores[],
   learnedOn: string,
   trainingFingerprints: readonly string[],
+  normalization: ScoreNormalization = 'own',
 ): ModalityCalibration {
   const sets = new Map<string, Component[]>();
   for (const s of samples) {
@@ -140,5 +159,10 @@ export function fitModalityCalibration(
   const fitted: SetCalibration[] = [...sets.values()].map((components) =>
     fitSetCalibration(components, samples),
   );
-  return { sets: fitted, learnedOn, trainingFingerprints: [...trainingFingerprints].sort() };
+  return {
+    ...(normalization === 'own' ? {} : { normalization }),
+    sets: fitted,
+    learnedOn,
+    trainingFingerprints: [...trainingFingerprints].sort(),
+  };
 }
