@@ -12,7 +12,9 @@
  * npm run fl:experiment -- --data ../shared/datasets/aalto-dev --public ../shared/datasets/pohmm \
  *   --clients-offset 500 --clients 829 --eval-offset 200 --eval-users 100 --rounds 20 \
  *   [--q 0.2 --sigma 1 --clip 0.5 --min-devices 100 --steps 10 --lr 0.001 --batch 32 \
- *    --server fedavgm --server-lr 1 --momentum 0.9 --no-recompute --recalibrate] [--central <model dir>] \
+ *    --server fedavgm|fedadam|fedyogi --server-lr 1 --momentum 0.9 --beta2 0.99 --tau 1e-3 \
+ *    --objective positive-only --anchor --code-word 3 --random-negatives 64 --scale 16 --margin 0.1 \
+ *    --proximal 0 --no-recompute --recalibrate] [--central <model dir>] \
  *   --out report.json
  * ```
  */
@@ -70,11 +72,16 @@ const { values: a } = parseArgs({
     server: { type: 'string' },
     'server-lr': { type: 'string' },
     momentum: { type: 'string' },
+    beta2: { type: 'string' },
+    tau: { type: 'string' },
     'no-recompute': { type: 'boolean', default: false },
     anchor: { type: 'boolean', default: false },
     proximal: { type: 'string' },
     objective: { type: 'string' },
     'code-word': { type: 'string' },
+    'random-negatives': { type: 'string' },
+    scale: { type: 'string' },
+    margin: { type: 'string' },
     recalibrate: { type: 'boolean', default: false },
     central: { type: 'string' },
     seed: { type: 'string', default: '1' },
@@ -109,6 +116,11 @@ async function main(): Promise<void> {
       optimizer: (a.optimizer ?? d.localUpdate.optimizer) as 'adam' | 'sgd',
       proximal: num('proximal', a.proximal, d.localUpdate.proximal),
       objective: (a.objective ?? d.localUpdate.objective) as LocalObjective,
+      scale: num('scale', a.scale, d.localUpdate.scale),
+      margin: num('margin', a.margin, d.localUpdate.margin),
+      ...(a['random-negatives'] === undefined
+        ? {}
+        : { randomNegatives: num('random-negatives', a['random-negatives'], 0) }),
     }),
     clipNorm: num('clip', a.clip, d.clipNorm),
     noiseMultiplier: num('sigma', a.sigma, d.noiseMultiplier),
@@ -120,6 +132,8 @@ async function main(): Promise<void> {
       kind: (a.server ?? d.serverOptimizer.kind) as ServerOptimizerKind,
       learningRate: num('server-lr', a['server-lr'], d.serverOptimizer.learningRate),
       momentum: num('momentum', a.momentum, d.serverOptimizer.momentum),
+      beta2: num('beta2', a.beta2, d.serverOptimizer.beta2),
+      tau: num('tau', a.tau, d.serverOptimizer.tau),
     }),
     recomputeCentres: !a['no-recompute'],
     anchorOwnCentre: a.anchor || d.anchorOwnCentre,

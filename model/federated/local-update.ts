@@ -22,6 +22,12 @@
  * (`FEDERATED_DEFAULTS`), and `positive-only` without an `ownCentre` is refused
  * (`ERR_NO_DEVICE_TARGET`) unless a test opts into the baseline.
  *
+ * `randomNegatives` k > 0 turns the `positive-only` pull into a margin loss over code words:
+ * CosFace over [the device's target, k fresh random unit vectors drawn every step]. Other
+ * devices' code words are independent random unit vectors, so fresh draws stand for them without
+ * the device learning any of them: the loss adds the push away from "someone else's code word"
+ * and CosFace's margin, which the plain 1 − cos pull lacks, and reads no public centres.
+ *
  * Batches are random crops of the user's sequences built exactly as in training (`writeCrop`),
  * and the graph is training's (`forwardTf`), so a fine-tuned encoder still computes in `encode()`
  * what it was trained to compute.
@@ -40,6 +46,7 @@ import {
   forwardTf,
   writeCrop,
 } from '../shared/train';
+import { codeWord } from './device-target';
 import { flattenParameters, unflattenParameters } from './parameters';
 import { type PublicCentres, userCentre } from './public-centres';
 
@@ -76,6 +83,12 @@ export interface LocalUpdateConfig {
    * MLSys 2020), holding the local round near the version it started from. Default 0.
    */
   proximal: number;
+  /**
+   * With `positive-only`: k fresh random unit vectors drawn every step as CosFace negatives
+   * beside the target (the module description), integer 0–4096. Default 0 (the plain 1 − cos
+   * pull). Optional so that settings written before it stay complete.
+   */
+  randomNegatives?: number;
 }
 
 /** Defaults of {@link LocalUpdateConfig}. */
@@ -97,7 +110,10 @@ export const DEFAULT_LOCAL_UPDATE_CONFIG: Readonly<LocalUpdateConfig> = Object.f
 export function resolveLocalUpdateConfig(
   overrides: Partial<LocalUpdateConfig> = {},
 ): LocalUpdateConfig {
-  assertKnownKeys('local update config', overrides, Object.keys(DEFAULT_LOCAL_UPDATE_CONFIG));
+  assertKnownKeys('local update config', overrides, [
+    ...Object.keys(DEFAULT_LOCAL_UPDATE_CONFIG),
+    'randomNegatives',
+  ]);
   const c = { ...DEFAULT_LOCAL_UPDATE_CONFIG, ...overrides };
   if (c.objective !== 'frozen-centres' && c.objective !== 'positive-only') {
     throw new RangeError(
@@ -116,6 +132,14 @@ export function resolveLocalUpdateConfig(
   assertInteger('minLength', c.minLength, 2, c.maxLength);
   assertNumber('inputNoise', c.inputNoise, 0, 1);
   assertNumber('proximal', c.proximal, 0, 100);
+  if (c.randomNegatives !== undefined) {
+    assertInteger('randomNegatives', c.randomNegatives, 0, 4096);
+    if (c.randomNegatives > 0 && c.objective !== 'positive-only') {
+      throw new RangeError(
+        `randomNegatives needs the positive-only objective, got ${quote(c.objective)}`,
+      );
+    }
+  }
   return c;
 }
 
@@ -182,8 +206,11 @@ export async function localUpdate(
   if (current === undefined) throw new NotEnoughWindowsError('no sequence of at least 2 steps');
   const own = options.ownCentre ?? current;
 
+  const negatives = cfg.randomNegatives ?? 0;
   const classes = cfg.objective === 'frozen-centres' ? [own, ...centres.centres] : [own];
-  const K = classes.length;
+  // Random negatives are appended as columns K0…K−1 and redrawn before every step.
+  const K0 = classes.length;
+  const K = K0 + negatives;
   const centreMatrix = new Float32Array(d * K);
   classes.forEach((c, k) => {
     for (let i = 0; i < d; i++) centreMatrix[i * K + k] = c[i]!;
@@ -221,7 +248,7 @@ export async function localUpdate(
     const vars: tf.Variable[] = [...convs.flatMap((c) => [c.w, c.b]), denseW, denseB];
     // The round's starting values, for the proximal term (none kept when μ = 0).
     const starts = cfg.proximal > 0 ? vars.map((v) => keep(tf.clone(v))) : [];
-    const centresT = keep(tf.tensor2d(centreMatrix, [d, K]));
+    const centresT = negatives === 0 ? keep(tf.tensor2d(centreMatrix, [d, K])) : undefined;
     // Every sample is the user's own: label 0 (a one-hot column; tf.oneHot needs depth ≥ 2).
     const labels = keep(tf.tidy(() => tf.concat([tf.ones([B, 1]), tf.zeros([B, K - 1])], 1)));
 
@@ -232,16 +259,18 @@ export async function localUpdate(
         const seq = usable[Math.floor(rng() * usable.length)]!;
         writeCrop(batch, slot, seq, encoder.modality, cfg, rng);
       }
+      if (negatives > 0) drawNegatives(centreMatrix, d, K0, K, rng);
       last = tf.tidy(() => {
+        const targets = centresT ?? tf.tensor2d(centreMatrix, [d, K]);
         const x = tf.tensor3d(batch.x, [B, T, F]);
         const mask = tf.tensor3d(batch.mask, [B, T, 1]);
         const count = tf.tensor2d(batch.count, [B, 1]);
         const lossT = optimizer.minimize(
           () => {
             const e = forwardTf(x, mask, count, convs, denseW, denseB);
-            const cos = tf.matMul(e, centresT);
+            const cos = tf.matMul(e, targets);
             const loss =
-              cfg.objective === 'frozen-centres'
+              cfg.objective === 'frozen-centres' || negatives > 0
                 ? cosFaceLoss(cos, labels, cfg)
                 : (tf.mean(tf.sub(1, cos)) as tf.Scalar);
             if (starts.length === 0) return loss;
@@ -271,5 +300,16 @@ export async function localUpdate(
   } finally {
     optimizer.dispose();
     for (const t of tensors) t.dispose();
+  }
+}
+
+/**
+ * Overwrites columns `from`…`to − 1` of the d × K column-major-by-class matrix (`[i * K + k]`)
+ * with fresh random unit vectors (`codeWord`'s distribution).
+ */
+function drawNegatives(matrix: Float32Array, d: number, from: number, to: number, rng: Rng): void {
+  for (let k = from; k < to; k++) {
+    const w = codeWord(d, rng);
+    for (let i = 0; i < d; i++) matrix[i * to + k] = w[i]!;
   }
 }

@@ -43,6 +43,30 @@ describe('serverStep()', () => {
     expect(r.state.v).toHaveLength(3);
   });
 
+  it('fedyogi grows v additively (Yogi): a Δ that jumps raises v by at most (1 − β₂)·Δ²', () => {
+    const cfg = {
+      kind: 'fedyogi' as const,
+      learningRate: 0.01,
+      momentum: 0.9,
+      beta2: 0.99,
+      tau: 1e-6,
+    };
+    const one = serverStep(p0, d, initialServerState(), cfg);
+    // From v = 0 the first step equals fedadam's.
+    const adam = serverStep(p0, d, initialServerState(), { ...cfg, kind: 'fedadam' });
+    expect(Array.from(one.parameters)).toEqual(Array.from(adam.parameters));
+    const big = Float32Array.from([1, -2, 0]);
+    const two = serverStep(one.parameters, big, one.state, cfg);
+    const twoAdam = serverStep(adam.parameters, big, adam.state, { ...cfg, kind: 'fedadam' });
+    // v < Δ²: Yogi adds (1 − β₂)Δ², Adam shrinks v by β₂ first; both then differ from Adam's.
+    expect(two.state.v![0]).toBeCloseTo(one.state.v![0]! + 0.01 * 1, 7);
+    expect(twoAdam.state.v![0]).toBeCloseTo(0.99 * adam.state.v![0]! + 0.01 * 1, 7);
+    // v > Δ²: Yogi lowers v by (1 − β₂)Δ², never below it in one step.
+    const three = serverStep(two.parameters, d, two.state, cfg);
+    expect(three.state.v![0]).toBeCloseTo(two.state.v![0]! - 0.01 * 0.01, 7);
+    expect(() => resolveServerOptimizerConfig({ kind: 'fedprox' as never })).toThrow(/fedyogi/);
+  });
+
   it('refuses mismatched lengths and bad settings, quoting the value', () => {
     expect(() => serverStep(p0, new Float32Array(2), initialServerState())).toThrow(RangeError);
     expect(() =>

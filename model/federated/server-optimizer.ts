@@ -7,6 +7,12 @@
  * - `fedavgm` (Hsu et al. 2019): m ← β·m + Δ; x ← x + η·m.
  * - `fedadam` (Reddi et al. 2021, Algorithm 2, without bias correction as in the paper):
  *   m ← β₁·m + (1 − β₁)·Δ; v ← β₂·v + (1 − β₂)·Δ²; x ← x + η·m / (√v + τ).
+ * - `fedyogi` (the same paper's Algorithm 2, Yogi's second moment): as `fedadam` but
+ *   v ← v − (1 − β₂)·Δ²·sign(v − Δ²), so v grows no faster than additively when Δ² jumps.
+ *
+ * With τ small against |Δ|, the adaptive kinds' step does not depend on the scale of Δ: the mean
+ * delta shrinks as more devices with different targets are averaged, and an adaptive server step
+ * takes the same stride whatever the population (docs/federated.md "Third session").
  *
  * Everything here is post-processing of the released noisy aggregate: it costs no privacy. Pure
  * (no tfjs, no I/O): the state is plain arrays the aggregator can persist beside the version.
@@ -16,19 +22,21 @@
 import { assertKnownKeys, assertNumber, quote } from '../assert';
 
 /** Server optimiser kinds (see the module description). */
-export type ServerOptimizerKind = 'fedavg' | 'fedavgm' | 'fedadam';
+export type ServerOptimizerKind = 'fedavg' | 'fedavgm' | 'fedadam' | 'fedyogi';
+
+const KINDS: readonly ServerOptimizerKind[] = ['fedavg', 'fedavgm', 'fedadam', 'fedyogi'];
 
 /** Server optimiser settings; every field documents its range and default. */
 export interface ServerOptimizerConfig {
-  /** `fedavg`, `fedavgm` or `fedadam`. Default `fedavg`. */
+  /** `fedavg`, `fedavgm`, `fedadam` or `fedyogi`. Default `fedavg`. */
   kind: ServerOptimizerKind;
   /** Server learning rate η, (0, 10]. Default 1. */
   learningRate: number;
-  /** Momentum β (fedavgm) or β₁ (fedadam), [0, 1). Default 0.9. */
+  /** Momentum β (fedavgm) or β₁ (fedadam, fedyogi), [0, 1). Default 0.9. */
   momentum: number;
-  /** β₂ of fedadam, [0, 1). Default 0.99. */
+  /** β₂ of fedadam and fedyogi, [0, 1). Default 0.99. */
   beta2: number;
-  /** τ of fedadam (adaptivity), (0, 1]. Default 1e-3 (Reddi et al.'s range 1e-3–1e-1). */
+  /** τ of fedadam and fedyogi (adaptivity), (0, 1]. Default 1e-3 (Reddi et al.: 1e-3–1e-1). */
   tau: number;
 }
 
@@ -47,10 +55,8 @@ export function resolveServerOptimizerConfig(
 ): ServerOptimizerConfig {
   assertKnownKeys('server optimizer config', overrides, Object.keys(DEFAULT_SERVER_OPTIMIZER));
   const c = { ...DEFAULT_SERVER_OPTIMIZER, ...overrides };
-  if (c.kind !== 'fedavg' && c.kind !== 'fedavgm' && c.kind !== 'fedadam') {
-    throw new RangeError(
-      `server optimizer kind must be fedavg, fedavgm or fedadam, got ${quote(c.kind)}`,
-    );
+  if (!KINDS.includes(c.kind)) {
+    throw new RangeError(`server optimizer kind must be ${KINDS.join(', ')}, got ${quote(c.kind)}`);
   }
   assertNumber('learningRate', c.learningRate, 0, 10, true);
   assertNumber('momentum', c.momentum, 0, 0.999999);
@@ -65,7 +71,7 @@ export interface ServerOptimizerState {
   steps: number;
   /** First moment (fedavgm, fedadam), parameter order. */
   m?: Float32Array;
-  /** Second moment (fedadam). */
+  /** Second moment (fedadam, fedyogi). */
   v?: Float32Array;
 }
 
@@ -117,7 +123,12 @@ export function serverStep(
   for (let i = 0; i < n; i++) {
     const d = delta[i]!;
     m[i] = c.momentum * (mPrev?.[i] ?? 0) + (1 - c.momentum) * d;
-    v[i] = c.beta2 * (vPrev?.[i] ?? 0) + (1 - c.beta2) * d * d;
+    const vp = vPrev?.[i] ?? 0;
+    const d2 = d * d;
+    v[i] =
+      c.kind === 'fedadam'
+        ? c.beta2 * vp + (1 - c.beta2) * d2
+        : vp - (1 - c.beta2) * d2 * Math.sign(vp - d2);
     out[i] = parameters[i]! + (eta * m[i]!) / (Math.sqrt(v[i]!) + c.tau);
   }
   return { parameters: out, state: { steps: state.steps + 1, m, v } };
