@@ -114,13 +114,11 @@ export {
   productDecide,
   productConfidence,
   shippedBlockProjection,
-  shippedKeystrokeCohort,
   type FitOptions,
   type ProductConfig,
   type ProductModels,
   type ScorableWindow,
 } from './product/scorer';
 export { EMPTY_DECISION_STATE, type DecisionState } from './product/decision';
-export { CohortNorm, type KeystrokeCohort } from './product/cohort';
 export { BlockScorer } from './pointer/block-scorer';
 export { BLOCK_FEATURE_VERSION } from './pointer/block-features';

@@ -17,7 +17,7 @@ import {
 } from '../pointer/block-projection';
 import { blockClassesOf } from '../pointer/block-classes';
 import { PRODUCT } from '../product/scorer';
-import type { LabelledScores, ScoreNormalization } from '../product/calibration';
+import type { LabelledScores } from '../product/calibration';
 import {
   type CalibrationFile,
   type ModalityCalibration,
@@ -94,13 +94,7 @@ export function loadCalibrationUsers(args: CalibrateArgs): {
   if (args.task === 'keystroke') {
     const users = slice(loadPohmm(args.data).fixedText.users);
     return {
-      users: users.map((u) => ({
-        userId: u.userId,
-        subject: u.userId,
-        recordings: u.sequences,
-        // The shipped keystroke cohort's people are these pohmm users (model/cli/cohort-build.ts).
-        cohortId: `pohmm:${u.userId}`,
-      })),
+      users: users.map((u) => ({ userId: u.userId, subject: u.userId, recordings: u.sequences })),
       fingerprints: users.map((u) => userFingerprint(u.sequences[0] ?? [])),
       source: `pohmm fixed text (${basename(resolve(args.data))}), ${users.length} users`,
     };
@@ -131,7 +125,6 @@ export async function runCalibrate(
   };
   let samples: LabelledScores[];
   let enrolled: number;
-  let normalization: ScoreNormalization = 'own';
   if (args.task === 'pointer' && args.blockProjection === undefined) {
     // Cross-fitted: the shipped projection was learned on these very users, where the block
     // scorer is at its best; its weight is learned on each half with a projection learned on
@@ -162,7 +155,7 @@ export async function runCalibrate(
       enrolled += part.enrolled;
     }
   } else {
-    ({ samples, enrolled, normalization } = await calibrationSamples(args.task, users, encoder, {
+    ({ samples, enrolled } = await calibrationSamples(args.task, users, encoder, {
       ...(args.blockProjection === undefined
         ? {}
         : {
@@ -179,7 +172,6 @@ export async function runCalibrate(
     samples,
     `${source}; ${enrolled} enrolled; ${genuine} genuine and ${samples.length - genuine} impostor windows; encoder ${encoder?.modality === args.task ? (args.model ?? 'shipped') : 'none'}${args.task === 'pointer' ? `; block projection ${args.blockProjection ?? 'cross-fitted on halves of these users'}` : ''}`,
     fingerprints,
-    normalization,
   );
   const file: CalibrationFile = existsSync(args.out)
     ? parseCalibrationFile(JSON.parse(readFileSync(args.out, 'utf8')))

@@ -108,11 +108,9 @@ describe.skipIf(!HAVE_DATA)('the simulations on real users', () => {
     const runs = await simulateDrift(users[1]!, {
       modality: 'keystroke',
       encoder: shippedEncoder('keystroke'),
-      // Faster than the full run's pace (≈ 3 % per session): with the cohort-normalised keystroke
-      // scores (model/product/cohort.ts) this user's frozen model no longer flags a 10 % drift
-      // over 16 sessions, and the test needs flags to compare.
+      // The full run's pace (≈ 0.6 % per session), over fewer sessions.
       sessions: 16,
-      drift: 0.5,
+      drift: 0.1,
       recordingsPerSession: 6,
       jitter: 0.05,
       seed: 1,
@@ -140,9 +138,7 @@ describe.skipIf(!HAVE_DATA)('the simulations on real users', () => {
       encoder: shippedEncoder('keystroke'),
       sessions: 5,
       windowsPerSession: 10,
-      // A quarter of the windows: with the cohort-normalised keystroke scores half the
-      // attacker's windows fire the decision in every session, and nothing is grown at all.
-      attackerShare: 0.25,
+      attackerShare: 0.5,
       seed: 1,
       policies: ['growth', 'safeguarded'],
     });

@@ -22,12 +22,7 @@ import { NotEnoughWindowsError } from '../errors';
 import type { DetectorConfig } from '../detector/config';
 import type { SharedEncoder } from '../shared/encoder';
 import type { BlockProjection } from '../pointer/block-projection';
-import {
-  type CalibrationFile,
-  type Component,
-  COMPONENTS,
-  scoreNormalization,
-} from '../product/calibration';
+import { type CalibrationFile, type Component, COMPONENTS } from '../product/calibration';
 import {
   PRODUCT,
   disposeProductModels,
@@ -124,12 +119,7 @@ function scoreWindow(
 ): QueryScores {
   const s = scorableWindow(w);
   const out: QueryScores = { product: productLlr(models, s, calibration) };
-  // Each component alone as the calibration in use sees it (own spread or against the cohort).
-  const parts = productComponents(
-    models,
-    s,
-    scoreNormalization(calibration ?? PRODUCT.calibration, models.detector.modality),
-  );
+  const parts = productComponents(models, s);
   for (const c of COMPONENTS) {
     const v = parts[c];
     // −Infinity (a NaN feature) would make every sum equal; a large finite value still ranks last.

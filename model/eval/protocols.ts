@@ -18,7 +18,8 @@ import type { Modality } from '../features/schema';
 import { type FeatureWindow, createWindower } from '../features/windower';
 import { IGNORED_POINTER_FLAGS } from '../features/pointer';
 import { createRng } from '../random';
-import { productLlr } from '../product/scorer';
+import { windowLlr } from '../product/calibration';
+import { PRODUCT } from '../product/scorer';
 import {
   type ActionStream,
   type ContinuousOptions,
@@ -219,9 +220,9 @@ function streamOf(
  * continuous simulation folds into the product's decision.
  */
 function detectorLlr(model: UserModel): { llr(v: Float32Array): number } {
-  // One models object per user: the product scorer keeps its cohort statistics per object.
-  const models = { detector: model };
-  return { llr: (v) => productLlr(models, { vector: v }) };
+  return {
+    llr: (v) => windowLlr(PRODUCT.calibration, model.modality, { detector: model.standardized(v) }),
+  };
 }
 
 /**

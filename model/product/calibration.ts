@@ -42,17 +42,8 @@ export interface SetCalibration {
   weights: number[];
 }
 
-/**
- * What a component score is measured against: `own`, the user's own enrolment spread (each
- * model's `standardized`); `cohort`, a public impostor cohort (cohort.ts: Z-norm of the
- * detector, S-norm of the embedding). A calibration is only valid for the scores it was learned on.
- */
-export type ScoreNormalization = 'own' | 'cohort';
-
 /** Calibration of one modality, as stored in `model/product/calibration.json`. */
 export interface ModalityCalibration {
-  /** The scores the weights were learned on; absent in files written before it existed: `own`. */
-  normalization?: ScoreNormalization;
   /** Every component set the product may meet for this modality. */
   sets: SetCalibration[];
   /** Where it was learned (dataset, users, encoder): provenance, not used by scoring. */
@@ -67,14 +58,6 @@ export interface CalibrationFile {
   /** |llr| per window never exceeds this (see {@link windowLlr}). */
   clamp: number;
   modalities: Partial<Record<Modality, ModalityCalibration>>;
-}
-
-/** The normalisation a calibration's scores of `modality` use (`own` when unstated). */
-export function scoreNormalization(
-  calibration: Readonly<CalibrationFile>,
-  modality: Modality,
-): ScoreNormalization {
-  return calibration.modalities[modality]?.normalization ?? 'own';
 }
 
 /** Key of a component set ("detector+embedding"). */
@@ -222,14 +205,6 @@ export function parseCalibrationFile(value: unknown): CalibrationFile {
     if (modality !== 'keystroke' && modality !== 'pointer') bad(`unknown modality ${modality}`);
     const sets = (m as ModalityCalibration | undefined)?.sets;
     if (!Array.isArray(sets) || sets.length === 0) return bad(`${modality}: no sets`);
-    const normalization = (m as ModalityCalibration).normalization;
-    // Only keystrokes have an impostor cohort (cohort.ts).
-    if (
-      normalization !== undefined &&
-      normalization !== 'own' &&
-      !(normalization === 'cohort' && modality === 'keystroke')
-    )
-      bad(`${modality}: unknown normalization`);
     for (const s of sets) {
       const ok =
         Array.isArray(s.components) &&

@@ -22,7 +22,6 @@ import {
   type Component,
   type LabelledScores,
   type ModalityCalibration,
-  type ScoreNormalization,
   type SetCalibration,
   fitSetCalibration,
   presentComponents,
@@ -34,9 +33,7 @@ import {
   fitProductModels,
   productComponents,
   type ScorableWindow,
-  shippedKeystrokeCohort,
 } from './scorer';
-import { cohortWithout } from './cohort';
 
 /** One public user: their recordings in order, and who they are. */
 export interface CalibrationUser {
@@ -45,11 +42,6 @@ export interface CalibrationUser {
   subject: string;
   /** Raw-event recordings in the order they were made (each through a fresh windower). */
   recordings: readonly (readonly RawEvent[])[];
-  /**
-   * The user's id in the shipped keystroke impostor cohort (`pohmm:<user>`), when they are in
-   * it: their models are normalised against the cohort without them, as a new user's would be.
-   */
-  cohortId?: string;
 }
 
 /** Options of {@link calibrationSamples}. */
@@ -88,18 +80,12 @@ export async function calibrationSamples(
   users: readonly CalibrationUser[],
   encoder: SharedEncoder | undefined,
   options: CalibrationSampleOptions & { blockProjection?: BlockProjection | null } = {},
-): Promise<{ samples: LabelledScores[]; enrolled: number; normalization: ScoreNormalization }> {
+): Promise<{ samples: LabelledScores[]; enrolled: number }> {
   const n = PRODUCT.minEnrollWindows;
   const k = options.impostorWindows ?? 5;
-  const normalization = PRODUCT.normalization[modality];
   const data = users.map((u) => {
     const windows = productWindows(u.recordings, modality).map(scorableWindow);
-    return {
-      subject: u.subject,
-      cohortId: u.cohortId,
-      enrol: windows.slice(0, n),
-      held: windows.slice(n),
-    };
+    return { subject: u.subject, enrol: windows.slice(0, n), held: windows.slice(n) };
   });
   const samples: LabelledScores[] = [];
   let enrolled = 0;
@@ -111,9 +97,6 @@ export async function calibrationSamples(
     try {
       models = await fitProductModels(modality, u.enrol, encoder, {
         detector: options.detector,
-        ...(normalization === 'cohort' && u.cohortId !== undefined
-          ? { cohort: cohortWithout(shippedKeystrokeCohort(), new Set([u.cohortId])) }
-          : {}),
         ...(options.blockProjection === undefined
           ? {}
           : { blockProjection: options.blockProjection }),
@@ -123,17 +106,16 @@ export async function calibrationSamples(
       throw error;
     }
     enrolled++;
-    for (const w of u.held)
-      samples.push({ scores: productComponents(models, w, normalization), genuine: true });
+    for (const w of u.held) samples.push({ scores: productComponents(models, w), genuine: true });
     for (const o of data) {
       if (o.subject === u.subject) continue;
       for (const w of o.held.slice(0, k)) {
-        samples.push({ scores: productComponents(models, w, normalization), genuine: false });
+        samples.push({ scores: productComponents(models, w), genuine: false });
       }
     }
     disposeProductModels(models);
   }
-  return { samples, enrolled, normalization };
+  return { samples, enrolled };
 }
 
 /**
@@ -144,7 +126,6 @@ export function fitModalityCalibration(
   samples: readonly LabelledScores[],
   learnedOn: string,
   trainingFingerprints: readonly string[],
-  normalization: ScoreNormalization = 'own',
 ): ModalityCalibration {
   const sets = new Map<string, Component[]>();
   for (const s of samples) {
@@ -159,10 +140,5 @@ export function fitModalityCalibration(
   const fitted: SetCalibration[] = [...sets.values()].map((components) =>
     fitSetCalibration(components, samples),
   );
-  return {
-    ...(normalization === 'own' ? {} : { normalization }),
-    sets: fitted,
-    learnedOn,
-    trainingFingerprints: [...trainingFingerprints].sort(),
-  };
+  return { sets: fitted, learnedOn, trainingFingerprints: [...trainingFingerprints].sort() };
 }

@@ -5,7 +5,6 @@ import { encoderFromJSON } from '../shared/encoder';
 import keystrokeEncoderFile from '../shared/default-keystroke.json';
 import { TYPIST_A, syntheticKeystrokes, syntheticPointer } from '../testing/synthetic';
 import { setKey, windowLlr } from './calibration';
-import { CohortNorm } from './cohort';
 import {
   PRODUCT,
   disposeProductModels,
@@ -13,7 +12,6 @@ import {
   productComponents,
   productLlr,
   productScore,
-  shippedKeystrokeCohort,
 } from './scorer';
 
 const scorable = (w: FeatureWindow) => ({
@@ -30,15 +28,15 @@ beforeAll(async () => {
 });
 
 describe('PRODUCT', () => {
-  it('ships 20-press and 64-event windows, 10 enrolment windows, a 200-window false-alarm budget', () => {
+  it('ships 20-press and 64-event windows, 10 enrolment windows, a 400-window false-alarm budget', () => {
     expect(PRODUCT.windows).toEqual(DEFAULT_WINDOWER_CONFIG);
     expect(PRODUCT.windows.keysPerWindow).toBe(20);
     // Non-overlapping keystroke windows: a hop of 5 or 10 keys measured no faster (§5a).
     expect(PRODUCT.windows.keyHop).toBe(20);
     expect(PRODUCT.windows.pointerEventsPerWindow).toBe(64);
     expect(PRODUCT.minEnrollWindows).toBe(10);
-    expect(PRODUCT.decision.falseAlarmWindows).toBe(200);
-    // Two windows at the LLR clamp still fire the decision: h = ln 200 < 2 × clamp.
+    expect(PRODUCT.decision.falseAlarmWindows).toBe(400);
+    // Two windows at the LLR clamp still fire the decision: h = ln 400 < 2 × clamp.
     expect(Math.log(PRODUCT.decision.falseAlarmWindows)).toBeLessThan(
       2 * PRODUCT.calibration.clamp,
     );
@@ -68,23 +66,13 @@ describe('fitProductModels and productScore', () => {
     });
   });
 
-  it('fuses cohort-normalised detector and embedding with the shipped calibration, the detector alone without steps', async () => {
+  it('fuses detector and embedding with the shipped calibration, the detector alone without steps', async () => {
     const models = await fitProductModels('keystroke', windows(200, 2).map(scorable), encoder);
     expect(models.embedding).toBeDefined();
     const w = windows(40, 3)[0]!;
-    const seq = { steps: w.steps, n: w.stepCount };
-    // The shipped keystroke calibration was learned on cohort-normalised scores (cohort.ts).
-    expect(PRODUCT.normalization.keystroke).toBe('cohort');
-    expect(PRODUCT.calibration.modalities.keystroke!.normalization).toBe('cohort');
-    const norm = CohortNorm.fit(shippedKeystrokeCohort(), models.detector, models.embedding);
-    const detector = norm.detector(models.detector.standardized(w.vector));
-    const embedding = norm.embedding(models.embedding!, models.embedding!.embed(seq));
+    const detector = models.detector.standardized(w.vector);
+    const embedding = models.embedding!.standardized({ steps: w.steps, n: w.stepCount });
     expect(productComponents(models, scorable(w))).toEqual({ detector, embedding });
-    // `own` gives each model's standardized likeness unchanged (the calibration before 2026-12-07).
-    expect(productComponents(models, scorable(w), 'own')).toEqual({
-      detector: models.detector.standardized(w.vector),
-      embedding: models.embedding!.standardized(seq),
-    });
     const expected = windowLlr(PRODUCT.calibration, 'keystroke', { detector, embedding });
     expect(productLlr(models, scorable(w))).toBe(expected);
     expect(productScore(models, scorable(w))).toBeCloseTo(1 / (1 + Math.exp(-expected)), 12);

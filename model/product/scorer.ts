@@ -8,8 +8,7 @@
  * the window's feature vector ({@link UserModel}), the embedding model on its step sequence
  * through the shipped shared encoder ({@link EmbeddingUserModel}) and, for the pointer, the
  * block scorer on its block features through the shipped block projection ({@link BlockScorer}). Each gives a standardized
- * likeness; keystroke scores are then normalised against a shipped public impostor cohort
- * (cohort.ts); the calibration learned offline on public users (calibration.ts,
+ * likeness; the calibration learned offline on public users (calibration.ts,
  * `calibration.json`) fuses those present into one window LLR; a window's confidence is σ(llr).
  * The session decision is a CUSUM over window LLRs (decision.ts).
  */
@@ -24,13 +23,9 @@ import {
   type CalibrationFile,
   type Component,
   type ComponentScores,
-  type ScoreNormalization,
   parseCalibrationFile,
-  scoreNormalization,
   windowLlr,
 } from './calibration';
-import { CohortNorm, type KeystrokeCohort, parseCohort } from './cohort';
-import keystrokeCohortFile from '../shared/default-keystroke-cohort.json' with { type: 'json' };
 import {
   type DecisionConfig,
   type DecisionState,
@@ -65,31 +60,19 @@ export interface ProductConfig {
    */
   readonly components: Readonly<Record<Modality, readonly Component[]>>;
   /**
-   * What each modality's component scores are measured against before the calibration fuses
-   * them (`npm run calibrate` learns the calibration on these scores and records it in the file):
-   * keystrokes against a shipped public impostor cohort (cohort.ts; Z-norm of the detector,
-   * S-norm of the embedding), which took the takeover simulation on Aalto validation users from
-   * 74 to 56 impostor keys at the same genuine clean rate (docs/model.md §5a); the pointer against
-   * the user's own enrolment spread (its block scorer already compares with a cohort).
-   */
-  readonly normalization: Readonly<Record<Modality, ScoreNormalization>>;
-  /**
    * Window calibration and fusion of the per-user models' scores, learned offline on public
    * users (`npm run calibrate`; provenance inside the file).
    */
   readonly calibration: Readonly<CalibrationFile>;
   /**
-   * The session decision (CUSUM over window LLRs): false-alarm budget 200 genuine windows
-   * (h = ln 200 ≈ 5.30: two windows at the LLR clamp −3 still fire it; about 4,000 keys of typing
+   * The session decision (CUSUM over window LLRs): false-alarm budget 400 genuine windows
+   * (h = ln 400 ≈ 5.99: two windows at the LLR clamp −3 still fire it; about 8,000 keys of typing
    * between false alarms by Lorden's bound for a calibrated LLR), statistic capped at 2 h.
-   * Measured by `npm run tune -- takeover` on Aalto validation users 1001–1200 (never reported
-   * on), with the takeover in the middle of a window. With the cohort-normalised keystroke
-   * scores, 200 beats the previous setting (cohort-free scores, budget 400: 74 impostor keys,
-   * 96.5 % of genuine 300-key sessions clean, 0.15 false flags per 1,000 keys) on every count:
-   * 65 keys, 97.0 %, 0.13. The tuning rule alone (fewest keys at ≥ 95 % clean) would pick 100
-   * (56 keys at 95.5 %), on the rule's edge; test users were 3 points less clean than validation
-   * users before, so the budget keeps that margin. Overlapping windows (a hop of 5 or 10 keys)
-   * measured no faster at the same false-alarm rate, so windows do not overlap (docs/model.md §5a).
+   * Chosen by `npm run tune -- takeover` on Aalto validation users 1001–1200 (never reported
+   * on), with the takeover in the middle of a window: the fewest impostor keys to a flag among
+   * the settings that keep ≥ 95 % of genuine 300-key sessions free of a false flag (200 windows,
+   * the previous budget, left 93.5 %). Overlapping windows (a hop of 5 or 10 keys) measured no
+   * faster at the same false-alarm rate, so windows do not overlap (docs/model.md §5a).
    */
   readonly decision: Readonly<DecisionConfig>;
   /**
@@ -111,9 +94,8 @@ export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
     keystroke: Object.freeze(['detector', 'embedding'] as const),
     pointer: Object.freeze(['detector', 'block'] as const),
   }),
-  normalization: Object.freeze({ keystroke: 'cohort', pointer: 'own' } as const),
   calibration: Object.freeze(parseCalibrationFile(calibrationFile)),
-  decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 200, cap: 2 })),
+  decision: Object.freeze(checkDecisionConfig({ falseAlarmWindows: 400, cap: 2 })),
   growth: Object.freeze({ safeLevel: 0.7, refitEvery: 10, maxEnrollWindows: 100 }),
 });
 
@@ -124,48 +106,9 @@ export interface ProductModels {
   readonly embedding?: EmbeddingUserModel;
   /** Pointer only; absent without a block projection or when windows carried no block features. */
   readonly block?: BlockScorer;
-  /**
-   * Keystroke only: the impostor cohort the scores are normalised against when the calibration
-   * asks for it; absent: the shipped one ({@link shippedKeystrokeCohort}). Calibration on a
-   * cohort person passes the cohort without them.
-   */
-  readonly cohort?: KeystrokeCohort;
 }
 
 let shippedProjection: BlockProjection | undefined;
-let shippedCohort: KeystrokeCohort | undefined;
-
-/**
- * The keystroke impostor cohort shipped with the extension
- * (`model/shared/default-keystroke-cohort.json`: pohmm fixed text, 60 people, BSD-3-Clause;
- * model/shared/README.md), cut into the product's windows.
- */
-export function shippedKeystrokeCohort(): KeystrokeCohort {
-  shippedCohort ??= parseCohort(keystrokeCohortFile, DEFAULT_WINDOWER_CONFIG);
-  return shippedCohort;
-}
-
-/**
- * Cohort statistics per models object, computed on the first window scored (at fit or after a
- * stored model is loaded, in the worker as in Node): a few hundred detector scores and, once
- * per encoder, a few hundred encoder passes.
- */
-const cohortNorms = new WeakMap<ProductModels, CohortNorm>();
-
-function cohortNorm(models: ProductModels): CohortNorm {
-  if (models.detector.modality !== 'keystroke')
-    throw new TypeError('only keystroke scores have an impostor cohort');
-  let norm = cohortNorms.get(models);
-  if (norm === undefined) {
-    norm = CohortNorm.fit(
-      models.cohort ?? shippedKeystrokeCohort(),
-      models.detector,
-      models.embedding,
-    );
-    cohortNorms.set(models, norm);
-  }
-  return norm;
-}
 
 /**
  * The pointer block projection shipped with the extension (`model/shared/default-pointer-block.json`:
@@ -196,8 +139,6 @@ export interface FitOptions {
    * another one for an evaluation fold; `null` for no block scorer.
    */
   readonly blockProjection?: BlockProjection | null;
-  /** Keystroke impostor cohort; default the shipped one (see {@link ProductModels.cohort}). */
-  readonly cohort?: KeystrokeCohort;
 }
 
 /**
@@ -222,11 +163,8 @@ export async function fitProductModels(
   }
   const block = fitBlock(modality, windows, minEnrollWindows, options);
   const sequences = windows.flatMap((w) => (w.sequence === undefined ? [] : [w.sequence]));
-  const withBlock = <T extends ProductModels>(m: T): ProductModels => ({
-    ...m,
-    ...(block === undefined ? {} : { block }),
-    ...(options.cohort === undefined ? {} : { cohort: options.cohort }),
-  });
+  const withBlock = <T extends ProductModels>(m: T): ProductModels =>
+    block === undefined ? m : { ...m, block };
   if (
     !PRODUCT.components[modality].includes('embedding') ||
     encoder === undefined ||
@@ -261,28 +199,12 @@ function fitBlock(
   return BlockScorer.fit(options.blockProjection ?? shippedBlockProjection(), blocks);
 }
 
-/**
- * The score of each per-user model that can score the window, normalised as `normalization`
- * says (default: as the shipped calibration of the modality expects): the standardized likeness
- * (`own`), or that likeness against the impostor cohort (`cohort`, keystrokes only; cohort.ts).
- */
-export function productComponents(
-  models: ProductModels,
-  w: ScorableWindow,
-  normalization: ScoreNormalization = scoreNormalization(
-    PRODUCT.calibration,
-    models.detector.modality,
-  ),
-): ComponentScores {
-  const cohort = normalization === 'cohort' ? cohortNorm(models) : undefined;
-  const detector = models.detector.standardized(w.vector);
-  const scores: ComponentScores = { detector: cohort?.detector(detector) ?? detector };
+/** The standardized likeness of each per-user model that can score the window. */
+export function productComponents(models: ProductModels, w: ScorableWindow): ComponentScores {
+  const scores: ComponentScores = { detector: models.detector.standardized(w.vector) };
   const sequence = w.sequence;
   if (models.embedding !== undefined && sequence !== undefined && sequence.n >= 2) {
-    scores.embedding =
-      cohort === undefined
-        ? models.embedding.standardized(sequence)
-        : cohort.embedding(models.embedding, models.embedding.embed(sequence));
+    scores.embedding = models.embedding.standardized(sequence);
   }
   if (models.block !== undefined && w.block !== undefined)
     scores.block = models.block.score(w.block);
@@ -298,11 +220,7 @@ export function productLlr(
   w: ScorableWindow,
   calibration: Readonly<CalibrationFile> = PRODUCT.calibration,
 ): number {
-  return windowLlr(
-    calibration,
-    models.detector.modality,
-    productComponents(models, w, scoreNormalization(calibration, models.detector.modality)),
-  );
+  return windowLlr(calibration, models.detector.modality, productComponents(models, w));
 }
 
 /** A window's confidence in [0, 1]: σ({@link productLlr}). */

@@ -154,17 +154,10 @@ export class EmbeddingUserModel {
 
   /** Mean cosine similarity of a window's embedding with the enrolment embeddings. */
   similarity(seq: Steps): number {
-    return this.similarityOf(this.embed(seq));
-  }
-
-  /**
-   * {@link similarity} of an already embedded window ({@link embed}): the product scorer embeds a
-   * window once and compares it with the user's template and with a public cohort's.
-   */
-  similarityOf(embedded: Float32Array): number {
     if (this.mean === undefined) throw new ModelStateError('ERR_NOT_FITTED', 'embedding model is not fitted');
+    const e = this.embed(seq);
     let s = 0;
-    for (let i = 0; i < embedded.length; i++) s += embedded[i]! * this.mean[i]!;
+    for (let i = 0; i < e.length; i++) s += e[i]! * this.mean[i]!;
     return s;
   }
 
