@@ -13,7 +13,7 @@
  *   --clients-offset 500 --clients 829 --eval-offset 200 --eval-users 100 --rounds 20 \
  *   [--q 0.2 --sigma 1 --clip 0.5 --min-devices 100 --steps 10 --lr 0.001 --batch 32 \
  *    --server fedavgm|fedadam|fedyogi --server-lr 1 --momentum 0.9 --beta2 0.99 --tau 1e-3 \
- *    --objective positive-only --anchor --code-word 3 --random-negatives 64 --scale 16 --margin 0.1 \
+ *    --objective positive-only --[no-]anchor --code-word 3 --random-negatives 64 --scale 16 --margin 0.1 \
  *    --proximal 0 --no-recompute --recalibrate] [--central <model dir>] \
  *   --out report.json
  * ```
@@ -75,7 +75,9 @@ const { values: a } = parseArgs({
     beta2: { type: 'string' },
     tau: { type: 'string' },
     'no-recompute': { type: 'boolean', default: false },
-    anchor: { type: 'boolean', default: false },
+    // `--no-anchor` too (allowNegative): the shipped default is on, so a plain flag could not
+    // switch it off for the first session's runs.
+    anchor: { type: 'boolean' },
     proximal: { type: 'string' },
     objective: { type: 'string' },
     'code-word': { type: 'string' },
@@ -88,6 +90,7 @@ const { values: a } = parseArgs({
     out: { type: 'string' },
   },
   strict: true,
+  allowNegative: true,
 });
 
 function num(name: string, value: string | undefined, fallback: number): number {
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
       tau: num('tau', a.tau, d.serverOptimizer.tau),
     }),
     recomputeCentres: !a['no-recompute'],
-    anchorOwnCentre: a.anchor || d.anchorOwnCentre,
+    anchorOwnCentre: a.anchor ?? d.anchorOwnCentre,
     codeWordWeight: num('code-word', a['code-word'], d.codeWordWeight),
   };
   const log = (line: string) => process.stderr.write(`${line}\n`);
