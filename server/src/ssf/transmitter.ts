@@ -101,6 +101,9 @@ export function backoffMs(attempts: number, o: DeliveryOptions, random: () => nu
   return Math.round(full * (0.5 + random() / 2));
 }
 
+/** Most sessions whose facts the transmitter keeps (each a few hundred bytes). */
+const KNOWN_FACTS_SIZE = 50_000;
+
 /** See the module comment. */
 export class SsfTransmitter {
   readonly #d: TransmitterDeps;
@@ -108,6 +111,13 @@ export class SsfTransmitter {
   readonly #policy: DecisionPolicy;
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
+  /**
+   * The facts of the sessions recently fanned out (least recently used dropped first). A
+   * session's rp and subject never change, so this holds on Redis too, whatever the other
+   * instances write: without it, every attestation cost the fan-out one more session read (a
+   * Redis round trip per attestation, 2026-12-07).
+   */
+  readonly #knownFacts = new Map<string, SessionFacts>();
   /** This instance's lease owner id. */
   readonly owner = randomUUID();
   #timer: NodeJS.Timeout | undefined;
@@ -242,11 +252,26 @@ export class SsfTransmitter {
     sid: string,
   ): Promise<SessionFacts | undefined> {
     if (!cache.has(sid)) {
-      const s = await this.#d.store.getSession(sid);
-      cache.set(
-        sid,
-        s && { rp: s.rp, subject: s.subject, thresholds: thresholdsFor(this.#policy, s.rp) },
-      );
+      let facts = this.#knownFacts.get(sid);
+      if (facts === undefined) {
+        const s = await this.#d.store.getSession(sid);
+        facts = s && {
+          rp: s.rp,
+          subject: s.subject,
+          thresholds: thresholdsFor(this.#policy, s.rp),
+        };
+        if (facts !== undefined) {
+          if (this.#knownFacts.size >= KNOWN_FACTS_SIZE) {
+            this.#knownFacts.delete(this.#knownFacts.keys().next().value!);
+          }
+          this.#knownFacts.set(sid, facts);
+        }
+      } else {
+        // Most recently used last.
+        this.#knownFacts.delete(sid);
+        this.#knownFacts.set(sid, facts);
+      }
+      cache.set(sid, facts);
     }
     return cache.get(sid);
   }

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { counterValue } from '../../observability/metrics';
 import { EVENT_TYPES, SUPPORTED_EVENTS } from '../../ssf/events';
 import {
@@ -341,6 +341,32 @@ describe('Security Event Tokens', () => {
     expect(left).not.toContain(c);
     expect(second.moreAvailable).toBe(false);
     expect((await poll(stream_id, { ack: left })).sets).toEqual({});
+  });
+});
+
+describe('fan-out', () => {
+  it("reads a session's rp and subject once: its later records need no session read", async () => {
+    const { stream_id } = await createStream({ method: POLL });
+    const s = await boundSession(h);
+    expect((await attest(h, s.device, { sid: s.sid, seq: 1, conf: 0.9 })).status).toBe(202);
+    await h.services.transmitter.fanOutAll();
+    expect((await attest(h, s.device, { sid: s.sid, seq: 2, conf: 0.1 })).status).toBe(202);
+    const reads = vi.spyOn(h.store, 'getSession');
+    await h.services.transmitter.fanOutAll();
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    // Both attestations' changes reached the stream, with the session's subject.
+    const { sets } = await poll(stream_id, { maxEvents: 20 });
+    const verified = await Promise.all(Object.values(sets).map((set) => verifySet(set)));
+    expect(verified.map((v) => eventOf(v.payload).type)).toEqual([
+      EVENT_TYPES.assuranceLevelChange,
+      EVENT_TYPES.riskLevelChange,
+      EVENT_TYPES.assuranceLevelChange,
+      EVENT_TYPES.riskLevelChange,
+    ]);
+    for (const v of verified) {
+      expect(v.payload.sub_id).toMatchObject({ user: { format: 'opaque', id: s.subject } });
+    }
   });
 });
 
