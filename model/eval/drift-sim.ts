@@ -127,7 +127,7 @@ export interface BatchDetail {
   /** The epoch's lowest confidence up to the batch's last window, and the floor applied. */
   minConfidence: number;
   floor: number;
-  /** The batch's `learnQuantile` quantile of window LLRs, its median, and the gate applied. */
+  /** The batch's `learnQuantile` quantile of window LLRs, its upper median, and the gate applied. */
   quantile: number;
   median: number;
   gate: number;
