@@ -68,12 +68,12 @@ describe('parseDriftSimArgs', () => {
         ...base,
         '--confirmations=off',
         '--policies=safeguarded,frozen',
-        '--drift-rule=maxStep=0.8,learnLlr=0.1',
+        '--drift-rule=maxStep=0.9,learnLlr=0.1',
       ]),
     ).toMatchObject({
       confirmations: false,
       policies: ['frozen', 'safeguarded'],
-      driftRule: { ...DRIFT, maxStep: 0.8, learnLlr: 0.1 },
+      driftRule: { ...DRIFT, maxStep: 0.9, learnLlr: 0.1 },
     });
     for (const bad of [
       ['--confirmations', 'maybe'],

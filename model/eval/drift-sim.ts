@@ -117,6 +117,26 @@ export interface SessionOutcome {
   drifted: boolean;
   /** Template size after the session. */
   template: number;
+  /** Every growth batch the drift rule judged in this session (safeguarded policy), in order. */
+  batches: BatchDetail[];
+}
+
+/** One growth batch the drift rule judged: why it was admitted or refused, with the figures. */
+export interface BatchDetail {
+  reason: AdmissionReason;
+  /** The epoch's lowest confidence up to the batch's last window, and the floor applied. */
+  minConfidence: number;
+  floor: number;
+  /** The batch's `learnQuantile` quantile of window LLRs, its upper median, and the gate applied. */
+  quantile: number;
+  median: number;
+  gate: number;
+  step: number;
+  distance: number;
+  /** The monitor after this batch: drifted, and its CUSUM statistic. */
+  drifted: boolean;
+  d: number;
+  confirmed: boolean;
 }
 
 /** A window of a session, with whose it is (the simulation knows; the product never does). */
@@ -238,6 +258,7 @@ export class AdaptiveUser {
     let cut = false;
     let stored = 0;
     let storedForeign = 0;
+    const batches: BatchDetail[] = [];
     for (let i = 0; i < windows.length; i++) {
       const sw = windows[i]!;
       const before = session.decision?.takeover === true;
@@ -283,6 +304,21 @@ export class AdaptiveUser {
         );
         this.drift = verdict.drift;
         this.admissions[verdict.admission.reason]++;
+        const a = verdict.admission;
+        const llrs = batch.items.map((x) => x.llr).sort((x, y) => x - y);
+        batches.push({
+          reason: a.reason,
+          minConfidence: batch.minConfidence,
+          floor: a.floor,
+          quantile: a.quantile,
+          median: llrs[Math.floor(llrs.length / 2)]!,
+          gate: a.gate,
+          step: a.step,
+          distance: a.distance,
+          drifted: verdict.drift.drifted,
+          d: verdict.drift.d,
+          confirmed: batch.confirmed,
+        });
         if (batch.confirmed) this.confirmedBatches[verdict.admission.admitted ? 1 : 0]++;
         if (!verdict.admission.admitted) continue;
         replace = verdict.replace;
@@ -312,6 +348,7 @@ export class AdaptiveUser {
       storedForeign,
       drifted: this.drift.drifted,
       template: this.template.length,
+      batches,
     };
   }
 

@@ -33,6 +33,9 @@ describe('the drift rule’s settings', () => {
     expect(() => checkDriftConfig({ ...DRIFT, maxDistance: 0.1 })).toThrow(/maxDistance/);
     expect(() => checkDriftConfig({ ...DRIFT, driftLearnLlr: 2 })).toThrow(/driftLearnLlr/);
     expect(() => checkDriftConfig({ ...DRIFT, learnConfidence: 0.4 })).toThrow(/learnConfidence/);
+    expect(() => checkDriftConfig({ ...DRIFT, driftLearnConfidence: 0.3 })).toThrow(
+      /driftLearnConfidence.*got 0.3/,
+    );
     expect(() => checkDriftConfig({ ...DRIFT, referenceBatches: 1.5 })).toThrow(/referenceBatches/);
   });
 });
@@ -80,6 +83,27 @@ describe('admitGrowth', () => {
       admitted: true,
       gate: DRIFT.driftLearnLlr,
     });
+  });
+
+  it('lowers the confidence floor only while drifted, to the drifted floor and no further', () => {
+    const config = { ...DRIFT, learnConfidence: 0.8, driftLearnConfidence: 0.7 };
+    const good = batch(like, 1.5);
+    expect(admitGrowth(anchor, enrolment, good, 0.75, { drifted: false }, config)).toMatchObject({
+      reason: 'confidence',
+      floor: 0.8,
+    });
+    expect(admitGrowth(anchor, enrolment, good, 0.75, { drifted: true }, config)).toMatchObject({
+      admitted: true,
+      floor: 0.7,
+    });
+    expect(admitGrowth(anchor, enrolment, good, 0.69, { drifted: true }, config).reason).toBe(
+      'confidence',
+    );
+    // A drifted floor above the usual one never raises it.
+    const higher = { ...DRIFT, learnConfidence: 0.8, driftLearnConfidence: 0.9 };
+    expect(admitGrowth(anchor, enrolment, good, 0.85, { drifted: true }, higher).admitted).toBe(
+      true,
+    );
   });
 
   it('judges a batch typed after a strong-factor confirmation by its own gate and floor, under the same caps', () => {

@@ -61,6 +61,13 @@ export interface DriftConfig {
   /** The same while the monitor says drifted: −0.5. Range [−3, `learnLlr`]. */
   readonly driftLearnLlr: number;
   /**
+   * The confidence floor while the monitor says drifted: the lower of this and the floor that
+   * applies otherwise (`learnConfidence`, or `confirmedLearnConfidence` after a confirmation).
+   * A drifted user's sessions sit lower, and a floor they never reach means they never adapt.
+   * Range [0.5, 0.95].
+   */
+  readonly driftLearnConfidence: number;
+  /**
    * The gate for a batch typed after the bank confirmed the session with a strong factor (a
    * passkey): the lower of this and the gate above. Range [−3, `learnLlr`].
    */
@@ -72,7 +79,10 @@ export interface DriftConfig {
   readonly confirmedLearnConfidence: number;
   /**
    * Largest move of the template centroid per refit, as the RMS over features of the move in
-   * units of the enrolment windows' robust spread: 0.6. Range (0, 10].
+   * units of the enrolment windows' robust spread: 0.8. The first batch after a 10-window
+   * enrolment moves the centroid half-way to its own, so 0.6 refused, on a user's first genuine
+   * sentences at their enrolment pace, a batch whose centroid was 1.3 spreads away, and that user
+   * never adapted (docs/model.md §5b). Range (0, 10].
    */
   readonly maxStep: number;
   /**
@@ -90,16 +100,17 @@ export interface DriftConfig {
 
 /**
  * What ships. Set with the drift simulation on Aalto users 1201–1206 (`--offset 1200`; never
- * reported on): figures in docs/model.md §5b.
+ * reported on), `maxStep` on users 1201–1230: figures in docs/model.md §5b.
  */
 export const DRIFT: Readonly<DriftConfig> = Object.freeze({
   learnConfidence: 0.8,
   learnQuantile: 0.25,
   learnLlr: 0.0,
   driftLearnLlr: -0.5,
+  driftLearnConfidence: 0.8,
   confirmedLearnLlr: 0.0,
   confirmedLearnConfidence: 0.8,
-  maxStep: 0.6,
+  maxStep: 0.8,
   maxDistance: 2.0,
   referenceBatches: 1,
   slack: 0.25,
@@ -117,6 +128,7 @@ export function checkDriftConfig(config: Readonly<DriftConfig>): Readonly<DriftC
   range('learnQuantile', 0, 0.5);
   range('learnLlr', -3, 3);
   range('driftLearnLlr', -3, config.learnLlr);
+  range('driftLearnConfidence', 0.5, 0.95);
   range('confirmedLearnLlr', -3, config.learnLlr);
   range('confirmedLearnConfidence', 0.5, 0.95);
   range('maxStep', 0, 10, true);
@@ -208,6 +220,13 @@ export interface Admission {
   readonly reason: AdmissionReason;
   /** The gate applied (`learnLlr`, `driftLearnLlr` while drifted, `confirmedLearnLlr`). */
   readonly gate: number;
+  /**
+   * The confidence floor applied (`learnConfidence`, `confirmedLearnConfidence`, or
+   * `driftLearnConfidence` while drifted where lower).
+   */
+  readonly floor: number;
+  /** The `learnQuantile` quantile of the batch's window LLRs (what the gate is compared with). */
+  readonly quantile: number;
   /** How far the centroid would move ({@link templateDistance} units). */
   readonly step: number;
   /** Template distance from the enrolment if the batch were admitted. */
@@ -219,13 +238,13 @@ export interface Admission {
  * of them) may enter the template. All or nothing: picking the batch's best-scoring windows
  * would teach the model only its own core and shrink its spread, so that the user's ordinary
  * variation soon looks foreign (measured: it flagged more drifting sessions than no adaptation
- * at all). The batch is refused when the session's confidence went below `learnConfidence`
- * during it, when the `learnQuantile` quantile of its window LLRs is below the gate, or when it would move the template's
+ * at all). The batch is refused when the session's confidence went below the floor
+ * (`learnConfidence`) during it, when the `learnQuantile` quantile of its window LLRs is below the gate, or when it would move the template's
  * centroid more than `maxStep` or beyond `maxDistance` from the enrolment.
  * `template` is every window the modality's model is fitted on now, enrolment included;
  * `minConfidence` the session's lowest confidence up to the batch's last window (since the
- * confirmation for a batch typed after one); `when.drifted` what the drift monitor says,
- * `when.confirmed` whether the batch was typed after a strong-factor confirmation of the session
+ * confirmation for a batch typed after one); `when.drifted` what the drift monitor says (the
+ * drifted gate `driftLearnLlr` and floor `driftLearnConfidence`, where lower), `when.confirmed` whether the batch was typed after a strong-factor confirmation of the session
  * (its own gate and confidence floor; the centroid caps apply all the same).
  */
 export function admitGrowth(
@@ -241,25 +260,33 @@ export function admitGrowth(
     when.drifted ? config.driftLearnLlr : config.learnLlr,
     confirmed ? config.confirmedLearnLlr : Infinity,
   );
-  const floor = confirmed ? config.confirmedLearnConfidence : config.learnConfidence;
+  const floor = Math.min(
+    confirmed ? config.confirmedLearnConfidence : config.learnConfidence,
+    when.drifted ? config.driftLearnConfidence : Infinity,
+  );
   const before = centroid(anchor, template);
   const all = [...template, ...candidates.map((c) => c.vector)];
   const after = centroid(anchor, all);
   const step = spreadDistance(anchor, after, before);
   const distance = spreadDistance(anchor, after, anchor.center);
+  const q =
+    candidates.length === 0
+      ? Number.NaN
+      : quantile(
+          candidates.map((c) => (Number.isNaN(c.llr) ? -Infinity : c.llr)),
+          config.learnQuantile,
+        );
   const decide = (reason: AdmissionReason): Admission => ({
     admitted: reason === 'admitted',
     reason,
     gate,
+    floor,
+    quantile: q,
     step,
     distance,
   });
   if (candidates.length === 0) return decide('llr');
   if (!(minConfidence >= floor)) return decide('confidence');
-  const q = quantile(
-    candidates.map((c) => (Number.isNaN(c.llr) ? -Infinity : c.llr)),
-    config.learnQuantile,
-  );
   if (!(q >= gate)) return decide('llr');
   if (step > config.maxStep) return decide('step');
   if (distance > config.maxDistance) return decide('distance');
