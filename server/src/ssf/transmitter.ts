@@ -112,10 +112,11 @@ export class SsfTransmitter {
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
   /**
-   * The facts of the sessions recently fanned out (least recently used dropped first). A
+   * The facts of the sessions recently fanned out (oldest dropped first). A
    * session's rp and subject never change, so this holds on Redis too, whatever the other
    * instances write: without it, every attestation cost the fan-out one more session read (a
-   * Redis round trip per attestation, 2026-12-07).
+   * Redis round trip per attestation, 2026-12-07). A Map rather than `lru-cache`, whose licence
+   * (BlueOak-1.0.0) is not on the supply check's allow-list.
    */
   readonly #knownFacts = new Map<string, SessionFacts>();
   /** This instance's lease owner id. */
@@ -251,29 +252,22 @@ export class SsfTransmitter {
     cache: Map<string, SessionFacts | undefined>,
     sid: string,
   ): Promise<SessionFacts | undefined> {
-    if (!cache.has(sid)) {
-      let facts = this.#knownFacts.get(sid);
-      if (facts === undefined) {
-        const s = await this.#d.store.getSession(sid);
-        facts = s && {
-          rp: s.rp,
-          subject: s.subject,
-          thresholds: thresholdsFor(this.#policy, s.rp),
-        };
-        if (facts !== undefined) {
-          if (this.#knownFacts.size >= KNOWN_FACTS_SIZE) {
-            this.#knownFacts.delete(this.#knownFacts.keys().next().value!);
-          }
-          this.#knownFacts.set(sid, facts);
-        }
-      } else {
-        // Most recently used last.
-        this.#knownFacts.delete(sid);
-        this.#knownFacts.set(sid, facts);
-      }
-      cache.set(sid, facts);
-    }
+    if (!cache.has(sid)) cache.set(sid, this.#knownFacts.get(sid) ?? (await this.#readFacts(sid)));
     return cache.get(sid);
+  }
+
+  /** Reads a session's facts and keeps them (a missing session is not kept: it may come later). */
+  async #readFacts(sid: string): Promise<SessionFacts | undefined> {
+    const s = await this.#d.store.getSession(sid);
+    if (!s) return undefined;
+    const facts = { rp: s.rp, subject: s.subject, thresholds: thresholdsFor(this.#policy, s.rp) };
+    // Bounded in insertion order: an evicted session costs one more read, so recency is not
+    // worth tracking.
+    if (this.#knownFacts.size >= KNOWN_FACTS_SIZE) {
+      this.#knownFacts.delete(this.#knownFacts.keys().next().value!);
+    }
+    this.#knownFacts.set(sid, facts);
+    return facts;
   }
 
   /** Fans out everything pending (until a step consumes nothing). */
