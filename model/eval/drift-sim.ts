@@ -40,6 +40,7 @@ import {
   templateAnchor,
   templateDistance,
 } from '../product/drift';
+import { median } from '../features/stats';
 import { ProductSession, judgeGrowthBatch } from '../product/session';
 import { productWindows, scorableWindow } from '../product/learn-calibration';
 
@@ -127,7 +128,10 @@ export interface BatchDetail {
   /** The epoch's lowest confidence up to the batch's last window, and the floor applied. */
   minConfidence: number;
   floor: number;
-  /** The batch's `learnQuantile` quantile of window LLRs, its upper median, and the gate applied. */
+  /**
+   * The batch's `learnQuantile` quantile of window LLRs, its median (as the drift monitor takes
+   * it), and the gate applied.
+   */
   quantile: number;
   median: number;
   gate: number;
@@ -305,13 +309,12 @@ export class AdaptiveUser {
         this.drift = verdict.drift;
         this.admissions[verdict.admission.reason]++;
         const a = verdict.admission;
-        const llrs = batch.items.map((x) => x.llr).sort((x, y) => x - y);
         batches.push({
           reason: a.reason,
           minConfidence: batch.minConfidence,
           floor: a.floor,
           quantile: a.quantile,
-          median: llrs[Math.floor(llrs.length / 2)]!,
+          median: median(batch.items.map((x) => x.llr)),
           gate: a.gate,
           step: a.step,
           distance: a.distance,
