@@ -240,8 +240,13 @@ function flagSummary(runs: readonly DriftUserRun[]): FlagSummary {
 function poisonSummary(runs: readonly PoisonUserRun[]): PoisonSummary {
   const n = runs.length;
   const points = runs[0]?.points.length ?? 0;
+  // Over the victims that have the figure: a victim whose held-out sentences leave no probe
+  // window has a NaN victim LLR (PoisonPoint.victimLlr), which would poison the whole mean.
   const mean = (f: (r: PoisonUserRun, i: number) => number): number[] =>
-    Array.from({ length: points }, (_, i) => runs.reduce((a, r) => a + f(r, i), 0) / n);
+    Array.from({ length: points }, (_, i) => {
+      const xs = runs.map((r) => f(r, i)).filter((x) => !Number.isNaN(x));
+      return xs.length === 0 ? Number.NaN : xs.reduce((a, x) => a + x, 0) / xs.length;
+    });
   return {
     victims: n,
     attackerLlr: mean((r, i) => r.points[i]!.attackerLlr),

@@ -50,8 +50,14 @@ function expectReport(r: EvalReport, task: string): void {
   for (const a of Object.values(r.ablations!)) expect(a.eer).toBeGreaterThanOrEqual(0);
   const c = r.continuous!;
   expect(c.decision.falseAlarmWindows).toBe(PRODUCT.decision.falseAlarmWindows);
-  expect(c.genuine.sessions).toBeGreaterThan(0);
-  expect(c.impostor.pairs).toBeGreaterThan(0);
+  if (task === 'keystroke-fixed') {
+    // A fixed-text user (4 × ~100 keys) holds about the product's keystroke enrolment and no
+    // more: there is no session left to run (the note says so).
+    expect(r.notes.some((n) => n.startsWith('continuous:'))).toBe(true);
+  } else {
+    expect(c.genuine.sessions).toBeGreaterThan(0);
+    expect(c.impostor.pairs).toBeGreaterThan(0);
+  }
   for (const x of [c.impostor.neverFlaggedFraction, c.genuine.noFalseFlagFraction]) {
     expect(x).toBeGreaterThanOrEqual(0);
     expect(x).toBeLessThanOrEqual(1);

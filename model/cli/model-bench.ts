@@ -55,10 +55,10 @@ export const ENROLMENT: Readonly<Record<Modality, number>> = Object.freeze({
   keystroke: 30,
   pointer: 10,
 });
-/** The product's detector configuration (model/product/scorer.ts: the worker's enrolment amount). */
-export const WORKER_DETECTOR: Readonly<Partial<DetectorConfig>> = Object.freeze({
-  minEnrollWindows: PRODUCT.minEnrollWindows,
-});
+/** The product's detector configuration of a modality (model/product/scorer.ts: the worker's enrolment amount). */
+export function workerDetector(modality: Modality): Readonly<Partial<DetectorConfig>> {
+  return { minEnrollWindows: PRODUCT.minEnrollWindows[modality] };
+}
 /** Goals (issue 4). */
 export const GOALS = Object.freeze({ modelBytes: 2_000_000, scoreP95Us: 1000, fitMs: 5000 });
 
@@ -195,7 +195,7 @@ export async function runModelNodeBench(
   const cycles = options.cycles ?? 50;
   const windows = options.windows ?? 1000;
   const batches = options.batches ?? 2000;
-  const config = { ...WORKER_DETECTOR, ...options.detector };
+  const config = (modality: Modality) => ({ ...workerDetector(modality), ...options.detector });
   const enrol = {
     keystroke: windowEvents('keystroke', ENROLMENT.keystroke, 1).map((e) =>
       featuresOf('keystroke', e),
@@ -223,7 +223,7 @@ export async function runModelNodeBench(
     const encoder = encoders[modality];
     if (encoder === undefined) return undefined;
     const e = new EmbeddingUserModel(encoder, {
-      minEnrollWindows: config.minEnrollWindows ?? PRODUCT.minEnrollWindows,
+      minEnrollWindows: config(modality).minEnrollWindows ?? PRODUCT.minEnrollWindows[modality],
     });
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
     return e;
@@ -243,7 +243,7 @@ export async function runModelNodeBench(
       const times: number[] = [];
       let held = 0;
       for (let rep = 0; rep <= fitReps; rep++) {
-        const m = new UserModel(modality, config);
+        const m = new UserModel(modality, config(modality));
         const t0 = performance.now();
         // Enrolment = both per-user models, as in the worker.
         const report = await m.fit(enrol[modality].map((w) => w.vector));
@@ -330,7 +330,7 @@ export async function runModelNodeBench(
   const gc = exposeGc();
   const cycle = async (seed: number): Promise<void> => {
     for (const modality of MODALITIES) {
-      const m = new UserModel(modality, { ...config, seed });
+      const m = new UserModel(modality, { ...config(modality), seed });
       await m.fit(enrol[modality].map((w) => w.vector));
       const e = fitEmbedding(modality);
       const scorer = productScorer(m, e, fitBlock(modality));
@@ -361,7 +361,7 @@ export async function runModelNodeBench(
     date: new Date().toISOString(),
     nodeVersion: process.version,
     tfjsVersion: tf.version_core,
-    detector: `worker config ${JSON.stringify(config)}, defaults otherwise`,
+    detector: `worker config ${JSON.stringify({ keystroke: config('keystroke'), pointer: config('pointer') })}, defaults otherwise`,
     enrolment: { ...ENROLMENT },
     goals: GOALS,
     size,

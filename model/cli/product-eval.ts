@@ -149,7 +149,7 @@ export async function productAalto(
       `TypeNet protocol at the product's windows: gallery = first ${G} sequences, queries = last ${Q}, each cut to ${M} keys; ` +
         `${PRODUCT.windows.keysPerWindow}-key windows (a 50-key query holds 2); enrolment needs ${DEFAULT_DETECTOR_CONFIG.minEnrollWindows} windows; ` +
         'impostor queries = the first query sequence of every other user',
-      `continuous: enrolment = the first ${PRODUCT.minEnrollWindows} product windows of all sentences; session = the rest; impostors = 50 other users' sessions`,
+      `continuous: enrolment = the first ${PRODUCT.minEnrollWindows.keystroke} product windows of all sentences; session = the rest; impostors = 50 other users' sessions`,
     ],
   );
 }
@@ -202,7 +202,7 @@ export async function productSapiMouse(
     `enrolment: the 3-minute session's ${PRODUCT.windows.pointerEventsPerWindow}-event product windows (at most ${PRODUCT.growth.maxEnrollWindows}); ` +
       `query of n blocks = ${perBlock}n consecutive windows of the 1-minute session (one 128-event block = ${perBlock} windows), LLRs summed`,
     'folders of one subject (user35.1/.2, user62.1/.2) are never each other’s impostors',
-    `continuous: enrolment = the first ${PRODUCT.minEnrollWindows} windows of the 3-minute session; session = the rest of both sessions`,
+    `continuous: enrolment = the first ${PRODUCT.minEnrollWindows.pointer} windows of the 3-minute session; session = the rest of both sessions`,
   ]);
 }
 
@@ -268,6 +268,8 @@ export async function productFixed(
   return productReport('keystroke-fixed', result, continuous ?? emptyTrials(), usersLoaded, [
     `fixed text, leave one sample out (${folds} folds): enrol on the other samples' ${PRODUCT.windows.keysPerWindow}-key windows, query = the held-out sample (its windows' LLRs summed); impostor = the same sample index of every other user`,
     'keypad: not scored — a PIN entry (11 keys) holds no product window; the product never scores PIN pads',
+    `continuous: enrolment = the first ${PRODUCT.minEnrollWindows.keystroke} product windows of the samples, session = the rest; ` +
+      'a fixed-text user holds about that many windows (4 × ~100 keys), so few or no sessions remain',
   ]);
 }
 

@@ -26,7 +26,7 @@ describe('npm run tune -- takeover', () => {
       const log = vi.spyOn(console, 'log').mockImplementation((l: string) => void lines.push(l));
       const err = vi.spyOn(console, 'error').mockImplementation(() => {});
       try {
-        const args = ['--data', aalto, '--offset', '1000', '--users', '4', '--impostors', '2'];
+        const args = ['--data', aalto, '--offset', '1000', '--users', '6', '--impostors', '2'];
         await runTuneTakeover([...args, '--hops', '20,10']);
       } finally {
         log.mockRestore();
@@ -41,7 +41,7 @@ describe('npm run tune -- takeover', () => {
       }
       const chosen = lines.filter((l) => /^hop \d+: chosen/.test(l));
       expect(chosen).toHaveLength(2);
-      expect(chosen[0]).toMatch(/^hop 20: chosen .* on 4 users, 8 pairs$/);
+      expect(chosen[0]).toMatch(/^hop 20: chosen .* on 5 users, 10 pairs$/);
     },
     60_000,
   );

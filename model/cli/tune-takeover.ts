@@ -117,9 +117,9 @@ export async function runTuneTakeover(argv: readonly string[]): Promise<void> {
     // Enrolment as the product's: the first minEnrollWindows windows, sentence by sentence.
     const enrol: ReturnType<typeof productWindows> = [];
     let k = 0;
-    for (; k < u.sequences.length && enrol.length < PRODUCT.minEnrollWindows; k++) {
+    for (; k < u.sequences.length && enrol.length < PRODUCT.minEnrollWindows.keystroke; k++) {
       for (const w of productWindows([u.sequences[k]!], 'keystroke'))
-        if (enrol.length < PRODUCT.minEnrollWindows) enrol.push(w);
+        if (enrol.length < PRODUCT.minEnrollWindows.keystroke) enrol.push(w);
     }
     const held: readonly RawEvent[][] = u.sequences.slice(k);
     return { enrol, held };
@@ -129,7 +129,7 @@ export async function runTuneTakeover(argv: readonly string[]): Promise<void> {
     const u = users[i]!;
     if (i % 20 === 0) console.error(`  ${i}/${users.length} users`);
     const own = formStream(u.held, false);
-    if (u.enrol.length < PRODUCT.minEnrollWindows || keysIn(own) < 100) continue;
+    if (u.enrol.length < PRODUCT.minEnrollWindows.keystroke || keysIn(own) < 100) continue;
     const models = await fitProductModels('keystroke', u.enrol.map(scorableWindow), encoder);
     const llr = (w: Parameters<typeof scorableWindow>[0]) =>
       productLlr(models, scorableWindow(w), calibration);

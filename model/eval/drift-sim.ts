@@ -375,7 +375,7 @@ export function splitEnrolment(
   user: SimUser,
   modality: Modality,
 ): { enrol: FeatureWindow[]; held: (readonly RawEvent[])[] } | null {
-  const n = PRODUCT.minEnrollWindows;
+  const n = PRODUCT.minEnrollWindows[modality];
   const enrol: FeatureWindow[] = [];
   let r = 0;
   while (r < user.recordings.length && enrol.length < n) {
@@ -530,7 +530,7 @@ export interface PoisonSimOptions extends SimCommonOptions {
 export interface PoisonPoint {
   /** Mean LLR of the attacker's probe windows (never fed): higher = the model sees the attacker as the user. */
   attackerLlr: number;
-  /** Mean LLR of the victim's own probe windows (never fed). */
+  /** Mean LLR of the victim's own probe windows (never fed); NaN when the victim has no probe window. */
   victimLlr: number;
   /** Template distance from the enrolment. */
   distance: number;

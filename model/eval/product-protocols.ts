@@ -156,7 +156,7 @@ export async function productProtocol(
   users: readonly ProductEvalUser[],
   options: ProductProtocolOptions,
 ): Promise<ProductProtocolResult> {
-  const min = options.minEnrollWindows ?? PRODUCT.minEnrollWindows;
+  const min = options.minEnrollWindows ?? PRODUCT.minEnrollWindows[modality];
   const max = options.maxEnrollWindows ?? PRODUCT.growth.maxEnrollWindows;
   const perSubject = options.impostorQueriesPerSubject ?? Infinity;
   const data = users.map((u) => ({
@@ -286,7 +286,7 @@ export async function productLlrStreams(
   users: readonly ContinuousUser[],
   options: ProductContinuousOptions,
 ): Promise<LlrStreams[]> {
-  const n = PRODUCT.minEnrollWindows;
+  const n = PRODUCT.minEnrollWindows[modality];
   const calibration = { ...(options.calibration ?? PRODUCT.calibration), clamp: 20 };
   const data = users.map((u) => {
     const windows = windowsOf(u.recordings, modality);

@@ -4,7 +4,7 @@
  * `npm run calibrate` (which writes `model/product/calibration.json`) and by the evaluation when
  * it calibrates on training users of a fold; never on the users a figure is reported for.
  *
- * Per user: the per-user models are fitted on the first {@link PRODUCT}`.minEnrollWindows`
+ * Per user: the per-user models are fitted on the first {@link CALIBRATION_ENROL_WINDOWS}
  * windows of the user's recordings (in order); the user's remaining windows are genuine
  * samples; up to `impostorWindows` held-out windows of every other subject are impostor
  * samples. Each sample is scored with every component, and each component *set* the product can
@@ -74,6 +74,16 @@ export function productWindows(
   );
 }
 
+/**
+ * Enrolment windows of each calibration user: 10, not the product's keystroke enrolment (20,
+ * {@link PRODUCT}`.minEnrollWindows`). The public users the product may learn from hold ≈ 20
+ * keystroke windows each (pohmm fixed text: 4 × ~100 keys), so enrolling on 20 would leave no
+ * genuine window to calibrate on. The calibration maps scores in units of the user's own
+ * enrolment spread; the decision's budget is then tuned on validation users enrolled as the
+ * product enrols (`npm run tune -- takeover`), which absorbs what the larger enrolment shifts.
+ */
+export const CALIBRATION_ENROL_WINDOWS = 10;
+
 /** Labelled component scores of the users (users with too few windows are skipped). */
 export async function calibrationSamples(
   modality: Modality,
@@ -81,7 +91,7 @@ export async function calibrationSamples(
   encoder: SharedEncoder | undefined,
   options: CalibrationSampleOptions & { blockProjection?: BlockProjection | null } = {},
 ): Promise<{ samples: LabelledScores[]; enrolled: number }> {
-  const n = PRODUCT.minEnrollWindows;
+  const n = CALIBRATION_ENROL_WINDOWS;
   const k = options.impostorWindows ?? 5;
   const data = users.map((u) => {
     const windows = productWindows(u.recordings, modality).map(scorableWindow);
@@ -96,6 +106,7 @@ export async function calibrationSamples(
     let models;
     try {
       models = await fitProductModels(modality, u.enrol, encoder, {
+        minEnrollWindows: n,
         detector: options.detector,
         ...(options.blockProjection === undefined
           ? {}

@@ -28,13 +28,13 @@ beforeAll(async () => {
 });
 
 describe('PRODUCT', () => {
-  it('ships 20-press and 64-event windows, 10 enrolment windows, a 400-window false-alarm budget', () => {
+  it('ships 20-press and 64-event windows, 20 keystroke and 10 pointer enrolment windows, a 400-window false-alarm budget', () => {
     expect(PRODUCT.windows).toEqual(DEFAULT_WINDOWER_CONFIG);
     expect(PRODUCT.windows.keysPerWindow).toBe(20);
     // Non-overlapping keystroke windows: a hop of 5 or 10 keys measured no faster (§5a).
     expect(PRODUCT.windows.keyHop).toBe(20);
     expect(PRODUCT.windows.pointerEventsPerWindow).toBe(64);
-    expect(PRODUCT.minEnrollWindows).toBe(10);
+    expect(PRODUCT.minEnrollWindows).toEqual({ keystroke: 20, pointer: 10 });
     expect(PRODUCT.decision.falseAlarmWindows).toBe(400);
     // Two windows at the LLR clamp still fire the decision: h = ln 400 < 2 × clamp.
     expect(Math.log(PRODUCT.decision.falseAlarmWindows)).toBeLessThan(
@@ -57,17 +57,19 @@ describe('PRODUCT', () => {
 
 describe('fitProductModels and productScore', () => {
   const encoder = encoderFromJSON(keystrokeEncoderFile);
+  /** Presses that make exactly the product's keystroke enrolment. */
+  const ENROL = PRODUCT.minEnrollWindows.keystroke * PRODUCT.windows.keysPerWindow;
 
   it('refuses fewer windows than the product enrols on', async () => {
     await expect(
-      fitProductModels('keystroke', windows(180, 1).map(scorable), encoder),
+      fitProductModels('keystroke', windows(ENROL - 20, 1).map(scorable), encoder),
     ).rejects.toMatchObject({
       code: 'ERR_TOO_FEW_WINDOWS',
     });
   });
 
   it('fuses detector and embedding with the shipped calibration, the detector alone without steps', async () => {
-    const models = await fitProductModels('keystroke', windows(200, 2).map(scorable), encoder);
+    const models = await fitProductModels('keystroke', windows(ENROL, 2).map(scorable), encoder);
     expect(models.embedding).toBeDefined();
     const w = windows(40, 3)[0]!;
     const detector = models.detector.standardized(w.vector);
@@ -85,7 +87,11 @@ describe('fitProductModels and productScore', () => {
   });
 
   it('gives the enrolled typist higher LLRs than another typist', async () => {
-    const models = await fitProductModels('keystroke', windows(300, 5).map(scorable), encoder);
+    const models = await fitProductModels(
+      'keystroke',
+      windows(ENROL + 100, 5).map(scorable),
+      encoder,
+    );
     const own = windows(200, 6).map((w) => productLlr(models, scorable(w)));
     const other = createWindower(PRODUCT.windows)
       .push(syntheticKeystrokes({ holdMs: 60, flightMs: 200 }, 200, { seed: 7 }))
@@ -130,7 +136,7 @@ describe('fitProductModels and productScore', () => {
   });
 
   it('fits the detector alone without a shared encoder for the modality', async () => {
-    const models = await fitProductModels('keystroke', windows(200, 4).map(scorable), undefined);
+    const models = await fitProductModels('keystroke', windows(ENROL, 4).map(scorable), undefined);
     expect(models.embedding).toBeUndefined();
     disposeProductModels(models);
   });

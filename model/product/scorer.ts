@@ -46,11 +46,14 @@ export interface ProductConfig {
    */
   readonly windows: Readonly<WindowerConfig>;
   /**
-   * Windows a modality stores before its per-user models are fitted: 10 (≈ 200 key presses).
-   * On the device a user types far more than in a lab session; calibration on fewer windows
-   * proved fragile for real typing (e2e). Range: ≥ the detector's own minimum (6).
+   * Windows a modality stores before its per-user models are fitted. Keystrokes 20 (≈ 400 key
+   * presses): on Aalto tuning users the same sessions enrolled on 20 windows instead of 10 were
+   * flagged 0.1 % instead of 5.0 % of the time without drift and 5.8 % instead of 12.3 % when the
+   * user slowed by a quarter, with no faster poisoning (docs/model.md §5b). The pointer 10
+   * (640 pointer events): measured on SapiMouse at 10 (§5a), no reason yet to ask for more.
+   * Range: ≥ the detector's own minimum (6).
    */
-  readonly minEnrollWindows: number;
+  readonly minEnrollWindows: Readonly<Record<Modality, number>>;
   /**
    * The per-user models each modality fits and fuses: keystrokes the detector and the embedding
    * model; the pointer the detector and the block scorer. The pointer embedding (the shipped
@@ -89,7 +92,7 @@ export interface ProductConfig {
 /** What ships. */
 export const PRODUCT: Readonly<ProductConfig> = Object.freeze({
   windows: Object.freeze({ ...DEFAULT_WINDOWER_CONFIG }),
-  minEnrollWindows: 10,
+  minEnrollWindows: Object.freeze({ keystroke: 20, pointer: 10 }),
   components: Object.freeze({
     keystroke: Object.freeze(['detector', 'embedding'] as const),
     pointer: Object.freeze(['detector', 'block'] as const),
@@ -132,7 +135,7 @@ export interface ScorableWindow {
 export interface FitOptions {
   /** Detector overrides (seed, epochs in tests). */
   readonly detector?: Partial<DetectorConfig>;
-  /** Windows required before fitting; default {@link PRODUCT}`.minEnrollWindows`. */
+  /** Windows required before fitting; default {@link PRODUCT}`.minEnrollWindows` of the modality. */
   readonly minEnrollWindows?: number;
   /**
    * The pointer block projection: default the shipped one ({@link shippedBlockProjection});
@@ -153,7 +156,7 @@ export async function fitProductModels(
   encoder: SharedEncoder | undefined,
   options: FitOptions = {},
 ): Promise<ProductModels> {
-  const minEnrollWindows = options.minEnrollWindows ?? PRODUCT.minEnrollWindows;
+  const minEnrollWindows = options.minEnrollWindows ?? PRODUCT.minEnrollWindows[modality];
   const detector = new UserModel(modality, { minEnrollWindows, ...options.detector });
   try {
     await detector.fit(windows.map((w) => w.vector));

@@ -58,7 +58,7 @@ describe('judgeGrowthBatch', () => {
     Array.from({ length: n }, () =>
       Float32Array.from({ length: D }, () => 100 + 20 * gaussian(rng)),
     );
-  const enrolment = windows(PRODUCT.minEnrollWindows);
+  const enrolment = windows(PRODUCT.minEnrollWindows.keystroke);
   const anchor = templateAnchor('keystroke', enrolment);
 
   it('folds the batch into the drift monitor and replaces old grown windows once full', () => {

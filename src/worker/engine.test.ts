@@ -28,7 +28,9 @@ import { Engine } from './engine';
 import { ModelStore } from './model-store';
 
 const batch = (events: RawEvent[]) => ({ schema: RAW_EVENT_SCHEMA_VERSION, events, dropped: 0 });
-/** 20 presses make a keystroke window; 10 windows train a model. */
+/** 20 presses make a keystroke window; `PRODUCT.minEnrollWindows.keystroke` (20) windows train a model. */
+const ENROL_WINDOWS = PRODUCT.minEnrollWindows.keystroke;
+const ENROL_PRESSES = ENROL_WINDOWS * PRODUCT.windows.keysPerWindow;
 const typing = (presses: number, seed: number) =>
   batch(syntheticKeystrokes(TYPIST_A, presses, { seed }));
 const ALICE = { subjectKey: 'alice-at-server' };
@@ -42,7 +44,7 @@ describe('Engine: learning only for a vouched subject', () => {
   it('learns nothing and scores nothing without a learning context', async () => {
     const store = await ModelStore.open('engine-test-none');
     const engine = Engine.withStore(store, 'cpu');
-    const update = await engine.ingest(typing(230, 1), 'sid-login', null);
+    const update = await engine.ingest(typing(ENROL_PRESSES + 30, 1), 'sid-login', null);
     expect(update).toMatchObject({
       learning: false,
       confidence: null,
@@ -59,15 +61,15 @@ describe('Engine: learning only for a vouched subject', () => {
     const engine = Engine.withStore(store, 'cpu');
     // Events before the session was vouched for are dropped, not windowed into later windows.
     await engine.ingest(typing(15, 2), 'sid-1', null);
-    const alice = await engine.ingest(typing(230, 3), 'sid-1', ALICE);
+    const alice = await engine.ingest(typing(ENROL_PRESSES + 30, 3), 'sid-1', ALICE);
     expect(alice).toMatchObject({
       learning: true,
       state: 'scoring',
       progress: 1,
-      counts: { k: 460, p: 0 },
+      counts: { k: 2 * (ENROL_PRESSES + 30), p: 0 },
     });
     const aliceWindows = (await store.counts()).windows[ALICE.subjectKey];
-    expect(aliceWindows).toBe(10);
+    expect(aliceWindows).toBe(ENROL_WINDOWS);
 
     const bob = await engine.ingest(typing(65, 4), 'sid-2', BOB);
     expect(bob).toMatchObject({
@@ -76,7 +78,7 @@ describe('Engine: learning only for a vouched subject', () => {
       confidence: null,
       windowsScored: 0,
     });
-    expect(bob.progress).toBeCloseTo(0.3);
+    expect(bob.progress).toBeCloseTo(3 / ENROL_WINDOWS); // 65 presses: 3 windows
     expect(await store.counts()).toEqual({
       windows: { [ALICE.subjectKey]: aliceWindows, [BOB.subjectKey]: 3 },
       models: { [ALICE.subjectKey]: 1 },
@@ -97,7 +99,7 @@ describe('Engine: learning only for a vouched subject', () => {
     const restarted = Engine.withStore(await ModelStore.open(name), 'cpu');
     expect((await restarted.status(ALICE)).modalities.keystroke).toEqual({
       trained: true,
-      enrolWindows: 10,
+      enrolWindows: ENROL_WINDOWS,
     });
     expect((await restarted.status(BOB)).modalities.keystroke).toEqual({
       trained: false,
@@ -156,7 +158,7 @@ describe('Engine: session signals', () => {
 
 describe('Engine: the product scorer, the same as the evaluation’s', () => {
   it('gives the confidence and decision the evaluation path computes from the same raw events', async () => {
-    const events = syntheticKeystrokes(TYPIST_A, 320, { seed: 31 });
+    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + 120, { seed: 31 });
     const store = await ModelStore.open('engine-test-same-as-eval');
     const engine = Engine.withStore(store, 'cpu');
     // The worker: two batches, cut anywhere (the windower streams).
@@ -172,14 +174,14 @@ describe('Engine: the product scorer, the same as the evaluation’s', () => {
       vector: w.vector,
       sequence: { steps: w.steps, n: w.stepCount },
     });
-    const enrol = windows.slice(0, PRODUCT.minEnrollWindows);
+    const enrol = windows.slice(0, ENROL_WINDOWS);
     const models = await fitProductModels(
       'keystroke',
       enrol.map(scorable),
       encoderFromJSON(keystrokeEncoderFile),
     );
     let state = EMPTY_DECISION_STATE;
-    const later = windows.slice(PRODUCT.minEnrollWindows);
+    const later = windows.slice(ENROL_WINDOWS);
     expect(later.length).toBeGreaterThanOrEqual(5);
     for (const w of later)
       state = productDecide(state, 'keystroke', productLlr(models, scorable(w)));
@@ -212,12 +214,12 @@ describe('Engine: the pointer, with its block scorer', () => {
     });
     const models = await fitProductModels(
       'pointer',
-      windows.slice(0, PRODUCT.minEnrollWindows).map(scorable),
+      windows.slice(0, PRODUCT.minEnrollWindows.pointer).map(scorable),
       encoderFromJSON(pointerEncoderFile),
     );
     expect(models.block).toBeDefined();
     let state = EMPTY_DECISION_STATE;
-    for (const w of windows.slice(PRODUCT.minEnrollWindows))
+    for (const w of windows.slice(PRODUCT.minEnrollWindows.pointer))
       state = productDecide(state, 'pointer', productLlr(models, scorable(w)));
     expect(worker.confidence!).toBeCloseTo(productConfidence(state), 12);
     expect(worker.decision).toEqual({
@@ -233,7 +235,7 @@ describe('Engine: a changed shared model', () => {
     const name = 'engine-test-encoder-change';
     const store = await ModelStore.open(name);
     const first = Engine.withStore(store, 'cpu');
-    const trained = await first.ingest(typing(230, 61), 'sid-e', ALICE);
+    const trained = await first.ingest(typing(ENROL_PRESSES + 30, 61), 'sid-e', ALICE);
     expect(trained.modelVersion).toMatch(/\+K$/); // keystroke scored with the shared encoder
     // What a device holds after the shipped encoder changed: the embedding model no longer
     // loads (here: it is gone), the detector does, the windows keep their steps.
@@ -255,11 +257,13 @@ describe('Engine: template growth', () => {
   it('grows the enrolment from a session that stays above the safe level, refits, keeps the previous model', async () => {
     const store = await ModelStore.open('engine-test-growth');
     const engine = Engine.withStore(store, 'cpu');
-    const events = syntheticKeystrokes(TYPIST_A, 200 + 20 * 25, { seed: 41 });
-    await engine.ingest(batch(events.slice(0, 400)), 'sid-g', ALICE);
-    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    // A seed whose synthetic session never dips below the drift rule's learnConfidence (the
+    // precondition is asserted below): one chance window under it ends learning for the session.
+    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + 20 * 25, { seed: 141 });
+    await engine.ingest(batch(events.slice(0, 2 * ENROL_PRESSES)), 'sid-g', ALICE);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
     const confidences: number[] = [];
-    for (let i = 400; i < events.length; i += 40) {
+    for (let i = 2 * ENROL_PRESSES; i < events.length; i += 40) {
       const update = await engine.ingest(batch(events.slice(i, i + 40)), 'sid-g', ALICE);
       if (update.confidence !== null) confidences.push(update.confidence);
     }
@@ -277,7 +281,7 @@ describe('Engine: template growth', () => {
     const learnable = firstBelow(DRIFT.learnConfidence);
     console.info('growth session', above, 'windows above the safe level of', confidences.length);
     expect(learnable).toBeGreaterThanOrEqual(refitEvery);
-    const grown = (await counts(store)) - PRODUCT.minEnrollWindows;
+    const grown = (await counts(store)) - ENROL_WINDOWS;
     expect(grown % refitEvery).toBe(0);
     expect(grown).toBeGreaterThanOrEqual(refitEvery);
     expect(grown).toBeLessThanOrEqual(Math.floor(learnable / refitEvery) * refitEvery);
@@ -287,8 +291,8 @@ describe('Engine: template growth', () => {
   it('learns nothing more from a session once it fell below the safe level', async () => {
     const store = await ModelStore.open('engine-test-no-growth');
     const engine = Engine.withStore(store, 'cpu');
-    await engine.ingest(typing(200, 42), 'sid-a', ALICE);
-    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    await engine.ingest(typing(ENROL_PRESSES, 42), 'sid-a', ALICE);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
     // Someone else takes over the session: three times slower flights.
     const other = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 3 }, 200, {
       seed: 43,
@@ -298,15 +302,15 @@ describe('Engine: template growth', () => {
     // The holder comes back in the same session: still nothing is added.
     await engine.ingest(typing(400, 44), 'sid-a', ALICE);
     await settle(engine);
-    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
     expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(false);
   });
 
   it('after a strong-factor confirmation: a new decision epoch, and growth from the windows after it only', async () => {
     const store = await ModelStore.open('engine-test-confirmed');
     const engine = Engine.withStore(store, 'cpu');
-    await engine.ingest(typing(200, 45), 'sid-c', ALICE);
-    expect(await counts(store)).toBe(PRODUCT.minEnrollWindows);
+    await engine.ingest(typing(ENROL_PRESSES, 45), 'sid-c', ALICE);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
     // Someone else types: the session falls below the safe level and the decision fires.
     const other = syntheticKeystrokes({ ...TYPIST_A, flightMs: TYPIST_A.flightMs * 3 }, 200, {
       seed: 46,
@@ -335,9 +339,7 @@ describe('Engine: template growth', () => {
     expect(above).toBeGreaterThanOrEqual(PRODUCT.growth.refitEvery);
     // Only windows typed after the confirmation were added (never the other typist's).
     const { refitEvery } = PRODUCT.growth;
-    expect(await counts(store)).toBe(
-      PRODUCT.minEnrollWindows + Math.floor(above / refitEvery) * refitEvery,
-    );
+    expect(await counts(store)).toBe(ENROL_WINDOWS + Math.floor(above / refitEvery) * refitEvery);
   });
 
   it('runs the session code the drift simulation runs: the same step-up, confirmation, growth and model', async () => {
@@ -346,10 +348,10 @@ describe('Engine: template growth', () => {
     // and a model that scores a new window the same.
     const store = await ModelStore.open('engine-test-sim');
     const engine = Engine.withStore(store, 'cpu');
-    const enrolEvents = syntheticKeystrokes(TYPIST_A, 200, { seed: 52 });
+    const enrolEvents = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES, { seed: 52 });
     await engine.ingest(batch(enrolEvents), 'sid-enrol', ALICE);
     const enrolWindows = createWindower(PRODUCT.windows).push(enrolEvents);
-    expect(enrolWindows).toHaveLength(PRODUCT.minEnrollWindows);
+    expect(enrolWindows).toHaveLength(ENROL_WINDOWS);
     const user = await AdaptiveUser.enrol('keystroke', enrolWindows, 'safeguarded', {
       encoder: encoderFromJSON(keystrokeEncoderFile),
     });

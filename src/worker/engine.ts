@@ -129,7 +129,7 @@ export class Engine {
   private constructor(
     store: ModelStore,
     private readonly backend: string,
-    private readonly minEnrollWindows: number,
+    private readonly minEnrollWindows: Readonly<Record<Modality, number>>,
     private readonly adopted: AdoptedEncoderStore | null = null,
     private readonly roundSettings: Partial<LocalUpdateConfig> = {},
     private readonly storeName: string = store.name,
@@ -219,7 +219,7 @@ export class Engine {
         PRODUCT.components[modality].includes(c) &&
         models?.[c] === undefined &&
         (c === 'block' || this.encoders.has(modality)) &&
-        usable >= this.minEnrollWindows;
+        usable >= this.minEnrollWindows[modality];
       if (
         models !== undefined &&
         (lacks('embedding', stored.filter((w) => w.steps !== undefined).length) ||
@@ -303,7 +303,7 @@ export class Engine {
   ): Promise<void> {
     await this.storeWindow(subject, modality, window);
     const count = subject.enrolCounts.get(modality) ?? 0;
-    if (count >= this.minEnrollWindows && !subject.models.has(modality)) {
+    if (count >= this.minEnrollWindows[modality] && !subject.models.has(modality)) {
       await this.fit(subject, modality);
     }
   }
@@ -352,7 +352,7 @@ export class Engine {
         ...(w.block === undefined ? {} : { block: w.block }),
       })),
       this.encoders.get(modality),
-      { minEnrollWindows: this.minEnrollWindows },
+      { minEnrollWindows: this.minEnrollWindows[modality] },
     );
     const replaced = subject.models.get(modality);
     subject.models.set(modality, models);
@@ -388,7 +388,7 @@ export class Engine {
       SEQUENCE_SCHEMA_VERSION,
       BLOCK_FEATURE_VERSION,
     );
-    const enrolment = Math.min(this.minEnrollWindows, template.length);
+    const enrolment = Math.min(this.minEnrollWindows[modality], template.length);
     if (enrolment === 0) return false;
     const driftKey = `${subject.key}\u0000${modality}`;
     const vectors = template.map((w) => w.vector);
@@ -554,7 +554,7 @@ export class Engine {
       if (subject.models.has(modality)) return 1;
       best = Math.max(
         best,
-        Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows),
+        Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows[modality]),
       );
     }
     return best;

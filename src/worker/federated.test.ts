@@ -9,6 +9,7 @@ import { computePublicCentres, publicCentresToJSON } from '../../model/federated
 import { keySequence } from '../../model/features/sequence';
 import { l2Norm } from '../../model/federated/privatise';
 import { dequantise, parseUpdate, updateByteLength } from '../../model/federated/update-format';
+import { PRODUCT } from '../../model/product/scorer';
 import { encoderId } from '../../model/shared/embedding-model';
 import { encoderFromJSON, encoderToJSON } from '../../model/shared/encoder';
 import keystrokeEncoderFile from '../../model/shared/default-keystroke.json';
@@ -33,6 +34,8 @@ const spec = (over: Partial<FederatedRoundSpec> = {}): FederatedRoundSpec => ({
 });
 const random = (a: Uint32Array) => crypto.getRandomValues(a);
 const ALICE = { subjectKey: 'alice-at-server' };
+/** Key presses that train the keystroke model, and a few more. */
+const TRAINING_PRESSES = PRODUCT.minEnrollWindows.keystroke * PRODUCT.windows.keysPerWindow + 30;
 const typing = (presses: number, seed: number) => ({
   schema: RAW_EVENT_SCHEMA_VERSION,
   events: syntheticKeystrokes(TYPIST_A, presses, { seed }),
@@ -157,7 +160,7 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     const adopted = new AdoptedEncoderStore('fl-engine-adopted');
     const engine = Engine.withStore(store, 'wasm', adopted, SMALL);
     expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_NO_DATA' });
-    await engine.ingest(typing(230, 3), 'sid-1', ALICE);
+    await engine.ingest(typing(TRAINING_PRESSES, 3), 'sid-1', ALICE);
     expect((await engine.status(ALICE)).modelVersion).toContain('+K');
 
     const update = await engine.federatedUpdate(spec());
@@ -201,7 +204,9 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
     const saved = await store.loadModel(ALICE.subjectKey, 'keystroke');
     expect((saved?.embedding as { encoderId?: string } | undefined)?.encoderId).toBe(newId);
     expect((await engine.status(ALICE)).modelVersion).toContain('+K');
-    expect((await store.counts()).windows[ALICE.subjectKey]).toBe(10);
+    expect((await store.counts()).windows[ALICE.subjectKey]).toBe(
+      PRODUCT.minEnrollWindows.keystroke,
+    );
     // Rounds now train the adopted encoder only, against the centres that came with it.
     expect(await engine.federatedUpdate(spec())).toEqual({ ok: false, code: 'ERR_FL_ENCODER' });
     const v2Update = await engine.federatedUpdate(spec({ encoderId: newId }));
@@ -237,7 +242,7 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
   it("a re-enrolment (the stored model refused at load) drops the subject's kept target", async () => {
     const store = await ModelStore.open('fl-engine-reenrol');
     const engine = Engine.withStore(store, 'wasm', null, SMALL);
-    await engine.ingest(typing(230, 4), 'sid-3', ALICE);
+    await engine.ingest(typing(TRAINING_PRESSES, 4), 'sid-3', ALICE);
     expect(await engine.federatedUpdate(spec())).toMatchObject({ ok: true });
     const seq = SEQUENCE_SCHEMA_VERSION;
     expect(await store.loadTarget(ALICE.subjectKey, 'keystroke', seq)).toHaveLength(48);
@@ -267,7 +272,7 @@ describe('Engine: a round on the stored sequences, and adopting a verified encod
       objective: 'frozen-centres',
     });
     await engine.loadAdopted();
-    await engine.ingest(typing(230, 5), 'sid-2', ALICE);
+    await engine.ingest(typing(TRAINING_PRESSES, 5), 'sid-2', ALICE);
     // It scores with the adopted encoder: the per-user model is fitted under its id.
     const saved = await store.loadModel(ALICE.subjectKey, 'keystroke');
     expect((saved?.embedding as { encoderId?: string } | undefined)?.encoderId).toBe(newId);
