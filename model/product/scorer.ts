@@ -75,7 +75,10 @@ export interface ProductConfig {
    * on), with the takeover in the middle of a window: the fewest impostor keys to a flag among
    * the settings that keep ≥ 95 % of genuine 300-key sessions free of a false flag (200 windows,
    * the previous budget, left 93.5 %). Overlapping windows (a hop of 5 or 10 keys) measured no
-   * faster at the same false-alarm rate, so windows do not overlap (docs/model.md §5a).
+   * faster at the same false-alarm rate, so windows do not overlap (docs/model.md §5a). Re-tuned
+   * for the 20-window keystroke enrolment: the rule alone would pick clamp 2 / budget 50 (65
+   * impostor keys instead of 81), but that steps up 8.8 % instead of 5.8 % of the sessions of a
+   * user whose typing slows by a quarter (drift tuning users), so the budget stays 400.
    */
   readonly decision: Readonly<DecisionConfig>;
   /**
