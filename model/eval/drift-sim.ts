@@ -41,7 +41,7 @@ import {
   templateDistance,
 } from '../product/drift';
 import { median } from '../features/stats';
-import { ProductSession, judgeGrowthBatch } from '../product/session';
+import { GrowthPool, ProductSession, judgeGrowthBatch } from '../product/session';
 import { productWindows, scorableWindow } from '../product/learn-calibration';
 
 /** How a simulated user's model adapts. */
@@ -168,6 +168,8 @@ export class AdaptiveUser {
   /** Enrolment windows at the head of the template (never replaced). */
   private readonly enrolment: number;
   private drift: DriftState = EMPTY_DRIFT_STATE;
+  /** The windows waiting for growth across this user's sessions, as the worker keeps them. */
+  private readonly pool = new GrowthPool<SimWindow>();
   /** Refits done. */
   refits = 0;
   /** Growth batches of confirmed epochs (safeguarded policy): [refused, admitted]. */
@@ -254,7 +256,7 @@ export class AdaptiveUser {
     const delay = stepUp.confirmDelayWindows ?? 1;
     if (!(Number.isInteger(delay) && delay >= 0))
       throw new RangeError(`confirmDelayWindows must be an integer ≥ 0, got ${delay}`);
-    const session = new ProductSession<SimWindow>();
+    const session = new ProductSession<SimWindow>(this.pool);
     let minConfidence = 1;
     let scored = 0;
     let stepUps = 0;

@@ -3,7 +3,7 @@ import { FEATURE_SPECS } from '../features/schema';
 import { createRng, gaussian } from '../random';
 import { DRIFT, EMPTY_DRIFT_STATE, templateAnchor } from './drift';
 import { PRODUCT } from './scorer';
-import { ProductSession, judgeGrowthBatch } from './session';
+import { GrowthPool, ProductSession, judgeGrowthBatch } from './session';
 
 const { refitEvery, maxEnrollWindows } = PRODUCT.growth;
 
@@ -48,6 +48,92 @@ describe('ProductSession', () => {
     expect(batch.items.map((x) => x.window)[0]).toBe(100);
     expect(batch).toMatchObject({ confirmed: true });
     expect(batch.minConfidence).toBeGreaterThan(0.9);
+  });
+});
+
+describe('GrowthPool: batches across sessions', () => {
+  it('carries what a safe session left into the next session’s batch', () => {
+    const pool = new GrowthPool<number>();
+    const first = new ProductSession(pool);
+    for (let i = 0; i < refitEvery - 3; i++)
+      expect(first.score('keystroke', i, 2).batch).toBeNull();
+    expect(pool.size('keystroke')).toBe(refitEvery - 3);
+    // The session ends above the safe level; the next one, a little less sure of the user
+    // (slightly negative LLRs, still safe), completes the batch.
+    const second = new ProductSession(pool);
+    const confidences: number[] = [];
+    let batch = null;
+    for (let i = 100; batch === null; i++) {
+      const step = second.score('keystroke', i, -0.5);
+      confidences.push(step.confidence);
+      batch = step.batch;
+    }
+    expect(batch.items.map((x) => x.window)).toEqual([
+      ...Array.from({ length: refitEvery - 3 }, (_, i) => i),
+      100,
+      101,
+      102,
+    ]);
+    // The lowest confidence of either session, each up to its own windows.
+    expect(Math.min(...confidences)).toBeGreaterThanOrEqual(PRODUCT.growth.safeLevel);
+    expect(batch.minConfidence).toBe(Math.min(...confidences));
+    expect(batch.confirmed).toBe(false);
+    expect(pool.size('keystroke')).toBe(0);
+  });
+
+  it('a dip drops only the dipping session’s waiting windows; modalities wait apart', () => {
+    const pool = new GrowthPool<string>();
+    const safe = new ProductSession(pool);
+    for (let i = 0; i < 4; i++) safe.score('keystroke', `safe${i}`, 2);
+    safe.score('pointer', 'p0', 2);
+    const taken = new ProductSession(pool);
+    for (let i = 0; i < 3; i++) taken.score('keystroke', `taken${i}`, 2);
+    expect(pool.size('keystroke')).toBe(7);
+    taken.score('keystroke', 'x', -3);
+    taken.score('keystroke', 'y', -3); // fires: below the safe level
+    expect(taken.dipped).toBe(true);
+    expect(pool.size('keystroke')).toBe(4);
+    expect(pool.size('pointer')).toBe(1);
+    // A later session completes the batch with the safe session's windows, never the dipped one's.
+    const next = new ProductSession(pool);
+    let batch = null;
+    for (let i = 0; batch === null; i++) batch = next.score('keystroke', `next${i}`, 2).batch;
+    expect(batch.items.map((x) => x.window).filter((w) => w.startsWith('taken'))).toEqual([]);
+    expect(batch.items.slice(0, 4).map((x) => x.window)).toEqual([
+      'safe0',
+      'safe1',
+      'safe2',
+      'safe3',
+    ]);
+  });
+
+  it('a batch is confirmed only when every window’s epoch was', () => {
+    const pool = new GrowthPool<number>();
+    const plain = new ProductSession(pool);
+    plain.score('keystroke', 0, 2);
+    const stepped = new ProductSession(pool);
+    stepped.score('keystroke', -1, -3);
+    stepped.score('keystroke', -2, -3);
+    expect(stepped.confirm()).toBe(true);
+    let mixed = null;
+    for (let i = 1; mixed === null; i++) mixed = stepped.score('keystroke', i, 2).batch;
+    expect(mixed.items[0]!.window).toBe(0);
+    expect(mixed.confirmed).toBe(false);
+    let confirmed = null;
+    for (let i = 50; confirmed === null; i++) confirmed = stepped.score('keystroke', i, 2).batch;
+    expect(confirmed.confirmed).toBe(true);
+  });
+
+  it('a confirmation drops what its own epoch left waiting, not other sessions’ windows', () => {
+    const pool = new GrowthPool<number>();
+    const other = new ProductSession(pool);
+    other.score('keystroke', 1, 2);
+    const session = new ProductSession(pool);
+    session.score('keystroke', 2, 2);
+    session.score('keystroke', 3, 2);
+    expect(pool.size('keystroke')).toBe(3);
+    session.confirm();
+    expect(pool.size('keystroke')).toBe(1);
   });
 });
 

@@ -19,6 +19,13 @@
  * genuine user then interrupts has an impostor's windows right before a valid confirmation).
  * Batches of a confirmed epoch say so ({@link GrowthBatch.confirmed}); the drift rule decides
  * what that is worth.
+ *
+ * **Batches span sessions.** The windows that wait belong to the subject ({@link GrowthPool}), not
+ * to one session: a session that ends while still above the safe level leaves its waiting
+ * windows for the next one, and a dip drops only the dipping epoch's own windows. Bank sessions
+ * are short (a login, a transfer: often fewer than `refitEvery` windows), and when each session's
+ * windows were dropped at its end a user who needed the model to follow them, or whose sessions
+ * were confirmed after a step-up, never completed a batch (docs/model.md §5b).
  */
 import type { Modality } from '../features/schema';
 import { EMPTY_DECISION_STATE, type DecisionState } from './decision';
@@ -42,14 +49,70 @@ export interface ScoredWindow<W> {
   readonly llr: number;
 }
 
-/** A full growth batch of one modality: `PRODUCT.growth.refitEvery` windows of one epoch. */
+/**
+ * A full growth batch of one modality: `PRODUCT.growth.refitEvery` windows, from one or more
+ * epochs (sessions) that never fell below the safe level.
+ */
 export interface GrowthBatch<W> {
   readonly modality: Modality;
   readonly items: readonly ScoredWindow<W>[];
-  /** The epoch's lowest confidence up to the batch's last window. */
+  /** The lowest confidence of the windows' epochs, each up to its window. */
   readonly minConfidence: number;
-  /** The windows were typed after a strong-factor confirmation of this session. */
+  /** Every window was typed after a strong-factor confirmation of its session. */
   readonly confirmed: boolean;
+}
+
+/** A window waiting in a {@link GrowthPool}: which epoch it came from, and that epoch's state. */
+interface PooledWindow<W> extends ScoredWindow<W> {
+  /** The epoch (a {@link ProductSession}'s current epoch token) that scored it. */
+  readonly epoch: object;
+  /** Its epoch's lowest confidence up to this window. */
+  readonly minConfidence: number;
+  /** Its epoch followed a strong-factor confirmation. */
+  readonly confirmed: boolean;
+}
+
+/**
+ * The windows of one subject waiting for growth, across that subject's sessions, per modality.
+ * Every `PRODUCT.growth.refitEvery` of them make a batch. Keep one per subject for as long as
+ * the device runs (the worker keeps it in memory: a restart drops what waited, which only
+ * delays growth); a session without one gets its own, and its windows then die with it.
+ */
+export class GrowthPool<W> {
+  private readonly waiting = new Map<Modality, PooledWindow<W>[]>();
+
+  /** Adds a window; returns the batch it completes, or null. */
+  add(modality: Modality, item: PooledWindow<W>): GrowthBatch<W> | null {
+    let list = this.waiting.get(modality);
+    if (list === undefined) {
+      list = [];
+      this.waiting.set(modality, list);
+    }
+    list.push(item);
+    if (list.length < PRODUCT.growth.refitEvery) return null;
+    this.waiting.delete(modality);
+    return {
+      modality,
+      items: list.map(({ window, llr }) => ({ window, llr })),
+      minConfidence: Math.min(...list.map((x) => x.minConfidence)),
+      // Confirmed only when every window's epoch was: a confirmation says nothing of another epoch.
+      confirmed: list.every((x) => x.confirmed),
+    };
+  }
+
+  /** Drops every waiting window of `epoch` (it fell below the safe level, or was confirmed). */
+  drop(epoch: object): void {
+    for (const [modality, list] of this.waiting) {
+      const kept = list.filter((x) => x.epoch !== epoch);
+      if (kept.length === 0) this.waiting.delete(modality);
+      else this.waiting.set(modality, kept);
+    }
+  }
+
+  /** Windows waiting, per modality (tests and diagnostics). */
+  size(modality: Modality): number {
+    return this.waiting.get(modality)?.length ?? 0;
+  }
 }
 
 /** What one scored window did to the session. */
@@ -63,14 +126,18 @@ export interface SessionStep<W> {
 
 /**
  * One page session of one subject (all modalities): its decision and its growth. Start one per
- * session; {@link ProductSession.confirm} when the bank confirms it with a strong factor.
+ * session, on the subject's {@link GrowthPool}; {@link ProductSession.confirm} when the bank
+ * confirms it with a strong factor.
  */
 export class ProductSession<W> {
   private state: DecisionState | undefined;
   private dippedNow = false;
   private minConfidence = 1;
   private confirmed = false;
-  private readonly pending = new Map<Modality, ScoredWindow<W>[]>();
+  /** The current epoch's identity in the pool (a new one at each confirmation). */
+  private epoch: object = {};
+
+  constructor(private readonly pool: GrowthPool<W> = new GrowthPool<W>()) {}
 
   /** The decision of the current epoch; undefined until a window of it is scored. */
   get decision(): DecisionState | undefined {
@@ -100,24 +167,17 @@ export class ProductSession<W> {
     if (!(confidence >= PRODUCT.growth.safeLevel)) {
       // Near a step-up: nothing of this epoch teaches the model, now or later.
       this.dippedNow = true;
-      this.pending.clear();
+      this.pool.drop(this.epoch);
       return null;
     }
     this.minConfidence = Math.min(this.minConfidence, confidence);
-    let pending = this.pending.get(modality);
-    if (pending === undefined) {
-      pending = [];
-      this.pending.set(modality, pending);
-    }
-    pending.push({ window, llr });
-    if (pending.length < PRODUCT.growth.refitEvery) return null;
-    this.pending.delete(modality);
-    return {
-      modality,
-      items: pending,
+    return this.pool.add(modality, {
+      window,
+      llr,
+      epoch: this.epoch,
       minConfidence: this.minConfidence,
       confirmed: this.confirmed,
-    };
+    });
   }
 
   /**
@@ -131,7 +191,8 @@ export class ProductSession<W> {
     this.dippedNow = false;
     this.minConfidence = 1;
     this.confirmed = true;
-    this.pending.clear();
+    this.pool.drop(this.epoch);
+    this.epoch = {};
     return reset;
   }
 }

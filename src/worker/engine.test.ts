@@ -288,6 +288,35 @@ describe('Engine: template growth', () => {
     expect(await store.rollbackModel(ALICE.subjectKey, 'keystroke')).toBe(true);
   });
 
+  it('short sessions add up: a batch completes across two sessions of the same subject', async () => {
+    const store = await ModelStore.open('engine-test-growth-across');
+    const engine = Engine.withStore(store, 'cpu');
+    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + 20 * 12, { seed: 141 });
+    await engine.ingest(batch(events.slice(0, 2 * ENROL_PRESSES)), 'sid-enrol', ALICE);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
+    // Two sessions of 6 windows each (fewer than refitEvery, 10): neither alone makes a batch.
+    const half = 2 * ENROL_PRESSES + 2 * 20 * 6;
+    const low: number[] = [];
+    for (const [sid, from, to] of [
+      ['sid-a', 2 * ENROL_PRESSES, half],
+      ['sid-b', half, events.length],
+    ] as const) {
+      for (let i = from; i < to; i += 40) {
+        const update = await engine.ingest(
+          batch(events.slice(i, Math.min(i + 40, to))),
+          sid,
+          ALICE,
+        );
+        if (update.confidence !== null) low.push(update.confidence);
+      }
+      await settle(engine);
+      if (sid === 'sid-a') expect(await counts(store)).toBe(ENROL_WINDOWS);
+    }
+    // The same typist throughout (the seed's sessions stay above the drift rule's floor).
+    expect(Math.min(...low)).toBeGreaterThanOrEqual(DRIFT.learnConfidence);
+    expect(await counts(store)).toBe(ENROL_WINDOWS + PRODUCT.growth.refitEvery);
+  });
+
   it('learns nothing more from a session once it fell below the safe level', async () => {
     const store = await ModelStore.open('engine-test-no-growth');
     const engine = Engine.withStore(store, 'cpu');

@@ -18,7 +18,8 @@
  * ({@link Engine.confirmSession}: a passkey with user verification). Never the windows before a
  * confirmation: it proves who is present at the moment of the assertion, not who typed before
  * it (a takeover that the genuine user then interrupts, or that a coached victim confirms, has
- * an impostor's windows right before a valid confirmation).
+ * an impostor's windows right before a valid confirmation). Such windows wait per subject, not
+ * per session (model/product/session.ts `GrowthPool`), so short sessions add up to a batch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { base64url } from 'jose';
@@ -53,7 +54,12 @@ import type { LocalUpdateConfig } from '../../model/federated/local-update';
 import { SignalTracker, type SessionSignals } from '../../model/signals';
 import { encoderId } from '../../model/shared/embedding-model';
 import { type DriftState, EMPTY_DRIFT_STATE, templateAnchor } from '../../model/product/drift';
-import { type GrowthBatch, ProductSession, judgeGrowthBatch } from '../../model/product/session';
+import {
+  type GrowthBatch,
+  GrowthPool,
+  ProductSession,
+  judgeGrowthBatch,
+} from '../../model/product/session';
 import type {
   AdoptEncoderReply,
   ConfirmReply,
@@ -112,6 +118,8 @@ export class Engine {
    * (model/product/session.ts, the code the drift simulation runs too).
    */
   private readonly sessions = new Map<string, ProductSession<FeatureWindow>>();
+  /** Per subject key: the windows waiting for growth, across that subject's sessions. */
+  private readonly growthPools = new Map<string, GrowthPool<FeatureWindow>>();
   private training: Promise<void> = Promise.resolve();
   /**
    * The drift monitor (model/product/drift.ts) per subject and modality. In memory: a worker
@@ -287,10 +295,15 @@ export class Engine {
     return windower;
   }
 
-  private session(key: string): ProductSession<FeatureWindow> {
+  private session(key: string, subjectKey: string): ProductSession<FeatureWindow> {
     let session = this.sessions.get(key);
     if (session === undefined) {
-      session = new ProductSession();
+      let pool = this.growthPools.get(subjectKey);
+      if (pool === undefined) {
+        pool = new GrowthPool();
+        this.growthPools.set(subjectKey, pool);
+      }
+      session = new ProductSession(pool);
       this.sessions.set(key, session);
     }
     return session;
@@ -421,7 +434,7 @@ export class Engine {
   confirmSession(sid: string, learn: LearningContext): Promise<ConfirmReply> {
     const key = `${sid}\u0000${learn.subjectKey}`;
     const run = this.training.then((): ConfirmReply => {
-      const reset = this.session(key).confirm();
+      const reset = this.session(key, learn.subjectKey).confirm();
       this.windowers.delete(key);
       return { reset };
     });
@@ -500,7 +513,7 @@ export class Engine {
     const refits = new Set<Modality>();
     // Training is serialized: two batches must not train the same model twice.
     const work = this.training.then(async () => {
-      const session = this.session(key);
+      const session = this.session(key, learn.subjectKey);
       for (const window of windows) {
         const models = subject.models.get(window.modality);
         if (!models) {
@@ -621,6 +634,7 @@ export class Engine {
       if (deleted.windows + deleted.models > 0) {
         this.subjects.clear();
         this.driftStates.clear();
+        this.growthPools.clear();
       }
       return deleted;
     });
@@ -640,6 +654,7 @@ export class Engine {
       this.subjects.clear();
       this.windowers.clear();
       this.sessions.clear();
+      this.growthPools.clear();
       this.driftStates.clear();
       this.markedUsed.clear();
       this.signals.clear();
@@ -752,6 +767,7 @@ export class Engine {
       this.encoders.set(modality, encoder);
       this.subjects.clear();
       this.sessions.clear();
+      this.growthPools.clear();
       this.driftStates.clear();
       let refitted = 0;
       const keys = Object.keys((await (await this.store()).counts()).models);
