@@ -87,7 +87,8 @@ export interface ProductConfig {
    * default step-up threshold, 0.5, so a session that came near a step-up never teaches the
    * model); `refitEvery` such windows (10) are stored and the models refitted, up to
    * `maxEnrollWindows` (100) windows per modality. A session that dips stops contributing, and
-   * its windows not yet stored are dropped.
+   * its windows not yet stored are dropped. Windows wait per subject, not per session
+   * (`GrowthPool`, model/product/session.ts): short sessions add up to a batch.
    */
   readonly growth: Readonly<{ safeLevel: number; refitEvery: number; maxEnrollWindows: number }>;
 }
