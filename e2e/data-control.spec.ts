@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { PRODUCT } from '../model/product/scorer';
 import type { DeleteEverythingReply, ExportReply, TabStatus } from '../src/shared/protocol';
 import {
   configure,
@@ -107,11 +108,14 @@ test('only the vouched subject learns: login-page typing and a second person nev
   await expect(page.locator('#enroll')).toBeHidden();
   await page.click('#to-transfer');
   await page.click('#memo');
-  // Typed in chunks of 10 keys to measure how many presses enrolment takes (README figure).
-  const stream = `${CANARY} ${TEXT.repeat(6)}`;
+  // Typed in chunks of 10 keys to measure how many presses enrolment takes (README figure):
+  // the product's 20 windows of 20 keys, with room for windows lost and 120 keys after it.
+  const stream = `${CANARY} ${TEXT.repeat(8)}`;
   const startedAt = Date.now();
   let presses = 0;
   let enrolledAfter: { presses: number; seconds: number } | null = null;
+  const halfWay = (PRODUCT.minEnrollWindows.keystroke * PRODUCT.windows.keysPerWindow) / 2;
+  let sawHalfWay = false;
   for (let i = 0; i < stream.length; i += 10) {
     const chunk = stream.slice(i, i + 10);
     await typeWithRhythm(page, chunk, { ...ALICE, seed: 10 + i });
@@ -120,8 +124,9 @@ test('only the vouched subject learns: login-page typing and a second person nev
       type: 'tab-status',
       tabId: await tabIdOf(popup, page),
     });
-    if (i === 100) {
+    if (!sawHalfWay && presses >= halfWay) {
       // Half-way: the bank panel shows the progress the device reports, as the popup does.
+      sawHalfWay = true;
       await expect(page.locator('#enrolment-progress')).toBeVisible();
       await expect(page.locator('#enrolment-value')).toHaveText(/^\d+ %$/);
       expect(tab.model?.state).toBe('enrolling');
@@ -134,6 +139,7 @@ test('only the vouched subject learns: login-page typing and a second person nev
     }
     if (enrolledAfter !== null && presses - enrolledAfter.presses >= 120) break;
   }
+  expect(sawHalfWay).toBe(true);
   expect(enrolledAfter).not.toBeNull();
   await moveWithRhythm(page, 4, { stepPx: 12, stepMs: 16, seed: 20 });
   await page.waitForTimeout(2000);
@@ -142,7 +148,7 @@ test('only the vouched subject learns: login-page typing and a second person nev
   expect(aliceKeys).toHaveLength(1);
   const aliceKey = aliceKeys[0]!;
   const aliceWindows = stores.windowsBySubject[aliceKey]!;
-  expect(aliceWindows).toBeGreaterThanOrEqual(10);
+  expect(aliceWindows).toBeGreaterThanOrEqual(PRODUCT.minEnrollWindows.keystroke);
   expect(stores.modelsBySubject[aliceKey]).toBeGreaterThanOrEqual(1);
 
   // The popup of Alice's tab after her typing session: progress done, live chart, last statement.

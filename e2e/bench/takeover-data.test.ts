@@ -1,16 +1,21 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RawEvent } from '../../model/events/schema';
+import { parseAalto } from '../../model/datasets/aalto';
+import { aaltoFiles } from '../../model/cli/load-datasets';
 import {
   DATASETS_DIR,
   HELD_OUT,
   MAX_GAP_MS,
-  MIN_PRESSES,
+  MIN_ENROL_PRESSES,
+  MIN_SENTENCES,
   SENTENCE_PAUSE_MS,
+  enrolPresses,
   keySchedule,
   pickPairs,
   pointerChunk,
+  shuffled,
   splitGenuine,
   type ReplayStep,
 } from './takeover-data';
@@ -133,13 +138,33 @@ describe.skipIf(!existsSync(join(DATASETS_DIR, 'aalto-dev')))('pickPairs (the Aa
     expect(ids(a)).toEqual(ids(b));
     expect(new Set(ids(a)).size).toBe(6);
     expect(ids(pickPairs(dir, 3, 13))).not.toEqual(ids(a));
-    for (const p of a) {
-      const presses = p.genuine.sentences.flat().filter((e) => e.k === 'kd').length;
-      expect(presses).toBeGreaterThanOrEqual(MIN_PRESSES);
+    for (const p of [...a, ...pickPairs(dir, 3, 13)]) {
+      for (const t of [p.genuine, p.impostor]) {
+        expect(t.sentences.length).toBeGreaterThanOrEqual(MIN_SENTENCES);
+        // Enough presses left for the product's keystroke enrolment (20 windows of 20 keys).
+        expect(enrolPresses(t)).toBeGreaterThanOrEqual(MIN_ENROL_PRESSES);
+      }
       const split = splitGenuine(p.genuine);
       expect(split.heldOut).toHaveLength(HELD_OUT);
       expect(split.warmUp).toHaveLength(1);
       expect(split.enrol.length + 1 + HELD_OUT).toBe(p.genuine.sentences.length);
     }
+  });
+
+  it('takes the typists of the seeded order that the rule admits, skipping no other', () => {
+    const dir = join(DATASETS_DIR, 'aalto-dev');
+    const picked = pickPairs(dir, 3, 12).flatMap((p) => [p.genuine.userId, p.impostor.userId]);
+    const last = shuffled(aaltoFiles(dir), 12).findIndex((f) => f.id === picked.at(-1));
+    const admitted = shuffled(aaltoFiles(dir), 12)
+      .slice(0, last + 1)
+      .map((f) => parseAalto(readFileSync(f.path, 'utf8'), f.id))
+      .map((u) => ({
+        userId: u.userId,
+        sentences: u.sequences.filter((s) => s.some((e) => e.k === 'kd')),
+      }))
+      .filter((t) => t.sentences.length >= MIN_SENTENCES && enrolPresses(t) >= MIN_ENROL_PRESSES);
+    expect(admitted.map((t) => t.userId)).toEqual(picked);
+    // The rule rejects some: the draw is not simply the first six files.
+    expect(last).toBeGreaterThan(5);
   });
 });
