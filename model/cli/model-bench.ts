@@ -223,7 +223,7 @@ export async function runModelNodeBench(
     const encoder = encoders[modality];
     if (encoder === undefined) return undefined;
     const e = new EmbeddingUserModel(encoder, {
-      minEnrollWindows: config(modality).minEnrollWindows ?? PRODUCT.minEnrollWindows[modality],
+      minEnrollWindows: config(modality).minEnrollWindows,
     });
     e.fit(enrol[modality].map((w) => ({ steps: w.steps, n: w.n })));
     return e;

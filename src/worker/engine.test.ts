@@ -253,20 +253,39 @@ describe('Engine: a changed shared model', () => {
 describe('Engine: template growth', () => {
   const counts = async (store: ModelStore) => (await store.counts()).windows[ALICE.subjectKey] ?? 0;
   const settle = async (engine: Engine) => void (await engine.status(ALICE));
-
-  it('grows the enrolment from a session that stays above the safe level, refits, keeps the previous model', async () => {
-    const store = await ModelStore.open('engine-test-growth');
+  /**
+   * An engine whose subject enrolled on the first presses of the seeded typist's `presses`
+   * (enrolment plus `more`); the raw events are returned for the sessions after it.
+   */
+  const enrolled = async (name: string, more: number, seed: number) => {
+    const store = await ModelStore.open(name);
     const engine = Engine.withStore(store, 'cpu');
-    // A seed whose synthetic session never dips below the drift rule's learnConfidence (the
-    // precondition is asserted below): one chance window under it ends learning for the session.
-    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + 20 * 25, { seed: 141 });
-    await engine.ingest(batch(events.slice(0, 2 * ENROL_PRESSES)), 'sid-g', ALICE);
+    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + more, { seed });
+    await engine.ingest(batch(events.slice(0, 2 * ENROL_PRESSES)), 'sid-enrol', ALICE);
     expect(await counts(store)).toBe(ENROL_WINDOWS);
+    return { store, engine, events, from: 2 * ENROL_PRESSES };
+  };
+  /** Feeds `events[from, to)` to session `sid` 40 events (one window) at a time; the confidences. */
+  const typeOn = async (
+    engine: Engine,
+    events: RawEvent[],
+    from: number,
+    to: number,
+    sid: string,
+  ) => {
     const confidences: number[] = [];
-    for (let i = 2 * ENROL_PRESSES; i < events.length; i += 40) {
-      const update = await engine.ingest(batch(events.slice(i, i + 40)), 'sid-g', ALICE);
+    for (let i = from; i < to; i += 40) {
+      const update = await engine.ingest(batch(events.slice(i, Math.min(i + 40, to))), sid, ALICE);
       if (update.confidence !== null) confidences.push(update.confidence);
     }
+    return confidences;
+  };
+
+  it('grows the enrolment from a session that stays above the safe level, refits, keeps the previous model', async () => {
+    // A seed whose synthetic session never dips below the drift rule's learnConfidence (the
+    // precondition is asserted below): one chance window under it ends learning for the session.
+    const { store, engine, events, from } = await enrolled('engine-test-growth', 20 * 25, 141);
+    const confidences = await typeOn(engine, events, from, events.length, 'sid-g');
     await settle(engine);
     // One window per batch: the windows scored before the session first fused below the safe
     // level are the ones that may grow the enrolment, in batches of `refitEvery`; the drift rule
@@ -289,31 +308,20 @@ describe('Engine: template growth', () => {
   });
 
   it('short sessions add up: a batch completes across two sessions of the same subject', async () => {
-    const store = await ModelStore.open('engine-test-growth-across');
-    const engine = Engine.withStore(store, 'cpu');
-    const events = syntheticKeystrokes(TYPIST_A, ENROL_PRESSES + 20 * 12, { seed: 141 });
-    await engine.ingest(batch(events.slice(0, 2 * ENROL_PRESSES)), 'sid-enrol', ALICE);
-    expect(await counts(store)).toBe(ENROL_WINDOWS);
+    const { store, engine, events, from } = await enrolled(
+      'engine-test-growth-across',
+      20 * 12,
+      141,
+    );
     // Two sessions of 6 windows each (fewer than refitEvery, 10): neither alone makes a batch.
-    const half = 2 * ENROL_PRESSES + 2 * 20 * 6;
-    const low: number[] = [];
-    for (const [sid, from, to] of [
-      ['sid-a', 2 * ENROL_PRESSES, half],
-      ['sid-b', half, events.length],
-    ] as const) {
-      for (let i = from; i < to; i += 40) {
-        const update = await engine.ingest(
-          batch(events.slice(i, Math.min(i + 40, to))),
-          sid,
-          ALICE,
-        );
-        if (update.confidence !== null) low.push(update.confidence);
-      }
-      await settle(engine);
-      if (sid === 'sid-a') expect(await counts(store)).toBe(ENROL_WINDOWS);
-    }
+    const half = from + 2 * 20 * 6;
+    const first = await typeOn(engine, events, from, half, 'sid-a');
+    await settle(engine);
+    expect(await counts(store)).toBe(ENROL_WINDOWS);
+    const second = await typeOn(engine, events, half, events.length, 'sid-b');
+    await settle(engine);
     // The same typist throughout (the seed's sessions stay above the drift rule's floor).
-    expect(Math.min(...low)).toBeGreaterThanOrEqual(DRIFT.learnConfidence);
+    expect(Math.min(...first, ...second)).toBeGreaterThanOrEqual(DRIFT.learnConfidence);
     expect(await counts(store)).toBe(ENROL_WINDOWS + PRODUCT.growth.refitEvery);
   });
 

@@ -137,7 +137,6 @@ export class Engine {
   private constructor(
     store: ModelStore,
     private readonly backend: string,
-    private readonly minEnrollWindows: Readonly<Record<Modality, number>>,
     private readonly adopted: AdoptedEncoderStore | null = null,
     private readonly roundSettings: Partial<LocalUpdateConfig> = {},
     private readonly storeName: string = store.name,
@@ -174,7 +173,7 @@ export class Engine {
     // Refuse to run with a feature extractor that disagrees with the checked-in golden vectors.
     const golden = checkGolden(goldenFile);
     if (!golden.ok) throw new Error(`feature golden check failed: ${golden.failures.join(', ')}`);
-    return new Engine(store, backend, PRODUCT.minEnrollWindows, adopted, roundSettings);
+    return new Engine(store, backend, adopted, roundSettings);
   }
 
   /** An encoder adopted earlier (a verified model version) replaces the shipped one. */
@@ -227,7 +226,7 @@ export class Engine {
         PRODUCT.components[modality].includes(c) &&
         models?.[c] === undefined &&
         (c === 'block' || this.encoders.has(modality)) &&
-        usable >= this.minEnrollWindows[modality];
+        usable >= PRODUCT.minEnrollWindows[modality];
       if (
         models !== undefined &&
         (lacks('embedding', stored.filter((w) => w.steps !== undefined).length) ||
@@ -316,7 +315,7 @@ export class Engine {
   ): Promise<void> {
     await this.storeWindow(subject, modality, window);
     const count = subject.enrolCounts.get(modality) ?? 0;
-    if (count >= this.minEnrollWindows[modality] && !subject.models.has(modality)) {
+    if (count >= PRODUCT.minEnrollWindows[modality] && !subject.models.has(modality)) {
       await this.fit(subject, modality);
     }
   }
@@ -365,7 +364,6 @@ export class Engine {
         ...(w.block === undefined ? {} : { block: w.block }),
       })),
       this.encoders.get(modality),
-      { minEnrollWindows: this.minEnrollWindows[modality] },
     );
     const replaced = subject.models.get(modality);
     subject.models.set(modality, models);
@@ -401,7 +399,7 @@ export class Engine {
       SEQUENCE_SCHEMA_VERSION,
       BLOCK_FEATURE_VERSION,
     );
-    const enrolment = Math.min(this.minEnrollWindows[modality], template.length);
+    const enrolment = Math.min(PRODUCT.minEnrollWindows[modality], template.length);
     if (enrolment === 0) return false;
     const driftKey = `${subject.key}\u0000${modality}`;
     const vectors = template.map((w) => w.vector);
@@ -567,7 +565,7 @@ export class Engine {
       if (subject.models.has(modality)) return 1;
       best = Math.max(
         best,
-        Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / this.minEnrollWindows[modality]),
+        Math.min(1, (subject.enrolCounts.get(modality) ?? 0) / PRODUCT.minEnrollWindows[modality]),
       );
     }
     return best;
